@@ -1,0 +1,113 @@
+"""admin_api: the read/admin API over orders and inventory (IAM auth in AWS, bearer token locally)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.observability import logger, metrics
+from hub.ports import Ledger
+from hub.services.stock import StockService, UnknownLocationError
+from hub.views import inventory_view, order_view
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+app = APIGatewayHttpResolver()
+
+
+class NotFoundError(LookupError):
+    pass
+
+
+class BadRequestError(ValueError):
+    pass
+
+
+class SetLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location: str = Field(min_length=1)
+    available: int = Field(ge=0)
+
+
+@dataclass(frozen=True)
+class _Root:
+    ledger: Ledger
+    stock: StockService
+
+
+@cache
+def _root() -> _Root:
+    """Composition root: clients are built on first use, once per sandbox."""
+    import boto3
+    from hub.adapters.dynamodb import DynamoLedger
+    from hub.adapters.eventbridge import EventBridgePublisher
+    from hub.config import load_config
+    from hub.settings import settings
+
+    env = settings()
+    ledger = DynamoLedger(boto3.client("dynamodb"), env.table)
+    publisher = EventBridgePublisher(boto3.client("events"), env.event_bus)
+    return _Root(ledger, StockService(ledger, publisher, load_config))
+
+
+@app.get("/orders/<order_id>")
+def get_order(order_id: str) -> dict:
+    order_id = unquote(order_id)
+    order = _root().ledger.get_order(order_id)
+    if order is None:
+        raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
+    return order_view(order)
+
+
+@app.get("/inventory/<sku>")
+def get_inventory(sku: str) -> dict:
+    sku = unquote(sku)
+    levels = _root().ledger.levels_for(sku)
+    if not levels:
+        raise NotFoundError(f"no stock is recorded for SKU '{sku}'; set it with PUT /inventory/{sku}")
+    return inventory_view(sku, levels)
+
+
+@app.put("/inventory/<sku>")
+def put_inventory(sku: str) -> dict:
+    sku = unquote(sku)
+    try:
+        body = SetLevel.model_validate(app.current_event.json_body)
+    except (ValidationError, json.JSONDecodeError, TypeError) as exc:
+        raise BadRequestError('send JSON {"location": "<location id>", "available": <units, 0 or more>}') from exc
+    root = _root()
+    try:
+        root.stock.set_level(sku, body.location, body.available, origin="admin")
+    except UnknownLocationError as exc:
+        raise BadRequestError(str(exc)) from exc
+    logger.info("stock level set", extra={"sku": sku, "location": body.location})
+    return inventory_view(sku, root.ledger.levels_for(sku))
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": message}))
+
+
+@app.exception_handler(NotFoundError)
+def _not_found_error(exc: NotFoundError) -> Response:
+    return _error(404, str(exc))
+
+
+@app.exception_handler(BadRequestError)
+def _bad_request(exc: BadRequestError) -> Response:
+    return _error(400, str(exc))
+
+
+@app.not_found
+def _no_route(_exc: Exception) -> Response:
+    return _error(404, "no such route")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

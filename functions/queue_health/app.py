@@ -1,0 +1,39 @@
+"""queue_health: on a schedule, publishes how deep each consumer and dead-letter queue is."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.observability import MetricUnit, logger, metrics
+
+
+@cache
+def _sqs():
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def _queues() -> dict[str, str]:
+    """HUB_QUEUE_URLS is "name=url,name=url" (set by template.yaml)."""
+    pairs = (item.split("=", 1) for item in os.environ.get("HUB_QUEUE_URLS", "").split(",") if "=" in item)
+    return {name.strip(): url.strip() for name, url in pairs}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    depths: dict[str, int] = {}
+    for name, url in _queues().items():
+        attrs = _sqs().get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        depth = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        depths[name] = depth
+        metrics.add_metric(name=f"QueueDepth_{name}", unit=MetricUnit.Count, value=depth)
+        if name.endswith("dlq") and depth:
+            logger.warning("dead-letter queue holds messages", extra={"queue": name, "messages": depth})
+    return {"queues": depths}

@@ -1,0 +1,95 @@
+"""webhook_intake: POST /webhooks/{source}. Verify, normalise, publish once, answer fast."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.intake import IntakeError, IntakeService, MalformedPayloadError, WebhookRequest
+from hub.observability import MetricUnit, logger, metrics
+
+app = APIGatewayHttpResolver()
+
+
+@dataclass(frozen=True)
+class _Root:
+    service: IntakeService
+    register_context: object
+
+
+@cache
+def _root() -> _Root:
+    """Composition root: clients are built on first use, once per sandbox."""
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from hub.adapters.eventbridge import EventBridgePublisher
+    from hub.adapters.idempotency import IdempotentDeliveryLog
+    from hub.config import load_config
+    from hub.intake.sources import SOURCES
+    from hub.secrets import SecretsProvider
+    from hub.settings import settings
+
+    env = settings()
+    log = IdempotentDeliveryLog(
+        DynamoDBPersistenceLayer(table_name=env.idempotency_table),
+        EventBridgePublisher(boto3.client("events"), env.event_bus),
+    )
+    service = IntakeService(SOURCES, SecretsProvider(), load_config, log)
+    return _Root(service, log.config.register_lambda_context)
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": message}))
+
+
+@app.post("/webhooks/<source>")
+def receive(source: str) -> dict:
+    event = app.current_event
+    try:
+        body = (
+            base64.b64decode(event.body or "", validate=True)
+            if event.is_base64_encoded
+            else (event.body or "").encode()
+        )
+    except binascii.Error as exc:
+        raise MalformedPayloadError("the body is not valid base64") from exc
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    logger.append_keys(source=source, topic=headers.get("x-shopify-topic"))
+    root = _root()
+    root.register_context(app.lambda_context)  # type: ignore[operator]
+    result = root.service.receive(source, WebhookRequest(headers, body, event.query_string_parameters or {}))
+    metrics.add_metric(name=f"Webhook{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("webhook %s", result.status, extra={"event_ids": result.event_ids})
+    return result.body()
+
+
+@app.exception_handler(IntakeError)
+def _intake_error(exc: IntakeError) -> Response:
+    logger.warning("webhook refused", extra={"status": exc.status_code, "reason": exc.message})
+    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    return _error(exc.status_code, exc.message)
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    # Nothing was acknowledged: answering 503 makes the sender retry, so the delivery is not lost.
+    logger.exception("webhook failed unexpectedly")
+    metrics.add_metric(name="WebhookFailed", unit=MetricUnit.Count, value=1)
+    return _error(503, "the hub could not take this delivery right now; please retry it")
+
+
+@app.not_found
+def _not_found(_exc: Exception) -> Response:
+    return _error(404, "no such route; webhooks go to POST /webhooks/{source}")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

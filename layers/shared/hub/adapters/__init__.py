@@ -1,0 +1,1 @@
+"""Adapters: the boto3 implementations of the ports."""

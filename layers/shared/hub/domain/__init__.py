@@ -1,0 +1,1 @@
+"""The order and stock domain: plain classes and decisions, no I/O."""

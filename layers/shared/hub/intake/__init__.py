@@ -1,0 +1,28 @@
+"""Webhook intake: verify the raw bytes, normalise into canonical events, publish exactly once."""
+
+from hub.intake.errors import (
+    IntakeError,
+    MalformedPayloadError,
+    NotDurableError,
+    PayloadTooLargeError,
+    SignatureError,
+    UnknownSourceError,
+)
+from hub.intake.model import Delivery, IntakeResult, WebhookRequest
+from hub.intake.service import MAX_BODY_BYTES, DeliveryLog, IntakeService, WebhookSource
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "Delivery",
+    "DeliveryLog",
+    "IntakeError",
+    "IntakeResult",
+    "IntakeService",
+    "MalformedPayloadError",
+    "NotDurableError",
+    "PayloadTooLargeError",
+    "SignatureError",
+    "UnknownSourceError",
+    "WebhookRequest",
+    "WebhookSource",
+]

@@ -1,0 +1,1 @@
+"""Application services: one use case each, working through the ports."""

@@ -1,0 +1,38 @@
+"""Typed environment settings, read when first used (never at import) and cached."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+__all__ = ["Settings", "SettingsError", "settings"]
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table: str
+    idempotency_table: str
+    event_bus: str
+    stage: str
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SettingsError(f"environment variable {name} is not set (template.yaml sets it in AWS)")
+    return value
+
+
+@cache
+def settings() -> Settings:
+    return Settings(
+        table=_required("HUB_TABLE"),
+        idempotency_table=_required("HUB_IDEMPOTENCY_TABLE"),
+        event_bus=_required("HUB_EVENT_BUS"),
+        stage=os.environ.get("HUB_STAGE", "dev"),
+    )
