@@ -1,0 +1,70 @@
+"""In-memory fakes of the ports, with the same guarantees as the DynamoDB and EventBridge adapters."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+
+from hub.domain.orders import Order, Reservation, TimelineEntry
+from hub.domain.stock import StockLevel
+from hub.events import HubEvent
+from hub.ports import OrderExistsError, PublishError, StockConflictError
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.events: list[HubEvent] = []
+        self.fail_next = 0
+
+    def publish(self, events: Sequence[HubEvent]) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise PublishError("bus unavailable")
+        self.events.extend(events)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.levels: dict[tuple[str, str], StockLevel] = {}
+        self.orders: dict[str, Order] = {}
+        # Simulates a concurrent order taking stock between read and write, n times.
+        self.steal_before_write: list[tuple[str, str, int]] = []
+
+    def levels_for(self, sku: str) -> dict[str, StockLevel]:
+        return {loc: lvl for (s, loc), lvl in self.levels.items() if s == sku}
+
+    def stock_levels(self, skus: Iterable[str]) -> dict[str, dict[str, StockLevel]]:
+        return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}
+
+    def set_available(self, sku: str, location: str, available: int) -> int | None:
+        old = self.levels.get((sku, location))
+        self.levels[(sku, location)] = StockLevel(sku, location, available, old.reserved if old else 0)
+        return old.available if old else None
+
+    def place_order(self, order: Order, reservations: Sequence[Reservation], entry: TimelineEntry) -> None:
+        if self.steal_before_write:
+            sku, loc, units = self.steal_before_write.pop(0)
+            lvl = self.levels[(sku, loc)]
+            self.levels[(sku, loc)] = StockLevel(sku, loc, lvl.available - units, lvl.reserved + units)
+        if order.order_id in self.orders:
+            raise OrderExistsError(order.order_id)
+        for res in reservations:
+            lvl = self.levels.get((res.sku, res.location))
+            if lvl is None or lvl.available < res.quantity:
+                raise StockConflictError(order.order_id)
+        for res in reservations:
+            lvl = self.levels[(res.sku, res.location)]
+            self.levels[(res.sku, res.location)] = StockLevel(
+                res.sku, res.location, lvl.available - res.quantity, lvl.reserved + res.quantity
+            )
+        stored = copy.deepcopy(order)
+        stored.reservations = tuple(reservations)
+        stored.timeline = [entry]
+        self.orders[order.order_id] = stored
+
+    def get_order(self, order_id: str) -> Order | None:
+        order = self.orders.get(order_id)
+        return copy.deepcopy(order) if order else None

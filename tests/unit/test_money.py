@@ -1,0 +1,61 @@
+from decimal import Decimal
+
+import pytest
+from hub.money import Money, MoneyError, exponent, format_minor, parse_minor
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        ("59.10", "USD", 5910),
+        ("0.1", "USD", 10),
+        ("1000", "JPY", 1000),
+        ("1.234", "KWD", 1234),
+        ("12", "KWD", 12000),
+        (Decimal("19.99"), "eur", 1999),
+        (7, "USD", 700),
+        ("-5.00", "USD", -500),
+        ("  3.50 ", "GBP", 350),
+    ],
+)
+def test_parse_minor_is_exact_in_the_currency_exponent(amount, currency, minor):
+    assert parse_minor(amount, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "message"),
+    [
+        ("1.5", "JPY", "more decimals than JPY"),
+        ("0.001", "USD", "more decimals than USD"),
+        ("abc", "USD", "not a decimal amount"),
+        ("NaN", "USD", "not a finite amount"),
+        ("1.00", "US", "not an ISO 4217 currency code"),
+    ],
+)
+def test_parse_minor_refuses_what_it_cannot_represent(amount, currency, message):
+    with pytest.raises(MoneyError, match=message):
+        parse_minor(amount, currency)
+
+
+def test_floats_are_refused_rather_than_rounded():
+    with pytest.raises(MoneyError, match="not floats"):
+        parse_minor(0.1, "USD")
+
+
+def test_trailing_zeros_beyond_the_exponent_are_fine():
+    assert parse_minor("5.000", "USD") == 500
+
+
+def test_format_round_trips():
+    assert format_minor(5910, "USD") == "59.10"
+    assert format_minor(1000, "JPY") == "1000"
+    assert format_minor(1234, "KWD") == "1.234"
+    assert exponent("usd") == 2
+
+
+def test_money_arithmetic_keeps_currency():
+    total = Money.parse("24.99", "USD") * 2 + Money.parse("9.12", "USD")
+    assert total == Money(5910, "USD")
+    assert str(total) == "59.10 USD"
+    with pytest.raises(MoneyError, match="cannot combine"):
+        _ = Money(1, "USD") + Money(1, "EUR")
