@@ -108,7 +108,7 @@ def test_stock_that_never_settles_fails_the_record_for_a_retry(world):
 
 
 def test_shipping_country_decides_the_location(world):
-    ledger, _bus, service = world
+    _ledger, _bus, service = world
     service.set_level("MUG", "wh-east", 5, "admin")
     service.set_level("MUG", "wh-eu", 5, "admin")
     result = service.place_order(placed(country="DE"))
