@@ -1,0 +1,79 @@
+"""stock_updates with moto: reservations under the DynamoDB guard, partial batch failures."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import boto3
+import pytest
+
+from tests.functional.conftest import event
+
+ORDER_ID = "shopify:820982911946154508"
+
+
+@pytest.fixture
+def stock(aws, load_function):
+    return load_function("stock_updates")
+
+
+@pytest.fixture
+def admin(aws, load_function):
+    return load_function("admin_api")
+
+
+def set_level(admin, context, sku, location, available):
+    ev = event("admin_api_put_inventory.json")
+    ev["rawPath"] = f"/inventory/{sku}"
+    ev["requestContext"]["http"]["path"] = ev["rawPath"]
+    ev["pathParameters"] = {"sku": sku}
+    ev["body"] = json.dumps({"location": location, "available": available})
+    response = admin.lambda_handler(ev, context)
+    assert response["statusCode"] == 200, response["body"]
+
+
+def level(aws, sku, location):
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws.resources["HubTable"], Key={"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
+    )["Item"]
+    return int(item["available"]["N"]), int(item["reserved"]["N"])
+
+
+def test_an_order_is_recorded_with_its_reservations_once(aws, stock, admin, context):
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 1)
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-west", 10)
+    set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 4)
+    sqs_event = event("stock_updates_order_placed.json")
+
+    assert stock.lambda_handler(sqs_event, context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-west") == (8, 2)
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (1, 0)
+    assert level(aws, "TEE-ORGANIC-L", "wh-east") == (3, 1)
+
+    # The same event again (a redelivery) reserves nothing more.
+    assert stock.lambda_handler(sqs_event, context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-west") == (8, 2)
+
+
+def test_an_order_without_stock_is_held_and_the_shortage_published(aws, stock, admin, context):
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 1)
+    assert stock.lambda_handler(event("stock_updates_order_placed.json"), context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (1, 0)
+    head = boto3.client("dynamodb").get_item(
+        TableName=aws.resources["HubTable"], Key={"pk": {"S": f"ORDER#{ORDER_ID}"}, "sk": {"S": "ORDER"}}
+    )["Item"]
+    assert head["status"]["S"] == "on_hold"
+    assert head["hold_reason"]["S"] == "insufficient_stock"
+
+
+def test_a_record_that_is_not_a_hub_event_fails_alone(aws, stock, admin, context):
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 10)
+    set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 10)
+    good = event("stock_updates_order_placed.json")["Records"][0]
+    bad = copy.deepcopy(good)
+    bad["messageId"] = "poison-1"
+    bad["body"] = json.dumps({"detail-type": "OrderPlaced", "detail": {"nonsense": True}})
+    result = stock.lambda_handler({"Records": [bad, good]}, context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (8, 2)

@@ -1,0 +1,82 @@
+"""template.yaml: linted by the tools AWS publishes, and held to the project's own rules."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = yaml_parse((ROOT / "template.yaml").read_text())
+RESOURCES = TEMPLATE["Resources"]
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert found, f"{name} is not installed; run make test, which installs it"
+    return found
+
+
+def _of_type(kind: str) -> dict:
+    return {k: v for k, v in RESOURCES.items() if v["Type"] == kind}
+
+
+def test_cfn_lint_passes_with_no_warnings():
+    result = subprocess.run([_tool("cfn-lint"), "template.yaml"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes():
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    result = subprocess.run(
+        [_tool("sam"), "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout
+
+
+def test_every_consumer_queue_has_a_dead_letter_queue_with_an_alarm():
+    queues = _of_type("AWS::SQS::Queue")
+    consumers = {k: v for k, v in queues.items() if "RedrivePolicy" in v["Properties"]}
+    dead_letters = set(queues) - set(consumers)
+    assert consumers, "no consumer queues"
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in _of_type("AWS::CloudWatch::Alarm").values()
+    }
+    for name, queue in consumers.items():
+        target = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert target in dead_letters, f"{name} redrives to {target}, which is not a dead-letter queue"
+        assert target in alarmed, f"{target} has no alarm"
+
+
+def test_visibility_timeout_is_six_times_the_consumer_timeout():
+    default = TEMPLATE["Globals"]["Function"]["Timeout"]
+    for name, fn in _of_type("AWS::Serverless::Function").items():
+        for source in fn["Properties"].get("Events", {}).values():
+            if source["Type"] != "SQS":
+                continue
+            queue = source["Properties"]["Queue"]["Fn::GetAtt"][0]
+            timeout = fn["Properties"].get("Timeout", default)
+            assert RESOURCES[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, name
+            assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+
+
+@pytest.mark.parametrize("name", sorted(_of_type("AWS::Serverless::Function")))
+def test_every_function_logs_to_its_own_group_with_retention(name):
+    group = RESOURCES[name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
+    assert "RetentionInDays" in RESOURCES[group]["Properties"]
+    assert (ROOT / RESOURCES[name]["Properties"]["CodeUri"] / "app.py").is_file()
+
+
+def test_tables_keep_point_in_time_recovery_and_ttl():
+    for name, table in _of_type("AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
+        assert props["TimeToLiveSpecification"]["Enabled"], name
