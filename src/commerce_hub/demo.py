@@ -1,0 +1,147 @@
+"""`commerce-hub demo`: seed stock, send a handful of realistic orders, show what became of each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from commerce_hub.client import HubClient, sign_delivery
+from commerce_hub.local.template import find_project_root
+
+STOCK = [
+    ("MUG-ENAMEL-WHT", "wh-east", 3),
+    ("MUG-ENAMEL-WHT", "wh-west", 20),
+    ("TEE-ORGANIC-L", "wh-east", 5),
+    ("CAP-WOOL-NVY", "wh-eu", 4),
+    ("POSTER-A2-MAP", "wh-east", 1),
+]
+PRICES = {"MUG-ENAMEL-WHT": "18.00", "TEE-ORGANIC-L": "38.00", "CAP-WOOL-NVY": "24.50", "POSTER-A2-MAP": "15.00"}
+
+
+@dataclass
+class Scenario:
+    label: str
+    lines: list[tuple[str, int]]
+    country: str = "US"
+    currency: str = "USD"
+    financial_status: str = "paid"
+    redeliver_of: int | None = None  # index of an earlier scenario whose delivery is sent again
+    answer: str = ""
+    order: dict[str, Any] = field(default_factory=dict)
+
+
+def scenarios() -> list[Scenario]:
+    return [
+        Scenario("paid, ships from the east", [("MUG-ENAMEL-WHT", 2), ("TEE-ORGANIC-L", 1)]),
+        Scenario("awaiting payment", [("TEE-ORGANIC-L", 1)], financial_status="pending"),
+        Scenario("German customer, EU warehouse", [("CAP-WOOL-NVY", 2)], country="DE", currency="EUR"),
+        Scenario("more posters than exist", [("POSTER-A2-MAP", 2)]),
+        Scenario("Shopify retries order 1", [], redeliver_of=0),
+        Scenario("east ran low, west has all", [("MUG-ENAMEL-WHT", 5)]),
+    ]
+
+
+def order_payload(number: int, order_id: int, s: Scenario) -> bytes:
+    total = sum(int(PRICES[sku].replace(".", "")) * qty for sku, qty in s.lines)
+    return json.dumps(
+        {
+            "id": order_id,
+            "name": f"#{number}",
+            "order_number": number,
+            "email": f"customer{number}@example.com",
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            "currency": s.currency,
+            "total_price": f"{total // 100}.{total % 100:02d}",
+            "financial_status": s.financial_status,
+            "shipping_address": {"country_code": s.country},
+            "line_items": [
+                {"id": order_id * 10 + i, "sku": sku, "title": sku.title(), "quantity": qty, "price": PRICES[sku]}
+                for i, (sku, qty) in enumerate(s.lines)
+            ],
+        }
+    ).encode()
+
+
+def _wait_for(client: HubClient, order_id: str, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"/orders/{order_id}")
+        if response.status_code == 200:
+            return response.json()
+        time.sleep(0.2)
+    return {}
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="base URL of the stack (default http://127.0.0.1:$HUB_PORT)")
+
+
+def run(client: HubClient, out=sys.stdout) -> list[Scenario]:
+    for sku, location, units in STOCK:
+        response = client.put_json(f"/inventory/{sku}", {"location": location, "available": units})
+        response.raise_for_status()
+    print(f"Seeded {len(STOCK)} stock levels.", file=out)
+
+    base = int(time.time() * 1000) % 10**10 * 100
+    secrets = client.secrets()
+    plan = scenarios()
+    sent: list[tuple[bytes, str, str]] = []
+    for i, s in enumerate(plan):
+        if s.redeliver_of is not None:
+            body, delivery_id, order_id = sent[s.redeliver_of]
+        else:
+            number = 3000 + i + 1
+            body, delivery_id, order_id = order_payload(number, base + i, s), str(uuid.uuid4()), f"shopify:{base + i}"
+        sent.append((body, delivery_id, order_id))
+        delivery = sign_delivery("shopify", body, topic="orders/create", secrets=secrets, delivery_id=delivery_id)
+        response = client.send("shopify", delivery)
+        s.answer = f"{response.status_code} {response.json().get('status') or response.json().get('error')}"
+    for s, (_body, _delivery, order_id) in zip(plan, sent, strict=True):
+        s.order = _wait_for(client, order_id)
+
+    rows = [["order", "scenario", "webhook", "status", "reserved at / note"]]
+    for s, (_body, _delivery, order_id) in zip(plan, sent, strict=True):
+        order = s.order
+        where = ", ".join(f"{r['sku']}x{r['quantity']}@{r['location']}" for r in order.get("reservations", []))
+        note = where or (
+            f"{order.get('hold_reason')}: short {order.get('shortages')}" if order.get("hold_reason") else ""
+        )
+        rows.append([order_id, s.label, s.answer, order.get("status", "(not recorded)"), note])
+    print("\nOrders\n" + _table(rows), file=out)
+
+    rows = [["sku", "available", "reserved", "by location"]]
+    for sku in dict.fromkeys(sku for sku, _, _ in STOCK):
+        level = client.get(f"/inventory/{sku}").json()
+        by_loc = ", ".join(f"{loc} {v['available']}/{v['reserved']}" for loc, v in level["locations"].items())
+        rows.append([sku, str(level["available"]), str(level["reserved"]), by_loc])
+    print("\nStock (available/reserved)\n" + _table(rows), file=out)
+    return plan
+
+
+def main(args: argparse.Namespace) -> int:
+    root: Path = find_project_root()
+    with HubClient.from_environment(root, getattr(args, "url", None)) as client:
+        try:
+            run(client)
+        except httpx.HTTPStatusError as exc:
+            print(f"the hub answered {exc.response.status_code}: {exc.response.text}", file=sys.stderr)
+            return 1
+        except httpx.HTTPError as exc:
+            print(f"could not reach the hub at {client.url}: {exc}. Is `make run` running?", file=sys.stderr)
+            return 1
+    return 0
