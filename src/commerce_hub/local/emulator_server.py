@@ -1,0 +1,48 @@
+"""Entry point of the emulator child process: moto in server mode, quiet, on a given port.
+
+Run as `python -m commerce_hub.local.emulator_server HOST PORT`. It binds first (PORT 0 picks a free
+port, without the race of probing one in the parent), then prints one line `READY <port>` on stdout
+so the parent knows where it listens. It exits when its stdin closes, so an emulator never outlives
+a runner that was killed without a chance to stop it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+
+def _exit_when_parent_goes() -> None:
+    try:
+        sys.stdin.buffer.read()
+    finally:
+        os._exit(0)
+
+
+def main(argv: list[str]) -> None:
+    host, port = argv[0], int(argv[1])
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class QuietRequestHandler(MotoRequestHandler):
+        # One log line per AWS call drowns the runner's own console; errors still reach stderr.
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+    actual_port = server.server_address[1]
+    # moto builds some URLs (queue URLs among them) from MOTO_PORT; it must be the real port.
+    os.environ["MOTO_PORT"] = str(actual_port)
+    threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
+    print(f"READY {actual_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

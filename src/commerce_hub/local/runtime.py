@@ -1,0 +1,142 @@
+"""The Lambda runtime inside one worker process: import the handler once, then serve invocations.
+
+Run as `python -m commerce_hub.local.runtime FD`, where FD is the worker's end of a pipe to the
+runner. Like the Lambda Python runtime it puts the function's code folder first on sys.path (as
+/var/task) and each layer after it (as /opt/python), imports the handler during init, keeps module
+state between invocations, JSON-decodes each event, gives the handler a context object, and
+JSON-encodes the result as the python3.12 runtime does (Decimal as a number, non-ASCII unescaped; a
+result that cannot be encoded is an error, as in AWS).
+
+This module imports only the standard library, so a worker's cold start is the function's own.
+
+Protocol, one JSON document per message:
+  worker -> runner once:  {"status": "ready"} or {"status": "init_error", "error": {...}}
+  runner -> worker:       {"request_id", "timeout_ms", "event"}
+  worker -> runner:       {"status": "ok", "payload": "<json>", "initialized": true}
+                          or {"status": "error", "error": {...}, "initialized": true | false}
+Errors have Lambda's shape: {"errorType", "errorMessage", "stackTrace"}.
+"""
+
+from __future__ import annotations
+
+import decimal
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class LambdaContext:
+    """What the Lambda Python runtime passes as `context`."""
+
+    def __init__(self, request_id: str, timeout_ms: int) -> None:
+        self._deadline = time.monotonic() + timeout_ms / 1000
+        self.aws_request_id = request_id
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = os.environ["HUB_LOCAL_FUNCTION_ARN"]
+        # The Python runtime reads this from the environment and keeps it a string.
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r}, "
+            f"remaining_ms={self.get_remaining_time_in_millis()})"
+        )
+
+
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc),
+    }
+
+
+def _decimal_default(value: Any) -> Any:
+    # Lambda's runtime serialises Decimal (what boto3's DynamoDB resource returns) as a float.
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _load_handler(spec: str) -> Callable[[Any, Any], Any]:
+    module_name, _, function_name = spec.rpartition(".")
+    if not module_name or not function_name:
+        raise ValueError(f"Bad handler '{spec}': expected module.function")
+    module = importlib.import_module(module_name.replace("/", "."))
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        raise AttributeError(f"Handler '{function_name}' missing on module '{module_name}'")
+    return handler
+
+
+def _init(task_root: str, layers: list[str], handler_spec: str) -> Callable[[Any, Any], Any]:
+    # /var/task first, then /opt/python of each layer, then the runtime's own packages.
+    sys.path[:0] = [task_root, *layers]
+    os.chdir(task_root)
+    return _load_handler(handler_spec)
+
+
+def serve(connection: Connection) -> None:
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    layers = [p for p in os.environ.get("HUB_LOCAL_LAYERS", "").split(os.pathsep) if p]
+    handler_spec = os.environ["_HANDLER"]
+    handler: Callable[[Any, Any], Any] | None = None
+    try:
+        handler = _init(task_root, layers, handler_spec)
+        connection.send_bytes(json.dumps({"status": "ready"}).encode())
+    except Exception as exc:
+        init_error = _error(exc, "Runtime.ImportModuleError" if isinstance(exc, ImportError) else None)
+        connection.send_bytes(json.dumps({"status": "init_error", "error": init_error}).encode())
+
+    while True:
+        try:
+            request = json.loads(connection.recv_bytes())
+        except (EOFError, OSError):
+            return  # the runner went away or closed us
+        if handler is None:
+            # Lambda retries init on the next invocation after a failed one.
+            try:
+                handler = _load_handler(handler_spec)
+            except Exception as exc:
+                error = _error(exc, "Runtime.ImportModuleError" if isinstance(exc, ImportError) else None)
+                reply = {"status": "error", "error": error, "initialized": False}
+                connection.send_bytes(json.dumps(reply).encode())
+                continue
+        context = LambdaContext(request["request_id"], request["timeout_ms"])
+        try:
+            result = handler(request["event"], context)
+        except Exception as exc:
+            reply: dict[str, Any] = {"status": "error", "error": _error(exc), "initialized": True}
+        else:
+            try:
+                payload = json.dumps(result, default=_decimal_default, ensure_ascii=False)
+                reply = {"status": "ok", "payload": payload, "initialized": True}
+            except (TypeError, ValueError) as exc:
+                reply = {"status": "error", "error": _error(exc, "Runtime.MarshalError"), "initialized": True}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        connection.send_bytes(json.dumps(reply).encode())
+
+
+def main(argv: list[str]) -> None:
+    connection = Connection(int(argv[0]))
+    serve(connection)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,63 @@
+"""The webhook secrets of the local stack, shared by the runner and by `commerce-hub send`.
+
+In AWS these are keys of one Secrets Manager secret. Locally the runner stores the same JSON document
+in the emulator's Secrets Manager, so the functions read them exactly as in AWS; `send` imports
+`local_secrets` to sign sample payloads with the very same values.
+
+Each value comes from the environment variable of the same name when it is set, else from
+LOCAL_DEFAULTS. A value may hold several secrets separated by commas (rotation: any one verifies).
+The two PEM variables name files; their contents are stored under ADOBE_IO_PUBLIC_KEY and
+PAYPAL_CERT, and only when the variable is set (there is no default key or certificate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRET_NAME", "local_secrets"]
+
+# Name of the local Secrets Manager secret (HUB_SECRETS_ARN points at it).
+SECRET_NAME = "commerce-hub/local"  # noqa: S105 - a name, not a secret
+
+# Documented local defaults. They are public, so they only ever protect a laptop.
+LOCAL_DEFAULTS: dict[str, str] = {
+    "SHOPIFY_WEBHOOK_SECRET": "local-shopify-webhook-secret",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "local-woocommerce-webhook-secret",
+    "BIGCOMMERCE_CLIENT_SECRET": "local-bigcommerce-client-secret",
+    "STRIPE_WEBHOOK_SECRET": "whsec_local_stripe_webhook_secret",
+    "PAYPAL_WEBHOOK_ID": "LOCAL-PAYPAL-WEBHOOK-ID",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY": "local-square-signature-key",
+    # Square signs the notification URL with the body; the default is the local stack's own URL,
+    # on $HUB_PORT, so a payload signed by `send` verifies against the running stack.
+    "SQUARE_NOTIFICATION_URL": "http://127.0.0.1:{port}/webhooks/square",
+}
+
+# Environment variable naming a PEM file -> key under which the file's text is stored.
+PEM_FILE_VARIABLES: dict[str, str] = {
+    "ADOBE_IO_PUBLIC_KEY_FILE": "ADOBE_IO_PUBLIC_KEY",
+    "PAYPAL_CERT_FILE": "PAYPAL_CERT",
+}
+
+DEFAULT_HTTP_PORT = 3000
+
+
+def local_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """The secret document for the local stack: environment values, else the local defaults.
+
+    Raises ValueError (naming the variable, never a value) when a PEM file cannot be read.
+    """
+    port = environ.get("HUB_PORT") or str(DEFAULT_HTTP_PORT)
+    secrets: dict[str, str] = {}
+    for name, default in LOCAL_DEFAULTS.items():
+        value = environ.get(name)
+        secrets[name] = value if value else default.format(port=port)
+    for variable, key in PEM_FILE_VARIABLES.items():
+        path = environ.get(variable)
+        if not path:
+            continue
+        try:
+            secrets[key] = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"{variable} names a file that cannot be read: {path} ({exc.strerror})") from exc
+    return secrets
