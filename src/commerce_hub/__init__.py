@@ -1,0 +1,1 @@
+"""Commerce Hub tooling: the command line and the local stack."""
