@@ -41,6 +41,20 @@ DEFAULT_CONFIG = "config/local.yaml"
 _STACK_SECONDS = 60
 _SSM_STANDARD_LIMIT = 4096
 
+# The property that names a resource, where CloudFormation lets the template choose the name.
+_NAME_PROPERTIES = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Archive": "ArchiveName",
+    "AWS::Events::Rule": "Name",
+    "AWS::Scheduler::Schedule": "Name",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+}
+
 
 def read_config(root: Path, environ: Mapping[str, str], layer_folders: list[Path]) -> tuple[Path, str]:
     """The configuration file at $HUB_CONFIG (default config/local.yaml), validated by hub.config."""
@@ -175,30 +189,20 @@ class StackResources:
         return self._refs[logical_id]
 
     def _compute_ref(self, logical_id: str) -> Any:
-        kind = self._resource(logical_id).get("Type")
-        physical = self.physical_ids.get(logical_id)
+        kind = str(self._resource(logical_id).get("Type"))
         if kind == "AWS::SQS::Queue":
             return self.queue_url(self._queue_name(logical_id))
-        if kind == "AWS::Events::EventBus":
-            return self._property(logical_id, "Name")
-        if kind == "AWS::Events::Archive":
-            return self._property(logical_id, "ArchiveName") or self._generated_name(logical_id, 48)
-        if physical:
-            return physical
-        if kind == "AWS::Lambda::Function":
-            return self._property(logical_id, "FunctionName") or self._generated_name(logical_id)
-        if kind == "AWS::Lambda::LayerVersion":
-            name = self._property(logical_id, "LayerName") or self._generated_name(logical_id)
-            return self._arn("lambda", f"layer:{name}:1")
         if kind == "AWS::ApiGatewayV2::Api":
             return LOCAL_API_ID
-        if kind == "AWS::Events::Rule":
-            return self._property(logical_id, "Name") or self._generated_name(logical_id)
-        if kind == "AWS::Scheduler::Schedule":
-            return self._property(logical_id, "Name") or self._generated_name(logical_id)
-        if kind == "AWS::IAM::Role":
-            return self._property(logical_id, "RoleName") or self._generated_name(logical_id)
-        return self._generated_name(logical_id)
+        # moto reports no physical id for a bus or an archive; their Ref is the name they were given.
+        physical = self.physical_ids.get(logical_id)
+        if physical and kind not in ("AWS::Events::EventBus", "AWS::Events::Archive"):
+            return physical
+        name_property = _NAME_PROPERTIES.get(kind)
+        name = self._property(logical_id, name_property) if name_property else None
+        if kind == "AWS::Lambda::LayerVersion":
+            return self._arn("lambda", f"layer:{name or self._generated_name(logical_id)}:1")
+        return name or self._generated_name(logical_id)
 
     def _queue_name(self, logical_id: str) -> str:
         physical = self.physical_ids.get(logical_id)

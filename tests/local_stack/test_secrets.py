@@ -1,0 +1,58 @@
+"""The local secret document: environment values win, documented defaults fill the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commerce_hub.local.secrets import LOCAL_DEFAULTS, local_secrets
+
+NAMES = [
+    "SHOPIFY_WEBHOOK_SECRET",
+    "WOOCOMMERCE_WEBHOOK_SECRET",
+    "BIGCOMMERCE_CLIENT_SECRET",
+    "STRIPE_WEBHOOK_SECRET",
+    "PAYPAL_WEBHOOK_ID",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY",
+    "SQUARE_NOTIFICATION_URL",
+]
+
+
+def test_defaults_cover_every_documented_variable() -> None:
+    secrets = local_secrets({})
+    assert sorted(secrets) == sorted(NAMES)
+    assert sorted(LOCAL_DEFAULTS) == sorted(NAMES)
+    assert all(secrets.values())
+    assert secrets["SQUARE_NOTIFICATION_URL"] == "http://127.0.0.1:3000/webhooks/square"
+
+
+def test_environment_values_win_and_keep_rotation_lists() -> None:
+    secrets = local_secrets({"SHOPIFY_WEBHOOK_SECRET": "new,old", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    assert secrets["SHOPIFY_WEBHOOK_SECRET"] == "new,old"
+    assert secrets["STRIPE_WEBHOOK_SECRET"] == "whsec_x"
+    assert secrets["WOOCOMMERCE_WEBHOOK_SECRET"] == LOCAL_DEFAULTS["WOOCOMMERCE_WEBHOOK_SECRET"]
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    assert local_secrets({"PAYPAL_WEBHOOK_ID": ""})["PAYPAL_WEBHOOK_ID"] == LOCAL_DEFAULTS["PAYPAL_WEBHOOK_ID"]
+
+
+def test_the_square_url_follows_hub_port() -> None:
+    assert local_secrets({"HUB_PORT": "8080"})["SQUARE_NOTIFICATION_URL"] == "http://127.0.0.1:8080/webhooks/square"
+
+
+def test_pem_files_are_stored_by_content(tmp_path: Path) -> None:
+    key = tmp_path / "adobe.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n")
+    cert = tmp_path / "paypal.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nxyz\n-----END CERTIFICATE-----\n")
+    secrets = local_secrets({"ADOBE_IO_PUBLIC_KEY_FILE": str(key), "PAYPAL_CERT_FILE": str(cert)})
+    assert secrets["ADOBE_IO_PUBLIC_KEY"] == key.read_text()
+    assert secrets["PAYPAL_CERT"] == cert.read_text()
+    assert "ADOBE_IO_PUBLIC_KEY" not in local_secrets({})
+
+
+def test_an_unreadable_pem_file_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="PAYPAL_CERT_FILE names a file that cannot be read"):
+        local_secrets({"PAYPAL_CERT_FILE": str(tmp_path / "missing.pem")})

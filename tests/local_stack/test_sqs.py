@@ -1,0 +1,118 @@
+"""Lambda SQS events built from received messages, and batch settlement by Lambda's rules."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+from commerce_hub.local.functions import Invocation
+from commerce_hub.local.sqs import event_sources, failed_message_ids, sqs_event
+from commerce_hub.local.template import SamTemplate
+
+from .conftest import make_resolver
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:commerce-hub-stock-dev"
+
+# A message exactly as boto3's receive_message returns it from moto (AttributeNames All).
+MESSAGE = {
+    "MessageId": "7e1c0b9a-2f59-4c4b-9f2e-0c6a1b2d3e4f",
+    "ReceiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+    "MD5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+    "Body": '{"detail-type": "OrderPlaced"}',
+    "Attributes": {
+        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+        "SentTimestamp": "1700000000000",
+        "ApproximateReceiveCount": "1",
+        "ApproximateFirstReceiveTimestamp": "1700000000100",
+    },
+}
+
+
+def test_a_plain_record_passes_powertools_sqs_model() -> None:
+    event = sqs_event([MESSAGE], queue_arn=QUEUE_ARN, region="us-east-1")
+    parsed = SqsModel.model_validate(event)
+    record = parsed.Records[0]
+    assert record.messageId == MESSAGE["MessageId"]
+    assert record.receiptHandle == MESSAGE["ReceiptHandle"]
+    assert record.body == MESSAGE["Body"]
+    assert record.eventSource == "aws:sqs"
+    assert record.eventSourceARN == QUEUE_ARN
+    assert record.awsRegion == "us-east-1"
+    assert record.attributes.ApproximateReceiveCount == "1"
+    raw = event["Records"][0]
+    assert raw["messageAttributes"] == {}
+    assert "md5OfMessageAttributes" not in raw
+
+
+def test_fifo_attributes_and_message_attributes_take_lambdas_form() -> None:
+    message = {
+        **MESSAGE,
+        "MD5OfMessageAttributes": "b25f48e8b8a2c3f1e4f0bb00484c6859",
+        "Attributes": {
+            **MESSAGE["Attributes"],
+            "MessageGroupId": "orders",
+            "MessageDeduplicationId": "dedupe-1",
+            "SequenceNumber": "18849496460467696128",
+        },
+        "MessageAttributes": {
+            "source": {"StringValue": "shopify", "DataType": "String"},
+            "attempt": {"StringValue": "2", "DataType": "Number"},
+            "blob": {"BinaryValue": b"\x00\xff", "DataType": "Binary"},
+        },
+    }
+    event = sqs_event([message], queue_arn=QUEUE_ARN + ".fifo", region="us-east-1")
+    record = event["Records"][0]
+    assert record["attributes"]["MessageGroupId"] == "orders"
+    assert record["attributes"]["SequenceNumber"] == "18849496460467696128"
+    assert record["md5OfMessageAttributes"] == message["MD5OfMessageAttributes"]
+    assert record["messageAttributes"]["source"] == {
+        "stringValue": "shopify",
+        "binaryValue": None,
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "String",
+    }
+    assert record["messageAttributes"]["blob"]["binaryValue"] == base64.b64encode(b"\x00\xff").decode()
+    parsed = SqsModel.model_validate(event).Records[0]
+    assert parsed.attributes.MessageGroupId == "orders"
+    assert parsed.messageAttributes["attempt"].dataType == "Number"
+
+
+IDS = ["a", "b", "c"]
+
+
+def ok(result: object) -> Invocation:
+    return Invocation("req", "ok", result=result)
+
+
+@pytest.mark.parametrize(
+    ("invocation", "report", "failed"),
+    [
+        (ok({"batchItemFailures": []}), True, set()),
+        (ok(None), True, set()),
+        (ok({}), True, set()),
+        (ok({"batchItemFailures": [{"itemIdentifier": "b"}]}), True, {"b"}),
+        (ok({"batchItemFailures": [{"itemIdentifier": "b"}]}), False, set()),  # not opted in: ignored
+        (ok({"batchItemFailures": [{"itemIdentifier": ""}]}), True, set(IDS)),  # invalid: whole batch
+        (ok({"batchItemFailures": [{"itemIdentifier": "zzz"}]}), True, set(IDS)),
+        (ok({"batchItemFailures": "nope"}), True, set(IDS)),
+        (Invocation("req", "error", error={"errorType": "KeyError"}), True, set(IDS)),
+        (Invocation("req", "timeout"), True, set(IDS)),
+        (Invocation("req", "error"), False, set(IDS)),
+    ],
+)
+def test_which_messages_fail(invocation: Invocation, report: bool, failed: set[str]) -> None:
+    assert failed_message_ids(invocation, IDS, report) == failed
+
+
+def test_the_template_event_source_mapping_is_read(template: SamTemplate) -> None:
+    sources, warnings = event_sources(template, make_resolver(template))
+    assert warnings == []
+    by_function = {s.function: s for s in sources}
+    stock = by_function["StockUpdatesFunction"]
+    assert stock.queue_name == "commerce-hub-stock-dev"
+    assert stock.queue_url.endswith("/123456789012/commerce-hub-stock-dev")
+    assert stock.batch_size == 10
+    assert stock.report_batch_item_failures is True
