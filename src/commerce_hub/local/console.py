@@ -66,7 +66,7 @@ class Console:
         if self.quiet:
             return
         stamp = time.strftime("%H:%M:%S")
-        self._write(f"{stamp}  {function:<34} {trigger:<44} {outcome:<10} {duration_ms:7.0f} ms")
+        self._write(f"{stamp}  {function:<34} {trigger:<44} {outcome:<10} {duration_ms:8.1f} ms")
 
     def request(self, trigger: str, outcome: str) -> None:
         """A request the runner answered itself (no route, no token): no function ran."""

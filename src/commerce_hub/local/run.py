@@ -90,9 +90,11 @@ def main(args: argparse.Namespace) -> int:
         threading.Thread(target=start, name="start", daemon=True).start()
         while not started.wait(0.2):
             if stop.is_set():
-                print("Stopping...", flush=True)
-                started.wait()
-                stack.stop()
+                print("\nStopping...", flush=True)
+                stack.stop()  # makes the start fail fast
+                started.wait(60)
+                stack.stop()  # and cleans up whatever it created meanwhile
+                print("Stopped.", flush=True)
                 return 0
         if start_error:
             raise start_error[0]

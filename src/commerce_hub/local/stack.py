@@ -112,6 +112,7 @@ class LocalStack:
         self._gateway: Gateway | None = None
         self._sqs: Any = None
         self._started = False
+        self._stopped = threading.Event()
         self._stop_lock = threading.Lock()
 
     # ------------------------------------------------------------ addresses
@@ -181,6 +182,7 @@ class LocalStack:
             raise LocalStackError(str(exc)) from exc
 
         self._emulator.wait_ready()
+        self._not_stopped()
         endpoint = self._emulator.endpoint
         self.secret_arn = put_secret(self.client("secretsmanager"), SECRET_NAME, self.secrets)
         put_config_parameter(self.client("ssm"), CONFIG_PARAMETER, config_text)
@@ -194,6 +196,7 @@ class LocalStack:
         created = create_stack(self.client("cloudformation"), STACK_NAME, emulated, parameters)
         self.physical_ids = {lid: r["PhysicalResourceId"] for lid, r in created.items() if r.get("PhysicalResourceId")}
 
+        self._not_stopped()
         self.resolver = self._resolver(template, parameters)
         self.functions = function_specs(template, self.resolver)
         for logical_id, spec in self.functions.items():
@@ -216,6 +219,7 @@ class LocalStack:
 
         for pool in self._pools.values():
             pool.wait_ready()
+        self._not_stopped()
 
         for source_mapping in self.event_sources:
             if not source_mapping.enabled:
@@ -238,6 +242,7 @@ class LocalStack:
         self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
         self._scheduler.start()
 
+        self._not_stopped()
         self._gateway.routes = self.routes
         self._gateway.ready = True
 
@@ -274,8 +279,17 @@ class LocalStack:
             self._sqs = self.client("sqs")
         return self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
 
+    def _not_stopped(self) -> None:
+        # stop() may run on another thread while start() is under way (Ctrl-C during startup).
+        if self._stopped.is_set():
+            raise LocalStackError("the local stack was stopped while starting")
+
     def stop(self) -> None:
-        """Stop intake first (HTTP, schedules, pollers), then the functions, then the emulator."""
+        """Stop intake first (HTTP, schedules, pollers), then the functions, then the emulator.
+
+        Safe to call more than once, and from another thread while `start()` runs.
+        """
+        self._stopped.set()
         with self._stop_lock:
             if self._gateway is not None:
                 self._gateway.ready = False

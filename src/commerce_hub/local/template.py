@@ -12,6 +12,7 @@ AWS::Lambda::Function / AWS::Lambda::LayerVersion back to its folder in the proj
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -254,6 +255,8 @@ def load_template(
             code_folders[logical_id] = _local_folder(root, logical_id, properties.get("ContentUri"))
             properties["ContentUri"] = _placeholder(logical_id)
 
+    # The translator logs a warning about its own unpublished usage metrics on every run.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     try:
         with _region_for_translator(region):
             translated = transform(fragment, dict(parameter_values), _NoManagedPolicies())
