@@ -290,6 +290,10 @@ def test_the_cli_runs_until_interrupted_and_exits_cleanly(signum: int) -> None:
         assert "API token" in banner  # generated and printed when HUB_API_TOKEN is unset
         url = next(line.split()[-1] for line in lines if "HTTP API" in line)
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+        token = next(line.split()[2] for line in lines if "API token" in line)
+        saved = MINI_ROOT / ".commerce-hub" / "api-token"
+        assert saved.read_text().strip() == token  # for `send` and `demo`
+        assert httpx.get(f"{url}/private", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         process.send_signal(signum)
         out, err = process.communicate(timeout=60)
     finally:
@@ -299,3 +303,4 @@ def test_the_cli_runs_until_interrupted_and_exits_cleanly(signum: int) -> None:
     assert process.returncode == 0, err
     assert "Traceback" not in out + err
     assert "Stopped." in out
+    assert not (MINI_ROOT / ".commerce-hub" / "api-token").exists()

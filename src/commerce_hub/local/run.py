@@ -35,6 +35,7 @@ def _banner(stack: object) -> str:
     ]
     if stack.token_generated:
         lines.append(f"  API token     {stack.api_token}   (set HUB_API_TOKEN to choose your own)")
+        lines.append("                saved in .commerce-hub/api-token, where `send` and `demo` find it")
     lines.append(f"  config        {stack.config_path}")
     lines.append("  routes:")
     for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
@@ -55,6 +56,32 @@ def _banner(stack: object) -> str:
             )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _token_path(root: Path) -> Path:
+    from commerce_hub.client import token_file
+
+    return token_file(root)
+
+
+def _save_token(root: Path, token: str) -> Path:
+    """Leave a generated token where `commerce-hub send` and `demo` look for it (owner-only)."""
+    path = _token_path(root)
+    path.parent.mkdir(exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return path
+
+
+def _forget_token(path: Path, token: str) -> None:
+    # Only our own token: a second stack started meanwhile may have written its own.
+    try:
+        if path.read_text(encoding="utf-8").strip() == token:
+            path.unlink()
+            path.parent.rmdir()  # only if nothing else lives there
+    except OSError:
+        pass
 
 
 def main(args: argparse.Namespace) -> int:
@@ -98,11 +125,14 @@ def main(args: argparse.Namespace) -> int:
                 return 0
         if start_error:
             raise start_error[0]
+        token_path = _save_token(stack.root, stack.api_token) if stack.token_generated else None
         print(_banner(stack), flush=True)
         while not stop.wait(1):
             pass
         print("\nStopping...", flush=True)
         stack.stop()
+        if token_path is not None:
+            _forget_token(token_path, stack.api_token)
         print("Stopped.", flush=True)
         return 0
     except LocalStackError as exc:
