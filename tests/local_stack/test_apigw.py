@@ -224,3 +224,22 @@ def test_a_result_without_status_code_is_a_200_with_its_json(result: object, bod
 def test_malformed_responses_are_rejected(result: dict) -> None:
     with pytest.raises(MalformedResponseError):
         map_result(result)
+
+
+def test_an_iam_route_carries_the_iam_authorizer_context() -> None:
+    event = build_event(
+        route=ROUTES[1],
+        method="GET",
+        raw_path="/orders/shopify:1",
+        raw_query="",
+        headers=[("Authorization", "Bearer t")],
+        body=b"",
+        path_parameters={"order_id": "shopify:1"},
+        source_ip="127.0.0.1",
+        api_id="localapi00",
+        account_id="123456789012",
+    )
+    iam = event["requestContext"]["authorizer"]["iam"]
+    assert iam["accountId"] == "123456789012" and iam["userArn"].startswith("arn:aws:iam::123456789012:")
+    assert "authorizer" not in _event([])["requestContext"]  # NONE routes have none
+    APIGatewayProxyEventV2Model.model_validate(event)

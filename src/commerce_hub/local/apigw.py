@@ -142,6 +142,22 @@ def _request_id() -> str:
     return base64.b64encode(secrets.token_bytes(10)).decode()[:15] + "="
 
 
+def _iam_authorizer(account_id: str) -> dict[str, Any]:
+    # What API Gateway adds for an IAM-authorised caller; locally the bearer token stands for a
+    # developer user of the emulated account.
+    return {
+        "iam": {
+            "accessKey": "ASIALOCALDEVELOPER00",
+            "accountId": account_id,
+            "callerId": "AIDALOCALDEVELOPER00",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": f"arn:aws:iam::{account_id}:user/local-developer",
+            "userId": "AIDALOCALDEVELOPER00",
+        }
+    }
+
+
 def build_event(
     *,
     route: Route,
@@ -188,6 +204,7 @@ def build_event(
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
+        **({"authorizer": _iam_authorizer(account_id)} if route.authorization == "AWS_IAM" else {}),
         "domainName": domain,
         "domainPrefix": domain.split(".", 1)[0],
         "http": {
