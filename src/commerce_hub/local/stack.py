@@ -167,7 +167,21 @@ class LocalStack:
         self._server = ApiServer(self._gateway, self.console, port=self.http_port)
         self._server.start()
         self._emulator.start()
+        template = self._provision()
+        self._not_stopped()
+        self._wire(template)
+        self._start_functions()
+        self._not_stopped()
+        self._start_pollers()
+        self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
+        self._scheduler.start()
+        self._not_stopped()
+        self._gateway.routes = self.routes
+        self._gateway.ready = True
 
+    def _provision(self) -> SamTemplate:
+        """Secret, configuration parameter and stack in the emulator; returns the translated template."""
+        assert self._server is not None
         # While the emulator boots: read the template and the configuration, build the secret.
         source = read_source(self.root)
         layer_folders = [
@@ -183,7 +197,6 @@ class LocalStack:
 
         self._emulator.wait_ready()
         self._not_stopped()
-        endpoint = self._emulator.endpoint
         self.secret_arn = put_secret(self.client("secretsmanager"), SECRET_NAME, self.secrets)
         put_config_parameter(self.client("ssm"), CONFIG_PARAMETER, config_text)
 
@@ -195,17 +208,13 @@ class LocalStack:
         self.warnings.extend(warnings)
         created = create_stack(self.client("cloudformation"), STACK_NAME, emulated, parameters)
         self.physical_ids = {lid: r["PhysicalResourceId"] for lid, r in created.items() if r.get("PhysicalResourceId")}
-
-        self._not_stopped()
         self.resolver = self._resolver(template, parameters)
-        self.functions = function_specs(template, self.resolver)
-        for logical_id, spec in self.functions.items():
-            env = worker_environment(spec, endpoint=endpoint, verbose=self.verbose, extra=self.function_env)
-            self._pools[logical_id] = FunctionPool(spec, env, self.console, self.pool_size)
-        for pool in self._pools.values():
-            pool.start()
+        return template
 
-        # Wiring from the template while the workers import their handlers.
+    def _wire(self, template: SamTemplate) -> None:
+        """Functions, routes, queue event sources and schedules, all read from the template."""
+        assert self.resolver is not None
+        self.functions = function_specs(template, self.resolver)
         for api in template.of_type("AWS::ApiGatewayV2::Api").values():
             body = api.get("Properties", {}).get("Body")
             if isinstance(body, dict):
@@ -217,10 +226,17 @@ class LocalStack:
         for warning in self.warnings:
             self.console.warning(warning)
 
+    def _start_functions(self) -> None:
+        """One pool of workers per function; all import their handlers at once."""
+        for logical_id, spec in self.functions.items():
+            env = worker_environment(spec, endpoint=self.aws_endpoint, verbose=self.verbose, extra=self.function_env)
+            self._pools[logical_id] = FunctionPool(spec, env, self.console, self.pool_size)
+        for pool in self._pools.values():
+            pool.start()
         for pool in self._pools.values():
             pool.wait_ready()
-        self._not_stopped()
 
+    def _start_pollers(self) -> None:
         for source_mapping in self.event_sources:
             if not source_mapping.enabled:
                 continue
@@ -239,12 +255,6 @@ class LocalStack:
         for poller in self._pollers:
             if not poller.running.wait(30):
                 raise LocalStackError(f"the poller of {poller.source.queue_name} did not start")
-        self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
-        self._scheduler.start()
-
-        self._not_stopped()
-        self._gateway.routes = self.routes
-        self._gateway.ready = True
 
     def _resolver(self, template: SamTemplate, parameters: Mapping[str, str]) -> Resolver:
         values = {
