@@ -8,7 +8,8 @@ Input when the template sets one).
 Expressions follow AWS: rate(1 minute | N minutes | hour(s) | day(s)), the six-field
 cron(minutes hours day-of-month month day-of-week year) with *, ?, numbers, names, ranges, lists
 and steps, and at(yyyy-mm-ddThh:mm:ss) for one-time schedules. L, W and # are valid in AWS but not
-supported here; they fail loudly instead of firing at the wrong time.
+supported here; they fail loudly instead of firing at the wrong time. A failed scheduled invocation
+is reported on the console and not retried (AWS would retry an asynchronous invocation twice).
 """
 
 from __future__ import annotations

@@ -7,7 +7,11 @@ visibility timeout, so local retries are quick). With ReportBatchItemFailures on
 items fail; an error or a timeout fails the whole batch. The queue's own RedrivePolicy, enforced by
 the emulator, moves a message to its dead-letter queue after maxReceiveCount receives.
 
-Queues are drained continuously: the emulator's SQS slows down sharply as a queue grows.
+Queues are drained continuously: the emulator's SQS slows down sharply as a queue grows. For the
+same reason MaximumBatchingWindowInSeconds is not waited out: a batch is whatever one receive
+returns (several receives for a BatchSize above 10). Concurrency is the function's pool size, where
+Lambda would scale out; FIFO ordering across concurrent batches is therefore only kept with one
+worker.
 """
 
 from __future__ import annotations
