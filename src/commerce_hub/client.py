@@ -2,67 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from commerce_hub.local.secrets import local_secrets
+from commerce_hub.signing import SignedDelivery, sign_delivery
 
 __all__ = ["HubClient", "SignedDelivery", "sign_delivery", "token_file"]
-
-DEFAULT_SHOP = "commerce-hub-local.myshopify.com"
 
 
 def token_file(root: Path) -> Path:
     """Where `commerce-hub local` leaves a generated API token for the other commands."""
     return root / ".commerce-hub" / "api-token"
-
-
-@dataclass(frozen=True)
-class SignedDelivery:
-    headers: dict[str, str]
-    body: bytes
-
-
-def _b64_hmac(secret: str, message: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-
-
-def sign_delivery(
-    source: str,
-    body: bytes,
-    *,
-    topic: str | None,
-    secrets: Mapping[str, str],
-    delivery_id: str | None = None,
-    account: str | None = None,
-) -> SignedDelivery:
-    """Headers as the vendor would send them, signed with the first configured secret."""
-    delivery_id = delivery_id or str(uuid.uuid4())
-    if source == "shopify":
-        secret = secrets["SHOPIFY_WEBHOOK_SECRET"].split(",")[0].strip()
-        return SignedDelivery(
-            {
-                "Content-Type": "application/json",
-                "X-Shopify-Topic": topic or "orders/create",
-                "X-Shopify-Shop-Domain": account or DEFAULT_SHOP,
-                "X-Shopify-Webhook-Id": delivery_id,
-                "X-Shopify-Event-Id": delivery_id,
-                "X-Shopify-Triggered-At": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                "X-Shopify-API-Version": "2025-10",
-                "X-Shopify-Hmac-Sha256": _b64_hmac(secret, body),
-            },
-            body,
-        )
-    raise ValueError(f"signing for '{source}' is not available; sources that can be sent: shopify")
 
 
 class HubClient:

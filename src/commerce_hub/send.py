@@ -38,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
                 secrets=client.secrets(),
                 delivery_id=args.delivery_id,
                 account=args.account,
+                url=client.url,
             )
         except ValueError as exc:
             print(str(exc), file=sys.stderr)

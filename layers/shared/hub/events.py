@@ -15,14 +15,48 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "BUS_SOURCE_PREFIX",
+    "EVENT_TYPES",
     "SCHEMA_VERSION",
+    "AppUninstalled",
+    "CheckoutData",
+    "CheckoutExpired",
+    "CheckoutStarted",
+    "Consent",
+    "CustomerData",
+    "CustomerDataRequested",
+    "CustomerRedactionRequested",
+    "CustomerUpserted",
+    "DisputeData",
     "HubEvent",
     "LineItem",
+    "OrderCancelled",
+    "OrderCancelledData",
     "OrderData",
+    "OrderFulfilled",
+    "OrderFulfilledData",
+    "OrderPaid",
+    "OrderPaidData",
     "OrderPlaced",
+    "OrderReference",
+    "OrderStatusData",
+    "OrderUpdated",
+    "PaymentData",
+    "PaymentDisputed",
+    "PaymentFailed",
+    "PaymentRefundData",
+    "PaymentRefunded",
+    "PaymentSucceeded",
     "ProviderRef",
+    "RedactionData",
+    "RefundData",
+    "RefundIssued",
+    "RefundLine",
+    "ShipmentLine",
+    "ShopRedactionRequested",
     "StockLevelChanged",
     "StockLevelData",
+    "StockLevelReported",
+    "StockReportData",
     "StockShortage",
     "StockShortageData",
     "event_id_for",
@@ -89,6 +123,161 @@ class StockLevelData(_Model):
     origin: str = Field(description="channel or 'admin' that set the level")
 
 
+class OrderStatusData(_Model):
+    """A storefront's own view of an order that changed (WooCommerce derives it from `status`)."""
+
+    order_id: str
+    platform_order_id: str
+    platform_status: str | None = Field(default=None, description="the status as the platform names it")
+    currency: str | None = None
+    total: int | None = Field(default=None, description="minor units")
+    paid: bool | None = None
+    cancelled: bool | None = None
+    refunded_total: int | None = Field(default=None, description="minor units refunded so far")
+    updated_at: datetime | None = None
+
+
+class OrderPaidData(_Model):
+    order_id: str
+    amount: int = Field(description="minor units")
+    currency: str
+    payment_reference: str | None = Field(default=None, description="the platform's transaction or invoice id")
+
+
+class OrderCancelledData(_Model):
+    order_id: str
+    reason: str | None = None
+
+
+class ShipmentLine(_Model):
+    sku: str | None = None
+    quantity: int = Field(gt=0)
+
+
+class OrderFulfilledData(_Model):
+    order_id: str
+    fulfilment_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    lines: list[ShipmentLine] = Field(default_factory=list)
+
+
+class RefundLine(_Model):
+    sku: str | None = None
+    quantity: int = Field(ge=0)
+    restock: bool = True
+
+
+class RefundData(_Model):
+    """A refund the storefront itself recorded."""
+
+    order_id: str
+    refund_id: str
+    amount: int = Field(description="minor units")
+    currency: str
+    lines: list[RefundLine] = Field(default_factory=list)
+    reason: str | None = None
+
+
+Gateway = Literal["stripe", "paypal", "square"]
+
+
+class OrderReference(_Model):
+    """How a gateway payment points at a storefront order (filled by the storefront's plugin)."""
+
+    order_id: str | None = Field(default=None, description="the storefront's order id or number, as sent")
+    order_key: str | None = Field(default=None, description="WooCommerce order_key")
+    site_url: str | None = None
+    invoice_id: str | None = Field(default=None, description="PayPal invoice_id (prefix + order number)")
+    channel: str | None = Field(default=None, description="the channel, when the payment says")
+
+
+class PaymentData(_Model):
+    gateway: Gateway
+    payment_id: str = Field(description="PaymentIntent, capture or payment id")
+    amount: int = Field(description="minor units")
+    currency: str
+    reference: OrderReference = Field(default_factory=OrderReference)
+    customer_email: str | None = None
+    failure_reason: str | None = None
+
+
+class PaymentRefundData(_Model):
+    gateway: Gateway
+    payment_id: str
+    refund_id: str
+    amount: int = Field(description="minor units refunded by this refund")
+    currency: str
+    payment_amount: int | None = Field(default=None, description="minor units of the original payment")
+    reference: OrderReference = Field(default_factory=OrderReference)
+    status: str | None = Field(default=None, description="pending, completed, failed (as the gateway says)")
+
+
+class DisputeData(_Model):
+    gateway: Gateway
+    dispute_id: str
+    payment_id: str | None = None
+    amount: int | None = Field(default=None, description="minor units")
+    currency: str | None = None
+    status: Literal["opened", "won", "lost", "closed"]
+    reason: str | None = None
+    reference: OrderReference = Field(default_factory=OrderReference)
+
+
+class CheckoutData(_Model):
+    checkout_id: str
+    customer_email: str | None = None
+    currency: str | None = None
+    total: int | None = Field(default=None, description="minor units")
+    lines: list[LineItem] = Field(default_factory=list)
+    recovery_url: str | None = None
+    completed: bool = False
+    updated_at: datetime | None = None
+
+
+class Consent(_Model):
+    email_marketing: bool | None = None
+    sms_marketing: bool | None = None
+
+
+class CustomerData(_Model):
+    email: str | None = None
+    platform_customer_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    consent: Consent = Field(default_factory=Consent)
+    updated_at: datetime | None = None
+
+
+class StockReportData(_Model):
+    """A level a storefront or POS set: the new available units at one platform location."""
+
+    sku: str | None = Field(default=None, description="None when only platform ids are known")
+    available: int
+    platform_location_id: str | None = None
+    platform_item_id: str | None = Field(default=None, description="Shopify inventory item, Square catalog object")
+    platform_product_id: str | None = None
+    platform_variation_id: str | None = None
+    updated_at: datetime | None = None
+
+
+class RedactionData(_Model):
+    """A privacy request. Carries the ids needed to act on it; the email only while it must."""
+
+    scope: Literal["customer", "shop"]
+    shop: str | None = None
+    platform_customer_id: str | None = None
+    email: str | None = None
+    order_ids: list[str] = Field(default_factory=list)
+    request_id: str | None = None
+
+
+class AppUninstalledData(_Model):
+    shop: str
+
+
 class _Event(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: str
@@ -104,6 +293,91 @@ class OrderPlaced(_Event):
     data: OrderData
 
 
+class OrderUpdated(_Event):
+    type: Literal["OrderUpdated"] = "OrderUpdated"
+    data: OrderStatusData
+
+
+class OrderPaid(_Event):
+    type: Literal["OrderPaid"] = "OrderPaid"
+    data: OrderPaidData
+
+
+class OrderCancelled(_Event):
+    type: Literal["OrderCancelled"] = "OrderCancelled"
+    data: OrderCancelledData
+
+
+class OrderFulfilled(_Event):
+    type: Literal["OrderFulfilled"] = "OrderFulfilled"
+    data: OrderFulfilledData
+
+
+class RefundIssued(_Event):
+    type: Literal["RefundIssued"] = "RefundIssued"
+    data: RefundData
+
+
+class PaymentSucceeded(_Event):
+    type: Literal["PaymentSucceeded"] = "PaymentSucceeded"
+    data: PaymentData
+
+
+class PaymentFailed(_Event):
+    type: Literal["PaymentFailed"] = "PaymentFailed"
+    data: PaymentData
+
+
+class PaymentRefunded(_Event):
+    type: Literal["PaymentRefunded"] = "PaymentRefunded"
+    data: PaymentRefundData
+
+
+class PaymentDisputed(_Event):
+    type: Literal["PaymentDisputed"] = "PaymentDisputed"
+    data: DisputeData
+
+
+class CheckoutStarted(_Event):
+    type: Literal["CheckoutStarted"] = "CheckoutStarted"
+    data: CheckoutData
+
+
+class CheckoutExpired(_Event):
+    type: Literal["CheckoutExpired"] = "CheckoutExpired"
+    data: CheckoutData
+
+
+class CustomerUpserted(_Event):
+    type: Literal["CustomerUpserted"] = "CustomerUpserted"
+    data: CustomerData
+
+
+class StockLevelReported(_Event):
+    type: Literal["StockLevelReported"] = "StockLevelReported"
+    data: StockReportData
+
+
+class CustomerRedactionRequested(_Event):
+    type: Literal["CustomerRedactionRequested"] = "CustomerRedactionRequested"
+    data: RedactionData
+
+
+class CustomerDataRequested(_Event):
+    type: Literal["CustomerDataRequested"] = "CustomerDataRequested"
+    data: RedactionData
+
+
+class ShopRedactionRequested(_Event):
+    type: Literal["ShopRedactionRequested"] = "ShopRedactionRequested"
+    data: RedactionData
+
+
+class AppUninstalled(_Event):
+    type: Literal["AppUninstalled"] = "AppUninstalled"
+    data: AppUninstalledData
+
+
 class StockShortage(_Event):
     type: Literal["StockShortage"] = "StockShortage"
     data: StockShortageData
@@ -114,7 +388,52 @@ class StockLevelChanged(_Event):
     data: StockLevelData
 
 
-HubEvent = Annotated[OrderPlaced | StockShortage | StockLevelChanged, Field(discriminator="type")]
+EVENT_TYPES: tuple[type[_Event], ...] = (
+    OrderPlaced,
+    OrderUpdated,
+    OrderPaid,
+    OrderCancelled,
+    OrderFulfilled,
+    RefundIssued,
+    PaymentSucceeded,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentDisputed,
+    CheckoutStarted,
+    CheckoutExpired,
+    CustomerUpserted,
+    StockLevelReported,
+    CustomerRedactionRequested,
+    CustomerDataRequested,
+    ShopRedactionRequested,
+    AppUninstalled,
+    StockShortage,
+    StockLevelChanged,
+)
+
+HubEvent = Annotated[
+    OrderPlaced
+    | OrderUpdated
+    | OrderPaid
+    | OrderCancelled
+    | OrderFulfilled
+    | RefundIssued
+    | PaymentSucceeded
+    | PaymentFailed
+    | PaymentRefunded
+    | PaymentDisputed
+    | CheckoutStarted
+    | CheckoutExpired
+    | CustomerUpserted
+    | StockLevelReported
+    | CustomerRedactionRequested
+    | CustomerDataRequested
+    | ShopRedactionRequested
+    | AppUninstalled
+    | StockShortage
+    | StockLevelChanged,
+    Field(discriminator="type"),
+]
 _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)
 
 

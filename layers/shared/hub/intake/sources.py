@@ -1,8 +1,43 @@
-"""Every webhook source the hub accepts, by the name in POST /webhooks/{source}."""
+"""Every webhook source the hub accepts, by the name in POST /webhooks/{source}.
+
+A source's module is imported the first time one of its deliveries arrives, so a cold start pays
+only for the sources it serves (the stripe SDK and cryptography are heavy imports).
+"""
 
 from __future__ import annotations
 
-from hub.intake.service import WebhookSource
-from hub.intake.shopify import ShopifySource
+import importlib
+from collections.abc import Iterator, Mapping
 
-SOURCES: dict[str, WebhookSource] = {s.name: s for s in (ShopifySource(),)}
+from hub.intake.service import WebhookSource
+
+_WHERE: dict[str, str] = {
+    "shopify": "hub.intake.shopify:ShopifySource",
+    "woocommerce": "hub.intake.woocommerce:WooCommerceSource",
+    "bigcommerce": "hub.intake.bigcommerce:BigCommerceSource",
+    "magento": "hub.intake.magento:MagentoSource",
+    "stripe": "hub.intake.stripe:StripeSource",
+    "paypal": "hub.intake.paypal:PayPalSource",
+    "square": "hub.intake.square:SquareSource",
+}
+
+
+class SourceRegistry(Mapping[str, WebhookSource]):
+    def __init__(self, where: Mapping[str, str]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, WebhookSource] = {}
+
+    def __getitem__(self, name: str) -> WebhookSource:
+        if name not in self._loaded:
+            module_name, _, class_name = self._where[name].partition(":")
+            self._loaded[name] = getattr(importlib.import_module(module_name), class_name)()
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+SOURCES = SourceRegistry(_WHERE)
