@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from commerce_hub.local.keys import local_signing_keys
 from commerce_hub.local.secrets import local_secrets
 from commerce_hub.signing import SignedDelivery, sign_delivery
 
@@ -21,8 +22,9 @@ def token_file(root: Path) -> Path:
 class HubClient:
     """A small httpx client for the running stack's webhook and admin API."""
 
-    def __init__(self, url: str, token: str | None, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, token: str | None, *, root: Path, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
+        self.root = root
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
@@ -32,10 +34,10 @@ class HubClient:
         token = token or os.environ.get("HUB_API_TOKEN")
         if not token and token_file(root).is_file():
             token = token_file(root).read_text().strip()
-        return cls(url or f"http://127.0.0.1:{port}", token)
+        return cls(url or f"http://127.0.0.1:{port}", token, root=root)
 
     def secrets(self) -> dict[str, str]:
-        return local_secrets(os.environ)
+        return local_secrets(os.environ, local_signing_keys(self.root))
 
     def send(self, source: str, delivery: SignedDelivery) -> httpx.Response:
         return self._http.post(f"/webhooks/{source}", content=delivery.body, headers=delivery.headers)

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from commerce_hub.local.keys import local_signing_keys
 from commerce_hub.local.secrets import local_secrets
 from commerce_hub.local.template import load_template
 
@@ -61,7 +62,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(
-            Name="commerce-hub/test", SecretString=json.dumps(local_secrets({}))
+            Name="commerce-hub/test", SecretString=json.dumps(local_secrets({}, local_signing_keys(ROOT)))
         )["ARN"]
         boto3.client("ssm").put_parameter(
             Name=CONFIG_PARAMETER, Type="String", Value=(ROOT / "config" / "local.yaml").read_text()

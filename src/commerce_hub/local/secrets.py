@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from commerce_hub.local.keys import LocalKeys
+
 __all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRET_NAME", "local_secrets"]
 
 # Name of the local Secrets Manager secret (HUB_SECRETS_ARN points at it).
@@ -42,8 +44,11 @@ PEM_FILE_VARIABLES: dict[str, str] = {
 DEFAULT_HTTP_PORT = 3000
 
 
-def local_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+def local_secrets(environ: Mapping[str, str], keys: LocalKeys | None = None) -> dict[str, str]:
     """The secret document for the local stack: environment values, else the local defaults.
+
+    With `keys`, the public halves of the checkout's local signing keys are trusted for PayPal and
+    Adobe I/O unless PAYPAL_CERT_FILE / ADOBE_IO_PUBLIC_KEY_FILE name files of your own.
 
     Raises ValueError (naming the variable, never a value) when a PEM file cannot be read.
     """
@@ -52,9 +57,12 @@ def local_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     for name, default in LOCAL_DEFAULTS.items():
         value = environ.get(name)
         secrets[name] = value if value else default.format(port=port)
+    generated = {"PAYPAL_CERT": keys.paypal_certificate, "ADOBE_IO_PUBLIC_KEY": keys.adobe_public_key} if keys else {}
     for variable, key in PEM_FILE_VARIABLES.items():
         path = environ.get(variable)
         if not path:
+            if key in generated:
+                secrets[key] = generated[key]
             continue
         try:
             secrets[key] = Path(path).expanduser().read_text(encoding="utf-8")

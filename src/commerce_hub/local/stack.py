@@ -25,6 +25,7 @@ from .emulator import ACCOUNT_ID, REGION, Emulator, aws_client
 from .errors import LocalStackError
 from .functions import FunctionPool, FunctionSpec, Invocation, function_specs, worker_environment
 from .intrinsics import Resolver
+from .keys import local_signing_keys
 from .provision import (
     CONFIG_PARAMETER,
     LOCAL_API_ID,
@@ -191,7 +192,8 @@ class LocalStack:
         ]
         self.config_path, config_text = read_config(self.root, self.env, layer_folders)
         try:
-            self.secrets = local_secrets({**self.env, "HUB_PORT": str(self._server.port)})
+            self.keys = local_signing_keys(self.root)
+            self.secrets = local_secrets({**self.env, "HUB_PORT": str(self._server.port)}, self.keys)
         except ValueError as exc:
             raise LocalStackError(str(exc)) from exc
 
