@@ -59,7 +59,9 @@ def test_a_failed_publish_is_published_by_the_retry(intake):
 
 def test_unknown_sources_and_oversized_bodies_are_refused_before_verifying(intake):
     service, _ = intake
-    with pytest.raises(UnknownSourceError, match="this hub accepts: bigcommerce, magento, paypal, shopify, square, stripe, woocommerce"):
+    with pytest.raises(
+        UnknownSourceError, match="this hub accepts: bigcommerce, magento, paypal, shopify, square, stripe, woocommerce"
+    ):
         service.receive("etsy", request())
     big = PAYLOAD + b" " * (1024 * 1024)
     with pytest.raises(PayloadTooLargeError, match="limit is 1048576"):
