@@ -33,8 +33,12 @@ lint: install
 
 # sam build needs the runtime's Python (python3.12) on PATH; pyenv often has it when python3 is older.
 build: install
-	@PY312=$$(command -v python3.12 || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1); \
-	if [ -z "$$PY312" ]; then echo "sam build needs python3.12 on PATH (the Lambda runtime)"; exit 1; fi; \
+	@PY312=""; \
+	for c in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) $$(command -v python3.12); do \
+		if "$$c" -c 'import sys' >/dev/null 2>&1; then PY312="$$c"; break; fi; \
+	done; \
+	if [ -z "$$PY312" ]; then echo "sam build needs a working python3.12 (the Lambda runtime) on PATH"; exit 1; fi; \
+	echo "sam build with $$PY312"; \
 	PATH="$$(dirname $$PY312):$$PATH" $(BIN)/sam build
 
 bench: install
