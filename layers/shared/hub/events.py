@@ -51,6 +51,8 @@ __all__ = [
     "RefundData",
     "RefundIssued",
     "RefundLine",
+    "ResourceFetchData",
+    "ResourceFetchRequested",
     "ShipmentLine",
     "ShopRedactionRequested",
     "StockLevelChanged",
@@ -278,6 +280,25 @@ class AppUninstalledData(_Model):
     shop: str
 
 
+class ResourceFetchData(_Model):
+    """A verified delivery that names a resource the hub could not fetch yet (BigCommerce sends ids only).
+
+    Carries what the later fetch needs to publish the canonical event with the very id, provider
+    ids and time it would have had if the fetch had succeeded at intake.
+    """
+
+    platform: Literal["bigcommerce"]
+    resource: Literal["order", "customer", "product", "variant"]
+    resource_id: str
+    parent_id: str | None = Field(default=None, description="the product of a variant")
+    store_hash: str
+    scope: str = Field(description="the platform's event name, e.g. store/order/created")
+    payload_hash: str = Field(description="the platform's own hash of the delivery, its dedupe key")
+    dedupe_key: str = Field(description="how intake recognised this delivery")
+    canonical_event_id: str = Field(description="the id the fetched event carries")
+    reason: str | None = Field(default=None, description="why the fetch at intake failed")
+
+
 class _Event(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: str
@@ -388,6 +409,11 @@ class StockLevelChanged(_Event):
     data: StockLevelData
 
 
+class ResourceFetchRequested(_Event):
+    type: Literal["ResourceFetchRequested"] = "ResourceFetchRequested"
+    data: ResourceFetchData
+
+
 EVENT_TYPES: tuple[type[_Event], ...] = (
     OrderPlaced,
     OrderUpdated,
@@ -409,6 +435,7 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     AppUninstalled,
     StockShortage,
     StockLevelChanged,
+    ResourceFetchRequested,
 )
 
 HubEvent = Annotated[
@@ -431,7 +458,8 @@ HubEvent = Annotated[
     | ShopRedactionRequested
     | AppUninstalled
     | StockShortage
-    | StockLevelChanged,
+    | StockLevelChanged
+    | ResourceFetchRequested,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)
