@@ -37,6 +37,10 @@ class ChannelConfig(_Strict):
     site_url: str | None = Field(default=None, description="WooCommerce / Magento base URL")
     shop_domain: str | None = Field(default=None, description="Shopify *.myshopify.com domain")
     store_hash: str | None = Field(default=None, description="BigCommerce store hash")
+    api_url: str | None = Field(
+        default=None,
+        description="BigCommerce API base URL; default https://api.bigcommerce.com (a local fake in tests)",
+    )
 
 
 class GatewayConfig(_Strict):
