@@ -17,6 +17,7 @@ __all__ = ["main"]
 
 _PLUGGED = {
     "send": ("commerce_hub.send", "sign a sample payload with the local secret and post it to the running stack"),
+    "event": ("commerce_hub.event", "print a signed API Gateway event for a payload, for sam local invoke -e"),
     "demo": ("commerce_hub.demo", "drive a realistic scenario through the running stack and print what happened"),
 }
 

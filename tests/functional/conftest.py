@@ -92,6 +92,37 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         yield Aws(arn, resources, bus)
 
 
+class BusTap:
+    """A catch-all rule on the hub bus with a queue behind it: what was published, in order."""
+
+    def __init__(self, aws: Aws) -> None:
+        sqs, events = boto3.client("sqs"), boto3.client("events")
+        self._url = sqs.create_queue(QueueName=f"tap-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(
+            Name="test-tap",
+            EventBusName=aws.bus_name,
+            EventPattern=json.dumps({"source": [{"prefix": "commerce-hub."}]}),
+        )
+        events.put_targets(Rule="test-tap", EventBusName=aws.bus_name, Targets=[{"Id": "tap", "Arn": arn}])
+
+    def events(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        seen = []
+        while True:
+            got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return seen
+            for message in got:
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def bus_tap(aws: Aws) -> BusTap:
+    return BusTap(aws)
+
+
 @pytest.fixture
 def load_function() -> Callable[[str], ModuleType]:
     """Import functions/<name>/app.py afresh, as a new Lambda sandbox would."""

@@ -84,11 +84,13 @@ def test_orders_create_becomes_order_placed_with_minor_units():
     assert event.occurred_at.isoformat() == "2026-11-20T09:12:44-05:00"
 
 
-def test_a_redelivery_maps_to_the_same_event_id():
+def test_every_delivery_of_one_order_placement_maps_to_the_same_event_id():
     first = ShopifySource().parse(request(), CONFIG).events[0]
     again = ShopifySource().parse(request(), CONFIG).events[0]
-    other = ShopifySource().parse(request(x_shopify_event_id="another"), CONFIG).events[0]
-    assert first.event_id == again.event_id != other.event_id
+    other_subscription = ShopifySource().parse(request(x_shopify_webhook_id="w2", x_shopify_event_id="e2"), CONFIG)
+    other_shop = ShopifySource().parse(request(x_shopify_shop_domain="other.myshopify.com"), CONFIG).events[0]
+    assert first.event_id == again.event_id == other_subscription.events[0].event_id != other_shop.event_id
+    assert other_subscription.dedupe_key != ShopifySource().parse(request(), CONFIG).dedupe_key
 
 
 def test_pending_financial_status_is_not_paid():
@@ -118,3 +120,122 @@ def test_topics_the_hub_does_not_use_are_ignored():
 def test_malformed_deliveries_say_what_is_wrong(body, headers, message):
     with pytest.raises(MalformedPayloadError, match=message):
         ShopifySource().parse(request(body, **headers), CONFIG)
+
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+
+
+def topic_delivery(topic: str, file: str | None = None):
+    body = (PAYLOADS / f"shopify_{(file or topic).replace('/', '_')}.json").read_bytes()
+    return ShopifySource().parse(request(body, x_shopify_topic=topic), CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("topic", "event_type"),
+    [
+        ("orders/create", "OrderPlaced"),
+        ("orders/updated", "OrderUpdated"),
+        ("orders/paid", "OrderPaid"),
+        ("orders/cancelled", "OrderCancelled"),
+        ("orders/fulfilled", "OrderFulfilled"),
+        ("refunds/create", "RefundIssued"),
+        ("checkouts/create", "CheckoutStarted"),
+        ("customers/create", "CustomerUpserted"),
+        ("inventory_levels/update", "StockLevelReported"),
+        ("app/uninstalled", "AppUninstalled"),
+        ("customers/data_request", "CustomerDataRequested"),
+        ("customers/redact", "CustomerRedactionRequested"),
+        ("shop/redact", "ShopRedactionRequested"),
+    ],
+)
+def test_every_topic_maps_to_its_canonical_event(topic, event_type):
+    (event,) = topic_delivery(topic).events
+    assert event.type == event_type
+    assert event.source == "shopify" and event.channel == "shopify"
+    assert event.provider.topic == topic
+
+
+def test_an_update_reports_status_and_refunds_in_minor_units():
+    (event,) = topic_delivery("orders/updated").events
+    assert (event.data.platform_status, event.data.paid, event.data.cancelled) == ("partially_refunded", True, False)
+    assert event.data.refunded_total == 1800
+    assert event.data.total == 8592
+
+
+def test_each_update_is_its_own_fact_but_a_redelivery_is_not():
+    body = json.loads((PAYLOADS / "shopify_orders_updated.json").read_text())
+    first = ShopifySource().parse(request(json.dumps(body).encode(), x_shopify_topic="orders/updated"), CONFIG)
+    body["updated_at"] = "2026-11-21T09:00:00-05:00"
+    later = ShopifySource().parse(request(json.dumps(body).encode(), x_shopify_topic="orders/updated"), CONFIG)
+    assert first.events[0].event_id != later.events[0].event_id
+    assert first.events[0].event_id == topic_delivery("orders/updated").events[0].event_id
+
+
+def test_paid_cancelled_and_fulfilled_carry_what_the_order_says():
+    (paid,) = topic_delivery("orders/paid").events
+    assert (paid.data.order_id, paid.data.amount, paid.data.currency) == ("shopify:820982911946154508", 8592, "USD")
+    (cancelled,) = topic_delivery("orders/cancelled").events
+    assert cancelled.data.reason == "customer"
+    (shipped,) = topic_delivery("orders/fulfilled").events
+    assert (shipped.data.carrier, shipped.data.tracking_number) == ("UPS", "1Z999AA10123456784")
+    assert [(ln.sku, ln.quantity) for ln in shipped.data.lines] == [("MUG-ENAMEL-WHT", 2), ("TEE-ORGANIC-L", 1)]
+
+
+def test_a_refund_sums_its_successful_transactions_and_says_what_goes_back_to_stock():
+    (refund,) = topic_delivery("refunds/create").events
+    assert (refund.data.amount, refund.data.currency, refund.data.refund_id) == (1800, "USD", "918273645501")
+    assert [(ln.sku, ln.quantity, ln.restock) for ln in refund.data.lines] == [("MUG-ENAMEL-WHT", 1, True)]
+
+
+def test_a_restock_only_refund_moves_no_money():
+    body = json.loads((PAYLOADS / "shopify_refunds_create.json").read_text())
+    body["transactions"] = []
+    (refund,) = (
+        ShopifySource().parse(request(json.dumps(body).encode(), x_shopify_topic="refunds/create"), CONFIG).events
+    )
+    assert (refund.data.amount, refund.data.currency) == (0, None)
+
+
+def test_checkout_and_customer_keep_consent_and_recovery():
+    (checkout,) = topic_delivery("checkouts/create").events
+    assert checkout.data.checkout_id == "shopify:b7f3c2e1d0a94b8c9e1f2a3b4c5d6e7f"
+    assert (checkout.data.total, checkout.data.completed) == (3800, False)
+    assert checkout.data.recovery_url.startswith("https://")
+    (checkout_update,) = topic_delivery("checkouts/update", "checkouts/create").events
+    assert checkout_update.type == "CheckoutStarted"
+    (customer,) = topic_delivery("customers/create").events
+    assert (customer.data.consent.email_marketing, customer.data.consent.sms_marketing) == (True, False)
+    assert customer.data.platform_customer_id == "shopify:6940095564049"
+
+
+def test_inventory_levels_carry_shopify_ids_and_untracked_items_are_ignored():
+    (level,) = topic_delivery("inventory_levels/update").events
+    assert (level.data.available, level.data.platform_item_id, level.data.platform_location_id) == (
+        42,
+        "44981234567001",
+        "71234567890",
+    )
+    body = json.loads((PAYLOADS / "shopify_inventory_levels_update.json").read_text())
+    body["available"] = None
+    delivery = ShopifySource().parse(
+        request(json.dumps(body).encode(), x_shopify_topic="inventory_levels/update"), CONFIG
+    )
+    assert delivery.ignored_reason and not delivery.events
+
+
+def test_privacy_requests_name_the_customer_and_orders():
+    (redact,) = topic_delivery("customers/redact").events
+    assert redact.data.scope == "customer"
+    assert redact.data.order_ids == ["shopify:820982911946154508"]
+    assert redact.data.platform_customer_id == "shopify:6940095564049"
+    (shop,) = topic_delivery("shop/redact").events
+    assert (shop.data.scope, shop.data.shop) == ("shop", "ada-goods.myshopify.com")
+    (data_request,) = topic_delivery("customers/data_request").events
+    assert data_request.data.request_id == "9999"
+
+
+def test_a_refund_in_two_currencies_is_refused():
+    body = json.loads((PAYLOADS / "shopify_refunds_create.json").read_text())
+    body["transactions"].append({"amount": "1.00", "currency": "EUR", "kind": "refund", "status": "success"})
+    with pytest.raises(MalformedPayloadError, match="several currencies"):
+        ShopifySource().parse(request(json.dumps(body).encode(), x_shopify_topic="refunds/create"), CONFIG)

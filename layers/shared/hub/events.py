@@ -176,8 +176,8 @@ class RefundData(_Model):
 
     order_id: str
     refund_id: str
-    amount: int = Field(description="minor units")
-    currency: str
+    amount: int = Field(description="minor units; 0 for a restock-only refund")
+    currency: str | None = Field(default=None, description="None only when no money moved")
     lines: list[RefundLine] = Field(default_factory=list)
     reason: str | None = None
 

@@ -1,13 +1,52 @@
-"""Shopify: X-Shopify-Hmac-Sha256 over the raw body; deliveries deduplicated on shop + webhook id."""
+"""Shopify: X-Shopify-Hmac-Sha256 over the raw body; deliveries deduplicated on shop + webhook id.
+
+Each topic the hub uses has a transport model (Shopify's field names) and one translation into
+canonical events below. Topics not listed are acknowledged as ignored.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.config import HubConfig
-from hub.events import LineItem, OrderData, OrderPlaced, ProviderRef, event_id_for
+from hub.events import (
+    AppUninstalled,
+    AppUninstalledData,
+    CheckoutData,
+    CheckoutStarted,
+    Consent,
+    CustomerData,
+    CustomerDataRequested,
+    CustomerRedactionRequested,
+    CustomerUpserted,
+    HubEvent,
+    LineItem,
+    OrderCancelled,
+    OrderCancelledData,
+    OrderData,
+    OrderFulfilled,
+    OrderFulfilledData,
+    OrderPaid,
+    OrderPaidData,
+    OrderPlaced,
+    OrderStatusData,
+    OrderUpdated,
+    ProviderRef,
+    RedactionData,
+    RefundData,
+    RefundIssued,
+    RefundLine,
+    ShipmentLine,
+    ShopRedactionRequested,
+    StockLevelReported,
+    StockReportData,
+    event_id_for,
+)
 from hub.intake.errors import MalformedPayloadError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
@@ -15,7 +54,7 @@ from hub.intake.signatures import require_base64_hmac
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
 
-__all__ = ["ShopifySource"]
+__all__ = ["TOPICS", "ShopifySource"]
 
 
 class _Wire(BaseModel):
@@ -27,18 +66,60 @@ class ShopifyAddress(_Wire):
     country_code: str | None = None
 
 
+class ShopifyConsent(_Wire):
+    state: str | None = None
+
+
 class ShopifyCustomer(_Wire):
     id: int | None = None
     email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    updated_at: datetime | None = None
+    email_marketing_consent: ShopifyConsent | None = None
+    sms_marketing_consent: ShopifyConsent | None = None
+    accepts_marketing: bool | None = None  # before API 2022-04
 
 
 class ShopifyLineItem(_Wire):
-    id: int
+    id: int | None = None
     sku: str | None = None
     variant_id: int | None = None
     title: str | None = None
     quantity: int
     price: str
+
+
+class ShopifyFulfillment(_Wire):
+    id: int
+    status: str | None = None
+    tracking_company: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    line_items: list[ShopifyLineItem] = []
+
+
+class ShopifyRefundTransaction(_Wire):
+    amount: str
+    currency: str | None = None
+    kind: str | None = None
+    status: str | None = None
+
+
+class ShopifyRefundLineItem(_Wire):
+    quantity: int
+    restock_type: str | None = None
+    line_item: ShopifyLineItem | None = None
+
+
+class ShopifyRefund(_Wire):
+    id: int
+    order_id: int
+    created_at: datetime
+    note: str | None = None
+    refund_line_items: list[ShopifyRefundLineItem] = []
+    transactions: list[ShopifyRefundTransaction] = []
 
 
 class ShopifyOrder(_Wire):
@@ -49,17 +130,351 @@ class ShopifyOrder(_Wire):
     currency: str
     total_price: str
     financial_status: str | None = None
+    fulfillment_status: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
     created_at: datetime
     updated_at: datetime | None = None
     customer: ShopifyCustomer | None = None
     shipping_address: ShopifyAddress | None = None
     line_items: list[ShopifyLineItem]
+    fulfillments: list[ShopifyFulfillment] = []
+    refunds: list[ShopifyRefund] = []
 
 
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"'{where}': {first['msg']}"
+class ShopifyCheckout(_Wire):
+    id: int | None = None
+    token: str | None = None
+    email: str | None = None
+    currency: str | None = None
+    total_price: str | None = None
+    line_items: list[ShopifyLineItem] = []
+    abandoned_checkout_url: str | None = None
+    completed_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ShopifyInventoryLevel(_Wire):
+    inventory_item_id: int
+    location_id: int
+    available: int | None = None
+    updated_at: datetime | None = None
+
+
+class ShopifyShop(_Wire):
+    id: int | None = None
+    domain: str | None = None
+    myshopify_domain: str | None = None
+
+
+class ShopifyPrivacyCustomer(_Wire):
+    id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class ShopifyDataRequestRef(_Wire):
+    id: int | None = None
+
+
+class ShopifyPrivacyRequest(_Wire):
+    shop_id: int | None = None
+    shop_domain: str
+    customer: ShopifyPrivacyCustomer | None = None
+    orders_requested: list[int] = []
+    orders_to_redact: list[int] = []
+    data_request: ShopifyDataRequestRef | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _model(model: type[M], body: dict[str, Any], what: str) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedPayloadError(f"not a Shopify {what}: '{where}': {first['msg']}") from exc
+
+
+def _minor(amount: str | None, currency: str | None, what: str) -> int | None:
+    if amount is None or currency is None:
+        return None
+    try:
+        return parse_minor(amount, currency)
+    except MoneyError as exc:
+        raise MalformedPayloadError(f"not a Shopify {what}: {exc}") from exc
+
+
+def _lines(items: list[ShopifyLineItem], currency: str | None) -> list[LineItem]:
+    # Custom items and gift cards carry no SKU and hold no stock.
+    return [
+        LineItem(
+            sku=item.sku,
+            quantity=item.quantity,
+            unit_price=_minor(item.price, currency, "line item") or 0,
+            title=item.title,
+            platform_line_id=str(item.id) if item.id is not None else None,
+        )
+        for item in items
+        if item.sku and item.quantity > 0
+    ]
+
+
+def _consent(state: ShopifyConsent | None) -> bool | None:
+    if state is None or state.state is None:
+        return None
+    return state.state.lower() == "subscribed"
+
+
+class _Context:
+    """What every event of one delivery shares."""
+
+    def __init__(self, request: WebhookRequest, topic: str, shop: str, webhook_id: str, config: HubConfig) -> None:
+        self.topic = topic
+        self.shop = shop
+        self.channel = config.channel_for("shopify", shop)
+        self.provider = ProviderRef(
+            topic=topic,
+            event_id=request.header("X-Shopify-Event-Id"),
+            delivery_id=webhook_id,
+            account=shop,
+            triggered_at=_parse_time(request.header("X-Shopify-Triggered-At")),
+        )
+
+    def order_id(self, platform_id: int | str) -> str:
+        return f"{self.channel}:{platform_id}"
+
+    def event_id(self, *fact: object) -> str:
+        # The same fact, however (and however often) delivered, gets the same canonical id.
+        return event_id_for("shopify", self.shop, self.topic, *(str(f) for f in fact))
+
+    def common(self, *fact: object, occurred_at: datetime | None) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id(*fact),
+            "source": "shopify",
+            "channel": self.channel,
+            "occurred_at": occurred_at or self.provider.triggered_at or datetime.now(UTC),
+            "provider": self.provider,
+        }
+
+
+def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
+    return OrderData(
+        order_id=ctx.order_id(order.id),
+        platform_order_id=str(order.id),
+        order_number=order.name or (str(order.order_number) if order.order_number else None),
+        currency=order.currency.upper(),
+        total=_minor(order.total_price, order.currency, "order") or 0,
+        paid=order.financial_status == "paid",
+        customer_email=order.email or (order.customer.email if order.customer else None),
+        shipping_country=order.shipping_address.country_code if order.shipping_address else None,
+        lines=_lines(order.line_items, order.currency),
+        updated_at=order.updated_at,
+    )
+
+
+def _orders_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    order = _model(ShopifyOrder, body, "order")
+    # An order is placed once: every delivery of its creation, from any subscription, is one fact.
+    return [OrderPlaced(**ctx.common(order.id, occurred_at=order.created_at), data=_order_data(ctx, order))]
+
+
+def _refunded_total(order: ShopifyOrder) -> int:
+    total = Decimal(0)
+    for refund in order.refunds:
+        for tx in refund.transactions:
+            if tx.kind == "refund" and tx.status in (None, "success"):
+                total += Decimal(tx.amount)
+    return _minor(str(total), order.currency, "order") or 0
+
+
+def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    order = _model(ShopifyOrder, body, "order")
+    stamp = order.updated_at or order.created_at
+    data = OrderStatusData(
+        order_id=ctx.order_id(order.id),
+        platform_order_id=str(order.id),
+        platform_status=order.financial_status,
+        currency=order.currency.upper(),
+        total=_minor(order.total_price, order.currency, "order"),
+        paid=order.financial_status in ("paid", "partially_refunded", "refunded"),
+        cancelled=order.cancelled_at is not None,
+        refunded_total=_refunded_total(order),
+        updated_at=stamp,
+    )
+    return [OrderUpdated(**ctx.common(order.id, stamp.isoformat(), occurred_at=stamp), data=data)]
+
+
+def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    order = _model(ShopifyOrder, body, "order")
+    data = OrderPaidData(
+        order_id=ctx.order_id(order.id),
+        amount=_minor(order.total_price, order.currency, "order") or 0,
+        currency=order.currency.upper(),
+        payment_reference=order.name,
+    )
+    return [OrderPaid(**ctx.common(order.id, occurred_at=order.updated_at or order.created_at), data=data)]
+
+
+def _orders_cancelled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    order = _model(ShopifyOrder, body, "order")
+    when = order.cancelled_at or order.updated_at or order.created_at
+    data = OrderCancelledData(order_id=ctx.order_id(order.id), reason=order.cancel_reason)
+    return [OrderCancelled(**ctx.common(order.id, occurred_at=when), data=data)]
+
+
+def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    order = _model(ShopifyOrder, body, "order")
+    when = order.updated_at or order.created_at
+    return [
+        OrderFulfilled(
+            **ctx.common(order.id, f.id, occurred_at=when),
+            data=OrderFulfilledData(
+                order_id=ctx.order_id(order.id),
+                fulfilment_id=str(f.id),
+                carrier=f.tracking_company,
+                tracking_number=f.tracking_number,
+                tracking_url=f.tracking_url,
+                lines=[ShipmentLine(sku=li.sku, quantity=li.quantity) for li in f.line_items if li.quantity > 0],
+            ),
+        )
+        for f in order.fulfillments
+        if f.status in (None, "success")
+    ]
+
+
+def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    refund = _model(ShopifyRefund, body, "refund")
+    moved = [tx for tx in refund.transactions if tx.kind == "refund" and tx.status in (None, "success")]
+    currencies = {tx.currency.upper() for tx in moved if tx.currency}
+    if len(currencies) > 1:
+        raise MalformedPayloadError("not a Shopify refund: its transactions are in several currencies")
+    currency = currencies.pop() if currencies else None
+    amount = sum((Decimal(tx.amount) for tx in moved), Decimal(0))
+    if amount and currency is None:
+        raise MalformedPayloadError("not a Shopify refund: 'transactions.currency' is missing")
+    data = RefundData(
+        order_id=ctx.order_id(refund.order_id),
+        refund_id=str(refund.id),
+        amount=(_minor(str(amount), currency, "refund") or 0) if currency else 0,
+        currency=currency,
+        lines=[
+            RefundLine(
+                sku=rli.line_item.sku if rli.line_item else None,
+                quantity=rli.quantity,
+                restock=rli.restock_type not in (None, "no_restock"),
+            )
+            for rli in refund.refund_line_items
+        ],
+        reason=refund.note,
+    )
+    return [RefundIssued(**ctx.common(refund.id, occurred_at=refund.created_at), data=data)]
+
+
+def _checkouts(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    checkout = _model(ShopifyCheckout, body, "checkout")
+    checkout_id = checkout.token or (str(checkout.id) if checkout.id is not None else None)
+    if not checkout_id:
+        raise MalformedPayloadError("not a Shopify checkout: it has neither 'token' nor 'id'")
+    stamp = checkout.updated_at or checkout.created_at
+    data = CheckoutData(
+        checkout_id=f"{ctx.channel}:{checkout_id}",
+        customer_email=checkout.email,
+        currency=checkout.currency.upper() if checkout.currency else None,
+        total=_minor(checkout.total_price, checkout.currency, "checkout"),
+        lines=_lines(checkout.line_items, checkout.currency),
+        recovery_url=checkout.abandoned_checkout_url,
+        completed=checkout.completed_at is not None,
+        updated_at=stamp,
+    )
+    fact = stamp.isoformat() if stamp else ctx.provider.delivery_id
+    return [CheckoutStarted(**ctx.common(checkout_id, fact, occurred_at=stamp), data=data)]
+
+
+def _customers(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    customer = _model(ShopifyCustomer, body, "customer")
+    email_consent = _consent(customer.email_marketing_consent)
+    data = CustomerData(
+        email=customer.email,
+        platform_customer_id=f"{ctx.channel}:{customer.id}" if customer.id is not None else None,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        phone=customer.phone,
+        consent=Consent(
+            email_marketing=email_consent if email_consent is not None else customer.accepts_marketing,
+            sms_marketing=_consent(customer.sms_marketing_consent),
+        ),
+        updated_at=customer.updated_at,
+    )
+    stamp = customer.updated_at.isoformat() if customer.updated_at else ctx.provider.delivery_id
+    return [CustomerUpserted(**ctx.common(customer.id, stamp, occurred_at=customer.updated_at), data=data)]
+
+
+def _inventory_levels_update(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    level = _model(ShopifyInventoryLevel, body, "inventory level")
+    if level.available is None:
+        return []  # the item stopped being tracked at this location: nothing to count
+    data = StockReportData(
+        sku=None,
+        available=level.available,
+        platform_location_id=str(level.location_id),
+        platform_item_id=str(level.inventory_item_id),
+        updated_at=level.updated_at,
+    )
+    stamp = level.updated_at.isoformat() if level.updated_at else ctx.provider.delivery_id
+    fact = (level.inventory_item_id, level.location_id, stamp)
+    return [StockLevelReported(**ctx.common(*fact, occurred_at=level.updated_at), data=data)]
+
+
+def _app_uninstalled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    shop = _model(ShopifyShop, body, "shop")
+    data = AppUninstalledData(shop=shop.myshopify_domain or ctx.shop)
+    return [AppUninstalled(**ctx.common(ctx.provider.delivery_id, occurred_at=None), data=data)]
+
+
+def _privacy(kind: str) -> Callable[[_Context, dict[str, Any]], list[HubEvent]]:
+    def translate(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+        request = _model(ShopifyPrivacyRequest, body, "privacy request")
+        customer = request.customer
+        data = RedactionData(
+            scope="shop" if kind == "shop" else "customer",
+            shop=request.shop_domain,
+            platform_customer_id=f"{ctx.channel}:{customer.id}" if customer and customer.id is not None else None,
+            email=customer.email if customer else None,
+            order_ids=[ctx.order_id(o) for o in (request.orders_to_redact or request.orders_requested)],
+            request_id=str(request.data_request.id) if request.data_request and request.data_request.id else None,
+        )
+        common = ctx.common(ctx.provider.event_id or ctx.provider.delivery_id, occurred_at=None)
+        event_type = {
+            "data": CustomerDataRequested,
+            "customer": CustomerRedactionRequested,
+            "shop": ShopRedactionRequested,
+        }[kind]
+        return [event_type(**common, data=data)]
+
+    return translate
+
+
+TOPICS: dict[str, Callable[[_Context, dict[str, Any]], list[HubEvent]]] = {
+    "orders/create": _orders_create,
+    "orders/updated": _orders_updated,
+    "orders/paid": _orders_paid,
+    "orders/cancelled": _orders_cancelled,
+    "orders/fulfilled": _orders_fulfilled,
+    "refunds/create": _refunds_create,
+    "checkouts/create": _checkouts,
+    "checkouts/update": _checkouts,
+    "customers/create": _customers,
+    "customers/update": _customers,
+    "inventory_levels/update": _inventory_levels_update,
+    "app/uninstalled": _app_uninstalled,
+    "customers/data_request": _privacy("data"),
+    "customers/redact": _privacy("customer"),
+    "shop/redact": _privacy("shop"),
+}
 
 
 class ShopifySource:
@@ -86,58 +501,15 @@ class ShopifySource:
         assert topic and shop and webhook_id
         body = load_json_object(request.body, "Shopify")
         dedupe_key = f"shopify:{shop}:{webhook_id}"
-        if topic != "orders/create":
+        translate = TOPICS.get(topic)
+        if translate is None:
             return Delivery(dedupe_key, topic, [], ignored_reason=f"the hub does not use Shopify topic '{topic}'")
-        try:
-            order = ShopifyOrder.model_validate(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a Shopify order: {_problem(exc)}") from exc
-
-        channel = config.channel_for("shopify", shop)
-        provider = ProviderRef(
-            topic=topic,
-            event_id=request.header("X-Shopify-Event-Id"),
-            delivery_id=webhook_id,
-            account=shop,
-            triggered_at=_parse_time(request.header("X-Shopify-Triggered-At")),
-        )
-        try:
-            lines = [
-                LineItem(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    unit_price=parse_minor(item.price, order.currency),
-                    title=item.title,
-                    platform_line_id=str(item.id),
-                )
-                for item in order.line_items
-                if item.sku  # custom items and gift cards carry no SKU and hold no stock
-            ]
-            total = parse_minor(order.total_price, order.currency)
-        except (MoneyError, ValidationError) as exc:
-            raise MalformedPayloadError(f"not a Shopify order: {exc}") from exc
-        # The same order event, however delivered, gets the same canonical id.
-        ident = ("event", provider.event_id) if provider.event_id else ("webhook", webhook_id)
-        event = OrderPlaced(
-            event_id=event_id_for("shopify", shop, *ident),
-            source="shopify",
-            channel=channel,
-            occurred_at=order.created_at,
-            provider=provider,
-            data=OrderData(
-                order_id=f"{channel}:{order.id}",
-                platform_order_id=str(order.id),
-                order_number=order.name or (str(order.order_number) if order.order_number else None),
-                currency=order.currency.upper(),
-                total=total,
-                paid=order.financial_status == "paid",
-                customer_email=order.email or (order.customer.email if order.customer else None),
-                shipping_country=order.shipping_address.country_code if order.shipping_address else None,
-                lines=lines,
-                updated_at=order.updated_at,
-            ),
-        )
-        return Delivery(dedupe_key, topic, [event])
+        events = translate(_Context(request, topic, shop, webhook_id, config), body)
+        if not events:
+            return Delivery(
+                dedupe_key, topic, [], ignored_reason=f"nothing in this '{topic}' delivery concerns the hub"
+            )
+        return Delivery(dedupe_key, topic, events)
 
 
 def _parse_time(value: str | None) -> datetime | None:
