@@ -44,13 +44,13 @@ def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
-    from hub.adapters.eventbridge import EventBridgePublisher
+    from hub.adapters.eventbridge import bus_publisher
     from hub.config import load_config
     from hub.settings import settings
 
     env = settings()
     ledger = DynamoLedger(boto3.client("dynamodb"), env.table)
-    publisher = EventBridgePublisher(boto3.client("events"), env.event_bus)
+    publisher = bus_publisher(env)
     return _Root(ledger, StockService(ledger, publisher, load_config))
 
 

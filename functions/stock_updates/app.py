@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubSqsRecord
+from hub.claimcheck import PayloadStore, resolve
 from hub.events import OrderPlaced
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.stock import StockService
@@ -14,29 +16,36 @@ from hub.services.stock import StockService
 processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
+@dataclass(frozen=True)
+class _Root:
+    stock: StockService
+    payloads: PayloadStore
+
+
 @cache
-def _service() -> StockService:
+def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
-    from hub.adapters.eventbridge import EventBridgePublisher
+    from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.s3 import S3PayloadStore
     from hub.config import load_config
     from hub.settings import settings
 
     env = settings()
-    return StockService(
-        DynamoLedger(boto3.client("dynamodb"), env.table),
-        EventBridgePublisher(boto3.client("events"), env.event_bus),
-        load_config,
+    return _Root(
+        StockService(DynamoLedger(boto3.client("dynamodb"), env.table), bus_publisher(env), load_config),
+        S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
     )
 
 
 def record_handler(record: HubSqsRecord) -> None:
-    event = record.body.detail
+    root = _root()
+    event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     if isinstance(event, OrderPlaced):
         logger.append_keys(order_id=event.data.order_id)
-        result = _service().place_order(event)
+        result = root.stock.place_order(event)
         metrics.add_metric(name=f"Order{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
     else:

@@ -84,6 +84,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "HUB_TABLE": resources["HubTable"],
             "HUB_IDEMPOTENCY_TABLE": resources["IdempotencyTable"],
             "HUB_EVENT_BUS": bus,
+            "HUB_PAYLOAD_BUCKET": resources["PayloadBucket"],
             "HUB_SECRETS_ARN": arn,
             "HUB_CONFIG_PARAMETER": CONFIG_PARAMETER,
             "HUB_STAGE": "dev",

@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from tests.functional.conftest import event
+from tests.functional.conftest import ROOT, event
 
 ORDER_ID = "shopify:820982911946154508"
 
@@ -77,3 +77,32 @@ def test_a_record_that_is_not_a_hub_event_fails_alone(aws, stock, admin, context
     result = stock.lambda_handler({"Records": [bad, good]}, context)
     assert result == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
     assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (8, 2)
+
+
+def test_an_order_too_large_for_the_bus_is_recorded_whole(aws, bus_tap, load_function, admin, context):
+    """1,500 lines with long titles: the event is claim-checked through S3 and resolved by the consumer."""
+    from tests.unit.test_shopify_source import sign
+
+    for i in range(5):
+        set_level(admin, context, f"BULK-{i}", "wh-east", 1000)
+    payload = json.loads((ROOT / "events" / "payloads" / "shopify_orders_create.json").read_text())
+    payload["id"] = 9900000000001
+    payload["line_items"] = [
+        {"id": n, "sku": f"BULK-{n % 5}", "title": "Bulk item " + "x" * 200, "quantity": 1, "price": "1.00"}
+        for n in range(1500)
+    ]
+    payload["total_price"] = "1500.00"
+    raw = json.dumps(payload).encode()
+    ev = event("webhook_intake_shopify_orders_create.json")
+    ev["body"] = raw.decode()
+    ev["headers"]["x-shopify-hmac-sha256"] = sign(raw, "local-shopify-webhook-secret")
+    response = load_function("webhook_intake").lambda_handler(ev, context)
+    assert response["statusCode"] == 200, response["body"]
+
+    (published,) = [e for e in bus_tap.events() if e["detail-type"] == "OrderPlaced"]
+    assert "claim_check" in published["detail"] and "data" not in published["detail"]
+    body = json.dumps({**published, "account": "123456789012"})
+    record = dict(event("stock_updates_order_placed.json")["Records"][0], body=body, messageId="big-1")
+    stock = load_function("stock_updates")
+    assert stock.lambda_handler({"Records": [record]}, context) == {"batchItemFailures": []}
+    assert level(aws, "BULK-0", "wh-east") == (700, 300)

@@ -9,13 +9,15 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import Json
 
+from hub.claimcheck import ClaimChecked
 from hub.events import HubEvent
 
 __all__ = ["HubBusEvent", "HubSqsRecord"]
 
 
 class HubBusEvent(EventBridgeModel):
-    detail: HubEvent  # type: ignore[assignment]
+    # A claim-checked event (too large for the bus) arrives as its envelope; see hub.claimcheck.
+    detail: HubEvent | ClaimChecked  # type: ignore[assignment]
 
 
 class HubSqsRecord(SqsRecordModel):

@@ -19,6 +19,7 @@ class Settings:
     idempotency_table: str
     event_bus: str
     stage: str
+    payload_bucket: str | None = None
 
 
 def _required(name: str) -> str:
@@ -35,4 +36,5 @@ def settings() -> Settings:
         idempotency_table=_required("HUB_IDEMPOTENCY_TABLE"),
         event_bus=_required("HUB_EVENT_BUS"),
         stage=os.environ.get("HUB_STAGE", "dev"),
+        payload_bucket=os.environ.get("HUB_PAYLOAD_BUCKET") or None,
     )

@@ -45,6 +45,7 @@ EMULATED_TYPES = frozenset(
         "AWS::Events::Archive",
         "AWS::Events::Rule",
         "AWS::Logs::LogGroup",
+        "AWS::S3::Bucket",
     }
 )
 
