@@ -18,6 +18,7 @@ __all__ = ["main"]
 _PLUGGED = {
     "send": ("commerce_hub.send", "sign a sample payload with the local secret and post it to the running stack"),
     "event": ("commerce_hub.event", "print a signed API Gateway event for a payload, for sam local invoke -e"),
+    "schemas": ("commerce_hub.schemas", "export the JSON Schema of every canonical event to docs/events/"),
     "demo": ("commerce_hub.demo", "drive a realistic scenario through the running stack and print what happened"),
 }
 

@@ -310,101 +310,141 @@ class _Event(_Model):
 
 
 class OrderPlaced(_Event):
+    """A storefront reported a new order."""
+
     type: Literal["OrderPlaced"] = "OrderPlaced"
     data: OrderData
 
 
 class OrderUpdated(_Event):
+    """A storefront reported a change to an order (status, payment, refunds)."""
+
     type: Literal["OrderUpdated"] = "OrderUpdated"
     data: OrderStatusData
 
 
 class OrderPaid(_Event):
+    """A storefront reported an order as paid (its own payment, or an invoice paid)."""
+
     type: Literal["OrderPaid"] = "OrderPaid"
     data: OrderPaidData
 
 
 class OrderCancelled(_Event):
+    """A storefront cancelled (or deleted) an order."""
+
     type: Literal["OrderCancelled"] = "OrderCancelled"
     data: OrderCancelledData
 
 
 class OrderFulfilled(_Event):
+    """A storefront recorded a shipment for an order, with its tracking."""
+
     type: Literal["OrderFulfilled"] = "OrderFulfilled"
     data: OrderFulfilledData
 
 
 class RefundIssued(_Event):
+    """A storefront recorded a refund, with the lines going back to stock."""
+
     type: Literal["RefundIssued"] = "RefundIssued"
     data: RefundData
 
 
 class PaymentSucceeded(_Event):
+    """A gateway captured a payment; its reference points at a storefront order."""
+
     type: Literal["PaymentSucceeded"] = "PaymentSucceeded"
     data: PaymentData
 
 
 class PaymentFailed(_Event):
+    """A gateway payment failed, was denied or was cancelled."""
+
     type: Literal["PaymentFailed"] = "PaymentFailed"
     data: PaymentData
 
 
 class PaymentRefunded(_Event):
+    """A gateway refunded all or part of a payment."""
+
     type: Literal["PaymentRefunded"] = "PaymentRefunded"
     data: PaymentRefundData
 
 
 class PaymentDisputed(_Event):
+    """A gateway dispute (chargeback) was opened or resolved."""
+
     type: Literal["PaymentDisputed"] = "PaymentDisputed"
     data: DisputeData
 
 
 class CheckoutStarted(_Event):
+    """A shopper started or changed a checkout (the start of an abandoned cart)."""
+
     type: Literal["CheckoutStarted"] = "CheckoutStarted"
     data: CheckoutData
 
 
 class CheckoutExpired(_Event):
+    """A checkout expired without a payment."""
+
     type: Literal["CheckoutExpired"] = "CheckoutExpired"
     data: CheckoutData
 
 
 class CustomerUpserted(_Event):
+    """A storefront created or changed a customer, with marketing consent."""
+
     type: Literal["CustomerUpserted"] = "CustomerUpserted"
     data: CustomerData
 
 
 class StockLevelReported(_Event):
+    """A storefront or POS set the available units of an item at one of its locations."""
+
     type: Literal["StockLevelReported"] = "StockLevelReported"
     data: StockReportData
 
 
 class CustomerRedactionRequested(_Event):
+    """A platform asked for a customer's personal data to be erased."""
+
     type: Literal["CustomerRedactionRequested"] = "CustomerRedactionRequested"
     data: RedactionData
 
 
 class CustomerDataRequested(_Event):
+    """A platform asked for the data the hub holds on a customer."""
+
     type: Literal["CustomerDataRequested"] = "CustomerDataRequested"
     data: RedactionData
 
 
 class ShopRedactionRequested(_Event):
+    """A platform asked for a whole shop's data to be erased."""
+
     type: Literal["ShopRedactionRequested"] = "ShopRedactionRequested"
     data: RedactionData
 
 
 class AppUninstalled(_Event):
+    """The hub's app was uninstalled from a shop."""
+
     type: Literal["AppUninstalled"] = "AppUninstalled"
     data: AppUninstalledData
 
 
 class StockShortage(_Event):
+    """An order could not be reserved whole; it waits on hold, holding nothing."""
+
     type: Literal["StockShortage"] = "StockShortage"
     data: StockShortageData
 
 
 class StockLevelChanged(_Event):
+    """The hub's ledger level at a location was set (a count correction)."""
+
     type: Literal["StockLevelChanged"] = "StockLevelChanged"
     data: StockLevelData
 
