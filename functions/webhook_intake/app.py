@@ -69,6 +69,16 @@ def receive(source: str) -> dict:
     return result.body()
 
 
+@app.get("/webhooks/<source>")
+def challenge(source: str) -> Response:
+    """A vendor's registration challenge (Adobe I/O Events sends GET ?challenge=...)."""
+    event = app.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    answer = _root().service.challenge(source, WebhookRequest(headers, b"", event.query_string_parameters or {}))
+    logger.info("registration challenge answered", extra={"source": source})
+    return Response(200, content_types.APPLICATION_JSON, json.dumps(answer))
+
+
 @app.exception_handler(IntakeError)
 def _intake_error(exc: IntakeError) -> Response:
     logger.warning("webhook refused", extra={"status": exc.status_code, "reason": exc.message})

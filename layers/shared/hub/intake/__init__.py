@@ -3,6 +3,7 @@
 from hub.intake.errors import (
     IntakeError,
     MalformedPayloadError,
+    MethodNotAllowedError,
     NotDurableError,
     PayloadTooLargeError,
     SignatureError,
@@ -19,6 +20,7 @@ __all__ = [
     "IntakeResult",
     "IntakeService",
     "MalformedPayloadError",
+    "MethodNotAllowedError",
     "NotDurableError",
     "PayloadTooLargeError",
     "SignatureError",

@@ -27,6 +27,12 @@ class MalformedPayloadError(IntakeError):
     status_code = 400
 
 
+class MethodNotAllowedError(IntakeError):
+    """A GET to a source that answers no registration challenge."""
+
+    status_code = 405
+
+
 class PayloadTooLargeError(IntakeError):
     status_code = 413
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from hub.config import HubConfig
 from hub.events import HubEvent
-from hub.intake.errors import MalformedPayloadError, PayloadTooLargeError, UnknownSourceError
+from hub.intake.errors import MalformedPayloadError, MethodNotAllowedError, PayloadTooLargeError, UnknownSourceError
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
 from hub.secrets import SecretsProvider
 
@@ -56,11 +56,26 @@ class IntakeService:
         self._config = config
         self._deliveries = deliveries
 
-    def receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
+    def _source(self, source_name: str) -> WebhookSource:
         source = self._sources.get(source_name)
         if source is None:
             known = ", ".join(sorted(self._sources))
             raise UnknownSourceError(f"unknown webhook source '{source_name[:40]}'; this hub accepts: {known}")
+        return source
+
+    def challenge(self, source_name: str, request: WebhookRequest) -> dict[str, str]:
+        """Answer a registration challenge (a GET), for the sources whose vendor sends one."""
+        source = self._source(source_name)
+        answer = getattr(source, "answer_challenge", None)
+        if answer is None:
+            raise MethodNotAllowedError(
+                f"{source_name} webhooks are POSTed to /webhooks/{source_name}; "
+                "only magento (Adobe I/O Events) sends a GET registration challenge"
+            )
+        return answer(request)
+
+    def receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
+        source = self._source(source_name)
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
         # Verify the raw bytes before anything parses them.

@@ -1,0 +1,502 @@
+"""Adobe Commerce (Magento 2) through Adobe I/O Events: RSA-signed CloudEvents, one event a delivery.
+
+Adobe signs the raw body with RSA-SHA256 (PKCS#1 v1.5) twice, with its current and next key, as
+`x-adobe-digital-signature-1` and `-2`; either verifying with the configured public key
+(ADOBE_IO_PUBLIC_KEY, PEM) is enough. The envelope carries `event_id`, stable across Adobe's retries,
+on which deliveries are deduplicated; `data.value` is the Commerce entity with the fields the
+subscription selected. Registering the webhook sends `GET ?challenge=...`, answered with the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.config import HubConfig
+from hub.events import (
+    CustomerData,
+    CustomerUpserted,
+    HubEvent,
+    LineItem,
+    OrderCancelled,
+    OrderCancelledData,
+    OrderData,
+    OrderPaid,
+    OrderPaidData,
+    OrderPlaced,
+    OrderStatusData,
+    OrderUpdated,
+    ProviderRef,
+    RefundData,
+    RefundIssued,
+    RefundLine,
+    StockLevelReported,
+    StockReportData,
+    event_id_for,
+)
+from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.model import Delivery, WebhookRequest
+from hub.money import MoneyError, parse_minor
+from hub.secrets import SecretsProvider
+
+__all__ = ["EVENT_NAMES", "MagentoSource"]
+
+SIGNATURE_HEADERS = ("x-adobe-digital-signature-1", "x-adobe-digital-signature-2")
+EVENT_PREFIX = "com.adobe.commerce."
+ORDER_PLACED = "observer.sales_order_place_after"
+ORDER_SAVED = "observer.sales_order_save_commit_after"
+INVOICE_PAID = "observer.sales_order_invoice_pay"
+CREDIT_MEMO_SAVED = "observer.sales_order_creditmemo_save_after"
+CUSTOMER_SAVED = "observer.customer_save_after"
+STOCK_ITEM_SAVED = "observer.cataloginventory_stock_item_save_after"
+EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTOMER_SAVED, STOCK_ITEM_SAVED)
+
+PAID_STATES = frozenset({"processing", "complete", "closed"})
+CANCELED_STATE = "canceled"  # Magento's spelling
+MAX_CHALLENGE_LENGTH = 512
+_PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?-----END \1-----", re.DOTALL)
+
+
+# -------------------------------------------------------------------------------------- verify
+@lru_cache(maxsize=8)
+def _public_keys(pem_text: str) -> tuple[Any, ...]:
+    """Every RSA public key (or certificate's key) in the configured PEM text."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    keys = []
+    for match in _PEM.finditer(pem_text):
+        block = match.group(0).encode()
+        try:
+            if match.group(1) == "CERTIFICATE":
+                keys.append(x509.load_pem_x509_certificate(block).public_key())
+            else:
+                keys.append(load_pem_public_key(block))
+        except ValueError:
+            continue
+    return tuple(keys)
+
+
+def _verifies(keys: tuple[Any, ...], signature: bytes, body: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    for key in keys:
+        if not isinstance(key, rsa.RSAPublicKey):
+            continue
+        try:
+            key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------- wire
+def _utc(value: str | None) -> datetime | None:
+    """Adobe's `time` (ISO 8601) or Magento's "2025-03-14 14:21:07" (UTC without an offset)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class _Wire(BaseModel):
+    # Fields are chosen per subscription; only what the hub reads is declared.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class AdobeEventData(_Wire):
+    key: str | None = None
+    source: str | None = None
+    value: dict[str, Any]
+
+
+class AdobeEvent(_Wire):
+    type: str = Field(min_length=1)
+    id: str | None = None
+    source: str | None = None
+    time: str | None = None
+    event_id: str | None = None
+    recipient_client_id: str | None = None
+    data: AdobeEventData
+
+
+class MagentoAddress(_Wire):
+    country_id: str | None = None
+
+
+class MagentoOrderItem(_Wire):
+    item_id: str | None = None
+    parent_item_id: str | None = None
+    sku: str | None = None
+    name: str | None = None
+    qty_ordered: str
+    price: str
+
+
+class MagentoOrder(_Wire):
+    entity_id: str
+    increment_id: str | None = None
+    state: str | None = None
+    status: str | None = None
+    order_currency_code: str
+    grand_total: str
+    total_paid: str | None = None
+    total_refunded: str | None = None
+    customer_email: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    items: list[MagentoOrderItem] = []
+    shipping_address: MagentoAddress | None = None
+
+
+class MagentoInvoice(_Wire):
+    entity_id: str
+    order_id: str
+    increment_id: str | None = None
+    grand_total: str
+    order_currency_code: str
+    transaction_id: str | None = None
+    created_at: str | None = None
+
+
+class MagentoCreditMemoItem(_Wire):
+    order_item_id: str | None = None
+    sku: str | None = None
+    qty: str
+    back_to_stock: bool | None = None
+
+
+class MagentoCreditMemo(_Wire):
+    entity_id: str
+    order_id: str
+    increment_id: str | None = None
+    grand_total: str
+    order_currency_code: str
+    created_at: str | None = None
+    items: list[MagentoCreditMemoItem] = []
+
+
+class MagentoCustomer(_Wire):
+    entity_id: str | None = None
+    id: str | None = None
+    email: str | None = None
+    firstname: str | None = None
+    lastname: str | None = None
+    updated_at: str | None = None
+
+
+class MagentoStockItem(_Wire):
+    item_id: str | None = None
+    product_id: str | None = None
+    stock_id: str | None = None
+    sku: str | None = None
+    qty: str
+    updated_at: str | None = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    try:
+        # Decimals, not floats: an amount sent as a JSON number is read exactly.
+        document = json.loads(body, parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPayloadError("the body is not valid JSON, as Adobe I/O Events sends it") from exc
+    if not isinstance(document, dict):
+        raise MalformedPayloadError(
+            "the body must be one JSON event; register the webhook for single events, not batches"
+        )
+    return document
+
+
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"'{where}': {first['msg']}"
+
+
+def _model(model: type[_M], document: Any, what: str) -> _M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {_problem(exc)}") from exc
+
+
+def _units(value: str, what: str) -> int:
+    """Magento quantities are decimals ("2.0000"); the hub counts whole units."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a quantity") from exc
+    if not number.is_finite() or number != number.to_integral_value():
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a whole number of units")
+    return int(number)
+
+
+def _minor(amount: str, currency: str, what: str) -> int:
+    try:
+        return parse_minor(amount, currency)
+    except MoneyError as exc:
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------- translation
+class _Translation:
+    def __init__(self, envelope: AdobeEvent, event_name: str, adobe_event_id: str, channel: str) -> None:
+        self.event = envelope
+        self.adobe_event_id = adobe_event_id
+        self.account = envelope.source or "adobe-commerce"
+        self.channel = channel
+        self.provider = ProviderRef(
+            topic=event_name, event_id=adobe_event_id, delivery_id=envelope.id, account=envelope.source
+        )
+        self.value = envelope.data.value
+
+    def _envelope(self, event_id: str, fallback_time: str | None) -> dict[str, Any]:
+        occurred = _utc(self.event.time) or _utc(fallback_time)
+        if occurred is None:
+            raise MalformedPayloadError("not an Adobe I/O event: neither 'time' nor the entity's time is a date")
+        return {
+            "event_id": event_id,
+            "source": "magento",
+            "channel": self.channel,
+            "occurred_at": occurred,
+            "provider": self.provider,
+        }
+
+    def _fact_id(self, *parts: str) -> str:
+        # A fact about one entity (an order placed, an invoice paid) keeps its id across events.
+        return event_id_for("magento", self.account, *parts)
+
+    def _order_id(self, entity_id: str) -> str:
+        return f"{self.channel}:{entity_id}"
+
+    @staticmethod
+    def _paid(order: MagentoOrder) -> bool:
+        if order.state in PAID_STATES:
+            return True
+        if order.total_paid is None:
+            return False
+        try:
+            return Decimal(order.total_paid) >= Decimal(order.grand_total) > 0
+        except InvalidOperation:
+            return False
+
+    def placed(self) -> list[HubEvent]:
+        order = _model(MagentoOrder, self.value, "order")
+        currency = order.order_currency_code.upper()
+        lines = []
+        for item in order.items:
+            # A configurable product's child line repeats its parent's SKU at no price: count it once.
+            if item.parent_item_id or not item.sku:
+                continue
+            quantity = _units(item.qty_ordered, "order line")
+            if quantity > 0:
+                lines.append(
+                    LineItem(
+                        sku=item.sku,
+                        quantity=quantity,
+                        unit_price=_minor(item.price, currency, "order line price"),
+                        title=item.name,
+                        platform_line_id=item.item_id,
+                    )
+                )
+        event = OrderPlaced(
+            **self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at),
+            data=OrderData(
+                order_id=self._order_id(order.entity_id),
+                platform_order_id=order.entity_id,
+                order_number=order.increment_id,
+                currency=currency,
+                total=_minor(order.grand_total, currency, "order total"),
+                paid=self._paid(order),
+                customer_email=order.customer_email,
+                shipping_country=order.shipping_address.country_id if order.shipping_address else None,
+                lines=lines,
+                updated_at=_utc(order.updated_at) or _utc(order.created_at),
+            ),
+        )
+        return [event]
+
+    def saved(self) -> list[HubEvent]:
+        order = _model(MagentoOrder, self.value, "order")
+        currency = order.order_currency_code.upper()
+        events: list[HubEvent] = [
+            OrderUpdated(
+                **self._envelope(event_id_for("magento", self.adobe_event_id), order.updated_at),
+                data=OrderStatusData(
+                    order_id=self._order_id(order.entity_id),
+                    platform_order_id=order.entity_id,
+                    platform_status=order.status or order.state,
+                    currency=currency,
+                    total=_minor(order.grand_total, currency, "order total"),
+                    paid=self._paid(order),
+                    cancelled=order.state == CANCELED_STATE,
+                    refunded_total=_minor(order.total_refunded or "0", currency, "order refunded total"),
+                    updated_at=_utc(order.updated_at),
+                ),
+            )
+        ]
+        if order.state == CANCELED_STATE:
+            events.append(
+                OrderCancelled(
+                    **self._envelope(self._fact_id("order", order.entity_id, "cancelled"), order.updated_at),
+                    data=OrderCancelledData(order_id=self._order_id(order.entity_id), reason="canceled in Magento"),
+                )
+            )
+        return events
+
+    def invoice_paid(self) -> list[HubEvent]:
+        invoice = _model(MagentoInvoice, self.value, "invoice")
+        currency = invoice.order_currency_code.upper()
+        return [
+            OrderPaid(
+                **self._envelope(self._fact_id("invoice", invoice.entity_id, "paid"), invoice.created_at),
+                data=OrderPaidData(
+                    order_id=self._order_id(invoice.order_id),
+                    amount=_minor(invoice.grand_total, currency, "invoice total"),
+                    currency=currency,
+                    payment_reference=invoice.transaction_id or invoice.increment_id,
+                ),
+            )
+        ]
+
+    def refunded(self) -> list[HubEvent]:
+        memo = _model(MagentoCreditMemo, self.value, "credit memo")
+        currency = memo.order_currency_code.upper()
+        lines = [
+            RefundLine(sku=item.sku, quantity=_units(item.qty, "credit memo line"), restock=bool(item.back_to_stock))
+            for item in memo.items
+            if item.sku
+        ]
+        return [
+            RefundIssued(
+                **self._envelope(self._fact_id("creditmemo", memo.entity_id), memo.created_at),
+                data=RefundData(
+                    order_id=self._order_id(memo.order_id),
+                    refund_id=memo.increment_id or memo.entity_id,
+                    amount=_minor(memo.grand_total, currency, "credit memo total"),
+                    currency=currency,
+                    lines=[line for line in lines if line.quantity > 0],
+                ),
+            )
+        ]
+
+    def customer(self) -> list[HubEvent]:
+        customer = _model(MagentoCustomer, self.value, "customer")
+        return [
+            CustomerUpserted(
+                **self._envelope(event_id_for("magento", self.adobe_event_id), customer.updated_at),
+                data=CustomerData(
+                    email=customer.email,
+                    platform_customer_id=customer.entity_id or customer.id,
+                    first_name=customer.firstname,
+                    last_name=customer.lastname,
+                    updated_at=_utc(customer.updated_at),
+                ),
+            )
+        ]
+
+    def stock(self) -> list[HubEvent]:
+        item = _model(MagentoStockItem, self.value, "stock item")
+        return [
+            StockLevelReported(
+                **self._envelope(event_id_for("magento", self.adobe_event_id), item.updated_at),
+                data=StockReportData(
+                    sku=item.sku,
+                    available=_units(item.qty, "stock item"),
+                    platform_location_id=item.stock_id,
+                    platform_item_id=item.item_id,
+                    platform_product_id=item.product_id,
+                    updated_at=_utc(item.updated_at),
+                ),
+            )
+        ]
+
+
+_HANDLERS = {
+    ORDER_PLACED: _Translation.placed,
+    ORDER_SAVED: _Translation.saved,
+    INVOICE_PAID: _Translation.invoice_paid,
+    CREDIT_MEMO_SAVED: _Translation.refunded,
+    CUSTOMER_SAVED: _Translation.customer,
+    STOCK_ITEM_SAVED: _Translation.stock,
+}
+
+
+# -------------------------------------------------------------------------------------- source
+class MagentoSource:
+    name = "magento"
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+        given = [(name, request.header(name)) for name in SIGNATURE_HEADERS]
+        if not any(value for _, value in given):
+            raise SignatureError(
+                "missing x-adobe-digital-signature-1 and -2 headers; Adobe I/O Events signs every event"
+            )
+        pem_text = "\n".join(secrets.candidates("ADOBE_IO_PUBLIC_KEY"))
+        if not pem_text:
+            raise SignatureError(
+                "no Adobe I/O public key is configured (ADOBE_IO_PUBLIC_KEY), so the signature cannot be checked"
+            )
+        keys = _public_keys(pem_text)
+        if not keys:
+            raise SignatureError("the configured Adobe I/O public key is not a PEM public key or certificate")
+        for _name, value in given:
+            if not value:
+                continue
+            try:
+                signature = base64.b64decode(value, validate=True)
+            except binascii.Error:
+                continue
+            if _verifies(keys, signature, request.body):
+                return
+        raise SignatureError(
+            "neither x-adobe-digital-signature-1 nor -2 verifies the body with the configured Adobe I/O public key"
+        )
+
+    def answer_challenge(self, request: WebhookRequest) -> dict[str, str]:
+        challenge = request.query.get("challenge")
+        if not challenge:
+            raise MalformedPayloadError(
+                "missing the challenge query parameter; Adobe I/O Events sends GET ?challenge=... on registration"
+            )
+        if len(challenge) > MAX_CHALLENGE_LENGTH:
+            raise MalformedPayloadError(f"the challenge is longer than {MAX_CHALLENGE_LENGTH} characters")
+        return {"challenge": challenge}
+
+    def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
+        document = _load(request.body)
+        envelope = _model(AdobeEvent, document, "I/O event")
+        event_name = envelope.type.removeprefix(EVENT_PREFIX)
+        adobe_event_id = envelope.event_id or envelope.id
+        if not adobe_event_id:
+            raise MalformedPayloadError("not an Adobe I/O event: 'event_id' is missing")
+        dedupe_key = f"magento:{adobe_event_id}"
+        handler = _HANDLERS.get(event_name)
+        if handler is None:
+            return Delivery(
+                dedupe_key, event_name, [], ignored_reason=f"the hub does not use Adobe event '{event_name}'"
+            )
+        channel = config.channel_for("magento", envelope.source)
+        translation = _Translation(envelope, event_name, adobe_event_id, channel)
+        try:
+            events = handler(translation)
+        except ValidationError as exc:
+            raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {_problem(exc)}") from exc
+        return Delivery(dedupe_key, event_name, events)

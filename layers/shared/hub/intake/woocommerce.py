@@ -1,0 +1,460 @@
+"""WooCommerce: X-WC-Webhook-Signature over the raw body; what happened is read from the body.
+
+WooCommerce builds a payload when it delivers it (an `order.created` body can already show the
+order paid, cancelled or refunded), coalesces rapid changes and never retries. So the hub reads
+`status`, `date_paid_gmt` and `refunds` rather than trusting the topic, and gives every fact an id
+that depends only on the fact (the order and its payment date, a refund's id): the same fact seen
+in two deliveries is the same event. Deliveries are deduplicated on site + topic + id +
+`date_modified_gmt`. The unsigned `webhook_id=N` ping sent when a webhook is saved is answered and
+ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from hub.config import HubConfig
+from hub.events import (
+    CustomerData,
+    CustomerUpserted,
+    HubEvent,
+    LineItem,
+    OrderCancelled,
+    OrderCancelledData,
+    OrderData,
+    OrderPaid,
+    OrderPaidData,
+    OrderPlaced,
+    OrderStatusData,
+    OrderUpdated,
+    ProviderRef,
+    RefundData,
+    RefundIssued,
+    StockLevelReported,
+    StockReportData,
+    event_id_for,
+)
+from hub.intake.errors import MalformedPayloadError
+from hub.intake.model import Delivery, WebhookRequest
+from hub.intake.signatures import require_base64_hmac
+from hub.money import MoneyError, parse_minor
+from hub.secrets import SecretsProvider
+
+__all__ = ["WooCommerceSource", "woocommerce_secret_keys"]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+SIGNATURE_HEADER = "X-WC-Webhook-Signature"
+TOPIC_HEADER = "X-WC-Webhook-Topic"
+SOURCE_HEADER = "X-WC-Webhook-Source"
+DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
+
+# The body of the ping WooCommerce posts, unsigned and form-encoded, when a webhook is saved.
+_PING = re.compile(rb"webhook_id=(\d{1,20})")
+PAID_STATUSES = frozenset({"processing", "completed"})
+CANCELLED_STATUS = "cancelled"
+
+# wp_specialchars_decode($secret, ENT_QUOTES): WordPress stores the secret HTML-escaped.
+_WP_ENTITIES = {
+    "&#039;": "'", "&#x27;": "'", "&quot;": '"', "&#034;": '"', "&#x22;": '"',
+    "&lt;": "<", "&#060;": "<", "&gt;": ">", "&#062;": ">",
+}  # fmt: skip
+_WP_AMP = ("&amp;", "&#038;", "&#x26;")
+
+
+def _wp_decode(secret: str) -> str:
+    for entity, char in _WP_ENTITIES.items():
+        secret = secret.replace(entity, char)
+    for entity in _WP_AMP:  # last, so "&amp;lt;" becomes "&lt;", as in WordPress
+        secret = secret.replace(entity, "&")
+    return secret
+
+
+def woocommerce_secret_keys(candidates: Iterable[str]) -> Iterator[str]:
+    """Each configured secret as typed, and as WooCommerce keys the HMAC (entity-decoded)."""
+    for secret in candidates:
+        yield secret
+        decoded = _wp_decode(secret)
+        if decoded != secret:
+            yield decoded
+
+
+def _gmt(value: datetime) -> datetime:
+    # WooCommerce's *_gmt fields are UTC without an offset.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+GmtTime = Annotated[datetime, AfterValidator(_gmt)]
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+OptionalText = Annotated[str | None, AfterValidator(_blank_to_none)]
+
+
+class _Wire(BaseModel):
+    # WooCommerce sends the whole REST resource; only what the hub reads is declared.
+    model_config = ConfigDict(extra="ignore")
+
+
+class WooAddress(_Wire):
+    first_name: OptionalText = None
+    last_name: OptionalText = None
+    email: OptionalText = None
+    phone: OptionalText = None
+    country: OptionalText = None
+
+
+class WooLineItem(_Wire):
+    id: int
+    name: str | None = None
+    product_id: int | None = None
+    variation_id: int | None = None
+    sku: OptionalText = None
+    quantity: int
+    price: Decimal | None = None  # a JSON number (unit price), read exactly
+    total: str
+
+
+class WooRefund(_Wire):
+    id: int
+    reason: OptionalText = None
+    total: str  # negative, e.g. "-5.00"
+
+
+class WooOrder(_Wire):
+    id: int
+    number: str | None = None
+    status: str
+    currency: str
+    total: str
+    date_created_gmt: GmtTime | None = None
+    date_modified_gmt: GmtTime | None = None
+    date_paid_gmt: GmtTime | None = None
+    billing: WooAddress | None = None
+    shipping: WooAddress | None = None
+    transaction_id: OptionalText = None
+    line_items: list[WooLineItem] = []
+    refunds: list[WooRefund] = []
+
+
+class WooDeletedResource(_Wire):
+    id: int
+    date_modified_gmt: GmtTime | None = None
+
+
+class WooCustomer(_Wire):
+    id: int
+    email: OptionalText = None
+    first_name: OptionalText = None
+    last_name: OptionalText = None
+    billing: WooAddress | None = None
+    date_modified_gmt: GmtTime | None = None
+
+
+class WooProduct(_Wire):
+    id: int
+    type: str | None = None
+    parent_id: int | None = None
+    sku: OptionalText = None
+    manage_stock: bool | str | None = None  # a variation may say "parent"
+    stock_quantity: int | None = None
+    date_modified_gmt: GmtTime | None = None
+
+
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"'{where}': {first['msg']}"
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    try:
+        # Floats as Decimal: line item prices are JSON numbers, and money is never a float.
+        document = json.loads(body, parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPayloadError("the body is not valid JSON, as WooCommerce sends it") from exc
+    if not isinstance(document, dict):
+        raise MalformedPayloadError("the body must be a JSON object, as WooCommerce sends it")
+    return document
+
+
+def _ping_id(request: WebhookRequest) -> str | None:
+    """The webhook id of WooCommerce's unsigned ping, or None when this is not one."""
+    if request.header(TOPIC_HEADER) or request.header(SIGNATURE_HEADER):
+        return None
+    match = _PING.fullmatch(request.body.strip())
+    return match.group(1).decode() if match else None
+
+
+def _channel(config: HubConfig, site: str) -> str:
+    # The header is home_url('/'), with its trailing slash; a configured site_url may lack it.
+    for name, channel in config.channels.items():
+        if channel.platform == "woocommerce" and channel.site_url and channel.site_url.rstrip("/") == site:
+            return name
+    return config.channel_for("woocommerce", site)
+
+
+def _minor(amount: str | Decimal, currency: str, what: str) -> int:
+    try:
+        return parse_minor(amount, currency)
+    except MoneyError as exc:
+        raise MalformedPayloadError(f"not a WooCommerce order: {what}: {exc}") from exc
+
+
+def _unit_price(item: WooLineItem, currency: str) -> int:
+    if item.price is not None:
+        try:
+            return parse_minor(item.price, currency)
+        except MoneyError:
+            pass  # WooCommerce's price is total / quantity and may run to many decimals
+    total = _minor(item.total, currency, f"line {item.id} total")
+    exact = Decimal(total) / Decimal(item.quantity)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+class _Translation:
+    """One delivery's facts as canonical events; every id depends only on the fact it names."""
+
+    def __init__(self, site: str, channel: str, provider: ProviderRef, received: datetime) -> None:
+        self.site = site
+        self.channel = channel
+        self.provider = provider
+        self.received = received
+
+    def _id(self, *parts: object) -> str:
+        return event_id_for("woocommerce", self.site, *(str(p) for p in parts))
+
+    def _order_id(self, order_id: int) -> str:
+        return f"{self.channel}:{order_id}"
+
+    def _envelope(self, event_id: str, occurred_at: datetime | None) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "source": "woocommerce",
+            "channel": self.channel,
+            "occurred_at": occurred_at or self.received,
+            "provider": self.provider,
+        }
+
+    @staticmethod
+    def paid(order: WooOrder) -> bool:
+        return order.status in PAID_STATUSES or order.date_paid_gmt is not None
+
+    def placed(self, order: WooOrder) -> OrderPlaced:
+        lines = [
+            LineItem(
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_price=_unit_price(item, order.currency),
+                title=item.name,
+                platform_line_id=str(item.id),
+            )
+            for item in order.line_items
+            if item.sku and item.quantity > 0  # fees and unnamed items hold no stock
+        ]
+        shipping = order.shipping.country if order.shipping and order.shipping.country else None
+        return OrderPlaced(
+            **self._envelope(self._id("order", order.id, "placed"), order.date_created_gmt or order.date_modified_gmt),
+            data=OrderData(
+                order_id=self._order_id(order.id),
+                platform_order_id=str(order.id),
+                order_number=order.number,
+                currency=order.currency.upper(),
+                total=_minor(order.total, order.currency, "total"),
+                paid=self.paid(order),
+                customer_email=order.billing.email if order.billing else None,
+                shipping_country=shipping or (order.billing.country if order.billing else None),
+                lines=lines,
+                updated_at=order.date_modified_gmt,
+            ),
+        )
+
+    def updated(self, order: WooOrder, topic: str) -> OrderUpdated:
+        modified = order.date_modified_gmt.isoformat() if order.date_modified_gmt else "undated"
+        return OrderUpdated(
+            **self._envelope(self._id("order", order.id, topic, modified), order.date_modified_gmt),
+            data=OrderStatusData(
+                order_id=self._order_id(order.id),
+                platform_order_id=str(order.id),
+                platform_status=order.status,
+                currency=order.currency.upper(),
+                total=_minor(order.total, order.currency, "total"),
+                paid=self.paid(order),
+                cancelled=order.status == CANCELLED_STATUS,
+                refunded_total=sum(self._refund_amount(r, order.currency) for r in order.refunds),
+                updated_at=order.date_modified_gmt,
+            ),
+        )
+
+    def facts(self, order: WooOrder) -> list[HubEvent]:
+        """Payment, cancellation and refunds, as far as the body shows them."""
+        events: list[HubEvent] = []
+        if self.paid(order):
+            paid_at = order.date_paid_gmt.isoformat() if order.date_paid_gmt else "undated"
+            events.append(
+                OrderPaid(
+                    **self._envelope(self._id("order", order.id, "paid", paid_at), order.date_paid_gmt),
+                    data=OrderPaidData(
+                        order_id=self._order_id(order.id),
+                        amount=_minor(order.total, order.currency, "total"),
+                        currency=order.currency.upper(),
+                        payment_reference=order.transaction_id,
+                    ),
+                )
+            )
+        if order.status == CANCELLED_STATUS:
+            events.append(self.cancelled(order.id, order.date_modified_gmt, "cancelled in WooCommerce"))
+        for refund in order.refunds:
+            events.append(
+                RefundIssued(
+                    # WooCommerce's refunds carry no date of their own; the order's change is the closest.
+                    **self._envelope(self._id("refund", refund.id), order.date_modified_gmt),
+                    data=RefundData(
+                        order_id=self._order_id(order.id),
+                        refund_id=str(refund.id),
+                        amount=self._refund_amount(refund, order.currency),
+                        currency=order.currency.upper(),
+                        reason=refund.reason,
+                    ),
+                )
+            )
+        return events
+
+    def cancelled(self, order_id: int, when: datetime | None, reason: str) -> OrderCancelled:
+        return OrderCancelled(
+            **self._envelope(self._id("order", order_id, "cancelled"), when),
+            data=OrderCancelledData(order_id=self._order_id(order_id), reason=reason),
+        )
+
+    @staticmethod
+    def _refund_amount(refund: WooRefund, currency: str) -> int:
+        return abs(_minor(refund.total, currency, f"refund {refund.id} total"))
+
+    def customer(self, customer: WooCustomer, topic: str) -> CustomerUpserted:
+        modified = customer.date_modified_gmt.isoformat() if customer.date_modified_gmt else topic
+        billing = customer.billing
+        return CustomerUpserted(
+            **self._envelope(self._id("customer", customer.id, modified), customer.date_modified_gmt),
+            data=CustomerData(
+                email=customer.email or (billing.email if billing else None),
+                platform_customer_id=str(customer.id),
+                first_name=customer.first_name or (billing.first_name if billing else None),
+                last_name=customer.last_name or (billing.last_name if billing else None),
+                phone=billing.phone if billing else None,
+                updated_at=customer.date_modified_gmt,
+            ),
+        )
+
+    def stock(self, product: WooProduct) -> StockLevelReported | None:
+        if product.manage_stock is not True or product.stock_quantity is None:
+            return None
+        variation = product.type == "variation"
+        modified = product.date_modified_gmt.isoformat() if product.date_modified_gmt else "undated"
+        return StockLevelReported(
+            **self._envelope(self._id("product", product.id, "stock", modified), product.date_modified_gmt),
+            data=StockReportData(
+                sku=product.sku,
+                available=product.stock_quantity,
+                platform_product_id=str(product.parent_id if variation and product.parent_id else product.id),
+                platform_variation_id=str(product.id) if variation else None,
+                updated_at=product.date_modified_gmt,
+            ),
+        )
+
+
+ORDER_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
+CUSTOMER_TOPICS = ("customer.created", "customer.updated")
+PRODUCT_TOPICS = ("product.updated",)
+
+
+class WooCommerceSource:
+    name = "woocommerce"
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+        signature = request.header(SIGNATURE_HEADER)
+        if signature is None and _ping_id(request) is not None:
+            return  # the ping is unsigned by design, and publishes nothing
+        require_base64_hmac(
+            SIGNATURE_HEADER,
+            signature,
+            list(woocommerce_secret_keys(secrets.candidates("WOOCOMMERCE_WEBHOOK_SECRET"))),
+            request.body,
+            "WooCommerce",
+        )
+
+    def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
+        ping = _ping_id(request)
+        if ping is not None:
+            return Delivery(
+                f"woocommerce:ping:{ping}", "ping", [], ignored_reason=f"WooCommerce ping for webhook {ping}"
+            )
+        topic = request.header(TOPIC_HEADER)
+        source = request.header(SOURCE_HEADER)
+        for name, value in ((TOPIC_HEADER, topic), (SOURCE_HEADER, source)):
+            if not value:
+                raise MalformedPayloadError(f"missing {name} header; WooCommerce sends it with every webhook")
+        assert topic and source
+        site = source.rstrip("/")
+        if topic not in (*ORDER_TOPICS, *CUSTOMER_TOPICS, *PRODUCT_TOPICS):
+            return Delivery(
+                f"woocommerce:{site}:{topic}",
+                topic,
+                [],
+                ignored_reason=f"the hub does not use WooCommerce topic '{topic}'",
+            )
+        body = _load(request.body)
+        delivery_id = request.header(DELIVERY_HEADER)
+        provider = ProviderRef(topic=topic, delivery_id=delivery_id, account=source)
+        translate = _Translation(site, _channel(config, site), provider, datetime.now(UTC))
+
+        if topic == "order.deleted":
+            deleted = self._model(WooDeletedResource, body, "order")
+            # The body of a deletion is often just the id, with no modification time to dedupe on.
+            stamp = deleted.date_modified_gmt.isoformat() if deleted.date_modified_gmt else delivery_id
+            key = f"woocommerce:{site}:{topic}:{deleted.id}:{stamp}"
+            return Delivery(key, topic, [translate.cancelled(deleted.id, deleted.date_modified_gmt, "deleted")])
+        if topic in ORDER_TOPICS:
+            order = self._model(WooOrder, body, "order")
+            events: list[HubEvent]
+            if topic == "order.created":
+                events = [translate.placed(order), *translate.facts(order)]
+            elif topic == "order.updated":
+                events = [translate.updated(order, topic), *translate.facts(order)]
+            else:
+                events = [translate.updated(order, topic)]
+            return Delivery(self._key(site, topic, order.id, order.date_modified_gmt), topic, events)
+        if topic in CUSTOMER_TOPICS:
+            customer = self._model(WooCustomer, body, "customer")
+            key = self._key(site, topic, customer.id, customer.date_modified_gmt)
+            return Delivery(key, topic, [translate.customer(customer, topic)])
+        product = self._model(WooProduct, body, "product")
+        key = self._key(site, topic, product.id, product.date_modified_gmt)
+        stock = translate.stock(product)
+        if stock is None:
+            return Delivery(
+                key, topic, [], ignored_reason=f"WooCommerce does not manage stock for product {product.id}"
+            )
+        return Delivery(key, topic, [stock])
+
+    @staticmethod
+    def _key(site: str, topic: str, resource_id: int, modified: datetime | None) -> str:
+        return f"woocommerce:{site}:{topic}:{resource_id}:{modified.isoformat() if modified else 'undated'}"
+
+    @staticmethod
+    def _model(model: type[_M], body: dict[str, Any], what: str) -> _M:
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise MalformedPayloadError(f"not a WooCommerce {what}: {_problem(exc)}") from exc
+        except (InvalidOperation, ValueError) as exc:
+            raise MalformedPayloadError(f"not a WooCommerce {what}: {exc}") from exc

@@ -1,0 +1,254 @@
+"""A small fake of the BigCommerce REST API: the store behind events/payloads/bigcommerce_*.json.
+
+The same fake answers through `httpx.MockTransport` (unit and functional tests) and over real HTTP
+on 127.0.0.1 (end to end, where the local stack's functions call it). It checks X-Auth-Token, can
+be told to fail the next reads, and records every path it was asked for.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+STORE_HASH = "k7qd3x2m9f"
+ACCESS_TOKEN = "local-bigcommerce-access-token"
+ORDER_ID = 3108
+CUSTOMER_ID = 274
+PRODUCT_ID = 1142
+VARIANT_ID = 5087
+
+_ORDER = {
+    "id": ORDER_ID,
+    "customer_id": CUSTOMER_ID,
+    "date_created": "Fri, 20 Nov 2026 18:10:09 +0000",
+    "date_modified": "Fri, 20 Nov 2026 18:10:12 +0000",
+    "date_shipped": "",
+    "status_id": 11,
+    "status": "Awaiting Fulfillment",
+    "custom_status": "Awaiting Fulfillment",
+    "subtotal_ex_tax": "86.0000",
+    "subtotal_inc_tax": "93.1000",
+    "subtotal_tax": "7.1000",
+    "base_shipping_cost": "8.5000",
+    "shipping_cost_ex_tax": "8.5000",
+    "shipping_cost_inc_tax": "8.5000",
+    "total_ex_tax": "94.5000",
+    "total_inc_tax": "101.6000",
+    "total_tax": "7.1000",
+    "items_total": 3,
+    "items_shipped": 0,
+    "payment_method": "Credit Card",
+    "payment_status": "captured",
+    "refunded_amount": "0.0000",
+    "order_is_digital": False,
+    "ip_address": "198.51.100.23",
+    "currency_id": 1,
+    "currency_code": "USD",
+    "currency_exchange_rate": "1.0000000000",
+    "default_currency_code": "USD",
+    "discount_amount": "0.0000",
+    "channel_id": 1,
+    "order_source": "www",
+    "billing_address": {
+        "first_name": "Theo",
+        "last_name": "Lindqvist",
+        "street_1": "2210 N Clybourn Ave",
+        "city": "Chicago",
+        "state": "Illinois",
+        "zip": "60614",
+        "country": "United States",
+        "country_iso2": "US",
+        "phone": "+1 312 555 0199",
+        "email": "theo.lindqvist@example.com",
+    },
+    "products": {
+        "url": f"https://api.bigcommerce.com/stores/{STORE_HASH}/v2/orders/{ORDER_ID}/products",
+        "resource": f"/orders/{ORDER_ID}/products",
+    },
+    "shipping_addresses": {
+        "url": f"https://api.bigcommerce.com/stores/{STORE_HASH}/v2/orders/{ORDER_ID}/shipping_addresses",
+        "resource": f"/orders/{ORDER_ID}/shipping_addresses",
+    },
+}
+_ORDER_PRODUCTS = [
+    {
+        "id": 9001,
+        "order_id": ORDER_ID,
+        "product_id": PRODUCT_ID,
+        "variant_id": VARIANT_ID,
+        "name": "Ceramic Pour-Over Dripper - Slate",
+        "sku": "DRIP-CER-SLT",
+        "type": "physical",
+        "base_price": "28.0000",
+        "price_ex_tax": "28.0000",
+        "price_inc_tax": "30.3100",
+        "total_ex_tax": "56.0000",
+        "total_inc_tax": "60.6200",
+        "quantity": 2,
+    },
+    {
+        "id": 9002,
+        "order_id": ORDER_ID,
+        "product_id": 1150,
+        "variant_id": 5120,
+        "name": "Unbleached Paper Filters (100)",
+        "sku": "FILTER-100",
+        "type": "physical",
+        "base_price": "30.0000",
+        "price_ex_tax": "30.0000",
+        "price_inc_tax": "32.4800",
+        "total_ex_tax": "30.0000",
+        "total_inc_tax": "32.4800",
+        "quantity": 1,
+    },
+]
+_SHIPPING_ADDRESSES = [
+    {
+        "id": 2291,
+        "order_id": ORDER_ID,
+        "first_name": "Theo",
+        "last_name": "Lindqvist",
+        "street_1": "2210 N Clybourn Ave",
+        "city": "Chicago",
+        "state": "Illinois",
+        "zip": "60614",
+        "country": "United States",
+        "country_iso2": "US",
+        "shipping_method": "Flat Rate",
+    }
+]
+_CUSTOMERS = {
+    "data": [
+        {
+            "id": CUSTOMER_ID,
+            "email": "theo.lindqvist@example.com",
+            "first_name": "Theo",
+            "last_name": "Lindqvist",
+            "company": "",
+            "phone": "+1 312 555 0199",
+            "date_created": "2026-02-11T15:40:02Z",
+            "date_modified": "2026-11-20T18:11:03Z",
+            "customer_group_id": 0,
+            "accepts_product_review_abandoned_cart_emails": True,
+            "channel_ids": [1],
+        }
+    ],
+    "meta": {"pagination": {"total": 1, "count": 1, "per_page": 50, "current_page": 1, "total_pages": 1}},
+}
+_VARIANT = {
+    "data": {
+        "id": VARIANT_ID,
+        "product_id": PRODUCT_ID,
+        "sku": "DRIP-CER-SLT",
+        "sku_id": 6011,
+        "inventory_level": 31,
+        "inventory_warning_level": 5,
+        "bin_picking_number": "A-14",
+        "option_values": [{"id": 180, "label": "Slate", "option_id": 112, "option_display_name": "Colour"}],
+    },
+    "meta": {},
+}
+_PRODUCT = {
+    "data": {
+        "id": PRODUCT_ID,
+        "name": "Ceramic Pour-Over Dripper",
+        "type": "physical",
+        "sku": "DRIP-CER",
+        "inventory_level": 0,
+        "inventory_tracking": "variant",
+        "date_modified": "2026-11-20T18:10:12+00:00",
+    },
+    "meta": {},
+}
+
+
+def default_documents() -> dict[str, Any]:
+    base = f"/stores/{STORE_HASH}"
+    return copy.deepcopy(
+        {
+            f"{base}/v2/orders/{ORDER_ID}": _ORDER,
+            f"{base}/v2/orders/{ORDER_ID}/products": _ORDER_PRODUCTS,
+            f"{base}/v2/orders/{ORDER_ID}/shipping_addresses": _SHIPPING_ADDRESSES,
+            f"{base}/v3/customers?id:in={CUSTOMER_ID}": _CUSTOMERS,
+            f"{base}/v3/catalog/products/{PRODUCT_ID}": _PRODUCT,
+            f"{base}/v3/catalog/products/{PRODUCT_ID}/variants/{VARIANT_ID}": _VARIANT,
+        }
+    )
+
+
+class FakeBigCommerce:
+    def __init__(self, token: str = ACCESS_TOKEN) -> None:
+        self.token = token
+        self.documents = default_documents()
+        self.fail_next = 0
+        self.fail_status = 503
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+
+    def order(self, order_id: int = ORDER_ID) -> dict[str, Any]:
+        return self.documents[f"/stores/{STORE_HASH}/v2/orders/{order_id}"]
+
+    def answer(self, path: str, query: str, token: str | None) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append(f"{path}?{query}" if query else path)
+            if self.fail_next:
+                self.fail_next -= 1
+                return self.fail_status, {"status": self.fail_status, "title": "Service Unavailable"}
+        if token != self.token:
+            return 401, {"status": 401, "title": "You are not authorized"}
+        params = parse_qs(query)
+        if "page" in params:  # v2 lists: everything on page 1, then 204 No Content
+            return (
+                (200, self.documents.get(path)) if params["page"] == ["1"] and path in self.documents else (204, None)
+            )
+        key = f"{path}?{query}" if query else path
+        if key in self.documents:
+            return 200, self.documents[key]
+        return 404, {"status": 404, "title": "The requested resource was not found"}
+
+    def transport(self) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> httpx.Response:
+            status, document = self.answer(
+                request.url.path, request.url.query.decode(), request.headers.get("X-Auth-Token")
+            )
+            if document is None:
+                return httpx.Response(status)
+            return httpx.Response(status, json=document)
+
+        return httpx.MockTransport(handle)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve the fake on 127.0.0.1; yields its base URL (a channel's api_url)."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                target = urlsplit(self.path)
+                status, document = fake.answer(target.path, target.query, self.headers.get("X-Auth-Token"))
+                body = b"" if document is None else json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()

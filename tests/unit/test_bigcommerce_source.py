@@ -1,0 +1,337 @@
+"""BigCommerce: Standard Webhooks signatures, and thin payloads completed through the API."""
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hub.adapters.bigcommerce import HttpBigCommerceApi
+from hub.config import parse_config
+from hub.events import parse_event
+from hub.intake import MalformedPayloadError, SignatureError, WebhookRequest
+from hub.intake.bigcommerce import BigCommerceSource, Notice
+from hub.secrets import SecretsProvider
+from standardwebhooks.webhooks import Webhook
+
+from commerce_hub.signing.bigcommerce import sign as sign_delivery
+from tests.bigcommerce_api import ACCESS_TOKEN, STORE_HASH, FakeBigCommerce
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+CREATED = (PAYLOADS / "bigcommerce_store_order_created.json").read_bytes()
+CLIENT_SECRET = "bc-client-secret-for-tests"
+NOW = 1_795_685_415
+CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
+
+
+def secrets(client_secret: str = CLIENT_SECRET, token: str | None = ACCESS_TOKEN) -> SecretsProvider:
+    values = {"BIGCOMMERCE_CLIENT_SECRET": client_secret}
+    if token:
+        values["BIGCOMMERCE_ACCESS_TOKEN"] = token
+    return SecretsProvider(values=values)
+
+
+def request(body: bytes = CREATED, *, timestamp: int = NOW, secret: str = CLIENT_SECRET, **overrides) -> WebhookRequest:
+    signed = sign_delivery(
+        body, topic=None, secrets={"BIGCOMMERCE_CLIENT_SECRET": secret}, delivery_id="msg_2pQk7Lr", timestamp=timestamp
+    )
+    headers = {k.lower(): v for k, v in signed.headers.items()}
+    for name, value in overrides.items():
+        key = name.replace("_", "-")
+        if value is None:
+            headers.pop(key, None)
+        else:
+            headers[key] = value
+    return WebhookRequest(headers, body)
+
+
+def source(fake: FakeBigCommerce | None = None, **kwargs) -> BigCommerceSource:
+    api = HttpBigCommerceApi(secrets(), transport=(fake or FakeBigCommerce()).transport())
+    return BigCommerceSource(api, clock=lambda: NOW, **kwargs)
+
+
+# ------------------------------------------------------------------------------------ signature
+def test_the_standard_webhooks_published_vector_verifies():
+    # standard-webhooks libraries/python/tests: this key, id, timestamp and body give this signature.
+    req = WebhookRequest(
+        {
+            "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "webhook-timestamp": "1614265330",
+            "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        },
+        b'{"test": 2432232314}',
+    )
+    vector = BigCommerceSource(clock=lambda: 1614265330)
+    vector.verify(req, secrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+
+
+def test_the_standardwebhooks_library_accepts_what_the_hub_accepts_with_bigcommerces_convention():
+    # BigCommerce's docs: Webhook(base64(client_secret)).verify(body, headers), so the key is the
+    # client secret's own bytes. The library checks against the real clock, so sign for now.
+    now = int(datetime.now(UTC).timestamp())
+    req = request(timestamp=now)
+    Webhook(base64.b64encode(CLIENT_SECRET.encode()).decode()).verify(req.body, dict(req.headers))
+    BigCommerceSource(clock=lambda: now).verify(req, secrets())
+
+
+def test_a_signature_made_by_the_library_verifies_in_the_hub():
+    library = Webhook(base64.b64encode(CLIENT_SECRET.encode()).decode())
+    signature = library.sign("msg_lib", datetime.fromtimestamp(NOW, UTC), CREATED.decode())
+    req = WebhookRequest(
+        {"webhook-id": "msg_lib", "webhook-timestamp": str(NOW), "webhook-signature": signature}, CREATED
+    )
+    source().verify(req, secrets())
+
+
+def test_any_of_several_signatures_and_any_rotated_secret_verifies():
+    good = request().headers["webhook-signature"]
+    several = f"v1,bm90IGl0 v2,c29tZXRoaW5nIGVsc2U= {good}"
+    source().verify(request(webhook_signature=several), secrets(f"old-secret,{CLIENT_SECRET}"))
+
+
+def test_a_new_secret_alone_verifies_during_rotation():
+    source().verify(request(secret="new-secret"), secrets(f"{CLIENT_SECRET}, new-secret"))
+
+
+@pytest.mark.parametrize(
+    ("req", "message"),
+    [
+        (request(webhook_signature=None), "missing webhook-signature"),
+        (request(webhook_id=None), "missing webhook-id"),
+        (request(webhook_timestamp=None), "missing webhook-timestamp"),
+        (request(secret="wrong-secret"), "does not match"),
+        (WebhookRequest(request().headers, CREATED.replace(b"3108", b"3109")), "does not match"),
+        (request(webhook_id="msg_other"), "does not match"),
+        (request(timestamp=NOW - 301), "more than 5 minutes old"),
+        (request(timestamp=NOW + 301), "more than 5 minutes in the future"),
+        (request(webhook_timestamp="yesterday"), "not a Unix time"),
+        (request(webhook_signature="v1,!!!not-base64"), "does not match"),
+    ],
+    ids=[
+        "no-signature",
+        "no-id",
+        "no-timestamp",
+        "wrong-secret",
+        "tampered-body",
+        "other-message-id",
+        "stale",
+        "future",
+        "bad-timestamp",
+        "garbage-signature",
+    ],
+)
+def test_bad_signatures_are_refused(req, message):
+    with pytest.raises(SignatureError, match=message):
+        source().verify(req, secrets())
+
+
+def test_timestamps_within_five_minutes_either_way_verify():
+    for offset in (-300, 0, 300):
+        source().verify(request(timestamp=NOW + offset), secrets())
+
+
+def test_no_configured_secret_refuses():
+    with pytest.raises(SignatureError, match="no BigCommerce client secret"):
+        source().verify(request(), SecretsProvider(values={}))
+
+
+# ------------------------------------------------------------------------------------ normalise
+def test_order_created_is_fetched_and_becomes_order_placed():
+    fake = FakeBigCommerce()
+    delivery = source(fake).parse(request(), CONFIG)
+    (placed,) = delivery.events
+    assert placed.type == "OrderPlaced"
+    assert (
+        delivery.dedupe_key == f"bigcommerce:{STORE_HASH}:store/order/created:a385023bf4142436e8b62c915cbfca848c76192a"
+    )
+    assert placed.data.order_id == "bigcommerce:3108"
+    assert (placed.data.total, placed.data.currency, placed.data.paid) == (10160, "USD", True)
+    assert placed.data.customer_email == "theo.lindqvist@example.com"
+    assert placed.data.shipping_country == "US"
+    assert [(ln.sku, ln.quantity, ln.unit_price) for ln in placed.data.lines] == [
+        ("DRIP-CER-SLT", 2, 2800),
+        ("FILTER-100", 1, 3000),
+    ]
+    assert placed.occurred_at == datetime.fromtimestamp(1795685412, UTC)
+    assert placed.provider.topic == "store/order/created"
+    assert placed.provider.event_id == "a385023bf4142436e8b62c915cbfca848c76192a"
+    assert placed.provider.delivery_id == "msg_2pQk7Lr"
+    assert placed.provider.account == STORE_HASH
+    assert fake.requests == [
+        f"/stores/{STORE_HASH}/v2/orders/3108",
+        f"/stores/{STORE_HASH}/v2/orders/3108/products?limit=250&page=1",
+        f"/stores/{STORE_HASH}/v2/orders/3108/shipping_addresses",
+    ]
+
+
+def test_an_awaiting_payment_order_is_not_paid():
+    fake = FakeBigCommerce()
+    fake.order().update(status_id=7, status="Awaiting Payment")
+    assert source(fake).parse(request(), CONFIG).events[0].data.paid is False
+
+
+def test_a_status_update_is_an_order_update_with_the_platforms_view():
+    fake = FakeBigCommerce()
+    fake.order().update(status_id=5, status="Cancelled", refunded_amount="30.0000")
+    body = (PAYLOADS / "bigcommerce_store_order_statusUpdated.json").read_bytes()
+    (updated,) = source(fake).parse(request(body), CONFIG).events
+    assert updated.type == "OrderUpdated"
+    data = updated.data
+    assert (data.platform_status, data.cancelled, data.paid, data.refunded_total) == ("Cancelled", True, False, 3000)
+    assert data.updated_at == datetime(2026, 11, 20, 18, 10, 12, tzinfo=UTC)
+
+
+def test_customer_updated_is_fetched_and_upserted():
+    body = (PAYLOADS / "bigcommerce_store_customer_updated.json").read_bytes()
+    (event,) = source().parse(request(body), CONFIG).events
+    assert event.type == "CustomerUpserted"
+    assert (event.data.email, event.data.platform_customer_id, event.data.phone) == (
+        "theo.lindqvist@example.com",
+        "274",
+        "+1 312 555 0199",
+    )
+
+
+def test_a_sku_inventory_update_reports_the_variants_level():
+    body = (PAYLOADS / "bigcommerce_store_sku_inventory_updated.json").read_bytes()
+    (event,) = source().parse(request(body), CONFIG).events
+    assert event.type == "StockLevelReported"
+    assert (event.data.sku, event.data.available) == ("DRIP-CER-SLT", 31)
+    assert (event.data.platform_product_id, event.data.platform_variation_id) == ("1142", "5087")
+
+
+def test_a_product_tracked_per_variant_reports_nothing_at_product_level():
+    body = json.dumps(
+        {**json.loads(CREATED), "scope": "store/product/inventory/updated", "data": {"type": "product", "id": 1142}}
+    ).encode()
+    delivery = source().parse(request(body), CONFIG)
+    assert delivery.events == [] and "no product-level stock" in delivery.ignored_reason
+
+
+def test_the_channel_and_api_url_come_from_the_configuration():
+    config = parse_config(
+        "channels:\n"
+        f"  bc-main: {{platform: bigcommerce, store_hash: {STORE_HASH}, api_url: 'https://bc.fake.test'}}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    seen = []
+    api = HttpBigCommerceApi(secrets(), transport=FakeBigCommerce().transport())
+    original = api.get_json
+
+    def spy(api_url, store_hash, path, **kw):
+        seen.append(api_url)
+        return original(api_url, store_hash, path, **kw)
+
+    api.get_json = spy  # type: ignore[method-assign]
+    placed = BigCommerceSource(api, clock=lambda: NOW).parse(request(), config).events[0]
+    assert placed.channel == "bc-main" and placed.data.order_id == "bc-main:3108"
+    assert set(seen) == {"https://bc.fake.test"}
+
+
+# ------------------------------------------------------------------------------- fetch failures
+@pytest.mark.parametrize(
+    ("prepare", "reason"),
+    [
+        (lambda fake: setattr(fake, "fail_next", 9), "answered 503"),
+        (lambda fake: (setattr(fake, "fail_next", 9), setattr(fake, "fail_status", 429)), "rate-limited"),
+        (lambda fake: fake.documents.clear(), "has no /v2/orders/3108 (404)"),
+        (lambda fake: setattr(fake, "token", "another-token"), "refused the access token"),
+    ],
+    ids=["5xx", "429", "404", "401"],
+)
+def test_a_failed_fetch_still_publishes_a_durable_fetch_request(prepare, reason):
+    fake = FakeBigCommerce()
+    prepare(fake)
+    delivery = source(fake).parse(request(), CONFIG)
+    (event,) = delivery.events
+    assert event.type == "ResourceFetchRequested"
+    assert reason in event.data.reason
+    assert (event.data.resource, event.data.resource_id, event.data.store_hash) == ("order", "3108", STORE_HASH)
+    assert event.data.dedupe_key == delivery.dedupe_key
+    assert event.provider.delivery_id == "msg_2pQk7Lr"
+    assert event.data.canonical_event_id != event.event_id
+    assert CLIENT_SECRET not in event.model_dump_json() and ACCESS_TOKEN not in event.model_dump_json()
+
+
+def test_no_access_token_is_a_fetch_for_later():
+    api = HttpBigCommerceApi(secrets(token=None), transport=FakeBigCommerce().transport())
+    (event,) = BigCommerceSource(api, clock=lambda: NOW).parse(request(), CONFIG).events
+    assert event.type == "ResourceFetchRequested"
+    assert "no BIGCOMMERCE_ACCESS_TOKEN is configured" in event.data.reason
+
+
+def test_an_unreachable_api_is_a_fetch_for_later():
+    import httpx
+
+    def refuse(request):
+        raise httpx.ConnectError("connection refused", request=request)
+
+    api = HttpBigCommerceApi(secrets(), transport=httpx.MockTransport(refuse))
+    (event,) = BigCommerceSource(api, clock=lambda: NOW).parse(request(), CONFIG).events
+    assert event.type == "ResourceFetchRequested" and "could not be reached" in event.data.reason
+
+
+def test_a_fetch_that_runs_out_of_time_is_a_fetch_for_later():
+    (event,) = source(fetch_budget_seconds=1e-9).parse(request(), CONFIG).events
+    assert event.type == "ResourceFetchRequested" and "no time was left" in event.data.reason
+
+
+def test_the_later_fetch_publishes_the_event_intake_would_have_published():
+    fake = FakeBigCommerce()
+    fake.fail_next = 1
+    (requested,) = source(fake).parse(request(), CONFIG).events
+    # It travels on the bus as JSON and comes back as the same event.
+    requested = parse_event(json.loads(requested.model_dump_json()))
+    notice, (later,), ignored = source(fake).complete(requested, CONFIG)
+    (direct,) = source(FakeBigCommerce()).parse(request(), CONFIG).events
+    assert ignored is None
+    assert later.event_id == direct.event_id == requested.data.canonical_event_id
+    assert later.model_dump(exclude={"received_at"}) == direct.model_dump(exclude={"received_at"})
+    assert notice.dedupe_key == requested.data.dedupe_key
+
+
+def test_the_notice_of_a_fetch_request_names_the_same_resource():
+    fake = FakeBigCommerce()
+    fake.fail_next = 1
+    body = (PAYLOADS / "bigcommerce_store_sku_inventory_updated.json").read_bytes()
+    (requested,) = source(fake).parse(request(body), CONFIG).events
+    notice = Notice.from_fetch_request(requested, CONFIG)
+    assert (notice.resource, notice.resource_id, notice.parent_id) == ("variant", "5087", "1142")
+
+
+# ------------------------------------------------------------------------------------ malformed
+def test_scopes_the_hub_does_not_use_are_ignored_without_a_fetch():
+    fake = FakeBigCommerce()
+    body = json.dumps({**json.loads(CREATED), "scope": "store/cart/abandoned"}).encode()
+    delivery = source(fake).parse(request(body), CONFIG)
+    assert delivery.events == [] and "store/cart/abandoned" in delivery.ignored_reason
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hash": None}, "not a BigCommerce webhook: 'hash'"),
+        ({"data": {"type": "order"}}, "'data.id'"),
+        ({"data": {"type": "order", "id": "../../v3/customers"}}, "must be a numeric id"),
+        ({"producer": "stores/../../evil"}, "'producer' must be stores/<store hash>"),
+        ({"created_at": 10**15}, "'created_at'"),
+        ({"scope": "store/sku/inventory/updated", "data": {"type": "sku", "id": 1}}, "'data.inventory.product_id'"),
+    ],
+)
+def test_malformed_payloads_say_what_is_wrong(change, message):
+    body = json.dumps({**json.loads(CREATED), **change}).encode()
+    with pytest.raises(MalformedPayloadError, match=message):
+        source().parse(request(body), CONFIG)
+
+
+def test_a_body_that_is_not_json_is_malformed():
+    with pytest.raises(MalformedPayloadError, match="not valid JSON"):
+        source().parse(request(b"scope=store/order/created"), CONFIG)
+
+
+def test_timestamps_are_checked_against_the_injected_clock():
+    stale = request(timestamp=NOW)
+    later = BigCommerceSource(clock=lambda: NOW + timedelta(minutes=6).total_seconds())
+    with pytest.raises(SignatureError, match="5 minutes old"):
+        later.verify(stale, secrets())

@@ -1,0 +1,275 @@
+"""Adobe Commerce through Adobe I/O Events: RSA signatures with a key pair made here, the
+registration challenge, and each Commerce event as canonical events."""
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from hub.config import parse_config
+from hub.intake import IntakeService, MalformedPayloadError, MethodNotAllowedError, SignatureError, WebhookRequest
+from hub.intake.magento import MagentoSource
+from hub.intake.shopify import ShopifySource
+from hub.secrets import SecretsProvider
+
+from commerce_hub.signing.magento import sign as sign_delivery
+from tests.unit.test_intake_service import FakeDeliveryLog
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+PLACED = (PAYLOADS / "magento_sales_order_place_after.json").read_bytes()
+CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
+
+
+def _pair() -> tuple[rsa.RSAPrivateKey, str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return key, private, public
+
+
+ADOBE_KEY, ADOBE_PRIVATE, ADOBE_PUBLIC = _pair()
+NEXT_KEY, _, NEXT_PUBLIC = _pair()
+OTHER_KEY, _, _ = _pair()
+
+
+def rsa_sign(body: bytes, key: rsa.RSAPrivateKey = ADOBE_KEY) -> str:
+    return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def secrets(public: str = ADOBE_PUBLIC) -> SecretsProvider:
+    return SecretsProvider(values={"ADOBE_IO_PUBLIC_KEY": public})
+
+
+def request(body: bytes = PLACED, **overrides: str | None) -> WebhookRequest:
+    signature = rsa_sign(body)
+    headers = {
+        "content-type": "application/json",
+        "x-adobe-digital-signature-1": signature,
+        "x-adobe-digital-signature-2": signature,
+        "x-adobe-public-key1-path": "/prod/keys/pub-key-1.pem",
+        "x-adobe-public-key2-path": "/prod/keys/pub-key-2.pem",
+    }
+    for name, value in overrides.items():
+        key = name.replace("_", "-")
+        if value is None:
+            headers.pop(key, None)
+        else:
+            headers[key] = value
+    return WebhookRequest(headers, body)
+
+
+def payload(name: str) -> bytes:
+    return (PAYLOADS / f"magento_{name}.json").read_bytes()
+
+
+def parse(body: bytes = PLACED, config=CONFIG):
+    return MagentoSource().parse(request(body), config)
+
+
+# ------------------------------------------------------------------------------------ signature
+def test_a_signature_with_the_configured_key_verifies():
+    MagentoSource().verify(request(), secrets())
+
+
+def test_the_signer_signs_as_adobe_does():
+    delivery = sign_delivery(PLACED, topic=None, secrets={"ADOBE_IO_PRIVATE_KEY": ADOBE_PRIVATE}, delivery_id="d-1")
+    headers = {k.lower(): v for k, v in delivery.headers.items()}
+    MagentoSource().verify(WebhookRequest(headers, PLACED), secrets())
+
+
+@pytest.mark.parametrize("which", ["x_adobe_digital_signature_1", "x_adobe_digital_signature_2"])
+def test_either_signature_verifying_is_enough(which):
+    # Adobe signs with its current and its next key; during a rotation only one may match ours.
+    MagentoSource().verify(request(**{which: rsa_sign(PLACED, OTHER_KEY)}), secrets())
+    MagentoSource().verify(request(**{which: None}), secrets())
+
+
+def test_any_of_several_configured_keys_verifies():
+    both = f"{NEXT_PUBLIC}\n{ADOBE_PUBLIC}"
+    MagentoSource().verify(request(), secrets(both))
+    MagentoSource().verify(request(), secrets(f"{NEXT_PUBLIC},{ADOBE_PUBLIC}"))
+
+
+@pytest.mark.parametrize(
+    ("req", "message"),
+    [
+        (request(x_adobe_digital_signature_1=None, x_adobe_digital_signature_2=None), "missing x-adobe-digital"),
+        (
+            request(
+                x_adobe_digital_signature_1=rsa_sign(PLACED, OTHER_KEY),
+                x_adobe_digital_signature_2=rsa_sign(PLACED, OTHER_KEY),
+            ),
+            "neither x-adobe-digital-signature-1 nor -2 verifies",
+        ),
+        (WebhookRequest(request().headers, PLACED.replace(b"139.8300", b"1.8300")), "neither"),
+        (request(x_adobe_digital_signature_1="%%%", x_adobe_digital_signature_2="not base64!"), "neither"),
+    ],
+    ids=["missing", "wrong-key", "tampered-body", "garbage"],
+)
+def test_bad_signatures_are_refused(req, message):
+    with pytest.raises(SignatureError, match=message):
+        MagentoSource().verify(req, secrets())
+
+
+def test_no_configured_key_refuses():
+    with pytest.raises(SignatureError, match="no Adobe I/O public key is configured"):
+        MagentoSource().verify(request(), SecretsProvider(values={}))
+
+
+def test_a_configured_key_that_is_not_pem_refuses_and_says_why():
+    with pytest.raises(SignatureError, match="not a PEM public key"):
+        MagentoSource().verify(request(), secrets("ssh-rsa AAAAB3NzaC1yc2E"))
+
+
+# ------------------------------------------------------------------------------------ challenge
+def _service(log=None):
+    sources = {"magento": MagentoSource(), "shopify": ShopifySource()}
+    return IntakeService(sources, secrets(), lambda: CONFIG, log or FakeDeliveryLog())
+
+
+def test_the_registration_challenge_is_answered_with_its_value():
+    answer = _service().challenge("magento", WebhookRequest({}, b"", {"challenge": "9f1e2d3c-4b5a-6978"}))
+    assert answer == {"challenge": "9f1e2d3c-4b5a-6978"}
+
+
+def test_a_get_without_a_challenge_says_what_is_missing():
+    with pytest.raises(MalformedPayloadError, match="missing the challenge query parameter"):
+        _service().challenge("magento", WebhookRequest({}, b"", {}))
+
+
+def test_other_sources_answer_no_challenge():
+    with pytest.raises(MethodNotAllowedError, match="only magento"):
+        _service().challenge("shopify", WebhookRequest({}, b"", {"challenge": "x"}))
+
+
+# ------------------------------------------------------------------------------------ normalise
+def test_order_placed_counts_a_configurable_product_once_with_exact_money():
+    delivery = parse()
+    assert delivery.dedupe_key == "magento:8c1d5e3a-0b42-4f6e-9d7c-3a5b1e2f4c68"
+    (placed,) = delivery.events
+    assert placed.type == "OrderPlaced"
+    assert placed.channel == "magento"
+    data = placed.data
+    assert (data.order_id, data.platform_order_id, data.order_number) == ("magento:318", "318", "000000457")
+    assert (data.total, data.currency, data.paid) == (13983, "EUR", True)
+    assert (data.customer_email, data.shipping_country) == ("ilse.brandt@example.org", "DE")
+    assert [(ln.sku, ln.quantity, ln.unit_price) for ln in data.lines] == [
+        ("LINEN-THROW-SAGE", 1, 6950),
+        ("CANDLE-CEDAR-L", 2, 2400),
+    ]
+    assert placed.occurred_at.isoformat() == "2026-11-20T16:02:19.415000+00:00"
+    assert placed.provider.event_id == "8c1d5e3a-0b42-4f6e-9d7c-3a5b1e2f4c68"
+    assert placed.provider.delivery_id == "1f0b7d7c-2e54-4c33-9a0e-6d8f1b2a7c11"
+
+
+def test_a_new_order_awaiting_payment_is_not_paid():
+    document = json.loads(PLACED)
+    document["data"]["value"].update(state="new", status="pending", total_paid=None)
+    assert parse(json.dumps(document).encode()).events[0].data.paid is False
+
+
+def test_a_redelivery_maps_to_the_same_ids():
+    first, again = parse(), parse()
+    assert first.dedupe_key == again.dedupe_key
+    assert first.events[0].event_id == again.events[0].event_id
+
+
+def test_a_canceled_order_save_is_an_update_and_a_cancellation():
+    events = parse(payload("sales_order_save_commit_after")).events
+    assert [e.type for e in events] == ["OrderUpdated", "OrderCancelled"]
+    updated, cancelled = events
+    assert (updated.data.platform_status, updated.data.cancelled, updated.data.paid) == ("canceled", True, False)
+    assert updated.data.refunded_total == 0
+    assert cancelled.data.order_id == "magento:318"
+
+
+def test_the_same_cancellation_in_two_events_has_one_id():
+    document = json.loads(payload("sales_order_save_commit_after"))
+    first = parse(json.dumps(document).encode()).events
+    document["event_id"] = "0d9c8b7a-6f5e-4d3c-2b1a-098f7e6d5c4b"
+    document["data"]["value"]["updated_at"] = "2026-11-21 09:20:00"
+    second = parse(json.dumps(document).encode()).events
+    assert first[0].event_id != second[0].event_id  # two saves, two updates
+    assert first[1].event_id == second[1].event_id  # one cancellation
+
+
+def test_an_invoice_paid_is_the_order_paid():
+    (paid,) = parse(payload("sales_order_invoice_pay")).events
+    assert paid.type == "OrderPaid"
+    assert (paid.data.order_id, paid.data.amount, paid.data.currency) == ("magento:318", 13983, "EUR")
+    assert paid.data.payment_reference == "7h2kq9vx"
+
+
+def test_a_credit_memo_is_a_refund_with_its_lines():
+    (refund,) = parse(payload("sales_order_creditmemo_save_after")).events
+    assert refund.type == "RefundIssued"
+    assert (refund.data.order_id, refund.data.refund_id, refund.data.amount) == ("magento:318", "000000057", 2856)
+    assert [(ln.sku, ln.quantity, ln.restock) for ln in refund.data.lines] == [("CANDLE-CEDAR-L", 1, True)]
+
+
+def test_a_customer_save_upserts_the_customer():
+    (event,) = parse(payload("customer_save_after")).events
+    assert event.type == "CustomerUpserted"
+    assert (event.data.email, event.data.platform_customer_id, event.data.first_name) == (
+        "ilse.brandt@example.org",
+        "93",
+        "Ilse",
+    )
+
+
+def test_a_stock_item_save_reports_the_level():
+    (event,) = parse(payload("cataloginventory_stock_item_save_after")).events
+    assert event.type == "StockLevelReported"
+    assert (event.data.sku, event.data.available, event.data.platform_location_id) == ("CANDLE-CEDAR-L", 34, "1")
+
+
+def test_amounts_sent_as_json_numbers_are_read_exactly():
+    document = json.loads(PLACED)
+    raw = json.dumps(document).replace('"139.8300"', "139.83").encode()
+    assert parse(raw).events[0].data.total == 13983
+
+
+def test_the_channel_comes_from_the_configuration():
+    config = parse_config(
+        "channels:\n  eu-store: {platform: magento, site_url: 'https://harbour-home.example'}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    placed = parse(config=config).events[0]
+    assert (placed.channel, placed.data.order_id) == ("eu-store", "eu-store:318")
+
+
+def test_events_the_hub_does_not_use_are_ignored():
+    document = {**json.loads(PLACED), "type": "com.adobe.commerce.observer.catalog_product_save_after"}
+    delivery = parse(json.dumps(document).encode())
+    assert delivery.events == [] and "observer.catalog_product_save_after" in delivery.ignored_reason
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("data"), "not an Adobe Commerce I/O event: 'data'"),
+        (lambda d: (d.pop("event_id"), d.pop("id")), "'event_id' is missing"),
+        (lambda d: d["data"]["value"].pop("order_currency_code"), "not an Adobe Commerce order: 'order_currency_code'"),
+        (lambda d: d["data"]["value"].update(grand_total="12.34567"), "more decimals"),
+        (lambda d: d["data"]["value"]["items"][2].update(qty_ordered="1.5000"), "not a whole number of units"),
+        (lambda d: (d.pop("time"), d["data"]["value"].pop("created_at")), "'time'"),
+    ],
+)
+def test_malformed_events_say_what_is_wrong(change, message):
+    document = json.loads(PLACED)
+    change(document)
+    with pytest.raises(MalformedPayloadError, match=message):
+        parse(json.dumps(document).encode())
+
+
+def test_a_batch_delivery_is_refused_with_a_hint():
+    with pytest.raises(MalformedPayloadError, match="single events, not batches"):
+        parse(b"[" + PLACED + b"]")

@@ -1,0 +1,300 @@
+"""WooCommerce: the signature as WooCommerce computes it, the ping, and facts read from the body."""
+
+import base64
+import hashlib
+import hmac
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hub.config import parse_config
+from hub.intake import IntakeService, MalformedPayloadError, SignatureError, WebhookRequest
+from hub.intake.woocommerce import WooCommerceSource, woocommerce_secret_keys
+from hub.secrets import SecretsProvider
+
+from commerce_hub.signing.woocommerce import sign as sign_delivery
+from tests.unit.test_intake_service import FakeDeliveryLog
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+CREATED = (PAYLOADS / "woocommerce_order_created.json").read_bytes()
+UPDATED = (PAYLOADS / "woocommerce_order_updated.json").read_bytes()
+SITE = "https://larkspur-supply.example/"
+SECRET = "wc-test-secret"
+CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def request(body: bytes = CREATED, topic: str = "order.created", **overrides: str | None) -> WebhookRequest:
+    headers = {
+        "content-type": "application/json",
+        "x-wc-webhook-source": SITE,
+        "x-wc-webhook-topic": topic,
+        "x-wc-webhook-resource": topic.split(".")[0],
+        "x-wc-webhook-event": topic.split(".")[1],
+        "x-wc-webhook-signature": sign(body),
+        "x-wc-webhook-id": "14",
+        "x-wc-webhook-delivery-id": "8b0d6f4e2a1c9e7b5d3f1a0c8e6b4d2f",
+    }
+    for name, value in overrides.items():
+        key = name.replace("_", "-")
+        if value is None:
+            headers.pop(key, None)
+        else:
+            headers[key] = value
+    return WebhookRequest(headers, body)
+
+
+def secrets(value: str = SECRET) -> SecretsProvider:
+    return SecretsProvider(values={"WOOCOMMERCE_WEBHOOK_SECRET": value})
+
+
+def parse(body: bytes = CREATED, topic: str = "order.created", config=CONFIG):
+    return WooCommerceSource().parse(request(body, topic), config)
+
+
+def edited(body: bytes, **changes) -> bytes:
+    return json.dumps({**json.loads(body), **changes}).encode()
+
+
+# ------------------------------------------------------------------------------------ signature
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_signature_matches_an_independent_hmac_by_openssl():
+    # The reference's cross-check: OpenSSL's HMAC, base64, is what WooCommerce sends.
+    openssl = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", SECRET, "-binary"], input=CREATED, capture_output=True, check=True
+    ).stdout
+    header = base64.b64encode(openssl).decode()
+    WooCommerceSource().verify(request(x_wc_webhook_signature=header), secrets())
+
+
+def test_the_signer_signs_as_woocommerce_does():
+    delivery = sign_delivery(CREATED, topic="order.created", secrets={"WOOCOMMERCE_WEBHOOK_SECRET": SECRET},
+                             delivery_id="d-1")  # fmt: skip
+    assert delivery.headers["X-WC-Webhook-Signature"] == sign(CREATED)
+    headers = {k.lower(): v for k, v in delivery.headers.items()}
+    WooCommerceSource().verify(WebhookRequest(headers, CREATED), secrets())
+
+
+def test_a_secret_stored_html_escaped_is_keyed_as_wordpress_decodes_it():
+    # WordPress stores `p&ss"word` as `p&amp;ss&quot;word` and keys the HMAC with the decoded text.
+    stored = "p&amp;ss&quot;word&#039;s"
+    assert list(woocommerce_secret_keys([stored])) == [stored, "p&ss\"word's"]
+    WooCommerceSource().verify(request(x_wc_webhook_signature=sign(CREATED, "p&ss\"word's")), secrets(stored))
+
+
+def test_any_rotated_secret_verifies():
+    WooCommerceSource().verify(request(), secrets(f"old-secret,{SECRET}"))
+
+
+@pytest.mark.parametrize(
+    ("req", "message"),
+    [
+        (request(x_wc_webhook_signature=None), "missing X-WC-Webhook-Signature"),
+        (request(x_wc_webhook_signature=sign(CREATED, "wrong-secret")), "does not match"),
+        (WebhookRequest(request().headers, CREATED.replace(b"107.39", b"1.39")), "does not match"),
+        (request(b"webhook_id=3", x_wc_webhook_signature=sign(CREATED)), "does not match"),
+    ],
+    ids=["missing", "wrong-secret", "tampered-body", "ping-body-under-woocommerce-headers"],
+)
+def test_bad_signatures_are_refused(req, message):
+    with pytest.raises(SignatureError, match=message):
+        WooCommerceSource().verify(req, secrets())
+
+
+def test_unsigned_json_is_refused_even_without_any_woocommerce_header():
+    with pytest.raises(SignatureError, match="missing X-WC-Webhook-Signature"):
+        WooCommerceSource().verify(WebhookRequest({}, b'{"id": 1}'), secrets())
+
+
+def test_no_configured_secret_refuses():
+    with pytest.raises(SignatureError, match="no WooCommerce webhook secret"):
+        WooCommerceSource().verify(request(), SecretsProvider(values={}))
+
+
+# ----------------------------------------------------------------------------------------- ping
+def test_the_unsigned_ping_is_answered_and_ignored_publishing_nothing():
+    log = FakeDeliveryLog()
+    service = IntakeService({"woocommerce": WooCommerceSource()}, secrets(), lambda: CONFIG, log)
+    ping = WebhookRequest({"content-type": "application/x-www-form-urlencoded"}, b"webhook_id=14")
+    result = service.receive("woocommerce", ping)
+    assert result.status == "ignored"
+    assert result.body()["status"] == "ignored"
+    assert "ping" in result.reason
+    assert log.published == {}
+
+
+@pytest.mark.parametrize("body", [b"webhook_id=14&x=1", b"webhook_id=", b"webhook_id=abc", b"id=14"])
+def test_anything_else_unsigned_is_refused(body):
+    req = WebhookRequest({"content-type": "application/x-www-form-urlencoded"}, body)
+    with pytest.raises(SignatureError):
+        WooCommerceSource().verify(req, secrets())
+
+
+# ------------------------------------------------------------------------------------ normalise
+def test_order_created_shows_a_paid_order_placed_with_exact_money():
+    delivery = parse()
+    assert (
+        delivery.dedupe_key
+        == "woocommerce:https://larkspur-supply.example:order.created:1187:2026-11-20T17:41:55+00:00"
+    )
+    placed, paid = delivery.events
+    assert placed.type == "OrderPlaced" and paid.type == "OrderPaid"
+    assert placed.channel == "woocommerce"
+    assert placed.data.order_id == "woocommerce:1187"
+    assert placed.data.total == 10739
+    assert placed.data.paid is True
+    assert placed.data.customer_email == "maren.okafor@example.net"
+    assert placed.data.shipping_country == "US"
+    assert [(ln.sku, ln.quantity, ln.unit_price) for ln in placed.data.lines] == [
+        ("TOTE-WAX-OLV", 1, 4800),
+        ("BEANIE-MER-CHR", 2, 2250),
+    ]
+    assert placed.occurred_at.isoformat() == "2026-11-20T17:41:52+00:00"
+    assert placed.provider.account == SITE
+    assert placed.provider.delivery_id == "8b0d6f4e2a1c9e7b5d3f1a0c8e6b4d2f"
+    assert (paid.data.amount, paid.data.currency, paid.data.payment_reference) == (
+        10739,
+        "USD",
+        "pi_3SfT8wHq2LmN0xYz1AbCdEfG",
+    )
+
+
+def test_a_pending_order_is_not_paid_and_publishes_no_payment():
+    body = edited(CREATED, status="pending", date_paid=None, date_paid_gmt=None)
+    (placed,) = parse(body).events
+    assert placed.data.paid is False
+
+
+def test_paid_is_read_from_date_paid_when_the_status_says_otherwise():
+    # on-hold after a payment (a manual review), still paid
+    placed, paid = parse(edited(CREATED, status="on-hold")).events
+    assert placed.data.paid is True and paid.type == "OrderPaid"
+
+
+def test_an_order_created_body_that_already_shows_a_cancellation_and_a_refund_says_so():
+    body = edited(CREATED, status="cancelled", refunds=[{"id": 1190, "reason": "", "total": "-107.39"}])
+    types = [e.type for e in parse(body).events]
+    assert types == ["OrderPlaced", "OrderPaid", "OrderCancelled", "RefundIssued"]
+
+
+def test_order_updated_derives_paid_and_refunds_from_the_body():
+    events = parse(UPDATED, "order.updated").events
+    assert [e.type for e in events] == ["OrderUpdated", "OrderPaid", "RefundIssued"]
+    updated, _paid, refund = events
+    assert updated.data.platform_status == "processing"
+    assert (updated.data.paid, updated.data.cancelled, updated.data.refunded_total) == (True, False, 2430)
+    assert updated.data.total == 10739
+    assert updated.occurred_at.isoformat() == "2026-11-22T22:05:31+00:00"
+    assert (refund.data.refund_id, refund.data.amount, refund.data.currency) == ("1203", 2430, "USD")
+    assert refund.data.reason == "Beanie arrived with a pulled thread"
+
+
+def test_the_same_fact_in_two_deliveries_has_the_same_event_id():
+    created = {e.type: e.event_id for e in parse().events}
+    updated = {e.type: e.event_id for e in parse(UPDATED, "order.updated").events}
+    later = edited(UPDATED, date_modified_gmt="2026-11-23T08:00:00")
+    again = {e.type: e.event_id for e in parse(later, "order.updated").events}
+    assert created["OrderPaid"] == updated["OrderPaid"] == again["OrderPaid"]
+    assert updated["RefundIssued"] == again["RefundIssued"]
+    assert updated["OrderUpdated"] != again["OrderUpdated"]  # a new modification is a new update
+
+
+def test_a_redelivery_has_the_same_dedupe_key_and_ids():
+    first, second = parse(UPDATED, "order.updated"), parse(UPDATED, "order.updated")
+    assert first.dedupe_key == second.dedupe_key
+    assert [e.event_id for e in first.events] == [e.event_id for e in second.events]
+
+
+def test_a_cancelled_order_update_publishes_the_cancellation():
+    events = parse(edited(UPDATED, status="cancelled", refunds=[]), "order.updated").events
+    assert [e.type for e in events] == ["OrderUpdated", "OrderPaid", "OrderCancelled"]
+    assert events[0].data.cancelled is True
+    assert events[2].data.order_id == "woocommerce:1187"
+
+
+def test_order_deleted_cancels_the_order():
+    body = (PAYLOADS / "woocommerce_order_deleted.json").read_bytes()
+    delivery = parse(body, "order.deleted")
+    (cancelled,) = delivery.events
+    assert cancelled.type == "OrderCancelled"
+    assert cancelled.data.order_id == "woocommerce:1190"
+    assert cancelled.data.reason == "deleted"
+
+
+def test_order_restored_is_an_update():
+    (restored,) = parse(edited(CREATED, status="on-hold"), "order.restored").events
+    assert restored.type == "OrderUpdated"
+    assert restored.data.platform_status == "on-hold"
+
+
+def test_customer_updated_upserts_the_customer():
+    body = (PAYLOADS / "woocommerce_customer_updated.json").read_bytes()
+    (event,) = parse(body, "customer.updated").events
+    assert event.type == "CustomerUpserted"
+    assert (event.data.email, event.data.platform_customer_id) == ("maren.okafor@example.net", "58")
+    assert (event.data.first_name, event.data.last_name, event.data.phone) == ("Maren", "Okafor", "+1 503 555 0147")
+
+
+def test_product_updated_reports_the_managed_stock_of_a_variation():
+    body = (PAYLOADS / "woocommerce_product_updated.json").read_bytes()
+    (event,) = parse(body, "product.updated").events
+    assert event.type == "StockLevelReported"
+    data = event.data
+    assert (data.sku, data.available, data.platform_product_id, data.platform_variation_id) == (
+        "BEANIE-MER-CHR",
+        17,
+        "327",
+        "329",
+    )
+
+
+def test_a_product_without_managed_stock_is_ignored():
+    body = edited((PAYLOADS / "woocommerce_product_updated.json").read_bytes(), manage_stock=False)
+    delivery = parse(body, "product.updated")
+    assert delivery.events == [] and "does not manage stock" in delivery.ignored_reason
+
+
+def test_the_configured_site_picks_the_channel_with_or_without_its_trailing_slash():
+    config = parse_config(
+        "channels:\n"
+        "  wc-us: {platform: woocommerce, site_url: 'https://other.example'}\n"
+        "  wc-eu: {platform: woocommerce, site_url: 'https://larkspur-supply.example'}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    placed = parse(config=config).events[0]
+    assert placed.channel == "wc-eu" and placed.data.order_id == "wc-eu:1187"
+
+
+def test_a_price_with_many_decimals_falls_back_to_the_exact_line_total():
+    body = json.loads(CREATED)
+    body["line_items"][1].update(quantity=3, total="50.00", price=16.666666666666668)
+    placed = parse(json.dumps(body).encode()).events[0]
+    assert placed.data.lines[1].unit_price == 1667
+
+
+def test_topics_the_hub_does_not_use_are_ignored():
+    delivery = parse(b'{"id": 5}', "coupon.created")
+    assert delivery.events == [] and "coupon.created" in delivery.ignored_reason
+
+
+@pytest.mark.parametrize(
+    ("body", "topic", "headers", "message"),
+    [
+        (b"{nope", "order.created", {}, "not valid JSON"),
+        (b"[1]", "order.created", {}, "must be a JSON object"),
+        (b'{"id": 1}', "order.created", {}, "not a WooCommerce order: 'status'"),
+        (edited(CREATED, total="10.001"), "order.created", {}, "more decimals"),
+        (edited(CREATED, currency="DOLLARS"), "order.created", {}, "not a WooCommerce order"),
+        (CREATED, "order.created", {"x_wc_webhook_topic": None}, "missing X-WC-Webhook-Topic"),
+        (CREATED, "order.created", {"x_wc_webhook_source": None}, "missing X-WC-Webhook-Source"),
+        (b'{"id": "x"}', "product.updated", {}, "not a WooCommerce product: 'id'"),
+    ],
+)
+def test_malformed_deliveries_say_what_is_wrong(body, topic, headers, message):
+    with pytest.raises(MalformedPayloadError, match=message):
+        WooCommerceSource().parse(request(body, topic, **headers), CONFIG)
