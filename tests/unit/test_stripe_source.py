@@ -88,6 +88,7 @@ def test_a_timestamp_at_the_tolerance_is_accepted():
         (WebhookRequest({"stripe-signature": "v1=abc"}, SUCCEEDED), "no t= timestamp"),
         (WebhookRequest({"stripe-signature": f"t={NOW},v0=abc"}, SUCCEEDED), "no v1 signature"),
         (WebhookRequest({"stripe-signature": "t=yesterday,v1=abc"}, SUCCEEDED), "no t= timestamp"),
+        (WebhookRequest({"stripe-signature": f"t={NOW},v1=\u00e9"}, SUCCEEDED), "not ASCII"),
     ],
 )
 def test_bad_signatures_are_refused(request_, message):
@@ -327,6 +328,7 @@ def _decimal_amount() -> bytes:
         (b'{"object": "event", "type": "payment_intent.succeeded"}', "not a Stripe event: 'id'"),
         (_without_amount(), "not a Stripe payment_intent.succeeded event: 'data.object.amount': Field required"),
         (_decimal_amount(), "'data.object.amount_refunded'"),
+        (raw({**payload("charge_refunded"), "created": -62_135_596_801}), "'created'"),
     ],
 )
 def test_malformed_events_say_what_is_wrong(body, message):

@@ -165,7 +165,7 @@ class StripeEventData(_Wire, Generic[T]):
 class _StripeEventBase(_Wire):
     id: str
     object: Literal["event"]
-    created: int
+    created: int = Field(ge=0, le=253_402_300_799, description="unix seconds")
     account: str | None = None
     livemode: bool | None = None
     api_version: str | None = None
@@ -227,6 +227,8 @@ def _problem(exc: ValidationError, tag: str | None = None) -> str:
 
 def _signed_timestamp(header: str) -> int:
     """The `t=` of a Stripe-Signature header; SignatureError when the header is not Stripe's form."""
+    if not header.isascii():
+        raise SignatureError(f"the {SIGNATURE_HEADER} header is not ASCII; Stripe sends t=...,v1=<hex>")
     items = [part.split("=", 1) for part in header.split(",")]
     stamps = [value.strip() for key, *rest in items for value in rest if key.strip() == "t"]
     if not stamps or not stamps[0].isdigit():
@@ -266,7 +268,7 @@ class StripeSource:
         for secret in candidates:
             try:
                 stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
-            except stripe.SignatureVerificationError:
+            except (stripe.SignatureVerificationError, TypeError, ValueError):
                 continue
             matched = True
         if not matched:
