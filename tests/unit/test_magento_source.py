@@ -111,8 +111,9 @@ def test_any_of_several_configured_keys_verifies():
         ),
         (WebhookRequest(request().headers, PLACED.replace(b"139.8300", b"1.8300")), "neither"),
         (request(x_adobe_digital_signature_1="%%%", x_adobe_digital_signature_2="not base64!"), "neither"),
+        (request(x_adobe_digital_signature_1="\x80é", x_adobe_digital_signature_2=None), "neither"),
     ],
-    ids=["missing", "wrong-key", "tampered-body", "garbage"],
+    ids=["missing", "wrong-key", "tampered-body", "garbage", "not-ascii"],
 )
 def test_bad_signatures_are_refused(req, message):
     with pytest.raises(SignatureError, match=message):

@@ -10,7 +10,6 @@ subscription selected. Registering the webhook sends `GET ?challenge=...`, answe
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from datetime import UTC, datetime
@@ -62,6 +61,7 @@ EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTO
 PAID_STATES = frozenset({"processing", "complete", "closed"})
 CANCELED_STATE = "canceled"  # Magento's spelling
 MAX_CHALLENGE_LENGTH = 512
+_MAX_UNITS = 10**9
 _PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?-----END \1-----", re.DOTALL)
 
 
@@ -243,7 +243,7 @@ def _units(value: str, what: str) -> int:
         number = Decimal(value)
     except InvalidOperation as exc:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a quantity") from exc
-    if not number.is_finite() or number != number.to_integral_value():
+    if not number.is_finite() or abs(number) > _MAX_UNITS or number != number.to_integral_value():
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a whole number of units")
     return int(number)
 
@@ -251,8 +251,8 @@ def _units(value: str, what: str) -> int:
 def _minor(amount: str, currency: str, what: str) -> int:
     try:
         return parse_minor(amount, currency)
-    except MoneyError as exc:
-        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc}") from exc
+    except (MoneyError, ArithmeticError) as exc:
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc or 'not an amount'}") from exc
 
 
 # ---------------------------------------------------------------------------------- translation
@@ -462,7 +462,7 @@ class MagentoSource:
                 continue
             try:
                 signature = base64.b64decode(value, validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or text that is not ASCII
                 continue
             if _verifies(keys, signature, request.body):
                 return

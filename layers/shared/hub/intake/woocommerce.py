@@ -207,19 +207,21 @@ def _channel(config: HubConfig, site: str) -> str:
 def _minor(amount: str | Decimal, currency: str, what: str) -> int:
     try:
         return parse_minor(amount, currency)
-    except MoneyError as exc:
-        raise MalformedPayloadError(f"not a WooCommerce order: {what}: {exc}") from exc
+    except (MoneyError, ArithmeticError) as exc:
+        raise MalformedPayloadError(f"not a WooCommerce order: {what}: {exc or 'not an amount'}") from exc
 
 
 def _unit_price(item: WooLineItem, currency: str) -> int:
     if item.price is not None:
         try:
             return parse_minor(item.price, currency)
-        except MoneyError:
+        except (MoneyError, ArithmeticError):
             pass  # WooCommerce's price is total / quantity and may run to many decimals
     total = _minor(item.total, currency, f"line {item.id} total")
-    exact = Decimal(total) / Decimal(item.quantity)
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    try:
+        return int((Decimal(total) / Decimal(item.quantity)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    except ArithmeticError as exc:
+        raise MalformedPayloadError(f"not a WooCommerce order: line {item.id} cannot be priced") from exc
 
 
 class _Translation:
