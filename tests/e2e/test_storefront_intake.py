@@ -1,0 +1,325 @@
+"""WooCommerce, BigCommerce and Adobe Commerce end to end, through a local stack of this module's own:
+its configuration points the BigCommerce channel at a small fake of the BigCommerce API served here
+on 127.0.0.1, whose access token is put in the stack's secret. A catch-all rule with a queue behind
+it, created in the emulator, shows what reached the bus."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from commerce_hub.local import LocalStack
+from commerce_hub.signing import bigcommerce as bigcommerce_signer
+from commerce_hub.signing import sign_delivery
+from tests.bigcommerce_api import ACCESS_TOKEN, ORDER_ID, STORE_HASH, FakeBigCommerce
+
+from .conftest import API_TOKEN, ROOT, _environment
+
+pytestmark = pytest.mark.e2e
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+PAYLOADS = ROOT / "events" / "payloads"
+
+
+def payload(name: str) -> dict:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+class BusTap:
+    """A catch-all rule on the hub bus, with a queue behind it; remembers everything it has seen."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self._sqs = stack.client("sqs")
+        events = stack.client("events")
+        bus = next(b["Name"] for b in events.list_event_buses()["EventBuses"] if b["Name"] != "default")
+        self._url = self._sqs.create_queue(QueueName="e2e-storefront-tap")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(
+            Name="e2e-storefront-tap",
+            EventBusName=bus,
+            EventPattern=json.dumps({"source": [{"prefix": "commerce-hub."}]}),
+        )
+        events.put_targets(Rule="e2e-storefront-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            got = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return self.seen
+            for message in got:
+                self.seen.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def with_id(self, event_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.drain() if e["detail"]["event_id"] == event_id]
+
+    def wait_for(self, event_id: str) -> dict[str, Any]:
+        return wait_for(lambda: self.with_id(event_id), what=f"event {event_id} on the bus")[0]
+
+
+def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def bigcommerce() -> FakeBigCommerce:
+    return FakeBigCommerce()
+
+
+@pytest.fixture(scope="module")
+def storefront_stack(bigcommerce, tmp_path_factory) -> Iterator[LocalStack]:
+    with bigcommerce.serve() as api_url:
+        config = tmp_path_factory.mktemp("config") / "storefronts.yaml"
+        config.write_text(_config_with_bigcommerce(api_url))
+        env = _environment(HUB_CONFIG=str(config))
+        with LocalStack(ROOT, http_port=0, aws_port=0, env=env) as running:
+            # The access token the hub reads BigCommerce with: a key of the same secret, as in AWS.
+            running.client("secretsmanager").put_secret_value(
+                SecretId=running.secret_arn,
+                SecretString=json.dumps({**running.secrets, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN}),
+            )
+            yield running
+
+
+def _config_with_bigcommerce(api_url: str) -> str:
+    import yaml
+
+    document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
+    document.setdefault("channels", {})["bigcommerce"] = {
+        "platform": "bigcommerce",
+        "store_hash": STORE_HASH,
+        "api_url": api_url,
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def tap(storefront_stack) -> BusTap:
+    return BusTap(storefront_stack)
+
+
+@pytest.fixture
+def http(storefront_stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=storefront_stack.url, timeout=30) as client:
+        yield client
+
+
+def post(http: httpx.Client, stack: LocalStack, source: str, body: bytes, *, topic=None, delivery_id=None, **sign):
+    secrets = {**stack.secrets, **sign.pop("secrets", {})}
+    delivery = sign_delivery(source, body, topic=topic, secrets=secrets, delivery_id=delivery_id or str(uuid.uuid4()))
+    return http.post(f"/webhooks/{source}", content=delivery.body, headers=delivery.headers)
+
+
+def set_level(http: httpx.Client, sku: str, available: int) -> None:
+    response = http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": available}, headers=AUTH)
+    assert response.status_code == 200, response.text
+
+
+def read_order(http: httpx.Client, order_id: str) -> dict | None:
+    response = http.get(f"/orders/{order_id}", headers=AUTH)
+    return response.json() if response.status_code == 200 else None
+
+
+def unique() -> int:
+    return int(time.time() * 1000) % 10**9
+
+
+# -------------------------------------------------------------------------------- WooCommerce
+def woo_order(order_id: int, sku: str) -> bytes:
+    body = payload("woocommerce_order_created")
+    body["id"] = order_id
+    body["number"] = str(order_id)
+    body["line_items"] = [dict(body["line_items"][0], sku=sku, quantity=2, price=24, total="48.00")]
+    body["total"] = "55.79"
+    return json.dumps(body).encode()
+
+
+def test_a_woocommerce_order_reaches_the_bus_once_and_is_readable(storefront_stack, http, tap):
+    order_id, sku = unique(), f"TOTE-{uuid.uuid4().hex[:6].upper()}"
+    set_level(http, sku, 5)
+    body = woo_order(order_id, sku)
+    first = post(http, storefront_stack, "woocommerce", body, topic="order.created", delivery_id="woo-1")
+    assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
+    placed_id, paid_id = first.json()["event_ids"]
+    placed = tap.wait_for(placed_id)
+    assert placed["detail-type"] == "OrderPlaced" and placed["source"] == "commerce-hub.woocommerce"
+    assert tap.wait_for(paid_id)["detail-type"] == "OrderPaid"
+
+    order = wait_for(lambda: read_order(http, f"woocommerce:{order_id}"), what="the WooCommerce order")
+    assert (order["status"], order["total"], order["channel"]) == ("paid", "55.79", "woocommerce")
+    assert order["lines"] == [{"sku": sku, "quantity": 2}]
+
+    again = post(http, storefront_stack, "woocommerce", body, topic="order.created", delivery_id="woo-2")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert len(tap.with_id(placed_id)) == 1 and len(tap.with_id(paid_id)) == 1
+
+
+def test_the_woocommerce_ping_gets_200(storefront_stack, http, tap):
+    response = http.post(
+        "/webhooks/woocommerce", content=b"webhook_id=14", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+
+
+# ------------------------------------------------------------------------------ Adobe Commerce
+def adobe_order(entity_id: int, sku: str) -> bytes:
+    document = payload("magento_sales_order_place_after")
+    document["event_id"] = str(uuid.uuid4())
+    document["id"] = str(uuid.uuid4())
+    value = document["data"]["value"]
+    value.update(entity_id=str(entity_id), increment_id=f"{entity_id:09d}", grand_total="57.1200")
+    value["items"] = [dict(value["items"][2], sku=sku, qty_ordered="2.0000", price="24.0000")]
+    return json.dumps(document).encode()
+
+
+def test_an_adobe_commerce_order_reaches_the_bus_once_and_is_readable(storefront_stack, http, tap):
+    entity_id, sku = unique(), f"CANDLE-{uuid.uuid4().hex[:6].upper()}"
+    set_level(http, sku, 5)
+    body = adobe_order(entity_id, sku)
+    first = post(http, storefront_stack, "magento", body)
+    assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
+    (placed_id,) = first.json()["event_ids"]
+    assert tap.wait_for(placed_id)["detail"]["data"]["order_id"] == f"magento:{entity_id}"
+
+    order = wait_for(lambda: read_order(http, f"magento:{entity_id}"), what="the Adobe Commerce order")
+    assert (order["status"], order["total"], order["currency"]) == ("paid", "57.12", "EUR")
+
+    # Adobe retries with the same event_id: published once.
+    again = post(http, storefront_stack, "magento", body)
+    assert again.json()["status"] == "duplicate"
+    assert len(tap.with_id(placed_id)) == 1
+
+
+def test_the_adobe_registration_challenge_is_answered(http):
+    response = http.get("/webhooks/magento", params={"challenge": "5c1e9a0b-7d24-4f3e-b8a6-0e2d4c6f8a13"})
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "5c1e9a0b-7d24-4f3e-b8a6-0e2d4c6f8a13"}
+    assert http.get("/webhooks/shopify", params={"challenge": "x"}).status_code == 405
+
+
+# -------------------------------------------------------------------------------- BigCommerce
+def bc_delivery(scope: str = "store/order/created", **data: Any) -> bytes:
+    document = payload("bigcommerce_store_order_created")
+    document.update(scope=scope, hash=uuid.uuid4().hex + "00000000", created_at=int(time.time()))
+    document["data"] = {"type": "order", "id": ORDER_ID, **data}
+    return json.dumps(document).encode()
+
+
+def test_a_bigcommerce_order_is_read_from_the_api_and_reaches_the_bus_once(storefront_stack, http, tap, bigcommerce):
+    body = bc_delivery()
+    first = post(http, storefront_stack, "bigcommerce", body, delivery_id="msg_e2e_created")
+    assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
+    (placed_id,) = first.json()["event_ids"]
+    placed = tap.wait_for(placed_id)
+    assert placed["detail-type"] == "OrderPlaced"
+    assert placed["detail"]["data"]["order_id"] == f"bigcommerce:{ORDER_ID}"
+    assert placed["detail"]["data"]["total"] == 10160
+    assert any(path.endswith(f"/v2/orders/{ORDER_ID}") for path in bigcommerce.requests)
+    wait_for(lambda: read_order(http, f"bigcommerce:{ORDER_ID}"), what="the BigCommerce order")
+
+    again = post(http, storefront_stack, "bigcommerce", body, delivery_id="msg_e2e_created")
+    assert again.json()["status"] == "duplicate"
+    assert len(tap.with_id(placed_id)) == 1
+
+
+def test_a_bigcommerce_fetch_that_fails_is_completed_later_by_resource_fetch(storefront_stack, http, tap, bigcommerce):
+    # The intake's read fails, then resource_fetch's first two, then BigCommerce answers.
+    bigcommerce.fail_next = 3
+    body = bc_delivery("store/order/statusUpdated", status={"previous_status_id": 11, "new_status_id": 2})
+    response = post(http, storefront_stack, "bigcommerce", body)
+    assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
+    (requested_id,) = response.json()["event_ids"]
+    requested = tap.wait_for(requested_id)
+    assert requested["detail-type"] == "ResourceFetchRequested"
+
+    updated = tap.wait_for(requested["detail"]["data"]["canonical_event_id"])
+    assert updated["detail-type"] == "OrderUpdated"
+    assert updated["detail"]["data"]["order_id"] == f"bigcommerce:{ORDER_ID}"
+    assert updated["detail"]["provider"] == requested["detail"]["provider"]
+    assert bigcommerce.fail_next == 0
+
+
+# ----------------------------------------------------------------------------------- refusals
+def _tampered(source: str, body: bytes, stack: LocalStack, **kw) -> tuple[bytes, dict]:
+    delivery = sign_delivery(source, body, secrets=stack.secrets, delivery_id="tampered", **kw)
+    return delivery.body.replace(b'"id"', b'"id" ', 1), delivery.headers
+
+
+def _wrong_secret(source: str, body: bytes, **kw) -> tuple[bytes, dict]:
+    secrets = {"WOOCOMMERCE_WEBHOOK_SECRET": "not-the-secret", "BIGCOMMERCE_CLIENT_SECRET": "not-the-secret"}
+    delivery = sign_delivery(source, body, secrets=secrets, delivery_id="wrong", **kw)
+    return delivery.body, delivery.headers
+
+
+def _stale(body: bytes, stack: LocalStack) -> tuple[bytes, dict]:
+    delivery = bigcommerce_signer.sign(
+        body, topic=None, secrets=stack.secrets, delivery_id="stale", timestamp=int(time.time()) - 600
+    )
+    return delivery.body, delivery.headers
+
+
+def _other_adobe_key(body: bytes) -> tuple[bytes, dict]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    delivery = sign_delivery(
+        "magento", body, topic=None, secrets={"ADOBE_IO_PRIVATE_KEY": pem.decode()}, delivery_id="x"
+    )
+    return delivery.body, delivery.headers
+
+
+REFUSALS: dict[str, tuple[str, Callable[[LocalStack], tuple[bytes, dict]], str]] = {
+    "woocommerce-tampered": (
+        "woocommerce",
+        lambda s: _tampered("woocommerce", woo_order(1, "X"), s, topic="order.created"),
+        "does not match",
+    ),
+    "woocommerce-wrong-secret": (
+        "woocommerce",
+        lambda s: _wrong_secret("woocommerce", woo_order(1, "X"), topic="order.created"),
+        "does not match",
+    ),
+    "bigcommerce-tampered": (
+        "bigcommerce",
+        lambda s: _tampered("bigcommerce", bc_delivery(), s, topic=None),
+        "does not match",
+    ),
+    "bigcommerce-wrong-secret": (
+        "bigcommerce",
+        lambda s: _wrong_secret("bigcommerce", bc_delivery(), topic=None),
+        "does not match",
+    ),
+    "bigcommerce-stale": ("bigcommerce", lambda s: _stale(bc_delivery(), s), "more than 5 minutes old"),
+    "magento-tampered": ("magento", lambda s: _tampered("magento", adobe_order(1, "X"), s, topic=None), "neither"),
+    "magento-other-key": ("magento", lambda s: _other_adobe_key(adobe_order(1, "X")), "neither"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_refusals_are_401_json_errors(storefront_stack, http, tap, case):
+    source, make, message = REFUSALS[case]
+    body, headers = make(storefront_stack)
+    seen = len(tap.drain())
+    response = http.post(f"/webhooks/{source}", content=body, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/json")
+    assert message in response.json()["error"]
+    for secret in ("WOOCOMMERCE_WEBHOOK_SECRET", "BIGCOMMERCE_CLIENT_SECRET"):
+        assert storefront_stack.secrets[secret] not in response.text
+    assert len(tap.drain()) == seen
