@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,13 +18,16 @@ from hub.events import ResourceFetchRequested
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.resource_fetch import ResourceFetchService
 
+if TYPE_CHECKING:
+    from hub.adapters.backoff import SqsBackoff
+
 processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
 @dataclass(frozen=True)
 class _Root:
     service: ResourceFetchService
-    backoff: object
+    backoff: SqsBackoff
     register_context: object
 
 
@@ -63,7 +67,7 @@ def record_handler(record: HubSqsRecord) -> None:
         result = root.service.fetch(event)
     except Exception:
         attempt = int(record.attributes.ApproximateReceiveCount)
-        root.backoff.postpone(record.receiptHandle, attempt)  # type: ignore[attr-defined]
+        root.backoff.postpone(record.receiptHandle, attempt)
         metrics.add_metric(name="ResourceFetchFailed", unit=MetricUnit.Count, value=1)
         logger.exception("fetch failed; the record will be retried", extra={"attempt": attempt})
         raise

@@ -66,7 +66,10 @@ def test_health_answers_200_with_every_function_poller_and_schedule(http: httpx.
     assert document["status"] == "ok"
     assert set(document["functions"]) == set(_of_type("AWS::Serverless::Function"))
     assert all(f["ready"] for f in document["functions"].values())
-    assert [p["queue"] for p in document["pollers"]] == ["commerce-hub-stock-dev"]
+    assert sorted(p["queue"] for p in document["pollers"]) == [
+        "commerce-hub-resource-fetch-dev",
+        "commerce-hub-stock-dev",
+    ]
     assert all(p["running"] for p in document["pollers"])
     assert [s["function"] for s in document["schedules"]] == ["QueueHealthFunction"]
 
@@ -87,7 +90,7 @@ def test_an_iam_route_with_the_token_reaches_the_function(http: httpx.Client) ->
 
 
 def test_an_unknown_path_or_method_is_404_like_api_gateway(http: httpx.Client) -> None:
-    for method, path in (("GET", "/nowhere"), ("GET", "/webhooks/shopify"), ("DELETE", "/orders/x")):
+    for method, path in (("GET", "/nowhere"), ("PUT", "/webhooks/shopify"), ("DELETE", "/orders/x")):
         response = http.request(method, path, headers=AUTH)
         assert response.status_code == 404
         assert response.json() == {"message": "Not Found"}
