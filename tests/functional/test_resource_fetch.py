@@ -13,18 +13,24 @@ from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.secrets import SecretsProvider
 
 from commerce_hub.local.sqs import sqs_event
-from tests.functional.test_storefront_intake import bigcommerce, call, fresh  # noqa: F401 - a fixture
+from tests.bigcommerce_api import FakeBigCommerce
+from tests.functional.test_storefront_intake import call, fresh, install_fake_bigcommerce
 
 REGION = "us-east-1"
 
 
 @pytest.fixture
-def intake(aws, bigcommerce, load_function):  # noqa: F811
+def bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
+    return install_fake_bigcommerce(aws, monkeypatch)
+
+
+@pytest.fixture
+def intake(aws, bigcommerce, load_function):
     return load_function("webhook_intake")
 
 
 @pytest.fixture
-def fetcher(aws, bigcommerce, load_function, monkeypatch):  # noqa: F811
+def fetcher(aws, bigcommerce, load_function, monkeypatch):
     monkeypatch.setenv("HUB_RESOURCE_FETCH_QUEUE_URL", aws.queue_url("ResourceFetchQueue"))
     module = load_function("resource_fetch")
     completer = module._root().service._completers["bigcommerce"]
@@ -69,7 +75,7 @@ def show_again(aws, message: dict) -> None:
 
 
 @pytest.fixture
-def fetch_requested(aws, bus_tap, bigcommerce, intake, context):  # noqa: F811
+def fetch_requested(aws, bus_tap, bigcommerce, intake, context):
     """A BigCommerce order delivery that intake accepted while the API was down."""
     bigcommerce.fail_next = 99
     status, body = call(intake, context, fresh("bigcommerce_store_order_created"))
@@ -86,7 +92,7 @@ def test_the_later_fetch_publishes_the_order_once_with_intakes_id(
     bigcommerce,
     fetcher,
     fetch_requested,
-    context,  # noqa: F811
+    context,
 ):
     messages = receive(aws)
     assert len(messages) == 1
@@ -107,7 +113,7 @@ def test_the_later_fetch_publishes_the_order_once_with_intakes_id(
     assert bus_tap.events() == []
 
 
-def test_the_id_is_the_one_a_successful_intake_fetch_gives(aws, bus_tap, bigcommerce, fetcher, fetch_requested, intake, context):  # noqa: F811  # fmt: skip
+def test_the_id_is_the_one_a_successful_intake_fetch_gives(aws, bus_tap, fetcher, fetch_requested, context):
     fetcher.lambda_handler(as_lambda_event(aws, receive(aws)), context)
     (later,) = bus_tap.events()
     # Another subscription's delivery of the same event (same hash), fetched at intake this time.
@@ -137,7 +143,7 @@ def test_a_failing_fetch_fails_the_record_and_comes_back_later(
     bigcommerce,
     fetcher,
     fetch_requested,
-    context,  # noqa: F811
+    context,
 ):
     bigcommerce.fail_next = 1
     (message,) = receive(aws)
@@ -159,7 +165,7 @@ def test_a_fetch_that_never_succeeds_ends_in_the_dead_letter_queue(
     bigcommerce,
     fetcher,
     fetch_requested,
-    context,  # noqa: F811
+    context,
 ):
     bigcommerce.fail_next = 10_000
     receives = 0

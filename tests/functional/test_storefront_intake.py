@@ -83,6 +83,10 @@ def fresh(name: str, *, body: bytes | None = None, secrets: dict | None = None) 
 
 @pytest.fixture
 def bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
+    return install_fake_bigcommerce(aws, monkeypatch)
+
+
+def install_fake_bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
     """The fake BigCommerce API behind the intake's BigCommerce source, and its token in the hub secret."""
     from aws_lambda_powertools.utilities import parameters
 
