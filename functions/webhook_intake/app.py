@@ -26,9 +26,8 @@ class _Root:
 @cache
 def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
-    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-    from hub.adapters.eventbridge import EventBridgePublisher
+    from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.idempotency import IdempotentDeliveryLog
     from hub.config import load_config
     from hub.intake.sources import SOURCES
@@ -38,7 +37,7 @@ def _root() -> _Root:
     env = settings()
     log = IdempotentDeliveryLog(
         DynamoDBPersistenceLayer(table_name=env.idempotency_table),
-        EventBridgePublisher(boto3.client("events"), env.event_bus),
+        bus_publisher(env),
     )
     service = IntakeService(SOURCES, SecretsProvider(), load_config, log)
     return _Root(service, log.config.register_lambda_context)
