@@ -92,6 +92,63 @@ def _floor(event: dict, secret: str, ddb: Any, events: Any, table: str, bus: str
     )
 
 
+def floor_once(event: dict) -> None:
+    """The floor for one webhook in a fresh process: boto3 clients made here, as a cold sandbox would."""
+    secret = os.environ["BENCH_SHOPIFY_SECRET"]
+    _floor(
+        event,
+        secret,
+        boto3.client("dynamodb"),
+        boto3.client("events"),
+        os.environ["HUB_IDEMPOTENCY_TABLE"],
+        os.environ["HUB_EVENT_BUS"],
+    )
+
+
+def cold(stack: Any, rounds: int = 5) -> dict:
+    """Cold start end to end: a fresh interpreter imports the handler and serves its first webhook,
+    against the same for the floor (import boto3, HMAC, json.loads, the same three AWS calls)."""
+    import subprocess
+    import tempfile
+
+    env = dict(os.environ)
+    env.update(stack.functions["WebhookIntakeFunction"].environment)
+    env.update(
+        AWS_ENDPOINT_URL=stack.aws_endpoint,
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_DISABLED="true",
+        BENCH_SHOPIFY_SECRET=stack.secrets["SHOPIFY_WEBHOOK_SECRET"].split(",")[0],
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "layers" / "shared")]),
+    )
+    secret = env["BENCH_SHOPIFY_SECRET"]
+    samples: dict[str, list[dict]] = {"handler": [], "floor": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(rounds):
+            for mode in ("handler", "floor"):
+                path = Path(tmp) / f"{mode}-{i}.json"
+                path.write_text(json.dumps(_signed_event(secret, 4 * 10**12 + 2 * i + (mode == "floor"))))
+                start = time.perf_counter()
+                out = subprocess.run(  # noqa: S603
+                    [sys.executable, "-m", "bench.cold_child", mode, str(path)],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                figures = json.loads(out.stdout.strip().splitlines()[-1])
+                figures["wall_ms"] = (time.perf_counter() - start) * 1000
+                samples[mode].append(figures)
+
+    def median(mode: str, key: str) -> float:
+        return round(statistics.median(s[key] for s in samples[mode]), 1)
+
+    result = {m: {k: median(m, k) for k in ("import_ms", "first_call_ms", "wall_ms")} for m in samples}
+    result["rounds"] = rounds
+    result["ratio_wall"] = round(result["handler"]["wall_ms"] / result["floor"]["wall_ms"], 2)
+    return result
+
+
 def run(stack: Any, webhooks: int = 300) -> dict:
     env = dict(stack.functions["WebhookIntakeFunction"].environment)
     env.update(AWS_ENDPOINT_URL=stack.aws_endpoint, POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
