@@ -10,9 +10,11 @@ from hub.domain.stock import StockLevel
 from hub.events import HubEvent
 
 __all__ = [
+    "AlreadyAppliedError",
     "EventPublisher",
     "HubError",
     "Ledger",
+    "OrderConflictError",
     "OrderExistsError",
     "PublishError",
     "StockConflictError",
@@ -38,6 +40,14 @@ class OrderExistsError(HubError):
 
 class StockConflictError(HubError):
     """Stock changed between reading the levels and reserving; read again and retry."""
+
+
+class OrderConflictError(HubError):
+    """The order changed since it was read; read again and apply the event again."""
+
+
+class AlreadyAppliedError(HubError):
+    """The event is already in the order's timeline: a redelivery."""
 
 
 class EventPublisher(Protocol):
@@ -66,3 +76,16 @@ class Ledger(Protocol):
 
     def levels_for(self, sku: str) -> Mapping[str, StockLevel]:
         """location -> level for one sku (empty when the sku is unknown)."""
+
+    def save_order(self, order: Order, entry: TimelineEntry, stock: Sequence[tuple[str, str, int, int]] = ()) -> None:
+        """Store the order as changed by one event, with its timeline entry and stock changes, atomically.
+
+        OrderConflictError when the order changed since it was read; AlreadyAppliedError when the
+        event is already in its timeline.
+        """
+
+    def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
+        """Keep an event (a payment) for an order that is not recorded yet."""
+
+    def pending_for(self, order_id: str) -> list[str]:
+        """The events kept for an order, as JSON."""

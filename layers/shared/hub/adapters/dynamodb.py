@@ -1,35 +1,28 @@
-"""The ledger on one DynamoDB table: orders, their timelines and per-location stock.
+"""The ledger on one DynamoDB table: orders, their timelines, pending payments and stock.
 
-Keys: an order is `ORDER#<id>` / `ORDER`, each timeline entry `ORDER#<id>` / `EVENT#<event id>`
-(so applying one event twice is stopped by a condition), a stock level `SKU#<sku>` / `LOC#<loc>`.
+Keys: an order is `ORDER#<id>` / `ORDER`; each timeline entry `ORDER#<id>` / `EVENT#<event id>`
+(so applying one event twice is stopped by a condition); a payment waiting for its order
+`ORDER#<id>` / `PENDING#<event id>`; a stock level `SKU#<sku>` / `LOC#<location>`.
+Every change to an order is conditional on the version it was read at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, Reservation, TimelineEntry
+from hub.adapters.order_codec import order_from_items, order_item, plain, timeline_item, typed
+from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import StockLevel
-from hub.money import Money
-from hub.ports import OrderExistsError, StockConflictError, StoreError
+from hub.ports import AlreadyAppliedError, OrderConflictError, OrderExistsError, StockConflictError, StoreError
 
 __all__ = ["DynamoLedger"]
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
-
-
-def _item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _de.deserialize(v) for k, v in item.items()}
+PENDING_DAYS = 30
 
 
 def _now() -> str:
@@ -44,23 +37,36 @@ def _stock_key(sku: str, location: str) -> dict[str, Any]:
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
 
 
+def _reasons(exc: ClientError) -> list[str]:
+    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+
+
+def _is_cancelled(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
 class DynamoLedger:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
-    # ------------------------------------------------------------------ stock
-    def levels_for(self, sku: str) -> dict[str, StockLevel]:
+    def _query(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": {"S": pk}, **({":prefix": {"S": prefix}} if prefix else {})}
         try:
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :loc)",
-                ExpressionAttributeValues={":pk": {"S": f"SKU#{sku}"}, ":loc": {"S": "LOC#"}},
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
                 ConsistentRead=True,
             )
-            items = [_plain(i) for page in pages for i in page["Items"]]
+            return [plain(i) for page in pages for i in page["Items"]]
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read stock for {sku}: {exc}") from exc
+            raise StoreError(f"could not read {pk}: {exc}") from exc
+
+    # ------------------------------------------------------------------ stock
+    def levels_for(self, sku: str) -> dict[str, StockLevel]:
+        items = self._query(f"SKU#{sku}", "LOC#")
         return {
             i["location"]: StockLevel(sku, i["location"], int(i.get("available", 0)), int(i.get("reserved", 0)))
             for i in items
@@ -79,7 +85,7 @@ class DynamoLedger:
                     "sku = :sku, #loc = :loc, updated_at = :now"
                 ),
                 ExpressionAttributeNames={"#loc": "location"},
-                ExpressionAttributeValues=_item(
+                ExpressionAttributeValues=typed(
                     {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now()}
                 ),
                 ReturnValues="UPDATED_OLD",
@@ -92,18 +98,17 @@ class DynamoLedger:
     # ------------------------------------------------------------------ orders
     def place_order(self, order: Order, reservations: Sequence[Reservation], entry: TimelineEntry) -> None:
         now = _now()
+        order.reservations = tuple(reservations)
+        order.version = 1
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        **_order_key(order.order_id),
-                        **_item(self._order_attrs(order, reservations, now)),
-                    },
+                    "Item": order_item(order, now),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            {"Put": {"TableName": self._table, "Item": self._timeline_item(order.order_id, entry)}},
+            {"Put": {"TableName": self._table, "Item": timeline_item(order.order_id, entry)}},
         ]
         for res in reservations:
             items.append(
@@ -117,16 +122,16 @@ class DynamoLedger:
                         ),
                         # The guard that makes overselling impossible, whatever runs concurrently.
                         "ConditionExpression": "available >= :q",
-                        "ExpressionAttributeValues": _item({":q": res.quantity, ":zero": 0, ":now": now}),
+                        "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now}),
                     }
                 }
             )
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if not _is_cancelled(exc):
                 raise StoreError(f"could not record order {order.order_id}: {exc}") from exc
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            reasons = _reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise OrderExistsError(order.order_id) from exc
             if "ConditionalCheckFailed" in reasons[2:]:
@@ -140,93 +145,96 @@ class DynamoLedger:
         except BotoCoreError as exc:
             raise StoreError(f"could not record order {order.order_id}: {exc}") from exc
 
+    def save_order(self, order: Order, entry: TimelineEntry, stock: Sequence[tuple[str, str, int, int]] = ()) -> None:
+        """Store the order as changed by one event, with that event's timeline entry, atomically.
+
+        Conditional on the version the order was read at (OrderConflictError: read again and
+        retry) and on the event not being applied yet (AlreadyAppliedError). `stock` holds
+        (sku, location, available delta, reserved delta) changes made in the same transaction.
+        """
+        expected = order.version
+        order.version = expected + 1
+        now = _now()
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": order_item(order, now),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": typed({":expected": expected}),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": timeline_item(order.order_id, entry),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        ]
+        for sku, location, available, reserved in stock:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _stock_key(sku, location),
+                        "UpdateExpression": "SET available = available + :a, reserved = reserved + :r, updated_at = :now",
+                        "ConditionExpression": "reserved + :r >= :zero AND available + :a >= :zero",
+                        "ExpressionAttributeValues": typed({":a": available, ":r": reserved, ":zero": 0, ":now": now}),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            order.version = expected
+            if not _is_cancelled(exc):
+                raise StoreError(f"could not save order {order.order_id}: {exc}") from exc
+            reasons = _reasons(exc)
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise AlreadyAppliedError(entry.event_id) from exc
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise OrderConflictError(order.order_id) from exc
+            if not reasons:
+                # Without reasons (some emulators), find out which guard stopped the write.
+                if self._applied(order.order_id, entry.event_id):
+                    raise AlreadyAppliedError(entry.event_id) from exc
+                raise OrderConflictError(order.order_id) from exc
+            raise StoreError(f"could not save order {order.order_id}: {', '.join(reasons)}") from exc
+        except BotoCoreError as exc:
+            order.version = expected
+            raise StoreError(f"could not save order {order.order_id}: {exc}") from exc
+
+    def _applied(self, order_id: str, event_id: str) -> bool:
+        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#{event_id}"}}
+        return "Item" in self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+
     def _order_exists(self, order_id: str) -> bool:
         response = self._client.get_item(
             TableName=self._table, Key=_order_key(order_id), ProjectionExpression="pk", ConsistentRead=True
         )
         return "Item" in response
 
-    @staticmethod
-    def _order_attrs(order: Order, reservations: Sequence[Reservation], now: str) -> dict[str, Any]:
-        return {
-            "kind": "order",
-            "order_id": order.order_id,
-            "channel": order.channel,
-            "status": order.status.value,
-            "hold_reason": order.hold_reason.value if order.hold_reason else None,
-            "currency": order.currency,
-            "total_minor": order.total.minor,
-            "customer_email": order.customer_email,
-            "shipping_country": order.shipping_country,
-            "lines": [{"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in order.lines],
-            "reservations": [{"sku": r.sku, "location": r.location, "quantity": r.quantity} for r in reservations],
-            "shortages": dict(order.shortages) or None,
-            "placed_at": order.placed_at.isoformat() if order.placed_at else None,
-            "created_at": now,
-            "updated_at": now,
-        }
-
-    def _timeline_item(self, order_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        return {
-            "pk": {"S": f"ORDER#{order_id}"},
-            "sk": {"S": f"EVENT#{entry.event_id}"},
-            **_item(
-                {
-                    "kind": "timeline",
-                    "event_id": entry.event_id,
-                    "type": entry.type,
-                    "occurred_at": entry.occurred_at.isoformat(),
-                    "applied_at": entry.applied_at.isoformat(),
-                    "summary": entry.summary,
-                    "applied": entry.applied,
-                }
-            ),
-        }
-
     def get_order(self, order_id: str) -> Order | None:
+        return order_from_items([i for i in self._query(f"ORDER#{order_id}") if not i["sk"].startswith("PENDING#")])
+
+    # ------------------------------------------------------------------ payments waiting for their order
+    def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
         try:
-            pages = self._client.get_paginator("query").paginate(
+            self._client.put_item(
                 TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
-                ConsistentRead=True,
+                Item=typed(
+                    {
+                        "pk": f"ORDER#{order_id}",
+                        "sk": f"PENDING#{event_id}",
+                        "kind": "pending",
+                        "event": event_json,
+                        "expires_at": int(time.time()) + PENDING_DAYS * 86400,
+                    }
+                ),
             )
-            items = [_plain(i) for page in pages for i in page["Items"]]
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read order {order_id}: {exc}") from exc
-        head = next((i for i in items if i["sk"] == "ORDER"), None)
-        if head is None:
-            return None
-        timeline = sorted(
-            (
-                TimelineEntry(
-                    event_id=i["event_id"],
-                    type=i["type"],
-                    occurred_at=datetime.fromisoformat(i["occurred_at"]),
-                    applied_at=datetime.fromisoformat(i["applied_at"]),
-                    summary=i.get("summary", ""),
-                    applied=bool(i.get("applied", True)),
-                )
-                for i in items
-                if i.get("kind") == "timeline"
-            ),
-            key=lambda e: (e.occurred_at, e.applied_at),
-        )
-        return Order(
-            order_id=head["order_id"],
-            channel=head["channel"],
-            status=OrderStatus(head["status"]),
-            total=Money(int(head["total_minor"]), head["currency"]),
-            lines=tuple(
-                OrderLine(ln["sku"], int(ln["quantity"]), int(ln["unit_price"])) for ln in head.get("lines", [])
-            ),
-            customer_email=head.get("customer_email"),
-            shipping_country=head.get("shipping_country"),
-            hold_reason=HoldReason(head["hold_reason"]) if head.get("hold_reason") else None,
-            reservations=tuple(
-                Reservation(r["sku"], r["location"], int(r["quantity"])) for r in head.get("reservations", [])
-            ),
-            shortages={k: int(v) for k, v in head.get("shortages", {}).items()},
-            placed_at=datetime.fromisoformat(head["placed_at"]) if head.get("placed_at") else None,
-            timeline=timeline,
-        )
+            raise StoreError(f"could not keep a payment for {order_id}: {exc}") from exc
+
+    def pending_for(self, order_id: str) -> list[str]:
+        return [i["event"] for i in self._query(f"ORDER#{order_id}", "PENDING#")]

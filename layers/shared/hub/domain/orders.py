@@ -9,11 +9,13 @@ from enum import StrEnum
 from hub.money import Money
 
 __all__ = [
+    "Fulfilment",
     "HoldReason",
     "IllegalTransitionError",
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PaymentRecord",
     "Reservation",
     "TimelineEntry",
     "can_transition",
@@ -70,11 +72,51 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """Units of one SKU held at one location for one order."""
+    """Units of one SKU held at one location for one order.
+
+    `released` units went back to available (cancel, refund); `consumed` units left with a shipment.
+    """
 
     sku: str
     location: str
     quantity: int
+    released: int = 0
+    consumed: int = 0
+
+    @property
+    def held(self) -> int:
+        return self.quantity - self.released - self.consumed
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """One money movement on an order, as a gateway or the storefront reported it."""
+
+    kind: str  # payment | refund | failure | dispute
+    reference: str  # the provider's payment, refund or dispute id
+    source: str  # stripe, paypal, square, or the storefront's channel
+    amount: int  # minor units (0 when unknown, e.g. a failure)
+    currency: str
+    status: str  # succeeded, failed, completed, pending, opened, won, lost, confirmed
+    at: datetime
+    event_id: str
+    storefront: bool = False  # the storefront said so (an assertion of full payment, not an amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Fulfilment:
+    """A shipment of some of an order's units from one location."""
+
+    fulfilment_id: str
+    location: str | None
+    lines: tuple[OrderLine, ...]
+    status: str = "pending"  # pending | label_purchased | shipped | delivered
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    label_url: str | None = None
+    written_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +143,22 @@ class Order:
     shortages: dict[str, int] = field(default_factory=dict)
     placed_at: datetime | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    payments: list[PaymentRecord] = field(default_factory=list)
+    fulfilments: list[Fulfilment] = field(default_factory=list)
+    previous_status: OrderStatus | None = None  # what a dispute's resolution restores
+    version: int = 0  # optimistic concurrency: every stored change increments it
 
     @property
     def currency(self) -> str:
         return self.total.currency
+
+    def applied(self, event_id: str) -> bool:
+        return any(entry.event_id == event_id for entry in self.timeline)
+
+    @property
+    def reserved(self) -> bool:
+        """Every unit of the order is held (or already shipped) somewhere."""
+        return bool(self.reservations) and not self.shortages
 
     def move_to(self, target: OrderStatus, reason: HoldReason | None = None) -> None:
         if not can_transition(self.status, target):

@@ -1,0 +1,200 @@
+"""How an order and its timeline are written to, and read from, DynamoDB items."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from hub.domain.orders import (
+    Fulfilment,
+    HoldReason,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentRecord,
+    Reservation,
+    TimelineEntry,
+)
+from hub.money import Money
+
+__all__ = ["order_from_items", "order_item", "plain", "timeline_item", "typed"]
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
+
+
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items()}
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _lines(lines: Any) -> list[dict[str, Any]]:
+    return [{"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in lines]
+
+
+def _read_lines(values: Any) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine(v["sku"], int(v["quantity"]), int(v.get("unit_price", 0))) for v in values or [])
+
+
+def order_item(order: Order, now: str, created_at: str | None = None) -> dict[str, Any]:
+    """The whole order item, typed for the low-level client."""
+    values = {
+        "pk": f"ORDER#{order.order_id}",
+        "sk": "ORDER",
+        "kind": "order",
+        "order_id": order.order_id,
+        "channel": order.channel,
+        "status": order.status.value,
+        "hold_reason": order.hold_reason.value if order.hold_reason else None,
+        "previous_status": order.previous_status.value if order.previous_status else None,
+        "currency": order.currency,
+        "total_minor": order.total.minor,
+        "customer_email": order.customer_email,
+        "shipping_country": order.shipping_country,
+        "lines": _lines(order.lines),
+        "reservations": [
+            {
+                "sku": r.sku,
+                "location": r.location,
+                "quantity": r.quantity,
+                "released": r.released,
+                "consumed": r.consumed,
+            }
+            for r in order.reservations
+        ],
+        "shortages": dict(order.shortages) or None,
+        "payments": [
+            {
+                "kind": p.kind,
+                "reference": p.reference,
+                "source": p.source,
+                "amount": p.amount,
+                "currency": p.currency,
+                "status": p.status,
+                "at": p.at.isoformat(),
+                "event_id": p.event_id,
+                "storefront": p.storefront,
+            }
+            for p in order.payments
+        ],
+        "fulfilments": [
+            {
+                "fulfilment_id": f.fulfilment_id,
+                "location": f.location,
+                "lines": _lines(f.lines),
+                "status": f.status,
+                "carrier": f.carrier,
+                "service": f.service,
+                "tracking_number": f.tracking_number,
+                "tracking_url": f.tracking_url,
+                "label_url": f.label_url,
+                "written_back": f.written_back,
+            }
+            for f in order.fulfilments
+        ],
+        "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+        "version": order.version,
+        "created_at": created_at or now,
+        "updated_at": now,
+    }
+    # Maps inside lists keep their None fields out too.
+    values["fulfilments"] = [{k: v for k, v in f.items() if v is not None} for f in values["fulfilments"]]
+    return typed(values)
+
+
+def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
+    return typed(
+        {
+            "pk": f"ORDER#{order_id}",
+            "sk": f"EVENT#{entry.event_id}",
+            "kind": "timeline",
+            "event_id": entry.event_id,
+            "type": entry.type,
+            "occurred_at": entry.occurred_at.isoformat(),
+            "applied_at": entry.applied_at.isoformat(),
+            "summary": entry.summary,
+            "applied": entry.applied,
+        }
+    )
+
+
+def order_from_items(items: list[dict[str, Any]]) -> Order | None:
+    """The order from the plain items of its partition (head, timeline, ...), or None."""
+    head = next((i for i in items if i["sk"] == "ORDER"), None)
+    if head is None:
+        return None
+    timeline = sorted(
+        (
+            TimelineEntry(
+                event_id=i["event_id"],
+                type=i["type"],
+                occurred_at=datetime.fromisoformat(i["occurred_at"]),
+                applied_at=datetime.fromisoformat(i["applied_at"]),
+                summary=i.get("summary", ""),
+                applied=bool(i.get("applied", True)),
+            )
+            for i in items
+            if i.get("kind") == "timeline"
+        ),
+        key=lambda e: (e.occurred_at, e.applied_at),
+    )
+    return Order(
+        order_id=head["order_id"],
+        channel=head["channel"],
+        status=OrderStatus(head["status"]),
+        total=Money(int(head["total_minor"]), head["currency"]),
+        lines=_read_lines(head.get("lines")),
+        customer_email=head.get("customer_email"),
+        shipping_country=head.get("shipping_country"),
+        hold_reason=HoldReason(head["hold_reason"]) if head.get("hold_reason") else None,
+        previous_status=OrderStatus(head["previous_status"]) if head.get("previous_status") else None,
+        reservations=tuple(
+            Reservation(
+                r["sku"], r["location"], int(r["quantity"]), int(r.get("released", 0)), int(r.get("consumed", 0))
+            )
+            for r in head.get("reservations", [])
+        ),
+        shortages={k: int(v) for k, v in head.get("shortages", {}).items()},
+        placed_at=_time(head.get("placed_at")),
+        timeline=timeline,
+        payments=[
+            PaymentRecord(
+                kind=p["kind"],
+                reference=p["reference"],
+                source=p["source"],
+                amount=int(p["amount"]),
+                currency=p["currency"],
+                status=p["status"],
+                at=datetime.fromisoformat(p["at"]),
+                event_id=p["event_id"],
+                storefront=bool(p.get("storefront", False)),
+            )
+            for p in head.get("payments", [])
+        ],
+        fulfilments=[
+            Fulfilment(
+                fulfilment_id=f["fulfilment_id"],
+                location=f.get("location"),
+                lines=_read_lines(f.get("lines")),
+                status=f.get("status", "pending"),
+                carrier=f.get("carrier"),
+                service=f.get("service"),
+                tracking_number=f.get("tracking_number"),
+                tracking_url=f.get("tracking_url"),
+                label_url=f.get("label_url"),
+                written_back=bool(f.get("written_back", False)),
+            )
+            for f in head.get("fulfilments", [])
+        ],
+        version=int(head.get("version", 1)),
+    )
