@@ -77,8 +77,9 @@ def _floor(event: dict, secret: str, ddb: Any, events: Any, table: str, bus: str
         Entries=[
             {
                 "EventBusName": bus,
-                "Source": "commerce-hub.shopify",
-                "DetailType": "OrderPlaced",
+                # The same call, routed nowhere: the floor must not feed the stock consumer poison.
+                "Source": "commerce-hub.bench",
+                "DetailType": "BenchFloor",
                 "Detail": json.dumps({"id": order["id"]}),
             }
         ]
