@@ -82,7 +82,7 @@ def test_a_shortage_whose_publish_failed_is_published_on_redelivery(world):
     with pytest.raises(Exception, match="bus unavailable"):
         service.place_order(placed(lines=(("TEE", 3),)))
     service.place_order(placed(lines=(("TEE", 3),)))
-    assert bus.types() == ["StockShortage"]
+    assert bus.types() == ["OrderStatusChanged", "StockShortage"]
 
 
 def test_a_concurrent_order_taking_stock_is_seen_on_the_retry(world):

@@ -45,6 +45,9 @@ class ChannelConfig(_Strict):
 
 class GatewayConfig(_Strict):
     channel: str
+    invoice_prefix: str | None = Field(
+        default=None, description="PayPal invoice_id prefix before the order number (e.g. 'WC-')"
+    )
 
 
 class LocationConfig(_Strict):

@@ -38,6 +38,7 @@ __all__ = [
     "OrderPaidData",
     "OrderPlaced",
     "OrderReference",
+    "OrderStatusChanged",
     "OrderStatusData",
     "OrderUpdated",
     "PaymentData",
@@ -55,6 +56,7 @@ __all__ = [
     "ResourceFetchRequested",
     "ShipmentLine",
     "ShopRedactionRequested",
+    "StatusChangeData",
     "StockLevelChanged",
     "StockLevelData",
     "StockLevelReported",
@@ -299,6 +301,15 @@ class ResourceFetchData(_Model):
     reason: str | None = Field(default=None, description="why the fetch at intake failed")
 
 
+class StatusChangeData(_Model):
+    order_id: str
+    previous: str | None = Field(default=None, description="None when the order was just recorded")
+    status: str
+    hold_reason: str | None = None
+    reserved: bool = Field(description="every unit of the order is held at a location")
+    cause_event_id: str = Field(description="the event that made the change")
+
+
 class _Event(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: str
@@ -442,6 +453,13 @@ class StockShortage(_Event):
     data: StockShortageData
 
 
+class OrderStatusChanged(_Event):
+    """The hub moved an order to a new status (or recorded it: `previous` is None)."""
+
+    type: Literal["OrderStatusChanged"] = "OrderStatusChanged"
+    data: StatusChangeData
+
+
 class StockLevelChanged(_Event):
     """The hub's ledger level at a location was set (a count correction)."""
 
@@ -476,6 +494,7 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     StockShortage,
     StockLevelChanged,
     ResourceFetchRequested,
+    OrderStatusChanged,
 )
 
 HubEvent = Annotated[
@@ -499,6 +518,7 @@ HubEvent = Annotated[
     | AppUninstalled
     | StockShortage
     | StockLevelChanged
+    | OrderStatusChanged
     | ResourceFetchRequested,
     Field(discriminator="type"),
 ]

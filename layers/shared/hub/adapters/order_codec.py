@@ -124,6 +124,7 @@ def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
             "applied_at": entry.applied_at.isoformat(),
             "summary": entry.summary,
             "applied": entry.applied,
+            "emits": list(entry.emits) or None,
         }
     )
 
@@ -142,6 +143,7 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
                 applied_at=datetime.fromisoformat(i["applied_at"]),
                 summary=i.get("summary", ""),
                 applied=bool(i.get("applied", True)),
+                emits=tuple(i.get("emits", [])),
             )
             for i in items
             if i.get("kind") == "timeline"

@@ -127,6 +127,7 @@ class TimelineEntry:
     applied_at: datetime
     summary: str
     applied: bool = True
+    emits: tuple[str, ...] = ()  # follow-on events (JSON), published again if a redelivery finds them unsent
 
 
 @dataclass(slots=True)

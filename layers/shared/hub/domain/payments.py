@@ -58,11 +58,12 @@ def paid_amount(order: Order) -> int:
 
 
 def refunded_amount(order: Order) -> int:
-    return sum(
-        p.amount
-        for p in order.payments
-        if p.kind == "refund" and p.status == "completed" and p.currency == order.currency
-    )
+    """The storefront and the gateway often both report one refund: the larger view counts."""
+    by_origin = {True: 0, False: 0}
+    for p in order.payments:
+        if p.kind == "refund" and p.status == "completed" and p.currency == order.currency:
+            by_origin[p.storefront] += p.amount
+    return max(by_origin.values())
 
 
 def _move(order: Order, target: OrderStatus, reason: HoldReason | None = None) -> bool:

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from hub.domain.orders import OrderLine, Reservation
 
-__all__ = ["InsufficientStockError", "LocationRef", "StockLevel", "order_locations", "plan_reservations"]
+__all__ = [
+    "InsufficientStockError",
+    "LocationRef",
+    "StockChange",
+    "StockLevel",
+    "consume",
+    "order_locations",
+    "plan_reservations",
+    "release",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +90,43 @@ def plan_reservations(
     if shortages:
         raise InsufficientStockError(shortages)
     return plan
+
+
+StockChange = tuple[str, str, int, int]  # sku, location, available delta, reserved delta
+
+
+def _take(
+    reservations: tuple[Reservation, ...], lines: Iterable[OrderLine], field: str
+) -> tuple[tuple[Reservation, ...], list[StockChange]]:
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    updated: list[Reservation] = []
+    changes: list[StockChange] = []
+    for res in reservations:
+        units = min(wanted.get(res.sku, 0), res.held)
+        if units <= 0:
+            updated.append(res)
+            continue
+        wanted[res.sku] -= units
+        if field == "released":
+            updated.append(Reservation(res.sku, res.location, res.quantity, res.released + units, res.consumed))
+            changes.append((res.sku, res.location, units, -units))
+        else:
+            updated.append(Reservation(res.sku, res.location, res.quantity, res.released, res.consumed + units))
+            changes.append((res.sku, res.location, 0, -units))
+    return tuple(updated), changes
+
+
+def release(
+    reservations: tuple[Reservation, ...], lines: Iterable[OrderLine]
+) -> tuple[tuple[Reservation, ...], list[StockChange]]:
+    """Units going back to available (cancel, refund before shipment), never more than is held."""
+    return _take(reservations, lines, "released")
+
+
+def consume(
+    reservations: tuple[Reservation, ...], lines: Iterable[OrderLine]
+) -> tuple[tuple[Reservation, ...], list[StockChange]]:
+    """Units leaving with a shipment: no longer reserved, and not available again."""
+    return _take(reservations, lines, "consumed")

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.config import HubConfig
-from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, TimelineEntry
+from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, PaymentRecord, TimelineEntry
 from hub.domain.stock import InsufficientStockError, order_locations, plan_reservations
 from hub.events import (
+    HubEvent,
     OrderPlaced,
     ProviderRef,
     StockLevelChanged,
@@ -21,6 +22,7 @@ from hub.events import (
 )
 from hub.money import Money
 from hub.ports import EventPublisher, Ledger, OrderExistsError, StockConflictError
+from hub.services.orders import status_changed
 
 __all__ = ["Applied", "PlacementResult", "StockService", "UnknownLocationError"]
 
@@ -81,6 +83,22 @@ class StockService:
                 customer_email=data.customer_email,
                 shipping_country=data.shipping_country,
                 placed_at=event.occurred_at,
+                payments=[
+                    # The storefront placed it paid: an assertion of full payment (see hub.domain.payments).
+                    PaymentRecord(
+                        "payment",
+                        "placed-paid",
+                        event.channel,
+                        data.total,
+                        data.currency,
+                        "succeeded",
+                        event.occurred_at,
+                        event.event_id,
+                        storefront=True,
+                    )
+                ]
+                if data.paid
+                else [],
             )
             levels = self._ledger.stock_levels(ln.sku for ln in lines)
             available = {sku: {loc: lvl.available for loc, lvl in by_loc.items()} for sku, by_loc in levels.items()}
@@ -107,8 +125,10 @@ class StockService:
         raise StockConflictError(f"{data.order_id}: stock kept changing over {_MAX_ATTEMPTS} attempts")
 
     def _publish_follow_ons(self, order: Order, cause: OrderPlaced) -> None:
+        # The order is recorded: payments waiting for it apply, and a paid, reserved order is routed.
+        follow: list[HubEvent] = [status_changed(order, None, cause)]
         if order.hold_reason is HoldReason.INSUFFICIENT_STOCK and order.shortages:
-            self._publisher.publish(
+            follow.extend(
                 [
                     StockShortage(
                         event_id=event_id_for("hub", order.order_id, "StockShortage"),
@@ -120,6 +140,7 @@ class StockService:
                     )
                 ]
             )
+        self._publisher.publish(follow)
 
     def set_level(self, sku: str, location: str, available: int, origin: str) -> int | None:
         """A count correction: `available` becomes the sellable units at `location`."""

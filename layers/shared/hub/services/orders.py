@@ -1,0 +1,115 @@
+"""Applying one event to one stored order: read, decide, store conditionally, publish what follows.
+
+Every consumer that changes an order goes through `OrderUpdater.apply`, which gives it the same
+guarantees: the event is applied at most once (its timeline entry is the guard), concurrent
+changes are retried on the order's version, units released or consumed move in the same
+transaction, and the follow-on events are published after the write and again by any redelivery
+that finds them (they are kept on the timeline entry), so none is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from hub.domain.orders import Order, OrderLine, TimelineEntry
+from hub.domain.stock import StockChange, consume, release
+from hub.events import HubEvent, OrderStatusChanged, ProviderRef, StatusChangeData, event_id_for, parse_event
+from hub.ports import AlreadyAppliedError, EventPublisher, Ledger, OrderConflictError
+
+__all__ = ["Change", "OrderUpdater", "Outcome", "status_changed"]
+
+_MAX_ATTEMPTS = 8
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"  # stored; the status may or may not have changed
+    DUPLICATE = "duplicate"  # this event was applied before
+    NO_ORDER = "no_order"  # the order is not recorded (yet)
+
+
+@dataclass
+class Change:
+    """What a decision does to the order besides the fields it set on it."""
+
+    summary: str
+    applied: bool = True
+    release: list[OrderLine] = field(default_factory=list)
+    consume: list[OrderLine] = field(default_factory=list)
+    emits: list[HubEvent] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def status_changed(order: Order, previous: str | None, cause: HubEvent) -> OrderStatusChanged:
+    return OrderStatusChanged(
+        event_id=event_id_for("hub", order.order_id, "status", cause.event_id),
+        source="hub",
+        channel=order.channel,
+        occurred_at=cause.occurred_at,
+        provider=ProviderRef(topic="order/status", event_id=cause.event_id),
+        data=StatusChangeData(
+            order_id=order.order_id,
+            previous=previous,
+            status=order.status.value,
+            hold_reason=order.hold_reason.value if order.hold_reason else None,
+            reserved=order.reserved,
+            cause_event_id=cause.event_id,
+        ),
+    )
+
+
+class OrderUpdater:
+    def __init__(self, ledger: Ledger, publisher: EventPublisher, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._ledger = ledger
+        self._publisher = publisher
+        self._clock = clock
+
+    def apply(self, order_id: str, event: HubEvent, decide: Callable[[Order], Change]) -> tuple[Outcome, Order | None]:
+        for _attempt in range(_MAX_ATTEMPTS):
+            order = self._ledger.get_order(order_id)
+            if order is None:
+                return Outcome.NO_ORDER, None
+            if order.applied(event.event_id):
+                self._republish(order, event.event_id)
+                return Outcome.DUPLICATE, order
+            previous = order.status
+            change = decide(order)
+            stock: list[StockChange] = []
+            if change.release:
+                order.reservations, released = release(order.reservations, change.release)
+                stock += released
+            if change.consume:
+                order.reservations, consumed = consume(order.reservations, change.consume)
+                stock += consumed
+            follow = list(change.emits)
+            if order.status is not previous:
+                follow.append(status_changed(order, previous.value, event))
+            entry = TimelineEntry(
+                event_id=event.event_id,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                applied_at=self._clock(),
+                summary=change.summary,
+                applied=change.applied,
+                emits=tuple(e.model_dump_json() for e in follow),
+            )
+            try:
+                self._ledger.save_order(order, entry, stock)
+            except OrderConflictError:
+                continue
+            except AlreadyAppliedError:
+                return Outcome.DUPLICATE, self._ledger.get_order(order_id)
+            if follow:
+                self._publisher.publish(follow)
+            return Outcome.APPLIED, order
+        raise OrderConflictError(f"{order_id}: kept changing over {_MAX_ATTEMPTS} attempts")
+
+    def _republish(self, order: Order, event_id: str) -> None:
+        entry = next((e for e in order.timeline if e.event_id == event_id), None)
+        if entry and entry.emits:
+            self._publisher.publish([parse_event(e) for e in entry.emits])

@@ -1,0 +1,180 @@
+"""payment_confirmation's use case: every money fact, from a gateway or a storefront, onto its order.
+
+A gateway payment names its order the way the storefront's payment plugin set it (Stripe
+`metadata.order_id`, PayPal `custom_id` or `invoice_id`, Square `reference_id`). A payment whose
+order is not recorded yet is kept and applied the moment the order is recorded: it is written
+first and the order looked up after, so whichever comes second applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.config import HubConfig
+from hub.domain.orders import OrderLine, PaymentRecord
+from hub.domain.payments import (
+    Decision,
+    apply_cancellation,
+    apply_dispute,
+    apply_payment,
+    apply_payment_failure,
+    apply_refund,
+)
+from hub.events import (
+    HubEvent,
+    OrderCancelled,
+    OrderPaid,
+    OrderReference,
+    OrderStatusChanged,
+    OrderUpdated,
+    PaymentDisputed,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentSucceeded,
+    RefundIssued,
+    parse_event,
+)
+from hub.ports import EventPublisher, Ledger
+from hub.services.orders import Change, OrderUpdater, Outcome
+
+__all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for"]
+
+GatewayEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentDisputed
+
+
+class UnmatchedPaymentError(ValueError):
+    """A gateway payment that names no order; it is kept for a person to look at."""
+
+
+def order_id_for(reference: OrderReference, channel: str, config: HubConfig, gateway: str) -> str | None:
+    if reference.order_id:
+        return f"{channel}:{reference.order_id}"
+    if reference.invoice_id:
+        gateway_config = config.gateways.get(gateway)  # type: ignore[call-overload]
+        prefix = gateway_config.invoice_prefix if gateway_config else None
+        number = reference.invoice_id
+        if prefix and number.startswith(prefix):
+            number = number[len(prefix) :]
+        return f"{channel}:{number}"
+    return None
+
+
+def _change(decision: Decision) -> Change:
+    return Change(decision.summary, applied=decision.applied, release=decision.restock)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaymentService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        publisher: EventPublisher,
+        config: Callable[[], HubConfig],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._ledger = ledger
+        self._orders = OrderUpdater(ledger, publisher, clock)
+        self._config = config
+
+    def handle(self, event: HubEvent) -> Outcome:
+        if isinstance(event, GatewayEvent):
+            return self._gateway(event)
+        if isinstance(event, OrderPaid):
+            data = event.data
+            record = PaymentRecord(
+                "payment", data.payment_reference or "storefront", event.channel, data.amount, data.currency,
+                "succeeded", event.occurred_at, event.event_id, storefront=True,
+            )  # fmt: skip
+            return self._orders.apply(data.order_id, event, lambda o: _change(apply_payment(o, record)))[0]
+        if isinstance(event, OrderUpdated):
+            return self._storefront_update(event)
+        if isinstance(event, OrderCancelled):
+            return self._orders.apply(
+                event.data.order_id, event, lambda o: _change(apply_cancellation(o, event.data.reason))
+            )[0]
+        if isinstance(event, RefundIssued):
+            return self._storefront_refund(event)
+        if isinstance(event, OrderStatusChanged) and event.data.previous is None:
+            return self._apply_pending(event.data.order_id)
+        return Outcome.APPLIED
+
+    # ------------------------------------------------------------------ storefront facts
+    def _storefront_update(self, event: OrderUpdated) -> Outcome:
+        data = event.data
+
+        def decide(order):  # type: ignore[no-untyped-def]
+            if data.cancelled:
+                return _change(apply_cancellation(order, data.platform_status))
+            if data.paid:
+                record = PaymentRecord(
+                    "payment", "storefront", event.channel, data.total or order.total.minor,
+                    data.currency or order.currency, "succeeded", event.occurred_at, event.event_id, storefront=True,
+                )  # fmt: skip
+                return _change(apply_payment(order, record))
+            return Change(f"the storefront reports it {data.platform_status or 'updated'}", applied=False)
+
+        return self._orders.apply(data.order_id, event, decide)[0]
+
+    def _storefront_refund(self, event: RefundIssued) -> Outcome:
+        data = event.data
+
+        def decide(order):  # type: ignore[no-untyped-def]
+            record = PaymentRecord(
+                "refund", data.refund_id, event.channel, data.amount, data.currency or order.currency,
+                "completed", event.occurred_at, event.event_id, storefront=True,
+            )  # fmt: skip
+            change = _change(apply_refund(order, record))
+            if not change.release:
+                # A partial refund puts back only the lines the storefront restocked, if not shipped.
+                shipped = any(f.status in ("shipped", "delivered") for f in order.fulfilments)
+                if not shipped:
+                    change.release = [OrderLine(ln.sku, ln.quantity, 0) for ln in data.lines if ln.sku and ln.restock]
+            return change
+
+        return self._orders.apply(data.order_id, event, decide)[0]
+
+    # ------------------------------------------------------------------ gateway facts
+    def _gateway(self, event: GatewayEvent) -> Outcome:
+        data = event.data
+        order_id = order_id_for(data.reference, event.channel, self._config(), data.gateway)
+        if order_id is None:
+            raise UnmatchedPaymentError(
+                f"{data.gateway} {event.type} names no order (no order id, custom_id, invoice_id or reference_id)"
+            )
+        outcome = self._orders.apply(order_id, event, self._gateway_decision(event))[0]
+        if outcome is Outcome.NO_ORDER:
+            # Kept first, looked up again after: the order's recording applies it if it lands in between.
+            self._ledger.put_pending(order_id, event.event_id, event.model_dump_json())
+            outcome = self._orders.apply(order_id, event, self._gateway_decision(event))[0]
+        return outcome
+
+    @staticmethod
+    def _gateway_decision(event: GatewayEvent) -> Callable:  # type: ignore[type-arg]
+        data = event.data
+        if isinstance(event, PaymentSucceeded):
+            record = PaymentRecord("payment", data.payment_id, data.gateway, data.amount, data.currency, "succeeded",
+                                   event.occurred_at, event.event_id)  # fmt: skip
+            return lambda order: _change(apply_payment(order, record))
+        if isinstance(event, PaymentFailed):
+            record = PaymentRecord("failure", data.payment_id, data.gateway, data.amount, data.currency, "failed",
+                                   event.occurred_at, event.event_id)  # fmt: skip
+            return lambda order: _change(apply_payment_failure(order, record))
+        if isinstance(event, PaymentRefunded):
+            status = "completed" if (data.status or "completed").lower() in ("completed", "succeeded") else data.status
+            record = PaymentRecord("refund", data.refund_id, data.gateway, data.amount, data.currency, status or "pending",
+                                   event.occurred_at, event.event_id)  # fmt: skip
+            return lambda order: _change(apply_refund(order, record))
+        record = PaymentRecord("dispute", data.dispute_id, data.gateway, data.amount or 0, data.currency or "", data.status,
+                               event.occurred_at, event.event_id)  # fmt: skip
+        return lambda order: _change(apply_dispute(order, record))
+
+    def _apply_pending(self, order_id: str) -> Outcome:
+        for raw in self._ledger.pending_for(order_id):
+            pending = parse_event(raw)
+            if isinstance(pending, GatewayEvent):
+                self._orders.apply(order_id, pending, self._gateway_decision(pending))
+        return Outcome.APPLIED
