@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import StockLevel
 from hub.events import HubEvent
-from hub.ports import OrderExistsError, PublishError, StockConflictError
+from hub.ports import AlreadyAppliedError, OrderConflictError, OrderExistsError, PublishError, StockConflictError
 
 
 class FakePublisher:
@@ -30,6 +30,9 @@ class FakeLedger:
     def __init__(self) -> None:
         self.levels: dict[tuple[str, str], StockLevel] = {}
         self.orders: dict[str, Order] = {}
+        self.pending: dict[str, dict[str, str]] = {}
+        # Simulates another writer changing the order between read and write, n times.
+        self.conflicts_before_save = 0
         # Simulates a concurrent order taking stock between read and write, n times.
         self.steal_before_write: list[tuple[str, str, int]] = []
 
@@ -63,8 +66,38 @@ class FakeLedger:
         stored = copy.deepcopy(order)
         stored.reservations = tuple(reservations)
         stored.timeline = [entry]
+        stored.version = 1
+        order.version = 1
         self.orders[order.order_id] = stored
 
     def get_order(self, order_id: str) -> Order | None:
         order = self.orders.get(order_id)
         return copy.deepcopy(order) if order else None
+
+    def save_order(self, order: Order, entry: TimelineEntry, stock: Sequence[tuple[str, str, int, int]] = ()) -> None:
+        current = self.orders[order.order_id]
+        if any(e.event_id == entry.event_id for e in current.timeline):
+            raise AlreadyAppliedError(entry.event_id)
+        if self.conflicts_before_save:
+            self.conflicts_before_save -= 1
+            current.version += 1
+        if current.version != order.version:
+            raise OrderConflictError(order.order_id)
+        for sku, location, available, reserved in stock:
+            lvl = self.levels[(sku, location)]
+            if lvl.reserved + reserved < 0 or lvl.available + available < 0:
+                raise StockConflictError(order.order_id)
+        for sku, location, available, reserved in stock:
+            lvl = self.levels[(sku, location)]
+            self.levels[(sku, location)] = StockLevel(sku, location, lvl.available + available, lvl.reserved + reserved)
+        stored = copy.deepcopy(order)
+        stored.version = order.version + 1
+        stored.timeline = [*current.timeline, entry]
+        order.version += 1
+        self.orders[order.order_id] = stored
+
+    def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
+        self.pending.setdefault(order_id, {})[event_id] = event_json
+
+    def pending_for(self, order_id: str) -> list[str]:
+        return list(self.pending.get(order_id, {}).values())
