@@ -8,7 +8,6 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from hub.bus import HubSqsRecord
 from hub.claimcheck import PayloadStore, resolve
 from hub.observability import MetricUnit, logger, metrics
@@ -27,7 +26,6 @@ class _Root:
 def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
-
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.s3 import S3PayloadStore
