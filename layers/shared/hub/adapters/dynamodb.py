@@ -173,17 +173,20 @@ class DynamoLedger:
             },
         ]
         for sku, location, available, reserved in stock:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": _stock_key(sku, location),
-                        "UpdateExpression": "SET available = available + :a, reserved = reserved + :r, updated_at = :now",
-                        "ConditionExpression": "reserved + :r >= :zero AND available + :a >= :zero",
-                        "ExpressionAttributeValues": typed({":a": available, ":r": reserved, ":zero": 0, ":now": now}),
-                    }
-                }
-            )
+            # Conditions cannot do arithmetic: a decrease by n needs at least n there now.
+            guards = {"reserved": -reserved, "available": -available}
+            condition = " AND ".join(f"{name} >= :{name}_need" for name, need in guards.items() if need > 0)
+            values = {":a": available, ":r": reserved, ":now": now}
+            values.update({f":{name}_need": need for name, need in guards.items() if need > 0})
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": _stock_key(sku, location),
+                "UpdateExpression": "SET available = available + :a, reserved = reserved + :r, updated_at = :now",
+                "ExpressionAttributeValues": typed(values),
+            }
+            if condition:
+                update["ConditionExpression"] = condition
+            items.append({"Update": update})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
