@@ -17,7 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hub.domain.stock import LocationRef
 
-__all__ = ["ChannelConfig", "ConfigError", "GatewayConfig", "HubConfig", "load_config", "parse_config"]
+__all__ = [
+    "CarrierAddress",
+    "CarrierConfig",
+    "ChannelConfig",
+    "ConfigError",
+    "GatewayConfig",
+    "HubConfig",
+    "ParcelConfig",
+    "ServiceLevel",
+    "load_config",
+    "parse_config",
+]
 
 Platform = Literal["shopify", "woocommerce", "bigcommerce", "magento"]
 Gateway = Literal["stripe", "paypal", "square"]
@@ -39,7 +50,10 @@ class ChannelConfig(_Strict):
     store_hash: str | None = Field(default=None, description="BigCommerce store hash")
     api_url: str | None = Field(
         default=None,
-        description="BigCommerce API base URL; default https://api.bigcommerce.com (a local fake in tests)",
+        description=(
+            "the platform API's base URL: BigCommerce's (default https://api.bigcommerce.com); for Shopify, "
+            "WooCommerce and Magento it replaces https://{shop_domain} or site_url (a local fake in tests)"
+        ),
     )
 
 
@@ -60,11 +74,105 @@ class LocationConfig(_Strict):
         return value.upper()
 
 
+class CarrierAddress(_Strict):
+    """A ship-from address, as carriers want it."""
+
+    name: str | None = None
+    company: str | None = None
+    street1: str
+    street2: str | None = None
+    city: str
+    state: str | None = None
+    zip: str
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    phone: str | None = None
+    email: str | None = None
+
+
+class ParcelConfig(_Strict):
+    """The default parcel: inches and ounces (EasyPost's units; sent to Shippo with their unit names)."""
+
+    length: float = Field(default=10, gt=0)
+    width: float = Field(default=8, gt=0)
+    height: float = Field(default=4, gt=0)
+    weight: float = Field(default=16, gt=0, description="ounces")
+
+
+class ServiceLevel(_Strict):
+    """Which rates qualify; the cheapest qualifying rate is bought."""
+
+    max_days: int | None = Field(default=None, ge=0, description="at most this many delivery days")
+    services: list[str] = Field(default_factory=list, description="allowed service names or tokens (any if empty)")
+    carriers: list[str] = Field(default_factory=list, description="allowed carriers (any if empty)")
+
+
+class CarrierConfig(_Strict):
+    """The carrier API labels are bought from; `none` leaves fulfilments waiting for a tracking number."""
+
+    provider: Literal["easypost", "shippo", "none"] = "none"
+    service_level: ServiceLevel = Field(default_factory=ServiceLevel)
+    from_address: CarrierAddress | None = None
+    from_addresses: dict[str, CarrierAddress] = Field(
+        default_factory=dict, description="location id -> ship-from address (else from_address)"
+    )
+    parcel: ParcelConfig = Field(default_factory=ParcelConfig)
+    label_format: Literal["PDF", "PNG", "ZPL"] = "PDF"
+    api_url: str | None = Field(
+        default=None, description="the carrier API's base URL (https://api.easypost.com, https://api.goshippo.com)"
+    )
+
+    @model_validator(mode="after")
+    def _ship_from(self) -> CarrierConfig:
+        if self.provider != "none" and self.from_address is None and not self.from_addresses:
+            raise ValueError(f"carrier.provider {self.provider} needs carrier.from_address (or from_addresses)")
+        return self
+
+    def ship_from(self, location: str | None) -> CarrierAddress | None:
+        return self.from_addresses.get(location or "", self.from_address)
+
+
+ActionSource = Literal["system_generated", "other", "website", "email", "phone_call", "chat", "physical_store"]
+
+
+class Ga4Config(_Strict):
+    """Google Analytics 4 Measurement Protocol. The API secret is GA4_API_SECRET in the hub secret."""
+
+    measurement_id: str = Field(pattern=r"^G-[A-Z0-9]+$", description="the web data stream's id, G-XXXXXXXXXX")
+    api_url: str = Field(
+        default="https://www.google-analytics.com", description="the Measurement Protocol's base URL (a fake in tests)"
+    )
+
+
+class MetaConfig(_Strict):
+    """Meta Conversions API. The access token is META_ACCESS_TOKEN in the hub secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    pixel_id: str = Field(pattern=r"^[0-9]+$", description="the pixel (dataset) id")
+    api_version: str = Field(pattern=r"^v[0-9]+\.[0-9]+$", description="the Graph API version, e.g. v23.0")
+    api_url: str = Field(default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)")
+    action_source: ActionSource = Field(
+        default="other",
+        description="where the conversions happen; `website` needs the browser's user agent, which webhooks lack",
+    )
+    test_event_code: str | None = Field(default=None, description="send to Events Manager's Test Events tab")
+
+
+class AnalyticsConfig(_Strict):
+    """The daily report's attribution window, and where purchases and refunds are forwarded (if anywhere)."""
+
+    attribution_window_days: int = Field(
+        default=7, ge=1, le=90, description="an order placed this many days after a marketing message is attributed"
+    )
+    ga4: Ga4Config | None = None
+    meta: MetaConfig | None = None
+
+
 class HubConfig(_Strict):
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     gateways: dict[Gateway, GatewayConfig] = Field(default_factory=dict)
     locations: list[LocationConfig] = Field(min_length=1)
     low_stock_threshold: int = Field(default=5, ge=0)
+    carrier: CarrierConfig = Field(default_factory=CarrierConfig)
 
     @model_validator(mode="after")
     def _unique_locations(self) -> HubConfig:

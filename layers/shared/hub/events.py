@@ -27,6 +27,12 @@ __all__ = [
     "CustomerRedactionRequested",
     "CustomerUpserted",
     "DisputeData",
+    "FulfilmentLine",
+    "FulfilmentPlan",
+    "FulfilmentShipped",
+    "FulfilmentShippedData",
+    "FulfilmentWrittenBack",
+    "FulfilmentWrittenBackData",
     "HubEvent",
     "LineItem",
     "OrderCancelled",
@@ -38,6 +44,8 @@ __all__ = [
     "OrderPaidData",
     "OrderPlaced",
     "OrderReference",
+    "OrderRouted",
+    "OrderRoutedData",
     "OrderStatusChanged",
     "OrderStatusData",
     "OrderUpdated",
@@ -55,6 +63,9 @@ __all__ = [
     "ResourceFetchData",
     "ResourceFetchRequested",
     "ShipmentLine",
+    "ShipmentTracked",
+    "ShipmentTrackedData",
+    "ShippingAddress",
     "ShopRedactionRequested",
     "StatusChangeData",
     "StockLevelChanged",
@@ -70,7 +81,9 @@ __all__ = [
 SCHEMA_VERSION = 1
 BUS_SOURCE_PREFIX = "commerce-hub."
 
-Source = Literal["shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "hub"]
+Source = Literal[
+    "shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo", "hub"
+]
 
 
 def event_id_for(source: str, *provider_ids: str) -> str:
@@ -101,6 +114,21 @@ class LineItem(_Model):
     platform_line_id: str | None = None
 
 
+class ShippingAddress(_Model):
+    """Where the order ships to: personal data, carried for the carrier label and never logged."""
+
+    name: str | None = None
+    company: str | None = None
+    street1: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    state: str | None = Field(default=None, description="state, province or region code")
+    postal_code: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    phone: str | None = None
+    email: str | None = None
+
+
 class OrderData(_Model):
     order_id: str = Field(description="{channel}:{platform order id}")
     platform_order_id: str
@@ -110,6 +138,7 @@ class OrderData(_Model):
     paid: bool = Field(description="the storefront reports the order as paid")
     customer_email: str | None = None
     shipping_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    shipping_address: ShippingAddress | None = None
     lines: list[LineItem]
     updated_at: datetime | None = None
 
@@ -301,6 +330,62 @@ class ResourceFetchData(_Model):
     reason: str | None = Field(default=None, description="why the fetch at intake failed")
 
 
+class FulfilmentLine(_Model):
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+class FulfilmentPlan(_Model):
+    fulfilment_id: str
+    location: str | None = None
+    lines: list[FulfilmentLine]
+
+
+class OrderRoutedData(_Model):
+    order_id: str
+    fulfilments: list[FulfilmentPlan]
+    split: bool = Field(description="the order ships from more than one location")
+
+
+class FulfilmentShippedData(_Model):
+    order_id: str
+    fulfilment_id: str
+    location: str | None = None
+    origin: str = Field(description="carrier, admin, or the storefront channel that shipped it")
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    label_url: str | None = None
+    lines: list[FulfilmentLine] = Field(default_factory=list)
+
+
+class FulfilmentWrittenBackData(_Model):
+    order_id: str
+    fulfilment_id: str
+    channel: str
+    platform: str
+    reference: str | None = Field(default=None, description="the storefront's fulfilment, shipment or note id")
+    skipped: str | None = Field(default=None, description="why nothing was written (already there, no API)")
+
+
+TrackingStatus = Literal[
+    "pre_transit", "in_transit", "out_for_delivery", "delivered", "returned", "failure", "cancelled", "unknown"
+]
+
+
+class ShipmentTrackedData(_Model):
+    """A carrier's tracking update, in the hub's words."""
+
+    carrier: str | None = None
+    tracking_number: str
+    status: TrackingStatus
+    status_detail: str | None = None
+    tracker_id: str | None = Field(default=None, description="the carrier API's tracker or track id")
+    shipment_id: str | None = Field(default=None, description="the carrier API's shipment or transaction id")
+    reference: str | None = Field(default=None, description="what the hub set on the shipment (fulfilment id)")
+
+
 class StatusChangeData(_Model):
     order_id: str
     previous: str | None = Field(default=None, description="None when the order was just recorded")
@@ -467,6 +552,34 @@ class StockLevelChanged(_Event):
     data: StockLevelData
 
 
+class OrderRouted(_Event):
+    """The hub chose where an order ships from: one fulfilment per location."""
+
+    type: Literal["OrderRouted"] = "OrderRouted"
+    data: OrderRoutedData
+
+
+class FulfilmentShipped(_Event):
+    """A fulfilment was handed to the carrier (label bought, tracking given, or the storefront shipped it)."""
+
+    type: Literal["FulfilmentShipped"] = "FulfilmentShipped"
+    data: FulfilmentShippedData
+
+
+class FulfilmentWrittenBack(_Event):
+    """A shipped fulfilment, with its tracking, is now known to the order's storefront."""
+
+    type: Literal["FulfilmentWrittenBack"] = "FulfilmentWrittenBack"
+    data: FulfilmentWrittenBackData
+
+
+class ShipmentTracked(_Event):
+    """A carrier reported a tracking update (EasyPost tracker.updated, Shippo track_updated)."""
+
+    type: Literal["ShipmentTracked"] = "ShipmentTracked"
+    data: ShipmentTrackedData
+
+
 class ResourceFetchRequested(_Event):
     type: Literal["ResourceFetchRequested"] = "ResourceFetchRequested"
     data: ResourceFetchData
@@ -495,6 +608,10 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     StockLevelChanged,
     ResourceFetchRequested,
     OrderStatusChanged,
+    OrderRouted,
+    FulfilmentShipped,
+    FulfilmentWrittenBack,
+    ShipmentTracked,
 )
 
 HubEvent = Annotated[
@@ -519,7 +636,11 @@ HubEvent = Annotated[
     | StockShortage
     | StockLevelChanged
     | OrderStatusChanged
-    | ResourceFetchRequested,
+    | ResourceFetchRequested
+    | OrderRouted
+    | FulfilmentShipped
+    | FulfilmentWrittenBack
+    | ShipmentTracked,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)

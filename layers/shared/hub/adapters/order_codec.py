@@ -9,6 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from hub.domain.orders import (
+    Address,
     Fulfilment,
     HoldReason,
     Order,
@@ -39,11 +40,38 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _lines(lines: Any) -> list[dict[str, Any]]:
-    return [{"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in lines]
+    return [
+        {"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price}
+        | ({"platform_line_id": ln.platform_line_id} if ln.platform_line_id else {})
+        for ln in lines
+    ]
 
 
 def _read_lines(values: Any) -> tuple[OrderLine, ...]:
-    return tuple(OrderLine(v["sku"], int(v["quantity"]), int(v.get("unit_price", 0))) for v in values or [])
+    return tuple(
+        OrderLine(v["sku"], int(v["quantity"]), int(v.get("unit_price", 0)), v.get("platform_line_id"))
+        for v in values or []
+    )
+
+
+_ADDRESS_FIELDS = ("name", "company", "street1", "street2", "city", "state", "postal_code", "country", "phone", "email")
+
+
+def _address(address: Address | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    values = {name: getattr(address, name) for name in _ADDRESS_FIELDS if getattr(address, name)}
+    return values or None
+
+
+def _read_address(values: Any) -> Address | None:
+    if not values:
+        return None
+    return Address(**{name: values.get(name) for name in _ADDRESS_FIELDS})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def order_item(order: Order, now: str, created_at: str | None = None) -> dict[str, Any]:
@@ -61,6 +89,7 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
         "total_minor": order.total.minor,
         "customer_email": order.customer_email,
         "shipping_country": order.shipping_country,
+        "shipping_address": _address(order.shipping_address),
         "lines": _lines(order.lines),
         "reservations": [
             {
@@ -99,6 +128,10 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
                 "tracking_url": f.tracking_url,
                 "label_url": f.label_url,
                 "written_back": f.written_back,
+                "origin": f.origin,
+                "shipped_at": _iso(f.shipped_at),
+                "delivered_at": _iso(f.delivered_at),
+                "external_id": f.external_id,
             }
             for f in order.fulfilments
         ],
@@ -158,6 +191,7 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         lines=_read_lines(head.get("lines")),
         customer_email=head.get("customer_email"),
         shipping_country=head.get("shipping_country"),
+        shipping_address=_read_address(head.get("shipping_address")),
         hold_reason=HoldReason(head["hold_reason"]) if head.get("hold_reason") else None,
         previous_status=OrderStatus(head["previous_status"]) if head.get("previous_status") else None,
         reservations=tuple(
@@ -195,6 +229,10 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
                 tracking_url=f.get("tracking_url"),
                 label_url=f.get("label_url"),
                 written_back=bool(f.get("written_back", False)),
+                origin=f.get("origin"),
+                shipped_at=_time(f.get("shipped_at")),
+                delivered_at=_time(f.get("delivered_at")),
+                external_id=f.get("external_id"),
             )
             for f in head.get("fulfilments", [])
         ],

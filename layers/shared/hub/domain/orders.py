@@ -9,6 +9,7 @@ from enum import StrEnum
 from hub.money import Money
 
 __all__ = [
+    "Address",
     "Fulfilment",
     "HoldReason",
     "IllegalTransitionError",
@@ -19,6 +20,7 @@ __all__ = [
     "Reservation",
     "TimelineEntry",
     "can_transition",
+    "shipping_address",
 ]
 
 
@@ -68,6 +70,32 @@ class OrderLine:
     sku: str
     quantity: int
     unit_price: int
+    platform_line_id: str | None = None  # the storefront's line item id (Magento ships by it)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where an order ships to. Personal data: stored on the order, never logged."""
+
+    name: str | None = None
+    company: str | None = None
+    street1: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+    phone: str | None = None
+    email: str | None = None
+
+
+def shipping_address(value: object | None) -> Address | None:
+    """An Address from anything with the same attribute names (the canonical event's), or None."""
+    if value is None:
+        return None
+    fields = ("name", "company", "street1", "street2", "city", "state", "postal_code", "country", "phone", "email")
+    address = Address(**{name: getattr(value, name, None) for name in fields})
+    return address if any(getattr(address, name) for name in fields) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +133,28 @@ class PaymentRecord:
 
 @dataclass(frozen=True, slots=True)
 class Fulfilment:
-    """A shipment of some of an order's units from one location."""
+    """A shipment of some of an order's units from one location.
+
+    `shipped` means handed to the carrier: a label bought through the carrier API, a tracking
+    number given through the admin API, or the storefront's own fulfilment. `cancelled`: the
+    storefront shipped these units itself, so the hub will not. `origin` says who shipped it
+    (carrier, admin, or the storefront's channel); `written_back` that the storefront knows.
+    """
 
     fulfilment_id: str
     location: str | None
     lines: tuple[OrderLine, ...]
-    status: str = "pending"  # pending | label_purchased | shipped | delivered
+    status: str = "pending"  # pending | label_purchased | shipped | delivered | cancelled
     carrier: str | None = None
     service: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
     label_url: str | None = None
     written_back: bool = False
+    origin: str | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    external_id: str | None = None  # the storefront's own fulfilment or shipment id
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +177,7 @@ class Order:
     lines: tuple[OrderLine, ...]
     customer_email: str | None = None
     shipping_country: str | None = None
+    shipping_address: Address | None = None
     hold_reason: HoldReason | None = None
     reservations: tuple[Reservation, ...] = ()
     shortages: dict[str, int] = field(default_factory=dict)

@@ -37,6 +37,7 @@ from hub.events import (
     RefundData,
     RefundIssued,
     RefundLine,
+    ShippingAddress,
     StockLevelReported,
     StockReportData,
     event_id_for,
@@ -135,7 +136,31 @@ class AdobeEvent(_Wire):
 
 
 class MagentoAddress(_Wire):
+    firstname: str | None = None
+    lastname: str | None = None
+    company: str | None = None
+    street: list[str] | str | None = None
+    city: str | None = None
+    region_code: str | None = None
+    postcode: str | None = None
     country_id: str | None = None
+    telephone: str | None = None
+    email: str | None = None
+
+    def canonical(self) -> ShippingAddress:
+        street = [self.street] if isinstance(self.street, str) else list(self.street or [])
+        return ShippingAddress(
+            name=" ".join(p for p in (self.firstname, self.lastname) if p) or None,
+            company=self.company,
+            street1=street[0] if street else None,
+            street2=", ".join(street[1:]) or None,
+            city=self.city,
+            state=self.region_code,
+            postal_code=self.postcode,
+            country=self.country_id,
+            phone=self.telephone,
+            email=self.email,
+        )
 
 
 class MagentoOrderItem(_Wire):
@@ -327,6 +352,7 @@ class _Translation:
                 paid=self._paid(order),
                 customer_email=order.customer_email,
                 shipping_country=order.shipping_address.country_id if order.shipping_address else None,
+                shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
                 lines=lines,
                 updated_at=_utc(order.updated_at) or _utc(order.created_at),
             ),

@@ -42,6 +42,7 @@ from hub.events import (
     RefundIssued,
     RefundLine,
     ShipmentLine,
+    ShippingAddress,
     ShopRedactionRequested,
     StockLevelReported,
     StockReportData,
@@ -63,7 +64,31 @@ class _Wire(BaseModel):
 
 
 class ShopifyAddress(_Wire):
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
     country_code: str | None = None
+    phone: str | None = None
+
+    def canonical(self) -> ShippingAddress:
+        name = self.name or " ".join(p for p in (self.first_name, self.last_name) if p) or None
+        return ShippingAddress(
+            name=name,
+            company=self.company,
+            street1=self.address1,
+            street2=self.address2,
+            city=self.city,
+            state=self.province_code,
+            postal_code=self.zip,
+            country=self.country_code,
+            phone=self.phone,
+        )
 
 
 class ShopifyConsent(_Wire):
@@ -271,6 +296,7 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         paid=order.financial_status == "paid",
         customer_email=order.email or (order.customer.email if order.customer else None),
         shipping_country=order.shipping_address.country_code if order.shipping_address else None,
+        shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
         lines=_lines(order.line_items, order.currency),
         updated_at=order.updated_at,
     )

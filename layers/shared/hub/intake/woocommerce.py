@@ -29,6 +29,8 @@ from hub.events import (
     OrderCancelled,
     OrderCancelledData,
     OrderData,
+    OrderFulfilled,
+    OrderFulfilledData,
     OrderPaid,
     OrderPaidData,
     OrderPlaced,
@@ -37,6 +39,7 @@ from hub.events import (
     ProviderRef,
     RefundData,
     RefundIssued,
+    ShippingAddress,
     StockLevelReported,
     StockReportData,
     event_id_for,
@@ -60,6 +63,7 @@ DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
 _PING = re.compile(rb"webhook_id=(\d{1,20})")
 PAID_STATUSES = frozenset({"processing", "completed"})
 CANCELLED_STATUS = "cancelled"
+COMPLETED_STATUS = "completed"
 
 # wp_specialchars_decode($secret, ENT_QUOTES): WordPress stores the secret HTML-escaped.
 _WP_ENTITIES = {
@@ -109,9 +113,31 @@ class _Wire(BaseModel):
 class WooAddress(_Wire):
     first_name: OptionalText = None
     last_name: OptionalText = None
+    company: OptionalText = None
+    address_1: OptionalText = None
+    address_2: OptionalText = None
+    city: OptionalText = None
+    state: OptionalText = None
+    postcode: OptionalText = None
     email: OptionalText = None
     phone: OptionalText = None
     country: OptionalText = None
+
+    def canonical(self) -> ShippingAddress | None:
+        if not (self.address_1 or self.city or self.postcode):
+            return None
+        return ShippingAddress(
+            name=" ".join(p for p in (self.first_name, self.last_name) if p) or None,
+            company=self.company,
+            street1=self.address_1,
+            street2=self.address_2,
+            city=self.city,
+            state=self.state,
+            postal_code=self.postcode,
+            country=self.country,
+            phone=self.phone,
+            email=self.email,
+        )
 
 
 class WooLineItem(_Wire):
@@ -276,6 +302,7 @@ class _Translation:
                 paid=self.paid(order),
                 customer_email=order.billing.email if order.billing else None,
                 shipping_country=shipping or (order.billing.country if order.billing else None),
+                shipping_address=order.shipping.canonical() if order.shipping else None,
                 lines=lines,
                 updated_at=order.date_modified_gmt,
             ),
@@ -316,6 +343,14 @@ class _Translation:
             )
         if order.status == CANCELLED_STATUS:
             events.append(self.cancelled(order.id, order.date_modified_gmt, "cancelled in WooCommerce"))
+        if order.status == COMPLETED_STATUS:
+            # Core WooCommerce has no shipments: "completed" is the merchant saying it has shipped.
+            events.append(
+                OrderFulfilled(
+                    **self._envelope(self._id("order", order.id, "completed"), order.date_modified_gmt),
+                    data=OrderFulfilledData(order_id=self._order_id(order.id)),
+                )
+            )
         for refund in order.refunds:
             events.append(
                 RefundIssued(

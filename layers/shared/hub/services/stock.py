@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.config import HubConfig
-from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, PaymentRecord, TimelineEntry
+from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, PaymentRecord, TimelineEntry, shipping_address
 from hub.domain.stock import InsufficientStockError, order_locations, plan_reservations
 from hub.events import (
     HubEvent,
@@ -64,7 +64,7 @@ class StockService:
 
     def place_order(self, event: OrderPlaced) -> PlacementResult:
         data = event.data
-        lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price) for line in data.lines)
+        lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id) for line in data.lines)
         entry = TimelineEntry(
             event_id=event.event_id,
             type=event.type,
@@ -82,6 +82,7 @@ class StockService:
                 lines=lines,
                 customer_email=data.customer_email,
                 shipping_country=data.shipping_country,
+                shipping_address=shipping_address(data.shipping_address),
                 placed_at=event.occurred_at,
                 payments=[
                     # The storefront placed it paid: an assertion of full payment (see hub.domain.payments).

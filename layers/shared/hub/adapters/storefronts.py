@@ -1,0 +1,312 @@
+"""Writing a shipped fulfilment, with its tracking, back to the order's storefront.
+
+Each writer first reads what the storefront already has, so that writing the same fulfilment
+twice (a redelivery, or a retry after the write succeeded but was not recorded) writes once:
+
+- Shopify (GraphQL Admin): read the order's fulfillment orders and fulfilments; a fulfilment with
+  the same tracking number means it is there. Else `fulfillmentCreate` with `trackingInfo`
+  {company, number, url} and `notifyCustomer`, for the whole open fulfillment orders when the
+  fulfilment is the whole order, else for its lines (matched by line item id, then SKU).
+- WooCommerce (REST v3, HTTP Basic with the consumer key and secret): a customer note carrying the
+  tracking unless a note already names the tracking number; then, once the whole order has
+  shipped, `PUT /orders/{id}` with status `completed` (an absolute value, safe to repeat).
+- Magento (REST, bearer token): look for a shipment of the order with the tracking number; else
+  `POST /V1/order/{id}/ship` with the items (order item ids) and tracks.
+
+Base URLs come from the channel's configuration (`shop_domain`, `site_url`; `api_url` overrides
+both, for tests and the local stack); credentials from the hub secret, never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from hub.adapters.http import OutboundError, check, outbound_client
+from hub.config import ChannelConfig, HubConfig
+from hub.domain.orders import Fulfilment, Order, OrderStatus
+from hub.secrets import SecretsProvider
+
+__all__ = [
+    "SHOPIFY_API_VERSION",
+    "CredentialsMissingError",
+    "StorefrontWriters",
+    "WriteResult",
+]
+
+SHOPIFY_API_VERSION = "2025-07"
+
+
+class CredentialsMissingError(OutboundError):
+    """The channel is configured for write-back but its credentials are not in the hub secret."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    platform: str
+    reference: str | None = None
+    skipped: str | None = None  # why nothing was written (already there, no API configured)
+    known: bool = True  # the storefront has the fulfilment now (False: no API to tell it)
+
+
+class _Writer(Protocol):
+    def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult: ...
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise OutboundError(f"{what} answered with a body that is not JSON", response.status_code) from exc
+
+
+def _whole_order(order: Order, fulfilment: Fulfilment) -> bool:
+    wanted: dict[str, int] = {}
+    for line in order.lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    for line in fulfilment.lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) - line.quantity
+    return all(v <= 0 for v in wanted.values())
+
+
+def _note(fulfilment: Fulfilment) -> str:
+    parts = [f"Shipped with {fulfilment.carrier or 'the carrier'}"]
+    if fulfilment.service:
+        parts[0] += f" ({fulfilment.service})"
+    parts.append(f"tracking number {fulfilment.tracking_number}")
+    if fulfilment.tracking_url:
+        parts.append(fulfilment.tracking_url)
+    return ", ".join(parts) + "."
+
+
+# ---------------------------------------------------------------------------------------- Shopify
+ORDER_FULFILMENTS_QUERY = """query OrderFulfilments($id: ID!) {
+  order(id: $id) {
+    fulfillments(first: 50) { id trackingInfo(first: 10) { number } }
+    fulfillmentOrders(first: 20) {
+      nodes {
+        id
+        status
+        lineItems(first: 100) { nodes { id remainingQuantity lineItem { id sku } } }
+      }
+    }
+  }
+}"""
+
+FULFILLMENT_CREATE = """mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}"""
+
+_OPEN_FULFILLMENT_ORDER = {"OPEN", "IN_PROGRESS", "SCHEDULED"}
+
+
+class ShopifyWriter:
+    def __init__(self, client: httpx.Client, notify_customer: bool = True) -> None:
+        self._client = client
+        self._notify = notify_customer
+        self._path = f"/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
+
+    def _graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        response = check(self._client.post(self._path, json={"query": query, "variables": variables}), what)
+        body = _json(response, what)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)}
+            message = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))[:200]
+            # THROTTLED comes back as 200 with an error: fail the record so it is retried later.
+            raise OutboundError(f"{what} failed: {message or codes}", 429 if "THROTTLED" in codes else None)
+        return body.get("data") or {}
+
+    def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult:
+        gid = f"gid://shopify/Order/{platform_order_id}"
+        data = self._graphql(ORDER_FULFILMENTS_QUERY, {"id": gid}, "Shopify order fulfilments query")
+        found = data.get("order")
+        if not found:
+            raise OutboundError(f"Shopify has no order {platform_order_id}", 404)
+        for existing in found.get("fulfillments") or []:
+            numbers = {t.get("number") for t in existing.get("trackingInfo") or []}
+            if fulfilment.tracking_number in numbers:
+                return WriteResult("shopify", existing.get("id"), skipped="already on the storefront")
+        open_orders = [
+            fo
+            for fo in (found.get("fulfillmentOrders") or {}).get("nodes", [])
+            if fo.get("status") in _OPEN_FULFILLMENT_ORDER
+        ]
+        if not open_orders:
+            return WriteResult("shopify", skipped="Shopify has no open fulfillment order left for it")
+        if _whole_order(order, fulfilment):
+            by_order = [{"fulfillmentOrderId": fo["id"]} for fo in open_orders]
+        else:
+            by_order = self._lines(open_orders, fulfilment)
+        variables = {
+            "fulfillment": {
+                "lineItemsByFulfillmentOrder": by_order,
+                "trackingInfo": {
+                    "company": fulfilment.carrier,
+                    "number": fulfilment.tracking_number,
+                    "url": fulfilment.tracking_url,
+                },
+                "notifyCustomer": self._notify,
+            }
+        }
+        result = (
+            self._graphql(FULFILLMENT_CREATE, variables, "Shopify fulfillmentCreate").get("fulfillmentCreate") or {}
+        )
+        user_errors = result.get("userErrors") or []
+        if user_errors:
+            message = "; ".join(str(e.get("message")) for e in user_errors)[:200]
+            raise OutboundError(f"Shopify fulfillmentCreate refused the fulfilment: {message}", 422)
+        created = result.get("fulfillment") or {}
+        return WriteResult("shopify", created.get("id"))
+
+    @staticmethod
+    def _lines(open_orders: list[dict[str, Any]], fulfilment: Fulfilment) -> list[dict[str, Any]]:
+        wanted = [[line.platform_line_id, line.sku, line.quantity] for line in fulfilment.lines]
+        by_order: list[dict[str, Any]] = []
+        for fo in open_orders:
+            items = []
+            for node in (fo.get("lineItems") or {}).get("nodes", []):
+                remaining = int(node.get("remainingQuantity") or 0)
+                item = node.get("lineItem") or {}
+                line_id = str(item.get("id", "")).rsplit("/", 1)[-1]
+                for want in wanted:
+                    if want[2] <= 0 or remaining <= 0:
+                        continue
+                    if (want[0] and want[0] == line_id) or (not want[0] and want[1] == item.get("sku")):
+                        take = min(want[2], remaining)
+                        items.append({"id": node["id"], "quantity": take})
+                        want[2] -= take
+                        remaining -= take
+            if items:
+                by_order.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
+        if any(want[2] > 0 for want in wanted):
+            missing = ", ".join(f"{w[1]} x{w[2]}" for w in wanted if w[2] > 0)
+            raise OutboundError(f"Shopify's open fulfillment orders do not hold {missing}", 409)
+        return by_order
+
+
+# ------------------------------------------------------------------------------------ WooCommerce
+class WooCommerceWriter:
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult:
+        base = f"/wp-json/wc/v3/orders/{platform_order_id}"
+        notes = _json(check(self._client.get(f"{base}/notes"), "WooCommerce order notes read"), "WooCommerce notes")
+        existing = next(
+            (n for n in notes or [] if fulfilment.tracking_number and fulfilment.tracking_number in str(n.get("note"))),
+            None,
+        )
+        reference = str(existing["id"]) if existing and existing.get("id") is not None else None
+        if existing is None:
+            response = self._client.post(f"{base}/notes", json={"note": _note(fulfilment), "customer_note": True})
+            created = _json(check(response, "WooCommerce order note"), "WooCommerce order note")
+            reference = str(created.get("id")) if isinstance(created, dict) and created.get("id") is not None else None
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            check(self._client.put(base, json={"status": "completed"}), "WooCommerce order status update")
+        return WriteResult("woocommerce", reference)
+
+
+# ---------------------------------------------------------------------------------------- Magento
+class MagentoWriter:
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult:
+        params = {
+            "searchCriteria[filterGroups][0][filters][0][field]": "order_id",
+            "searchCriteria[filterGroups][0][filters][0][value]": platform_order_id,
+            "searchCriteria[filterGroups][0][filters][0][conditionType]": "eq",
+        }
+        found = _json(check(self._client.get("/rest/V1/shipments", params=params), "Magento shipments read"), "")
+        for shipment in (found or {}).get("items") or []:
+            if any(t.get("track_number") == fulfilment.tracking_number for t in shipment.get("tracks") or []):
+                return WriteResult("magento", str(shipment.get("entity_id")), skipped="already on the storefront")
+        body: dict[str, Any] = {
+            "notify": True,
+            "tracks": [
+                {
+                    "track_number": fulfilment.tracking_number,
+                    "title": fulfilment.carrier or "Carrier",
+                    "carrier_code": (fulfilment.carrier or "custom").lower().replace(" ", "_"),
+                }
+            ],
+        }
+        if not _whole_order(order, fulfilment):
+            if not all(line.platform_line_id for line in fulfilment.lines):
+                raise OutboundError(f"Magento needs order item ids to ship part of {order.order_id}", 409)
+            body["items"] = [{"order_item_id": int(ln.platform_line_id), "qty": ln.quantity} for ln in fulfilment.lines]  # type: ignore[arg-type]
+        response = check(self._client.post(f"/rest/V1/order/{platform_order_id}/ship", json=body), "Magento ship")
+        shipment_id = _json(response, "Magento ship")
+        return WriteResult("magento", str(shipment_id))
+
+
+# ---------------------------------------------------------------------------------------- choice
+class StorefrontWriters:
+    """Picks the writer for an order's channel; writes nothing for channels without an API configured."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        secrets: SecretsProvider,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._config = config
+        self._secrets = secrets
+        self._transport = transport
+
+    def _secret(self, name: str, channel: str) -> str:
+        value = self._secrets.get(name)
+        if not value:
+            raise CredentialsMissingError(f"{name} is not in the hub secret, so {channel} cannot be written back to")
+        return value
+
+    def _channel(self, channel: str) -> ChannelConfig | None:
+        configured = self._config.channels.get(channel)
+        if configured is not None:
+            return configured
+        if channel in ("shopify", "woocommerce", "magento", "bigcommerce"):
+            return ChannelConfig(platform=channel)  # type: ignore[arg-type]
+        return None
+
+    def writer(self, channel: str) -> tuple[str, _Writer | None, str | None]:
+        """(platform, writer or None, why none)."""
+        config = self._channel(channel)
+        if config is None:
+            return "unknown", None, f"channel {channel} is not a storefront the hub knows"
+        platform = config.platform
+        if platform == "shopify":
+            base = config.api_url or (f"https://{config.shop_domain}" if config.shop_domain else None)
+            if not base:
+                return platform, None, f"channel {channel} has no shop_domain configured"
+            token = self._secret("SHOPIFY_ACCESS_TOKEN", channel)
+            client = outbound_client(base, headers={"X-Shopify-Access-Token": token}, transport=self._transport)
+            return platform, ShopifyWriter(client), None
+        if platform == "woocommerce":
+            base = config.api_url or config.site_url
+            if not base:
+                return platform, None, f"channel {channel} has no site_url configured"
+            auth = httpx.BasicAuth(
+                self._secret("WOOCOMMERCE_CONSUMER_KEY", channel), self._secret("WOOCOMMERCE_CONSUMER_SECRET", channel)
+            )
+            return platform, WooCommerceWriter(outbound_client(base, auth=auth, transport=self._transport)), None
+        if platform == "magento":
+            base = config.api_url or config.site_url
+            if not base:
+                return platform, None, f"channel {channel} has no site_url configured"
+            token = self._secret("MAGENTO_ACCESS_TOKEN", channel)
+            client = outbound_client(base, headers={"Authorization": f"Bearer {token}"}, transport=self._transport)
+            return platform, MagentoWriter(client), None
+        return platform, None, f"write-back to {platform} is not supported yet"
+
+    def write(self, order: Order, fulfilment: Fulfilment) -> WriteResult:
+        platform, writer, why = self.writer(order.channel)
+        if writer is None:
+            return WriteResult(platform, skipped=why, known=False)
+        platform_order_id = order.order_id.split(":", 1)[1] if ":" in order.order_id else order.order_id
+        return writer.write(order, fulfilment, platform_order_id)

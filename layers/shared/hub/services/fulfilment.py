@@ -1,0 +1,405 @@
+"""order_routing's use cases: route paid orders, book labels, write shipments back, track deliveries.
+
+Every change to an order goes through `OrderUpdater.apply` (once per event, on the order's
+version). The events that drive it:
+
+    OrderStatusChanged paid + reserved  route the order (fulfilling), then book a label for each
+                                        fulfilment when a carrier is configured (shipped)
+    OrderFulfilled (a storefront)       the storefront shipped it itself: shipped, nothing written back
+    FulfilmentShipped                   write the fulfilment, with tracking, back to the storefront
+    ShipmentTracked (a carrier)         delivered, once every fulfilment is delivered
+
+Outbound calls come before the change that records them, and each is safe to repeat, so a failure
+anywhere fails the SQS record and its retry finishes the work without doing any of it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from hub.config import CarrierConfig, HubConfig
+from hub.domain.fulfilment import (
+    Decision,
+    Shipment,
+    mark_written_back,
+    route,
+    ship,
+    storefront_shipped,
+    track,
+)
+from hub.domain.orders import Fulfilment, Order, OrderStatus
+from hub.domain.stock import order_locations
+from hub.events import (
+    FulfilmentLine,
+    FulfilmentPlan,
+    FulfilmentShipped,
+    FulfilmentShippedData,
+    FulfilmentWrittenBack,
+    FulfilmentWrittenBackData,
+    HubEvent,
+    OrderFulfilled,
+    OrderRouted,
+    OrderRoutedData,
+    OrderStatusChanged,
+    ProviderRef,
+    ShipmentTracked,
+    event_id_for,
+)
+from hub.observability import logger
+from hub.ports import EventPublisher, Ledger
+from hub.services.orders import Change, OrderUpdater, Outcome
+
+__all__ = [
+    "CarrierPort",
+    "FulfilmentService",
+    "LabelPort",
+    "ShipError",
+    "ShipmentStore",
+    "StorefrontWriter",
+]
+
+
+class ShipError(ValueError):
+    """A manual shipment that cannot be recorded; the message says why, for the merchant."""
+
+    def __init__(self, message: str, status_code: int = 409) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LabelPort(Protocol):
+    shipment_id: str
+    carrier: str | None
+    service: str | None
+    tracking_number: str
+    tracking_url: str | None
+    label_url: str | None
+
+
+class CarrierPort(Protocol):
+    name: str
+
+    def create_shipment(self, request: object) -> str: ...
+
+    def buy(self, shipment_id: str, request: object) -> LabelPort: ...
+
+
+class ShipmentStore(Protocol):
+    def booking(self, fulfilment_id: str) -> str | None: ...
+
+    def record_booking(self, fulfilment_id: str, order_id: str, provider: str, shipment_id: str) -> str: ...
+
+    def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None: ...
+
+    def find_tracking(self, tracking_number: str) -> tuple[str, str] | None: ...
+
+
+class WriteResultPort(Protocol):
+    platform: str
+    reference: str | None
+    skipped: str | None
+    known: bool
+
+
+class StorefrontWriter(Protocol):
+    def write(self, order: Order, fulfilment: Fulfilment) -> WriteResultPort: ...
+
+
+@dataclass(frozen=True)
+class _Clients:
+    carrier: Callable[[CarrierConfig], CarrierPort]
+    storefronts: Callable[[HubConfig], StorefrontWriter]
+    shipment_request: Callable[[Order, Fulfilment, CarrierConfig], object | None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lines(fulfilment: Fulfilment) -> list[FulfilmentLine]:
+    return [FulfilmentLine(sku=ln.sku, quantity=ln.quantity) for ln in fulfilment.lines]
+
+
+def _change(decision: Decision, emits: list[HubEvent] | None = None) -> Change:
+    return Change(
+        decision.summary,
+        applied=decision.applied,
+        consume=list(decision.consume),
+        emits=list(emits or []) if decision.applied else [],
+    )
+
+
+class FulfilmentService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        publisher: EventPublisher,
+        config: Callable[[], HubConfig],
+        shipments: ShipmentStore,
+        carrier: Callable[[CarrierConfig], CarrierPort],
+        storefronts: Callable[[HubConfig], StorefrontWriter],
+        shipment_request: Callable[[Order, Fulfilment, CarrierConfig], object | None],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._ledger = ledger
+        self._orders = OrderUpdater(ledger, publisher, clock)
+        self._config = config
+        self._shipments = shipments
+        self._clients = _Clients(carrier, storefronts, shipment_request)
+        self._clock = clock
+
+    # ------------------------------------------------------------------ dispatch
+    def handle(self, event: HubEvent) -> str:
+        if isinstance(event, OrderStatusChanged):
+            if event.data.status == OrderStatus.PAID.value and event.data.reserved:
+                return self.route(event)
+            return "ignored"
+        if isinstance(event, OrderFulfilled):
+            return self.storefront_shipped(event)
+        if isinstance(event, FulfilmentShipped):
+            return self.write_back(event)
+        if isinstance(event, ShipmentTracked):
+            return self.tracked(event)
+        return "ignored"
+
+    # ------------------------------------------------------------------ routing and labels
+    def route(self, event: OrderStatusChanged) -> str:
+        order_id = event.data.order_id
+
+        def decide(order: Order) -> Change:
+            preference = order_locations(self._config().location_refs(), order.shipping_country)
+            decision = route(order, preference)
+            routed = OrderRouted(
+                event_id=event_id_for("hub", order_id, "routed", event.event_id),
+                source="hub",
+                channel=order.channel,
+                occurred_at=event.occurred_at,
+                provider=ProviderRef(topic="order/routed", event_id=event.event_id),
+                data=OrderRoutedData(
+                    order_id=order_id,
+                    fulfilments=[
+                        FulfilmentPlan(fulfilment_id=f.fulfilment_id, location=f.location, lines=_lines(f))
+                        for f in decision.routed
+                    ],
+                    split=len(decision.routed) > 1,
+                ),
+            )
+            return _change(decision, [routed] if decision.routed else [])
+
+        outcome, _ = self._orders.apply(order_id, event, decide)
+        if outcome is Outcome.NO_ORDER:
+            # The status change is published after the order is stored, so this is a lagging read.
+            raise LookupError(f"{order_id} is not recorded yet")
+        booked = self.book_labels(order_id)
+        return f"{outcome.value}, {booked} labels bought" if booked else outcome.value
+
+    def book_labels(self, order_id: str) -> int:
+        """Buy a label for every fulfilment still waiting for one; each then counts as shipped."""
+        carrier_config = self._config().carrier
+        if carrier_config.provider == "none":
+            return 0
+        order = self._ledger.get_order(order_id)
+        if order is None or order.status is not OrderStatus.FULFILLING:
+            return 0
+        bought = 0
+        for fulfilment in order.fulfilments:
+            if fulfilment.status != "pending":
+                continue
+            request = self._clients.shipment_request(order, fulfilment, carrier_config)
+            if request is None:
+                logger.warning(
+                    "fulfilment waits for a label: no shipping address or ship-from address",
+                    extra={"fulfilment_id": fulfilment.fulfilment_id},
+                )
+                continue
+            carrier = self._clients.carrier(carrier_config)
+            shipment_id = self._shipments.booking(fulfilment.fulfilment_id)
+            if shipment_id is None:
+                created = carrier.create_shipment(request)
+                shipment_id = self._shipments.record_booking(fulfilment.fulfilment_id, order_id, carrier.name, created)
+            label = carrier.buy(shipment_id, request)
+            self._shipments.index_tracking(label.tracking_number, order_id, fulfilment.fulfilment_id)
+            shipment = Shipment(
+                origin="carrier",
+                carrier=label.carrier,
+                service=label.service,
+                tracking_number=label.tracking_number,
+                tracking_url=label.tracking_url,
+                label_url=label.label_url,
+                external_id=label.shipment_id,
+            )
+            if self._ship(order, fulfilment, shipment) is Outcome.APPLIED:
+                bought += 1
+        return bought
+
+    def _ship(self, order: Order, fulfilment: Fulfilment, shipment: Shipment) -> Outcome:
+        now = self._clock()
+        shipped = FulfilmentShipped(
+            event_id=event_id_for("hub", order.order_id, fulfilment.fulfilment_id, "shipped"),
+            source="hub",
+            channel=order.channel,
+            occurred_at=now,
+            provider=ProviderRef(topic="fulfilment/shipped", event_id=shipment.external_id),
+            data=FulfilmentShippedData(
+                order_id=order.order_id,
+                fulfilment_id=fulfilment.fulfilment_id,
+                location=fulfilment.location,
+                origin=shipment.origin,
+                carrier=shipment.carrier,
+                service=shipment.service,
+                tracking_number=shipment.tracking_number,
+                tracking_url=shipment.tracking_url,
+                label_url=shipment.label_url,
+                lines=_lines(fulfilment),
+            ),
+        )
+
+        def decide(current: Order) -> Change:
+            return _change(ship(current, fulfilment.fulfilment_id, shipment, now), [shipped])
+
+        outcome, _ = self._orders.apply(order.order_id, shipped, decide)
+        return outcome
+
+    def ship_manually(
+        self,
+        order_id: str,
+        *,
+        tracking_number: str,
+        carrier: str,
+        tracking_url: str | None = None,
+        fulfilment_id: str | None = None,
+    ) -> Order:
+        """A tracking number given by a person (admin API, `commerce-hub ship`): the fulfilment is shipped."""
+        order = self._ledger.get_order(order_id)
+        if order is None:
+            raise ShipError(f"no order '{order_id}'; order ids look like shopify:5849162203412", 404)
+        if fulfilment_id:
+            fulfilment = next((f for f in order.fulfilments if f.fulfilment_id == fulfilment_id), None)
+            if fulfilment is None:
+                known = ", ".join(f.fulfilment_id for f in order.fulfilments) or "none"
+                raise ShipError(f"{order_id} has no fulfilment '{fulfilment_id}'; its fulfilments: {known}", 404)
+        else:
+            waiting = [f for f in order.fulfilments if f.status in ("pending", "label_purchased")]
+            if not waiting:
+                if any(f.tracking_number == tracking_number for f in order.fulfilments):
+                    return order  # the same shipment again: nothing to do
+                why = "it has not been routed yet" if not order.fulfilments else "every fulfilment has shipped"
+                raise ShipError(f"{order_id} has no fulfilment waiting for a label: {why} (status {order.status})")
+            if len(waiting) > 1:
+                listed = ", ".join(f"{f.fulfilment_id} ({f.location})" for f in waiting)
+                raise ShipError(f"{order_id} ships from several locations; name one fulfilment: {listed}", 400)
+            fulfilment = waiting[0]
+        if fulfilment.status in ("shipped", "delivered"):
+            if fulfilment.tracking_number == tracking_number:
+                return order
+            raise ShipError(f"{fulfilment.fulfilment_id} already shipped with tracking {fulfilment.tracking_number}")
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            raise ShipError(f"{order_id} is {order.status}; it is not shipped")
+        self._shipments.index_tracking(tracking_number, order_id, fulfilment.fulfilment_id)
+        shipment = Shipment(origin="admin", carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url)
+        self._ship(order, fulfilment, shipment)
+        return self._ledger.get_order(order_id) or order
+
+    # ------------------------------------------------------------------ the storefront shipped it
+    def storefront_shipped(self, event: OrderFulfilled) -> str:
+        data = event.data
+        shipment = Shipment(
+            origin=event.channel,
+            carrier=data.carrier,
+            tracking_number=data.tracking_number,
+            tracking_url=data.tracking_url,
+            external_id=data.fulfilment_id,
+        )
+        lines = [(line.sku, line.quantity) for line in data.lines]
+        shipped_now: list[Fulfilment] = []
+
+        def decide(order: Order) -> Change:
+            decision = storefront_shipped(order, shipment, lines, event.occurred_at)
+            shipped_now[:] = decision.shipped
+            emits: list[HubEvent] = [
+                FulfilmentShipped(
+                    event_id=event_id_for("hub", order.order_id, f.fulfilment_id, "shipped"),
+                    source="hub",
+                    channel=order.channel,
+                    occurred_at=event.occurred_at,
+                    provider=ProviderRef(topic="fulfilment/shipped", event_id=event.event_id),
+                    data=FulfilmentShippedData(
+                        order_id=order.order_id,
+                        fulfilment_id=f.fulfilment_id,
+                        location=f.location,
+                        origin=event.channel,
+                        carrier=f.carrier,
+                        tracking_number=f.tracking_number,
+                        tracking_url=f.tracking_url,
+                        lines=_lines(f),
+                    ),
+                )
+                for f in decision.shipped
+            ]
+            return _change(decision, emits)
+
+        outcome, _ = self._orders.apply(data.order_id, event, decide)
+        if outcome is Outcome.NO_ORDER:
+            raise LookupError(f"{data.order_id} is not recorded yet; the storefront's shipment waits for it")
+        for f in shipped_now:
+            if f.tracking_number and outcome is Outcome.APPLIED:
+                self._shipments.index_tracking(f.tracking_number, data.order_id, f.fulfilment_id)
+        return outcome.value
+
+    # ------------------------------------------------------------------ write-back
+    def write_back(self, event: FulfilmentShipped) -> str:
+        data = event.data
+        order = self._ledger.get_order(data.order_id)
+        if order is None:
+            raise LookupError(f"{data.order_id} is not recorded")
+        fulfilment = next((f for f in order.fulfilments if f.fulfilment_id == data.fulfilment_id), None)
+        if fulfilment is None or fulfilment.written_back or fulfilment.status not in ("shipped", "delivered"):
+            return "nothing to write back"
+        result = self._clients.storefronts(self._config()).write(order, fulfilment)
+        cause = FulfilmentWrittenBack(
+            event_id=event_id_for("hub", data.order_id, data.fulfilment_id, "written_back"),
+            source="hub",
+            channel=order.channel,
+            occurred_at=self._clock(),
+            provider=ProviderRef(topic="fulfilment/written_back", event_id=event.event_id),
+            data=FulfilmentWrittenBackData(
+                order_id=data.order_id,
+                fulfilment_id=data.fulfilment_id,
+                channel=order.channel,
+                platform=result.platform,
+                reference=result.reference,
+                skipped=result.skipped,
+            ),
+        )
+        if not result.known:
+            what = f"not written back to {order.channel}: {result.skipped}"
+        elif result.skipped:
+            what = f"already on {order.channel} ({result.skipped})"
+        else:
+            what = f"written back to {order.channel} ({result.reference or 'done'})"
+
+        def decide(current: Order) -> Change:
+            if not result.known:
+                return Change(f"{data.fulfilment_id} {what}", applied=False)
+            return _change(mark_written_back(current, data.fulfilment_id, what), [cause])
+
+        outcome, _ = self._orders.apply(data.order_id, cause, decide)
+        return outcome.value
+
+    # ------------------------------------------------------------------ carrier tracking
+    def tracked(self, event: ShipmentTracked) -> str:
+        data = event.data
+        found = self._shipments.find_tracking(data.tracking_number)
+        if found is None:
+            logger.info("tracking update for a shipment the hub did not book", extra={"carrier": data.carrier})
+            return "unknown shipment"
+        order_id, fulfilment_id = found
+
+        def decide(order: Order) -> Change:
+            return _change(track(order, fulfilment_id, data.status, event.occurred_at))
+
+        outcome, _ = self._orders.apply(order_id, event, decide)
+        return outcome.value
