@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.observability import logger, metrics
 from hub.ports import Ledger
+from hub.services.fulfilment import FulfilmentService, ShipError
 from hub.services.stock import StockService, UnknownLocationError
 from hub.views import inventory_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +28,14 @@ class BadRequestError(ValueError):
     pass
 
 
+class NewShipment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: str = Field(min_length=1, max_length=100)
+    carrier: str = Field(min_length=1, max_length=100)
+    tracking_url: str | None = Field(default=None, max_length=2000)
+    fulfilment_id: str | None = Field(default=None, min_length=1)
+
+
 class SetLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     location: str = Field(min_length=1)
@@ -37,6 +46,7 @@ class SetLevel(BaseModel):
 class _Root:
     ledger: Ledger
     stock: StockService
+    fulfilment: FulfilmentService
 
 
 @cache
@@ -49,9 +59,29 @@ def _root() -> _Root:
     from hub.settings import settings
 
     env = settings()
-    ledger = DynamoLedger(boto3.client("dynamodb"), env.table)
+    dynamodb = boto3.client("dynamodb")
+    ledger = DynamoLedger(dynamodb, env.table)
     publisher = bus_publisher(env)
-    return _Root(ledger, StockService(ledger, publisher, load_config))
+    return _Root(ledger, StockService(ledger, publisher, load_config), _fulfilment(ledger, publisher, dynamodb, env))
+
+
+def _fulfilment(ledger, publisher, dynamodb, env) -> FulfilmentService:  # type: ignore[no-untyped-def]
+    """Only manual shipments go through here: no carrier or storefront is ever called from the API."""
+    from hub.adapters.shipments import DynamoShipmentStore
+    from hub.config import load_config
+
+    def _no_outbound(_config):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the admin API makes no carrier or storefront calls")
+
+    return FulfilmentService(
+        ledger,
+        publisher,
+        load_config,
+        DynamoShipmentStore(dynamodb, env.table),
+        carrier=_no_outbound,
+        storefronts=_no_outbound,
+        shipment_request=lambda *_: None,
+    )
 
 
 @app.get("/orders/<order_id>")
@@ -61,6 +91,30 @@ def get_order(order_id: str) -> dict:
     if order is None:
         raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
     return order_view(order)
+
+
+@app.post("/orders/<order_id>/shipments")
+def post_shipment(order_id: str) -> Response:
+    """Mark a fulfilment shipped with the tracking number a person gives (no carrier configured)."""
+    order_id = unquote(order_id)
+    try:
+        body = NewShipment.model_validate(app.current_event.json_body)
+    except (ValidationError, json.JSONDecodeError, TypeError) as exc:
+        raise BadRequestError(
+            'send JSON {"tracking_number": "...", "carrier": "UPS"} (optional: "tracking_url", "fulfilment_id")'
+        ) from exc
+    try:
+        order = _root().fulfilment.ship_manually(
+            order_id,
+            tracking_number=body.tracking_number,
+            carrier=body.carrier,
+            tracking_url=body.tracking_url,
+            fulfilment_id=body.fulfilment_id,
+        )
+    except ShipError as exc:
+        return _error(exc.status_code, str(exc))
+    logger.info("shipment recorded", extra={"order_id": order_id})
+    return Response(200, content_types.APPLICATION_JSON, json.dumps(order_view(order)))
 
 
 @app.get("/inventory/<sku>")

@@ -20,6 +20,7 @@ _PLUGGED = {
     "event": ("commerce_hub.event", "print a signed API Gateway event for a payload, for sam local invoke -e"),
     "schemas": ("commerce_hub.schemas", "export the JSON Schema of every canonical event to docs/events/"),
     "demo": ("commerce_hub.demo", "drive a realistic scenario through the running stack and print what happened"),
+    "ship": ("commerce_hub.ship", "mark an order's fulfilment shipped with a tracking number (no carrier configured)"),
 }
 
 

@@ -40,13 +40,18 @@ class HubClient:
         return local_secrets(os.environ, local_signing_keys(self.root))
 
     def send(self, source: str, delivery: SignedDelivery) -> httpx.Response:
-        return self._http.post(f"/webhooks/{source}", content=delivery.body, headers=delivery.headers)
+        return self._http.post(
+            f"/webhooks/{source}", content=delivery.body, headers=delivery.headers, params=delivery.params or None
+        )
 
     def get(self, path: str) -> httpx.Response:
         return self._http.get(path)
 
     def put_json(self, path: str, body: dict) -> httpx.Response:
         return self._http.put(path, json=body)
+
+    def post_json(self, path: str, body: dict) -> httpx.Response:
+        return self._http.post(path, json=body)
 
     def close(self) -> None:
         self._http.close()

@@ -93,5 +93,6 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(json.dumps(apigw_event(args.source, delivery.body, delivery.headers), indent=2))
+    query = "&".join(f"{k}={v}" for k, v in delivery.params.items())
+    print(json.dumps(apigw_event(args.source, delivery.body, delivery.headers, query=query), indent=2))
     return 0

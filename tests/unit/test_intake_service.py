@@ -60,7 +60,8 @@ def test_a_failed_publish_is_published_by_the_retry(intake):
 def test_unknown_sources_and_oversized_bodies_are_refused_before_verifying(intake):
     service, _ = intake
     with pytest.raises(
-        UnknownSourceError, match="this hub accepts: bigcommerce, magento, paypal, shopify, square, stripe, woocommerce"
+        UnknownSourceError,
+        match="this hub accepts: bigcommerce, easypost, magento, paypal, shippo, shopify, square, stripe, woocommerce",
     ):
         service.receive("etsy", request())
     big = PAYLOAD + b" " * (1024 * 1024)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.domain.orders import Order
+from hub.domain.orders import Fulfilment, Order
 from hub.domain.stock import StockLevel
 
 __all__ = ["inventory_view", "order_view"]
@@ -24,7 +24,7 @@ def order_view(order: Order) -> dict[str, Any]:
         "reservations": [{"sku": r.sku, "location": r.location, "quantity": r.quantity} for r in order.reservations],
         "shortages": dict(order.shortages),
         "payments": [],
-        "fulfilments": [],
+        "fulfilments": [_fulfilment(f) for f in order.fulfilments],
         "timeline": [
             {
                 "event_id": e.event_id,
@@ -36,6 +36,24 @@ def order_view(order: Order) -> dict[str, Any]:
             }
             for e in order.timeline
         ],
+    }
+
+
+def _fulfilment(f: Fulfilment) -> dict[str, Any]:
+    return {
+        "fulfilment_id": f.fulfilment_id,
+        "location": f.location,
+        "status": f.status,
+        "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in f.lines],
+        "carrier": f.carrier,
+        "service": f.service,
+        "tracking_number": f.tracking_number,
+        "tracking_url": f.tracking_url,
+        "label_url": f.label_url,
+        "shipped_by": f.origin,
+        "shipped_at": f.shipped_at.isoformat() if f.shipped_at else None,
+        "delivered_at": f.delivered_at.isoformat() if f.delivered_at else None,
+        "written_back": f.written_back,
     }
 
 

@@ -33,6 +33,9 @@ LOCAL_DEFAULTS: dict[str, str] = {
     # Square signs the notification URL with the body; the default is the local stack's own URL,
     # on $HUB_PORT, so a payload signed by `send` verifies against the running stack.
     "SQUARE_NOTIFICATION_URL": "http://127.0.0.1:{port}/webhooks/square",
+    # Carriers' tracking webhooks: EasyPost signs with its webhook secret; Shippo's URL carries a token.
+    "EASYPOST_WEBHOOK_SECRET": "local-easypost-webhook-secret",
+    "SHIPPO_WEBHOOK_TOKEN": "local-shippo-webhook-token",
 }
 
 # Environment variable naming a PEM file -> key under which the file's text is stored.

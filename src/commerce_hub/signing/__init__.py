@@ -14,7 +14,7 @@ from commerce_hub.signing.base import SignedDelivery
 
 __all__ = ["SOURCES", "SignedDelivery", "sign_delivery"]
 
-SOURCES = ("shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square")
+SOURCES = ("shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo")
 
 
 def sign_delivery(

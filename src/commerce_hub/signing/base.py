@@ -6,13 +6,14 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class SignedDelivery:
     headers: dict[str, str]
     body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # query parameters (Shippo's URL token)
 
 
 def first_secret(secrets: Mapping[str, str], name: str) -> str:

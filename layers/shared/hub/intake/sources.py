@@ -19,6 +19,9 @@ _WHERE: dict[str, str] = {
     "stripe": "hub.intake.stripe:StripeSource",
     "paypal": "hub.intake.paypal:PayPalSource",
     "square": "hub.intake.square:SquareSource",
+    # Carriers' tracking webhooks.
+    "easypost": "hub.intake.easypost:EasyPostSource",
+    "shippo": "hub.intake.shippo:ShippoSource",
 }
 
 
