@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from hub.domain.orders import Order, Reservation, TimelineEntry
-from hub.domain.stock import StockLevel
+from hub.domain.stock import LowStockState, StockLevel
 from hub.events import HubEvent
-from hub.ports import AlreadyAppliedError, OrderConflictError, OrderExistsError, PublishError, StockConflictError
+from hub.ports import (
+    AlreadyAppliedError,
+    LevelWritten,
+    OrderConflictError,
+    OrderExistsError,
+    PublishError,
+    StaleLevelError,
+    StockConflictError,
+)
 
 
 class FakePublisher:
@@ -35,6 +45,14 @@ class FakeLedger:
         self.conflicts_before_save = 0
         # Simulates a concurrent order taking stock between read and write, n times.
         self.steal_before_write: list[tuple[str, str, int]] = []
+        self.low: dict[str, LowStockState] = {}
+
+    def _put(self, sku: str, location: str, available: int, reserved: int, **changes: object) -> None:
+        """Store a level as DynamoLedger does: every change counts one more version."""
+        old = self.levels.get((sku, location)) or StockLevel(sku, location, 0)
+        self.levels[(sku, location)] = dataclasses.replace(
+            old, available=available, reserved=reserved, version=old.version + 1, **changes
+        )
 
     def levels_for(self, sku: str) -> dict[str, StockLevel]:
         return {loc: lvl for (s, loc), lvl in self.levels.items() if s == sku}
@@ -44,25 +62,66 @@ class FakeLedger:
 
     def set_available(self, sku: str, location: str, available: int) -> int | None:
         old = self.levels.get((sku, location))
-        self.levels[(sku, location)] = StockLevel(sku, location, available, old.reserved if old else 0)
+        self._put(sku, location, available, old.reserved if old else 0)
         return old.available if old else None
 
-    def place_order(self, order: Order, reservations: Sequence[Reservation], entry: TimelineEntry) -> None:
+    def set_level(
+        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool = True
+    ) -> LevelWritten:
+        old = self.levels.get((sku, location))
+        if newer_only and old is not None and old.set_at is not None and old.set_at > at:
+            raise StaleLevelError(f"{sku} at {location}")
+        self._put(sku, location, available, old.reserved if old else 0, set_by=by, set_at=at)
+        return LevelWritten(old, self.levels[(sku, location)].version)
+
+    def low_stock(self, sku: str) -> LowStockState:
+        return self.low.get(sku, LowStockState())
+
+    def enter_low_stock(self, sku: str, crossing: int) -> bool:
+        state = self.low_stock(sku)
+        if state.low or state.crossings != crossing - 1:
+            return False
+        self.low[sku] = LowStockState(True, crossing, False)
+        return True
+
+    def low_stock_announced(self, sku: str, crossing: int) -> None:
+        state = self.low_stock(sku)
+        if state.crossings == crossing:
+            self.low[sku] = dataclasses.replace(state, announced=True)
+
+    def leave_low_stock(self, sku: str) -> bool:
+        state = self.low_stock(sku)
+        if not state.low:
+            return False
+        self.low[sku] = dataclasses.replace(state, low=False)
+        return True
+
+    def place_order(
+        self,
+        order: Order,
+        reservations: Sequence[Reservation],
+        entry: TimelineEntry,
+        counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
+    ) -> None:
+        counted = counted or {}
         if self.steal_before_write:
             sku, loc, units = self.steal_before_write.pop(0)
             lvl = self.levels[(sku, loc)]
-            self.levels[(sku, loc)] = StockLevel(sku, loc, lvl.available - units, lvl.reserved + units)
+            self._put(sku, loc, lvl.available - units, lvl.reserved + units)
         if order.order_id in self.orders:
             raise OrderExistsError(order.order_id)
         for res in reservations:
             lvl = self.levels.get((res.sku, res.location))
-            if lvl is None or lvl.available < res.quantity:
+            report = counted.get((res.sku, res.location))
+            if report is not None:
+                if lvl is None or (lvl.set_by, lvl.set_at) != report:
+                    raise StockConflictError(order.order_id)
+            elif lvl is None or lvl.available < res.quantity:
                 raise StockConflictError(order.order_id)
         for res in reservations:
             lvl = self.levels[(res.sku, res.location)]
-            self.levels[(res.sku, res.location)] = StockLevel(
-                res.sku, res.location, lvl.available - res.quantity, lvl.reserved + res.quantity
-            )
+            taken = 0 if (res.sku, res.location) in counted else res.quantity
+            self._put(res.sku, res.location, lvl.available - taken, lvl.reserved + res.quantity)
         stored = copy.deepcopy(order)
         stored.reservations = tuple(reservations)
         stored.timeline = [entry]
@@ -89,7 +148,7 @@ class FakeLedger:
                 raise StockConflictError(order.order_id)
         for sku, location, available, reserved in stock:
             lvl = self.levels[(sku, location)]
-            self.levels[(sku, location)] = StockLevel(sku, location, lvl.available + available, lvl.reserved + reserved)
+            self._put(sku, location, lvl.available + available, lvl.reserved + reserved)
         stored = copy.deepcopy(order)
         stored.version = order.version + 1
         stored.timeline = [*current.timeline, entry]

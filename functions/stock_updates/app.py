@@ -1,4 +1,8 @@
-"""stock_updates: records placed orders with their reservations; one SQS record at a time."""
+"""stock_updates: the stock ledger's consumer, one SQS record at a time.
+
+OrderPlaced records the order with its reservations; StockLevelReported sets a location's level from a
+storefront; ProductUpdated learns a product's platform ids; StockLevelChanged checks low stock.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubSqsRecord
 from hub.claimcheck import PayloadStore, resolve
-from hub.events import OrderPlaced
+from hub.events import OrderPlaced, ProductUpdated, StockLevelChanged, StockLevelReported
 from hub.observability import MetricUnit, logger, metrics
-from hub.services.stock import StockService
+from hub.services.stock import LevelOutcome, StockService
 
 processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
@@ -29,14 +33,20 @@ def _root() -> _Root:
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.s3 import S3PayloadStore
+    from hub.adapters.stock_tables import DynamoCatalog, DynamoSyncLog
     from hub.config import load_config
     from hub.settings import settings
 
     env = settings()
-    return _Root(
-        StockService(DynamoLedger(boto3.client("dynamodb"), env.table), bus_publisher(env), load_config),
-        S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
+    dynamodb = boto3.client("dynamodb")
+    stock = StockService(
+        DynamoLedger(dynamodb, env.table),
+        bus_publisher(env),
+        load_config,
+        catalog=DynamoCatalog(dynamodb, env.table),
+        sync_log=DynamoSyncLog(dynamodb, env.table),
     )
+    return _Root(stock, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 
 
 def record_handler(record: HubSqsRecord) -> None:
@@ -48,8 +58,40 @@ def record_handler(record: HubSqsRecord) -> None:
         result = root.stock.place_order(event)
         metrics.add_metric(name=f"Order{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
+    elif isinstance(event, StockLevelReported):
+        level = root.stock.apply_report(event)
+        metrics.add_metric(name=_LEVEL_METRICS[level.outcome], unit=MetricUnit.Count, value=1)
+        # Platform ids only: a level names no person.
+        logger.info(
+            "storefront level %s",
+            level.outcome,
+            extra={
+                "channel": event.channel,
+                "sku": level.sku,
+                "location": level.location,
+                "platform_item_id": event.data.platform_item_id,
+                "platform_location_id": event.data.platform_location_id,
+            },
+        )
+    elif isinstance(event, ProductUpdated):
+        learned = root.stock.learn_catalog(event)
+        logger.info("product ids learned", extra={"channel": event.channel, "items": learned})
+    elif isinstance(event, StockLevelChanged):
+        crossing = root.stock.check_low_stock(event.data.sku)
+        if crossing.value == "entered":
+            metrics.add_metric(name="LowStock", unit=MetricUnit.Count, value=1)
+            logger.info("low stock", extra={"sku": event.data.sku})
     else:
         logger.debug("not a stock event")
+
+
+_LEVEL_METRICS = {
+    LevelOutcome.APPLIED: "StockLevelApplied",
+    LevelOutcome.UNCHANGED: "StockLevelUnchanged",
+    LevelOutcome.STALE: "StockLevelStale",
+    LevelOutcome.UNMAPPED_ITEM: "StockLevelUnmapped",
+    LevelOutcome.UNMAPPED_LOCATION: "StockLevelUnmappedLocation",
+}
 
 
 @logger.inject_lambda_context

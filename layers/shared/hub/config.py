@@ -26,11 +26,13 @@ __all__ = [
     "HubConfig",
     "ParcelConfig",
     "ServiceLevel",
+    "SkuIds",
     "load_config",
     "parse_config",
 ]
 
-Platform = Literal["shopify", "woocommerce", "bigcommerce", "magento"]
+# Square is a point of sale: a channel whose stock counts the hub takes in (never one it pushes to).
+Platform = Literal["shopify", "woocommerce", "bigcommerce", "magento", "square"]
 Gateway = Literal["stripe", "paypal", "square"]
 PLATFORMS: tuple[str, ...] = ("shopify", "woocommerce", "bigcommerce", "magento")
 
@@ -43,7 +45,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ANY_LOCATION = "*"
+# Platforms whose stock has no locations: one count per product (or variation).
+_LOCATIONLESS = ("woocommerce", "bigcommerce")
+
+
+class SkuIds(_Strict):
+    """A SKU's ids on one platform, for the stock the hub pushes and the levels it is told."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    item_id: str | None = Field(default=None, description="Shopify inventory item, Square catalog object")
+    product_id: str | None = Field(default=None, description="WooCommerce / BigCommerce product")
+    variation_id: str | None = Field(default=None, description="WooCommerce variation / BigCommerce variant")
+
+
 class ChannelConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
     platform: Platform
     site_url: str | None = Field(default=None, description="WooCommerce / Magento base URL")
     shop_domain: str | None = Field(default=None, description="Shopify *.myshopify.com domain")
@@ -55,6 +72,42 @@ class ChannelConfig(_Strict):
             "WooCommerce and Magento it replaces https://{shop_domain} or site_url (a local fake in tests)"
         ),
     )
+    locations: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "platform location id (Shopify location, Magento source code, Square location; '*' for any "
+            "other, and for platforms without locations) -> hub location id; empty: everything is the "
+            "first configured hub location"
+        ),
+    )
+    sku_map: dict[str, SkuIds] = Field(
+        default_factory=dict, description="SKU -> its ids on this platform (else learned from the webhooks)"
+    )
+
+    def hub_location(self, platform_location_id: str | None, hub_locations: list[str]) -> str | None:
+        """The hub location a level reported at `platform_location_id` belongs to (None: not mapped)."""
+        if not self.locations:
+            return hub_locations[0]
+        if platform_location_id is not None and platform_location_id in self.locations:
+            return self.locations[platform_location_id]
+        return self.locations.get(ANY_LOCATION)
+
+    def sells_from(self, hub_location: str, hub_locations: list[str]) -> tuple[bool, str | None]:
+        """Whether this channel's stock is `hub_location`, and under which platform location id
+        (None: the channel's default location, or a platform without locations)."""
+        if not self.locations:
+            return hub_location == hub_locations[0], None
+        for platform_id, location in self.locations.items():
+            if location == hub_location:
+                return True, None if platform_id == ANY_LOCATION else platform_id
+        return False, None
+
+    def sku_for_item(self, item_id: str) -> str | None:
+        """The configured SKU whose item, variation or product id is `item_id`."""
+        for sku, ids in self.sku_map.items():
+            if item_id in (ids.item_id, ids.variation_id) or (ids.variation_id is None and ids.product_id == item_id):
+                return sku
+        return None
 
 
 class GatewayConfig(_Strict):
@@ -181,6 +234,32 @@ class HubConfig(_Strict):
         if dupes:
             raise ValueError(f"location ids must be unique: {', '.join(dupes)}")
         return self
+
+    @model_validator(mode="after")
+    def _channel_locations(self) -> HubConfig:
+        known = self.location_ids()
+        for name, channel in self.channels.items():
+            seen: dict[str, str] = {}
+            for platform_id, location in channel.locations.items():
+                where = f"channels.{name}.locations.{platform_id}"
+                if location not in known:
+                    raise ValueError(f"'{where}': '{location}' is not a configured location ({', '.join(known)})")
+                if location in seen:
+                    raise ValueError(f"'{where}': {location} is already the hub location of '{seen[location]}'")
+                if channel.platform in _LOCATIONLESS and platform_id != ANY_LOCATION:
+                    raise ValueError(f"'{where}': {channel.platform} stock has no locations; map '*' instead")
+                seen[location] = platform_id
+        return self
+
+    def channel_settings(self, name: str, platform: str | None = None) -> ChannelConfig | None:
+        """The channel's configuration, else the defaults of a channel named after its platform."""
+        configured = self.channels.get(name)
+        if configured is not None:
+            return configured
+        platform = platform or name
+        if platform in (*PLATFORMS, "square"):
+            return ChannelConfig(platform=platform)  # type: ignore[arg-type]
+        return None
 
     def location_refs(self) -> list[LocationRef]:
         return [LocationRef(loc.id, loc.country) for loc in self.locations]

@@ -18,6 +18,7 @@ __all__ = [
     "EVENT_TYPES",
     "SCHEMA_VERSION",
     "AppUninstalled",
+    "CatalogItem",
     "CheckoutData",
     "CheckoutExpired",
     "CheckoutStarted",
@@ -35,6 +36,8 @@ __all__ = [
     "FulfilmentWrittenBackData",
     "HubEvent",
     "LineItem",
+    "LowStock",
+    "LowStockData",
     "OrderCancelled",
     "OrderCancelledData",
     "OrderData",
@@ -55,6 +58,8 @@ __all__ = [
     "PaymentRefundData",
     "PaymentRefunded",
     "PaymentSucceeded",
+    "ProductData",
+    "ProductUpdated",
     "ProviderRef",
     "RedactionData",
     "RefundData",
@@ -151,9 +156,34 @@ class StockShortageData(_Model):
 class StockLevelData(_Model):
     sku: str
     location: str
-    available: int
+    available: int = Field(description="units available at the location after the change")
     previous: int | None = None
-    origin: str = Field(description="channel or 'admin' that set the level")
+    origin: str = Field(description="where the change came from: 'admin', the channel of the order or level, or 'hub'")
+    total_available: int | None = Field(default=None, description="the SKU's units available at every location")
+    version: int | None = Field(default=None, description="the location's change counter after the change")
+
+
+class LowStockData(_Model):
+    sku: str
+    available: int = Field(description="the SKU's units available at every location")
+    threshold: int
+    locations: dict[str, int] = Field(default_factory=dict, description="location -> units available")
+
+
+class CatalogItem(_Model):
+    """One sellable item of a product and its platform ids."""
+
+    sku: str = Field(min_length=1)
+    platform_item_id: str | None = Field(default=None, description="Shopify inventory item")
+    platform_variation_id: str | None = Field(default=None, description="Shopify variant, WooCommerce variation")
+
+
+class ProductData(_Model):
+    """A storefront product's items, with the ids that stock levels and stock pushes use."""
+
+    platform_product_id: str
+    items: list[CatalogItem]
+    updated_at: datetime | None = None
 
 
 class OrderStatusData(_Model):
@@ -546,7 +576,7 @@ class OrderStatusChanged(_Event):
 
 
 class StockLevelChanged(_Event):
-    """The hub's ledger level at a location was set (a count correction)."""
+    """The units available at a location changed: reserved, released, or set by a storefront or an admin."""
 
     type: Literal["StockLevelChanged"] = "StockLevelChanged"
     data: StockLevelData
@@ -580,6 +610,20 @@ class ShipmentTracked(_Event):
     data: ShipmentTrackedData
 
 
+class LowStock(_Event):
+    """A SKU's units available fell to the low-stock threshold or below (once per crossing)."""
+
+    type: Literal["LowStock"] = "LowStock"
+    data: LowStockData
+
+
+class ProductUpdated(_Event):
+    """A storefront created or changed a product: its SKUs and their platform ids."""
+
+    type: Literal["ProductUpdated"] = "ProductUpdated"
+    data: ProductData
+
+
 class ResourceFetchRequested(_Event):
     type: Literal["ResourceFetchRequested"] = "ResourceFetchRequested"
     data: ResourceFetchData
@@ -608,6 +652,8 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     StockLevelChanged,
     ResourceFetchRequested,
     OrderStatusChanged,
+    LowStock,
+    ProductUpdated,
     OrderRouted,
     FulfilmentShipped,
     FulfilmentWrittenBack,
@@ -635,6 +681,8 @@ HubEvent = Annotated[
     | AppUninstalled
     | StockShortage
     | StockLevelChanged
+    | LowStock
+    | ProductUpdated
     | OrderStatusChanged
     | ResourceFetchRequested
     | OrderRouted

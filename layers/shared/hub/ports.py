@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from hub.config import ChannelConfig
 from hub.domain.orders import Order, Reservation, TimelineEntry
-from hub.domain.stock import StockLevel
+from hub.domain.stock import LowStockState, StockLevel
+from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent
 
 __all__ = [
     "AlreadyAppliedError",
+    "Catalog",
     "EventPublisher",
     "HubError",
     "Ledger",
+    "LevelWritten",
     "OrderConflictError",
     "OrderExistsError",
     "PublishError",
+    "StaleLevelError",
     "StockConflictError",
+    "StockLedger",
+    "StockPusher",
+    "StockPushers",
     "StoreError",
+    "SyncBusyError",
+    "SyncLog",
+    "SyncStaleError",
 ]
 
 
@@ -89,3 +102,110 @@ class Ledger(Protocol):
 
     def pending_for(self, order_id: str) -> list[str]:
         """The events kept for an order, as JSON."""
+
+
+# ---------------------------------------------------------------------------------------------- stock
+class StaleLevelError(HubError):
+    """A level older than the one the location holds: refused, so an older value never wins."""
+
+
+class SyncStaleError(HubError):
+    """The channel already has (or is being sent) this version of the level or a newer one."""
+
+
+class SyncBusyError(HubError):
+    """Another push of an older version to the same channel is in flight; try again after it."""
+
+
+@dataclass(frozen=True, slots=True)
+class LevelWritten:
+    previous: StockLevel | None  # the row before the write (None: the first level of that location)
+    version: int  # the row's version after the write
+
+
+class StockLedger(Ledger, Protocol):
+    """The ledger's stock rows, with the time and origin of each absolute level and a change counter."""
+
+    def set_level(
+        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool
+    ) -> LevelWritten:
+        """Set the available units at a location, recording who set them and the time of the value.
+
+        With `newer_only`, raises StaleLevelError when the location holds a value set later than `at`.
+        """
+
+    def place_order(
+        self,
+        order: Order,
+        reservations: Sequence[Reservation],
+        entry: TimelineEntry,
+        counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
+    ) -> None:
+        """Ledger.place_order; the `counted` (sku, location) reservations are held without taking from
+        `available`, on condition the level is still the report (set_by, set_at) the plan saw."""
+
+    def low_stock(self, sku: str) -> LowStockState:
+        """The SKU's low-stock crossing state (not low when never recorded)."""
+
+    def enter_low_stock(self, sku: str, crossing: int) -> bool:
+        """Record crossing number `crossing` (not yet announced); False when it is already recorded."""
+
+    def low_stock_announced(self, sku: str, crossing: int) -> None:
+        """The LowStock event of `crossing` is on the bus."""
+
+    def leave_low_stock(self, sku: str) -> bool:
+        """Back above the threshold; False when another writer recorded it first."""
+
+
+class Catalog(Protocol):
+    """SKU <-> platform ids per channel, learned from webhooks (configuration takes precedence)."""
+
+    def ids(self, channel: str, sku: str) -> PlatformIds | None:
+        """The learned ids of `sku` on `channel`."""
+
+    def sku_for(self, channel: str, item_key: str) -> str | None:
+        """The SKU whose most specific platform id on `channel` is `item_key`."""
+
+    def learn(self, channel: str, sku: str, ids: PlatformIds, at: datetime) -> None:
+        """Remember the ids of `sku` on `channel`."""
+
+    def platform_location(self, channel: str, location: str) -> str | None:
+        """The platform location id learned for a hub location the channel maps by default."""
+
+    def learn_location(self, channel: str, location: str, platform_location: str) -> None:
+        """Remember which platform location a channel's default hub location is."""
+
+
+class SyncLog(Protocol):
+    """What was pushed to each channel, per SKU and hub location, guarded by ledger versions."""
+
+    def state(self, channel: str, sku: str, location: str) -> SyncState | None:
+        """The current sync state, or None when nothing was ever pushed or reported."""
+
+    def claim(self, channel: str, sku: str, location: str, version: int, *, now_ms: int, lease_ms: int) -> None:
+        """Claim the push of `version`: SyncStaleError when that version or a newer one is done or
+        claimed; SyncBusyError while an older version's push is in flight (its lease not expired)."""
+
+    def complete(self, channel: str, sku: str, location: str, version: int, quantity: int) -> None:
+        """The push of `version` succeeded: the channel now holds `quantity`."""
+
+    def abandon(self, channel: str, sku: str, location: str, version: int) -> None:
+        """The push of `version` failed: release the lease so a retry can claim it again."""
+
+    def note_known(self, channel: str, sku: str, location: str, quantity: int) -> None:
+        """The channel reported holding `quantity` there (its own count, e.g. after a sale)."""
+
+
+class StockPusher(Protocol):
+    def push(self, push: StockPush) -> None:
+        """Set the level on the storefront, or raise an error (the adapters' OutboundError)."""
+
+
+class StockPushers(Protocol):
+    """The storefront APIs stock is pushed to (hub.adapters.storefront_stock.StorefrontStock)."""
+
+    def base_url(self, config: ChannelConfig) -> str | None:
+        """The channel's API address; None when the hub does not push stock to it."""
+
+    def pusher(self, channel: str, config: ChannelConfig) -> StockPusher:
+        """The channel's pusher; its credentials are read here (an error when they are missing)."""

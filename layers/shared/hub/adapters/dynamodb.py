@@ -2,23 +2,38 @@
 
 Keys: an order is `ORDER#<id>` / `ORDER`; each timeline entry `ORDER#<id>` / `EVENT#<event id>`
 (so applying one event twice is stopped by a condition); a payment waiting for its order
-`ORDER#<id>` / `PENDING#<event id>`; a stock level `SKU#<sku>` / `LOC#<location>`.
-Every change to an order is conditional on the version it was read at.
+`ORDER#<id>` / `PENDING#<event id>`; a stock level `SKU#<sku>` / `LOC#<location>`; a SKU's
+low-stock crossing `SKU#<sku>` / `LOW`. Every change to an order is conditional on the version it
+was read at.
+
+A stock level holds `available` and `reserved`, `version` (incremented by every change to the row,
+whoever makes it), and `set_by` / `set_at`: who last set `available` as an absolute value (a
+channel, or "admin") and the time of that value in microseconds since the epoch. A level older than
+`set_at` is refused by a condition. The keys of learned platform ids and of what was pushed to each
+channel are in hub.adapters.stock_tables.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import order_from_items, order_item, plain, timeline_item, typed
 from hub.domain.orders import Order, Reservation, TimelineEntry
-from hub.domain.stock import StockLevel
-from hub.ports import AlreadyAppliedError, OrderConflictError, OrderExistsError, StockConflictError, StoreError
+from hub.domain.stock import LowStockState, StockLevel
+from hub.ports import (
+    AlreadyAppliedError,
+    LevelWritten,
+    OrderConflictError,
+    OrderExistsError,
+    StaleLevelError,
+    StockConflictError,
+    StoreError,
+)
 
 __all__ = ["DynamoLedger"]
 
@@ -35,6 +50,34 @@ def _order_key(order_id: str) -> dict[str, Any]:
 
 def _stock_key(sku: str, location: str) -> dict[str, Any]:
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
+
+
+def _low_key(sku: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "LOW"}}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """A time as whole microseconds since the epoch: exact, and compared as a number by conditions."""
+    return ((at if at.tzinfo else at.replace(tzinfo=UTC)) - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: Any) -> datetime | None:
+    return _EPOCH + timedelta(microseconds=int(value)) if value is not None else None
+
+
+def _level(sku: str, item: Mapping[str, Any]) -> StockLevel:
+    return StockLevel(
+        sku,
+        item["location"],
+        int(item.get("available", 0)),
+        int(item.get("reserved", 0)),
+        int(item.get("version", 0)),
+        item.get("set_by"),
+        from_micros(item.get("set_at")),
+    )
 
 
 def _reasons(exc: ClientError) -> list[str]:
@@ -66,11 +109,7 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ stock
     def levels_for(self, sku: str) -> dict[str, StockLevel]:
-        items = self._query(f"SKU#{sku}", "LOC#")
-        return {
-            i["location"]: StockLevel(sku, i["location"], int(i.get("available", 0)), int(i.get("reserved", 0)))
-            for i in items
-        }
+        return {i["location"]: _level(sku, i) for i in self._query(f"SKU#{sku}", "LOC#")}
 
     def stock_levels(self, skus: Iterable[str]) -> dict[str, dict[str, StockLevel]]:
         return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}
@@ -82,11 +121,11 @@ class DynamoLedger:
                 Key=_stock_key(sku, location),
                 UpdateExpression=(
                     "SET available = :n, reserved = if_not_exists(reserved, :zero), "
-                    "sku = :sku, #loc = :loc, updated_at = :now"
+                    "sku = :sku, #loc = :loc, updated_at = :now ADD version :one"
                 ),
                 ExpressionAttributeNames={"#loc": "location"},
                 ExpressionAttributeValues=typed(
-                    {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now()}
+                    {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now(), ":one": 1}
                 ),
                 ReturnValues="UPDATED_OLD",
             )
@@ -95,9 +134,98 @@ class DynamoLedger:
         old = response.get("Attributes", {}).get("available")
         return int(old["N"]) if old else None
 
+    def set_level(
+        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool = True
+    ) -> LevelWritten:
+        values = {
+            ":n": available,
+            ":zero": 0,
+            ":sku": sku,
+            ":loc": location,
+            ":now": _now(),
+            ":one": 1,
+            ":by": by,
+            ":at": micros(at),
+        }
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_stock_key(sku, location),
+                UpdateExpression=(
+                    "SET available = :n, reserved = if_not_exists(reserved, :zero), sku = :sku, #loc = :loc, "
+                    "set_by = :by, set_at = :at, updated_at = :now ADD version :one"
+                ),
+                # Never an older value over a newer one: the time of the value the location holds.
+                **({"ConditionExpression": "attribute_not_exists(set_at) OR set_at <= :at"} if newer_only else {}),
+                ExpressionAttributeNames={"#loc": "location"},
+                ExpressionAttributeValues=typed(values),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise StaleLevelError(f"{sku} at {location} holds a level newer than {at.isoformat()}") from exc
+            raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
+        old = plain(response.get("Attributes", {}))
+        previous = _level(sku, old) if "available" in old else None
+        return LevelWritten(previous, (previous.version if previous else 0) + 1)
+
+    # ------------------------------------------------------------------ low stock
+    def low_stock(self, sku: str) -> LowStockState:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=_low_key(sku), ConsistentRead=True).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read the low-stock state of {sku}: {exc}") from exc
+        if not item:
+            return LowStockState()
+        state = plain(item)
+        return LowStockState(bool(state.get("low")), int(state.get("crossings", 0)), bool(state.get("announced")))
+
+    def _low_update(self, sku: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_low_key(sku),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=typed(values),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
+        return True
+
+    def enter_low_stock(self, sku: str, crossing: int) -> bool:
+        # Crossing n follows n - 1 only: two consumers seeing the same fall record it once.
+        return self._low_update(
+            sku,
+            "SET low = :true, crossings = :n, announced = :false, updated_at = :now",
+            "(attribute_not_exists(crossings) AND :n = :one) OR (low = :false AND crossings = :previous)",
+            {":true": True, ":false": False, ":n": crossing, ":previous": crossing - 1, ":one": 1, ":now": _now()},
+        )
+
+    def low_stock_announced(self, sku: str, crossing: int) -> None:
+        self._low_update(sku, "SET announced = :true", "crossings = :n", {":true": True, ":n": crossing})
+
+    def leave_low_stock(self, sku: str) -> bool:
+        return self._low_update(
+            sku, "SET low = :false, updated_at = :now", "low = :true", {":true": True, ":false": False, ":now": _now()}
+        )
+
     # ------------------------------------------------------------------ orders
-    def place_order(self, order: Order, reservations: Sequence[Reservation], entry: TimelineEntry) -> None:
+    def place_order(
+        self,
+        order: Order,
+        reservations: Sequence[Reservation],
+        entry: TimelineEntry,
+        counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
+    ) -> None:
         now = _now()
+        counted = counted or {}
         order.reservations = tuple(reservations)
         order.version = 1
         items: list[dict[str, Any]] = [
@@ -111,21 +239,37 @@ class DynamoLedger:
             {"Put": {"TableName": self._table, "Item": timeline_item(order.order_id, entry)}},
         ]
         for res in reservations:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": _stock_key(res.sku, res.location),
-                        "UpdateExpression": (
-                            "SET available = available - :q, reserved = if_not_exists(reserved, :zero) + :q, "
-                            "updated_at = :now"
-                        ),
-                        # The guard that makes overselling impossible, whatever runs concurrently.
-                        "ConditionExpression": "available >= :q",
-                        "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now}),
-                    }
+            report = counted.get((res.sku, res.location))
+            if report is not None:
+                # The storefront's own report already left these units out of `available`: hold them
+                # only, as long as that report is still the level the location holds.
+                update = {
+                    "UpdateExpression": (
+                        "SET reserved = if_not_exists(reserved, :zero) + :q, updated_at = :now ADD version :one"
+                    ),
+                    "ConditionExpression": "set_by = :by AND set_at = :at",
+                    "ExpressionAttributeValues": typed(
+                        {
+                            ":q": res.quantity,
+                            ":zero": 0,
+                            ":now": now,
+                            ":one": 1,
+                            ":by": report[0],
+                            ":at": micros(report[1]),
+                        }
+                    ),
                 }
-            )
+            else:
+                update = {
+                    "UpdateExpression": (
+                        "SET available = available - :q, reserved = if_not_exists(reserved, :zero) + :q, "
+                        "updated_at = :now ADD version :one"
+                    ),
+                    # The guard that makes overselling impossible, whatever runs concurrently.
+                    "ConditionExpression": "available >= :q",
+                    "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now, ":one": 1}),
+                }
+            items.append({"Update": {"TableName": self._table, "Key": _stock_key(res.sku, res.location), **update}})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -176,12 +320,15 @@ class DynamoLedger:
             # Conditions cannot do arithmetic: a decrease by n needs at least n there now.
             guards = {"reserved": -reserved, "available": -available}
             condition = " AND ".join(f"{name} >= :{name}_need" for name, need in guards.items() if need > 0)
-            values = {":a": available, ":r": reserved, ":now": now}
+            values = {":a": available, ":r": reserved, ":now": now, ":one": 1}
             values.update({f":{name}_need": need for name, need in guards.items() if need > 0})
             update: dict[str, Any] = {
                 "TableName": self._table,
                 "Key": _stock_key(sku, location),
-                "UpdateExpression": "SET available = available + :a, reserved = reserved + :r, updated_at = :now",
+                # `version` counts every change to the row (channel_sync pushes levels in version order).
+                "UpdateExpression": (
+                    "SET available = available + :a, reserved = reserved + :r, updated_at = :now ADD version :one"
+                ),
                 "ExpressionAttributeValues": typed(values),
             }
             if condition:

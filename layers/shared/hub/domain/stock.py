@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from hub.domain.orders import OrderLine, Reservation
 
 __all__ = [
+    "COUNTS_OWN_ORDERS",
+    "Crossing",
     "InsufficientStockError",
     "LocationRef",
+    "LowStockState",
+    "Placement",
     "StockChange",
     "StockLevel",
     "consume",
+    "low_stock_crossing",
     "order_locations",
+    "plan_placement",
     "plan_reservations",
     "release",
 ]
@@ -27,10 +35,21 @@ class LocationRef:
 
 @dataclass(frozen=True, slots=True)
 class StockLevel:
+    """One SKU at one location.
+
+    `version` counts every change to the row. `set_by` and `set_at` say who last set `available`
+    as an absolute value (a storefront's channel, or "admin") and the time of that value: a level
+    older than `set_at` is refused, and an order that channel reports after `set_at` is already
+    out of the count (see plan_placement).
+    """
+
     sku: str
     location: str
     available: int
     reserved: int = 0
+    version: int = 0
+    set_by: str | None = None
+    set_at: datetime | None = None
 
 
 class InsufficientStockError(Exception):
@@ -130,3 +149,96 @@ def consume(
 ) -> tuple[tuple[Reservation, ...], list[StockChange]]:
     """Units leaving with a shipment: no longer reserved, and not available again."""
     return _take(reservations, lines, "consumed")
+
+
+# When a storefront takes an order's units out of the count it reports: Shopify and BigCommerce when
+# the order is placed, WooCommerce when it is paid (processing). Adobe Commerce (MSI) keeps the source
+# quantity until shipment and deducts open orders as reservations, so its count never excludes them.
+COUNTS_OWN_ORDERS: Mapping[str, str] = {"shopify": "placed", "bigcommerce": "placed", "woocommerce": "paid"}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an order's units are held. `counted` lists the (sku, location) reservations whose units
+    the order's own storefront had already taken out of the level it reported, with the report
+    (set_by, set_at) that did: they are held without being taken from `available` a second time."""
+
+    reservations: list[Reservation]
+    counted: dict[tuple[str, str], tuple[str, datetime]]
+
+
+def _already_counted(level: StockLevel, channel: str, placed_at: datetime) -> bool:
+    return level.set_by == channel and level.set_at is not None and level.set_at >= placed_at
+
+
+def plan_placement(
+    lines: Iterable[OrderLine],
+    levels: Mapping[str, Mapping[str, StockLevel]],
+    preference: Sequence[str],
+    *,
+    channel: str,
+    placed_at: datetime,
+    counts_own_orders: bool,
+) -> Placement:
+    """plan_reservations, aware of the order's own storefront.
+
+    A storefront's reported level already excludes its own orders (COUNTS_OWN_ORDERS). When the
+    level a location holds was set by the order's channel at or after the order was placed, that
+    report arrived before the order and already left the order's units out: the whole SKU is held
+    there without taking from `available` again. Every other SKU is planned from `available`.
+    Raises InsufficientStockError as plan_reservations does.
+    """
+    lines = list(lines)
+    counted: dict[tuple[str, str], tuple[str, datetime]] = {}
+    reservations: list[Reservation] = []
+    if counts_own_orders:
+        wanted: dict[str, int] = {}
+        for line in lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        for sku, quantity in wanted.items():
+            by_location = levels.get(sku, {})
+            where = next(
+                (
+                    loc
+                    for loc in preference
+                    if loc in by_location and _already_counted(by_location[loc], channel, placed_at)
+                ),
+                None,
+            )
+            if where is None:
+                continue
+            level = by_location[where]
+            assert level.set_by is not None and level.set_at is not None
+            counted[(sku, where)] = (level.set_by, level.set_at)
+            reservations.append(Reservation(sku, where, quantity))
+    rest = [line for line in lines if not any(sku == line.sku for sku, _ in counted)]
+    available = {sku: {loc: lvl.available for loc, lvl in by_loc.items()} for sku, by_loc in levels.items()}
+    reservations.extend(plan_reservations(rest, available, preference))
+    return Placement(reservations, counted)
+
+
+class Crossing(StrEnum):
+    """How a SKU's total available moved against the low-stock threshold."""
+
+    ENTERED = "entered"  # at or below the threshold, and it was not before: announce once
+    LEFT = "left"  # back above the threshold: the next fall is a new crossing
+    NONE = "none"
+
+
+def low_stock_crossing(available: int, threshold: int, *, was_low: bool) -> Crossing:
+    low = available <= threshold
+    if low and not was_low:
+        return Crossing.ENTERED
+    if was_low and not low:
+        return Crossing.LEFT
+    return Crossing.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class LowStockState:
+    """A SKU's low-stock crossing: `crossings` counts falls to the threshold; `announced` says the
+    LowStock event of the current one is on the bus."""
+
+    low: bool = False
+    crossings: int = 0
+    announced: bool = True

@@ -17,6 +17,7 @@ from hub.config import HubConfig
 from hub.events import (
     AppUninstalled,
     AppUninstalledData,
+    CatalogItem,
     CheckoutData,
     CheckoutStarted,
     Consent,
@@ -36,6 +37,8 @@ from hub.events import (
     OrderPlaced,
     OrderStatusData,
     OrderUpdated,
+    ProductData,
+    ProductUpdated,
     ProviderRef,
     RedactionData,
     RefundData,
@@ -185,6 +188,18 @@ class ShopifyInventoryLevel(_Wire):
     location_id: int
     available: int | None = None
     updated_at: datetime | None = None
+
+
+class ShopifyVariant(_Wire):
+    id: int | None = None
+    sku: str | None = None
+    inventory_item_id: int | None = None
+
+
+class ShopifyProduct(_Wire):
+    id: int
+    updated_at: datetime | None = None
+    variants: list[ShopifyVariant] = []
 
 
 class ShopifyShop(_Wire):
@@ -455,6 +470,25 @@ def _inventory_levels_update(ctx: _Context, body: dict[str, Any]) -> list[HubEve
     return [StockLevelReported(**ctx.common(*fact, occurred_at=level.updated_at), data=data)]
 
 
+def _products(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
+    """A product's variants with their SKUs and inventory items: what the hub maps Shopify levels with."""
+    product = _model(ShopifyProduct, body, "product")
+    items = [
+        CatalogItem(
+            sku=variant.sku,
+            platform_item_id=str(variant.inventory_item_id) if variant.inventory_item_id is not None else None,
+            platform_variation_id=str(variant.id) if variant.id is not None else None,
+        )
+        for variant in product.variants
+        if variant.sku
+    ]
+    if not items:
+        return []  # no variant has a SKU: nothing the hub can map
+    data = ProductData(platform_product_id=str(product.id), items=items, updated_at=product.updated_at)
+    stamp = product.updated_at.isoformat() if product.updated_at else ctx.provider.delivery_id
+    return [ProductUpdated(**ctx.common("product", product.id, stamp, occurred_at=product.updated_at), data=data)]
+
+
 def _app_uninstalled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     shop = _model(ShopifyShop, body, "shop")
     data = AppUninstalledData(shop=shop.myshopify_domain or ctx.shop)
@@ -496,6 +530,8 @@ TOPICS: dict[str, Callable[[_Context, dict[str, Any]], list[HubEvent]]] = {
     "customers/create": _customers,
     "customers/update": _customers,
     "inventory_levels/update": _inventory_levels_update,
+    "products/create": _products,
+    "products/update": _products,
     "app/uninstalled": _app_uninstalled,
     "customers/data_request": _privacy("data"),
     "customers/redact": _privacy("customer"),

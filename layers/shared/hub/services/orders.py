@@ -3,8 +3,9 @@
 Every consumer that changes an order goes through `OrderUpdater.apply`, which gives it the same
 guarantees: the event is applied at most once (its timeline entry is the guard), concurrent
 changes are retried on the order's version, units released or consumed move in the same
-transaction, and the follow-on events are published after the write and again by any redelivery
-that finds them (they are kept on the timeline entry), so none is lost.
+transaction (with a StockLevelChanged for every location whose available units they change), and
+the follow-on events are published after the write and again by any redelivery that finds them
+(they are kept on the timeline entry), so none is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hub.domain.orders import Order, OrderLine, TimelineEntry
 from hub.domain.stock import StockChange, consume, release
 from hub.events import HubEvent, OrderStatusChanged, ProviderRef, StatusChangeData, event_id_for, parse_event
 from hub.ports import AlreadyAppliedError, EventPublisher, Ledger, OrderConflictError
+from hub.services.stock_events import stock_moved
 
 __all__ = ["Change", "OrderUpdater", "Outcome", "status_changed"]
 
@@ -89,6 +91,8 @@ class OrderUpdater:
             follow = list(change.emits)
             if order.status is not previous:
                 follow.append(status_changed(order, previous.value, event))
+            # Units going back to available are a stock change every other channel hears of.
+            follow.extend(stock_moved(self._ledger, order, stock, event))
             entry = TimelineEntry(
                 event_id=event.event_id,
                 type=event.type,

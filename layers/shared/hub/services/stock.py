@@ -1,4 +1,11 @@
-"""Stock use cases: record a placed order with its reservations; set a location's level."""
+"""Stock use cases: record a placed order with its reservations; set a location's level (a count
+correction, or a level a storefront reported); learn platform ids; announce low stock once per crossing.
+
+Every change this service makes to a location's available units publishes StockLevelChanged with the
+location's new level, the SKU's total, the row's version and the channel the change came from
+(`origin`), which channel_sync pushes to every other channel and the low-stock check reads.
+See docs/stock.md.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +16,47 @@ from enum import StrEnum
 
 from hub.config import HubConfig
 from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, PaymentRecord, TimelineEntry, shipping_address
-from hub.domain.stock import InsufficientStockError, order_locations, plan_reservations
+from hub.domain.stock import (
+    COUNTS_OWN_ORDERS,
+    Crossing,
+    InsufficientStockError,
+    Placement,
+    StockLevel,
+    low_stock_crossing,
+    order_locations,
+    plan_placement,
+)
+from hub.domain.sync import PlatformIds
 from hub.events import (
     HubEvent,
+    LowStock,
+    LowStockData,
     OrderPlaced,
+    ProductUpdated,
     ProviderRef,
     StockLevelChanged,
     StockLevelData,
+    StockLevelReported,
     StockShortage,
     StockShortageData,
     event_id_for,
 )
 from hub.money import Money
-from hub.ports import EventPublisher, Ledger, OrderExistsError, StockConflictError
+from hub.ports import (
+    Catalog,
+    EventPublisher,
+    OrderExistsError,
+    StaleLevelError,
+    StockConflictError,
+    StockLedger,
+    SyncLog,
+)
 from hub.services.orders import status_changed
 
-__all__ = ["Applied", "PlacementResult", "StockService", "UnknownLocationError"]
+__all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService", "UnknownLocationError"]
+
+# Channels whose levels the hub also pushes to: what a report says they hold is their known count.
+_PUSHED_PLATFORMS = ("shopify", "woocommerce", "magento")
 
 # Concurrent orders for the same SKU make a reservation fail its condition; read again and retry.
 _MAX_ATTEMPTS = 5
@@ -45,6 +77,21 @@ class PlacementResult:
     order: Order
 
 
+class LevelOutcome(StrEnum):
+    APPLIED = "applied"  # the location's available units are the reported ones now
+    UNCHANGED = "unchanged"  # newer than what the location held, and the same units
+    STALE = "stale"  # older than the level the location holds: recorded and skipped
+    UNMAPPED_ITEM = "unmapped_item"  # no SKU is known for the platform's item
+    UNMAPPED_LOCATION = "unmapped_location"  # the platform location maps to no hub location
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    outcome: LevelOutcome
+    sku: str | None = None
+    location: str | None = None
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -52,15 +99,24 @@ def _utcnow() -> datetime:
 class StockService:
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: StockLedger,
         publisher: EventPublisher,
         config: Callable[[], HubConfig],
         clock: Callable[[], datetime] = _utcnow,
+        catalog: Catalog | None = None,
+        sync_log: SyncLog | None = None,
     ) -> None:
         self._ledger = ledger
         self._publisher = publisher
         self._config = config
         self._clock = clock
+        self._catalog = catalog
+        self._sync_log = sync_log
+
+    def _counts_own_orders(self, event: OrderPlaced) -> bool:
+        channel = self._config().channel_settings(event.channel, event.source)
+        when = COUNTS_OWN_ORDERS.get(channel.platform if channel else event.source)
+        return when == "placed" or (when == "paid" and event.data.paid)
 
     def place_order(self, event: OrderPlaced) -> PlacementResult:
         data = event.data
@@ -102,18 +158,25 @@ class StockService:
                 else [],
             )
             levels = self._ledger.stock_levels(ln.sku for ln in lines)
-            available = {sku: {loc: lvl.available for loc, lvl in by_loc.items()} for sku, by_loc in levels.items()}
             try:
-                plan = plan_reservations(lines, available, preference)
+                placement = plan_placement(
+                    lines,
+                    levels,
+                    preference,
+                    channel=event.channel,
+                    placed_at=event.occurred_at,
+                    counts_own_orders=self._counts_own_orders(event),
+                )
             except InsufficientStockError as short:
                 # An order is reserved whole or not at all; it waits on hold, holding nothing.
-                plan = []
+                placement = Placement([], {})
                 order.status = OrderStatus.ON_HOLD
                 order.hold_reason = HoldReason.INSUFFICIENT_STOCK
                 order.shortages = short.shortages
+            plan = placement.reservations
             order.reservations = tuple(plan)
             try:
-                self._ledger.place_order(order, plan, entry)
+                self._ledger.place_order(order, plan, entry, placement.counted)
             except OrderExistsError:
                 stored = self._ledger.get_order(data.order_id) or order
                 # Publish again what the first delivery should have: a failed publish is retried here.
@@ -141,7 +204,57 @@ class StockService:
                     )
                 ]
             )
+        follow.extend(self._reserved(order, cause))
         self._publisher.publish(follow)
+
+    def _reserved(self, order: Order, cause: OrderPlaced) -> list[StockLevelChanged]:
+        """The levels an order's reservations changed, as the ledger holds them now."""
+        touched = list(dict.fromkeys((r.sku, r.location) for r in order.reservations))
+        levels = self._ledger.stock_levels(sku for sku, _ in touched)
+        return [
+            self._changed(
+                event_id_for("hub", order.order_id, "reserved", sku, location),
+                levels.get(sku, {}),
+                sku,
+                location,
+                origin=order.channel,
+                at=cause.occurred_at,
+                topic="inventory/reserved",
+                cause=cause.event_id,
+            )
+            for sku, location in touched
+        ]
+
+    @staticmethod
+    def _changed(
+        event_id: str,
+        levels: dict[str, StockLevel],
+        sku: str,
+        location: str,
+        *,
+        origin: str,
+        at: datetime,
+        topic: str,
+        cause: str | None = None,
+        previous: int | None = None,
+    ) -> StockLevelChanged:
+        level = levels.get(location)
+        return StockLevelChanged(
+            event_id=event_id,
+            source="hub",
+            channel=origin,
+            occurred_at=at,
+            provider=ProviderRef(topic=topic, event_id=cause),
+            data=StockLevelData(
+                sku=sku,
+                location=location,
+                available=level.available if level else 0,
+                previous=previous,
+                origin=origin,
+                total_available=sum(lvl.available for lvl in levels.values()),
+                version=level.version if level else None,
+            ),
+        )
 
     def set_level(self, sku: str, location: str, available: int, origin: str) -> int | None:
         """A count correction: `available` becomes the sellable units at `location`."""
@@ -150,20 +263,143 @@ class StockService:
             raise UnknownLocationError(f"unknown location '{location}'; configured locations: {known}")
         if available < 0:
             raise ValueError("available must be zero or more")
-        previous = self._ledger.set_available(sku, location, available)
         now = self._clock()
+        # A correction made now is the newest value there is: it is never refused as stale.
+        written = self._ledger.set_level(sku, location, available, by=origin, at=now, newer_only=False)
+        previous = written.previous.available if written.previous else None
         self._publisher.publish(
             [
-                StockLevelChanged(
-                    event_id=event_id_for("hub", sku, location, origin, now.isoformat()),
-                    source="hub",
-                    channel=origin,
-                    occurred_at=now,
-                    provider=ProviderRef(topic="inventory/set"),
-                    data=StockLevelData(
-                        sku=sku, location=location, available=available, previous=previous, origin=origin
-                    ),
+                self._changed(
+                    event_id_for("hub", sku, location, origin, now.isoformat()),
+                    self._ledger.levels_for(sku),
+                    sku,
+                    location,
+                    origin=origin,
+                    at=now,
+                    topic="inventory/set",
+                    previous=previous,
                 )
             ]
         )
         return previous
+
+    # ------------------------------------------------------------------------------ storefront levels
+    def apply_report(self, event: StockLevelReported) -> LevelResult:
+        """A storefront's (or point of sale's) level: its sellable count at one of its locations.
+
+        It becomes the `available` units of the hub location the channel's location maps to;
+        `reserved` (the hub's open orders) is kept as it is, since the storefront's count already
+        excludes its own open orders. A level older than the one the location holds is refused.
+        """
+        config = self._config()
+        report = event.data
+        channel = config.channel_settings(event.channel, event.source)
+        if channel is None:
+            return LevelResult(LevelOutcome.UNMAPPED_LOCATION)
+        platform_location = report.platform_location_id
+        location = channel.hub_location(platform_location, config.location_ids())
+        if location is None:
+            return LevelResult(LevelOutcome.UNMAPPED_LOCATION)
+        ids = PlatformIds(report.platform_item_id, report.platform_product_id, report.platform_variation_id)
+        sku = report.sku or self._sku_for(event.channel, channel.sku_for_item, ids)
+        if sku is None:
+            return LevelResult(LevelOutcome.UNMAPPED_ITEM, location=location)
+        at = report.updated_at or event.occurred_at
+        if self._catalog is not None:
+            if report.sku and ids and sku not in channel.sku_map:
+                self._catalog.learn(event.channel, sku, ids, at)
+            if platform_location and platform_location not in channel.locations:
+                # The channel's default hub location: remember where it is on the platform, to push there.
+                self._catalog.learn_location(event.channel, location, platform_location)
+        try:
+            written = self._ledger.set_level(sku, location, report.available, by=event.channel, at=at, newer_only=True)
+        except StaleLevelError:
+            return LevelResult(LevelOutcome.STALE, sku, location)
+        if self._sync_log is not None and channel.platform in _PUSHED_PLATFORMS:
+            self._sync_log.note_known(event.channel, sku, location, report.available)
+        before = written.previous
+        changed = before is None or before.available != report.available
+        # A redelivery of this very report (its publish may have failed): announce it again.
+        again = before is not None and before.set_by == event.channel and before.set_at == at
+        if changed or again:
+            self._publisher.publish(
+                [
+                    self._changed(
+                        event_id_for("hub", "level", event.event_id, sku, location),
+                        self._ledger.levels_for(sku),
+                        sku,
+                        location,
+                        origin=event.channel,
+                        at=at,
+                        topic="inventory/reported",
+                        cause=event.event_id,
+                        previous=before.available if before else None,
+                    )
+                ]
+            )
+        return LevelResult(LevelOutcome.APPLIED if changed else LevelOutcome.UNCHANGED, sku, location)
+
+    def _sku_for(self, channel: str, configured: Callable[[str], str | None], ids: PlatformIds) -> str | None:
+        key = ids.key()
+        if key is None:
+            return None
+        return configured(key) or (self._catalog.sku_for(channel, key) if self._catalog else None)
+
+    def learn_catalog(self, event: ProductUpdated) -> int:
+        """Remember the platform ids of a product's items (for levels that name only ids, and pushes)."""
+        if self._catalog is None:
+            return 0
+        channel = self._config().channel_settings(event.channel, event.source)
+        configured = channel.sku_map if channel else {}
+        at = event.data.updated_at or event.occurred_at
+        learned = 0
+        for item in event.data.items:
+            if item.sku in configured:
+                continue  # the configuration says, and takes precedence
+            ids = PlatformIds(item.platform_item_id, event.data.platform_product_id, item.platform_variation_id)
+            self._catalog.learn(event.channel, item.sku, ids, at)
+            learned += 1
+        return learned
+
+    # ------------------------------------------------------------------------------ low stock
+    def check_low_stock(self, sku: str) -> Crossing:
+        """Announce LowStock once when the SKU's total available falls to the threshold or below;
+        not again until it has been above the threshold. The crossing is kept in the ledger under a
+        condition, so concurrent checks announce it once, and a failed announcement is made again."""
+        threshold = self._config().low_stock_threshold
+        levels = self._ledger.levels_for(sku)
+        if not levels:
+            return Crossing.NONE
+        total = sum(level.available for level in levels.values())
+        state = self._ledger.low_stock(sku)
+        crossing = low_stock_crossing(total, threshold, was_low=state.low)
+        if crossing is Crossing.LEFT:
+            self._ledger.leave_low_stock(sku)
+            return crossing
+        if crossing is Crossing.ENTERED:
+            number = state.crossings + 1
+            if not self._ledger.enter_low_stock(sku, number):
+                return Crossing.NONE  # another check recorded this crossing and announces it
+        elif state.low and not state.announced:
+            number = state.crossings  # recorded, but its announcement did not make it to the bus
+        else:
+            return Crossing.NONE
+        self._publisher.publish(
+            [
+                LowStock(
+                    event_id=event_id_for("hub", sku, "LowStock", str(number)),
+                    source="hub",
+                    channel="hub",
+                    occurred_at=self._clock(),
+                    provider=ProviderRef(topic="inventory/low"),
+                    data=LowStockData(
+                        sku=sku,
+                        available=total,
+                        threshold=threshold,
+                        locations={loc: level.available for loc, level in sorted(levels.items())},
+                    ),
+                )
+            ]
+        )
+        self._ledger.low_stock_announced(sku, number)
+        return Crossing.ENTERED

@@ -1,0 +1,242 @@
+"""Pushing a stock level to a storefront, each through its own API:
+
+- Shopify (GraphQL Admin, `X-Shopify-Access-Token`): `inventorySetQuantities` with name `available`,
+  reason `correction`, and compare-and-set: `compareQuantity` is the quantity the hub knows the
+  location holds, so a count Shopify changed meanwhile (a sale the hub has not heard of yet) is not
+  overwritten (`COMPARE_QUANTITY_STALE` fails the push, to be retried once the hub has heard).
+  Shopify's cost-based rate limit answers `THROTTLED` in a 200: the push waits for the bucket to
+  refill (from `throttleStatus`) and tries again, a few times, then fails.
+- WooCommerce (REST v3, HTTP Basic with the consumer key and secret): `PUT /products/{id}` or
+  `/products/{product}/variations/{id}` with `manage_stock` and `stock_quantity`.
+- Adobe Commerce / Magento (REST, bearer token): `POST /V1/inventory/source-items` with the SKU's
+  source item (source code, quantity, in-stock status).
+
+Every call goes through hub.adapters.http (timeouts; retries with backoff and jitter on 429 and 5xx,
+honouring Retry-After). Base URLs come from the channel's configuration (`shop_domain`, `site_url`;
+`api_url` replaces both, for tests and the local stack); credentials from the hub secret, never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from httpx_retries import Retry
+
+from hub.adapters.http import OutboundError, check, outbound_client
+from hub.config import ChannelConfig
+from hub.domain.sync import StockPush
+from hub.ports import StockPusher
+from hub.secrets import SecretsError, SecretsProvider
+
+__all__ = [
+    "SET_QUANTITIES",
+    "SHOPIFY_API_VERSION",
+    "CompareQuantityStaleError",
+    "CredentialsMissingError",
+    "StorefrontStock",
+]
+
+SHOPIFY_API_VERSION = "2025-07"
+MAGENTO_DEFAULT_SOURCE = "default"
+PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")  # BigCommerce and Square levels come in only
+
+SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { reason }
+    userErrors { code field message }
+  }
+}"""
+
+
+class CredentialsMissingError(OutboundError):
+    """The channel's API credentials are not in the hub secret."""
+
+
+class CompareQuantityStaleError(OutboundError):
+    """The storefront's count changed since the hub last knew it; retry once the hub has heard."""
+
+
+def _gid(kind: str, value: str) -> str:
+    return value if value.startswith("gid://") else f"gid://shopify/{kind}/{value}"
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise OutboundError(f"{what} answered with a body that is not JSON", response.status_code) from exc
+
+
+class ShopifyStock:
+    def __init__(
+        self,
+        client: httpx.Client,
+        api_version: str = SHOPIFY_API_VERSION,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        throttle_attempts: int = 4,
+    ) -> None:
+        self._client = client
+        self._path = f"/admin/api/{api_version}/graphql.json"
+        self._sleep = sleep
+        self._attempts = throttle_attempts
+
+    @staticmethod
+    def variables(push: StockPush) -> dict[str, Any]:
+        if not push.ids.item_id:
+            raise OutboundError(f"no Shopify inventory item is known for {push.sku}")
+        if not push.platform_location:
+            raise OutboundError(f"no Shopify location is known for {push.sku}")
+        quantity: dict[str, Any] = {
+            "inventoryItemId": _gid("InventoryItem", push.ids.item_id),
+            "locationId": _gid("Location", push.platform_location),
+            "quantity": push.quantity,
+        }
+        payload: dict[str, Any] = {"name": "available", "reason": "correction", "quantities": [quantity]}
+        if push.reference:
+            payload["referenceDocumentUri"] = push.reference
+        if push.compare is None:
+            # The hub has never known this location's count: nothing to compare with.
+            payload["ignoreCompareQuantity"] = True
+        else:
+            quantity["compareQuantity"] = push.compare
+        return {"input": payload}
+
+    def push(self, push: StockPush) -> None:
+        body = {"query": SET_QUANTITIES, "variables": self.variables(push)}
+        for attempt in range(1, self._attempts + 1):
+            response = check(self._client.post(self._path, json=body), "Shopify inventorySetQuantities")
+            document = _json(response, "Shopify inventorySetQuantities")
+            errors = document.get("errors") or []
+            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                if attempt == self._attempts:
+                    raise OutboundError("Shopify throttled inventorySetQuantities after every retry", 429)
+                self._sleep(_throttle_wait(document, attempt))
+                continue
+            if errors:
+                messages = "; ".join(str(e.get("message", "error")) for e in errors)[:200]
+                raise OutboundError(f"Shopify inventorySetQuantities failed: {messages}", response.status_code)
+            result = (document.get("data") or {}).get("inventorySetQuantities") or {}
+            user_errors = result.get("userErrors") or []
+            if any(e.get("code") == "COMPARE_QUANTITY_STALE" for e in user_errors):
+                raise CompareQuantityStaleError(
+                    f"Shopify's count of {push.sku} is no longer {push.compare}; retried once the hub hears it"
+                )
+            if user_errors:
+                listed = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in user_errors)[:200]
+                raise OutboundError(f"Shopify refused the level of {push.sku}: {listed}", response.status_code)
+            return
+        raise AssertionError("unreachable")
+
+
+def _throttle_wait(document: dict[str, Any], attempt: int) -> float:
+    """Seconds until the bucket holds what the query costs (Shopify's throttleStatus), else backoff."""
+    cost = (document.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") or {}
+    try:
+        needed = float(cost.get("requestedQueryCost", 10)) - float(status["currentlyAvailable"])
+        return min(max(needed / float(status["restoreRate"]), 0.5), 10.0)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return min(0.5 * 2**attempt, 10.0)
+
+
+class WooCommerceStock:
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @staticmethod
+    def request(push: StockPush) -> tuple[str, dict[str, Any]]:
+        if not push.ids.product_id:
+            raise OutboundError(f"no WooCommerce product is known for {push.sku}")
+        path = f"/wp-json/wc/v3/products/{push.ids.product_id}"
+        if push.ids.variation_id:
+            path += f"/variations/{push.ids.variation_id}"
+        return path, {"manage_stock": True, "stock_quantity": push.quantity}
+
+    def push(self, push: StockPush) -> None:
+        path, body = self.request(push)
+        check(self._client.put(path, json=body), f"WooCommerce stock of {push.sku}")
+
+
+class MagentoStock:
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @staticmethod
+    def body(push: StockPush) -> dict[str, Any]:
+        item = {
+            "sku": push.sku,
+            "source_code": push.platform_location or MAGENTO_DEFAULT_SOURCE,
+            "quantity": push.quantity,
+            "status": 1 if push.quantity > 0 else 0,
+        }
+        return {"sourceItems": [item]}
+
+    def push(self, push: StockPush) -> None:
+        check(
+            self._client.post("/rest/V1/inventory/source-items", json=self.body(push)), f"Magento stock of {push.sku}"
+        )
+
+
+class StorefrontStock:
+    """The pusher of each configured channel; clients are built on first use, once per channel."""
+
+    def __init__(
+        self,
+        secrets: SecretsProvider,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: Retry | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._transport = transport
+        self._sleep = sleep
+        self._retry = retry
+        self._pushers: dict[str, StockPusher] = {}
+
+    def _client(self, base: str, **kwargs: Any) -> httpx.Client:
+        return outbound_client(base, transport=self._transport, retry=self._retry, **kwargs)
+
+    def _secret(self, name: str, channel: str) -> str:
+        try:
+            value = self._secrets.get(name)
+        except SecretsError as exc:
+            raise CredentialsMissingError(f"the hub secret could not be read for {channel}: {exc}") from exc
+        if not value:
+            raise CredentialsMissingError(f"{name} is not in the hub secret, so stock cannot be pushed to {channel}")
+        return value
+
+    @staticmethod
+    def base_url(config: ChannelConfig) -> str | None:
+        """Where the channel's API is; None when it is not a channel the hub pushes stock to."""
+        if config.platform not in PUSH_PLATFORMS:
+            return None
+        if config.api_url:
+            return config.api_url
+        if config.platform == "shopify":
+            return f"https://{config.shop_domain}" if config.shop_domain else None
+        return config.site_url
+
+    def pusher(self, channel: str, config: ChannelConfig) -> StockPusher:
+        if channel in self._pushers:
+            return self._pushers[channel]
+        base = self.base_url(config)
+        if base is None:
+            raise OutboundError(f"channel {channel} has no API address to push stock to")
+        pusher: StockPusher
+        if config.platform == "shopify":
+            token = self._secret("SHOPIFY_ACCESS_TOKEN", channel)
+            pusher = ShopifyStock(self._client(base, headers={"X-Shopify-Access-Token": token}), sleep=self._sleep)
+        elif config.platform == "woocommerce":
+            auth = httpx.BasicAuth(
+                self._secret("WOOCOMMERCE_CONSUMER_KEY", channel), self._secret("WOOCOMMERCE_CONSUMER_SECRET", channel)
+            )
+            pusher = WooCommerceStock(self._client(base, auth=auth))
+        else:
+            token = self._secret("MAGENTO_ACCESS_TOKEN", channel)
+            pusher = MagentoStock(self._client(base, headers={"Authorization": f"Bearer {token}"}))
+        self._pushers[channel] = pusher
+        return pusher

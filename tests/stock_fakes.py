@@ -1,0 +1,209 @@
+"""In-memory fakes of the multi-channel stock ports, with the guarantees of hub.adapters.stock_tables,
+and a fake storefront API (Shopify GraphQL, WooCommerce and Magento REST) that records every request.
+
+The storefront fake answers through httpx.MockTransport (unit and functional tests) and over real
+HTTP on 127.0.0.1 (end to end, where the local stack's channel_sync calls it).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from hub.domain.sync import PlatformIds, SyncState
+from hub.ports import SyncBusyError, SyncStaleError
+
+SHOPIFY_TOKEN = "shpat_local_test_token"
+WOO_KEY, WOO_SECRET = "ck_local_test", "cs_local_test"
+MAGENTO_TOKEN = "local-magento-integration-token"
+STOREFRONT_SECRETS = {
+    "SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN,
+    "WOOCOMMERCE_CONSUMER_KEY": WOO_KEY,
+    "WOOCOMMERCE_CONSUMER_SECRET": WOO_SECRET,
+    "MAGENTO_ACCESS_TOKEN": MAGENTO_TOKEN,
+}
+
+
+class FakeCatalog:
+    def __init__(self) -> None:
+        self.mappings: dict[tuple[str, str], PlatformIds] = {}
+        self.items: dict[tuple[str, str], str] = {}
+        self.locations: dict[tuple[str, str], str] = {}
+
+    def ids(self, channel: str, sku: str) -> PlatformIds | None:
+        return self.mappings.get((channel, sku))
+
+    def sku_for(self, channel: str, item_key: str) -> str | None:
+        return self.items.get((channel, item_key))
+
+    def learn(self, channel: str, sku: str, ids: PlatformIds, at: datetime) -> None:
+        old = self.mappings.get((channel, sku), PlatformIds())
+        self.mappings[(channel, sku)] = PlatformIds(
+            ids.item_id or old.item_id, ids.product_id or old.product_id, ids.variation_id or old.variation_id
+        )
+        if ids.key():
+            self.items[(channel, ids.key())] = sku
+
+    def platform_location(self, channel: str, location: str) -> str | None:
+        return self.locations.get((channel, location))
+
+    def learn_location(self, channel: str, location: str, platform_location: str) -> None:
+        self.locations[(channel, location)] = platform_location
+
+
+class FakeSyncLog:
+    def __init__(self) -> None:
+        self.states: dict[tuple[str, str, str], SyncState] = {}
+
+    def state(self, channel: str, sku: str, location: str) -> SyncState | None:
+        return self.states.get((channel, sku, location))
+
+    def claim(self, channel: str, sku: str, location: str, version: int, *, now_ms: int, lease_ms: int) -> None:
+        key = (channel, sku, location)
+        old = self.states.get(key)
+        free = old is None or not old.pending or old.lease_until < now_ms
+        if old is None or (old.version < version and free) or (old.version == version and old.pending and free):
+            self.states[key] = SyncState(version, True, now_ms + lease_ms, old.quantity if old else None)
+            return
+        if old.version < version or (old.version == version and old.pending):
+            raise SyncBusyError(f"{key} busy")
+        raise SyncStaleError(f"{key} has version {old.version}")
+
+    def complete(self, channel: str, sku: str, location: str, version: int, quantity: int) -> None:
+        key = (channel, sku, location)
+        old = self.states[key]
+        if old.version != version:
+            raise SyncStaleError(f"{key} overtaken")
+        self.states[key] = SyncState(version, False, 0, quantity)
+
+    def abandon(self, channel: str, sku: str, location: str, version: int) -> None:
+        key = (channel, sku, location)
+        old = self.states.get(key)
+        if old and old.version == version and old.pending:
+            self.states[key] = dataclasses.replace(old, lease_until=0)
+
+    def note_known(self, channel: str, sku: str, location: str, quantity: int) -> None:
+        key = (channel, sku, location)
+        self.states[key] = dataclasses.replace(self.states.get(key) or SyncState(), quantity=quantity)
+
+
+@dataclasses.dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class FakeStorefronts:
+    """Shopify, WooCommerce and Magento stock endpoints on one base URL. It checks each platform's
+    credentials, keeps the levels it was set to (Shopify compares `compareQuantity` with them), can
+    answer THROTTLED or fail the next calls, and records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.levels: dict[tuple[str, str], int] = {}  # (inventory item gid, location gid) -> available
+        self.fail_next = 0
+        self.fail_status = 503
+        self.throttle_next = 0
+        self._lock = threading.Lock()
+
+    def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+        body = json.loads(raw) if raw else None
+        with self._lock:
+            self.requests.append(Seen(method, path, {k.lower(): v for k, v in headers.items()}, body))
+            if self.fail_next:
+                self.fail_next -= 1
+                return self.fail_status, {"errors": "unavailable"}
+        headers = {k.lower(): v for k, v in headers.items()}
+        if path.endswith("/graphql.json"):
+            if headers.get("x-shopify-access-token") != SHOPIFY_TOKEN:
+                return 401, {"errors": "[API] Invalid API key or access token"}
+            return 200, self._graphql(body)
+        if path.startswith("/wp-json/wc/v3/products/"):
+            expected = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
+            if headers.get("authorization") != expected:
+                return 401, {"code": "woocommerce_rest_cannot_edit"}
+            return 200, {"id": int(path.rstrip("/").rsplit("/", 1)[-1]), **body}
+        if path == "/rest/V1/inventory/source-items":
+            if headers.get("authorization") != f"Bearer {MAGENTO_TOKEN}":
+                return 401, {"message": "The consumer isn't authorized to access %resources."}
+            return 200, []
+        return 404, {"error": f"no route {path}"}
+
+    def _graphql(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self.throttle_next:
+                self.throttle_next -= 1
+                return {
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": {
+                        "cost": {
+                            "requestedQueryCost": 10,
+                            "throttleStatus": {"maximumAvailable": 1000, "currentlyAvailable": 0, "restoreRate": 50},
+                        }
+                    },
+                }
+        payload = body["variables"]["input"]
+        errors = []
+        for quantity in payload["quantities"]:
+            key = (quantity["inventoryItemId"], quantity["locationId"])
+            if not payload.get("ignoreCompareQuantity") and self.levels.get(key) != quantity.get("compareQuantity"):
+                errors.append(
+                    {"code": "COMPARE_QUANTITY_STALE", "field": ["input"], "message": "compareQuantity is stale"}
+                )
+        if not errors:
+            for quantity in payload["quantities"]:
+                self.levels[(quantity["inventoryItemId"], quantity["locationId"])] = quantity["quantity"]
+        group = None if errors else {"reason": "correction"}
+        return {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": errors}}}
+
+    def of(self, platform: str) -> list[Seen]:
+        marker = {"shopify": "/graphql.json", "woocommerce": "/wp-json/", "magento": "/rest/V1/"}[platform]
+        return [r for r in self.requests if marker in r.path]
+
+    # -------------------------------------------------------------------------------- transports
+    def transport(self) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> httpx.Response:
+            status, body = self.answer(request.method, request.url.path, dict(request.headers), request.content)
+            return httpx.Response(status, json=body)
+
+        return httpx.MockTransport(handle)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve the fake on 127.0.0.1; yields its base URL."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _respond(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, body = fake.answer(self.command, self.path, dict(self.headers), raw)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_PUT = _respond
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
