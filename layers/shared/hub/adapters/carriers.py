@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+from httpx_retries import Retry
 
 from hub.adapters.http import OutboundError, check, outbound_client
 from hub.config import CarrierAddress, CarrierConfig
@@ -117,12 +118,19 @@ class EasyPostCarrier:
 
     name = "easypost"
 
-    def __init__(self, api_key: str, base_url: str | None = None, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: Retry | None = None,
+    ):
         self._client = outbound_client(
             base_url or EASYPOST_URL,
             auth=httpx.BasicAuth(api_key, ""),
             headers={"Accept": "application/json"},
             transport=transport,
+            retry=retry,
         )
 
     def create_shipment(self, request: ShipmentRequest) -> str:
@@ -190,11 +198,18 @@ class ShippoCarrier:
 
     name = "shippo"
 
-    def __init__(self, token: str, base_url: str | None = None, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: Retry | None = None,
+    ):
         self._client = outbound_client(
             base_url or SHIPPO_URL,
             headers={"Authorization": f"ShippoToken {token}", "Accept": "application/json"},
             transport=transport,
+            retry=retry,
         )
 
     def create_shipment(self, request: ShipmentRequest) -> str:
