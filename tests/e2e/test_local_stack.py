@@ -66,10 +66,11 @@ def test_health_answers_200_with_every_function_poller_and_schedule(http: httpx.
     assert document["status"] == "ok"
     assert set(document["functions"]) == set(_of_type("AWS::Serverless::Function"))
     assert all(f["ready"] for f in document["functions"].values())
-    assert sorted(p["queue"] for p in document["pollers"]) == [
-        "commerce-hub-resource-fetch-dev",
-        "commerce-hub-stock-dev",
-    ]
+    # One poller per queue a function consumes (every queue that is not a dead-letter queue).
+    queues = [TEMPLATE[q]["Properties"]["QueueName"]["Fn::Sub"] for q in _of_type("AWS::SQS::Queue")]
+    assert sorted(p["queue"] for p in document["pollers"]) == sorted(
+        q.replace("${Stage}", "dev") for q in queues if "-dlq-" not in q
+    )
     assert all(p["running"] for p in document["pollers"])
     assert [s["function"] for s in document["schedules"]] == ["QueueHealthFunction"]
 
