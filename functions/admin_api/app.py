@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.observability import logger, metrics
-from hub.ports import Ledger
+from hub.ports import Ledger, ProfileStore
 from hub.services.fulfilment import FulfilmentService, ShipError
 from hub.services.stock import StockService, UnknownLocationError
-from hub.views import inventory_view, order_view
+from hub.views import customer_view, inventory_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 app = APIGatewayHttpResolver()
@@ -140,6 +140,24 @@ def put_inventory(sku: str) -> dict:
         raise BadRequestError(str(exc)) from exc
     logger.info("stock level set", extra={"sku": sku, "location": body.location})
     return inventory_view(sku, root.ledger.levels_for(sku))
+
+
+@cache
+def _profiles() -> ProfileStore:
+    """Customer profiles, read only: the API serves what crm_upsert derives."""
+    import boto3
+    from hub.adapters.customers import DynamoProfileStore
+    from hub.settings import settings
+
+    return DynamoProfileStore(boto3.client("dynamodb"), settings().table)
+
+
+@app.get("/customers/<email>")
+def get_customer(email: str) -> dict:
+    profile = _profiles().get(unquote(email))
+    if profile is None:
+        raise NotFoundError("no customer with that email; one appears once an order or a customer event names it")
+    return customer_view(profile)
 
 
 def _error(status: int, message: str) -> Response:

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.domain.customers import is_contact_field
 from hub.domain.stock import LocationRef
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "CarrierConfig",
     "ChannelConfig",
     "ConfigError",
+    "CrmConfig",
     "GatewayConfig",
     "HubConfig",
     "ParcelConfig",
+    "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
     "load_config",
@@ -220,12 +223,71 @@ class AnalyticsConfig(_Strict):
     meta: MetaConfig | None = None
 
 
+class SalesforceCrmConfig(_Strict):
+    """Where contacts go in Salesforce: upserted by an External ID field that holds the email."""
+
+    object: str = Field(default="Contact", pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="the sObject: Contact, Lead")
+    external_id_field: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="an External ID (and Unique) text field holding the normalised email, e.g. Hub_Email__c",
+    )
+    api_version: str = Field(default="v62.0", pattern=r"^v[0-9]+\.[0-9]$", description="the REST API version")
+
+
+class CrmConfig(_Strict):
+    """The CRM customer profiles are pushed to; `none` keeps them in the hub only."""
+
+    provider: Literal["hubspot", "salesforce", "none"] = "none"
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="CRM property -> profile field (hub.domain.customers.CONTACT_FIELDS); empty: the provider's defaults",
+    )
+    fallbacks: dict[str, str] = Field(
+        default_factory=dict, description="CRM property -> value sent when the profile has none (e.g. LastName)"
+    )
+    salesforce: SalesforceCrmConfig | None = None
+    api_url: str | None = Field(
+        default=None,
+        description="the API's base URL: HubSpot https://api.hubapi.com; Salesforce the instance URL (a fake in tests)",
+    )
+
+    @field_validator("properties")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(f for f in value.values() if not is_contact_field(f))
+        if unknown:
+            raise ValueError(f"unknown profile fields {', '.join(unknown)}; map from one of the documented fields")
+        return value
+
+    @model_validator(mode="after")
+    def _salesforce_target(self) -> CrmConfig:
+        if self.provider == "salesforce" and self.salesforce is None:
+            raise ValueError("crm.provider salesforce needs crm.salesforce.external_id_field")
+        return self
+
+    def mapping(self) -> dict[str, str]:
+        """CRM property -> profile field: the configured mapping, else the provider's defaults."""
+        if self.properties:
+            return dict(self.properties)
+        if self.provider == "salesforce":
+            return {"Email": "email", "FirstName": "first_name", "LastName": "last_name", "Phone": "phone"}
+        return {"email": "email", "firstname": "first_name", "lastname": "last_name", "phone": "phone"}
+
+    def defaults(self) -> dict[str, str]:
+        """Values for empty properties; Salesforce will not create a Contact or Lead without a LastName."""
+        if self.fallbacks or self.provider != "salesforce":
+            return dict(self.fallbacks)
+        target = self.salesforce.object if self.salesforce else "Contact"
+        return {"LastName": "Unknown"} if target in ("Contact", "Lead") else {}
+
+
 class HubConfig(_Strict):
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     gateways: dict[Gateway, GatewayConfig] = Field(default_factory=dict)
     locations: list[LocationConfig] = Field(min_length=1)
     low_stock_threshold: int = Field(default=5, ge=0)
     carrier: CarrierConfig = Field(default_factory=CarrierConfig)
+    crm: CrmConfig = Field(default_factory=CrmConfig)
 
     @model_validator(mode="after")
     def _unique_locations(self) -> HubConfig:

@@ -25,6 +25,8 @@ __all__ = [
     "Consent",
     "CustomerData",
     "CustomerDataRequested",
+    "CustomerErased",
+    "CustomerErasedData",
     "CustomerRedactionRequested",
     "CustomerUpserted",
     "DisputeData",
@@ -337,6 +339,20 @@ class RedactionData(_Model):
     request_id: str | None = None
 
 
+class CustomerErasedData(_Model):
+    """A privacy request carried out. The customer is named only by a salted, non-reversible key."""
+
+    erasure_key: str | None = Field(
+        default=None,
+        description="the customer's erasure key (the profile's erasure_key); None for orders of no known customer",
+    )
+    scope: Literal["customer", "shop"]
+    request_id: str | None = Field(default=None, description="the platform's request id, else the request's event id")
+    erased_before: datetime = Field(description="facts up to this time are gone, and refused if they come again")
+    profile_erased: bool = Field(description="no profile is left (else one lives on from other channels)")
+    order_ids: list[str] = Field(default_factory=list, description="orders whose personal data was erased")
+
+
 class AppUninstalledData(_Model):
     shop: str
 
@@ -554,6 +570,13 @@ class ShopRedactionRequested(_Event):
     data: RedactionData
 
 
+class CustomerErased(_Event):
+    """The hub erased a customer's personal data; anything kept or scheduled for them must go too."""
+
+    type: Literal["CustomerErased"] = "CustomerErased"
+    data: CustomerErasedData
+
+
 class AppUninstalled(_Event):
     """The hub's app was uninstalled from a shop."""
 
@@ -647,6 +670,7 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     CustomerRedactionRequested,
     CustomerDataRequested,
     ShopRedactionRequested,
+    CustomerErased,
     AppUninstalled,
     StockShortage,
     StockLevelChanged,
@@ -678,6 +702,7 @@ HubEvent = Annotated[
     | CustomerRedactionRequested
     | CustomerDataRequested
     | ShopRedactionRequested
+    | CustomerErased
     | AppUninstalled
     | StockShortage
     | StockLevelChanged

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.config import ChannelConfig
+from hub.domain.customers import Contact, CustomerProfile, Fact
 from hub.domain.orders import Order, Reservation, TimelineEntry
+from hub.domain.privacy import OrderErasure
 from hub.domain.stock import LowStockState, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent
@@ -16,12 +18,17 @@ from hub.events import HubEvent
 __all__ = [
     "AlreadyAppliedError",
     "Catalog",
+    "CrmClient",
+    "CustomerStore",
     "EventPublisher",
     "HubError",
     "Ledger",
     "LevelWritten",
     "OrderConflictError",
     "OrderExistsError",
+    "OrderPrivacy",
+    "ProfileConflictError",
+    "ProfileStore",
     "PublishError",
     "StaleLevelError",
     "StockConflictError",
@@ -209,3 +216,90 @@ class StockPushers(Protocol):
 
     def pusher(self, channel: str, config: ChannelConfig) -> StockPusher:
         """The channel's pusher; its credentials are read here (an error when they are missing)."""
+
+
+# ------------------------------------------------------------------------------------------ customers
+class ProfileConflictError(HubError):
+    """The profile, or an erasure covering it, changed since it was read; read again and retry."""
+
+
+class ProfileStore(Protocol):
+    """The read side of customer profiles: what marketing and reporting use."""
+
+    def get(self, email: str) -> CustomerProfile | None:
+        """The profile of a customer (the email in any case, with spaces around), or None."""
+
+
+class CustomerStore(ProfileStore, Protocol):
+    """Facts about customers and orders, the profiles derived from them, and erasures.
+
+    An erasure subject is `customer:<erasure key>` or `shop:<channel>`; its mark says that every
+    fact about it that occurred up to that time is gone and must never come back.
+    """
+
+    def salt(self) -> str:
+        """The secret salt of erasure keys: the same for every function of the deployment."""
+
+    def put_fact(self, fact: Fact) -> None:
+        """Keep a fact under its customer (when it names one) and its order (when it has one)."""
+
+    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
+        """The facts kept under a customer, and the version of their stored profile (0: none)."""
+
+    def order_facts(self, order_id: str) -> list[Fact]:
+        """The facts kept under an order."""
+
+    def facts_of_channel(self, channel: str) -> list[Fact]:
+        """Every fact from one channel (a scan: only for a shop's erasure)."""
+
+    def delete_facts(self, facts: Iterable[Fact]) -> int:
+        """Remove facts wherever they are kept; returns how many facts were given."""
+
+    def erasure_marks(self, subjects: Iterable[str]) -> dict[str, datetime]:
+        """subject -> the time up to which it was erased, for the subjects that were."""
+
+    def mark_erased(self, subject: str, before: datetime) -> None:
+        """Record that `subject` is erased up to `before` (a later mark is never moved back)."""
+
+    def save_profile(
+        self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        """Store (or, with None, remove) the profile read at `version`, provided the erasure marks are
+        still the ones it was derived under; ProfileConflictError otherwise."""
+
+    def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
+        """Keep the record of a privacy request: `values` set once, `counts` added up over retries."""
+
+    def forget(self, email: str) -> None:
+        """Remove what the CRM sync keeps about a customer."""
+
+    def acquire(self, email: str, owner: str, seconds: int) -> bool:
+        """Take the customer's CRM lease for `seconds`; False when another holder has it."""
+
+    def release(self, email: str, owner: str) -> None:
+        """Give the lease back (only if `owner` still holds it)."""
+
+    def pushed(self, email: str) -> str | None:
+        """The digest of what was last pushed to the CRM for this customer."""
+
+    def set_pushed(self, email: str, digest: str) -> None:
+        """Remember the digest of what was pushed, unless the profile is gone (erased meanwhile)."""
+
+
+class OrderPrivacy(Protocol):
+    """Personal data on the orders of the ledger: erased in place, or exported."""
+
+    def erase_order(self, order_id: str, personal: Iterable[str]) -> OrderErasure:
+        """Remove the order's email and addresses, and the given personal values from every item of
+        the order (timeline entries, payments kept for it); the order itself stays."""
+
+    def export_order(self, order_id: str) -> dict[str, Any] | None:
+        """The order as stored, as JSON values, or None."""
+
+    def orders_of_channel(self, channel: str) -> list[str]:
+        """The ids of every order (recorded or with payments kept for it) of one channel."""
+
+
+class CrmClient(Protocol):
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
+        """Create or update each contact by its email; email -> None (done) or the error that stopped it."""

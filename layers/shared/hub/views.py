@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.orders import Fulfilment, Order
 from hub.domain.stock import StockLevel
+from hub.money import format_minor
 
-__all__ = ["inventory_view", "order_view"]
+__all__ = ["customer_view", "inventory_view", "order_view"]
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -65,4 +67,66 @@ def inventory_view(sku: str, levels: Mapping[str, StockLevel]) -> dict[str, Any]
         "locations": {
             loc: {"available": lvl.available, "reserved": lvl.reserved} for loc, lvl in sorted(levels.items())
         },
+    }
+
+
+def _money(amounts: Mapping[str, int]) -> dict[str, str]:
+    return {currency: format_minor(minor, currency) for currency, minor in sorted(amounts.items())}
+
+
+def _order_ref(ref: OrderRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {
+        "order_id": ref.order_id,
+        "channel": ref.channel,
+        "placed_at": ref.placed_at.isoformat(),
+        "currency": ref.currency,
+        "total": format_minor(ref.total, ref.currency),
+    }
+
+
+def _consent(statement: ConsentStatement) -> dict[str, Any]:
+    return {
+        "subscribed": statement.subscribed,
+        "stated_at": statement.stated_at.isoformat() if statement.stated_at else None,
+        "channel": statement.channel,
+    }
+
+
+def customer_view(profile: CustomerProfile) -> dict[str, Any]:
+    """GET /customers/{email}: the profile, money as decimal strings per currency."""
+    return {
+        "email": profile.email,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "phone": profile.phone,
+        "channels": list(profile.channels),
+        "platform_customer_ids": dict(profile.platform_customer_ids),
+        "order_count": profile.order_count,
+        "cancelled_order_count": profile.cancelled_order_count,
+        "orders": list(profile.order_ids),
+        "first_order_at": profile.first_order_at.isoformat() if profile.first_order_at else None,
+        "last_order_at": profile.last_order_at.isoformat() if profile.last_order_at else None,
+        "first_order": _order_ref(profile.first_order),
+        "last_order": _order_ref(profile.last_order),
+        "total_spent": _money(profile.total_spent),
+        "average_order_value": _money(profile.average_order_value),
+        "refunds": {"count": profile.refund_count, "total": _money(profile.refunded)},
+        "products": [
+            {
+                "sku": p.sku,
+                "title": p.title,
+                "quantity": p.quantity,
+                "orders": p.orders,
+                "last_bought_at": p.last_bought_at.isoformat(),
+            }
+            for p in profile.products
+        ],
+        "consent": {
+            "email_marketing": _consent(profile.email_marketing),
+            "sms_marketing": _consent(profile.sms_marketing),
+        },
+        "tags": list(profile.tags),
+        "updated_at": profile.updated_at.isoformat(),
     }

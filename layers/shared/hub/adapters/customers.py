@@ -1,0 +1,397 @@
+"""Customers on the hub's single table: facts, derived profiles, erasure marks, the CRM lease.
+
+| pk | sk | what |
+|---|---|---|
+| `CUSTOMER#<email>` | `FACT#<event id>` | a fact that names the customer |
+| `CUSTOMER#<email>` | `PROFILE` | the profile derived from the facts, with a version |
+| `CUSTOMER#<email>` | `CRM` / `CRMLOCK` | what was last pushed to the CRM; the lease of whoever pushes |
+| `CUSTORDER#<order id>` | `FACT#<event id>` | a fact about an order's money (a copy when it also names a customer) |
+| `PRIVACY#<subject>` | `ERASED` | the time up to which `customer:<erasure key>` or `shop:<channel>` is erased |
+| `PRIVACY#<subject>` | `ERASURE#<event id>` / `EXPORT#<event id>` | the record of a privacy request |
+| `PRIVACY#salt` | `SALT` | the generated salt of erasure keys, when the secret holds none |
+
+The email is a key only where the customer's own data is; an erasure removes every such item.
+Records of erasures name the customer by the salted erasure key alone.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hub.adapters.order_codec import plain, typed
+from hub.domain.customers import CustomerProfile, Fact, FactKind, normalise_email, profile_from_dict, profile_to_dict
+from hub.ports import ProfileConflictError, StoreError
+
+__all__ = ["DynamoCustomerStore", "DynamoProfileStore"]
+
+_FACT_ITEM = "customer_fact"
+_BATCH = 25  # BatchWriteItem takes at most 25 requests
+
+
+def _customer(email: str) -> str:
+    return f"CUSTOMER#{email}"
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _micros(value: datetime) -> int:
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _from_micros(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1_000_000, UTC)
+
+
+def _fact_item(fact: Fact, pk: str) -> dict[str, Any]:
+    return typed(
+        {
+            "pk": pk,
+            "sk": f"FACT#{fact.event_id}",
+            "kind": _FACT_ITEM,
+            "fact": fact.kind.value,
+            "event_id": fact.event_id,
+            "occurred_at": fact.occurred_at.isoformat(),
+            "channel": fact.channel,
+            "email": fact.email,
+            "order_id": fact.order_id,
+            "data": json.dumps(dict(fact.data), sort_keys=True),
+        }
+    )
+
+
+def _fact(item: Mapping[str, Any]) -> Fact:
+    return Fact(
+        event_id=item["event_id"],
+        kind=FactKind(item["fact"]),
+        occurred_at=datetime.fromisoformat(item["occurred_at"]),
+        channel=item["channel"],
+        email=item.get("email"),
+        order_id=item.get("order_id"),
+        data=json.loads(item.get("data") or "{}"),
+    )
+
+
+def _failed_condition(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+class DynamoProfileStore:
+    """The read side of profiles (`hub.ports.ProfileStore`): all marketing and reporting need."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=_key(pk, sk), ConsistentRead=True).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read {sk} of a customer: {exc}") from exc
+        return plain(item) if item else None
+
+    def get(self, email: str) -> CustomerProfile | None:
+        normalised = normalise_email(email)
+        if normalised is None:
+            return None
+        item = self._get(_customer(normalised), "PROFILE")
+        return profile_from_dict(json.loads(item["profile"])) if item else None
+
+
+class DynamoCustomerStore(DynamoProfileStore):
+    """`hub.ports.CustomerStore` on DynamoDB. `configured_salt` reads the salt from the hub secret
+    (CUSTOMER_KEY_SALT); when that is empty a salt is generated once and kept in the table."""
+
+    def __init__(self, client: Any, table_name: str, configured_salt: Callable[[], str | None] | None = None) -> None:
+        super().__init__(client, table_name)
+        self._configured_salt = configured_salt
+        self._salt: str | None = None
+
+    # ------------------------------------------------------------------ reads
+    def _query(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": {"S": pk}, **({":prefix": {"S": prefix}} if prefix else {})}
+        try:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+            )
+            return [plain(i) for page in pages for i in page["Items"]]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read the facts of a customer or order: {exc}") from exc
+
+    def salt(self) -> str:
+        if self._salt is None:
+            configured = self._configured_salt() if self._configured_salt else None
+            self._salt = configured or self._stored_salt()
+        return self._salt
+
+    def _stored_salt(self) -> str:
+        item = self._get("PRIVACY#salt", "SALT")
+        if item:
+            return str(item["salt"])
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=typed({"pk": "PRIVACY#salt", "sk": "SALT", "kind": "privacy_salt", "salt": secrets.token_hex(32)}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):
+                raise StoreError(f"could not keep the erasure key salt: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not keep the erasure key salt: {exc}") from exc
+        item = self._get("PRIVACY#salt", "SALT")
+        if not item:
+            raise StoreError("the erasure key salt could not be read back")
+        return str(item["salt"])
+
+    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
+        items = self._query(_customer(email))
+        facts = [_fact(i) for i in items if i["sk"].startswith("FACT#")]
+        profile = next((i for i in items if i["sk"] == "PROFILE"), None)
+        return facts, int(profile["version"]) if profile else 0
+
+    def order_facts(self, order_id: str) -> list[Fact]:
+        return [_fact(i) for i in self._query(f"CUSTORDER#{order_id}", "FACT#")]
+
+    def facts_of_channel(self, channel: str) -> list[Fact]:
+        found: dict[str, Fact] = {}
+        try:
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._table,
+                FilterExpression="kind = :kind AND channel = :channel",
+                ExpressionAttributeValues=typed({":kind": _FACT_ITEM, ":channel": channel}),
+                ConsistentRead=True,
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    fact = _fact(plain(item))
+                    found[fact.event_id] = fact
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not list the facts of channel {channel}: {exc}") from exc
+        return list(found.values())
+
+    def erasure_marks(self, subjects: Iterable[str]) -> dict[str, datetime]:
+        marks = {}
+        for subject in sorted(set(subjects)):
+            item = self._get(f"PRIVACY#{subject}", "ERASED")
+            if item:
+                marks[subject] = _from_micros(item["erased_before_us"])
+        return marks
+
+    # ------------------------------------------------------------------ writes
+    def put_fact(self, fact: Fact) -> None:
+        keys = ([_customer(fact.email)] if fact.email else []) + (
+            [f"CUSTORDER#{fact.order_id}"] if fact.order_id else []
+        )
+        for pk in keys:
+            try:
+                self._client.put_item(TableName=self._table, Item=_fact_item(fact, pk))
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"could not keep fact {fact.event_id}: {exc}") from exc
+
+    def delete_facts(self, facts: Iterable[Fact]) -> int:
+        facts = list(facts)
+        keys = {
+            (pk, f"FACT#{f.event_id}")
+            for f in facts
+            for pk in ([_customer(f.email)] if f.email else []) + ([f"CUSTORDER#{f.order_id}"] if f.order_id else [])
+        }
+        self._delete_keys(sorted(keys))
+        return len(facts)
+
+    def _delete_keys(self, keys: list[tuple[str, str]]) -> None:
+        for start in range(0, len(keys), _BATCH):
+            requests = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys[start : start + _BATCH]]
+            pending: dict[str, Any] = {self._table: requests}
+            for attempt in range(8):
+                try:
+                    pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not delete customer items: {exc}") from exc
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise StoreError("DynamoDB kept refusing to delete customer items")
+
+    def mark_erased(self, subject: str, before: datetime) -> None:
+        micros = _micros(before)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(f"PRIVACY#{subject}", "ERASED"),
+                UpdateExpression="SET kind = :kind, erased_before_us = :us, erased_before = :iso",
+                ConditionExpression="attribute_not_exists(erased_before_us) OR erased_before_us < :us",
+                ExpressionAttributeValues=typed(
+                    {":kind": "privacy_mark", ":us": micros, ":iso": _from_micros(micros).isoformat()}
+                ),
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):  # a later mark is already there: it covers this one
+                raise StoreError(f"could not mark {subject.split(':')[0]} erased: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not mark an erasure: {exc}") from exc
+
+    def save_profile(
+        self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        key = _key(_customer(email), "PROFILE")
+        guard = typed({":version": version})
+        if profile is None:
+            if version == 0:
+                return
+            write: dict[str, Any] = {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key,
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": guard,
+                }
+            }
+        else:
+            item = typed(
+                {
+                    "pk": _customer(email),
+                    "sk": "PROFILE",
+                    "kind": "customer_profile",
+                    "email": email,
+                    "erasure_key": profile.erasure_key,
+                    "updated_at": profile.updated_at.isoformat(),
+                    "profile": json.dumps(profile_to_dict(profile), sort_keys=True),
+                    "version": version + 1,
+                }
+            )
+            write = {"Put": {"TableName": self._table, "Item": item}}
+            if version:
+                write["Put"].update(ConditionExpression="version = :version", ExpressionAttributeValues=guard)
+            else:
+                write["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        checks = []
+        for subject, seen in sorted(marks.items()):
+            check: dict[str, Any] = {"TableName": self._table, "Key": _key(f"PRIVACY#{subject}", "ERASED")}
+            if seen is None:
+                check["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                check["ConditionExpression"] = "erased_before_us = :seen"
+                check["ExpressionAttributeValues"] = typed({":seen": _micros(seen)})
+            checks.append({"ConditionCheck": check})
+        try:
+            self._client.transact_write_items(TransactItems=[write, *checks])
+        except ClientError as exc:
+            if _failed_condition(exc):
+                raise ProfileConflictError("the profile or an erasure covering it changed") from exc
+            raise StoreError(f"could not store a profile: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not store a profile: {exc}") from exc
+
+    def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
+        names = {f"#v{i}": name for i, name in enumerate(values)}
+        names |= {f"#c{i}": name for i, name in enumerate(counts)}
+        sets = ["kind = if_not_exists(kind, :kind)"] + [
+            f"#v{i} = if_not_exists(#v{i}, :v{i})" for i in range(len(values))
+        ]
+        expression = "SET " + ", ".join(sets)
+        if counts:
+            expression += " ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        attribute_values = {":kind": "privacy_record"}
+        attribute_values |= {f":v{i}": value for i, value in enumerate(values.values())}
+        attribute_values |= {f":c{i}": value for i, value in enumerate(counts.values())}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(f"PRIVACY#{subject}", request),
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=typed(attribute_values),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not record a privacy request: {exc}") from exc
+
+    def forget(self, email: str) -> None:
+        self._delete_keys([(_customer(email), "CRM"), (_customer(email), "CRMLOCK")])
+
+    # ------------------------------------------------------------------ CRM bookkeeping
+    def acquire(self, email: str, owner: str, seconds: int) -> bool:
+        now = int(time.time())
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=typed(
+                    {
+                        "pk": _customer(email),
+                        "sk": "CRMLOCK",
+                        "kind": "crm_lease",
+                        "owner": owner,
+                        "expires_at": now + seconds,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues=typed({":now": now}),
+            )
+        except ClientError as exc:
+            if _failed_condition(exc):
+                return False
+            raise StoreError(f"could not take a CRM lease: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not take a CRM lease: {exc}") from exc
+        return True
+
+    def release(self, email: str, owner: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_key(_customer(email), "CRMLOCK"),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=typed({":owner": owner}),
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):  # someone else's lease now (ours expired): leave it
+                raise StoreError(f"could not release a CRM lease: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not release a CRM lease: {exc}") from exc
+
+    def pushed(self, email: str) -> str | None:
+        item = self._get(_customer(email), "CRM")
+        return str(item["digest"]) if item else None
+
+    def set_pushed(self, email: str, digest: str) -> None:
+        item = typed(
+            {
+                "pk": _customer(email),
+                "sk": "CRM",
+                "kind": "crm_state",
+                "digest": digest,
+                "pushed_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        profile = {
+            "TableName": self._table,
+            "Key": _key(_customer(email), "PROFILE"),
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[{"Put": {"TableName": self._table, "Item": item}}, {"ConditionCheck": profile}]
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):  # the profile was erased meanwhile: keep nothing keyed by the email
+                raise StoreError(f"could not remember a CRM push: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not remember a CRM push: {exc}") from exc

@@ -1,0 +1,151 @@
+"""Personal data on the ledger's orders (`ORDER#<id>` partitions): erased in place, or exported.
+
+Erasing walks every item of the order's partition (the order, its timeline entries, the payments
+kept for it, whatever else is stored beside them), so personal data added to an order later is
+reached without this module knowing its shape. The order item is rewritten conditionally on its
+version, with the version moved on: a writer that read the order before the erasure fails its own
+conditional save, reads again and so never writes the erased data back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hub.adapters.order_codec import plain
+from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
+from hub.ports import StoreError
+
+__all__ = ["DynamoOrderPrivacy"]
+
+_ser = TypeSerializer()
+_UNTOUCHED = frozenset({"pk", "sk", "kind", "version", "event_id", "type"})
+_ATTEMPTS = 8
+
+
+def _typed_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+class DynamoOrderPrivacy:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _partition(self, order_id: str) -> list[dict[str, Any]]:
+        try:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+                ConsistentRead=True,
+            )
+            return [plain(i) for page in pages for i in page["Items"]]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read order {order_id}: {exc}") from exc
+
+    def erase_order(self, order_id: str, personal: Iterable[str]) -> OrderErasure:
+        personal = list(personal)
+        for _attempt in range(_ATTEMPTS):
+            items = self._partition(order_id)
+            if not items:
+                return OrderErasure(order_id, found=False)
+            head = next((i for i in items if i["sk"] == "ORDER"), None)
+            values: list[str | None] = [*personal]
+            if head:
+                values += [
+                    head.get("customer_email"),
+                    *address_values(head.get("shipping_address")),
+                    *address_values(head.get("billing_address")),
+                ]
+            pattern = personal_pattern(values)
+            try:
+                return self._erase(order_id, items, pattern)
+            except _ChangedError:
+                continue
+        raise StoreError(f"order {order_id} kept changing while its personal data was erased")
+
+    def _erase(self, order_id: str, items: list[dict[str, Any]], pattern: Any) -> OrderErasure:
+        counts = {"order": False, "timeline": 0, "pending": 0, "other": 0}
+        for item in items:
+            kept = {k: v for k, v in item.items() if k in _UNTOUCHED}
+            cleaned, changed = scrub({k: v for k, v in item.items() if k not in _UNTOUCHED}, pattern)
+            if not changed:
+                continue
+            new = {**kept, **cleaned}
+            request: dict[str, Any] = {"TableName": self._table}
+            if item["sk"] == "ORDER":
+                version = int(item.get("version", 0))
+                new["version"] = version + 1
+                request.update(
+                    ConditionExpression="version = :version",
+                    ExpressionAttributeValues={":version": _ser.serialize(version)},
+                )
+                counts["order"] = True
+            else:
+                request["ConditionExpression"] = "attribute_exists(pk)"
+                bucket = {"timeline": "timeline", "pending": "pending"}.get(str(item.get("kind")), "other")
+                counts[bucket] += 1
+            try:
+                self._client.put_item(Item=_typed_item(new), **request)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    raise _ChangedError from exc
+                raise StoreError(f"could not erase personal data from order {order_id}: {exc}") from exc
+            except BotoCoreError as exc:
+                raise StoreError(f"could not erase personal data from order {order_id}: {exc}") from exc
+        return OrderErasure(
+            order_id,
+            found=True,
+            order=bool(counts["order"]),
+            timeline_entries=int(counts["timeline"]),
+            pending_payments=int(counts["pending"]),
+            other_items=int(counts["other"]),
+        )
+
+    def export_order(self, order_id: str) -> dict[str, Any] | None:
+        items = self._partition(order_id)
+        head = next((i for i in items if i["sk"] == "ORDER"), None)
+        if head is None:
+            return None
+        order = {k: _json(v) for k, v in head.items() if k not in ("pk", "sk", "kind", "version", "reservations")}
+        order["timeline"] = [
+            {"type": i.get("type"), "occurred_at": i.get("occurred_at"), "summary": i.get("summary")}
+            for i in sorted(items, key=lambda i: str(i.get("occurred_at", "")))
+            if i.get("kind") == "timeline"
+        ]
+        return order
+
+    def orders_of_channel(self, channel: str) -> list[str]:
+        found: set[str] = set()
+        try:
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._table,
+                FilterExpression="begins_with(pk, :prefix)",
+                ExpressionAttributeValues={":prefix": {"S": f"ORDER#{channel}:"}},
+                ProjectionExpression="pk",
+                ConsistentRead=True,
+            )
+            for page in pages:
+                found.update(item["pk"]["S"].removeprefix("ORDER#") for item in page["Items"])
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not list the orders of channel {channel}: {exc}") from exc
+        return sorted(found)
+
+
+class _ChangedError(Exception):
+    """An item changed between reading and erasing; read the order again."""

@@ -1,0 +1,95 @@
+"""Salesforce: upsert one record per customer by an External ID field that holds the email.
+
+`PATCH {instance}/services/data/{version}/sobjects/{Object}/{ExternalIdField}/{email}` with the
+mapped fields: 201 created, 200 or 204 updated. 300 means the external id matched several records,
+so nothing was written: a person must merge them, and the record fails (and, after its retries,
+waits in the dead-letter queue). With the field marked Unique in Salesforce a second record for
+one email cannot be created at all. REQUEST_LIMIT_EXCEEDED (403, the org's daily API allocation)
+fails the record for a later retry. Errors carry Salesforce's error codes, never its messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from hub.adapters.http import OutboundError
+from hub.domain.customers import Contact
+
+__all__ = [
+    "SalesforceClient",
+    "SalesforceError",
+    "SalesforceLimitError",
+    "SalesforceMultipleMatchesError",
+    "salesforce_value",
+]
+
+
+class SalesforceError(OutboundError):
+    """Salesforce refused or failed the upsert of one record."""
+
+
+class SalesforceMultipleMatchesError(SalesforceError):
+    """HTTP 300: several records carry this external id; merge them in Salesforce."""
+
+
+class SalesforceLimitError(SalesforceError):
+    """The org's API request allocation is spent (REQUEST_LIMIT_EXCEEDED)."""
+
+
+def salesforce_value(value: Any) -> Any:
+    """JSON values Salesforce accepts: numbers as decimal strings (exact), lists as multi-select ';'."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def _codes(response: httpx.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    items = body if isinstance(body, list) else [body]
+    return sorted({str(i.get("errorCode")) for i in items if isinstance(i, dict) and i.get("errorCode")})
+
+
+class SalesforceClient:
+    def __init__(self, http: httpx.Client, *, sobject: str, external_id_field: str, api_version: str) -> None:
+        self._http = http
+        self._object = sobject
+        self._field = external_id_field
+        self._version = api_version
+
+    def path(self, email: str) -> str:
+        return f"/services/data/{self._version}/sobjects/{self._object}/{self._field}/{quote(email, safe='')}"
+
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
+        return {c.email: self._upsert(c) for c in contacts}
+
+    def _upsert(self, contact: Contact) -> Exception | None:
+        # The external id is in the path; Salesforce refuses it in the body as well.
+        body = {k: salesforce_value(v) for k, v in contact.properties.items() if v is not None and k != self._field}
+        try:
+            response = self._http.patch(self.path(contact.email), json=body)
+        except httpx.HTTPError as exc:
+            return SalesforceError(f"Salesforce upsert did not answer ({type(exc).__name__})")
+        status = response.status_code
+        if status in (200, 201, 204):
+            return None
+        if status == 300:
+            return SalesforceMultipleMatchesError(
+                f"several {self._object} records have this {self._field}: merge them in Salesforce", status
+            )
+        codes = _codes(response)
+        if "REQUEST_LIMIT_EXCEEDED" in codes:
+            return SalesforceLimitError("the Salesforce org's API request limit is exceeded", status)
+        return SalesforceError(f"Salesforce upsert failed with HTTP {status} ({', '.join(codes) or 'no code'})", status)

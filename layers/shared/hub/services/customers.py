@@ -1,0 +1,193 @@
+"""crm_upsert's use case: every order, payment, refund and customer event into customer profiles.
+
+Each event becomes one fact (`facts_from`), kept under its event id; the profiles it concerns are
+then derived again from all their facts and stored conditionally on the version they were read at
+and on the erasure marks they were derived under. Two events for one customer handled at once
+both derive and the later write retries, so neither is lost; a redelivery writes the same fact
+again and derives the same profile. Facts an erasure already covers (a late delivery, a replay of
+the archive) are refused, and any that slipped in around an erasure are deleted when found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.claimcheck import PayloadStore
+from hub.config import HubConfig
+from hub.domain.customers import CustomerProfile, Fact, FactKind, build_profile, erasure_key, normalise_email
+from hub.events import (
+    CustomerDataRequested,
+    CustomerRedactionRequested,
+    CustomerUpserted,
+    HubEvent,
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderStatusChanged,
+    OrderUpdated,
+    PaymentRefunded,
+    PaymentSucceeded,
+    RefundIssued,
+    ShopRedactionRequested,
+)
+from hub.ports import CustomerStore, EventPublisher, OrderPrivacy, ProfileConflictError
+from hub.services.payments import order_id_for
+from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
+
+__all__ = ["CustomerService", "Handled", "OrderNotRecordedError", "facts_from"]
+
+_ATTEMPTS = 8
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
+    """The fact an event states about a customer or an order's money; None when it states none."""
+    common = {"event_id": event.event_id, "occurred_at": _aware(event.occurred_at), "channel": event.channel}
+    if isinstance(event, OrderPlaced):
+        data = event.data
+        lines = [{"sku": ln.sku, "title": ln.title, "quantity": ln.quantity} for ln in data.lines]
+        return Fact(
+            kind=FactKind.PLACED,
+            email=normalise_email(data.customer_email),
+            order_id=data.order_id,
+            data={"currency": data.currency.upper(), "total": data.total, "paid": data.paid, "lines": lines},
+            **common,
+        )
+    if isinstance(event, CustomerUpserted):
+        data = event.data
+        email = normalise_email(data.email)
+        if email is None:
+            return None
+        stated = _aware(data.updated_at).isoformat() if data.updated_at else None
+        values = {
+            "first_name": data.first_name,
+            "last_name": data.last_name,
+            "phone": data.phone,
+            "platform_customer_id": data.platform_customer_id,
+            "email_marketing": data.consent.email_marketing,
+            "sms_marketing": data.consent.sms_marketing,
+            "stated_at": stated,
+        }
+        return Fact(kind=FactKind.CUSTOMER, email=email, data=values, **common)
+    if isinstance(event, OrderUpdated):
+        data = event.data
+        values = {"paid": data.paid, "cancelled": data.cancelled, "refunded_total": data.refunded_total}
+        values["currency"] = data.currency.upper() if data.currency else None
+        return Fact(kind=FactKind.STOREFRONT_UPDATE, order_id=data.order_id, data=values, **common)
+    if isinstance(event, OrderPaid):
+        values = {"amount": event.data.amount, "currency": event.data.currency.upper()}
+        return Fact(kind=FactKind.STOREFRONT_PAID, order_id=event.data.order_id, data=values, **common)
+    if isinstance(event, OrderCancelled):
+        return Fact(kind=FactKind.CANCELLED, order_id=event.data.order_id, **common)
+    if isinstance(event, RefundIssued):
+        data = event.data
+        values = {"refund_id": data.refund_id, "amount": data.amount, "currency": (data.currency or "").upper() or None}
+        return Fact(kind=FactKind.STOREFRONT_REFUND, order_id=data.order_id, data=values, **common)
+    if isinstance(event, OrderStatusChanged):
+        return Fact(kind=FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status}, **common)
+    if isinstance(event, PaymentSucceeded | PaymentRefunded):
+        data = event.data
+        order_id = order_id_for(data.reference, event.channel, config, data.gateway)
+        if order_id is None:
+            return None
+        if isinstance(event, PaymentSucceeded):
+            values = {"amount": data.amount, "currency": data.currency.upper()}
+            email = normalise_email(event.data.customer_email)
+            return Fact(kind=FactKind.PAYMENT, email=email, order_id=order_id, data=values, **common)
+        status = (event.data.status or "completed").lower()
+        values = {
+            "refund_id": event.data.refund_id,
+            "amount": data.amount,
+            "currency": data.currency.upper(),
+            "completed": status in ("completed", "succeeded"),
+        }
+        return Fact(kind=FactKind.GATEWAY_REFUND, order_id=order_id, data=values, **common)
+    return None
+
+
+class CustomerService:
+    def __init__(
+        self,
+        store: CustomerStore,
+        orders: OrderPrivacy,
+        publisher: EventPublisher,
+        config: Callable[[], HubConfig],
+        exports: PayloadStore | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock)
+
+    def handle(self, event: HubEvent) -> Handled:
+        if isinstance(event, CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested):
+            return self.privacy.handle(event)
+        fact = facts_from(event, self._config())
+        if fact is None:
+            return Handled("ignored")
+        return self.record(fact)
+
+    def key(self, email: str) -> str:
+        return erasure_key(email, self._store.salt())
+
+    def record(self, fact: Fact) -> Handled:
+        if self._covered(fact):
+            if fact.kind is FactKind.PLACED:
+                self.privacy.erase_late_order(fact)
+            return Handled("already_erased")
+        self._store.put_fact(fact)
+        emails = {fact.email} if fact.email else set()
+        if fact.order_id:
+            emails |= {f.email for f in self._store.order_facts(fact.order_id) if f.email}
+        late: list[Fact] = []
+        for email in sorted(emails):
+            _profile, stale = self.refresh(email)
+            late += [f for f in stale if f.kind is FactKind.PLACED]
+        for stale_fact in late:
+            self.privacy.erase_late_order(stale_fact)
+        return Handled("recorded", frozenset(emails))
+
+    def _covered(self, fact: Fact) -> bool:
+        subjects = [f"shop:{fact.channel}"] + ([f"customer:{self.key(fact.email)}"] if fact.email else [])
+        return any(fact.occurred_at <= mark for mark in self._store.erasure_marks(subjects).values())
+
+    def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
+        """Derive and store the profile of `email` again; returns it, and the facts found to be covered
+        by an erasure (now deleted)."""
+        key = self.key(email)
+        for _attempt in range(_ATTEMPTS):
+            facts, version = self._store.customer_facts(email)
+            orders = {o: self._store.order_facts(o) for o in sorted({f.order_id for f in facts if f.order_id})}
+            channels = {f.channel for f in facts} | {f.channel for fs in orders.values() for f in fs}
+            subjects = [f"customer:{key}", *(f"shop:{c}" for c in sorted(channels))]
+            marks = self._store.erasure_marks(subjects)
+
+            def stale(fact: Fact, *, marks: dict[str, datetime] = marks) -> bool:
+                shop = marks.get(f"shop:{fact.channel}")
+                mine = marks.get(f"customer:{key}") if fact.email == email else None
+                return any(mark and fact.occurred_at <= mark for mark in (shop, mine))
+
+            covered = {f.event_id: f for f in facts if stale(f)}
+            covered |= {f.event_id: f for fs in orders.values() for f in fs if stale(f)}
+            profile = build_profile(
+                email,
+                key,
+                [f for f in facts if f.event_id not in covered],
+                {o: [f for f in fs if f.event_id not in covered] for o, fs in orders.items()},
+            )
+            try:
+                self._store.save_profile(email, profile, version, {s: marks.get(s) for s in subjects})
+            except ProfileConflictError:
+                continue
+            if covered:
+                self._store.delete_facts(covered.values())
+            return profile, list(covered.values())
+        raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")

@@ -1,0 +1,289 @@
+"""Privacy requests (Shopify's mandatory topics): erase a customer, erase a shop, export a customer.
+
+An erasure first marks its subject (`customer:<erasure key>` or `shop:<channel>`) as erased up to
+the moment the hub received the request; from then on every fact that occurred before that moment
+is refused, whenever it arrives (a late delivery, a replay of the archive). Then it removes what
+the hub keeps: the customer's facts and profile, what the CRM sync keeps, and the personal data on
+their orders (email, addresses, and the customer's values wherever they appear in the order's
+timeline and in payments kept for it). The order itself stays, with its money and lines, for the
+merchant's books. The erasure is recorded under the erasure key alone, and `CustomerErased` is
+published so that whatever else keeps something for the customer (marketing schedules) drops it.
+
+Every step can run again: a redelivered request finds less to do and the record adds up what each
+run removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from hub.claimcheck import PayloadStore
+from hub.domain.customers import CustomerProfile, Fact, FactKind, normalise_email, owner_of
+from hub.domain.privacy import OrderErasure
+from hub.events import (
+    CustomerDataRequested,
+    CustomerErased,
+    CustomerErasedData,
+    CustomerRedactionRequested,
+    ProviderRef,
+    ShopRedactionRequested,
+    event_id_for,
+)
+from hub.ports import CustomerStore, EventPublisher, HubError, OrderPrivacy
+from hub.views import customer_view
+
+__all__ = ["Handled", "OrderNotRecordedError", "PrivacyService", "Profiles"]
+
+_ORDERS_PER_EVENT = 200
+
+
+class OrderNotRecordedError(HubError):
+    """An erased customer's order arrived before the ledger recorded it; erase it on a later try."""
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What one event did: an outcome for metrics and logs, the customers whose profile was derived
+    again (for the CRM push), and details safe to log (ids and counts, never personal data)."""
+
+    outcome: str
+    emails: frozenset[str] = frozenset()
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+class Profiles(Protocol):
+    """What an erasure needs from profile building."""
+
+    def key(self, email: str) -> str:
+        """The erasure key of a customer."""
+
+    def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
+        """Derive and store the customer's profile again (None: nothing left)."""
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _personal(email: str, facts: Iterable[Fact]) -> list[str]:
+    values = [email]
+    for fact in facts:
+        if fact.kind is FactKind.CUSTOMER:
+            names = [fact.data.get(k) for k in ("first_name", "last_name", "phone")]
+            values += [str(v) for v in names if v]
+            if fact.data.get("first_name") and fact.data.get("last_name"):
+                values.append(f"{fact.data['first_name']} {fact.data['last_name']}")
+    return values
+
+
+class PrivacyService:
+    def __init__(
+        self,
+        profiles: Profiles,
+        store: CustomerStore,
+        orders: OrderPrivacy,
+        publisher: EventPublisher,
+        exports: PayloadStore | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._profiles = profiles
+        self._store = store
+        self._orders = orders
+        self._publisher = publisher
+        self._exports = exports
+        self._clock = clock
+
+    def handle(self, event: CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested) -> Handled:
+        if isinstance(event, CustomerRedactionRequested):
+            return self.erase_customer(event)
+        if isinstance(event, ShopRedactionRequested):
+            return self.erase_shop(event)
+        return self.export(event)
+
+    # ------------------------------------------------------------------ a customer
+    def erase_customer(self, event: CustomerRedactionRequested) -> Handled:
+        data = event.data
+        before = _aware(event.received_at)
+        named = set(data.order_ids)
+        emails = {e for e in [normalise_email(data.email)] if e}
+        if not emails:
+            # Named by its platform id only: the customer is whoever the named orders belong to.
+            for order_id in sorted(named):
+                emails |= {e for e in [owner_of(self._store.order_facts(order_id))] if e}
+                stored = self._orders.export_order(order_id) or {}
+                emails |= {e for e in [normalise_email(stored.get("customer_email"))] if e}
+        events, totals = [], defaultdict(int)
+        for email in sorted(emails):
+            key = self._profiles.key(email)
+            self._store.mark_erased(f"customer:{key}", before)
+            facts, version = self._store.customer_facts(email)
+            covered = [f for f in facts if f.occurred_at <= before]
+            order_ids = {f.order_id for f in covered if f.order_id} | named
+            erased = self._erase_orders(order_ids, _personal(email, covered), before)
+            self._store.delete_facts(covered)
+            self._store.forget(email)
+            profile, _stale = self._profiles.refresh(email)
+            counts = self._counts(erased, facts=len(covered), profile=bool(version) and profile is None)
+            self._record(f"customer:{key}", event.event_id, "customer", data.request_id, event, before, counts)
+            events.append(self._erased(event, key, "customer", key, before, profile is None, sorted(order_ids)))
+            for name, value in counts.items():
+                totals[name] += value
+        if not emails and named:
+            erased = self._erase_orders(named, [], before)
+            counts = self._counts(erased, facts=0, profile=False)
+            self._record("customer:unknown", event.event_id, "customer", data.request_id, event, before, counts)
+            events.append(self._erased(event, None, "customer", "orders", before, False, sorted(named)))
+            totals.update(counts)
+        if events:
+            self._publisher.publish(events)
+        return Handled("erased", detail={k: str(v) for k, v in totals.items()})
+
+    # ------------------------------------------------------------------ a shop
+    def erase_shop(self, event: ShopRedactionRequested) -> Handled:
+        channel = event.channel
+        before = _aware(event.received_at)
+        self._store.mark_erased(f"shop:{channel}", before)
+        facts = [f for f in self._store.facts_of_channel(channel) if f.occurred_at <= before]
+        order_ids = set(self._orders.orders_of_channel(channel)) | set(event.data.order_ids)
+        order_ids |= {f.order_id for f in facts if f.order_id}
+        by_order: dict[str, list[Fact]] = defaultdict(list)
+        for fact in facts:
+            if fact.order_id:
+                by_order[fact.order_id].append(fact)
+        owners = {o: owner_of(by_order.get(o, ())) for o in order_ids}
+        emails = {f.email for f in facts if f.email} | {e for e in owners.values() if e}
+        personal = {e: _personal(e, self._store.customer_facts(e)[0]) for e in emails}
+        erased: list[OrderErasure] = []
+        for order_id in sorted(order_ids):
+            erased += self._erase_orders({order_id}, personal.get(owners[order_id] or "", []), before)
+        self._store.delete_facts(facts)
+        events = []
+        profiles_erased = 0
+        for email in sorted(emails):
+            profile, _stale = self._profiles.refresh(email)
+            if profile is None:
+                self._store.forget(email)
+                profiles_erased += 1
+            theirs = sorted(o for o, owner in owners.items() if owner == email)
+            key = self._profiles.key(email)
+            events.append(self._erased(event, key, "shop", key, before, profile is None, theirs))
+        unowned = sorted(o for o, owner in owners.items() if owner is None)
+        for start in range(0, len(unowned), _ORDERS_PER_EVENT):
+            chunk = unowned[start : start + _ORDERS_PER_EVENT]
+            events.append(self._erased(event, None, "shop", f"orders-{start}", before, False, chunk))
+        counts = self._counts(erased, facts=len(facts), profile=False)
+        counts["profiles"] = profiles_erased
+        self._record(f"shop:{channel}", event.event_id, "shop", event.data.request_id, event, before, counts)
+        if events:
+            self._publisher.publish(events)
+        return Handled("erased", detail={k: str(v) for k, v in counts.items()})
+
+    # ------------------------------------------------------------------ a late order of an erased customer
+    def erase_late_order(self, fact: Fact) -> None:
+        """An order placed before its customer's (or shop's) erasure arrived after it: erase it too."""
+        if not fact.order_id:
+            return
+        result = self._orders.erase_order(fact.order_id, [fact.email] if fact.email else [])
+        if not result.found:
+            raise OrderNotRecordedError(f"order {fact.order_id} is not recorded yet; its erasure is retried")
+
+    # ------------------------------------------------------------------ export
+    def export(self, event: CustomerDataRequested) -> Handled:
+        if self._exports is None:
+            raise RuntimeError("no payload bucket is configured for data request exports (HUB_PAYLOAD_BUCKET)")
+        data = event.data
+        email = normalise_email(data.email)
+        profile = self._store.get(email) if email else None
+        order_ids = sorted(set(profile.order_ids if profile else ()) | set(data.order_ids))
+        orders = [o for o in (self._orders.export_order(i) for i in order_ids) if o is not None]
+        key = self._profiles.key(email) if email else "unknown"
+        document = {
+            "request_id": data.request_id or event.event_id,
+            "channel": event.channel,
+            "shop": data.shop,
+            "requested_at": _aware(event.occurred_at).isoformat(),
+            "generated_at": self._clock().isoformat(),
+            "customer": customer_view(profile) if profile else None,
+            "orders": orders,
+        }
+        object_key = f"privacy/data-requests/{key}/{event.event_id}.json"
+        bucket = self._exports.put(object_key, json.dumps(document, indent=2, sort_keys=True).encode())
+        values = {
+            "scope": "export",
+            "request_id": data.request_id or event.event_id,
+            "bucket": bucket,
+            "object_key": object_key,
+            "exported_at": self._clock().isoformat(),
+        }
+        self._store.record_privacy(f"customer:{key}", f"EXPORT#{event.event_id}", values, {"orders": len(orders)})
+        return Handled("exported", detail={"bucket": bucket, "object_key": object_key, "orders": str(len(orders))})
+
+    # ------------------------------------------------------------------ shared steps
+    def _erase_orders(self, order_ids: Iterable[str], personal: list[str], before: datetime) -> list[OrderErasure]:
+        results = []
+        for order_id in sorted(set(order_ids)):
+            results.append(self._orders.erase_order(order_id, personal))
+            self._store.delete_facts([f for f in self._store.order_facts(order_id) if f.occurred_at <= before])
+        return results
+
+    @staticmethod
+    def _counts(erased: list[OrderErasure], *, facts: int, profile: bool) -> dict[str, int]:
+        return {
+            "profiles": int(profile),
+            "orders": sum(1 for e in erased if e.order),
+            "timeline_entries": sum(e.timeline_entries for e in erased),
+            "pending_payments": sum(e.pending_payments for e in erased),
+            "other_items": sum(e.other_items for e in erased),
+            "facts": facts,
+        }
+
+    def _record(
+        self,
+        subject: str,
+        event_id: str,
+        scope: str,
+        request_id: str | None,
+        event: CustomerRedactionRequested | ShopRedactionRequested,
+        before: datetime,
+        counts: dict[str, int],
+    ) -> None:
+        values = {
+            "scope": scope,
+            "request_id": request_id or event_id,
+            "event_id": event_id,
+            "channel": event.channel,
+            "erased_before": before.isoformat(),
+            "erased_at": self._clock().isoformat(),
+        }
+        self._store.record_privacy(subject, f"ERASURE#{event_id}", values, counts)
+
+    @staticmethod
+    def _erased(
+        cause: CustomerRedactionRequested | ShopRedactionRequested,
+        key: str | None,
+        scope: str,
+        part: str,
+        before: datetime,
+        profile_erased: bool,
+        order_ids: list[str],
+    ) -> CustomerErased:
+        return CustomerErased(
+            event_id=event_id_for("hub", "customer-erased", cause.event_id, part),
+            source="hub",
+            channel=cause.channel,
+            occurred_at=cause.occurred_at,
+            provider=ProviderRef(topic="privacy/erased", event_id=cause.event_id),
+            data=CustomerErasedData(
+                erasure_key=key,
+                scope=scope,  # type: ignore[arg-type]
+                request_id=cause.data.request_id or cause.event_id,
+                erased_before=before,
+                profile_erased=profile_erased,
+                order_ids=order_ids,
+            ),
+        )

@@ -1,0 +1,190 @@
+"""In-memory fakes of the customer ports, with the guarantees of the DynamoDB adapters: profiles saved
+conditionally on their version and on the erasure marks they were derived under, CRM leases."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.domain.customers import Contact, CustomerProfile, Fact, normalise_email
+from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
+from hub.ports import ProfileConflictError
+
+
+class FakeCustomerStore:
+    def __init__(self, salt: str = "test-salt") -> None:
+        self._salt = salt
+        self.customers: dict[str, dict[str, Fact]] = {}
+        self.orders: dict[str, dict[str, Fact]] = {}
+        self.profiles: dict[str, tuple[CustomerProfile, int]] = {}
+        self.marks: dict[str, datetime] = {}
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.crm: dict[str, str] = {}
+        self.leases: dict[str, tuple[str, float]] = {}
+        # Runs between a derivation's reads and its write, once: a concurrent writer or an erasure.
+        self.before_save: Callable[[], None] | None = None
+
+    # ProfileStore
+    def get(self, email: str) -> CustomerProfile | None:
+        normalised = normalise_email(email)
+        stored = self.profiles.get(normalised or "")
+        return stored[0] if stored else None
+
+    def salt(self) -> str:
+        return self._salt
+
+    def put_fact(self, fact: Fact) -> None:
+        if fact.email:
+            self.customers.setdefault(fact.email, {})[fact.event_id] = fact
+        if fact.order_id:
+            self.orders.setdefault(fact.order_id, {})[fact.event_id] = fact
+
+    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
+        stored = self.profiles.get(email)
+        return list(self.customers.get(email, {}).values()), stored[1] if stored else 0
+
+    def order_facts(self, order_id: str) -> list[Fact]:
+        return list(self.orders.get(order_id, {}).values())
+
+    def facts_of_channel(self, channel: str) -> list[Fact]:
+        found = {f.event_id: f for facts in [*self.customers.values(), *self.orders.values()] for f in facts.values()}
+        return [f for f in found.values() if f.channel == channel]
+
+    def delete_facts(self, facts: Iterable[Fact]) -> int:
+        facts = list(facts)
+        for fact in facts:
+            for partitions, key in ((self.customers, fact.email), (self.orders, fact.order_id)):
+                if key and key in partitions:
+                    partitions[key].pop(fact.event_id, None)
+                    if not partitions[key]:
+                        del partitions[key]  # an empty partition is no partition, as in DynamoDB
+        return len(facts)
+
+    def erasure_marks(self, subjects: Iterable[str]) -> dict[str, datetime]:
+        return {s: self.marks[s] for s in subjects if s in self.marks}
+
+    def mark_erased(self, subject: str, before: datetime) -> None:
+        if subject not in self.marks or self.marks[subject] < before:
+            self.marks[subject] = before
+
+    def save_profile(
+        self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        if self.before_save is not None:
+            hook, self.before_save = self.before_save, None
+            hook()
+        stored = self.profiles.get(email)
+        if (stored[1] if stored else 0) != version:
+            raise ProfileConflictError("version")
+        if any(self.marks.get(s) != seen for s, seen in marks.items()):
+            raise ProfileConflictError("marks")
+        if profile is None:
+            self.profiles.pop(email, None)
+        else:
+            self.profiles[email] = (profile, version + 1)
+
+    def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
+        record = self.records.setdefault((subject, request), {})
+        for name, value in values.items():
+            record.setdefault(name, value)
+        for name, value in counts.items():
+            record[name] = record.get(name, 0) + value
+
+    def forget(self, email: str) -> None:
+        self.crm.pop(email, None)
+        self.leases.pop(email, None)
+
+    def acquire(self, email: str, owner: str, seconds: int) -> bool:
+        held = self.leases.get(email)
+        if held and held[1] > time.time():
+            return False
+        self.leases[email] = (owner, time.time() + seconds)
+        return True
+
+    def release(self, email: str, owner: str) -> None:
+        if self.leases.get(email, ("",))[0] == owner:
+            del self.leases[email]
+
+    def pushed(self, email: str) -> str | None:
+        return self.crm.get(email)
+
+    def set_pushed(self, email: str, digest: str) -> None:
+        if email in self.profiles:
+            self.crm[email] = digest
+
+
+class FakeOrderPrivacy:
+    """Orders as the ledger keeps them: `items[order_id]` is the partition's plain items."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[dict[str, Any]]] = {}
+
+    def add_order(self, order_id: str, **head: Any) -> None:
+        self.items.setdefault(order_id, []).append(
+            {"pk": f"ORDER#{order_id}", "sk": "ORDER", "kind": "order", "order_id": order_id, "version": 1, **head}
+        )
+
+    def add_item(self, order_id: str, sk: str, kind: str, **values: Any) -> None:
+        self.items.setdefault(order_id, []).append({"pk": f"ORDER#{order_id}", "sk": sk, "kind": kind, **values})
+
+    def head(self, order_id: str) -> dict[str, Any]:
+        return next(i for i in self.items[order_id] if i["sk"] == "ORDER")
+
+    def erase_order(self, order_id: str, personal: Iterable[str]) -> OrderErasure:
+        items = self.items.get(order_id)
+        if not items:
+            return OrderErasure(order_id, found=False)
+        head = next((i for i in items if i["sk"] == "ORDER"), {})
+        pattern = personal_pattern(
+            [*personal, head.get("customer_email"), *address_values(head.get("shipping_address"))]
+        )
+        counts = {"order": False, "timeline": 0, "pending": 0, "other": 0}
+        for index, item in enumerate(items):
+            kept = {k: v for k, v in item.items() if k in ("pk", "sk", "kind", "version", "event_id", "type")}
+            cleaned, changed = scrub({k: v for k, v in item.items() if k not in kept}, pattern)
+            if not changed:
+                continue
+            items[index] = {**kept, **cleaned}
+            if item["sk"] == "ORDER":
+                items[index]["version"] = item["version"] + 1
+                counts["order"] = True
+            else:
+                counts[item["kind"] if item["kind"] in ("timeline", "pending") else "other"] += 1
+        return OrderErasure(
+            order_id, True, bool(counts["order"]), counts["timeline"], counts["pending"], counts["other"]
+        )
+
+    def export_order(self, order_id: str) -> dict[str, Any] | None:
+        items = self.items.get(order_id) or []
+        head = next((i for i in items if i["sk"] == "ORDER"), None)
+        return copy.deepcopy({k: v for k, v in head.items() if k not in ("pk", "sk")}) if head else None
+
+    def orders_of_channel(self, channel: str) -> list[str]:
+        return sorted(o for o in self.items if o.startswith(f"{channel}:"))
+
+
+class FakePayloads:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes) -> str:
+        self.objects[key] = body
+        return "payload-bucket"
+
+    def get(self, location: str, key: str) -> bytes:
+        return self.objects[key]
+
+
+class FakeCrm:
+    """A CRM that records every upsert and answers from a script: email -> error (or None)."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Contact]] = []
+        self.errors: dict[str, Exception] = {}
+
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
+        self.calls.append(list(contacts))
+        return {c.email: self.errors.get(c.email) for c in contacts}

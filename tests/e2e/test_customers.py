@@ -1,0 +1,170 @@
+"""Customers end to end, through a local stack of this module's own whose configuration sends profiles
+to HubSpot, played by a small fake served here on 127.0.0.1 (its token is put in the stack's secret):
+one customer's orders on two storefronts build one profile and one contact; a Shopify customers/redact
+erases the profile and the email on every order of theirs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import yaml
+
+from commerce_hub.local import LocalStack
+from tests.e2e.test_storefront_intake import payload, post, read_order, wait_for, woo_order
+
+from .conftest import API_TOKEN, ROOT, _environment
+
+pytestmark = pytest.mark.e2e
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+HUBSPOT_TOKEN = "pat-local-e2e-token"
+
+
+class FakeHubSpot:
+    """Answers the contacts batch upsert like HubSpot (200, every input upserted); keeps what it got."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                fake.calls.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
+                results = [
+                    {"id": str(n), "properties": i["properties"], "new": True} for n, i in enumerate(body["inputs"])
+                ]
+                answer = json.dumps({"status": "COMPLETE", "results": results}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def contacts(self, email: str) -> list[dict[str, Any]]:
+        return [i for c in self.calls for i in c["body"]["inputs"] if i["id"] == email]
+
+
+@pytest.fixture(scope="module")
+def hubspot() -> FakeHubSpot:
+    return FakeHubSpot()
+
+
+@pytest.fixture(scope="module")
+def customer_stack(hubspot, tmp_path_factory) -> Iterator[LocalStack]:
+    with hubspot.serve() as api_url:
+        document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
+        document["crm"] = {"provider": "hubspot", "api_url": api_url}
+        config = tmp_path_factory.mktemp("config") / "customers.yaml"
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
+            running.client("secretsmanager").put_secret_value(
+                SecretId=running.secret_arn,
+                SecretString=json.dumps({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN}),
+            )
+            yield running
+
+
+@pytest.fixture
+def http(customer_stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=customer_stack.url, timeout=30) as client:
+        yield client
+
+
+def read_customer(http: httpx.Client, email: str) -> tuple[int, dict]:
+    response = http.get(f"/customers/{quote(email, safe='')}", headers=AUTH)
+    return response.status_code, response.json()
+
+
+def crm_queue_depth(stack: LocalStack) -> int:
+    """Messages on crm_upsert's queue, waiting or being handled (the bus puts them there before intake answers)."""
+    sqs = stack.client("sqs")
+    (url,) = [u for u in sqs.list_queues(QueueNamePrefix="commerce-hub-crm-")["QueueUrls"] if "-dlq-" not in u]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[n]) for n in names)
+
+
+def shopify_order(order_id: int, email: str) -> bytes:
+    body = payload("shopify_orders_create")
+    body.update(id=order_id, name=f"#{order_id}", order_number=order_id, email=email)
+    body["customer"] = dict(body["customer"], email=email, id=order_id + 1)
+    return json.dumps(body).encode()
+
+
+def woocommerce_order(order_id: int, email: str) -> bytes:
+    body = json.loads(woo_order(order_id, f"TOTE-{uuid.uuid4().hex[:6].upper()}"))
+    body["billing"] = dict(body["billing"], email=email)
+    return json.dumps(body).encode()
+
+
+def test_two_storefronts_one_profile_one_contact_then_a_redaction_erases_them(customer_stack, http, hubspot):
+    tag = uuid.uuid4().hex[:8]
+    email = f"jane.roe.{tag}@example.com"
+    shop_id, woo_id = int(time.time() * 1000) % 10**12, int(time.time() * 1000) % 10**9
+    placed = post(http, customer_stack, "shopify", shopify_order(shop_id, f"Jane.Roe.{tag}@Example.com"),
+                  topic="orders/create")  # fmt: skip
+    assert placed.status_code == 200 and placed.json()["status"] == "accepted", placed.text
+    placed = post(http, customer_stack, "woocommerce", woocommerce_order(woo_id, f"  {email.upper()} "),
+                  topic="order.created")  # fmt: skip
+    assert placed.status_code == 200 and placed.json()["status"] == "accepted", placed.text
+
+    def both_orders() -> dict | None:
+        status, body = read_customer(http, email.upper())
+        return body if status == 200 and body["order_count"] == 2 else None
+
+    profile = wait_for(both_orders, what="one profile with both orders")
+    assert profile["email"] == email
+    assert profile["channels"] == ["shopify", "woocommerce"]
+    assert profile["orders"] == [f"shopify:{shop_id}", f"woocommerce:{woo_id}"]
+    assert profile["total_spent"] == {"USD": "141.71"}  # 85.92 + 55.79, both paid
+
+    contact = wait_for(lambda: hubspot.contacts(email), what="the contact upserted in HubSpot")[-1]
+    assert contact["idProperty"] == "email" and contact["properties"]["email"] == email
+    assert {c["authorization"] for c in hubspot.calls} == {f"Bearer {HUBSPOT_TOKEN}"}
+    assert {c["path"] for c in hubspot.calls} == {"/crm/v3/objects/contacts/batch/upsert"}
+    for order_id in (f"shopify:{shop_id}", f"woocommerce:{woo_id}"):
+        assert wait_for(lambda o=order_id: read_order(http, o), what=order_id)["customer_email"]
+
+    redaction = payload("shopify_customers_redact")
+    redaction["customer"] = {"id": shop_id + 1, "email": f"Jane.Roe.{tag}@Example.com", "phone": None}
+    redaction["orders_to_redact"] = [shop_id]
+    response = post(http, customer_stack, "shopify", json.dumps(redaction).encode(), topic="customers/redact")
+    assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
+
+    wait_for(lambda: read_customer(http, email)[0] == 404, what="the profile to be erased")
+    for order_id in (f"shopify:{shop_id}", f"woocommerce:{woo_id}"):
+        order = read_order(http, order_id)
+        assert order is not None and order["customer_email"] is None, order
+        assert email not in json.dumps(order).lower()
+    pushed = len(hubspot.contacts(email))
+    # A replay of the old order after the erasure is refused: no profile, no new contact.
+    again = post(http, customer_stack, "shopify", shopify_order(shop_id, email), topic="orders/create")
+    assert again.status_code == 200 and again.json()["status"] == "accepted"
+    wait_for(lambda: crm_queue_depth(customer_stack) == 0, what="crm_upsert to take the replay")
+    assert read_customer(http, email)[0] == 404 and len(hubspot.contacts(email)) == pushed

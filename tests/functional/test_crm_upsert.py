@@ -1,0 +1,181 @@
+"""crm_upsert with moto: profiles from events, GET /customers/{email}, the HubSpot push (respx), a
+Shopify redaction erasing a stored order's email, and a data request exported to the payload bucket."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import httpx
+import pytest
+import respx
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from hub.events import CustomerDataRequested, CustomerRedactionRequested, RedactionData
+
+from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
+from tests.functional.test_payment_confirmation import record
+from tests.unit.test_customer_profiles import _envelope, customer, placed
+
+ADA = "ada.lovelace@example.com"
+
+
+@pytest.fixture
+def functions(aws, load_function):
+    return load_function("crm_upsert"), load_function("admin_api"), load_function("stock_updates")
+
+
+def deliver(fn, context, *events) -> dict:
+    return fn.lambda_handler({"Records": [record(e, f"m{i}") for i, e in enumerate(events)]}, context)
+
+
+def get_customer(admin, context, email: str) -> tuple[int, dict]:
+    ev = event("admin_api_get_customer.json")
+    ev["rawPath"] = ev["requestContext"]["http"]["path"] = f"/customers/{email}"
+    ev["pathParameters"] = {"email": email}
+    response = admin.lambda_handler(ev, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def use_config(aws, monkeypatch, extra: str, secrets: dict | None = None) -> None:
+    from hub import config
+
+    text = (ROOT / "config" / "local.yaml").read_text() + extra
+    boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=text, Overwrite=True)
+    monkeypatch.setattr(config, "_cached", None)
+    if secrets:
+        client = boto3.client("secretsmanager")
+        current = json.loads(client.get_secret_value(SecretId=aws.secrets_arn)["SecretString"])
+        client.put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps({**current, **secrets}))
+    parameters.clear_caches()
+
+
+def table_text(aws) -> str:
+    items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
+    return json.dumps(items).lower()
+
+
+def test_the_sample_event_builds_a_profile_readable_at_get_customers(aws, functions, context):
+    crm, admin, _stock = functions
+    assert crm.lambda_handler(event("crm_upsert_order_placed.json"), context) == {"batchItemFailures": []}
+    status, body = get_customer(admin, context, "Ada.Lovelace%40Example.com")
+    assert status == 200, body
+    assert body["email"] == ADA and body["channels"] == ["shopify"]
+    assert body["orders"] == ["shopify:820982911946154508"] and body["order_count"] == 1
+    assert body["total_spent"] == {"USD": "85.92"} and body["average_order_value"] == {"USD": "85.92"}
+    assert [p["sku"] for p in body["products"]] == ["MUG-ENAMEL-WHT", "TEE-ORGANIC-L"]
+    assert body["consent"]["email_marketing"] == {"subscribed": None, "stated_at": None, "channel": None}
+
+    status, body = get_customer(admin, context, "nobody%40example.com")
+    assert status == 404 and "nobody" not in body["error"]
+
+
+def test_orders_and_customer_events_make_one_profile_in_any_spelling(aws, functions, context):
+    crm, admin, _stock = functions
+    result = deliver(
+        crm,
+        context,
+        placed("1001", "Ada@Example.com", 5000),
+        placed("727", " ada@example.com", 2500, channel="woocommerce", minutes=30),
+        customer("ADA@example.com", first="Ada", last="Lovelace", email_ok=True, minutes=10),
+    )
+    assert result == {"batchItemFailures": []}
+    status, body = get_customer(admin, context, "ADA%40EXAMPLE.COM")
+    assert status == 200
+    assert (body["first_name"], body["order_count"], body["channels"]) == ("Ada", 2, ["shopify", "woocommerce"])
+    assert body["consent"]["email_marketing"]["subscribed"] is True
+    # A redelivery of the whole batch changes nothing.
+    assert deliver(crm, context, placed("1001", "Ada@Example.com", 5000)) == {"batchItemFailures": []}
+    assert get_customer(admin, context, "ada%40example.com")[1] == body
+
+
+def test_profiles_are_pushed_to_hubspot_and_a_failed_contact_fails_only_its_records(
+    aws, functions, context, monkeypatch
+):
+    crm, _admin, _stock = functions
+    use_config(aws, monkeypatch, "crm: {provider: hubspot}\n", {"HUBSPOT_ACCESS_TOKEN": "pat-test"})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        inputs = json.loads(request.content)["inputs"]
+        refused = [i["id"] for i in inputs if i["id"].startswith("bad")]
+        errors = [{"status": "error", "category": "VALIDATION_ERROR", "message": "x", "context": {"ids": refused}}]
+        return httpx.Response(
+            207 if refused else 200, json={"status": "COMPLETE", "results": [], "errors": errors if refused else []}
+        )
+
+    with respx.mock(assert_all_called=True) as hubspot:
+        route = hubspot.post("https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert").mock(side_effect=answer)
+        result = deliver(
+            crm,
+            context,
+            placed("1", "ada@example.com"),
+            customer("ada@example.com", first="Ada", minutes=1),
+            placed("2", "bad@example.com", minutes=2),
+        )
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+        (call,) = route.calls
+        assert call.request.headers["Authorization"] == "Bearer pat-test"
+        inputs = json.loads(call.request.content)["inputs"]
+        assert [(i["id"], i["properties"]) for i in inputs] == [
+            ("ada@example.com", {"email": "ada@example.com", "firstname": "Ada"}),
+            ("bad@example.com", {"email": "bad@example.com"}),
+        ]
+        # SQS brings back only the failed record (alone in its batch, its failure fails the batch); Ada is
+        # not pushed again.
+        with pytest.raises(BatchProcessingError):
+            deliver(crm, context, placed("2", "bad@example.com", minutes=2))
+        assert [json.loads(c.request.content)["inputs"][0]["id"] for c in route.calls] == [
+            "ada@example.com",
+            "bad@example.com",
+        ]
+
+
+def test_a_shopify_redaction_erases_the_stored_orders_email(aws, functions, context, bus_tap):
+    crm, admin, stock = functions
+    order_event = event("stock_updates_order_placed.json")
+    assert stock.lambda_handler(order_event, context) == {"batchItemFailures": []}
+    assert crm.lambda_handler(event("crm_upsert_order_placed.json"), context) == {"batchItemFailures": []}
+    order_ev = event("admin_api_get_order.json")
+    assert json.loads(admin.lambda_handler(order_ev, context)["body"])["customer_email"] == ADA
+    bus_tap.events()
+
+    redaction = CustomerRedactionRequested(
+        **_envelope("customers/redact", "6940095564049", minutes=24 * 60),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA,
+                           platform_customer_id="shopify:6940095564049", order_ids=["shopify:820982911946154508"]),
+    )  # fmt: skip
+    assert deliver(crm, context, redaction) == {"batchItemFailures": []}
+
+    order = json.loads(admin.lambda_handler(order_ev, context)["body"])
+    assert order["customer_email"] is None and order["lines"]
+    assert get_customer(admin, context, "ada.lovelace%40example.com")[0] == 404
+    assert "ada.lovelace" not in table_text(aws)
+    (erased,) = [e for e in bus_tap.events() if e["detail-type"] == "CustomerErased"]
+    assert erased["detail"]["data"]["order_ids"] == ["shopify:820982911946154508"]
+    assert erased["detail"]["data"]["erasure_key"].startswith("ck_")
+    assert "ada" not in json.dumps(erased).lower()
+
+
+def test_a_data_request_is_exported_to_the_payload_bucket(aws, functions, context):
+    crm, _admin, stock = functions
+    stock.lambda_handler(event("stock_updates_order_placed.json"), context)
+    crm.lambda_handler(event("crm_upsert_order_placed.json"), context)
+    request = CustomerDataRequested(
+        **_envelope("customers/data_request", "9999", minutes=24 * 60),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA,
+                           order_ids=["shopify:820982911946154508"], request_id="9999"),
+    )  # fmt: skip
+    assert deliver(crm, context, request) == {"batchItemFailures": []}
+    bucket = aws.resources["PayloadBucket"]
+    (key,) = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert key.startswith("privacy/data-requests/ck_") and "ada" not in key
+    document = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert document["customer"]["email"] == ADA and document["orders"][0]["customer_email"] == ADA
+    assert document["orders"][0]["total_minor"] == 8592
+
+
+def test_a_record_that_is_not_a_hub_event_fails_alone(aws, functions, context):
+    crm, _admin, _stock = functions
+    good = record(placed("1", "ada@example.com"), "good")
+    bad = dict(good, messageId="bad", body=json.dumps({"not": "an event"}))
+    assert crm.lambda_handler({"Records": [good, bad]}, context) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}

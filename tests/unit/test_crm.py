@@ -1,0 +1,306 @@
+"""The CRM push: exact HubSpot and Salesforce requests (httpx.MockTransport), partial failures retried
+alone, rate limits honoured, one push per customer at a time, nothing pushed twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+import httpx
+import pytest
+from hub.adapters.crm import CrmSetupError, crm_client
+from hub.adapters.http import rate_limit_wait
+from hub.adapters.hubspot import UPSERT_PATH, HubSpotError
+from hub.adapters.salesforce import SalesforceLimitError, SalesforceMultipleMatchesError
+from hub.config import parse_config
+from hub.domain.customers import Contact
+from hub.secrets import SecretsProvider
+from hub.services.crm import CrmBusyError, CrmSync, contact_for
+
+from tests.customer_fakes import FakeCrm
+from tests.unit.test_customer_profiles import customer, placed, service
+
+SECRETS = SecretsProvider(
+    values={
+        "HUBSPOT_ACCESS_TOKEN": "pat-na1-test-token",
+        "SALESFORCE_ACCESS_TOKEN": "00Dxx!sf-test-token",
+        "SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+    }
+)
+HUBSPOT = parse_config("locations: [{id: wh-east, country: US}]\ncrm: {provider: hubspot}\n").crm
+SALESFORCE = parse_config("""
+locations: [{id: wh-east, country: US}]
+crm:
+  provider: salesforce
+  salesforce: {object: Contact, external_id_field: Hub_Email__c}
+  properties: {Hub_Email__c: email, FirstName: first_name, LastName: last_name, Orders__c: order_count,
+               Spent_USD__c: total_spent.USD, Email_Opt_In__c: email_marketing, Channels__c: channels}
+""").crm
+
+
+@pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the outbound client asked for, recorded instead of slept."""
+    import httpx_retries.retry
+
+    asked: list[float] = []
+    monkeypatch.setattr(httpx_retries.retry.time, "sleep", asked.append)
+    return asked
+
+
+class Api:
+    """A scripted API: each call gets the next answer (the last one repeats); requests are kept."""
+
+    def __init__(self, *answers: Callable[[httpx.Request], httpx.Response] | httpx.Response) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers[min(len(self.requests) - 1, len(self.answers) - 1)]
+        return answer(request) if callable(answer) else answer
+
+    @property
+    def bodies(self) -> list[dict]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+def hubspot(api: Api):
+    return crm_client(HUBSPOT, SECRETS, transport=httpx.MockTransport(api))
+
+
+def contacts(n: int) -> list[Contact]:
+    return [Contact(f"c{i}@example.com", {"email": f"c{i}@example.com", "firstname": f"C{i}"}) for i in range(n)]
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    inputs = json.loads(request.content)["inputs"]
+    return httpx.Response(200, json={"status": "COMPLETE", "results": [{"id": str(i)} for i in range(len(inputs))]})
+
+
+# ---------------------------------------------------------------------------------------------- HubSpot
+def test_hubspot_batch_upsert_by_email_with_bearer_auth():
+    api = Api(ok)
+    properties = {"email": "ada@example.com", "firstname": "Ada", "hub_orders": 2, "hub_spent": Decimal("75.00"),
+                  "hub_optin": True, "hub_tags": ["a", "b"]}  # fmt: skip
+    contact = Contact("ada@example.com", properties)
+    assert hubspot(api).upsert([contact]) == {"ada@example.com": None}
+    (request,) = api.requests
+    assert (request.method, request.url) == ("POST", httpx.URL("https://api.hubapi.com" + UPSERT_PATH))
+    assert request.headers["Authorization"] == "Bearer pat-na1-test-token"
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.content) == {
+        "inputs": [
+            {
+                "idProperty": "email",
+                "id": "ada@example.com",
+                "properties": {
+                    "email": "ada@example.com",
+                    "firstname": "Ada",
+                    "hub_orders": "2",
+                    "hub_spent": "75.00",
+                    "hub_optin": "true",
+                    "hub_tags": "a;b",
+                },
+            }
+        ]
+    }
+
+
+def test_hubspot_calls_carry_at_most_100_inputs():
+    api = Api(ok)
+    outcomes = hubspot(api).upsert(contacts(250))
+    assert [len(b["inputs"]) for b in api.bodies] == [100, 100, 50]
+    assert len(outcomes) == 250 and set(outcomes.values()) == {None}
+    assert [i["id"] for b in api.bodies for i in b["inputs"]] == [f"c{i}@example.com" for i in range(250)]
+
+
+def test_a_partly_failed_batch_sends_again_only_what_failed_and_not_what_is_invalid():
+    multi_status = httpx.Response(207, json={
+        "status": "COMPLETE", "results": [{"id": "1"}], "numErrors": 2,
+        "errors": [
+            {"status": "error", "category": "VALIDATION_ERROR", "message": "Email c1@example.com is invalid",
+             "context": {"ids": ["c1@example.com"]}},
+            {"status": "error", "category": "CONFLICT", "message": "busy", "context": {"ids": ["C2@example.com"]}},
+        ],
+    })  # fmt: skip
+    api = Api(multi_status, ok)
+    outcomes = hubspot(api).upsert(contacts(3))
+    assert [[i["id"] for i in b["inputs"]] for b in api.bodies] == [
+        ["c0@example.com", "c1@example.com", "c2@example.com"],
+        ["c2@example.com"],
+    ]
+    assert outcomes["c0@example.com"] is None and outcomes["c2@example.com"] is None
+    error = outcomes["c1@example.com"]
+    assert isinstance(error, HubSpotError) and error.category == "VALIDATION_ERROR"
+    assert "example.com" not in str(error)  # HubSpot's message quotes the email; ours never does
+
+
+def test_a_batch_refused_for_named_inputs_is_sent_again_without_them():
+    refused = httpx.Response(400, json={"status": "error", "category": "VALIDATION_ERROR", "message": "bad",
+                                        "context": {"ids": ["c0@example.com"]}})  # fmt: skip
+    api = Api(refused, ok)
+    outcomes = hubspot(api).upsert(contacts(2))
+    assert [[i["id"] for i in b["inputs"]] for b in api.bodies] == [
+        ["c0@example.com", "c1@example.com"],
+        ["c1@example.com"],
+    ]
+    assert isinstance(outcomes["c0@example.com"], HubSpotError) and outcomes["c1@example.com"] is None
+
+
+def test_429_is_retried_after_the_wait_hubspot_asks_for(waits):
+    api = Api(httpx.Response(429, headers={"Retry-After": "3"}, json={"category": "RATE_LIMITS"}), ok)
+    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": None}
+    assert len(api.requests) == 2 and waits == [3.0]
+
+
+def test_429_without_retry_after_waits_out_the_rate_limit_window(waits):
+    limited = httpx.Response(429, headers={
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Max": "190",
+        "X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Secondly-Remaining": "0",
+    })  # fmt: skip
+    api = Api(limited, ok)
+    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": None}
+    assert waits == [10.0]
+    assert rate_limit_wait(httpx.Headers({"X-HubSpot-RateLimit-Secondly-Remaining": "0"})) == 1.0
+    assert rate_limit_wait(httpx.Headers({"X-HubSpot-RateLimit-Remaining": "12"})) is None
+
+
+def test_5xx_is_retried_and_a_call_that_keeps_failing_fails_every_input_of_it(waits):
+    api = Api(httpx.Response(502), httpx.Response(503), ok)
+    assert hubspot(api).upsert(contacts(2)) == {"c0@example.com": None, "c1@example.com": None}
+    assert len(api.requests) == 3
+    failing = Api(httpx.Response(500, text="Internal error for c0@example.com"))
+    outcomes = hubspot(failing).upsert(contacts(2))
+    assert len(failing.requests) == 5  # the first try and four retries
+    assert all(isinstance(e, HubSpotError) and e.status_code == 500 for e in outcomes.values())
+    assert all("example.com" not in str(e) for e in outcomes.values())
+
+
+# ------------------------------------------------------------------------------------------- Salesforce
+def salesforce(api: Api):
+    return crm_client(SALESFORCE, SECRETS, transport=httpx.MockTransport(api))
+
+
+def ada_contact() -> Contact:
+    svc, store = service()
+    svc.handle(placed("1001", "ada+vip@example.com", 7500))
+    svc.handle(customer("ada+vip@example.com", first="Ada", last="Lovelace", email_ok=True))
+    return contact_for(store.get("ada+vip@example.com"), SALESFORCE)
+
+
+def test_salesforce_upserts_by_external_id_with_patch():
+    api = Api(httpx.Response(201, json={"id": "003xx", "success": True, "errors": [], "created": True}))
+    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": None}
+    (request,) = api.requests
+    assert request.method == "PATCH"
+    assert str(request.url) == (
+        "https://acme.my.salesforce.com/services/data/v62.0/sobjects/Contact/Hub_Email__c/ada%2Bvip%40example.com"
+    )
+    assert request.headers["Authorization"] == "Bearer 00Dxx!sf-test-token"
+    assert json.loads(request.content) == {
+        "FirstName": "Ada",
+        "LastName": "Lovelace",
+        "Orders__c": 1,
+        "Spent_USD__c": "75.00",
+        "Email_Opt_In__c": True,
+        "Channels__c": "shopify",
+    }
+
+
+@pytest.mark.parametrize("status", [200, 204])
+def test_salesforce_updates_are_successes(status):
+    api = Api(httpx.Response(status, json={"id": "003xx", "success": True}) if status == 200 else httpx.Response(204))
+    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": None}
+
+
+def test_several_salesforce_records_for_one_email_is_an_error_to_fix_there():
+    api = Api(
+        httpx.Response(
+            300, json=["/services/data/v62.0/sobjects/Contact/003A", "/services/data/v62.0/sobjects/Contact/003B"]
+        )
+    )
+    error = salesforce(api).upsert([ada_contact()])["ada+vip@example.com"]
+    assert isinstance(error, SalesforceMultipleMatchesError)
+    assert "merge them in Salesforce" in str(error) and "example.com" not in str(error)
+    assert len(api.requests) == 1  # not retried: only a person can resolve it
+
+
+def test_the_salesforce_request_limit_fails_the_record_for_later():
+    api = Api(
+        httpx.Response(403, json=[{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])
+    )
+    assert isinstance(salesforce(api).upsert([ada_contact()])["ada+vip@example.com"], SalesforceLimitError)
+
+
+def test_salesforce_contacts_get_a_last_name_it_requires():
+    svc, store = service()
+    svc.handle(placed("1", "ada@example.com"))
+    crm = parse_config(
+        "locations: [{id: a, country: US}]\ncrm: {provider: salesforce, salesforce: {external_id_field: Hub_Email__c}}"
+    ).crm
+    assert contact_for(store.get("ada@example.com"), crm).properties == {
+        "Email": "ada@example.com",
+        "LastName": "Unknown",
+    }
+
+
+def test_a_missing_credential_is_named_without_its_value():
+    with pytest.raises(CrmSetupError, match="HUBSPOT_ACCESS_TOKEN"):
+        crm_client(HUBSPOT, SecretsProvider(values={}))
+
+
+# ----------------------------------------------------------------------------------------------- sync
+def sync_world(provider=HUBSPOT):
+    svc, store = service()
+    svc.handle(placed("1001", "ada@example.com", 5000))
+    svc.handle(customer("ada@example.com", first="Ada", minutes=1))
+    crm = FakeCrm()
+    config = parse_config("locations: [{id: a, country: US}]").model_copy(update={"crm": provider})
+    return svc, store, crm, CrmSync(store, lambda _crm: crm, lambda: config)
+
+
+def test_a_profile_is_pushed_once_until_what_the_crm_sees_changes():
+    svc, store, crm, sync = sync_world()
+    assert sync.push(["ada@example.com"]) == {}
+    assert [[c.email for c in call] for call in crm.calls] == [["ada@example.com"]]
+    assert crm.calls[0][0].properties == {"email": "ada@example.com", "firstname": "Ada"}
+    assert sync.push(["ada@example.com"]) == {}  # a redelivery: nothing new for the CRM
+    svc.handle(placed("1002", "ada@example.com", 100, minutes=5))  # not a mapped field
+    assert sync.push(["ada@example.com"]) == {} and len(crm.calls) == 1
+    svc.handle(customer("ada@example.com", first="Ada", last="Lovelace", minutes=9))
+    assert sync.push(["ada@example.com"]) == {} and len(crm.calls) == 2
+    assert store.leases == {}
+
+
+def test_a_customer_another_push_holds_is_not_pushed_and_fails_for_a_retry():
+    _svc, store, crm, sync = sync_world()
+    assert store.acquire("ada@example.com", "another-worker", 120)
+    failures = sync.push(["ada@example.com"])
+    assert isinstance(failures["ada@example.com"], CrmBusyError) and crm.calls == []
+    assert store.leases["ada@example.com"][0] == "another-worker"
+
+
+def test_a_failed_push_is_not_remembered_so_the_retry_pushes_again():
+    _svc, store, crm, sync = sync_world()
+    crm.errors["ada@example.com"] = HubSpotError("HubSpot batch upsert failed with HTTP 500", 500)
+    assert set(sync.push(["ada@example.com"])) == {"ada@example.com"}
+    assert store.pushed("ada@example.com") is None and store.leases == {}
+    crm.errors.clear()
+    assert sync.push(["ada@example.com"]) == {} and len(crm.calls) == 2
+
+
+def test_nothing_is_pushed_without_a_crm_or_for_an_erased_customer():
+    _svc, _store, crm, sync = sync_world(parse_config("locations: [{id: a, country: US}]").crm)
+    assert sync.push(["ada@example.com"]) == {} and crm.calls == []
+    _svc, _store, crm, sync = sync_world()
+    assert sync.push(["nobody@example.com"]) == {} and crm.calls == []
+
+
+def test_a_crm_that_cannot_be_called_fails_every_customer_with_the_reason():
+    _svc, store, _crm, _sync = sync_world()
+    config = parse_config("locations: [{id: a, country: US}]\ncrm: {provider: hubspot}")
+    sync = CrmSync(store, lambda crm: crm_client(crm, SecretsProvider(values={})), lambda: config)
+    failures = sync.push(["ada@example.com"])
+    assert isinstance(failures["ada@example.com"], CrmSetupError)
