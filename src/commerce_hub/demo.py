@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -80,6 +81,25 @@ def _wait_for(client: HubClient, order_id: str, timeout: float = 20.0) -> dict[s
     return {}
 
 
+def _profiles(client: HubClient, emails: list[str], out, timeout: float = 20.0) -> None:
+    """Each customer's profile as crm_upsert built it (GET /customers/{email})."""
+    rows = [["customer", "orders", "spent", "channels", "email consent"]]
+    deadline = time.monotonic() + timeout
+    for email in dict.fromkeys(emails):
+        response = client.get(f"/customers/{quote(email, safe='')}")
+        while response.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            response = client.get(f"/customers/{quote(email, safe='')}")
+        if response.status_code != 200:
+            rows.append([email, "(no profile yet)", "", "", ""])
+            continue
+        profile = response.json()
+        spent = ", ".join(f"{amount} {currency}" for currency, amount in profile["total_spent"].items()) or "-"
+        consent = {True: "yes", False: "no", None: "unknown"}[profile["consent"]["email_marketing"]["subscribed"]]
+        rows.append([email, str(profile["order_count"]), spent, ", ".join(profile["channels"]), consent])
+    print("\nCustomers\n" + _table(rows), file=out)
+
+
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
@@ -130,6 +150,8 @@ def run(client: HubClient, out=sys.stdout) -> list[Scenario]:
         by_loc = ", ".join(f"{loc} {v['available']}/{v['reserved']}" for loc, v in level["locations"].items())
         rows.append([sku, str(level["available"]), str(level["reserved"]), by_loc])
     print("\nStock (available/reserved)\n" + _table(rows), file=out)
+
+    _profiles(client, [json.loads(body)["email"] for body, _delivery, _order in sent], out)
     return plan
 
 

@@ -49,3 +49,4 @@ def test_demo_prints_what_happened_to_each_order(stack):
     assert out.count("200 accepted") == 5 and out.count("200 duplicate") == 1
     assert "insufficient_stock" in out and "pending_payment" in out
     assert "(not recorded)" not in out
+    assert "\nCustomers\n" in out and "(no profile yet)" not in out
