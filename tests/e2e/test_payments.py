@@ -67,7 +67,9 @@ def order(http, order_id: str) -> dict | None:
 
 
 def status_is(http, order_id: str, expected: str) -> Callable[[], bool]:
-    return lambda: (order(http, order_id) or {}).get("status") == expected
+    # A paid order with its stock reserved is routed at once: `fulfilling` is paid, and routed.
+    accepted = {expected, "fulfilling"} if expected == "paid" else {expected}
+    return lambda: (order(http, order_id) or {}).get("status") in accepted
 
 
 def stock(http, sku: str) -> dict:
@@ -89,7 +91,7 @@ def test_order_then_payment_makes_it_paid(http, stack, sku):
     assert send(http, stack, "stripe", stripe_event("succeeded", number, 2000), None)["status"] == "accepted"
     wait_for(status_is(http, oid, "paid"), what="the payment")
     paid = order(http, oid)
-    assert [e["type"] for e in paid["timeline"]] == ["OrderPlaced", "PaymentSucceeded"]
+    assert [e["type"] for e in paid["timeline"]][:2] == ["OrderPlaced", "PaymentSucceeded"]
 
 
 def test_payment_before_its_order_is_applied_when_the_order_arrives(http, stack, sku):
