@@ -107,6 +107,57 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _status(client: HubClient, order_id: str, want: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    status = "(not recorded)"
+    while time.monotonic() < deadline:
+        response = client.get(f"/orders/{quote(order_id)}")
+        if response.status_code == 200:
+            status = response.json()["status"]
+            if status == want:
+                break
+        time.sleep(0.2)
+    return status
+
+
+def _lifecycle(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
+    """One WooCommerce order from placement to delivery: Stripe pays it, a person ships it (no carrier
+    is configured locally), and Shippo's tracking says it arrived."""
+    number = int(time.time()) % 10**6 + 500_000
+    order_id = f"woocommerce:{number}"
+    secrets = client.secrets()
+    payloads = find_project_root() / "events" / "payloads"
+    woo = json.loads((payloads / "woocommerce_order_created.json").read_text())
+    woo.update(id=number, number=str(number), status="pending", date_paid=None, date_paid_gmt=None, total="36.00",
+               currency="USD", refunds=[], date_modified_gmt=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))  # fmt: skip
+    woo["line_items"] = [dict(woo["line_items"][0], sku="MUG-ENAMEL-WHT", quantity=2, total="36.00", price=18)]
+    stripe = json.loads((payloads / "stripe_payment_intent_succeeded.json").read_text())
+    stripe.update(id=f"evt_demo_{number}", created=int(time.time()))
+    stripe["data"]["object"].update(id=f"pi_demo_{number}", amount=3600, amount_received=3600, currency="usd")
+    stripe["data"]["object"]["metadata"] = {"order_id": str(number), "channel": "woocommerce"}
+    tracking = f"9400{number:018d}"
+    shippo = json.loads((payloads / "shippo_track_updated.json").read_text())
+    shippo["data"].update(tracking_number=tracking, metadata=None)
+    shippo["data"]["tracking_status"].update(
+        status="DELIVERED", status_date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    )
+
+    steps: list[list[str]] = [["step", "what the hub was told", "order status"]]
+
+    def deliver(source: str, body: dict, topic: str | None, want: str, what: str) -> None:
+        delivery = sign_delivery(source, json.dumps(body).encode(), topic=topic, secrets=secrets, url=client.url)
+        answer = client.send(source, delivery).json().get("status", "?")
+        steps.append([str(len(steps)), f"{what} ({source}: {answer})", _status(client, order_id, want)])
+
+    deliver("woocommerce", woo, "order.created", "pending_payment", "order placed, awaiting payment")
+    deliver("stripe", stripe, None, "fulfilling", "Stripe payment_intent.succeeded for it")
+    shipped = client.post_json(f"/orders/{quote(order_id)}/shipments", {"tracking_number": tracking, "carrier": "USPS"})
+    steps.append([str(len(steps)), f"shipped with tracking {tracking} (HTTP {shipped.status_code})",
+                  _status(client, order_id, "shipped")])  # fmt: skip
+    deliver("shippo", shippo, None, "delivered", "Shippo tracking: DELIVERED")
+    print(f"\nLifecycle of {order_id}\n" + _table(steps), file=out)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="base URL of the stack (default http://127.0.0.1:$HUB_PORT)")
 
@@ -152,6 +203,7 @@ def run(client: HubClient, out=sys.stdout) -> list[Scenario]:
     print("\nStock (available/reserved)\n" + _table(rows), file=out)
 
     _profiles(client, [json.loads(body)["email"] for body, _delivery, _order in sent], out)
+    _lifecycle(client, out)
     return plan
 
 
