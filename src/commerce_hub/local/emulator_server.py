@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import Any
 
 
 def _exit_when_parent_goes() -> None:
@@ -18,6 +19,22 @@ def _exit_when_parent_goes() -> None:
         sys.stdin.buffer.read()
     finally:
         os._exit(0)
+
+
+class _OneDynamoDBRequestAtATime:
+    """moto's DynamoDB is not thread-safe: a transaction deep-copies the tables it touches while other
+    request threads write to them ("dictionary changed size during iteration"). DynamoDB requests are
+    handled one at a time, as DynamoDB itself orders them; every other service stays concurrent."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 def main(argv: list[str]) -> None:
@@ -34,7 +51,7 @@ def main(argv: list[str]) -> None:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     actual_port = server.server_address[1]
     # moto builds some URLs (queue URLs among them) from MOTO_PORT; it must be the real port.

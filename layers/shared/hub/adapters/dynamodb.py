@@ -9,8 +9,12 @@ was read at.
 A stock level holds `available` and `reserved`, `version` (incremented by every change to the row,
 whoever makes it), and `set_by` / `set_at`: who last set `available` as an absolute value (a
 channel, or "admin") and the time of that value in microseconds since the epoch. A level older than
-`set_at` is refused by a condition. The keys of learned platform ids and of what was pushed to each
-channel are in hub.adapters.stock_tables.
+`set_at` is refused by a condition.
+
+Multi-channel stock keeps, beside the ledger (hub.adapters.stock_tables): a SKU's learned platform
+ids `CHANNEL#<channel>` / `SKU#<sku>`, the reverse `CHANNEL#<channel>` / `ITEM#<platform id>`, a
+channel's default platform location `CHANNEL#<channel>` / `LOCATION#<location>`, and what was pushed
+to a channel `SYNC#<channel>` / `SKU#<sku>#LOC#<location>`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,206 @@
+"""Stock across channels end to end, through a local stack of this module's own, with three workers
+per function: its configuration points Shopify, WooCommerce and Magento channels at a fake of their
+APIs served here on 127.0.0.1 (tests/stock_fakes.py), whose credentials are put in the stack's secret.
+
+Storefront level webhooks change GET /inventory/{sku} and reach every other channel, never the one
+they came from; and 40 orders racing for 10 units through the real handlers reserve exactly 10."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from commerce_hub.local import LocalStack
+from commerce_hub.signing import sign_delivery
+from tests.stock_fakes import STOREFRONT_SECRETS, FakeStorefronts
+
+from .conftest import API_TOKEN, ROOT, _environment
+
+pytestmark = pytest.mark.e2e
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+PAYLOADS = ROOT / "events" / "payloads"
+WORKERS = 3
+BEANIE_ITEM = "44981234567009"
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def wait_for(check: Callable[[], Any], seconds: float = 300, what: str = "condition") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def _config(api_url: str) -> str:
+    document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
+    document["channels"] = {
+        "shopify": {
+            "platform": "shopify",
+            "shop_domain": "ada-goods.myshopify.com",
+            "api_url": api_url,
+            "locations": {"71234567890": "wh-east", "71234567891": "wh-west"},
+            "sku_map": {"BEANIE-MER-CHR": {"item_id": BEANIE_ITEM}},
+        },
+        "woocommerce": {"platform": "woocommerce", "api_url": api_url},
+        "magento": {
+            "platform": "magento",
+            "api_url": api_url,
+            "sku_map": {"BEANIE-MER-CHR": {}, "TEE-ORGANIC-L": {}},
+        },
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def storefronts() -> FakeStorefronts:
+    return FakeStorefronts()
+
+
+@pytest.fixture(scope="module")
+def stock_stack(storefronts, tmp_path_factory) -> Iterator[LocalStack]:
+    with storefronts.serve() as api_url:
+        config = tmp_path_factory.mktemp("config") / "channels.yaml"
+        config.write_text(_config(api_url))
+        env = _environment(HUB_CONFIG=str(config))
+        with LocalStack(ROOT, http_port=0, aws_port=0, env=env, pool_size=WORKERS) as running:
+            # The storefront API credentials: keys of the same secret, as in AWS.
+            running.client("secretsmanager").put_secret_value(
+                SecretId=running.secret_arn, SecretString=json.dumps({**running.secrets, **STOREFRONT_SECRETS})
+            )
+            yield running
+
+
+@pytest.fixture
+def http(stock_stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stock_stack.url, timeout=30) as client:
+        yield client
+
+
+def post(http: httpx.Client, stack: LocalStack, source: str, body: dict[str, Any], topic: str) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    account = "ada-goods.myshopify.com" if source == "shopify" else None
+    delivery = sign_delivery(
+        source, raw, topic=topic, secrets=stack.secrets, delivery_id=str(uuid.uuid4()), account=account
+    )
+    response = http.post(f"/webhooks/{source}", content=delivery.body, headers=delivery.headers)
+    assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
+    return response
+
+
+def inventory(http: httpx.Client, sku: str) -> dict[str, Any] | None:
+    response = http.get(f"/inventory/{sku}", headers=AUTH)
+    return response.json() if response.status_code == 200 else None
+
+
+def queues_idle(stack: LocalStack) -> bool:
+    sqs = stack.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        if "dlq" not in url and any(int(v) for v in attrs.values()):
+            return False
+    return True
+
+
+def test_a_woocommerce_level_webhook_changes_the_inventory_and_reaches_the_other_channels(
+    stock_stack, http, storefronts
+):
+    post(http, stock_stack, "woocommerce", payload("woocommerce_product_updated"), "product.updated")
+
+    level = wait_for(lambda: inventory(http, "BEANIE-MER-CHR"), what="the reported level")
+    assert level["locations"]["wh-east"] == {"available": 17, "reserved": 0}
+
+    shopify = wait_for(lambda: storefronts.of("shopify"), what="the push to Shopify")
+    (request,) = shopify
+    assert request.headers["x-shopify-access-token"] == STOREFRONT_SECRETS["SHOPIFY_ACCESS_TOKEN"]
+    assert request.body["variables"]["input"]["quantities"] == [
+        {
+            "inventoryItemId": f"gid://shopify/InventoryItem/{BEANIE_ITEM}",
+            "locationId": "gid://shopify/Location/71234567890",
+            "quantity": 17,
+        }
+    ]
+    magento = wait_for(lambda: storefronts.of("magento"), what="the push to Magento")
+    assert magento[0].body == {
+        "sourceItems": [{"sku": "BEANIE-MER-CHR", "source_code": "default", "quantity": 17, "status": 1}]
+    }
+    wait_for(lambda: queues_idle(stock_stack), what="the queues to drain")
+    # The level came from WooCommerce: nothing goes back to it.
+    assert storefronts.of("woocommerce") == []
+
+
+def test_a_shopify_level_webhook_sets_a_learned_item_and_is_not_echoed_to_shopify(stock_stack, http, storefronts):
+    post(http, stock_stack, "shopify", payload("shopify_products_update"), "products/update")
+    wait_for(lambda: queues_idle(stock_stack), what="the product to be learned")
+    seen = len(storefronts.of("shopify"))
+    body = dict(payload("shopify_inventory_levels_update"), available=31)
+    post(http, stock_stack, "shopify", body, "inventory_levels/update")
+
+    level = wait_for(lambda: inventory(http, "TEE-ORGANIC-L"), what="the Shopify level")
+    assert level["locations"] == {"wh-east": {"available": 31, "reserved": 0}}
+
+    def tee_pushes() -> list[dict[str, Any]]:
+        return [r.body for r in storefronts.of("magento") if "TEE-ORGANIC-L" in json.dumps(r.body)]
+
+    pushed = wait_for(tee_pushes, what="the push to Magento")
+    assert pushed == [
+        {"sourceItems": [{"sku": "TEE-ORGANIC-L", "source_code": "default", "quantity": 31, "status": 1}]}
+    ]
+    wait_for(lambda: queues_idle(stock_stack), what="the queues to drain")
+    assert len(storefronts.of("shopify")) == seen  # the level came from Shopify
+    assert storefronts.of("woocommerce") == []  # WooCommerce's ids for the SKU are not known
+
+
+def shopify_order(order_id: int, sku: str) -> dict[str, Any]:
+    body = payload("shopify_orders_create")
+    body.update(id=order_id, name=f"#{order_id}", financial_status="paid", total_price="10.00")
+    body["line_items"] = [{"id": order_id * 10, "sku": sku, "quantity": 1, "price": "10.00", "title": sku}]
+    return body
+
+
+def test_forty_orders_racing_for_ten_units_reserve_exactly_ten(stock_stack, http):
+    sku = f"LAMP-{uuid.uuid4().hex[:6].upper()}"
+    response = http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": 10}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    base = int(time.time() * 1000)
+    ids = [base + i for i in range(40)]
+
+    def send(order_id: int) -> int:
+        with httpx.Client(base_url=stock_stack.url, timeout=30) as client:
+            return post(client, stock_stack, "shopify", shopify_order(order_id, sku), "orders/create").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as senders:
+        assert set(senders.map(send, ids)) == {200}
+
+    def read(order_id: int) -> dict[str, Any] | None:
+        response = http.get(f"/orders/shopify:{order_id}", headers=AUTH)
+        return response.json() if response.status_code == 200 else None
+
+    orders = [wait_for(lambda n=n: read(n), what=f"order {n}") for n in ids]
+    wait_for(lambda: queues_idle(stock_stack), what="the queues to drain")
+    orders = [read(n) for n in ids]
+    held = [o for o in orders if o["status"] == "on_hold"]
+    reserved = [o for o in orders if o["status"] != "on_hold"]
+    assert len(reserved) == 10 and len(held) == 30
+    assert {o["hold_reason"] for o in held} == {"insufficient_stock"}
+    assert all(o["reservations"] == [] for o in held)
+    assert sum(r["quantity"] for o in reserved for r in o["reservations"]) == 10
+    level = inventory(http, sku)
+    assert level["locations"] == {"wh-east": {"available": 0, "reserved": 10}}
+    assert (level["available"], level["reserved"]) == (0, 10)
