@@ -157,6 +157,13 @@ def test_a_channel_without_locations_maps_to_the_first_location_and_learns_its_i
     assert world.level("BEANIE", "wh-east") == (16, 0)
 
 
+def test_an_adobe_commerce_stock_item_is_the_count_of_its_default_source(world):
+    # Stock items name the legacy stock ("1"), not a source; magento maps its `default` source to wh-west.
+    level = report("magento", 34, sku="CANDLE", location="1", item="771", product="2046")
+    assert world.service.apply_report(level).location == "wh-west"
+    assert world.catalog.locations == {}  # only Shopify needs its default location learned
+
+
 def test_square_counts_use_the_configured_sku_map(world):
     level = report("square", 9, location="L7Q2", item="W62UWFY35CWMYGVWK6TWJDNI")
     assert (world.service.apply_report(level).outcome, world.level("MUG", "wh-east")) == (LevelOutcome.APPLIED, (9, 0))

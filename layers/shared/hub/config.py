@@ -49,6 +49,7 @@ class _Strict(BaseModel):
 
 
 ANY_LOCATION = "*"
+MAGENTO_DEFAULT_SOURCE = "default"
 # Platforms whose stock has no locations: one count per product (or variation).
 _LOCATIONLESS = ("woocommerce", "bigcommerce")
 
@@ -93,6 +94,9 @@ class ChannelConfig(_Strict):
             return hub_locations[0]
         if platform_location_id is not None and platform_location_id in self.locations:
             return self.locations[platform_location_id]
+        if self.platform == "magento" and ANY_LOCATION not in self.locations:
+            # A stock item names the legacy stock, not a source: it is the `default` source's count.
+            return self.locations.get(MAGENTO_DEFAULT_SOURCE)
         return self.locations.get(ANY_LOCATION)
 
     def sells_from(self, hub_location: str, hub_locations: list[str]) -> tuple[bool, str | None]:

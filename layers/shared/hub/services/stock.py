@@ -308,8 +308,8 @@ class StockService:
         if self._catalog is not None:
             if report.sku and ids and sku not in channel.sku_map:
                 self._catalog.learn(event.channel, sku, ids, at)
-            if platform_location and platform_location not in channel.locations:
-                # The channel's default hub location: remember where it is on the platform, to push there.
+            if channel.platform == "shopify" and platform_location and platform_location not in channel.locations:
+                # The channel's default hub location: remember where it is on Shopify, to push there.
                 self._catalog.learn_location(event.channel, location, platform_location)
         try:
             written = self._ledger.set_level(sku, location, report.available, by=event.channel, at=at, newer_only=True)
