@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from urllib.parse import unquote
 
@@ -13,11 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.observability import logger, metrics
 from hub.ports import Ledger, ProfileStore
 from hub.services.fulfilment import FulfilmentService, ShipError
+from hub.services.reporting import ReportingService
 from hub.services.stock import StockService, UnknownLocationError
 from hub.views import customer_view, inventory_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 app = APIGatewayHttpResolver()
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class NotFoundError(LookupError):
@@ -47,6 +51,7 @@ class _Root:
     ledger: Ledger
     stock: StockService
     fulfilment: FulfilmentService
+    reports: ReportingService
 
 
 @cache
@@ -62,7 +67,21 @@ def _root() -> _Root:
     dynamodb = boto3.client("dynamodb")
     ledger = DynamoLedger(dynamodb, env.table)
     publisher = bus_publisher(env)
-    return _Root(ledger, StockService(ledger, publisher, load_config), _fulfilment(ledger, publisher, dynamodb, env))
+    return _Root(
+        ledger,
+        StockService(ledger, publisher, load_config),
+        _fulfilment(ledger, publisher, dynamodb, env),
+        _reports(env),
+    )
+
+
+def _reports(env) -> ReportingService:  # type: ignore[no-untyped-def]
+    """The daily report, read from its own items; the API forwards nothing to analytics."""
+    import boto3
+    from hub.adapters.report_store import DynamoReportStore
+    from hub.config import load_config
+
+    return ReportingService(DynamoReportStore(boto3.client("dynamodb"), env.table), load_config)
 
 
 def _fulfilment(ledger, publisher, dynamodb, env) -> FulfilmentService:  # type: ignore[no-untyped-def]
@@ -158,6 +177,24 @@ def get_customer(email: str) -> dict:
     if profile is None:
         raise NotFoundError("no customer with that email; one appears once an order or a customer event names it")
     return customer_view(profile)
+
+
+@app.get("/reports/daily")
+def get_daily_report() -> dict:
+    params = app.current_event.query_string_parameters or {}
+    return _root().reports.daily(_report_day(params.get("date")), params.get("channel") or None)
+
+
+def _report_day(raw: str | None) -> date:
+    example = "e.g. ?date=2026-11-20 (a UTC day)"
+    if not raw:
+        raise BadRequestError(f"say which day: date=YYYY-MM-DD, {example}")
+    if not _DAY.fullmatch(raw):
+        raise BadRequestError(f"date must be a day written YYYY-MM-DD, {example}")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequestError(f"{raw} is not a day of the calendar; {example}") from exc
 
 
 def _error(status: int, message: str) -> Response:

@@ -1,10 +1,15 @@
-"""queue_health: on a schedule, publishes how deep each consumer and dead-letter queue is."""
+"""queue_health: on a schedule, publishes how deep each consumer and dead-letter queue is.
+
+One metric, `QueueDepth`, with the queue's short name (`stock`, `stock-dlq`, ...) as the `queue`
+dimension, so one dashboard search shows every queue, and `queue=dlq` only the dead-letter ones.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
 
+from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.observability import MetricUnit, logger, metrics
 
@@ -33,7 +38,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         )["Attributes"]
         depth = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
         depths[name] = depth
-        metrics.add_metric(name=f"QueueDepth_{name}", unit=MetricUnit.Count, value=depth)
+        with single_metric(
+            name="QueueDepth", unit=MetricUnit.Count, value=depth, default_dimensions=metrics.default_dimensions
+        ) as metric:
+            metric.add_dimension(name="queue", value=name)
         if name.endswith("dlq") and depth:
             logger.warning("dead-letter queue holds messages", extra={"queue": name, "messages": depth})
     return {"queues": depths}

@@ -19,13 +19,16 @@ from hub.domain.customers import is_contact_field
 from hub.domain.stock import LocationRef
 
 __all__ = [
+    "AnalyticsConfig",
     "CarrierAddress",
     "CarrierConfig",
     "ChannelConfig",
     "ConfigError",
     "CrmConfig",
+    "Ga4Config",
     "GatewayConfig",
     "HubConfig",
+    "MetaConfig",
     "ParcelConfig",
     "SalesforceCrmConfig",
     "ServiceLevel",
@@ -292,6 +295,7 @@ class HubConfig(_Strict):
     low_stock_threshold: int = Field(default=5, ge=0)
     carrier: CarrierConfig = Field(default_factory=CarrierConfig)
     crm: CrmConfig = Field(default_factory=CrmConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
 
     @model_validator(mode="after")
     def _unique_locations(self) -> HubConfig:

@@ -40,6 +40,8 @@ __all__ = [
     "LineItem",
     "LowStock",
     "LowStockData",
+    "MarketingMessageData",
+    "MarketingMessageSent",
     "OrderCancelled",
     "OrderCancelledData",
     "OrderData",
@@ -432,6 +434,21 @@ class ShipmentTrackedData(_Model):
     reference: str | None = Field(default=None, description="what the hub set on the shipment (fulfilment id)")
 
 
+class MarketingMessageData(_Model):
+    """One marketing message sent to one customer. No personal data: the customer is a key.
+
+    `channel` is the messaging channel (email, sms, klaviyo, mailchimp); the envelope's `channel` is
+    the storefront channel the message was about.
+    """
+
+    customer: str = Field(
+        description="SHA-256 hex of the normalised email (hub.domain.pii.customer_key), or the normalised email"
+    )
+    channel: str = Field(description="the messaging channel: email, sms, klaviyo, mailchimp")
+    trigger: str = Field(description="the rule that sent it, e.g. post_purchase, abandoned_checkout, win_back")
+    sent_at: datetime
+
+
 class StatusChangeData(_Model):
     order_id: str
     previous: str | None = Field(default=None, description="None when the order was just recorded")
@@ -647,6 +664,13 @@ class ProductUpdated(_Event):
     data: ProductData
 
 
+class MarketingMessageSent(_Event):
+    """A marketing message went out; reporting attributes orders placed within its window to it."""
+
+    type: Literal["MarketingMessageSent"] = "MarketingMessageSent"
+    data: MarketingMessageData
+
+
 class ResourceFetchRequested(_Event):
     type: Literal["ResourceFetchRequested"] = "ResourceFetchRequested"
     data: ResourceFetchData
@@ -682,6 +706,7 @@ EVENT_TYPES: tuple[type[_Event], ...] = (
     FulfilmentShipped,
     FulfilmentWrittenBack,
     ShipmentTracked,
+    MarketingMessageSent,
 )
 
 HubEvent = Annotated[
@@ -713,7 +738,8 @@ HubEvent = Annotated[
     | OrderRouted
     | FulfilmentShipped
     | FulfilmentWrittenBack
-    | ShipmentTracked,
+    | ShipmentTracked
+    | MarketingMessageSent,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)

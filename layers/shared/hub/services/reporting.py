@@ -1,0 +1,239 @@
+"""reporting's use case: each event becomes a fact about an order, a checkout or a customer, and the
+daily counters move by what that fact changes (hub.domain.reporting); purchases and refunds are
+then forwarded to the analytics destinations that are configured (hub.services.analytics).
+
+Every write is conditional on the version the facts were read at, and carries the counter
+changes in the same transaction, so concurrent consumers and redeliveries never count twice.
+An order's facts are copied to its customer's (the customer key, never the email) after they are
+stored; both copies only ever grow, so whichever writer comes second sees the other's facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from hub.config import HubConfig
+from hub.domain.pii import customer_key
+from hub.domain.reporting import (
+    BucketRow,
+    CheckoutFacts,
+    CheckoutStart,
+    Contribution,
+    CustomerFacts,
+    Message,
+    OrderFacts,
+    Placement,
+    Refund,
+    daily_report,
+    difference,
+    stamp,
+)
+from hub.events import (
+    CheckoutStarted,
+    HubEvent,
+    MarketingMessageSent,
+    OrderPlaced,
+    OrderStatusChanged,
+    PaymentRefunded,
+    RefundIssued,
+)
+from hub.ports import HubError
+from hub.services.analytics import AnalyticsForwarder, Contact, Purchase, RefundMade
+from hub.services.payments import order_id_for
+
+__all__ = ["ReportChange", "ReportConflictError", "ReportStore", "ReportingService", "StoredFacts"]
+
+Facts = OrderFacts | CheckoutFacts | CustomerFacts
+_MAX_ATTEMPTS = 8
+_COMPLETED = ("completed", "succeeded")
+
+
+class ReportConflictError(HubError):
+    """The facts changed since they were read; read again and apply the fact again."""
+
+
+@dataclass(frozen=True)
+class StoredFacts:
+    facts: Facts
+    contribution: Contribution  # what these facts have added to the counters so far
+    version: int
+
+
+class ReportStore(Protocol):
+    def load(self, kind: str, key: str) -> StoredFacts | None:
+        """The facts kept for one order, checkout or customer, or None."""
+
+    def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
+        """Store the facts with their contribution and add `delta` to the daily counters, atomically.
+
+        Conditional on the version read (None: not stored yet); ReportConflictError otherwise.
+        """
+
+    def day(self, day: str) -> list[BucketRow]:
+        """Every channel and currency's counters for one UTC day."""
+
+
+@dataclass
+class ReportChange:
+    """What one event did: `delta` is the change to the daily counters of its order or checkout."""
+
+    outcome: str  # applied | duplicate | ignored
+    delta: Contribution = field(default_factory=dict)
+    forwarded: list[str] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReportingService:
+    def __init__(
+        self,
+        store: ReportStore,
+        config: Callable[[], HubConfig],
+        forwarder: AnalyticsForwarder | None = None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._forwarder = forwarder
+
+    # ------------------------------------------------------------------ events
+    def handle(self, event: HubEvent) -> ReportChange:
+        if isinstance(event, OrderPlaced):
+            return self._placed(event)
+        if isinstance(event, OrderStatusChanged) and event.data.status == "cancelled":
+            facts, delta = self._update(OrderFacts(event.data.order_id), lambda f: f.with_cancellation())
+            self._to_customer(facts)
+            return ReportChange("applied" if delta else "duplicate", delta)
+        if isinstance(event, RefundIssued | PaymentRefunded):
+            return self._refund(event)
+        if isinstance(event, CheckoutStarted):
+            start = CheckoutStart(stamp(event.occurred_at), event.event_id, event.channel, _upper(event.data.currency))
+            _facts, delta = self._update(CheckoutFacts(event.data.checkout_id), lambda f: f.with_start(start))
+            return ReportChange("applied" if delta else "duplicate", delta)
+        if isinstance(event, MarketingMessageSent):
+            key = customer_key(event.data.customer)
+            if key is None:
+                return ReportChange("ignored")
+            message = Message(stamp(event.data.sent_at), event.channel)
+            _facts, delta = self._update(
+                CustomerFacts(key, self._window()),
+                lambda f: f.with_window(self._window()).with_message(event.event_id, message),
+            )
+            return ReportChange("applied" if delta else "duplicate")
+        return ReportChange("ignored")
+
+    def _placed(self, event: OrderPlaced) -> ReportChange:
+        data = event.data
+        placement = Placement(
+            event_id=event.event_id,
+            at=stamp(event.occurred_at),
+            channel=event.channel,
+            currency=data.currency.upper(),
+            total=data.total,
+            lines=tuple((line.sku, line.quantity, line.unit_price) for line in data.lines),
+            customer=customer_key(data.customer_email),
+        )
+        facts, delta = self._update(OrderFacts(data.order_id), lambda f: f.with_placement(placement))
+        self._to_customer(facts)
+        change = ReportChange("applied" if delta else "duplicate", delta)
+        if self._forwarder is not None and not facts.cancelled:
+            change.forwarded = self._forwarder.purchase(_purchase(event))
+        return change
+
+    def _refund(self, event: RefundIssued | PaymentRefunded) -> ReportChange:
+        data = event.data
+        if isinstance(event, RefundIssued):
+            order_id, key, origin = data.order_id, f"storefront:{data.refund_id}", "storefront"
+        else:
+            if (event.data.status or "completed").lower() not in _COMPLETED:
+                return ReportChange("ignored")
+            found = order_id_for(event.data.reference, event.channel, self._config(), event.data.gateway)
+            # A refund that names no order still moved money: it counts under its payment.
+            order_id = found or f"{event.channel}:unmatched-payment:{event.data.gateway}:{event.data.payment_id}"
+            key, origin = f"{event.data.gateway}:{data.refund_id}", "gateway"
+        if data.amount <= 0 or not data.currency:
+            return ReportChange("ignored")
+        refund = Refund(origin, stamp(event.occurred_at), data.amount, data.currency.upper(), event.channel)
+        facts, delta = self._update(OrderFacts(order_id), lambda f: f.with_refund(key, refund))
+        change = ReportChange("applied" if delta else "duplicate", delta)
+        if self._forwarder is not None:
+            change.forwarded = self._forwarder.refunds(facts, refund.currency, _refund_made(facts, event))
+        return change
+
+    def _to_customer(self, order: OrderFacts) -> None:
+        summary = order.customer_order()
+        if summary is None or order.placement is None or order.placement.customer is None:
+            return
+        window = self._window()
+        self._update(
+            CustomerFacts(order.placement.customer, window),
+            lambda f: f.with_window(window).with_order(order.order_id, summary),
+        )
+
+    def _window(self) -> int:
+        return self._config().analytics.attribution_window_days
+
+    def _update(self, empty: Facts, change: Callable[[Any], Facts]) -> tuple[Any, Contribution]:
+        """Apply one fact to the stored facts of `empty.key`; the counter change it made (empty: none)."""
+        for _attempt in range(_MAX_ATTEMPTS):
+            stored = self._store.load(empty.kind, empty.key)
+            current = stored.facts if stored else empty
+            new = change(current)
+            if new == current:
+                return new, {}
+            before = stored.contribution if stored else {}
+            after = new.contribution()
+            delta = difference(before, after)
+            try:
+                self._store.save(new, after, stored.version if stored else None, delta)
+            except ReportConflictError:
+                continue
+            return new, delta
+        raise ReportConflictError(f"{empty.kind} {empty.key}: kept changing over {_MAX_ATTEMPTS} attempts")
+
+    # ------------------------------------------------------------------ the report
+    def daily(self, day: date, channel: str | None = None) -> dict[str, Any]:
+        rows = self._store.day(day.isoformat())
+        return daily_report(day.isoformat(), rows, window_days=self._window(), channel=channel)
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+def _purchase(event: OrderPlaced) -> Purchase:
+    data = event.data
+    address = data.shipping_address
+    name = address.name if address else None
+    return Purchase(
+        order_id=data.order_id,
+        platform_order_id=data.platform_order_id,
+        channel=event.channel,
+        currency=data.currency.upper(),
+        total=data.total,
+        lines=tuple((line.sku, line.quantity, line.unit_price, line.title) for line in data.lines),
+        at=event.occurred_at,
+        customer=customer_key(data.customer_email),
+        contact=Contact(
+            email=data.customer_email,
+            phone=address.phone if address else None,
+            name=name,
+            city=address.city if address else None,
+            state=address.state if address else None,
+            postal_code=address.postal_code if address else None,
+            country=(address.country if address and address.country else data.shipping_country),
+        ),
+    )
+
+
+def _refund_made(facts: OrderFacts, event: RefundIssued | PaymentRefunded) -> RefundMade:
+    return RefundMade(
+        order_id=facts.order_id,
+        platform_order_id=facts.order_id.split(":", 1)[-1],
+        at=event.occurred_at,
+        customer=facts.placement.customer if facts.placement else None,
+    )

@@ -1,0 +1,319 @@
+"""reporting with moto: the handler fed bus records, the report read through admin_api, GA4 and Meta
+requests as they leave (respx), metrics as Powertools prints them."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import httpx
+import pytest
+import respx
+
+from tests.analytics_apis import GA4_API_SECRET, GA4_MEASUREMENT_ID, META_ACCESS_TOKEN, META_PIXEL_ID
+from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
+from tests.unit.test_reporting import cancelled, checkout, gateway_refund, message, placed, storefront_refund
+
+SAMPLE_DAY = "2026-11-20"
+GA4_URL = "https://www.google-analytics.com/mp/collect"
+META_URL = f"https://graph.facebook.com/v23.0/{META_PIXEL_ID}/events"
+
+
+def record(hub_event, message_id: str) -> dict:
+    body = {
+        "version": "0",
+        "id": message_id,
+        "detail-type": hub_event.type,
+        "source": f"commerce-hub.{hub_event.source}",
+        "account": "123456789012",
+        "time": "2026-11-20T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": json.loads(hub_event.model_dump_json()),
+    }
+    base = copy.deepcopy(event("reporting_order_placed.json")["Records"][0])
+    return dict(base, messageId=message_id, body=json.dumps(body))
+
+
+def emf_lines(output: str) -> list[dict]:
+    """The metric documents Powertools printed, each value summed (EMF may carry a list)."""
+    out = []
+    for line in output.splitlines():
+        if line.startswith('{"_aws"'):
+            document = json.loads(line)
+            names = [m["Name"] for d in document["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+            for name in names:
+                value = document[name]
+                document[name] = sum(value) if isinstance(value, list) else value
+            out.append(document)
+    return out
+
+
+def get_report(admin, context, query: str) -> tuple[int, dict]:
+    ev = event("admin_api_get_daily_report.json")
+    ev["rawQueryString"] = query
+    ev["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&")) if query else None
+    response = admin.lambda_handler(ev, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def reporting(aws, load_function):
+    return load_function("reporting")
+
+
+@pytest.fixture
+def admin(aws, load_function):
+    return load_function("admin_api")
+
+
+@pytest.fixture
+def analytics_configured(aws, monkeypatch):
+    """GA4 and Meta configured (SSM), their credentials in the hub secret (Secrets Manager)."""
+    from aws_lambda_powertools.utilities import parameters
+    from hub import config
+
+    document = (ROOT / "config" / "local.yaml").read_text() + (
+        "analytics:\n"
+        f"  ga4: {{measurement_id: {GA4_MEASUREMENT_ID}}}\n"
+        f"  meta: {{pixel_id: '{META_PIXEL_ID}', api_version: v23.0}}\n"
+    )
+    boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=document, Overwrite=True)
+    secrets = boto3.client("secretsmanager")
+    current = json.loads(secrets.get_secret_value(SecretId=aws.secrets_arn)["SecretString"])
+    current.update(GA4_API_SECRET=GA4_API_SECRET, META_ACCESS_TOKEN=META_ACCESS_TOKEN)
+    secrets.put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps(current))
+    parameters.clear_caches()
+    monkeypatch.setattr(config, "_cached", None)
+
+
+def test_the_sample_order_and_its_events_make_the_daily_report(aws, reporting, admin, context):
+    at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    sample = event("reporting_order_placed.json")
+    records = [
+        sample["Records"][0],
+        dict(sample["Records"][0], messageId="redelivered"),
+        record(
+            placed("woocommerce:727", at, total=2000, email="grace@example.com", lines=(("MUG-ENAMEL-WHT", 1, 2000),)),
+            "w1",
+        ),
+        record(placed("shopify:9", at, total=1000, email="ADA.Lovelace@example.com", lines=(("CAP", 1, 1000),)), "s9"),
+        record(cancelled("shopify:9", at + timedelta(hours=1)), "s9-cancel"),
+        record(storefront_refund("shopify:820982911946154508", "r1", 1800, at + timedelta(hours=2)), "r1"),
+        record(gateway_refund("shopify:820982911946154508", "r1", 1800, at + timedelta(hours=3)), "r1-gw"),
+        record(checkout("shopify:c1", at), "c1"),
+        record(checkout("shopify:c1", at + timedelta(minutes=5)), "c1-update"),
+        record(checkout("shopify:c2", at), "c2"),
+        record(message("m1", "ada.lovelace@example.com", at - timedelta(days=1)), "m1"),
+    ]
+    assert reporting.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    status, body = get_report(admin, context, f"date={SAMPLE_DAY}")
+    assert status == 200
+    shopify, woo = body["channels"]
+    assert (shopify["channel"], shopify["orders"], shopify["checkouts_started"], shopify["conversion_rate"]) == (
+        "shopify",
+        1,
+        2,
+        "0.5000",
+    )
+    assert shopify["currencies"] == [
+        {
+            "currency": "USD",
+            "orders": 1,
+            "revenue": "85.92",
+            "refunds": "18.00",
+            "net_revenue": "67.92",
+            "average_order_value": "85.92",
+            "units": 3,
+            "new_customer_orders": 1,
+            "returning_customer_orders": 0,
+            "attributed_orders": 1,
+            "attributed_revenue": "85.92",
+            "top_skus": [
+                {"sku": "MUG-ENAMEL-WHT", "units": 2, "revenue": "36.00"},
+                {"sku": "TEE-ORGANIC-L", "units": 1, "revenue": "38.00"},
+            ],
+        }
+    ]
+    assert (woo["channel"], woo["orders"], woo["conversion_rate"]) == ("woocommerce", 1, None)
+    totals = body["totals"]["currencies"][0]
+    assert (totals["orders"], totals["revenue"], totals["net_revenue"], totals["units"]) == (2, "105.92", "87.92", 4)
+    assert totals["top_skus"][0] == {"sku": "MUG-ENAMEL-WHT", "units": 3, "revenue": "56.00"}
+    assert body["totals"]["marketing_messages_sent"] == 0  # the message was sent the day before
+
+    status, only = get_report(admin, context, f"date={SAMPLE_DAY}&channel=woocommerce")
+    assert (status, [c["channel"] for c in only["channels"]], only["totals"]["orders"]) == (200, ["woocommerce"], 1)
+    status, empty = get_report(admin, context, "date=2026-11-21")
+    assert (status, empty["channels"], empty["totals"]["orders"]) == (200, [], 0)
+
+
+def test_the_report_items_hold_no_email(aws, reporting, context):
+    reporting.lambda_handler(event("reporting_order_placed.json"), context)
+    items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
+    report_items = [i for i in items if i["pk"]["S"].startswith("REPORT#")]
+    assert report_items and "ada.lovelace" not in json.dumps(report_items).lower()
+    key = hashlib.sha256(b"ada.lovelace@example.com").hexdigest()
+    assert any(i["pk"]["S"] == f"REPORT#customer#{key}" for i in report_items)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "say which day: date=YYYY-MM-DD"),
+        ("date=20261120", "date must be a day written YYYY-MM-DD"),
+        ("date=yesterday", "date must be a day written YYYY-MM-DD"),
+        ("date=2026-02-30", "2026-02-30 is not a day of the calendar"),
+    ],
+)
+def test_a_bad_date_is_400_with_what_to_send(aws, admin, context, query, message):
+    status, body = get_report(admin, context, query)
+    assert status == 400
+    assert message in body["error"] and "e.g. ?date=2026-11-20" in body["error"]
+
+
+def test_purchases_and_refunds_reach_ga4_and_meta_once(aws, analytics_configured, reporting, context):
+    placed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    order = placed("shopify:5849162203412", placed_at, total=5910, lines=(("TSHIRT-BLK-M", 2, 2499), ("MUG", 1, 912)))
+    refund = storefront_refund("shopify:5849162203412", "r1", 912, placed_at + timedelta(minutes=30))
+    with respx.mock(assert_all_mocked=True) as api:
+        ga4 = api.post(GA4_URL).mock(return_value=httpx.Response(204))
+        meta = api.post(META_URL).mock(return_value=httpx.Response(200, json={"events_received": 1, "fbtrace_id": "x"}))
+        batch = {"Records": [record(order, "o1"), record(refund, "r1")]}
+        assert reporting.lambda_handler(batch, context) == {"batchItemFailures": []}
+        assert reporting.lambda_handler(batch, context) == {"batchItemFailures": []}  # redelivered
+        assert (ga4.call_count, meta.call_count) == (2, 2)
+
+    purchase_request, refund_request = (call.request for call in ga4.calls)
+    assert purchase_request.url.params == httpx.QueryParams(
+        measurement_id=GA4_MEASUREMENT_ID, api_secret=GA4_API_SECRET
+    )
+    key = hashlib.sha256(b"ada@example.com").hexdigest()
+    assert json.loads(purchase_request.content) == {
+        "client_id": f"{int(key[:8], 16)}.{int(key[8:16], 16)}",
+        "timestamp_micros": int(placed_at.timestamp()) * 1_000_000,
+        "events": [
+            {
+                "name": "purchase",
+                "params": {
+                    "transaction_id": "5849162203412",
+                    "value": 59.1,
+                    "currency": "USD",
+                    "affiliation": "shopify",
+                    "items": [
+                        {"item_id": "TSHIRT-BLK-M", "price": 24.99, "quantity": 2},
+                        {"item_id": "MUG", "price": 9.12, "quantity": 1},
+                    ],
+                },
+            }
+        ],
+    }
+    assert json.loads(refund_request.content)["events"] == [
+        {"name": "refund", "params": {"transaction_id": "5849162203412", "value": 9.12, "currency": "USD"}}
+    ]
+    meta_purchase, meta_refund = (json.loads(call.request.content)["data"][0] for call in meta.calls)
+    assert meta.calls[0].request.url.params == httpx.QueryParams(access_token=META_ACCESS_TOKEN)
+    assert (meta_purchase["event_name"], meta_purchase["event_id"], meta_purchase["action_source"]) == (
+        "Purchase",
+        "5849162203412",
+        "other",
+    )
+    assert meta_purchase["event_time"] == int(placed_at.timestamp())
+    assert meta_purchase["user_data"] == {"em": [key]}
+    assert meta_purchase["custom_data"]["value"] == 59.1
+    assert (meta_refund["event_name"], meta_refund["event_id"]) == ("Refund", "5849162203412:refund:912")
+
+
+def test_a_destination_that_refuses_fails_the_record_and_the_redelivery_sends_it(
+    aws, analytics_configured, reporting, admin, context, capsys
+):
+    placed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    order = record(placed("shopify:77", placed_at), "o77")
+    other = record(placed("shopify:78", placed_at), "o78")
+    with respx.mock(assert_all_mocked=True) as api:
+        api.post(GA4_URL).mock(return_value=httpx.Response(204))
+        meta = api.post(META_URL).mock(
+            side_effect=[
+                httpx.Response(400, json={"error": {"message": "Invalid parameter", "code": 100}}),
+                httpx.Response(200, json={"events_received": 1}),
+                httpx.Response(200, json={"events_received": 1}),
+            ]
+        )
+        assert reporting.lambda_handler({"Records": [order, other]}, context) == {
+            "batchItemFailures": [{"itemIdentifier": "o77"}]
+        }
+        assert reporting.lambda_handler({"Records": [order]}, context) == {"batchItemFailures": []}
+        assert meta.call_count == 3
+    output = capsys.readouterr().out
+    assert META_ACCESS_TOKEN not in output and GA4_API_SECRET not in output and "ada@example.com" not in output
+    assert any(m.get("RecordsFailed") == 1 for m in emf_lines(output))
+    _status, body = get_report(admin, context, f"date={placed_at.date().isoformat()}")
+    assert body["totals"]["orders"] == 2
+
+
+def test_orders_revenue_and_refunds_are_published_as_metrics(aws, reporting, context, capsys):
+    at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    batch = {
+        "Records": [
+            record(placed("shopify:1", at, total=5000), "a"),
+            record(placed("shopify:2", at, total=1200, currency="JPY"), "b"),
+            record(storefront_refund("shopify:1", "r1", 250, at), "c"),
+        ]
+    }
+    reporting.lambda_handler(batch, context)
+    emf = emf_lines(capsys.readouterr().out)
+    revenue = {m["currency"]: m["Revenue"] for m in emf if "Revenue" in m}
+    refunds = {m["currency"]: m["Refunds"] for m in emf if "Refunds" in m}
+    assert revenue == {"USD": 50.0, "JPY": 1200.0} and refunds == {"USD": 2.5}
+    definitions = [d for m in emf for d in m["_aws"]["CloudWatchMetrics"]]
+    assert ["currency", "service"] in [
+        dims for d in definitions if d["Metrics"][0]["Name"] == "Revenue" for dims in d["Dimensions"]
+    ]
+    assert sum(m["Orders"] for m in emf if "Orders" in m) == 2
+
+
+def test_queue_health_publishes_one_metric_with_the_queue_as_dimension(
+    aws, load_function, context, capsys, monkeypatch
+):
+    monkeypatch.setenv(
+        "HUB_QUEUE_URLS",
+        f"reporting={aws.queue_url('ReportingQueue')},reporting-dlq={aws.queue_url('ReportingDeadLetterQueue')}",
+    )
+    boto3.client("sqs").send_message(QueueUrl=aws.queue_url("ReportingDeadLetterQueue"), MessageBody="{}")
+    result = load_function("queue_health").lambda_handler(event("queue_health_scheduled.json"), context)
+    assert result == {"queues": {"reporting": 0, "reporting-dlq": 1}}
+    emf = emf_lines(capsys.readouterr().out)
+    depths = {m["queue"]: m["QueueDepth"] for m in emf if "QueueDepth" in m}
+    assert depths == {"reporting": 0.0, "reporting-dlq": 1.0}
+
+
+def test_the_rule_sends_the_reports_events_to_its_queue(aws):
+    at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    paid = cancelled("shopify:1", at)
+    paid = paid.model_copy(update={"event_id": "paid", "data": paid.data.model_copy(update={"status": "paid"})})
+    sent = [
+        placed("shopify:1", at),
+        cancelled("shopify:1", at),
+        paid,
+        storefront_refund("shopify:1", "r", 100, at),
+        gateway_refund("shopify:1", "r", 100, at),
+        checkout("shopify:c", at),
+        message("m", "ada@example.com", at),
+    ]
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": aws.bus_name,
+                "Source": f"commerce-hub.{e.source}",
+                "DetailType": e.type,
+                "Detail": e.model_dump_json(),
+            }
+            for e in sent
+        ]
+    )
+    arrived = sorted((m["detail-type"], m["detail"]["event_id"]) for m in aws.drain("ReportingQueue"))
+    expected = sorted((e.type, e.event_id) for e in sent if e is not paid)
+    assert arrived == expected
