@@ -198,7 +198,7 @@ def _wrong_secret(stack, source: str) -> tuple[bytes, dict[str, str]]:
 
 def _stale(stack, source: str) -> tuple[bytes, dict[str, str]]:
     body, _ = BODIES[source]()
-    return body, signed(stack, source, body, timestamp=int(time.time()) - 301)
+    return body, signed(stack, source, body, timestamp=int(time.time()) - 400)
 
 
 def _foreign_cert_url(stack, source: str) -> tuple[bytes, dict[str, str]]:
@@ -217,7 +217,7 @@ def _foreign_cert_url(stack, source: str) -> tuple[bytes, dict[str, str]]:
         ("stripe", _wrong_secret, "check STRIPE_WEBHOOK_SECRET"),
         ("paypal", _wrong_secret, "PAYPAL_WEBHOOK_ID"),
         ("square", _wrong_secret, "check the Square signature key"),
-        ("stripe", _stale, "timestamp is 301 s old and the hub accepts 300 s"),
+        ("stripe", _stale, "s old and the hub accepts 300 s"),
         ("paypal", _foreign_cert_url, "host 'certs.paypal-verify.example' is not one of PayPal's API hosts"),
     ],
 )
