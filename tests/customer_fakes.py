@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from hub.domain.customers import Contact, CustomerProfile, Fact, normalise_email
+from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary, normalise_email
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
-from hub.ports import ProfileConflictError
+from hub.ports import ProfileConflictError, StoredCustomer
 
 
 class FakeCustomerStore:
@@ -20,11 +20,12 @@ class FakeCustomerStore:
         self.customers: dict[str, dict[str, Fact]] = {}
         self.orders: dict[str, dict[str, Fact]] = {}
         self.profiles: dict[str, tuple[CustomerProfile, int]] = {}
+        self.summaries: dict[str, dict[str, tuple[OrderSummary, int]]] = {}
         self.marks: dict[str, datetime] = {}
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.crm: dict[str, str] = {}
         self.leases: dict[str, tuple[str, float]] = {}
-        # Runs between a derivation's reads and its write, once: a concurrent writer or an erasure.
+        # Runs between a derivation's reads and its first write, once: a concurrent writer or an erasure.
         self.before_save: Callable[[], None] | None = None
 
     # ProfileStore
@@ -42,9 +43,14 @@ class FakeCustomerStore:
         if fact.order_id:
             self.orders.setdefault(fact.order_id, {})[fact.event_id] = fact
 
-    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
+    def customer(self, email: str) -> StoredCustomer:
         stored = self.profiles.get(email)
-        return list(self.customers.get(email, {}).values()), stored[1] if stored else 0
+        orders = {o: summary for o, (summary, _version) in self.summaries.get(email, {}).items()}
+        return StoredCustomer(list(self.customers.get(email, {}).values()), orders, stored[1] if stored else 0)
+
+    def summary_version(self, email: str, order_id: str) -> int:
+        stored = self.summaries.get(email, {}).get(order_id)
+        return stored[1] if stored else 0
 
     def order_facts(self, order_id: str) -> list[Fact]:
         return list(self.orders.get(order_id, {}).values())
@@ -70,21 +76,50 @@ class FakeCustomerStore:
         if subject not in self.marks or self.marks[subject] < before:
             self.marks[subject] = before
 
-    def save_profile(
-        self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
-    ) -> None:
+    def _guard(self, current: int, version: int, marks: Mapping[str, datetime | None]) -> None:
         if self.before_save is not None:
             hook, self.before_save = self.before_save, None
             hook()
-        stored = self.profiles.get(email)
-        if (stored[1] if stored else 0) != version:
-            raise ProfileConflictError("version")
-        if any(self.marks.get(s) != seen for s, seen in marks.items()):
-            raise ProfileConflictError("marks")
-        if profile is None:
-            self.profiles.pop(email, None)
-        else:
-            self.profiles[email] = (profile, version + 1)
+            raise _Retry
+        if current != version or any(self.marks.get(s) != seen for s, seen in marks.items()):
+            raise ProfileConflictError("changed")
+
+    def save_profile(
+        self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        for _ in range(2):
+            stored = self.profiles.get(email)
+            try:
+                self._guard(stored[1] if stored else 0, version, marks)
+            except _Retry:
+                continue
+            if profile is None:
+                self.profiles.pop(email, None)
+            else:
+                self.profiles[email] = (profile, version + 1)
+            return
+
+    def save_summary(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        version: int,
+        marks: Mapping[str, datetime | None],
+    ) -> None:
+        for _ in range(2):
+            try:
+                self._guard(self.summary_version(email, order_id), version, marks)
+            except _Retry:
+                continue
+            orders = self.summaries.setdefault(email, {})
+            if summary is None:
+                orders.pop(order_id, None)
+                if not orders:
+                    del self.summaries[email]
+            else:
+                orders[order_id] = (summary, version + 1)
+            return
 
     def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
         record = self.records.setdefault((subject, request), {})
@@ -114,6 +149,10 @@ class FakeCustomerStore:
     def set_pushed(self, email: str, digest: str) -> None:
         if email in self.profiles:
             self.crm[email] = digest
+
+
+class _Retry(Exception):
+    """The hook ran: check the guard again, now that the concurrent writer has been."""
 
 
 class FakeOrderPrivacy:

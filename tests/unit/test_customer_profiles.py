@@ -377,3 +377,16 @@ def test_a_large_history_in_random_orders_gives_one_result(seed):
     shuffled = events + rng.sample(events, 10)
     rng.shuffle(shuffled)
     assert profiles_after(shuffled) == profiles_after(events)
+
+
+def test_the_work_for_one_event_does_not_grow_with_the_customers_history():
+    svc, store = service()
+    for n in range(30):
+        svc.handle(placed(str(n), "ada@example.com", 100, minutes=n))
+    reads: list[str] = []
+    order_facts = store.order_facts
+    store.order_facts = lambda order_id: reads.append(order_id) or order_facts(order_id)  # type: ignore[method-assign]
+    svc.handle(storefront_refund("7", "r1", 50))
+    svc.handle(customer("ada@example.com", first="Ada", minutes=99))
+    assert sorted(set(reads)) == ["shopify:7"] and len(reads) <= 2
+    assert store.get("ada@example.com").order_count == 30

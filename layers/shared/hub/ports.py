@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from hub.config import ChannelConfig
-from hub.domain.customers import Contact, CustomerProfile, Fact
+from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.stock import LowStockState, StockLevel
@@ -36,6 +36,7 @@ __all__ = [
     "StockPusher",
     "StockPushers",
     "StoreError",
+    "StoredCustomer",
     "SyncBusyError",
     "SyncLog",
     "SyncStaleError",
@@ -223,6 +224,16 @@ class ProfileConflictError(HubError):
     """The profile, or an erasure covering it, changed since it was read; read again and retry."""
 
 
+@dataclass(frozen=True)
+class StoredCustomer:
+    """What is kept under one customer: the facts naming them, their orders' summaries, and the
+    version of their stored profile (0: none)."""
+
+    facts: list[Fact]
+    orders: dict[str, OrderSummary]
+    version: int
+
+
 class ProfileStore(Protocol):
     """The read side of customer profiles: what marketing and reporting use."""
 
@@ -243,8 +254,22 @@ class CustomerStore(ProfileStore, Protocol):
     def put_fact(self, fact: Fact) -> None:
         """Keep a fact under its customer (when it names one) and its order (when it has one)."""
 
-    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
-        """The facts kept under a customer, and the version of their stored profile (0: none)."""
+    def customer(self, email: str) -> StoredCustomer:
+        """Everything kept under a customer, read at once."""
+
+    def summary_version(self, email: str, order_id: str) -> int:
+        """The version of the customer's summary of an order (0: none)."""
+
+    def save_summary(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        version: int,
+        marks: Mapping[str, datetime | None],
+    ) -> None:
+        """Store (or, with None, remove) the customer's summary of an order, read at `version`, under the
+        same guard as `save_profile`; ProfileConflictError otherwise."""
 
     def order_facts(self, order_id: str) -> list[Fact]:
         """The facts kept under an order."""

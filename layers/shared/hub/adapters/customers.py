@@ -3,7 +3,8 @@
 | pk | sk | what |
 |---|---|---|
 | `CUSTOMER#<email>` | `FACT#<event id>` | a fact that names the customer |
-| `CUSTOMER#<email>` | `PROFILE` | the profile derived from the facts, with a version |
+| `CUSTOMER#<email>` | `ORDER#<order id>` | the customer's summary of one of their orders, with a version |
+| `CUSTOMER#<email>` | `PROFILE` | the profile derived from the facts and summaries, with a version |
 | `CUSTOMER#<email>` | `CRM` / `CRMLOCK` | what was last pushed to the CRM; the lease of whoever pushes |
 | `CUSTORDER#<order id>` | `FACT#<event id>` | a fact about an order's money (a copy when it also names a customer) |
 | `PRIVACY#<subject>` | `ERASED` | the time up to which `customer:<erasure key>` or `shop:<channel>` is erased |
@@ -26,8 +27,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain, typed
-from hub.domain.customers import CustomerProfile, Fact, FactKind, normalise_email, profile_from_dict, profile_to_dict
-from hub.ports import ProfileConflictError, StoreError
+from hub.domain.customers import (
+    CustomerProfile,
+    Fact,
+    FactKind,
+    OrderSummary,
+    normalise_email,
+    profile_from_dict,
+    profile_to_dict,
+)
+from hub.ports import ProfileConflictError, StoredCustomer, StoreError
 
 __all__ = ["DynamoCustomerStore", "DynamoProfileStore"]
 
@@ -160,11 +169,20 @@ class DynamoCustomerStore(DynamoProfileStore):
             raise StoreError("the erasure key salt could not be read back")
         return str(item["salt"])
 
-    def customer_facts(self, email: str) -> tuple[list[Fact], int]:
+    def customer(self, email: str) -> StoredCustomer:
         items = self._query(_customer(email))
         facts = [_fact(i) for i in items if i["sk"].startswith("FACT#")]
+        orders = {
+            i["order_id"]: OrderSummary.from_dict(json.loads(i["summary"]))
+            for i in items
+            if i["sk"].startswith("ORDER#")
+        }
         profile = next((i for i in items if i["sk"] == "PROFILE"), None)
-        return facts, int(profile["version"]) if profile else 0
+        return StoredCustomer(facts, orders, int(profile["version"]) if profile else 0)
+
+    def summary_version(self, email: str, order_id: str) -> int:
+        item = self._get(_customer(email), f"ORDER#{order_id}")
+        return int(item["version"]) if item else 0
 
     def order_facts(self, order_id: str) -> list[Fact]:
         return [_fact(i) for i in self._query(f"CUSTORDER#{order_id}", "FACT#")]
@@ -251,33 +269,56 @@ class DynamoCustomerStore(DynamoProfileStore):
     def save_profile(
         self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
     ) -> None:
-        key = _key(_customer(email), "PROFILE")
+        item = None
+        if profile is not None:
+            item = {
+                "kind": "customer_profile",
+                "email": email,
+                "erasure_key": profile.erasure_key,
+                "updated_at": profile.updated_at.isoformat(),
+                "profile": json.dumps(profile_to_dict(profile), sort_keys=True),
+            }
+        self._guarded_write(_customer(email), "PROFILE", item, version, marks)
+
+    def save_summary(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        version: int,
+        marks: Mapping[str, datetime | None],
+    ) -> None:
+        item = None
+        if summary is not None:
+            item = {
+                "kind": "customer_order",
+                "order_id": order_id,
+                "channel": summary.channel,
+                "summary": json.dumps(summary.to_dict(), sort_keys=True),
+            }
+        self._guarded_write(_customer(email), f"ORDER#{order_id}", item, version, marks)
+
+    def _guarded_write(
+        self, pk: str, sk: str, values: dict[str, Any] | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        """Put (or delete, with None) an item read at `version`, in one transaction with a check that
+        every erasure mark is still the one seen: a derivation that raced an erasure never lands."""
         guard = typed({":version": version})
-        if profile is None:
+        if values is None:
             if version == 0:
                 return
             write: dict[str, Any] = {
                 "Delete": {
                     "TableName": self._table,
-                    "Key": key,
+                    "Key": _key(pk, sk),
                     "ConditionExpression": "version = :version",
                     "ExpressionAttributeValues": guard,
                 }
             }
         else:
-            item = typed(
-                {
-                    "pk": _customer(email),
-                    "sk": "PROFILE",
-                    "kind": "customer_profile",
-                    "email": email,
-                    "erasure_key": profile.erasure_key,
-                    "updated_at": profile.updated_at.isoformat(),
-                    "profile": json.dumps(profile_to_dict(profile), sort_keys=True),
-                    "version": version + 1,
-                }
-            )
-            write = {"Put": {"TableName": self._table, "Item": item}}
+            write = {
+                "Put": {"TableName": self._table, "Item": typed({"pk": pk, "sk": sk, **values, "version": version + 1})}
+            }
             if version:
                 write["Put"].update(ConditionExpression="version = :version", ExpressionAttributeValues=guard)
             else:
@@ -295,10 +336,10 @@ class DynamoCustomerStore(DynamoProfileStore):
             self._client.transact_write_items(TransactItems=[write, *checks])
         except ClientError as exc:
             if _failed_condition(exc):
-                raise ProfileConflictError("the profile or an erasure covering it changed") from exc
-            raise StoreError(f"could not store a profile: {exc}") from exc
+                raise ProfileConflictError("a customer item or an erasure covering it changed") from exc
+            raise StoreError(f"could not store a customer item: {exc}") from exc
         except BotoCoreError as exc:
-            raise StoreError(f"could not store a profile: {exc}") from exc
+            raise StoreError(f"could not store a customer item: {exc}") from exc
 
     def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
         names = {f"#v{i}": name for i, name in enumerate(values)}

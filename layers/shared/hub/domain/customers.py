@@ -55,6 +55,7 @@ __all__ = [
     "profile_from_dict",
     "profile_to_dict",
     "summarise_order",
+    "summary_for",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -131,7 +132,38 @@ class OrderSummary:
     refunded: int
     refund_count: int
     lines: tuple[tuple[str, str | None, int], ...]  # sku, title, quantity
-    facts: tuple[Fact, ...] = field(repr=False, compare=False, default=())
+    updated_at: datetime  # the latest of the facts it was derived from
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "channel": self.channel,
+            "placed_at": self.placed_at.isoformat(),
+            "currency": self.currency,
+            "total": self.total,
+            "paid": self.paid,
+            "cancelled": self.cancelled,
+            "refunded": self.refunded,
+            "refund_count": self.refund_count,
+            "lines": [list(line) for line in self.lines],
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> OrderSummary:
+        return cls(
+            order_id=value["order_id"],
+            channel=value["channel"],
+            placed_at=datetime.fromisoformat(value["placed_at"]),
+            currency=value["currency"],
+            total=int(value["total"]),
+            paid=bool(value["paid"]),
+            cancelled=bool(value["cancelled"]),
+            refunded=int(value["refunded"]),
+            refund_count=int(value["refund_count"]),
+            lines=tuple((str(sku), title, int(qty)) for sku, title, qty in value.get("lines", [])),
+            updated_at=datetime.fromisoformat(value["updated_at"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -263,7 +295,7 @@ def summarise_order(order_id: str, facts: Iterable[Fact]) -> OrderSummary | None
         refunded=refunded,
         refund_count=count or (1 if refunded else 0),
         lines=lines,
-        facts=facts,
+        updated_at=max(f.occurred_at for f in facts),
     )
 
 
@@ -317,22 +349,24 @@ def _products(orders: Sequence[OrderSummary]) -> tuple[ProductBought, ...]:
     )
 
 
+def summary_for(email: str, order_id: str, facts: Iterable[Fact]) -> OrderSummary | None:
+    """The order as it counts for `email`: None unless it is placed and belongs to them (`owner_of`)."""
+    facts = tuple(facts)
+    return summarise_order(order_id, facts) if owner_of(facts) == email else None
+
+
 def build_profile(
     email: str,
     key: str,
     customer_facts: Iterable[Fact],
-    orders: Mapping[str, Iterable[Fact]],
+    orders: Iterable[OrderSummary],
 ) -> CustomerProfile | None:
-    """The profile of `email` from its customer facts and the facts of every order that names it.
+    """The profile of `email` from its customer facts and the summaries of its orders (`summary_for`).
 
-    Orders that belong to someone else (see `owner_of`) are left out. None when nothing is known.
+    None when nothing is known.
     """
     about = sorted((f for f in customer_facts if f.kind is FactKind.CUSTOMER), key=lambda f: f.order)
-    summaries = []
-    for order_id, facts in sorted(orders.items()):
-        facts = tuple(facts)
-        if owner_of(facts) == email and (summary := summarise_order(order_id, facts)) is not None:
-            summaries.append(summary)
+    summaries = sorted(orders, key=lambda o: o.order_id)
     if not about and not summaries:
         return None
     counted = [o for o in summaries if not o.cancelled]
@@ -363,7 +397,6 @@ def build_profile(
         tags.add("refunded")
     if email_consent.subscribed:
         tags.add("email-subscriber")
-    every_fact = [*about, *(f for o in summaries for f in o.facts)]
     return CustomerProfile(
         email=email,
         erasure_key=key,
@@ -385,7 +418,7 @@ def build_profile(
         email_marketing=email_consent,
         sms_marketing=_consent(about, "sms_marketing"),
         tags=tuple(sorted(tags)),
-        updated_at=max(f.occurred_at for f in every_fact),
+        updated_at=max([f.occurred_at for f in about] + [o.updated_at for o in summaries]),
     )
 
 

@@ -1,11 +1,14 @@
 """crm_upsert's use case: every order, payment, refund and customer event into customer profiles.
 
-Each event becomes one fact (`facts_from`), kept under its event id; the profiles it concerns are
-then derived again from all their facts and stored conditionally on the version they were read at
-and on the erasure marks they were derived under. Two events for one customer handled at once
-both derive and the later write retries, so neither is lost; a redelivery writes the same fact
-again and derives the same profile. Facts an erasure already covers (a late delivery, a replay of
-the archive) are refused, and any that slipped in around an erasure are deleted when found.
+Each event becomes one fact (`facts_from`), kept under its event id. A fact about an order makes
+each customer the order's facts name derive again their summary of that order (from the order's
+facts); then each customer concerned derives their profile again (from their own facts and their
+order summaries, read at once, so the work per event does not grow with the customer's history).
+Both are stored conditionally on the version they were read at and on the erasure marks they were
+derived under: two events for one customer handled at once both derive, the later write retries,
+and neither is lost; a redelivery writes the same fact again and derives the same result. Facts an
+erasure already covers (a late delivery, a replay of the archive) are refused, and any that
+slipped in around an erasure are deleted when found.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from datetime import UTC, datetime
 
 from hub.claimcheck import PayloadStore
 from hub.config import HubConfig
-from hub.domain.customers import CustomerProfile, Fact, FactKind, build_profile, erasure_key, normalise_email
+from hub.domain.customers import (
+    CustomerProfile,
+    Fact,
+    FactKind,
+    build_profile,
+    erasure_key,
+    normalise_email,
+    summary_for,
+)
 from hub.events import (
     CustomerDataRequested,
     CustomerRedactionRequested,
@@ -145,12 +156,13 @@ class CustomerService:
             return Handled("already_erased")
         self._store.put_fact(fact)
         emails = {fact.email} if fact.email else set()
+        late: list[Fact] = []
         if fact.order_id:
             emails |= {f.email for f in self._store.order_facts(fact.order_id) if f.email}
-        late: list[Fact] = []
+            for email in sorted(emails):
+                late += [f for f in self.summarise(email, fact.order_id) if f.kind is FactKind.PLACED]
         for email in sorted(emails):
-            _profile, stale = self.refresh(email)
-            late += [f for f in stale if f.kind is FactKind.PLACED]
+            self.refresh(email)
         for stale_fact in late:
             self.privacy.erase_late_order(stale_fact)
         return Handled("recorded", frozenset(emails))
@@ -159,35 +171,49 @@ class CustomerService:
         subjects = [f"shop:{fact.channel}"] + ([f"customer:{self.key(fact.email)}"] if fact.email else [])
         return any(fact.occurred_at <= mark for mark in self._store.erasure_marks(subjects).values())
 
+    @staticmethod
+    def _stale(fact: Fact, email: str, key: str, marks: dict[str, datetime]) -> bool:
+        """Covered by an erasure of its shop, or (when it names this customer) of the customer."""
+        shop = marks.get(f"shop:{fact.channel}")
+        mine = marks.get(f"customer:{key}") if fact.email == email else None
+        return any(mark and fact.occurred_at <= mark for mark in (shop, mine))
+
+    def summarise(self, email: str, order_id: str) -> list[Fact]:
+        """Derive and store the customer's summary of one order again; returns the facts found to be
+        covered by an erasure (now deleted)."""
+        key = self.key(email)
+        for _attempt in range(_ATTEMPTS):
+            version = self._store.summary_version(email, order_id)
+            facts = self._store.order_facts(order_id)
+            subjects = [f"customer:{key}", *(f"shop:{c}" for c in sorted({f.channel for f in facts}))]
+            marks = self._store.erasure_marks(subjects)
+            covered = [f for f in facts if self._stale(f, email, key, marks)]
+            summary = summary_for(email, order_id, [f for f in facts if f not in covered])
+            try:
+                self._store.save_summary(email, order_id, summary, version, {s: marks.get(s) for s in subjects})
+            except ProfileConflictError:
+                continue
+            if covered:
+                self._store.delete_facts(covered)
+            return covered
+        raise ProfileConflictError(f"an order summary kept changing over {_ATTEMPTS} attempts")
+
     def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
         """Derive and store the profile of `email` again; returns it, and the facts found to be covered
         by an erasure (now deleted)."""
         key = self.key(email)
         for _attempt in range(_ATTEMPTS):
-            facts, version = self._store.customer_facts(email)
-            orders = {o: self._store.order_facts(o) for o in sorted({f.order_id for f in facts if f.order_id})}
-            channels = {f.channel for f in facts} | {f.channel for fs in orders.values() for f in fs}
+            stored = self._store.customer(email)
+            channels = {f.channel for f in stored.facts} | {o.channel for o in stored.orders.values()}
             subjects = [f"customer:{key}", *(f"shop:{c}" for c in sorted(channels))]
             marks = self._store.erasure_marks(subjects)
-
-            def stale(fact: Fact, *, marks: dict[str, datetime] = marks) -> bool:
-                shop = marks.get(f"shop:{fact.channel}")
-                mine = marks.get(f"customer:{key}") if fact.email == email else None
-                return any(mark and fact.occurred_at <= mark for mark in (shop, mine))
-
-            covered = {f.event_id: f for f in facts if stale(f)}
-            covered |= {f.event_id: f for fs in orders.values() for f in fs if stale(f)}
-            profile = build_profile(
-                email,
-                key,
-                [f for f in facts if f.event_id not in covered],
-                {o: [f for f in fs if f.event_id not in covered] for o, fs in orders.items()},
-            )
+            covered = [f for f in stored.facts if self._stale(f, email, key, marks)]
+            profile = build_profile(email, key, [f for f in stored.facts if f not in covered], stored.orders.values())
             try:
-                self._store.save_profile(email, profile, version, {s: marks.get(s) for s in subjects})
+                self._store.save_profile(email, profile, stored.version, {s: marks.get(s) for s in subjects})
             except ProfileConflictError:
                 continue
             if covered:
-                self._store.delete_facts(covered.values())
-            return profile, list(covered.values())
+                self._store.delete_facts(covered)
+            return profile, covered
         raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")

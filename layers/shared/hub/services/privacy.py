@@ -62,6 +62,9 @@ class Profiles(Protocol):
     def key(self, email: str) -> str:
         """The erasure key of a customer."""
 
+    def summarise(self, email: str, order_id: str) -> list[Fact]:
+        """Derive and store the customer's summary of an order again (none once its facts are gone)."""
+
     def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
         """Derive and store the customer's profile again (None: nothing left)."""
 
@@ -121,14 +124,16 @@ class PrivacyService:
         for email in sorted(emails):
             key = self._profiles.key(email)
             self._store.mark_erased(f"customer:{key}", before)
-            facts, version = self._store.customer_facts(email)
-            covered = [f for f in facts if f.occurred_at <= before]
+            stored = self._store.customer(email)
+            covered = [f for f in stored.facts if f.occurred_at <= before]
             order_ids = {f.order_id for f in covered if f.order_id} | named
             erased = self._erase_orders(order_ids, _personal(email, covered), before)
             self._store.delete_facts(covered)
+            for order_id in sorted(order_ids | set(stored.orders)):
+                self._profiles.summarise(email, order_id)
             self._store.forget(email)
             profile, _stale = self._profiles.refresh(email)
-            counts = self._counts(erased, facts=len(covered), profile=bool(version) and profile is None)
+            counts = self._counts(erased, facts=len(covered), profile=bool(stored.version) and profile is None)
             self._record(f"customer:{key}", event.event_id, "customer", data.request_id, event, before, counts)
             events.append(self._erased(event, key, "customer", key, before, profile is None, sorted(order_ids)))
             for name, value in counts.items():
@@ -157,7 +162,8 @@ class PrivacyService:
                 by_order[fact.order_id].append(fact)
         owners = {o: owner_of(by_order.get(o, ())) for o in order_ids}
         emails = {f.email for f in facts if f.email} | {e for e in owners.values() if e}
-        personal = {e: _personal(e, self._store.customer_facts(e)[0]) for e in emails}
+        stored = {e: self._store.customer(e) for e in emails}
+        personal = {e: _personal(e, stored[e].facts) for e in emails}
         erased: list[OrderErasure] = []
         for order_id in sorted(order_ids):
             erased += self._erase_orders({order_id}, personal.get(owners[order_id] or "", []), before)
@@ -165,6 +171,10 @@ class PrivacyService:
         events = []
         profiles_erased = 0
         for email in sorted(emails):
+            theirs_here = {o for o, summary in stored[email].orders.items() if summary.channel == channel}
+            theirs_here |= {f.order_id for f in facts if f.email == email and f.order_id}
+            for order_id in sorted(theirs_here):
+                self._profiles.summarise(email, order_id)
             profile, _stale = self._profiles.refresh(email)
             if profile is None:
                 self._store.forget(email)
