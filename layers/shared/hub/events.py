@@ -150,6 +150,9 @@ class OrderData(_Model):
     shipping_address: ShippingAddress | None = None
     lines: list[LineItem]
     updated_at: datetime | None = None
+    checkout_id: str | None = Field(
+        default=None, description="the CheckoutStarted checkout this order completed, when the storefront links them"
+    )
 
 
 class StockShortageData(_Model):

@@ -168,6 +168,7 @@ class ShopifyOrder(_Wire):
     line_items: list[ShopifyLineItem]
     fulfillments: list[ShopifyFulfillment] = []
     refunds: list[ShopifyRefund] = []
+    checkout_token: str | None = None  # the token of the checkout the order completed
 
 
 class ShopifyCheckout(_Wire):
@@ -314,6 +315,7 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
         lines=_lines(order.line_items, order.currency),
         updated_at=order.updated_at,
+        checkout_id=f"{ctx.channel}:{order.checkout_token}" if order.checkout_token else None,
     )
 
 
