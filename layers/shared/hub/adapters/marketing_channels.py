@@ -1,0 +1,94 @@
+"""The channels a marketing configuration names, built once per configuration, credentials read then.
+
+ses -> SesSender (channel `email`); klaviyo -> KlaviyoClient (KLAVIYO_API_KEY); mailchimp ->
+MailchimpClient (MAILCHIMP_API_KEY). Email needs MARKETING_UNSUBSCRIBE_SECRET to sign its
+unsubscribe links. A missing credential fails the record with the name of the missing key (and no
+value), so it is retried and, once fixed, goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from hub.adapters.klaviyo import KlaviyoClient
+from hub.adapters.mailchimp import MailchimpClient
+from hub.adapters.ses import SesSender
+from hub.marketing.ports import ActivityTracker, MessageSender
+from hub.ports import HubError
+
+__all__ = ["MarketingChannels", "MissingCredentialError"]
+
+
+class MissingCredentialError(HubError):
+    """A key the configured channels need is not in the hub secret."""
+
+
+class MarketingChannels:
+    def __init__(
+        self,
+        secrets: Any,
+        ses_client: Callable[[], Any],
+        *,
+        default_unsubscribe_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`secrets` is a hub.secrets.SecretsProvider; `transport` lets tests hand in httpx.MockTransport."""
+        self._secrets = secrets
+        self._ses_client = ses_client
+        self._default_unsubscribe_url = default_unsubscribe_url
+        self._transport = transport
+        self._built: dict[str, tuple[list[MessageSender], KlaviyoClient | None]] = {}
+
+    def _secret(self, name: str) -> str:
+        values = self._secrets.candidates(name)
+        if not values:
+            raise MissingCredentialError(f"{name} is not in the hub secret; the marketing configuration needs it")
+        return values[0]
+
+    def _build(self, marketing: Any) -> tuple[list[MessageSender], KlaviyoClient | None]:
+        from hub.services.marketing import KLAVIYO_METRICS
+
+        signature = marketing.model_dump_json()
+        if signature not in self._built:
+            senders: list[MessageSender] = []
+            klaviyo = None
+            for channel in marketing.channels:
+                if channel == "ses":
+                    senders.append(SesSender(self._ses_client(), marketing.sender, marketing.reply_to))
+                elif channel == "klaviyo":
+                    settings = marketing.klaviyo_settings()
+                    klaviyo = KlaviyoClient(
+                        self._secret("KLAVIYO_API_KEY"),
+                        api_url=settings.api_url,
+                        revision=settings.revision,
+                        metrics={t.value: name for t, name in KLAVIYO_METRICS.items()},
+                        transport=self._transport,
+                    )
+                    senders.append(klaviyo)
+                elif channel == "mailchimp":
+                    senders.append(
+                        MailchimpClient(
+                            self._secret("MAILCHIMP_API_KEY"),
+                            marketing.mailchimp.list_id,
+                            api_url=marketing.mailchimp.api_url,
+                            transport=self._transport,
+                        )
+                    )
+            self._built = {signature: (senders, klaviyo)}  # only the configuration in force is kept
+        return self._built[signature]
+
+    def senders(self, marketing: Any) -> list[MessageSender]:
+        return self._build(marketing)[0]
+
+    def tracker(self, marketing: Any) -> ActivityTracker | None:
+        return self._build(marketing)[1]
+
+    def unsubscribe(self, marketing: Any) -> tuple[str, str]:
+        """The page unsubscribe links open, and the secret that signs them."""
+        page = marketing.unsubscribe_url or self._default_unsubscribe_url
+        if not page:
+            raise MissingCredentialError("no unsubscribe page: set marketing.unsubscribe_url (or HUB_UNSUBSCRIBE_URL)")
+        return page, self._secret("MARKETING_UNSUBSCRIBE_SECRET")

@@ -1,0 +1,75 @@
+"""Marketing's delayed messages as EventBridge Scheduler one-time schedules (`hub.marketing.ports.Schedules`).
+
+Each is `at(...)` in UTC in the marketing schedule group, deletes itself after it fires
+(ActionAfterCompletion DELETE), and sends its Due, as JSON, to the marketing queue through the role
+Scheduler assumes. The name is the message's own (`Due.schedule_name`), so creating it twice is a
+ConflictException, taken as "already there".
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hub.marketing.rules import Due
+from hub.ports import HubError
+
+__all__ = ["ScheduleError", "SchedulerSchedules"]
+
+
+class ScheduleError(HubError):
+    """EventBridge Scheduler refused to create or delete a schedule."""
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class SchedulerSchedules:
+    def __init__(self, client: Any, group: str, target_arn: str, role_arn: str) -> None:
+        self._client = client
+        self._group = group
+        self._target = target_arn
+        self._role = role_arn
+
+    def create(self, due: Due, at: datetime) -> bool:
+        when = at.astimezone(UTC).replace(microsecond=0)
+        try:
+            self._client.create_schedule(
+                Name=due.schedule_name,
+                GroupName=self._group,
+                Description=f"marketing {due.trigger.value} ({due.basis})",
+                ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                State="ENABLED",
+                Target={
+                    "Arn": self._target,
+                    "RoleArn": self._role,
+                    "Input": json.dumps(due.to_payload(), sort_keys=True),
+                    # Scheduler retries a failed send to the queue for up to a day.
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConflictException":
+                return False
+            raise ScheduleError(f"could not create schedule {due.schedule_name}: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise ScheduleError(f"could not create schedule {due.schedule_name}: {exc}") from exc
+        return True
+
+    def delete(self, name: str) -> bool:
+        try:
+            self._client.delete_schedule(Name=name, GroupName=self._group)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return False
+            raise ScheduleError(f"could not delete schedule {name}: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise ScheduleError(f"could not delete schedule {name}: {exc}") from exc
+        return True
