@@ -3,6 +3,9 @@
 Order matters and mirrors a deployment: the secret and the configuration parameter exist before the
 stack (the template receives the secret's ARN and the parameter's name as parameters), then
 CloudFormation in the emulator creates the tables, queues, bus, archive, rules and log groups.
+The emulator's CloudFormation skips EventBridge Scheduler schedule groups, so they are created
+through the Scheduler API (`create_schedule_groups`); and the marketing sender is verified in the
+emulator's SES (`verify_sender`), as a merchant verifies it in SES before deploying.
 
 `StackResources` answers Ref and Fn::GetAtt for every logical id of the translated template: from
 the emulator's physical ids where it created the resource, else computed the way CloudFormation
@@ -17,8 +20,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .errors import LocalStackError
 from .intrinsics import Resolver, UnresolvableError
@@ -28,10 +34,12 @@ __all__ = [
     "LOCAL_API_ID",
     "STACK_NAME",
     "StackResources",
+    "create_schedule_groups",
     "create_stack",
     "put_config_parameter",
     "put_secret",
     "read_config",
+    "verify_sender",
 ]
 
 STACK_NAME = "commerce-hub-local"
@@ -50,6 +58,7 @@ _NAME_PROPERTIES = {
     "AWS::Events::Archive": "ArchiveName",
     "AWS::Events::Rule": "Name",
     "AWS::Scheduler::Schedule": "Name",
+    "AWS::Scheduler::ScheduleGroup": "Name",
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::IAM::Role": "RoleName",
@@ -112,6 +121,31 @@ def put_config_parameter(ssm: Any, name: str, text: str) -> None:
     # Above 4 KB a String parameter needs the Advanced tier, in AWS as here.
     tier = "Advanced" if len(text.encode()) > _SSM_STANDARD_LIMIT else "Standard"
     ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier=tier)
+
+
+def create_schedule_groups(scheduler: Any, names: list[str]) -> None:
+    """Create each EventBridge Scheduler group of the template (one that exists is kept)."""
+    existing = {group["Name"] for group in scheduler.list_schedule_groups().get("ScheduleGroups", [])}
+    for name in names:
+        if name not in existing:
+            scheduler.create_schedule_group(Name=name)
+
+
+def marketing_sender(config_text: str) -> str | None:
+    """The address `marketing.sender` names in the configuration ('Shop <news@shop.example>' -> the address)."""
+    document = yaml.safe_load(config_text) or {}
+    marketing = document.get("marketing") if isinstance(document, dict) else None
+    sender = marketing.get("sender") if isinstance(marketing, dict) else None
+    address = parseaddr(sender)[1] if isinstance(sender, str) else ""
+    return address or None
+
+
+def verify_sender(ses: Any, config_text: str) -> str | None:
+    """Verify the configuration's marketing sender in the emulator's SES; returns the address, if any."""
+    address = marketing_sender(config_text)
+    if address:
+        ses.verify_email_identity(EmailAddress=address)
+    return address
 
 
 def create_stack(
@@ -247,6 +281,8 @@ class StackResources:
         if kind == "AWS::Scheduler::Schedule":
             group = self._property(logical_id, "GroupName") or "default"
             return {"Arn": self._arn("scheduler", f"schedule/{group}/{ref}")}.get(attribute)
+        if kind == "AWS::Scheduler::ScheduleGroup":
+            return {"Arn": self._arn("scheduler", f"schedule-group/{ref}")}.get(attribute)
         if kind == "AWS::ApiGatewayV2::Api":
             return {"ApiEndpoint": self.api_endpoint, "ApiId": ref}.get(attribute)
         if kind == "AWS::Lambda::LayerVersion":

@@ -36,6 +36,8 @@ LOCAL_DEFAULTS: dict[str, str] = {
     # Carriers' tracking webhooks: EasyPost signs with its webhook secret; Shippo's URL carries a token.
     "EASYPOST_WEBHOOK_SECRET": "local-easypost-webhook-secret",
     "SHIPPO_WEBHOOK_TOKEN": "local-shippo-webhook-token",
+    # Signs the unsubscribe links of marketing email (GET /unsubscribe?token=...).
+    "MARKETING_UNSUBSCRIBE_SECRET": "local-marketing-unsubscribe-secret",
 }
 
 # Environment variable naming a PEM file -> key under which the file's text is stored.

@@ -5,7 +5,8 @@ IAM auth in AWS, invokes the route's function with a payload 2.0 event and write
 response. It answers itself, as API Gateway would, for an unknown route (404), a body over 10 MB
 (413), a function error (500) and a function timeout (503). `GET /health` (no auth) reports whether
 every resource, worker, poller and schedule is up; `POST /_local/schedules/{name}` (bearer token)
-fires a schedule now.
+fires a schedule now; `POST /_local/scheduler/fire-due?now=<ISO time>` (bearer token) fires every
+schedule created at run time that is due at that time (time passing, for tests and demos).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .apigw import (
     MalformedResponseError,
@@ -37,6 +39,7 @@ __all__ = ["MAX_BODY_BYTES", "ApiServer", "Gateway"]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _SCHEDULE_PREFIX = "/_local/schedules/"
+_FIRE_DUE = "/_local/scheduler/fire-due"
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Gateway:
     function_name: Callable[[str], str]
     health: Callable[[], tuple[bool, dict[str, Any]]]
     fire_schedule: Callable[[str], Invocation]
+    fire_due_schedules: Callable[[datetime | None], list[str]] | None = None
     ready: bool = False
 
 
@@ -128,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if raw_path.startswith(_SCHEDULE_PREFIX) and self.command == "POST":
             self._fire_schedule(unquote(raw_path[len(_SCHEDULE_PREFIX) :]))
+            return
+        if raw_path == _FIRE_DUE and self.command == "POST":
+            self._fire_due(raw_query)
             return
         if not gateway.ready:
             self._send(error_response(503, "Service Unavailable"))
@@ -215,6 +222,24 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             document["error"] = invocation.error and {k: invocation.error.get(k) for k in ("errorType", "errorMessage")}
         self._send(self._json(200, document))
+
+    def _fire_due(self, raw_query: str) -> None:
+        if not self._authorized():
+            self._send(error_response(401, "send the local API token as 'Authorization: Bearer <token>'", "error"))
+            return
+        if not self.gateway.ready or self.gateway.fire_due_schedules is None:
+            self._send(error_response(503, "Service Unavailable"))
+            return
+        values = parse_qs(raw_query).get("now", [])
+        try:
+            now = datetime.fromisoformat(values[0].replace("Z", "+00:00")) if values else None
+        except ValueError:
+            self._send(error_response(400, "now must be an ISO 8601 time, e.g. 2026-12-01T09:00:00Z", "error"))
+            return
+        if now is not None and now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        fired = self.gateway.fire_due_schedules(now)
+        self._send(self._json(200, {"fired": fired}))
 
 
 class _Server(ThreadingHTTPServer):

@@ -31,11 +31,14 @@ from .provision import (
     LOCAL_API_ID,
     STACK_NAME,
     StackResources,
+    create_schedule_groups,
     create_stack,
     put_config_parameter,
     put_secret,
     read_config,
+    verify_sender,
 )
+from .runtime_schedules import SchedulePoller
 from .schedules import Scheduler, ScheduleSpec, scheduled_event, schedules_of
 from .secrets import SECRET_NAME, local_secrets
 from .server import ApiServer, Gateway
@@ -110,6 +113,7 @@ class LocalStack:
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[Poller] = []
         self._scheduler: Scheduler | None = None
+        self._schedule_poller: SchedulePoller | None = None
         self._gateway: Gateway | None = None
         self._sqs: Any = None
         self._started = False
@@ -164,6 +168,7 @@ class LocalStack:
             function_name=self.function_name,
             health=self.health,
             fire_schedule=self.fire_schedule,
+            fire_due_schedules=self.fire_due_schedules,
         )
         self._server = ApiServer(self._gateway, self.console, port=self.http_port)
         self._server.start()
@@ -176,6 +181,8 @@ class LocalStack:
         self._start_pollers()
         self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
         self._scheduler.start()
+        self._schedule_poller = SchedulePoller(self.client("scheduler"), self.client("sqs"), self.console)
+        self._schedule_poller.start()
         self._not_stopped()
         self._gateway.routes = self.routes
         self._gateway.ready = True
@@ -211,6 +218,10 @@ class LocalStack:
         created = create_stack(self.client("cloudformation"), STACK_NAME, emulated, parameters)
         self.physical_ids = {lid: r["PhysicalResourceId"] for lid, r in created.items() if r.get("PhysicalResourceId")}
         self.resolver = self._resolver(template, parameters)
+        # What the emulator's CloudFormation leaves out: schedule groups, and the sender SES must know.
+        groups = [str(self.resolver.ref(lid)) for lid in template.of_type("AWS::Scheduler::ScheduleGroup")]
+        create_schedule_groups(self.client("scheduler"), groups)
+        verify_sender(self.client("ses"), config_text)
         return template
 
     def _wire(self, template: SamTemplate) -> None:
@@ -309,6 +320,8 @@ class LocalStack:
                 self._server.stop()
             if self._scheduler is not None:
                 self._scheduler.stop()
+            if self._schedule_poller is not None:
+                self._schedule_poller.stop()
             for poller in self._pollers:
                 poller.request_stop()
             pools, self._pools = list(self._pools.values()), {}
@@ -347,6 +360,12 @@ class LocalStack:
                 return self._fire(spec, datetime.now(UTC))
         raise KeyError(name)
 
+    def fire_due_schedules(self, now: datetime | None = None) -> list[str]:
+        """Fire, at once, every run-time one-time schedule due at `now` (tests make time pass with it)."""
+        if self._schedule_poller is None:
+            raise LocalStackError("the local stack has not started")
+        return self._schedule_poller.fire_due(now)
+
     def _fire_on_time(self, spec: ScheduleSpec, when: datetime) -> None:
         self._fire(spec, when)
 
@@ -372,17 +391,20 @@ class LocalStack:
         functions = {lid: pool.status() for lid, pool in self._pools.items()}
         pollers = [poller.status() for poller in self._pollers]
         schedules = self._scheduler.status() if self._scheduler else []
+        runtime = self._schedule_poller.status() if self._schedule_poller else {"running": False, "fired": 0}
         ready = bool(
             self._gateway
             and self._gateway.ready
             and all(f["ready"] for f in functions.values())
             and all(p["running"] for p in pollers)
             and (self._scheduler is None or self._scheduler.running)
+            and runtime["running"]
         )
         document = {
             "status": "ok" if ready else "starting",
             "functions": functions,
             "pollers": pollers,
             "schedules": schedules,
+            "runtime_schedules": runtime,
         }
         return ready, document

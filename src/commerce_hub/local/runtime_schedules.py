@@ -1,0 +1,194 @@
+"""Schedules created at run time: EventBridge Scheduler one-time schedules, fired by the runner.
+
+Functions create schedules through the Scheduler API (marketing's delayed messages, for one). The
+emulator keeps them but never fires them, so a poller lists them every second and, once an at()
+time has passed, delivers the target's Input to the target as Scheduler does (an SQS queue:
+SendMessage, with SqsParameters.MessageGroupId for FIFO), then mirrors ActionAfterCompletion:
+DELETE removes the schedule, NONE leaves it in place, completed, never fired again. Only at()
+schedules with SQS targets are fired; any other is reported once and left alone. A delivery that
+fails is tried again on the next round (Scheduler retries too).
+
+To make time pass in tests, `fire_due(now)` fires at once every schedule due at `now`
+(LocalStack.fire_due_schedules, or `POST /_local/scheduler/fire-due?now=<ISO time>`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .console import Console
+from .schedules import At, ScheduleError, parse_expression
+
+__all__ = ["OneTimeSchedule", "SchedulePoller"]
+
+_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class OneTimeSchedule:
+    group: str
+    name: str
+    due: datetime  # aware, UTC
+    target_arn: str
+    input: str
+    delete_after: bool
+    message_group: str | None = None
+
+
+def _due(expression_text: str, timezone: str | None) -> datetime | None:
+    """The UTC time of an at() expression; None for rate() and cron() (not fired here)."""
+    expression = parse_expression(expression_text)
+    if not isinstance(expression, At):
+        return None
+    try:
+        zone = UTC if timezone in (None, "", "UTC") else ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ScheduleError(f"unknown time zone {timezone!r}") from exc
+    return expression.when.replace(tzinfo=zone).astimezone(UTC)
+
+
+class SchedulePoller:
+    """Fires the emulator's due one-time schedules; `fire_due` does one round, the thread one a second."""
+
+    def __init__(
+        self,
+        scheduler: Any,
+        sqs: Any,
+        console: Console,
+        *,
+        interval: float = _INTERVAL_SECONDS,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.sqs = sqs
+        self.console = console
+        self.interval = interval
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()  # one round at a time: a schedule never fires twice
+        self._details: dict[tuple[str, str], tuple[Any, OneTimeSchedule | None]] = {}
+        self._completed: set[tuple[str, str, Any]] = set()
+        self._reported: set[tuple[str, str]] = set()
+        self._queue_urls: dict[str, str] = {}
+        self.fired = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="runtime-schedules", daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def status(self) -> dict[str, Any]:
+        return {"running": self.running, "fired": self.fired}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.fire_due()
+            except Exception as exc:
+                if not self._stop.is_set():
+                    self.console.warning(f"firing run-time schedules failed: {exc}")
+
+    # ------------------------------------------------------------------ one round
+    def fire_due(self, now: datetime | None = None) -> list[str]:
+        """Fire every one-time schedule due at `now` (default: the clock); returns their names."""
+        moment = (now or self._clock()).astimezone(UTC)
+        fired = []
+        with self._lock:
+            for summary in self._list():
+                schedule = self._schedule(summary)
+                if schedule is None or schedule.due > moment:
+                    continue
+                completed = (schedule.group, schedule.name, summary.get("LastModificationDate"))
+                if completed in self._completed:
+                    continue
+                try:
+                    self._deliver(schedule)
+                except Exception as exc:
+                    self.console.warning(f"schedule {schedule.name}: delivering to its target failed: {exc}")
+                    continue
+                if schedule.delete_after:
+                    self._delete(schedule)
+                else:
+                    self._completed.add(completed)
+                self.fired += 1
+                fired.append(schedule.name)
+        return fired
+
+    def _list(self) -> list[dict[str, Any]]:
+        summaries, token = [], None
+        while True:
+            page = self.scheduler.list_schedules(State="ENABLED", **({"NextToken": token} if token else {}))
+            summaries.extend(page.get("Schedules", []))
+            token = page.get("NextToken")
+            if not token:
+                return summaries
+
+    def _schedule(self, summary: dict[str, Any]) -> OneTimeSchedule | None:
+        """The schedule's details, read once per version of it (LastModificationDate)."""
+        key = (summary.get("GroupName") or "default", summary["Name"])
+        version = summary.get("LastModificationDate")
+        cached = self._details.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            detail = self.scheduler.get_schedule(GroupName=key[0], Name=key[1])
+        except self.scheduler.exceptions.ResourceNotFoundException:
+            return None  # deleted since it was listed (its owner cancelled it)
+        schedule = self._one_time(key, detail)
+        self._details[key] = (version, schedule)
+        return schedule
+
+    def _one_time(self, key: tuple[str, str], detail: dict[str, Any]) -> OneTimeSchedule | None:
+        target = detail.get("Target") or {}
+        arn = str(target.get("Arn", ""))
+        try:
+            due = _due(detail.get("ScheduleExpression", ""), detail.get("ScheduleExpressionTimezone"))
+        except ScheduleError as exc:
+            return self._report(key, str(exc))
+        if due is None:
+            return self._report(key, "only one-time at() schedules are fired for schedules created at run time")
+        if not arn.startswith("arn:aws:sqs:"):
+            return self._report(key, f"its target {arn or '(none)'} is not an SQS queue; not fired locally")
+        return OneTimeSchedule(
+            group=key[0],
+            name=key[1],
+            due=due,
+            target_arn=arn,
+            input=str(target.get("Input") or ""),
+            delete_after=detail.get("ActionAfterCompletion") == "DELETE",
+            message_group=(target.get("SqsParameters") or {}).get("MessageGroupId"),
+        )
+
+    def _report(self, key: tuple[str, str], why: str) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            self.console.warning(f"schedule {key[0]}/{key[1]}: {why}")
+        return None
+
+    def _deliver(self, schedule: OneTimeSchedule) -> None:
+        _, _, _service, _region, account, name = schedule.target_arn.split(":", 5)
+        if name not in self._queue_urls:
+            self._queue_urls[name] = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        extra = {"MessageGroupId": schedule.message_group} if schedule.message_group else {}
+        self.sqs.send_message(QueueUrl=self._queue_urls[name], MessageBody=schedule.input, **extra)
+
+    def _delete(self, schedule: OneTimeSchedule) -> None:
+        # Its owner may have deleted it meanwhile.
+        with contextlib.suppress(self.scheduler.exceptions.ResourceNotFoundException):
+            self.scheduler.delete_schedule(GroupName=schedule.group, Name=schedule.name)
+        self._details.pop((schedule.group, schedule.name), None)

@@ -1,0 +1,161 @@
+"""Schedules created at run time fire like EventBridge Scheduler's: an at() time that has passed
+delivers the target's Input to its queue, once, then ActionAfterCompletion is honoured."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from commerce_hub.local.console import Console
+from commerce_hub.local.provision import create_schedule_groups, marketing_sender, verify_sender
+from commerce_hub.local.runtime_schedules import SchedulePoller
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+ROLE = "arn:aws:iam::123456789012:role/scheduler"
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        scheduler, sqs = (
+            boto3.client("scheduler", region_name="us-east-1"),
+            boto3.client("sqs", region_name="us-east-1"),
+        )
+        create_schedule_groups(scheduler, ["marketing", "marketing"])
+        url = sqs.create_queue(QueueName="marketing")["QueueUrl"]
+        yield scheduler, sqs, url
+
+
+def schedule(scheduler, name, when, *, group="marketing", after="DELETE", expression=None, arn=None, zone="UTC"):
+    scheduler.create_schedule(
+        Name=name,
+        GroupName=group,
+        ScheduleExpression=expression or f"at({when:%Y-%m-%dT%H:%M:%S})",
+        ScheduleExpressionTimezone=zone,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion=after,
+        Target={
+            "Arn": arn or "arn:aws:sqs:us-east-1:123456789012:marketing",
+            "RoleArn": ROLE,
+            "Input": json.dumps({"name": name}),
+        },
+    )
+
+
+def received(sqs, url) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def names(scheduler) -> set[str]:
+    return {s["Name"] for s in scheduler.list_schedules()["Schedules"]}
+
+
+def test_due_schedules_send_their_input_to_the_queue_and_delete_themselves(aws):
+    scheduler, sqs, url = aws
+    schedule(scheduler, "past", NOW - timedelta(minutes=1))
+    schedule(scheduler, "future", NOW + timedelta(hours=4))
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == ["past"]
+    assert received(sqs, url) == [{"name": "past"}]
+    assert names(scheduler) == {"future"}
+    assert poller.fire_due() == []
+
+
+def test_time_passes_for_tests(aws):
+    scheduler, sqs, url = aws
+    schedule(scheduler, "later", NOW + timedelta(days=14))
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due(NOW + timedelta(days=13)) == []
+    assert poller.fire_due(NOW + timedelta(days=14)) == ["later"]
+    assert received(sqs, url) == [{"name": "later"}]
+
+
+def test_a_schedule_kept_after_completion_fires_once(aws):
+    scheduler, sqs, url = aws
+    schedule(scheduler, "kept", NOW - timedelta(seconds=1), after="NONE")
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == ["kept"]
+    assert poller.fire_due() == []
+    assert names(scheduler) == {"kept"} and len(received(sqs, url)) == 1
+
+
+def test_the_schedule_time_zone_is_honoured(aws):
+    scheduler, sqs, _url = aws
+    # 12:30 in Berlin (UTC+1 in November) is 11:30 UTC: due at NOW.
+    schedule(scheduler, "berlin", datetime(2026, 11, 27, 12, 30), zone="Europe/Berlin")
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == ["berlin"]
+
+
+def test_recurring_schedules_and_other_targets_are_reported_once_and_left_alone(aws, capsys):
+    scheduler, sqs, _url = aws
+    schedule(scheduler, "every-day", NOW, expression="rate(1 day)")
+    schedule(scheduler, "lambda", NOW - timedelta(minutes=1), arn="arn:aws:lambda:us-east-1:123456789012:function:x")
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == [] and poller.fire_due() == []
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert text.count("every-day") == 1 and text.count("not an SQS queue") == 1
+    assert names(scheduler) == {"every-day", "lambda"}
+
+
+def test_a_delivery_that_fails_is_tried_again(aws):
+    scheduler, sqs, _url = aws
+    schedule(scheduler, "lost", NOW, arn="arn:aws:sqs:us-east-1:123456789012:not-yet")
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == []
+    sqs.create_queue(QueueName="not-yet")
+    assert poller.fire_due() == ["lost"]
+
+
+def test_the_running_poller_fires_on_its_own(aws):
+    scheduler, sqs, url = aws
+    schedule(scheduler, "soon", NOW)
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW, interval=0.05)
+    poller.start()
+    try:
+        for _ in range(100):
+            if poller.status()["fired"]:
+                break
+            poller._stop.wait(0.05)
+    finally:
+        poller.stop()
+    assert poller.status() == {"running": False, "fired": 1}
+    assert received(sqs, url) == [{"name": "soon"}]
+
+
+def test_the_marketing_sender_is_verified_from_the_configuration():
+    assert marketing_sender("marketing: {sender: 'Ada Goods <news@ada.example>'}") == "news@ada.example"
+    assert marketing_sender("locations: []") is None
+    with mock_aws():
+        ses = boto3.client("ses", region_name="us-east-1")
+        assert verify_sender(ses, "marketing: {sender: news@ada.example}") == "news@ada.example"
+        assert ses.list_identities()["Identities"] == ["news@ada.example"]
+
+
+def test_a_schedule_deleted_between_listing_and_reading_is_skipped(aws):
+    scheduler, sqs, url = aws
+    schedule(scheduler, "gone", NOW)
+    schedule(scheduler, "kept", NOW)
+
+    class DeletesOnRead:
+        """Its owner cancels `gone` just after the poller listed it."""
+
+        exceptions = scheduler.exceptions
+
+        def list_schedules(self, **kwargs):
+            listed = scheduler.list_schedules(**kwargs)
+            scheduler.delete_schedule(GroupName="marketing", Name="gone")
+            return listed
+
+        def __getattr__(self, name):
+            return getattr(scheduler, name)
+
+    poller = SchedulePoller(DeletesOnRead(), sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == ["kept"]
+    assert received(sqs, url) == [{"name": "kept"}]
