@@ -1,0 +1,191 @@
+"""marketing_triggers and marketing_unsubscribe with moto: a paid order schedules a follow-up in
+EventBridge Scheduler; its Input, delivered to the function, sends an SES email (read back from the
+emulator's SES) with a working unsubscribe link; an erasure deletes what was scheduled."""
+
+from __future__ import annotations
+
+import copy
+import email
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+from hub.adapters.customers import DynamoCustomerStore
+from hub.adapters.dynamodb import DynamoLedger
+from hub.domain.orders import Order, OrderLine, OrderStatus, TimelineEntry
+from hub.money import Money
+
+from tests.functional.conftest import event
+from tests.marketing_fakes import FakeProfiles, checkout_started, customer_erased, order_placed, status_changed
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+SENDER = "shop@example.com"  # config/local.yaml's marketing.sender
+GROUP = "commerce-hub-marketing-test"
+ADA, GRACE = "ada@example.com", "grace@example.com"
+
+
+def record(body: dict, message_id: str) -> dict:
+    base = copy.deepcopy(event("stock_updates_order_placed.json")["Records"][0])
+    return dict(base, messageId=message_id, body=json.dumps(body))
+
+
+def bus_record(hub_event, message_id: str) -> dict:
+    envelope = {
+        "version": "0",
+        "id": message_id,
+        "detail-type": hub_event.type,
+        "source": f"commerce-hub.{hub_event.source}",
+        "account": ACCOUNT,
+        "time": "2026-11-20T12:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": json.loads(hub_event.model_dump_json()),
+    }
+    return record(envelope, message_id)
+
+
+@pytest.fixture
+def marketing(aws, load_function, monkeypatch):
+    scheduler = boto3.client("scheduler")
+    scheduler.create_schedule_group(Name=GROUP)
+    boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:commerce-hub-marketing-dev"
+    monkeypatch.setenv("HUB_MARKETING_SCHEDULE_GROUP", GROUP)
+    monkeypatch.setenv("HUB_MARKETING_QUEUE_ARN", queue_arn)
+    monkeypatch.setenv("HUB_MARKETING_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{ACCOUNT}:role/marketing-scheduler")
+    monkeypatch.setenv("HUB_UNSUBSCRIBE_URL", "https://hub.example/unsubscribe")
+    from hub.marketing.settings import marketing_settings
+
+    marketing_settings.cache_clear()
+    return load_function("marketing_triggers")
+
+
+def add_order(aws, order_id: str, email_address: str, at: datetime) -> None:
+    order = Order(
+        order_id=order_id,
+        channel="shopify",
+        status=OrderStatus.PAID,
+        total=Money(5600, "USD"),
+        lines=(OrderLine("MUG", 2, 1800), OrderLine("TEE", 1, 2000)),
+        customer_email=email_address,
+        placed_at=at,
+    )
+    entry = TimelineEntry(f"evt_{order_id}", "OrderPlaced", at, at, "placed")
+    DynamoLedger(boto3.client("dynamodb"), aws.resources["HubTable"]).place_order(order, [], entry)
+
+
+def add_profile(aws, email_address: str, consent: bool | None) -> None:
+    profile = FakeProfiles().add(email_address, consent=consent, first_name="Ada", products=[("MUG", "Enamel Mug")])
+    DynamoCustomerStore(boto3.client("dynamodb"), aws.resources["HubTable"]).save_profile(profile.email, profile, 0, {})
+
+
+def schedules() -> dict[str, dict]:
+    client = boto3.client("scheduler")
+    return {
+        s["Name"]: client.get_schedule(GroupName=GROUP, Name=s["Name"])
+        for s in client.list_schedules(GroupName=GROUP)["Schedules"]
+    }
+
+
+def sent_mail() -> list[email.message.Message]:
+    from moto.ses.models import ses_backends
+
+    return [email.message_from_string(m.raw_data) for m in ses_backends[ACCOUNT][REGION].sent_messages]
+
+
+def test_a_follow_up_is_scheduled_then_sent_by_ses_to_a_consenting_customer_only(
+    aws, marketing, bus_tap, load_function, context
+):
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    add_order(aws, "shopify:1", ADA, now)
+    add_order(aws, "shopify:2", GRACE, now)
+    add_profile(aws, ADA, consent=True)
+    add_profile(aws, GRACE, consent=False)
+    events = [
+        order_placed("shopify:1", ADA, at=now),
+        order_placed("shopify:2", GRACE, at=now, lines=[("MUG", "Enamel Mug"), ("CAP", "Wool Cap")]),
+        status_changed("shopify:1", "paid", now),
+        status_changed("shopify:2", "paid", now),
+    ]
+    records = [bus_record(e, f"m{n}") for n, e in enumerate(events)]
+    assert marketing.lambda_handler({"Records": records + records}, context) == {"batchItemFailures": []}
+
+    found = schedules()
+    follow_ups = {n: s for n, s in found.items() if n.startswith("post_purchase-paid-")}
+    assert len(follow_ups) == 2 and len(found) == 4  # and two win-backs; redelivery created none twice
+    one = next(iter(follow_ups.values()))
+    assert one["ScheduleExpression"].startswith("at(") and one["ScheduleExpressionTimezone"] == "UTC"
+    assert one["ActionAfterCompletion"] == "DELETE" and one["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert one["Target"]["Arn"].endswith(":commerce-hub-marketing-dev")
+    assert one["Target"]["RoleArn"].endswith(":role/marketing-scheduler")
+    inputs = [json.loads(s["Target"]["Input"]) for s in follow_ups.values()]
+    assert "@" not in json.dumps(inputs)  # no personal data in what Scheduler keeps
+
+    # The schedules fire (twice: a redelivery): the Input arrives on the queue as is.
+    fired = [record(i, f"due-{n}") for n, i in enumerate(inputs)]
+    assert marketing.lambda_handler({"Records": fired + fired}, context) == {"batchItemFailures": []}
+    [mail] = sent_mail()
+    assert mail["To"] == ADA and mail["From"] == "Commerce Hub Shop <shop@example.com>"
+    assert mail["Subject"] == "How are you getting on with your order?"
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.get_payload()}
+    assert "Enamel Mug (x2)" in parts["text/plain"] and "Wool Cap" in parts["text/plain"]
+    assert "Enamel Mug" in parts["text/html"] and "Wool Cap" in parts["text/html"]
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert link.startswith("https://hub.example/unsubscribe?token=ck_") and link in parts["text/plain"]
+    sent = [e for e in bus_tap.events() if e["detail-type"] == "MarketingMessageSent"]
+    assert [(e["detail"]["data"]["trigger"], e["detail"]["data"]["channel"]) for e in sent] == [
+        ("post_purchase", "email")
+    ]
+
+    # The link works: the customer is unsubscribed, and the next message is not sent.
+    unsubscribe = load_function("marketing_unsubscribe")
+    request = copy.deepcopy(event("admin_api_get_order.json"))
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    request.update(rawPath="/unsubscribe", rawQueryString=f"token={token}", queryStringParameters={"token": token})
+    request["requestContext"]["http"].update(method="GET", path="/unsubscribe")
+    request["routeKey"] = "GET /unsubscribe"
+    request.pop("pathParameters", None)
+    answer = unsubscribe.lambda_handler(request, context)
+    assert answer["statusCode"] == 200 and "unsubscribed" in answer["body"]
+    forged = dict(request, queryStringParameters={"token": token[:-2] + "xx"}, rawQueryString="token=x")
+    assert unsubscribe.lambda_handler(forged, context)["statusCode"] == 400
+
+    win_backs = [json.loads(s["Target"]["Input"]) for n, s in found.items() if n.startswith("win_back-")]
+    ada_win_back = next(i for i in win_backs if i["marketing_due"]["subject_id"] == "shopify:1")
+    ada_win_back["marketing_due"]["due_at"] = datetime.now(UTC).isoformat()
+    assert marketing.lambda_handler({"Records": [record(ada_win_back, "wb")]}, context) == {"batchItemFailures": []}
+    assert len(sent_mail()) == 1
+
+
+def test_an_erasure_deletes_the_customers_schedules(aws, marketing, context):
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    add_order(aws, "shopify:1", ADA, now)
+    events = [status_changed("shopify:1", "paid", now), checkout_started("shopify:tok", ADA, at=now)]
+    records = [bus_record(e, f"m{n}") for n, e in enumerate(events)]
+    assert marketing.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
+    assert {n.split("-")[0] for n in schedules()} == {"post_purchase", "abandoned_checkout"}
+
+    salt = DynamoCustomerStore(boto3.client("dynamodb"), aws.resources["HubTable"]).salt()
+    from hub.domain.customers import erasure_key
+
+    erased = customer_erased(None, ["shopify:1"])
+    erased = erased.model_copy(update={"data": erased.data.model_copy(update={"erasure_key": erasure_key(ADA, salt)})})
+    assert marketing.lambda_handler({"Records": [bus_record(erased, "e1")]}, context) == {"batchItemFailures": []}
+    assert schedules() == {}
+
+
+def test_a_record_that_is_neither_a_hub_event_nor_a_due_message_fails_alone(aws, marketing, context):
+    good = bus_record(status_changed("shopify:404", "shipped"), "ok")
+    bad = record({"marketing_due": {"trigger": "spam"}}, "bad")
+    assert marketing.lambda_handler({"Records": [good, bad]}, context) == {
+        "batchItemFailures": [{"itemIdentifier": "bad"}]
+    }
+
+
+@pytest.mark.parametrize("sample", ["marketing_triggers_order_paid.json", "marketing_triggers_due.json"])
+def test_the_sample_events_run(aws, marketing, context, sample):
+    """events/ holds one of each input the queue carries (for `sam local invoke -e` too)."""
+    add_order(aws, "shopify:820982911946154508", ADA, datetime(2026, 11, 20, 14, 0, tzinfo=UTC))
+    assert marketing.lambda_handler(event(sample), context) == {"batchItemFailures": []}
