@@ -158,6 +158,62 @@ def _lifecycle(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
     print(f"\nLifecycle of {order_id}\n" + _table(steps), file=out)
 
 
+def _marketing_and_report(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
+    """A consenting shopper abandons a checkout; five hours pass (the local stack fires the due
+    schedules on demand); the reminder goes out. Then the day's report."""
+    payloads = find_project_root() / "events" / "payloads"
+    secrets = client.secrets()
+    stamp = int(time.time())
+    email = f"shopper{stamp}@example.com"
+    customer = json.loads((payloads / "shopify_customers_create.json").read_text())
+    customer.update(id=stamp, email=email, updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    checkout = json.loads((payloads / "shopify_checkouts_create.json").read_text())
+    checkout.update(id=stamp, token=f"demo{stamp}", email=email,
+                    created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))  # fmt: skip
+    for topic, body in (("customers/create", customer), ("checkouts/create", checkout)):
+        delivery = sign_delivery("shopify", json.dumps(body).encode(), topic=topic, secrets=secrets)
+        client.send("shopify", delivery).raise_for_status()
+    time.sleep(3)  # the checkout reaches marketing_triggers, which schedules the reminder
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5 * 3600))
+    fired = client.post_json(f"/_local/scheduler/fire-due?now={later}", {})
+    fired_names = fired.json().get("fired", []) if fired.status_code == 200 else []
+    print(f"\nMarketing\n{email} consented and abandoned checkout demo{stamp}; 5 hours later "
+          f"{len(fired_names)} reminder schedule(s) fired.", file=out)  # fmt: skip
+
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    deadline = time.monotonic() + 20
+    report: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/reports/daily?date={today}")
+        if response.status_code == 200:
+            report = response.json()
+            if any(int(row.get("marketing_messages_sent", 0) or 0) for row in _report_rows(report)):
+                break
+        time.sleep(0.5)
+    rows = [["channel", "orders", "units", "revenue", "net revenue", "checkouts", "conversion", "messages sent"]]
+    for row in _report_rows(report):
+        currencies = row.get("currencies", [])
+        rows.append(
+            [
+                str(row.get("channel")),
+                str(row.get("orders")),
+                str(row.get("units")),
+                ", ".join(f"{c['revenue']} {c['currency']}" for c in currencies) or "-",
+                ", ".join(f"{c['net_revenue']} {c['currency']}" for c in currencies) or "-",
+                str(row.get("checkouts_started")),
+                str(row.get("conversion_rate")),
+                str(row.get("marketing_messages_sent")),
+            ]
+        )
+    print(f"\nToday's report ({today})\n" + (_table(rows) if len(rows) > 1 else "(nothing yet)"), file=out)
+
+
+def _report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = report.get("channels") or []
+    return rows if isinstance(rows, list) else []
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="base URL of the stack (default http://127.0.0.1:$HUB_PORT)")
 
@@ -204,6 +260,7 @@ def run(client: HubClient, out=sys.stdout) -> list[Scenario]:
 
     _profiles(client, [json.loads(body)["email"] for body, _delivery, _order in sent], out)
     _lifecycle(client, out)
+    _marketing_and_report(client, out)
     return plan
 
 
