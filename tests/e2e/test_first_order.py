@@ -76,7 +76,8 @@ def test_a_shopify_order_is_reserved_and_readable(http):
     assert response.json()["status"] == "accepted"
 
     order = wait_for(lambda: read_order(http, f"shopify:{order_number}"), what="the order")
-    assert order["status"] == "paid"
+    # Paid and reserved, so order_routing may already have moved it on to fulfilment.
+    assert order["status"] in ("paid", "fulfilling")
     assert order["channel"] == "shopify"
     assert order["total"] == "30.00"
     assert order["lines"] == [{"sku": mug, "quantity": 2}, {"sku": tee, "quantity": 1}]
