@@ -215,7 +215,10 @@ def schedules(stack: LocalStack) -> dict[str, dict[str, Any]]:
     client = stack.client("scheduler")
     found = {}
     for summary in client.list_schedules(GroupName="commerce-hub-marketing-dev")["Schedules"]:
-        detail = client.get_schedule(GroupName=summary["GroupName"], Name=summary["Name"])
+        try:
+            detail = client.get_schedule(GroupName=summary["GroupName"], Name=summary["Name"])
+        except client.exceptions.ResourceNotFoundException:
+            continue  # fired or cancelled between the listing and the read
         found[summary["Name"]] = json.loads(detail["Target"]["Input"])["marketing_due"]
     return found
 
