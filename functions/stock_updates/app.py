@@ -56,7 +56,7 @@ def record_handler(record: HubSqsRecord) -> None:
     if isinstance(event, OrderPlaced):
         logger.append_keys(order_id=event.data.order_id)
         result = root.stock.place_order(event)
-        metrics.add_metric(name=f"Order{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Order" + result.outcome.title().replace("_", ""), unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
     elif isinstance(event, StockLevelReported):
         level = root.stock.apply_report(event)

@@ -145,11 +145,12 @@ class OrderData(_Model):
     currency: str = Field(min_length=3, max_length=3)
     total: int = Field(description="minor units")
     paid: bool = Field(description="the storefront reports the order as paid")
+    cancelled: bool = Field(default=False, description="the storefront reports the order as cancelled")
     customer_email: str | None = None
     shipping_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
     shipping_address: ShippingAddress | None = None
     lines: list[LineItem]
-    updated_at: datetime | None = None
+    updated_at: datetime | None = Field(default=None, description="the time of the state this snapshot states")
     checkout_id: str | None = Field(
         default=None, description="the CheckoutStarted checkout this order completed, when the storefront links them"
     )
@@ -472,7 +473,11 @@ class _Event(_Model):
 
 
 class OrderPlaced(_Event):
-    """A storefront reported a new order."""
+    """A storefront reported an order, whole: its creation, or any later delivery carrying the whole order.
+
+    `occurred_at` is the order's creation time. Whichever placement arrives first records the order
+    in the state it states; a later one changes nothing.
+    """
 
     type: Literal["OrderPlaced"] = "OrderPlaced"
     data: OrderData

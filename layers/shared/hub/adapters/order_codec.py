@@ -136,6 +136,8 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
             for f in order.fulfilments
         ],
         "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+        "as_of": _iso(order.as_of),
+        "recorded_from": order.recorded_from,
         "version": order.version,
         "created_at": created_at or now,
         "updated_at": now,
@@ -202,6 +204,8 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         ),
         shortages={k: int(v) for k, v in head.get("shortages", {}).items()},
         placed_at=_time(head.get("placed_at")),
+        as_of=_time(head.get("as_of")),
+        recorded_from=head.get("recorded_from"),
         timeline=timeline,
         payments=[
             PaymentRecord(

@@ -186,6 +186,10 @@ class Order:
     payments: list[PaymentRecord] = field(default_factory=list)
     fulfilments: list[Fulfilment] = field(default_factory=list)
     previous_status: OrderStatus | None = None  # what a dispute's resolution restores
+    # The storefront state the order holds: the time of the newest snapshot applied, and the topic
+    # it was recorded from (an order is recorded from whichever of its deliveries arrives first).
+    as_of: datetime | None = None
+    recorded_from: str | None = None
     version: int = 0  # optimistic concurrency: every stored change increments it
 
     @property

@@ -3,9 +3,12 @@
 Every change to an order goes through `OrderUpdater.apply` (once per event, on the order's
 version). The events that drive it:
 
+    OrderStatusChanged, just recorded   apply the storefront shipments kept for it (below), first
     OrderStatusChanged paid + reserved  route the order (fulfilling), then book a label for each
                                         fulfilment when a carrier is configured (shipped)
-    OrderFulfilled (a storefront)       the storefront shipped it itself: shipped, nothing written back
+    OrderFulfilled (a storefront)       the storefront shipped it itself: shipped, nothing written back;
+                                        kept while the order is not recorded, and applied when it is,
+                                        before the hub routes it (so it is never labelled twice)
     FulfilmentShipped                   write the fulfilment, with tracking, back to the storefront
     ShipmentTracked (a carrier)         delivered, once every fulfilment is delivered
 
@@ -47,6 +50,7 @@ from hub.events import (
     ProviderRef,
     ShipmentTracked,
     event_id_for,
+    parse_event,
 )
 from hub.observability import logger
 from hub.ports import EventPublisher, Ledger
@@ -154,9 +158,11 @@ class FulfilmentService:
     # ------------------------------------------------------------------ dispatch
     def handle(self, event: HubEvent) -> str:
         if isinstance(event, OrderStatusChanged):
+            kept = self.apply_kept(event.data.order_id) if event.data.previous is None else 0
             if event.data.status == OrderStatus.PAID.value and event.data.reserved:
-                return self.route(event)
-            return "ignored"
+                routed = self.route(event)
+                return f"{kept} kept shipments applied, {routed}" if kept else routed
+            return f"{kept} kept shipments applied" if kept else "ignored"
         if isinstance(event, OrderFulfilled):
             return self.storefront_shipped(event)
         if isinstance(event, FulfilmentShipped):
@@ -343,11 +349,25 @@ class FulfilmentService:
 
         outcome, _ = self._orders.apply(data.order_id, event, decide)
         if outcome is Outcome.NO_ORDER:
-            raise LookupError(f"{data.order_id} is not recorded yet; the storefront's shipment waits for it")
+            # Kept first, looked up again after: the order's recording applies it if it lands in between.
+            self._ledger.put_pending(data.order_id, event.event_id, event.model_dump_json())
+            outcome, _ = self._orders.apply(data.order_id, event, decide)
+            if outcome is Outcome.NO_ORDER:
+                return "kept until the order is recorded"
         for f in shipped_now:
             if f.tracking_number and outcome is Outcome.APPLIED:
                 self._shipments.index_tracking(f.tracking_number, data.order_id, f.fulfilment_id)
         return outcome.value
+
+    def apply_kept(self, order_id: str) -> int:
+        """The order was just recorded: apply the storefront shipments that arrived before it, in
+        the order they happened. Returns how many applied now."""
+        kept = [e for e in map(parse_event, self._ledger.pending_for(order_id)) if isinstance(e, OrderFulfilled)]
+        applied = 0
+        for event in sorted(kept, key=lambda e: (e.occurred_at, e.event_id)):
+            if self.storefront_shipped(event) == Outcome.APPLIED.value:
+                applied += 1
+        return applied
 
     # ------------------------------------------------------------------ write-back
     def write_back(self, event: FulfilmentShipped) -> str:

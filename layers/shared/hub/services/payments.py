@@ -1,9 +1,12 @@
 """payment_confirmation's use case: every money fact, from a gateway or a storefront, onto its order.
 
 A gateway payment names its order the way the storefront's payment plugin set it (Stripe
-`metadata.order_id`, PayPal `custom_id` or `invoice_id`, Square `reference_id`). A payment whose
-order is not recorded yet is kept and applied the moment the order is recorded: it is written
-first and the order looked up after, so whichever comes second applies it.
+`metadata.order_id`, PayPal `custom_id` or `invoice_id`, Square `reference_id`). A payment, or a
+storefront's own statement (paid, updated, cancelled, refunded), whose order is not recorded yet is
+kept and applied the moment the order is recorded: it is written first and the order looked up
+after, so whichever comes second applies it. Kept events apply in the order they happened; a
+storefront statement older than the state the order holds changes nothing and is on the timeline
+as not applied.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hub.config import HubConfig
-from hub.domain.orders import OrderLine, PaymentRecord
+from hub.domain.orders import Order, OrderLine, PaymentRecord
 from hub.domain.payments import (
     Decision,
     apply_cancellation,
@@ -41,6 +44,7 @@ from hub.services.orders import Change, OrderUpdater, Outcome
 __all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for"]
 
 GatewayEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentDisputed
+StorefrontEvent = OrderPaid | OrderUpdated | OrderCancelled | RefundIssued
 
 
 class UnmatchedPaymentError(ValueError):
@@ -83,30 +87,51 @@ class PaymentService:
     def handle(self, event: HubEvent) -> Outcome:
         if isinstance(event, GatewayEvent):
             return self._gateway(event)
-        if isinstance(event, OrderPaid):
-            data = event.data
-            record = PaymentRecord(
-                "payment", data.payment_reference or "storefront", event.channel, data.amount, data.currency,
-                "succeeded", event.occurred_at, event.event_id, storefront=True,
-            )  # fmt: skip
-            return self._orders.apply(data.order_id, event, lambda o: _change(apply_payment(o, record)))[0]
-        if isinstance(event, OrderUpdated):
-            return self._storefront_update(event)
-        if isinstance(event, OrderCancelled):
-            return self._orders.apply(
-                event.data.order_id, event, lambda o: _change(apply_cancellation(o, event.data.reason))
-            )[0]
-        if isinstance(event, RefundIssued):
-            return self._storefront_refund(event)
+        if isinstance(event, StorefrontEvent):
+            return self._apply_or_keep(event.data.order_id, event, self._storefront_decision(event))
         if isinstance(event, OrderStatusChanged) and event.data.previous is None:
             return self._apply_pending(event.data.order_id)
         return Outcome.APPLIED
 
+    def _apply_or_keep(self, order_id: str, event: HubEvent, decide: Callable[[Order], Change]) -> Outcome:
+        outcome = self._orders.apply(order_id, event, decide)[0]
+        if outcome is Outcome.NO_ORDER:
+            # Kept first, looked up again after: the order's recording applies it if it lands in between.
+            self._ledger.put_pending(order_id, event.event_id, event.model_dump_json())
+            outcome = self._orders.apply(order_id, event, decide)[0]
+        return outcome
+
     # ------------------------------------------------------------------ storefront facts
-    def _storefront_update(self, event: OrderUpdated) -> Outcome:
+    def _storefront_decision(self, event: StorefrontEvent) -> Callable[[Order], Change]:
+        if isinstance(event, OrderPaid):
+            paid = event.data
+            record = PaymentRecord(
+                "payment", paid.payment_reference or "storefront", event.channel, paid.amount, paid.currency,
+                "succeeded", event.occurred_at, event.event_id, storefront=True,
+            )  # fmt: skip
+            return lambda order: _change(apply_payment(order, record))
+        if isinstance(event, OrderUpdated):
+            return self._storefront_update(event)
+        if isinstance(event, OrderCancelled):
+            reason = event.data.reason
+
+            def cancel(order: Order) -> Change:
+                older = _older_than_held(order, event.occurred_at, "cancellation")
+                return older or _change(apply_cancellation(order, reason))
+
+            return cancel
+        return self._storefront_refund(event)
+
+    @staticmethod
+    def _storefront_update(event: OrderUpdated) -> Callable[[Order], Change]:
         data = event.data
 
-        def decide(order):  # type: ignore[no-untyped-def]
+        def decide(order: Order) -> Change:
+            stated = data.updated_at or event.occurred_at
+            older = _older_than_held(order, stated, "update")
+            if older:
+                return older
+            order.as_of = max(_aware(order.as_of), _aware(stated)) if order.as_of else stated
             if data.cancelled:
                 return _change(apply_cancellation(order, data.platform_status))
             if data.paid:
@@ -117,12 +142,13 @@ class PaymentService:
                 return _change(apply_payment(order, record))
             return Change(f"the storefront reports it {data.platform_status or 'updated'}", applied=False)
 
-        return self._orders.apply(data.order_id, event, decide)[0]
+        return decide
 
-    def _storefront_refund(self, event: RefundIssued) -> Outcome:
+    @staticmethod
+    def _storefront_refund(event: RefundIssued) -> Callable[[Order], Change]:
         data = event.data
 
-        def decide(order):  # type: ignore[no-untyped-def]
+        def decide(order: Order) -> Change:
             record = PaymentRecord(
                 "refund", data.refund_id, event.channel, data.amount, data.currency or order.currency,
                 "completed", event.occurred_at, event.event_id, storefront=True,
@@ -135,7 +161,7 @@ class PaymentService:
                     change.release = [OrderLine(ln.sku, ln.quantity, 0) for ln in data.lines if ln.sku and ln.restock]
             return change
 
-        return self._orders.apply(data.order_id, event, decide)[0]
+        return decide
 
     # ------------------------------------------------------------------ gateway facts
     def _gateway(self, event: GatewayEvent) -> Outcome:
@@ -145,12 +171,7 @@ class PaymentService:
             raise UnmatchedPaymentError(
                 f"{data.gateway} {event.type} names no order (no order id, custom_id, invoice_id or reference_id)"
             )
-        outcome = self._orders.apply(order_id, event, self._gateway_decision(event))[0]
-        if outcome is Outcome.NO_ORDER:
-            # Kept first, looked up again after: the order's recording applies it if it lands in between.
-            self._ledger.put_pending(order_id, event.event_id, event.model_dump_json())
-            outcome = self._orders.apply(order_id, event, self._gateway_decision(event))[0]
-        return outcome
+        return self._apply_or_keep(order_id, event, self._gateway_decision(event))
 
     @staticmethod
     def _gateway_decision(event: GatewayEvent) -> Callable:  # type: ignore[type-arg]
@@ -173,8 +194,26 @@ class PaymentService:
         return lambda order: _change(apply_dispute(order, record))
 
     def _apply_pending(self, order_id: str) -> Outcome:
-        for raw in self._ledger.pending_for(order_id):
-            pending = parse_event(raw)
+        """The order is recorded: what was kept for it applies, in the order it happened."""
+        kept = [parse_event(raw) for raw in self._ledger.pending_for(order_id)]
+        for pending in sorted(kept, key=lambda e: (e.occurred_at, e.event_id)):
             if isinstance(pending, GatewayEvent):
                 self._orders.apply(order_id, pending, self._gateway_decision(pending))
+            elif isinstance(pending, StorefrontEvent):
+                self._orders.apply(order_id, pending, self._storefront_decision(pending))
         return Outcome.APPLIED
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _older_than_held(order: Order, stated: datetime, what: str) -> Change | None:
+    """A storefront statement older than the state the order holds: recorded, not applied."""
+    if order.as_of is None or _aware(stated) >= _aware(order.as_of):
+        return None
+    return Change(
+        f"the storefront's {what} of {stated.isoformat()} is older than the state the order holds "
+        f"(from {order.recorded_from or 'the storefront'} of {order.as_of.isoformat()}): not applied",
+        applied=False,
+    )

@@ -51,7 +51,7 @@ from hub.ports import (
     StockLedger,
     SyncLog,
 )
-from hub.services.orders import status_changed
+from hub.services.orders import Change, OrderUpdater, Outcome, status_changed
 
 __all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService", "UnknownLocationError"]
 
@@ -63,8 +63,9 @@ _MAX_ATTEMPTS = 5
 
 
 class Applied(StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
+    APPLIED = "applied"  # this placement recorded the order
+    DUPLICATE = "duplicate"  # this very placement was seen before
+    NOT_APPLIED = "not_applied"  # the order was already recorded from another of its deliveries
 
 
 class UnknownLocationError(ValueError):
@@ -119,74 +120,123 @@ class StockService:
         return when == "placed" or (when == "paid" and event.data.paid)
 
     def place_order(self, event: OrderPlaced) -> PlacementResult:
+        """Record the order from the first placement that arrives, in the state it states.
+
+        Every storefront delivery that carries the whole order is a placement, so the first one to
+        arrive (an `orders/paid` before `orders/create`) records it: cancelled (holding nothing),
+        paid or pending payment (reserved). A placement for an order already recorded changes
+        nothing and goes on its timeline as not applied. Existence is checked before stock is read,
+        so a redundant placement costs one read.
+        """
         data = event.data
+        stored = self._ledger.get_order(data.order_id)
+        if stored is not None:
+            return self._already_recorded(stored, event)
         lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id) for line in data.lines)
+        units = sum(ln.quantity for ln in lines)
+        stated = "cancelled" if data.cancelled else "paid" if data.paid else "not paid"
         entry = TimelineEntry(
             event_id=event.event_id,
             type=event.type,
             occurred_at=event.occurred_at,
             applied_at=self._clock(),
-            summary=f"placed on {event.channel} ({sum(ln.quantity for ln in lines)} units)",
+            summary=f"placed on {event.channel} ({units} units; {event.provider.topic}: {stated})",
         )
         preference = order_locations(self._config().location_refs(), data.shipping_country)
         for _attempt in range(_MAX_ATTEMPTS):
-            order = Order(
-                order_id=data.order_id,
-                channel=event.channel,
-                status=OrderStatus.PAID if data.paid else OrderStatus.PENDING_PAYMENT,
-                total=Money(data.total, data.currency),
-                lines=lines,
-                customer_email=data.customer_email,
-                shipping_country=data.shipping_country,
-                shipping_address=shipping_address(data.shipping_address),
-                placed_at=event.occurred_at,
-                payments=[
-                    # The storefront placed it paid: an assertion of full payment (see hub.domain.payments).
-                    PaymentRecord(
-                        "payment",
-                        "placed-paid",
-                        event.channel,
-                        data.total,
-                        data.currency,
-                        "succeeded",
-                        event.occurred_at,
-                        event.event_id,
-                        storefront=True,
+            order = self._new_order(event, lines)
+            if order.status is OrderStatus.CANCELLED:
+                placement = Placement([], {})  # cancelled before the hub saw it: nothing to hold
+            else:
+                levels = self._ledger.stock_levels(ln.sku for ln in lines)
+                try:
+                    placement = plan_placement(
+                        lines,
+                        levels,
+                        preference,
+                        channel=event.channel,
+                        placed_at=event.occurred_at,
+                        counts_own_orders=self._counts_own_orders(event),
                     )
-                ]
-                if data.paid
-                else [],
-            )
-            levels = self._ledger.stock_levels(ln.sku for ln in lines)
-            try:
-                placement = plan_placement(
-                    lines,
-                    levels,
-                    preference,
-                    channel=event.channel,
-                    placed_at=event.occurred_at,
-                    counts_own_orders=self._counts_own_orders(event),
-                )
-            except InsufficientStockError as short:
-                # An order is reserved whole or not at all; it waits on hold, holding nothing.
-                placement = Placement([], {})
-                order.status = OrderStatus.ON_HOLD
-                order.hold_reason = HoldReason.INSUFFICIENT_STOCK
-                order.shortages = short.shortages
+                except InsufficientStockError as short:
+                    # An order is reserved whole or not at all; it waits on hold, holding nothing.
+                    placement = Placement([], {})
+                    order.status = OrderStatus.ON_HOLD
+                    order.hold_reason = HoldReason.INSUFFICIENT_STOCK
+                    order.shortages = short.shortages
             plan = placement.reservations
             order.reservations = tuple(plan)
             try:
                 self._ledger.place_order(order, plan, entry, placement.counted)
             except OrderExistsError:
-                stored = self._ledger.get_order(data.order_id) or order
-                # Publish again what the first delivery should have: a failed publish is retried here.
-                self._publish_follow_ons(stored, event)
-                return PlacementResult(Applied.DUPLICATE, stored)
+                # Another placement recorded it between the read and the write.
+                return self._already_recorded(self._ledger.get_order(data.order_id) or order, event)
             except StockConflictError:
                 continue
             self._publish_follow_ons(order, event)
             return PlacementResult(Applied.APPLIED, order)
         raise StockConflictError(f"{data.order_id}: stock kept changing over {_MAX_ATTEMPTS} attempts")
+
+    @staticmethod
+    def _new_order(event: OrderPlaced, lines: tuple[OrderLine, ...]) -> Order:
+        data = event.data
+        status = (
+            OrderStatus.CANCELLED if data.cancelled else OrderStatus.PAID if data.paid else OrderStatus.PENDING_PAYMENT
+        )
+        storefront_paid = data.paid and not data.cancelled
+        return Order(
+            order_id=data.order_id,
+            channel=event.channel,
+            status=status,
+            total=Money(data.total, data.currency),
+            lines=lines,
+            customer_email=data.customer_email,
+            shipping_country=data.shipping_country,
+            shipping_address=shipping_address(data.shipping_address),
+            placed_at=event.occurred_at,
+            payments=[
+                # The storefront placed it paid: an assertion of full payment (see hub.domain.payments).
+                PaymentRecord(
+                    "payment",
+                    "placed-paid",
+                    event.channel,
+                    data.total,
+                    data.currency,
+                    "succeeded",
+                    data.updated_at or event.occurred_at,
+                    event.event_id,
+                    storefront=True,
+                )
+            ]
+            if storefront_paid
+            else [],
+            as_of=data.updated_at or event.occurred_at,
+            recorded_from=event.provider.topic,
+        )
+
+    def _already_recorded(self, stored: Order, event: OrderPlaced) -> PlacementResult:
+        if stored.applied(event.event_id):
+            if self._recorded_by(stored, event.event_id):
+                # A redelivery of the placement that recorded it: publish again what the first
+                # delivery should have (a failed publish is retried here).
+                self._publish_follow_ons(stored, event)
+            return PlacementResult(Applied.DUPLICATE, stored)
+        when = stored.as_of.isoformat() if stored.as_of else "an earlier delivery"
+        summary = (
+            f"placed on {event.channel} ({event.provider.topic}): not applied, "
+            f"the order was already recorded from {stored.recorded_from or 'OrderPlaced'} of {when}"
+        )
+        outcome, order = OrderUpdater(self._ledger, self._publisher, self._clock).apply(
+            stored.order_id, event, lambda _order: Change(summary, applied=False)
+        )
+        if outcome is Outcome.DUPLICATE:
+            return PlacementResult(Applied.DUPLICATE, order or stored)
+        return PlacementResult(Applied.NOT_APPLIED, order or stored)
+
+    @staticmethod
+    def _recorded_by(order: Order, event_id: str) -> bool:
+        entry = next((e for e in order.timeline if e.event_id == event_id), None)
+        return entry is not None and entry.applied
 
     def _publish_follow_ons(self, order: Order, cause: OrderPlaced) -> None:
         # The order is recorded: payments waiting for it apply, and a paid, reserved order is routed.
