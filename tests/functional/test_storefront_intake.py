@@ -31,22 +31,29 @@ from tests.functional.conftest import EVENTS, ROOT, event
 SECRETS = local_secrets({}, local_signing_keys(ROOT))
 SECRET_VALUES = [SECRETS["WOOCOMMERCE_WEBHOOK_SECRET"], SECRETS["BIGCOMMERCE_CLIENT_SECRET"], ACCESS_TOKEN]
 
-# event file -> the detail-types it publishes, in order, and fields of the first one's data
+# event file -> the detail-types it publishes, in order, and fields of the first one's data. Every
+# delivery carrying the whole order is also an OrderPlaced: the first of them to arrive records it.
 EXPECTED: dict[str, tuple[list[str], dict]] = {
     "woocommerce_order_created": (["OrderPlaced", "OrderPaid"], {"order_id": "woocommerce:1187", "total": 10739}),
     "woocommerce_order_updated": (
-        ["OrderUpdated", "OrderPaid", "RefundIssued"],
+        ["OrderUpdated", "OrderPlaced", "OrderPaid", "RefundIssued"],
         {"refunded_total": 2430, "paid": True, "cancelled": False},
     ),
     "woocommerce_order_deleted": (["OrderCancelled"], {"order_id": "woocommerce:1190"}),
     "woocommerce_customer_updated": (["CustomerUpserted"], {"platform_customer_id": "58"}),
     "woocommerce_product_updated": (["StockLevelReported"], {"sku": "BEANIE-MER-CHR", "available": 17}),
     "bigcommerce_store_order_created": (["OrderPlaced"], {"order_id": "bigcommerce:3108", "total": 10160}),
-    "bigcommerce_store_order_statusUpdated": (["OrderUpdated"], {"platform_status": "Awaiting Fulfillment"}),
+    "bigcommerce_store_order_statusUpdated": (
+        ["OrderUpdated", "OrderPlaced"],
+        {"platform_status": "Awaiting Fulfillment"},
+    ),
     "bigcommerce_store_customer_updated": (["CustomerUpserted"], {"email": "theo.lindqvist@example.com"}),
     "bigcommerce_store_sku_inventory_updated": (["StockLevelReported"], {"sku": "DRIP-CER-SLT", "available": 31}),
     "magento_sales_order_place_after": (["OrderPlaced"], {"order_id": "magento:318", "total": 13983}),
-    "magento_sales_order_save_commit_after": (["OrderUpdated", "OrderCancelled"], {"cancelled": True}),
+    "magento_sales_order_save_commit_after": (
+        ["OrderUpdated", "OrderPlaced", "OrderCancelled"],
+        {"cancelled": True},
+    ),
     "magento_sales_order_invoice_pay": (["OrderPaid"], {"amount": 13983, "currency": "EUR"}),
     "magento_sales_order_creditmemo_save_after": (["RefundIssued"], {"amount": 2856}),
     "magento_customer_save_after": (["CustomerUpserted"], {"platform_customer_id": "93"}),

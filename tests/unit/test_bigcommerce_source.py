@@ -176,11 +176,14 @@ def test_a_status_update_is_an_order_update_with_the_platforms_view():
     fake = FakeBigCommerce()
     fake.order().update(status_id=5, status="Cancelled", refunded_amount="30.0000")
     body = (PAYLOADS / "bigcommerce_store_order_statusUpdated.json").read_bytes()
-    (updated,) = source(fake).parse(request(body), CONFIG).events
+    updated, placed = source(fake).parse(request(body), CONFIG).events
     assert updated.type == "OrderUpdated"
     data = updated.data
     assert (data.platform_status, data.cancelled, data.paid, data.refunded_total) == ("Cancelled", True, False, 3000)
     assert data.updated_at == datetime(2026, 11, 20, 18, 10, 12, tzinfo=UTC)
+    # The whole order was read: it is also a placement, recorded cancelled if it is the first to arrive.
+    assert placed.type == "OrderPlaced"
+    assert (placed.data.cancelled, placed.data.paid, placed.data.order_id) == (True, False, data.order_id)
 
 
 def test_customer_updated_is_fetched_and_upserted():

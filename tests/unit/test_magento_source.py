@@ -185,8 +185,10 @@ def test_a_redelivery_maps_to_the_same_ids():
 
 def test_a_canceled_order_save_is_an_update_and_a_cancellation():
     events = parse(payload("sales_order_save_commit_after")).events
-    assert [e.type for e in events] == ["OrderUpdated", "OrderCancelled"]
-    updated, cancelled = events
+    # A saved order carries the whole order: it is also a placement, recorded cancelled if it comes first.
+    assert [e.type for e in events] == ["OrderUpdated", "OrderPlaced", "OrderCancelled"]
+    updated, placed, cancelled = events
+    assert (placed.data.cancelled, placed.data.order_id) == (True, "magento:318")
     assert (updated.data.platform_status, updated.data.cancelled, updated.data.paid) == ("canceled", True, False)
     assert updated.data.refunded_total == 0
     assert cancelled.data.order_id == "magento:318"
@@ -199,7 +201,8 @@ def test_the_same_cancellation_in_two_events_has_one_id():
     document["data"]["value"]["updated_at"] = "2026-11-21 09:20:00"
     second = parse(json.dumps(document).encode()).events
     assert first[0].event_id != second[0].event_id  # two saves, two updates
-    assert first[1].event_id == second[1].event_id  # one cancellation
+    assert first[1].event_id != second[1].event_id  # two snapshots, two placements (the first records it)
+    assert first[2].event_id == second[2].event_id  # one cancellation
 
 
 def test_an_invoice_paid_is_the_order_paid():

@@ -130,6 +130,9 @@ def topic_delivery(topic: str, file: str | None = None):
     return ShopifySource().parse(request(body, x_shopify_topic=topic), CONFIG)
 
 
+ORDER_SNAPSHOT_TOPICS = ("orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled")
+
+
 @pytest.mark.parametrize(
     ("topic", "event_type"),
     [
@@ -149,14 +152,16 @@ def topic_delivery(topic: str, file: str | None = None):
     ],
 )
 def test_every_topic_maps_to_its_canonical_event(topic, event_type):
-    (event,) = topic_delivery(topic).events
+    event, *rest = topic_delivery(topic).events
     assert event.type == event_type
+    # Every later order topic carries the whole order, so it is also a placement (see below).
+    assert [e.type for e in rest] == (["OrderPlaced"] if topic in ORDER_SNAPSHOT_TOPICS else [])
     assert event.source == "shopify" and event.channel == "shopify"
     assert event.provider.topic == topic
 
 
 def test_an_update_reports_status_and_refunds_in_minor_units():
-    (event,) = topic_delivery("orders/updated").events
+    event, _placed = topic_delivery("orders/updated").events
     assert (event.data.platform_status, event.data.paid, event.data.cancelled) == ("partially_refunded", True, False)
     assert event.data.refunded_total == 1800
     assert event.data.total == 8592
@@ -172,11 +177,11 @@ def test_each_update_is_its_own_fact_but_a_redelivery_is_not():
 
 
 def test_paid_cancelled_and_fulfilled_carry_what_the_order_says():
-    (paid,) = topic_delivery("orders/paid").events
+    paid, _placed = topic_delivery("orders/paid").events
     assert (paid.data.order_id, paid.data.amount, paid.data.currency) == ("shopify:820982911946154508", 8592, "USD")
-    (cancelled,) = topic_delivery("orders/cancelled").events
+    cancelled, _placed = topic_delivery("orders/cancelled").events
     assert cancelled.data.reason == "customer"
-    (shipped,) = topic_delivery("orders/fulfilled").events
+    shipped, _placed = topic_delivery("orders/fulfilled").events
     assert (shipped.data.carrier, shipped.data.tracking_number) == ("UPS", "1Z999AA10123456784")
     assert [(ln.sku, ln.quantity) for ln in shipped.data.lines] == [("MUG-ENAMEL-WHT", 2), ("TEE-ORGANIC-L", 1)]
 

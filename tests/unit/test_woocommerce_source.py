@@ -184,8 +184,10 @@ def test_an_order_created_body_that_already_shows_a_cancellation_and_a_refund_sa
 
 def test_order_updated_derives_paid_and_refunds_from_the_body():
     events = parse(UPDATED, "order.updated").events
-    assert [e.type for e in events] == ["OrderUpdated", "OrderPaid", "RefundIssued"]
-    updated, _paid, refund = events
+    # The update carries the whole order, so it is also a placement: the first to arrive records it.
+    assert [e.type for e in events] == ["OrderUpdated", "OrderPlaced", "OrderPaid", "RefundIssued"]
+    updated, placed, _paid, refund = events
+    assert (placed.data.paid, placed.data.cancelled, placed.data.total) == (True, False, 10739)
     assert updated.data.platform_status == "processing"
     assert (updated.data.paid, updated.data.cancelled, updated.data.refunded_total) == (True, False, 2430)
     assert updated.data.total == 10739
@@ -212,9 +214,10 @@ def test_a_redelivery_has_the_same_dedupe_key_and_ids():
 
 def test_a_cancelled_order_update_publishes_the_cancellation():
     events = parse(edited(UPDATED, status="cancelled", refunds=[]), "order.updated").events
-    assert [e.type for e in events] == ["OrderUpdated", "OrderPaid", "OrderCancelled"]
+    assert [e.type for e in events] == ["OrderUpdated", "OrderPlaced", "OrderPaid", "OrderCancelled"]
     assert events[0].data.cancelled is True
-    assert events[2].data.order_id == "woocommerce:1187"
+    assert events[1].data.cancelled is True  # recorded cancelled if it is the first the hub hears of it
+    assert events[3].data.order_id == "woocommerce:1187"
 
 
 def test_order_deleted_cancels_the_order():
@@ -226,9 +229,9 @@ def test_order_deleted_cancels_the_order():
     assert cancelled.data.reason == "deleted"
 
 
-def test_order_restored_is_an_update():
-    (restored,) = parse(edited(CREATED, status="on-hold"), "order.restored").events
-    assert restored.type == "OrderUpdated"
+def test_order_restored_is_an_update_and_a_placement():
+    restored, placed = parse(edited(CREATED, status="on-hold"), "order.restored").events
+    assert (restored.type, placed.type) == ("OrderUpdated", "OrderPlaced")
     assert restored.data.platform_status == "on-hold"
 
 

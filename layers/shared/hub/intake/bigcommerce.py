@@ -302,7 +302,7 @@ class BigCommerceResources:
         deadline = time.monotonic() + self._budget if self._budget else None
         try:
             if notice.resource == "order":
-                return [self._order(notice, deadline)], None
+                return self._order(notice, deadline), None
             if notice.resource == "customer":
                 return [self._customer(notice, deadline)], None
             return self._stock(notice, deadline)
@@ -321,14 +321,24 @@ class BigCommerceResources:
         except ValidationError as exc:
             raise BigCommerceFetchError(f"BigCommerce returned {what} in an unexpected shape: {_problem(exc)}") from exc
 
-    def _order(self, notice: Notice, deadline: float | None) -> HubEvent:
+    def _order(self, notice: Notice, deadline: float | None) -> list[HubEvent]:
+        """The order, as the scope names it. Every order scope reads the whole order, and BigCommerce
+        does not promise `created` arrives before `statusUpdated`: an update is also a placement
+        (its id from the scope, the order and its `date_modified`), and the first one records it."""
         oid = notice.resource_id
         order = self._model(BcOrder, self._get(notice, f"/v2/orders/{oid}", deadline), f"order {oid}")
         currency = order.currency_code.upper()
         order_id = f"{notice.channel}:{order.id}"
         paid = order.status_id in _PAID_STATUS_IDS
-        if notice.scope != ORDER_PLACED_SCOPE:
-            return OrderUpdated(
+        if notice.scope == ORDER_PLACED_SCOPE:
+            return [self._placed(notice, order, notice.envelope(), deadline)]
+        stamp = order.date_modified or notice.payload_hash
+        placement = notice.envelope() | {
+            "event_id": event_id_for("bigcommerce", notice.store_hash, notice.scope, "placed", str(order.id), stamp),
+            "occurred_at": _rfc2822(order.date_created) or notice.created_at,
+        }
+        return [
+            OrderUpdated(
                 **notice.envelope(),
                 data=OrderStatusData(
                     order_id=order_id,
@@ -341,7 +351,13 @@ class BigCommerceResources:
                     refunded_total=parse_minor(order.refunded_amount or "0", currency),
                     updated_at=_rfc2822(order.date_modified),
                 ),
-            )
+            ),
+            self._placed(notice, order, placement, deadline),
+        ]
+
+    def _placed(self, notice: Notice, order: BcOrder, envelope: dict[str, Any], deadline: float | None) -> OrderPlaced:
+        oid = notice.resource_id
+        currency = order.currency_code.upper()
         products = [
             self._model(BcOrderProduct, item, f"a product of order {oid}")
             for item in self._pages(notice, f"/v2/orders/{oid}/products", deadline)
@@ -354,14 +370,15 @@ class BigCommerceResources:
             order.billing_address.country_iso2 if order.billing_address else None
         )
         return OrderPlaced(
-            **notice.envelope(),
+            **envelope,
             data=OrderData(
-                order_id=order_id,
+                order_id=f"{notice.channel}:{order.id}",
                 platform_order_id=str(order.id),
                 order_number=str(order.id),
                 currency=currency,
                 total=parse_minor(order.total_inc_tax, currency),
-                paid=paid,
+                paid=order.status_id in _PAID_STATUS_IDS,
+                cancelled=order.status_id == _CANCELLED_STATUS_ID,
                 customer_email=order.billing_address.email if order.billing_address else None,
                 shipping_country=country or None,
                 lines=[

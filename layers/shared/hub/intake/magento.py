@@ -322,7 +322,10 @@ class _Translation:
         except InvalidOperation:
             return False
 
-    def placed(self) -> list[HubEvent]:
+    def placed(self, *, saved: bool = False) -> list[HubEvent]:
+        """The order as placed. A saved order carries the whole order too, and Adobe I/O does not
+        promise `sales_order_place_after` arrives first: with `saved`, the placement has an id of its
+        own (the order and its `updated_at`) and the order's creation time; the first one records it."""
         order = _model(MagentoOrder, self.value, "order")
         currency = order.order_currency_code.upper()
         lines = []
@@ -341,8 +344,13 @@ class _Translation:
                         platform_line_id=item.item_id,
                     )
                 )
+        envelope = self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at)
+        if saved:
+            stamp = order.updated_at or self.adobe_event_id
+            envelope["event_id"] = self._fact_id("order", order.entity_id, "saved", "placed", stamp)
+            envelope["occurred_at"] = _utc(order.created_at) or envelope["occurred_at"]
         event = OrderPlaced(
-            **self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at),
+            **envelope,
             data=OrderData(
                 order_id=self._order_id(order.entity_id),
                 platform_order_id=order.entity_id,
@@ -350,6 +358,7 @@ class _Translation:
                 currency=currency,
                 total=_minor(order.grand_total, currency, "order total"),
                 paid=self._paid(order),
+                cancelled=order.state == CANCELED_STATE,
                 customer_email=order.customer_email,
                 shipping_country=order.shipping_address.country_id if order.shipping_address else None,
                 shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
@@ -378,6 +387,7 @@ class _Translation:
                 ),
             )
         ]
+        events += self.placed(saved=True)
         if order.state == CANCELED_STATE:
             events.append(
                 OrderCancelled(

@@ -60,6 +60,9 @@ from hub.secrets import SecretsProvider
 
 __all__ = ["TOPICS", "ShopifySource"]
 
+# financial_status values that mean the order was paid in full (a refund came after the payment).
+_PAID_STATUSES = ("paid", "partially_refunded", "refunded")
+
 
 class _Wire(BaseModel):
     # Shopify adds fields often; only what the hub reads is declared, the rest is ignored.
@@ -309,7 +312,8 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         order_number=order.name or (str(order.order_number) if order.order_number else None),
         currency=order.currency.upper(),
         total=_minor(order.total_price, order.currency, "order") or 0,
-        paid=order.financial_status == "paid",
+        paid=order.financial_status in _PAID_STATUSES,
+        cancelled=order.cancelled_at is not None,
         customer_email=order.email or (order.customer.email if order.customer else None),
         shipping_country=order.shipping_address.country_code if order.shipping_address else None,
         shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
@@ -323,6 +327,17 @@ def _orders_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     # An order is placed once: every delivery of its creation, from any subscription, is one fact.
     return [OrderPlaced(**ctx.common(order.id, occurred_at=order.created_at), data=_order_data(ctx, order))]
+
+
+def _placed_from(ctx: _Context, order: ShopifyOrder) -> OrderPlaced:
+    """Every order topic carries the whole order, and Shopify documents no delivery order: an
+    `orders/paid` may come before `orders/create`. So each is also a placement, in the state it
+    states, and whichever arrives first records the order. Its id is the snapshot's (topic, order,
+    `updated_at`), so a retry maps to it; it happened when the order was created."""
+    stamp = (order.updated_at or order.created_at).isoformat()
+    return OrderPlaced(
+        **ctx.common("placed", order.id, stamp, occurred_at=order.created_at), data=_order_data(ctx, order)
+    )
 
 
 def _refunded_total(order: ShopifyOrder) -> int:
@@ -343,12 +358,15 @@ def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         platform_status=order.financial_status,
         currency=order.currency.upper(),
         total=_minor(order.total_price, order.currency, "order"),
-        paid=order.financial_status in ("paid", "partially_refunded", "refunded"),
+        paid=order.financial_status in _PAID_STATUSES,
         cancelled=order.cancelled_at is not None,
         refunded_total=_refunded_total(order),
         updated_at=stamp,
     )
-    return [OrderUpdated(**ctx.common(order.id, stamp.isoformat(), occurred_at=stamp), data=data)]
+    return [
+        OrderUpdated(**ctx.common(order.id, stamp.isoformat(), occurred_at=stamp), data=data),
+        _placed_from(ctx, order),
+    ]
 
 
 def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
@@ -359,20 +377,23 @@ def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         currency=order.currency.upper(),
         payment_reference=order.name,
     )
-    return [OrderPaid(**ctx.common(order.id, occurred_at=order.updated_at or order.created_at), data=data)]
+    return [
+        OrderPaid(**ctx.common(order.id, occurred_at=order.updated_at or order.created_at), data=data),
+        _placed_from(ctx, order),
+    ]
 
 
 def _orders_cancelled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     when = order.cancelled_at or order.updated_at or order.created_at
     data = OrderCancelledData(order_id=ctx.order_id(order.id), reason=order.cancel_reason)
-    return [OrderCancelled(**ctx.common(order.id, occurred_at=when), data=data)]
+    return [OrderCancelled(**ctx.common(order.id, occurred_at=when), data=data), _placed_from(ctx, order)]
 
 
 def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     when = order.updated_at or order.created_at
-    return [
+    shipped: list[HubEvent] = [
         OrderFulfilled(
             **ctx.common(order.id, f.id, occurred_at=when),
             data=OrderFulfilledData(
@@ -387,6 +408,7 @@ def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         for f in order.fulfillments
         if f.status in (None, "success")
     ]
+    return [*shipped, _placed_from(ctx, order)]
 
 
 def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:

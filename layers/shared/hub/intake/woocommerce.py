@@ -278,7 +278,10 @@ class _Translation:
     def paid(order: WooOrder) -> bool:
         return order.status in PAID_STATUSES or order.date_paid_gmt is not None
 
-    def placed(self, order: WooOrder) -> OrderPlaced:
+    def placed(self, order: WooOrder, topic: str | None = None) -> OrderPlaced:
+        """The order as placed. `order.created` is its placement; every other order topic carries the
+        whole order too and may arrive first (WooCommerce queues deliveries), so it is a placement as
+        well, with an id of its own (topic, order, `date_modified_gmt`); the first one records it."""
         lines = [
             LineItem(
                 sku=item.sku,
@@ -291,8 +294,13 @@ class _Translation:
             if item.sku and item.quantity > 0  # fees and unnamed items hold no stock
         ]
         shipping = order.shipping.country if order.shipping and order.shipping.country else None
+        if topic is None:
+            event_id = self._id("order", order.id, "placed")
+        else:
+            modified = order.date_modified_gmt.isoformat() if order.date_modified_gmt else "undated"
+            event_id = self._id("order", order.id, topic, "placed", modified)
         return OrderPlaced(
-            **self._envelope(self._id("order", order.id, "placed"), order.date_created_gmt or order.date_modified_gmt),
+            **self._envelope(event_id, order.date_created_gmt or order.date_modified_gmt),
             data=OrderData(
                 order_id=self._order_id(order.id),
                 platform_order_id=str(order.id),
@@ -300,6 +308,7 @@ class _Translation:
                 currency=order.currency.upper(),
                 total=_minor(order.total, order.currency, "total"),
                 paid=self.paid(order),
+                cancelled=order.status == CANCELLED_STATUS,
                 customer_email=order.billing.email if order.billing else None,
                 shipping_country=shipping or (order.billing.country if order.billing else None),
                 shipping_address=order.shipping.canonical() if order.shipping else None,
@@ -466,9 +475,9 @@ class WooCommerceSource:
             if topic == "order.created":
                 events = [translate.placed(order), *translate.facts(order)]
             elif topic == "order.updated":
-                events = [translate.updated(order, topic), *translate.facts(order)]
+                events = [translate.updated(order, topic), translate.placed(order, topic), *translate.facts(order)]
             else:
-                events = [translate.updated(order, topic)]
+                events = [translate.updated(order, topic), translate.placed(order, topic)]
             return Delivery(self._key(site, topic, order.id, order.date_modified_gmt), topic, events)
         if topic in CUSTOMER_TOPICS:
             customer = self._model(WooCustomer, body, "customer")
