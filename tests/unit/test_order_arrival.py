@@ -1,0 +1,305 @@
+"""Whichever of an order's deliveries arrives first records it; a later, older one changes nothing.
+
+Each storefront's deliveries are parsed by its intake source and their events handed to
+stock_updates, payment_confirmation and order_routing (in-memory fakes) the way the EventBridge
+rules in template.yaml route them, follow-on events included, one delivery after the other.
+
+Vendor-shaped payloads (events/payloads/):
+- shopify_orders_{create,paid,cancelled,fulfilled,updated}.json: Shopify's REST Order resource as its
+  webhook reference example sends it (order 820982911946154508, the id of Shopify's own sample
+  order), one per topic, with the financial, fulfilment and cancellation state each topic shows.
+- woocommerce_order_{created,updated}.json: the WooCommerce REST API v3 order (woocommerce-rest-api-docs,
+  "Retrieve an order"), which is what a WooCommerce webhook delivers.
+- bigcommerce_store_order_{created,statusUpdated}.json: BigCommerce webhook payloads (scope, data
+  {type, id}, hash), completed from the V2 Orders API of tests/bigcommerce_api.py (V2 order shape,
+  RFC 2822 dates, four-decimal amounts).
+- magento_sales_order_{place_after,save_commit_after,invoice_pay}.json: Adobe I/O Events envelopes
+  of Adobe Commerce observer events with the sales_order / sales_invoice entity fields.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hub.adapters.bigcommerce import HttpBigCommerceApi
+from hub.adapters.carriers import shipment_request
+from hub.config import parse_config
+from hub.events import HubEvent, OrderStatusChanged
+from hub.intake import WebhookRequest
+from hub.intake.bigcommerce import BigCommerceSource
+from hub.intake.magento import MagentoSource
+from hub.intake.shopify import ShopifySource
+from hub.intake.woocommerce import WooCommerceSource
+from hub.secrets import SecretsProvider
+from hub.services.fulfilment import FulfilmentService
+from hub.services.payments import PaymentService
+from hub.services.stock import Applied, StockService
+
+from commerce_hub.signing.bigcommerce import sign as sign_bigcommerce
+from tests.bigcommerce_api import ACCESS_TOKEN, FakeBigCommerce
+from tests.fakes import FakeLedger, FakePublisher
+from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefronts
+
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BC_NOW = 1_795_685_415
+CONFIG = """
+locations: [{id: wh-east, country: US}]
+carrier:
+  provider: %s
+  from_address: {street1: 9 Dock St, city: Newark, state: NJ, zip: "07102", country: US}
+"""
+SKUS = ("MUG-ENAMEL-WHT", "TEE-ORGANIC-L", "TOTE-WAX-OLV", "BEANIE-MER-CHR", "DRIP-CER-SLT", "FILTER-100",
+        "LINEN-THROW-SAGE", "CANDLE-CEDAR-L")  # fmt: skip
+
+SHOPIFY_ORDER = "shopify:820982911946154508"
+
+
+def payload(name: str, **changes: Any) -> bytes:
+    body = json.loads((PAYLOADS / f"{name}.json").read_text())
+    target = body["data"]["value"] if name.startswith("magento") else body
+    target.update(changes)
+    return json.dumps(body).encode()
+
+
+class Hub:
+    """The three order consumers on one in-memory ledger, fed as their EventBridge rules feed them."""
+
+    def __init__(self, carrier: str = "none") -> None:
+        config = parse_config(CONFIG % carrier)
+        self.ledger, self.bus = FakeLedger(), FakePublisher()
+        self.stock = StockService(self.ledger, self.bus, lambda: config, clock=lambda: NOW)
+        self.payments = PaymentService(self.ledger, self.bus, lambda: config, clock=lambda: NOW)
+        self.carrier = FakeCarrier()
+        self.routing = FulfilmentService(
+            self.ledger,
+            self.bus,
+            lambda: config,
+            FakeShipmentStore(),
+            carrier=lambda _c: self.carrier,
+            storefronts=lambda _c: FakeStorefronts(),
+            shipment_request=shipment_request,
+            clock=lambda: NOW,
+        )
+        self.placements: list[Applied] = []
+        for sku in SKUS:
+            self.stock.set_level(sku, "wh-east", 20, "admin")
+        self.bus.events.clear()
+
+    def deliver(self, events: list[HubEvent]) -> None:
+        queue = list(events)
+        while queue:
+            event = queue.pop(0)
+            seen = len(self.bus.events)
+            self._consume(event)
+            queue.extend(self.bus.events[seen:])
+
+    def _consume(self, event: HubEvent) -> None:
+        if event.type == "OrderPlaced":
+            self.placements.append(self.stock.place_order(event).outcome)
+        recorded = isinstance(event, OrderStatusChanged) and event.data.previous is None
+        if event.type in ("OrderPaid", "OrderUpdated", "OrderCancelled", "RefundIssued") or recorded:
+            self.payments.handle(event)
+        routed = isinstance(event, OrderStatusChanged) and event.data.status == "paid" and event.data.reserved
+        if event.type in ("OrderFulfilled", "FulfilmentShipped") or recorded or routed:
+            self.routing.handle(event)
+
+    def order(self, order_id: str):  # type: ignore[no-untyped-def]
+        order = self.ledger.get_order(order_id)
+        assert order is not None, f"{order_id} was never recorded"
+        return order
+
+    def reserved(self, sku: str) -> int:
+        return self.ledger.levels[(sku, "wh-east")].reserved
+
+    def placed_entries(self, order_id: str) -> list[tuple[bool, str]]:
+        return [(e.applied, e.summary) for e in self.order(order_id).timeline if e.type == "OrderPlaced"]
+
+
+def shopify(topic: str, body: bytes | None = None, webhook_id: str | None = None) -> list[HubEvent]:
+    headers = {
+        "x-shopify-topic": topic,
+        "x-shopify-shop-domain": "ada-goods.myshopify.com",
+        "x-shopify-webhook-id": webhook_id or f"wh-{topic}",
+    }
+    raw = body if body is not None else (PAYLOADS / f"shopify_{topic.replace('/', '_')}.json").read_bytes()
+    return ShopifySource().parse(WebhookRequest(headers, raw), parse_config(CONFIG % "none")).events
+
+
+def woocommerce(topic: str, body: bytes) -> list[HubEvent]:
+    headers = {"x-wc-webhook-topic": topic, "x-wc-webhook-source": "https://shop.example.com/"}
+    return WooCommerceSource().parse(WebhookRequest(headers, body), parse_config(CONFIG % "none")).events
+
+
+def bigcommerce(fake: FakeBigCommerce, name: str) -> list[HubEvent]:
+    body = (PAYLOADS / f"{name}.json").read_bytes()
+    signed = sign_bigcommerce(
+        body, topic=None, secrets={"BIGCOMMERCE_CLIENT_SECRET": "s"}, delivery_id=f"msg_{name}", timestamp=BC_NOW
+    )
+    api = HttpBigCommerceApi(
+        SecretsProvider(values={"BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN}), transport=fake.transport()
+    )
+    request = WebhookRequest({k.lower(): v for k, v in signed.headers.items()}, body)
+    return BigCommerceSource(api, clock=lambda: BC_NOW).parse(request, parse_config(CONFIG % "none")).events
+
+
+def magento(body: bytes) -> list[HubEvent]:
+    return MagentoSource().parse(WebhookRequest({}, body), parse_config(CONFIG % "none")).events
+
+
+# ------------------------------------------------------------------------------------ Shopify
+def test_shopify_orders_paid_before_orders_create_records_the_order_paid_and_routes_it():
+    hub = Hub()
+    hub.deliver(shopify("orders/paid"))
+    hub.deliver(shopify("orders/create"))
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "fulfilling"  # paid, reserved and routed: not pending_payment for ever
+    assert (hub.reserved("MUG-ENAMEL-WHT"), hub.reserved("TEE-ORGANIC-L")) == (2, 1)  # reserved once
+    late = hub.placed_entries(SHOPIFY_ORDER)
+    assert late[0][0] is True and "orders/paid" in late[0][1]
+    assert late[1][0] is False
+    assert "not applied, the order was already recorded from orders/paid of 2026-11-20T09:13:02-05:00" in late[1][1]
+    assert hub.placements == [Applied.APPLIED, Applied.NOT_APPLIED]
+
+
+def test_the_late_create_is_on_the_timeline_once_however_often_it_is_delivered():
+    hub = Hub()
+    hub.deliver(shopify("orders/paid"))
+    hub.deliver(shopify("orders/create"))
+    before = hub.order(SHOPIFY_ORDER)
+    hub.deliver(shopify("orders/create"))  # Shopify's retry of the same delivery
+    assert hub.placements[-1] is Applied.DUPLICATE
+    after = hub.order(SHOPIFY_ORDER)
+    assert len(after.timeline) == len(before.timeline)
+    assert after.status is before.status
+
+
+def test_a_retried_orders_paid_maps_to_the_same_placement():
+    first, second = shopify("orders/paid"), shopify("orders/paid", webhook_id="another-subscription")
+    assert [e.event_id for e in first] == [e.event_id for e in second]
+    placed = first[1]
+    assert placed.type == "OrderPlaced"
+    assert placed.event_id != shopify("orders/create")[0].event_id  # a placement of its own
+    assert placed.occurred_at.isoformat() == "2026-11-20T09:12:44-05:00"  # counted on the day it was placed
+
+
+def test_shopify_orders_cancelled_first_records_it_cancelled_holding_nothing():
+    hub = Hub()
+    hub.deliver(shopify("orders/cancelled"))
+    hub.deliver(shopify("orders/create"))
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "cancelled"
+    assert order.reservations == ()
+    assert (hub.reserved("MUG-ENAMEL-WHT"), hub.reserved("TEE-ORGANIC-L")) == (0, 0)
+    assert [applied for applied, _ in hub.placed_entries(SHOPIFY_ORDER)] == [True, False]
+
+
+def test_shopify_orders_fulfilled_first_is_shipped_by_the_storefront_and_never_labelled_by_the_hub():
+    hub = Hub(carrier="easypost")
+    hub.deliver(shopify("orders/fulfilled"))
+    hub.deliver(shopify("orders/create"))
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "shipped"
+    assert (hub.carrier.created, hub.carrier.bought) == ([], [])  # no label bought for what already left
+    assert [f.origin for f in order.fulfilments] == ["shopify"]
+    assert (hub.reserved("MUG-ENAMEL-WHT"), hub.reserved("TEE-ORGANIC-L")) == (0, 0)  # consumed, not held
+
+
+def test_an_update_older_than_the_state_the_order_holds_changes_nothing():
+    hub = Hub()
+    hub.deliver(shopify("orders/cancelled"))
+    # An orders/updated of before the cancellation (still open, paid) arrives after it.
+    older = payload("shopify_orders_updated", updated_at="2026-11-20T09:30:00-05:00", cancelled_at=None)
+    hub.deliver(shopify("orders/updated", older))
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "cancelled"
+    update = next(e for e in order.timeline if e.type == "OrderUpdated")
+    assert update.applied is False
+    assert "older than the state the order holds (from orders/cancelled" in update.summary
+
+
+def test_a_paid_update_before_the_create_is_applied_when_the_order_is_recorded_from_the_create():
+    # The placement an update carries and the update itself go to different consumers: here the
+    # OrderUpdated reaches payment_confirmation while the order is not recorded, is kept, and applies
+    # when the (unpaid) create records it.
+    hub = Hub()
+    update, _placed = shopify("orders/updated")
+    hub.deliver([update])
+    create = payload("shopify_orders_create", financial_status="pending")
+    hub.deliver(shopify("orders/create", create))
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "fulfilling"
+    assert next(e for e in order.timeline if e.type == "OrderUpdated").applied is True
+
+
+# ------------------------------------------------------------------------------------ WooCommerce
+def test_woocommerce_order_updated_before_order_created():
+    hub = Hub()
+    hub.deliver(woocommerce("order.updated", payload("woocommerce_order_updated", refunds=[])))
+    hub.deliver(woocommerce("order.created", payload("woocommerce_order_created")))
+    order = hub.order("woocommerce:1187")
+    assert order.status.value == "fulfilling"
+    assert (hub.reserved("TOTE-WAX-OLV"), hub.reserved("BEANIE-MER-CHR")) == (1, 2)
+    entries = hub.placed_entries("woocommerce:1187")
+    assert [applied for applied, _ in entries] == [True, False]
+    assert "already recorded from order.updated of 2026-11-22T22:05:31+00:00" in entries[1][1]
+
+
+def test_woocommerce_cancelled_update_first_records_it_cancelled():
+    hub = Hub()
+    hub.deliver(woocommerce("order.updated", payload("woocommerce_order_updated", status="cancelled", refunds=[])))
+    hub.deliver(woocommerce("order.created", payload("woocommerce_order_created")))
+    assert hub.order("woocommerce:1187").status.value == "cancelled"
+    assert hub.reserved("BEANIE-MER-CHR") == 0
+
+
+# ------------------------------------------------------------------------------------ BigCommerce
+def test_bigcommerce_status_updated_before_created():
+    hub, fake = Hub(), FakeBigCommerce()
+    hub.deliver(bigcommerce(fake, "bigcommerce_store_order_statusUpdated"))
+    hub.deliver(bigcommerce(fake, "bigcommerce_store_order_created"))
+    order = hub.order("bigcommerce:3108")
+    assert order.status.value == "fulfilling"  # status 11, Awaiting Fulfillment: paid
+    assert hub.reserved("DRIP-CER-SLT") > 0
+    entries = hub.placed_entries("bigcommerce:3108")
+    assert [applied for applied, _ in entries] == [True, False]
+    assert "store/order/statusUpdated" in entries[0][1]
+    # The V2 order's date_created (RFC 2822) is when it was placed.
+    assert order.placed_at == datetime(2026, 11, 20, 18, 10, 9, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------------ Adobe Commerce
+def test_adobe_commerce_invoice_paid_before_the_order_is_placed():
+    hub = Hub()
+    hub.deliver(magento(payload("magento_sales_order_invoice_pay")))
+    placed = payload("magento_sales_order_place_after", state="new", status="pending", total_paid=None)
+    hub.deliver(magento(placed))
+    order = hub.order("magento:318")
+    assert order.status.value == "fulfilling"  # the kept invoice applied when the order was recorded
+    paid = next(e for e in order.timeline if e.type == "OrderPaid")
+    assert paid.applied is True and "paid in full" in paid.summary
+
+
+def test_adobe_commerce_canceled_save_before_the_order_is_placed():
+    hub = Hub()
+    hub.deliver(magento(payload("magento_sales_order_save_commit_after")))
+    hub.deliver(magento(payload("magento_sales_order_place_after")))
+    order = hub.order("magento:318")
+    assert order.status.value == "cancelled"
+    assert hub.reserved("CANDLE-CEDAR-L") == 0
+    assert [applied for applied, _ in hub.placed_entries("magento:318")] == [True, False]
+
+
+@pytest.mark.parametrize("first", ["orders/paid", "orders/updated", "orders/fulfilled"])
+def test_whichever_shopify_topic_comes_first_the_order_is_recorded_once(first):
+    hub = Hub()
+    hub.deliver(shopify(first))
+    hub.deliver(shopify("orders/create"))
+    hub.deliver(shopify("orders/paid"))
+    assert hub.placements.count(Applied.APPLIED) == 1
+    # Two mugs left the 20 available once, whether they are held for the order or already shipped.
+    assert hub.ledger.levels[("MUG-ENAMEL-WHT", "wh-east")].available == 18
