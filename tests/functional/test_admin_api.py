@@ -70,4 +70,6 @@ def test_an_order_reads_with_status_total_lines_and_timeline(aws, admin, load_fu
     assert order["customer_email"] == "ada.lovelace@example.com"
     assert order["lines"] == [{"sku": "MUG-ENAMEL-WHT", "quantity": 2}, {"sku": "TEE-ORGANIC-L", "quantity": 1}]
     assert [e["type"] for e in order["timeline"]] == ["OrderPlaced"]
-    assert order["payments"] == [] and order["fulfilments"] == []
+    # Placed paid: the storefront's own statement that it is paid, marked as such.
+    assert [(p["source"], p["amount"], p["storefront"]) for p in order["payments"]] == [("shopify", "85.92", True)]
+    assert order["fulfilments"] == []

@@ -106,3 +106,56 @@ def test_an_order_too_large_for_the_bus_is_recorded_whole(aws, bus_tap, load_fun
     stock = load_function("stock_updates")
     assert stock.lambda_handler({"Records": [record]}, context) == {"batchItemFailures": []}
     assert level(aws, "BULK-0", "wh-east") == (700, 300)
+
+
+def test_the_first_of_an_orders_deliveries_records_it_and_a_late_create_changes_nothing(aws, stock, admin, context):
+    """Shopify's orders/paid, then its orders/create (events/payloads, Shopify's sample order)."""
+    from tests.functional.test_payment_confirmation import record
+    from tests.unit.test_order_arrival import shopify
+
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 5)
+    set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 5)
+    _paid, placed_paid = shopify("orders/paid")
+    (placed_create,) = shopify("orders/create")
+
+    assert stock.lambda_handler({"Records": [record(placed_paid, "m1")]}, context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (3, 2)
+    for message_id in ("m2", "m3"):  # the late create, and its redelivery
+        assert stock.lambda_handler({"Records": [record(placed_create, message_id)]}, context) == {
+            "batchItemFailures": []
+        }
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (3, 2)
+    assert level(aws, "TEE-ORGANIC-L", "wh-east") == (4, 1)
+
+    response = admin.lambda_handler(event("admin_api_get_order.json"), context)
+    order = json.loads(response["body"])
+    assert order["status"] == "paid"
+    placements = [(e["applied"], e["summary"]) for e in order["timeline"] if e["type"] == "OrderPlaced"]
+    assert len(placements) == 2, "the late create is on the timeline once"
+    assert placements[0][0] is True
+    assert placements[1][0] is False and "already recorded from orders/paid" in placements[1][1]
+    # The storefront's own statement that the order is paid, marked as such.
+    assert order["payments"] == [
+        {
+            "kind": "payment",
+            "source": "shopify",
+            "reference": "placed-paid",
+            "amount": "85.92",
+            "currency": "USD",
+            "status": "succeeded",
+            "at": "2026-11-20T09:13:02-05:00",
+            "storefront": True,
+        }
+    ]
+
+
+def test_an_order_first_heard_of_cancelled_holds_nothing(aws, stock, admin, context):
+    from tests.functional.test_payment_confirmation import record
+    from tests.unit.test_order_arrival import shopify
+
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 5)
+    _cancelled, placed = shopify("orders/cancelled")
+    assert stock.lambda_handler({"Records": [record(placed, "m1")]}, context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (5, 0)
+    order = json.loads(admin.lambda_handler(event("admin_api_get_order.json"), context)["body"])
+    assert (order["status"], order["reservations"], order["payments"]) == ("cancelled", [], [])

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
-from hub.domain.orders import Fulfilment, Order
+from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import StockLevel
 from hub.money import format_minor
 
@@ -25,7 +25,7 @@ def order_view(order: Order) -> dict[str, Any]:
         "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
         "reservations": [{"sku": r.sku, "location": r.location, "quantity": r.quantity} for r in order.reservations],
         "shortages": dict(order.shortages),
-        "payments": [],
+        "payments": [_payment(p) for p in order.payments],
         "fulfilments": [_fulfilment(f) for f in order.fulfilments],
         "timeline": [
             {
@@ -38,6 +38,23 @@ def order_view(order: Order) -> dict[str, Any]:
             }
             for e in order.timeline
         ],
+    }
+
+
+def _payment(p: PaymentRecord) -> dict[str, Any]:
+    """One payment, refund, failure or dispute applied to the order. `source` is the gateway (or the
+    storefront's channel); `storefront: true` marks the storefront's own statement that the order is
+    paid (or refunded), which asserts the order's total rather than adding an amount."""
+    known = bool(p.currency) and not (p.kind in ("failure", "dispute") and p.amount == 0)
+    return {
+        "kind": p.kind,
+        "source": p.source,
+        "reference": p.reference,
+        "amount": format_minor(p.amount, p.currency) if known else None,
+        "currency": p.currency or None,
+        "status": p.status,
+        "at": p.at.isoformat(),
+        "storefront": p.storefront,
     }
 
 
