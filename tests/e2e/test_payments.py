@@ -92,6 +92,11 @@ def test_order_then_payment_makes_it_paid(http, stack, sku):
     wait_for(status_is(http, oid, "paid"), what="the payment")
     paid = order(http, oid)
     assert [e["type"] for e in paid["timeline"]][:2] == ["OrderPlaced", "PaymentSucceeded"]
+    # The Stripe payment that made it paid is listed with the order.
+    assert [
+        (p["kind"], p["source"], p["reference"], p["amount"], p["currency"], p["status"], p["storefront"])
+        for p in paid["payments"]
+    ] == [("payment", "stripe", f"pi_{number}", "20.00", "USD", "succeeded", False)]
 
 
 def test_payment_before_its_order_is_applied_when_the_order_arrives(http, stack, sku):
