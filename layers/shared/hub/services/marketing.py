@@ -200,6 +200,8 @@ class MarketingService:
             marketing,
             "Placed Order",
             email,
+            # Several deliveries of one order are placements (the first records it): tracked once.
+            once=f"activity:placed_order:{data.order_id}",
             unique_id=data.order_id,
             at=placed_at,
             properties={
@@ -548,8 +550,12 @@ class MarketingService:
         at: datetime,
         properties: Mapping[str, Any],
         value: tuple[int, str] | None,
+        once: str | None = None,
     ) -> None:
-        """Forward activity to Klaviyo, for a customer who consented and never unsubscribed."""
+        """Forward activity to Klaviyo, for a customer who consented and never unsubscribed.
+
+        With `once`, a marker claimed before and finished after the call (as messages are) makes
+        it go out once, however many events report the same activity."""
         if "klaviyo" not in marketing.channels or not email:
             return
         customer = self._keys.key(email)
@@ -563,7 +569,18 @@ class MarketingService:
             return
         amount = Decimal(format_minor(value[0], value[1])) if value else None
         clean = {k: v for k, v in properties.items() if v is not None}
-        tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+        if once is None:
+            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            return
+        now = self._clock()
+        if self._store.claim(once, customer, now, LEASE_SECONDS).status != "claimed":
+            return  # tracked before, or being tracked by another attempt
+        try:
+            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+        except Exception:
+            self._store.release(once)  # the retry tracks it
+            raise
+        self._store.finish(once, "sent", now)
 
 
 def _abandoned_name(checkout_id: str) -> str:
