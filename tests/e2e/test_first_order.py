@@ -81,7 +81,10 @@ def test_a_shopify_order_is_reserved_and_readable(http):
     assert order["channel"] == "shopify"
     assert order["total"] == "30.00"
     assert order["lines"] == [{"sku": mug, "quantity": 2}, {"sku": tee, "quantity": 1}]
-    assert [e["type"] for e in order["timeline"]] == ["OrderPlaced"]
+    # Recorded once; routing's entry (the order's recording it acted on) may follow already.
+    types = [e["type"] for e in order["timeline"]]
+    assert types[0] == "OrderPlaced" and types.count("OrderPlaced") == 1
+    assert set(types[1:]) <= {"OrderStatusChanged"}
     inventory = http.get(f"/inventory/{mug}", headers=AUTH).json()
     assert inventory["locations"] == {
         "wh-east": {"available": 1, "reserved": 0},
