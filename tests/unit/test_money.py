@@ -113,3 +113,10 @@ def test_vendor_quantities_are_whole_units(quantity, units):
 def test_quantities_the_hub_cannot_count_are_refused(quantity, message):
     with pytest.raises(QuantityError, match=message):
         parse_units(quantity)
+
+
+def test_a_stock_level_may_be_negative_when_asked_for():
+    # Magento's stock item qty goes below zero when it sells on backorder.
+    assert parse_units("-2.0000", signed=True) == -2
+    with pytest.raises(QuantityError, match="between -1000000000 and"):
+        parse_units(-(10**12), signed=True)

@@ -100,18 +100,19 @@ def parse_minor(amount: str | int | Decimal, currency: str) -> int:
     return int(scaled)
 
 
-def parse_units(quantity: str | int | Decimal) -> int:
+def parse_units(quantity: str | int | Decimal, *, signed: bool = False) -> int:
     """A vendor quantity as whole units: 3, "3", "3.000000", Decimal("3.0000") (Magento's
-    qty_ordered). A fraction (3.5), a negative, a float, a boolean, "" or more than MAX_UNITS
-    raise QuantityError."""
+    qty_ordered). A fraction (3.5), a float, a boolean, "", more than MAX_UNITS, or a negative
+    unless `signed` (a stock level oversold on backorder) raise QuantityError."""
     try:
         number = exact_decimal(quantity)
     except MoneyError as exc:
         raise QuantityError(f"'{quantity!s:.40}' is not a quantity") from exc
     if number != number.to_integral_value():
         raise QuantityError(f"'{quantity}' is not a whole number of units")
-    if number < 0 or number > MAX_UNITS:
-        raise QuantityError(f"'{quantity!s:.40}' is not between 0 and {MAX_UNITS} units")
+    if abs(number) > MAX_UNITS or (number < 0 and not signed):
+        low = -MAX_UNITS if signed else 0
+        raise QuantityError(f"'{quantity!s:.40}' is not between {low} and {MAX_UNITS} units")
     return int(number)
 
 
