@@ -120,7 +120,12 @@ class StockService:
 
     def place_order(self, event: OrderPlaced) -> PlacementResult:
         data = event.data
-        lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id) for line in data.lines)
+        lines = tuple(
+            OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id, stocked=line.stocked)
+            for line in data.lines
+        )
+        # Lines that hold no stock (digital, gift cards) are recorded on the order and never reserved.
+        stocked = [ln for ln in lines if ln.stocked]
         entry = TimelineEntry(
             event_id=event.event_id,
             type=event.type,
@@ -157,10 +162,10 @@ class StockService:
                 if data.paid
                 else [],
             )
-            levels = self._ledger.stock_levels(ln.sku for ln in lines)
+            levels = self._ledger.stock_levels(ln.sku for ln in stocked)
             try:
                 placement = plan_placement(
-                    lines,
+                    stocked,
                     levels,
                     preference,
                     channel=event.channel,
