@@ -240,6 +240,7 @@ def _minor(amount: str | Decimal, currency: str, what: str) -> int:
 
 
 def _unit_price(item: WooLineItem, index: int, currency: str) -> int:
+    total = _minor(item.total, currency, f"line_items.{index}.total")  # always exact, or a 400
     if item.price is not None:
         try:
             return parse_minor(item.price, currency)
@@ -247,7 +248,6 @@ def _unit_price(item: WooLineItem, index: int, currency: str) -> int:
             # WooCommerce computes price as total / quantity (16.666666666666668 for 3 at 50.00),
             # so its decimals say nothing; the exact figure is the line's total.
             pass
-    total = _minor(item.total, currency, f"line_items.{index}.total")
     try:
         return int((Decimal(total) / Decimal(item.quantity)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     except ArithmeticError as exc:
