@@ -239,7 +239,9 @@ def test_an_adobe_commerce_order_reaches_the_bus_once_and_is_readable(storefront
     assert tap.wait_for(placed_id)["detail"]["data"]["order_id"] == f"magento:{entity_id}"
 
     order = wait_for(lambda: read_order(http, f"magento:{entity_id}"), what="the Adobe Commerce order")
-    assert (order["status"], order["total"], order["currency"]) == ("paid", "57.12", "EUR")
+    # Paid and reserved, so order_routing may already have moved it on to fulfilment.
+    assert order["status"] in ("paid", "fulfilling")
+    assert (order["total"], order["currency"]) == ("57.12", "EUR")
 
     # Adobe retries with the same event_id: published once.
     again = post(http, storefront_stack, "magento", body)
