@@ -258,6 +258,57 @@ def test_a_malformed_but_signed_delivery_is_a_400(aws, bus_tap, intake, context)
     assert bus_tap.events() == []
 
 
+def _edited(name: str, change) -> bytes:
+    document = json.loads(body_of(event(f"webhook_intake_{name}.json")))
+    change(document)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field"),
+    [
+        (
+            "woocommerce_order_created",
+            lambda d: d["line_items"][0].update(total="48.001"),
+            "'line_items.0.total'",
+        ),
+        ("woocommerce_order_created", lambda d: d["line_items"][0].update(quantity=1.5), "'line_items.0.quantity'"),
+        ("woocommerce_order_created", lambda d: d.update(total="1e999"), "'total'"),
+        ("woocommerce_order_created", lambda d: d.update(total=""), "'total'"),
+        ("woocommerce_order_created", lambda d: d.update(total="NaN"), "'total'"),
+        ("woocommerce_order_created", lambda d: d.update(total=True), "'total'"),
+        (
+            "magento_sales_order_place_after",
+            lambda d: d["data"]["value"]["items"][2].update(price="24.00001"),
+            "'items.2.price'",
+        ),
+        (
+            "magento_sales_order_place_after",
+            lambda d: d["data"]["value"]["items"][2].update(qty_ordered="2.5000"),
+            "'items.2.qty_ordered'",
+        ),
+    ],
+)
+def test_an_amount_or_quantity_that_cannot_be_read_exactly_is_a_400_naming_the_field(
+    aws, bus_tap, intake, context, name, change, field
+):
+    ev = fresh(name, body=_edited(name, change))
+    status, body = call(intake, context, ev)
+    assert status == 400, body
+    assert field in body["error"]
+    assert bus_tap.events() == []
+
+
+def test_every_line_of_a_woocommerce_order_is_published_even_without_a_sku(aws, bus_tap, intake, context):
+    body = _edited("woocommerce_order_created", lambda d: d["line_items"][0].update(sku=""))
+    status, answer = call(intake, context, fresh("woocommerce_order_created", body=body))
+    assert (status, answer["status"]) == (200, "accepted")
+    placed = bus_tap.events()[0]["detail"]["data"]
+    product = json.loads(body)["line_items"][0]["product_id"]
+    assert placed["lines"][0]["sku"] == f"woocommerce:product:{product}:variation:0"
+    assert len(placed["lines"]) == len(json.loads(body)["line_items"])
+
+
 # ----------------------------------------------------------------- BigCommerce, fetch failures
 def test_when_the_fetch_fails_the_delivery_is_still_durable(aws, bus_tap, bigcommerce, intake, context):
     bigcommerce.fail_next = 99

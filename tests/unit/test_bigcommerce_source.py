@@ -340,3 +340,72 @@ def test_timestamps_are_checked_against_the_injected_clock():
     later = BigCommerceSource(clock=lambda: NOW + timedelta(minutes=6).total_seconds())
     with pytest.raises(SignatureError, match="5 minutes old"):
         later.verify(stale, secrets())
+
+
+# ------------------------------------------------------------------ every line kept; vendor shapes
+def _products(fake: FakeBigCommerce) -> list:
+    return fake.documents[f"/stores/{STORE_HASH}/v2/orders/3108/products"]
+
+
+def test_products_without_a_sku_custom_products_and_digital_products_are_all_lines():
+    """Order products as the V2 API answers them (GET /v2/orders/{id}/products): a custom product
+    has product_id 0 and no SKU; a digital product is "type": "digital"."""
+    fake = FakeBigCommerce()
+    products = _products(fake)
+    products[1]["sku"] = ""
+    products.append({**products[0], "id": 9003, "product_id": 0, "variant_id": 0, "sku": "", "name": "Custom sign",
+                     "price_ex_tax": "12.5000", "quantity": 1})  # fmt: skip
+    products.append({**products[0], "id": 9004, "product_id": 1201, "variant_id": 5301, "sku": "EBOOK-BREW",
+                     "type": "digital", "price_ex_tax": "9.0000", "quantity": 1})  # fmt: skip
+    (placed,) = source(fake).parse(request(), CONFIG).events
+    assert [(ln.sku, ln.quantity, ln.unit_price, ln.stocked) for ln in placed.data.lines] == [
+        ("DRIP-CER-SLT", 2, 2800, True),
+        ("bigcommerce:product:1150:variation:5120", 1, 3000, True),
+        ("bigcommerce:item:9003", 1, 1250, True),
+        ("EBOOK-BREW", 1, 900, False),
+    ]
+
+
+def test_a_product_without_a_sku_is_named_through_the_sku_map_first():
+    config = parse_config(
+        "channels:\n  bigcommerce:\n    platform: bigcommerce\n"
+        "    sku_map: {FILTER-100: {product_id: 1150, variation_id: 5120}}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    fake = FakeBigCommerce()
+    _products(fake)[1]["sku"] = None
+    (placed,) = source(fake).parse(request(), config).events
+    assert placed.data.lines[1].sku == "FILTER-100"
+
+
+def test_v2_shapes_four_decimals_rfc_2822_dates_and_empty_strings_are_read():
+    fake = FakeBigCommerce()
+    fake.order().update(
+        total_inc_tax="101.6000",
+        refunded_amount="",  # "" where null is meant
+        date_created="Tue, 20 Nov 2012 00:00:00 +0000",  # the V2 docs' example date
+        date_modified="",
+    )
+    _products(fake)[0]["quantity"] = "2"
+    (placed,) = source(fake).parse(request(), CONFIG).events
+    assert placed.data.total == 10160
+    assert placed.data.updated_at == datetime(2012, 11, 20, tzinfo=UTC)
+    assert placed.data.lines[0].quantity == 2
+
+
+@pytest.mark.parametrize(
+    ("product", "reason"),
+    [
+        ({"price_ex_tax": "28.00001"}, "more decimals than USD"),
+        ({"price_ex_tax": "NaN"}, "not a finite amount"),
+        ({"quantity": 2.5}, "not a quantity"),  # the API client reads JSON numbers as floats: refused
+        ({"quantity": 10**12}, "between 0 and"),
+    ],
+)
+def test_an_order_the_hub_cannot_read_exactly_is_fetched_again_later_never_guessed(product, reason):
+    # The webhook itself is good, so it is acknowledged; the order is read again by resource_fetch.
+    fake = FakeBigCommerce()
+    _products(fake)[0].update(product)
+    (event,) = source(fake).parse(request(), CONFIG).events
+    assert event.type == "ResourceFetchRequested"
+    assert "products.0" in event.data.reason and reason in event.data.reason

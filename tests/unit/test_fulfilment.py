@@ -168,6 +168,27 @@ def test_a_late_shipment_for_a_cancelled_order_is_recorded_not_applied():
     assert o.status is S.CANCELLED and not o.fulfilments
 
 
+def test_a_line_that_holds_no_stock_neither_ships_nor_keeps_the_order_from_shipping():
+    # Adobe's documented order has a downloadable video beside the physical items.
+    video = OrderLine("240-LV08", 1, 1800, "4", stocked=False)
+    o = order(SINGLE, lines=(*LINES, video))
+    route(o, ["wh-east", "wh-west"])
+    (f,) = o.fulfilments
+    assert [ln.sku for ln in f.lines] == ["MUG", "TEE"]
+    assert ship(o, f.fulfilment_id, Shipment("carrier", "USPS", tracking_number="T1"), NOW).applied
+    assert o.status is S.SHIPPED
+
+
+def test_the_storefront_fulfilling_a_digital_line_consumes_nothing():
+    video = OrderLine("240-LV08", 1, 1800, "4", stocked=False)
+    o = order(SINGLE, lines=(*LINES, video))
+    decision = storefront_shipped(o, Shipment("shopify", tracking_number="1Z"), [("240-LV08", 1)], NOW)
+    assert not decision.applied and decision.consume == []
+    shipped = storefront_shipped(o, Shipment("shopify", tracking_number="1Z"), [], NOW)
+    assert sorted((ln.sku, ln.quantity) for ln in shipped.consume) == [("MUG", 2), ("TEE", 1)]
+    assert o.status is S.SHIPPED
+
+
 def test_the_cheapest_rate_that_meets_the_service_level_is_chosen():
     rates = [
         Rate("r1", "USPS", "Priority", "7.90", "USD", 2),

@@ -277,3 +277,117 @@ def test_malformed_events_say_what_is_wrong(change, message):
 def test_a_batch_delivery_is_refused_with_a_hint():
     with pytest.raises(MalformedPayloadError, match="single events, not batches"):
         parse(b"[" + PLACED + b"]")
+
+
+# ------------------------------------------------------------- parent and child items, vendor shapes
+VENDOR = Path(__file__).resolve().parents[1] / "vendor_samples"
+REST_ORDER = json.loads((VENDOR / "adobe_commerce_rest_order_3.json").read_text())
+
+
+def placed_with(order: dict, config=CONFIG):
+    """The order as the value of a sales_order_place_after event (the hub's Adobe I/O sample's envelope)."""
+    document = json.loads(PLACED)
+    document["data"]["value"] = order
+    (placed,) = parse(json.dumps(document).encode(), config).events
+    return placed
+
+
+def test_adobes_documented_order_is_one_line_per_physical_unit_under_its_stock_sku():
+    """Adobe's GET /V1/orders/3 example (order processing tutorial; tests/vendor_samples/README.md):
+    a simple tee, a downloadable video, the bundle "Sprite Yoga Companion Kit" of four products, and
+    the configurable "Chaz Kangeroo Hoodie" whose simple child carries no price."""
+    placed = placed_with(REST_ORDER)
+    lines = [(ln.sku, ln.quantity, ln.unit_price, ln.platform_line_id, ln.stocked) for ln in placed.data.lines]
+    assert lines == [
+        ("WS12-M-Orange", 1, 2200, "3", True),
+        ("240-LV08", 1, 1800, "4", False),  # downloadable: recorded, never reserved
+        ("24-WG082-blue", 1, 2700, "6", True),  # the bundle's four components, not the bundle
+        ("24-WG084", 1, 500, "7", True),
+        ("24-WG086", 1, 1700, "8", True),
+        ("24-WG088", 1, 1900, "9", True),
+        ("MH01-S-Gray", 1, 5200, "10", True),  # the child's SKU once, at the parent's price
+    ]
+    assert "24-WG080-24-WG084-24-WG088-24-WG082-blue-24-WG086" not in {ln.sku for ln in placed.data.lines}
+    assert (placed.data.total, placed.data.currency, placed.data.paid) == (16500, "USD", False)
+    assert placed.data.order_id == "magento:3"
+    # "2017-08-21 22:22:20" has no zone: Adobe Commerce stores UTC.
+    assert placed.data.updated_at.isoformat() == "2017-08-21T22:22:20+00:00"
+
+
+def test_a_bundle_of_two_counts_each_component_as_magento_multiplies_it():
+    order = json.loads(json.dumps(REST_ORDER))
+    for item in order["items"]:
+        if item["item_id"] in (5, 6, 7, 8, 9):
+            item["qty_ordered"] = 2
+    placed = placed_with(order)
+    assert [(ln.sku, ln.quantity) for ln in placed.data.lines if ln.platform_line_id in "6789"] == [
+        ("24-WG082-blue", 2),
+        ("24-WG084", 2),
+        ("24-WG086", 2),
+        ("24-WG088", 2),
+    ]
+
+
+def test_the_event_shape_with_strings_and_four_decimals_reads_the_same():
+    """Adobe I/O Events sends the entity's fields as strings ("1.0000", "69.5000"), ids included."""
+    document = json.loads(PLACED)
+    items = document["data"]["value"]["items"]
+    items[0]["qty_ordered"] = items[1]["qty_ordered"] = "3.0000"
+    items.append(
+        {"item_id": "614", "parent_item_id": None, "product_id": "3001", "product_type": "virtual",
+         "is_virtual": "1", "sku": "GIFT-WRAP", "name": "Gift wrapping", "qty_ordered": "1.0000", "price": "4.5000"}
+    )  # fmt: skip
+    (placed,) = parse(json.dumps(document).encode()).events
+    assert [(ln.sku, ln.quantity, ln.unit_price, ln.stocked) for ln in placed.data.lines] == [
+        ("LINEN-THROW-SAGE", 3, 6950, True),  # the configurable counted once: 3, not 6
+        ("CANDLE-CEDAR-L", 2, 2400, True),
+        ("GIFT-WRAP", 1, 450, False),
+    ]
+
+
+def test_quantities_and_amounts_as_json_numbers_are_read_exactly():
+    order = json.loads(json.dumps(REST_ORDER))
+    raw = (
+        json.dumps(order)
+        .replace('"qty_ordered": 1,', '"qty_ordered": 1.0000,')
+        .replace('"grand_total": 165,', '"grand_total": 165.0000,')
+    )
+    assert raw.count('"qty_ordered": 1.0000') == 9 and '"grand_total": 165.0000' in raw
+    document = json.loads(PLACED)
+    document["data"]["value"] = "ORDER"
+    body = json.dumps(document).replace('"ORDER"', raw).encode()
+    (placed,) = parse(body).events
+    assert placed.data.total == 16500
+    assert [ln.quantity for ln in placed.data.lines] == [1] * 7
+
+
+def test_a_line_without_a_sku_is_named_by_its_product():
+    order = json.loads(json.dumps(REST_ORDER))
+    order["items"][0]["sku"] = ""
+    assert placed_with(order).data.lines[0].sku == "magento:product:1553:variation:0"
+
+
+@pytest.mark.parametrize(
+    ("item", "field", "message"),
+    [
+        ({"qty_ordered": 3.5}, "items.0.qty_ordered", "not a whole number"),
+        ({"qty_ordered": "1e12"}, "items.0.qty_ordered", "not a quantity"),
+        ({"qty_ordered": 10**12}, "items.0.qty_ordered", "between 0 and"),
+        ({"price": "NaN"}, "items.0.price", "not a finite amount"),
+        ({"price": "22.001"}, "items.0.price", "more decimals than USD"),
+        ({"price": ""}, "items.0.price", "not a decimal amount"),
+    ],
+)
+def test_item_quantities_and_prices_the_hub_cannot_read_name_the_field(item, field, message):
+    order = json.loads(json.dumps(REST_ORDER))
+    order["items"][0].update(item)
+    with pytest.raises(MalformedPayloadError, match=rf"'{field}'.*{message}"):
+        placed_with(order)
+
+
+@pytest.mark.parametrize("price", [True, None, [22]])
+def test_a_price_that_is_not_a_number_names_the_field(price):
+    order = json.loads(json.dumps(REST_ORDER))
+    order["items"][0]["price"] = price
+    with pytest.raises(MalformedPayloadError, match=r"'items\.0\.price'"):
+        placed_with(order)

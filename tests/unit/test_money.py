@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hub.money import Money, MoneyError, exponent, format_minor, parse_minor
+from hub.money import Money, MoneyError, QuantityError, exponent, format_minor, parse_minor, parse_units
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,18 @@ from hub.money import Money, MoneyError, exponent, format_minor, parse_minor
         (7, "USD", 700),
         ("-5.00", "USD", -500),
         ("  3.50 ", "GBP", 350),
+        # Vendor shapes: one decimal (Shopify "348.0"), four (Magento, BigCommerce V2 "200.0000"),
+        # JSON numbers read as Decimal (WooCommerce line price 3, Magento grand_total 165.5).
+        ("348.0", "USD", 34800),
+        ("200.0000", "USD", 20000),
+        ("200.0000", "JPY", 200),
+        (Decimal("3"), "USD", 300),
+        (Decimal("165.50"), "USD", 16550),
+        (Decimal("1E+2"), "USD", 10000),
+        ("+4.5", "USD", 450),
+        (".5", "USD", 50),
+        ("0", "KWD", 0),
+        ("99999999999999.99", "USD", 9999999999999999),
     ],
 )
 def test_parse_minor_is_exact_in_the_currency_exponent(amount, currency, minor):
@@ -29,7 +41,22 @@ def test_parse_minor_is_exact_in_the_currency_exponent(amount, currency, minor):
         ("0.001", "USD", "more decimals than USD"),
         ("abc", "USD", "not a decimal amount"),
         ("NaN", "USD", "not a finite amount"),
+        ("-Infinity", "USD", "not a finite amount"),
+        (Decimal("NaN"), "USD", "not a finite amount"),
         ("1.00", "US", "not an ISO 4217 currency code"),
+        ("", "USD", "not a decimal amount"),
+        ("   ", "USD", "not a decimal amount"),
+        ("1e999", "USD", "not a decimal amount"),
+        ("1_000", "USD", "not a decimal amount"),
+        ("0x10", "USD", "not a decimal amount"),
+        ("12.50 USD", "USD", "not a decimal amount"),
+        (Decimal("1E+999"), "USD", "too large"),
+        ("1000000000000000", "USD", "too large"),
+        (True, "USD", "not a decimal amount"),
+        (None, "USD", "not a decimal amount"),
+        ([1], "USD", "not a decimal amount"),
+        ("10.001", "USD", "more decimals than USD"),
+        (Decimal("0.0000001"), "KWD", "more decimals than KWD"),
     ],
 )
 def test_parse_minor_refuses_what_it_cannot_represent(amount, currency, message):
@@ -59,3 +86,37 @@ def test_money_arithmetic_keeps_currency():
     assert str(total) == "59.10 USD"
     with pytest.raises(MoneyError, match="cannot combine"):
         _ = Money(1, "USD") + Money(1, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "units"),
+    [(3, 3), ("3", 3), ("3.000000", 3), ("3.0000", 3), (Decimal("3.0"), 3), (0, 0), (10**9, 10**9)],
+)
+def test_vendor_quantities_are_whole_units(quantity, units):
+    # "3.000000" and 3.0000 are how Magento writes qty_ordered; WooCommerce and Shopify send 3.
+    assert parse_units(quantity) == units
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("3.5", "not a whole number"),
+        (Decimal("0.5"), "not a whole number"),
+        (-1, "between 0 and"),
+        (10**12, "between 0 and"),
+        ("", "not a quantity"),
+        ("NaN", "not a quantity"),
+        (3.0, "not a quantity"),
+        (True, "not a quantity"),
+    ],
+)
+def test_quantities_the_hub_cannot_count_are_refused(quantity, message):
+    with pytest.raises(QuantityError, match=message):
+        parse_units(quantity)
+
+
+def test_a_stock_level_may_be_negative_when_asked_for():
+    # Magento's stock item qty goes below zero when it sells on backorder.
+    assert parse_units("-2.0000", signed=True) == -2
+    with pytest.raises(QuantityError, match="between -1000000000 and"):
+        parse_units(-(10**12), signed=True)

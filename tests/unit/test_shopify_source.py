@@ -244,3 +244,118 @@ def test_a_refund_in_two_currencies_is_refused():
     body["transactions"].append({"amount": "1.00", "currency": "EUR", "kind": "refund", "status": "success"})
     with pytest.raises(MalformedPayloadError, match="several currencies"):
         ShopifySource().parse(request(json.dumps(body).encode(), x_shopify_topic="refunds/create"), CONFIG)
+
+
+# ------------------------------------------------------------------ every line kept; vendor shapes
+VENDOR = Path(__file__).resolve().parents[1] / "vendor_samples"
+
+
+def sdk_order() -> dict:
+    """Shopify's own order fixture (Shopify/shopify_python_api test/fixtures/order.json): three
+    iPod Nano variants with SKUs; the tests below change lines into the shapes real shops send."""
+    return json.loads((VENDOR / "shopify_sdk_order.json").read_text())["order"]
+
+
+def deliver(document: dict, topic: str = "orders/create", config=CONFIG):
+    body = json.dumps(document).encode()
+    return ShopifySource().parse(request(body, x_shopify_topic=topic), config).events
+
+
+def test_the_sdk_order_keeps_its_lines_and_names_the_ones_without_a_sku():
+    order = sdk_order()
+    order["line_items"][1]["sku"] = ""  # a variant without a SKU
+    order["line_items"].append(  # a custom item: no product, no variant, no SKU
+        {"id": 1071823175, "title": "Engraving", "quantity": 1, "price": "5.0", "sku": None,
+         "product_id": None, "variant_id": None, "requires_shipping": True, "gift_card": False}
+    )  # fmt: skip
+    order["line_items"].append(  # a gift card: recorded, never reserved
+        {"id": 1071823176, "title": "Gift card", "quantity": 1, "price": "25.00", "sku": "",
+         "product_id": 921728736, "variant_id": 1070325047, "requires_shipping": False, "gift_card": True}
+    )  # fmt: skip
+    (placed,) = deliver(order)
+    lines = [(ln.sku, ln.quantity, ln.unit_price, ln.stocked) for ln in placed.data.lines]
+    assert lines == [
+        ("IPOD2008GREEN", 1, 19900, True),
+        ("shopify:product:632910392:variation:49148385", 1, 19900, True),
+        ("IPOD2008BLACK", 1, 19900, True),
+        ("shopify:item:1071823175", 1, 500, True),
+        ("shopify:product:921728736:variation:1070325047", 1, 2500, False),
+    ]
+    assert (placed.data.total, placed.data.paid) == (40994, False)  # "authorized" is not paid
+
+
+def test_a_line_that_needs_no_shipping_holds_no_stock():
+    order = sdk_order()
+    order["line_items"][0]["requires_shipping"] = False  # a digital download with a SKU
+    (placed,) = deliver(order)
+    assert [ln.stocked for ln in placed.data.lines] == [False, True, True]
+
+
+def test_a_variant_without_a_sku_is_named_through_the_sku_map_first():
+    config = parse_config(
+        "channels:\n  shopify:\n    platform: shopify\n"
+        "    sku_map: {IPOD-RED: {item_id: '808950810', variation_id: '49148385'}}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    order = sdk_order()
+    order["line_items"][1]["sku"] = None
+    (placed,) = deliver(order, config=config)
+    assert placed.data.lines[1].sku == "IPOD-RED"
+
+
+def test_fulfilled_and_refunded_lines_without_a_sku_carry_the_same_name():
+    order = sdk_order()
+    order["fulfillments"][0]["status"] = "success"
+    order["fulfillments"][0]["line_items"][0]["sku"] = ""
+    # orders/fulfilled is also a placement of the order (it may arrive first): its shipment comes first.
+    fulfilled, _placed = deliver(order, "orders/fulfilled")
+    assert [ln.sku for ln in fulfilled.data.lines] == ["shopify:product:632910392:variation:39072856"]
+    refund = json.loads((VENDOR / "shopify_sdk_refund.json").read_text())["refund"]
+    refund["refund_line_items"][0]["line_item"]["sku"] = None
+    (issued,) = deliver(refund, "refunds/create")
+    assert [ln.sku for ln in issued.data.lines] == ["shopify:product:632910392:variation:457924702", "IPOD2008GREEN"]
+
+
+def test_the_sdk_refund_with_numbers_where_strings_are_usual_is_read_exactly():
+    """Shopify's refund fixture (test/fixtures/refund.json), with refund lines' subtotal and
+    total_tax as JSON numbers, as the refunds/create webhook sends them."""
+    refund = json.loads((VENDOR / "shopify_sdk_refund.json").read_text())["refund"]
+    for rli in refund["refund_line_items"]:
+        rli.update(subtotal=199.0, total_tax=3.98)
+    refund["transactions"][0]["amount"] = "209.0"
+    (issued,) = deliver(refund, "refunds/create")
+    assert (issued.data.amount, issued.data.currency) == (20900, "USD")
+    assert [(ln.sku, ln.quantity, ln.restock) for ln in issued.data.lines] == [
+        ("IPOD2008BLACK", 1, False),
+        ("IPOD2008GREEN", 1, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda o: o["line_items"][0].update(price="199.001"), r"'line_items\.0\.price'.*more decimals"),
+        (lambda o: o["line_items"][0].update(price="NaN"), r"'line_items\.0\.price'.*not a finite amount"),
+        (lambda o: o["line_items"][0].update(price=True), r"'line_items\.0\.price'.*not a decimal amount"),
+        (lambda o: o["line_items"][0].update(price=""), r"'line_items\.0\.price'.*not a decimal amount"),
+        (lambda o: o["line_items"][0].update(quantity=1.5), r"'line_items\.0\.quantity'.*not a whole number"),
+        (lambda o: o["line_items"][0].update(quantity=10**12), r"'line_items\.0\.quantity'.*between 0 and"),
+        (lambda o: o.update(total_price="1e999"), r"'total_price'.*not a decimal amount"),
+    ],
+)
+def test_amounts_and_quantities_the_hub_cannot_read_exactly_name_the_field(change, message):
+    order = sdk_order()
+    change(order)
+    with pytest.raises(MalformedPayloadError, match=message):
+        deliver(order)
+
+
+def test_a_one_decimal_price_a_string_quantity_and_a_number_total_are_read_exactly():
+    order = sdk_order()
+    order["line_items"][0].update(price="348.0", quantity="3")
+    order["cancelled_at"] = ""  # "" where null is meant
+    body = json.dumps(order).replace('"total_price": "409.94"', '"total_price": 409.94').encode()
+    assert b'"total_price": 409.94' in body
+    (placed,) = ShopifySource().parse(request(body), CONFIG).events
+    assert (placed.data.lines[0].unit_price, placed.data.lines[0].quantity) == (34800, 3)
+    assert placed.data.total == 40994  # the JSON number read as the decimal written, never a float

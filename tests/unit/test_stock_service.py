@@ -123,3 +123,38 @@ def test_setting_a_level_checks_the_location_and_announces_the_change(world):
     assert service.set_level("MUG", "wh-east", 7, "admin") == 5
     changed = [e for e in bus.events if e.type == "StockLevelChanged"]
     assert [(e.data.available, e.data.previous) for e in changed] == [(5, None), (7, 5)]
+
+
+def test_lines_that_hold_no_stock_are_recorded_but_never_reserved(world):
+    ledger, bus, service = world
+    service.set_level("MUG", "wh-east", 5, "admin")
+    event = placed(lines=(("MUG", 2),))
+    digital = LineItem(sku="240-LV08", quantity=1, unit_price=1800, stocked=False)
+    event.data.lines.append(digital)
+    result = service.place_order(event)
+    assert result.order.status.value == "paid"  # no shortage for the video nobody stocks
+    assert [(ln.sku, ln.stocked) for ln in ledger.get_order("shopify:1").lines] == [
+        ("MUG", True),
+        ("240-LV08", False),
+    ]
+    assert [(r.sku, r.quantity) for r in result.order.reservations] == [("MUG", 2)]
+    assert ("240-LV08", "wh-east") not in ledger.levels
+    assert not [e for e in bus.events if e.type == "StockShortage"]
+
+
+def test_a_line_named_by_its_platform_ids_is_reserved_when_stock_is_kept_under_that_name(world):
+    ledger, _bus, service = world
+    service.set_level("woocommerce:product:93:variation:0", "wh-east", 4, "admin")
+    result = service.place_order(placed(lines=(("woocommerce:product:93:variation:0", 2),)))
+    assert result.order.reserved
+    assert ledger.levels[("woocommerce:product:93:variation:0", "wh-east")].reserved == 2
+
+
+def test_a_line_named_by_its_platform_ids_without_stock_is_an_unknown_item_as_any(world):
+    _ledger, bus, service = world
+    service.set_level("MUG", "wh-east", 5, "admin")
+    result = service.place_order(placed(lines=(("MUG", 1), ("woocommerce:product:93:variation:0", 2))))
+    assert (result.order.status.value, result.order.hold_reason.value) == ("on_hold", "insufficient_stock")
+    assert [e.data.shortages for e in bus.events if e.type == "StockShortage"] == [
+        {"woocommerce:product:93:variation:0": 2}
+    ]

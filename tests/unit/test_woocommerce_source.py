@@ -301,3 +301,110 @@ def test_topics_the_hub_does_not_use_are_ignored():
 def test_malformed_deliveries_say_what_is_wrong(body, topic, headers, message):
     with pytest.raises(MalformedPayloadError, match=message):
         WooCommerceSource().parse(request(body, topic, **headers), CONFIG)
+
+
+# ------------------------------------------------------------------ vendor shapes (issue: real traffic)
+VENDOR = Path(__file__).resolve().parents[1] / "vendor_samples"
+REST_ORDER = (VENDOR / "woocommerce_rest_order_727.json").read_bytes()
+
+
+def rest_order(**changes) -> dict:
+    """WooCommerce's own "Retrieve an order" example (REST API docs; tests/vendor_samples/README.md)."""
+    return {**json.loads(REST_ORDER), **changes}
+
+
+def test_the_rest_reference_order_keeps_its_line_without_a_sku():
+    """The docs' order 727: "Woo Single #1" has "sku": "" and 2 units; "Ship Your Idea" is Bar3."""
+    placed, paid = parse(REST_ORDER).events
+    assert [(ln.sku, ln.quantity, ln.unit_price, ln.platform_line_id) for ln in placed.data.lines] == [
+        ("woocommerce:product:93:variation:0", 2, 300, "315"),
+        ("Bar3", 1, 1200, "316"),
+    ]
+    assert sum(ln.quantity for ln in placed.data.lines) == 3
+    assert all(ln.stocked for ln in placed.data.lines)
+    assert (placed.data.total, placed.data.currency, placed.data.paid) == (2935, "USD", True)
+    # date_created is the store's local time (16:28); the _gmt field is the one read.
+    assert placed.occurred_at.isoformat() == "2017-03-22T19:28:02+00:00"
+    assert paid.occurred_at.isoformat() == "2017-03-22T19:28:08+00:00"
+    assert paid.data.payment_reference is None  # "transaction_id": "" is no reference
+
+
+def test_a_line_without_a_sku_is_named_through_the_configured_sku_map_first():
+    config = parse_config(
+        "channels:\n"
+        "  woocommerce:\n"
+        "    platform: woocommerce\n"
+        "    sku_map: {WOO-SINGLE-1: {product_id: 93}, SHIP-IDEA-BLACK-M: {product_id: 22, variation_id: 23}}\n"
+        "locations: [{id: wh-east, country: US}]\n"
+    )
+    document = rest_order()
+    document["line_items"][1]["sku"] = ""
+    placed = parse(json.dumps(document).encode(), config=config).events[0]
+    assert [ln.sku for ln in placed.data.lines] == ["WOO-SINGLE-1", "SHIP-IDEA-BLACK-M"]
+
+
+@pytest.mark.parametrize(
+    ("line", "sku"),
+    [
+        ({"sku": "", "product_id": 22, "variation_id": 23}, "woocommerce:product:22:variation:23"),
+        ({"sku": None, "product_id": 93, "variation_id": None}, "woocommerce:product:93:variation:0"),
+        ({"sku": "", "product_id": 0, "variation_id": 0}, "woocommerce:item:315"),  # the product was deleted
+        ({"sku": "  "}, "woocommerce:product:93:variation:0"),
+    ],
+)
+def test_a_line_without_a_sku_is_named_by_its_ids(line, sku):
+    document = rest_order()
+    document["line_items"][0].update(line)
+    placed = parse(json.dumps(document).encode()).events[0]
+    assert placed.data.lines[0].sku == sku
+
+
+@pytest.mark.parametrize(
+    ("line", "unit_price"),
+    [
+        ({"price": 3}, 300),  # the docs' JSON number
+        ({"price": 3.0}, 300),
+        ({"price": "3.00"}, 300),
+        ({"price": None, "total": "6.0"}, 300),  # one decimal
+        ({"price": None, "total": "6.0000"}, 300),
+        ({"price": 0.1, "quantity": 2, "total": "0.20"}, 10),  # read as the decimal written, not 0.1000000000000000055
+    ],
+)
+def test_vendor_money_shapes_are_read_exactly(line, unit_price):
+    document = rest_order()
+    document["line_items"][0].update(line)
+    placed = parse(json.dumps(document).encode()).events[0]
+    assert placed.data.lines[0].unit_price == unit_price
+
+
+def test_empty_strings_where_null_is_meant_are_no_value():
+    body = json.dumps(rest_order(status="pending", date_paid="", date_paid_gmt="", date_completed_gmt="")).encode()
+    (placed,) = parse(body).events
+    assert placed.data.paid is False
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        ({"total": "NaN"}, "line_items.0.total", "not a finite amount"),
+        ({"total": "1e999"}, "line_items.0.total", "not a decimal amount"),
+        ({"total": ""}, "line_items.0.total", "not a decimal amount"),
+        ({"total": True}, "line_items.0.total", "not a decimal amount"),
+        ({"price": None, "total": "6.001"}, "line_items.0.total", "more decimals than USD"),
+        ({"price": False}, "line_items.0.price", "not a decimal amount"),
+        ({"quantity": 3.5}, "line_items.0.quantity", "not a whole number"),
+        ({"quantity": 10**12}, "line_items.0.quantity", "between 0 and"),
+        ({"quantity": "two"}, "line_items.0.quantity", "not a quantity"),
+    ],
+)
+def test_amounts_and_quantities_the_hub_cannot_read_exactly_name_the_field(line, field, message):
+    document = rest_order()
+    document["line_items"][0].update(line)
+    with pytest.raises(MalformedPayloadError, match=rf"'{field}'.*{message}"):
+        parse(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize("total", ["29.355", "1e999", "", None, True])
+def test_an_order_total_the_hub_cannot_read_names_the_field(total):
+    with pytest.raises(MalformedPayloadError, match="'total'"):
+        parse(json.dumps(rest_order(total=total)).encode())

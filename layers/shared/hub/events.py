@@ -116,11 +116,19 @@ class ProviderRef(_Model):
 
 
 class LineItem(_Model):
-    sku: str = Field(min_length=1)
+    """One line of an order or checkout: every line the storefront sent, none dropped.
+
+    `sku` is the SKU stock is kept under; a line without a SKU is named by its platform ids
+    (hub.intake.lines, docs/stock.md). `stocked` is False for what holds no stock (downloadable
+    and virtual products, gift cards, lines that need no shipping): recorded, never reserved.
+    """
+
+    sku: str = Field(min_length=1, description="the SKU, else the line's platform key (docs/stock.md)")
     quantity: int = Field(gt=0)
     unit_price: int = Field(description="minor units of the order currency")
     title: str | None = None
     platform_line_id: str | None = None
+    stocked: bool = Field(default=True, description="False: recorded but never reserved (digital, gift card)")
 
 
 class ShippingAddress(_Model):

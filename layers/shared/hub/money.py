@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "MoneyError", "exponent", "format_minor", "parse_minor"]
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "MAX_MINOR_DIGITS",
+    "MAX_UNITS",
+    "Money",
+    "MoneyError",
+    "QuantityError",
+    "exact_decimal",
+    "exponent",
+    "format_minor",
+    "parse_minor",
+    "parse_units",
+]
 
 # ISO 4217 minor-unit exponents. Two is the default; these are the currencies that differ.
 _NON_TWO = {
@@ -20,8 +33,46 @@ _NON_TWO = {
 CURRENCY_EXPONENTS: dict[str, int] = dict(_NON_TWO)
 
 
+# An amount has at most this many digits before the decimal point (a hundred trillion units of any
+# currency): "1e999" is not a price, and a number that long would overflow every report.
+MAX_MINOR_DIGITS = 15
+# The most units one line can hold; a vendor quantity above it is a mistake, not an order.
+MAX_UNITS = 10**9
+# What vendors write in a string: "59.10", "-5.00", "348.0", "200.0000", "3". No exponents, no
+# digit separators (Decimal would read "1_000"), no "NaN" or "Infinity".
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
+
+
+class QuantityError(ValueError):
+    """A quantity that is not a whole number of units the hub can count."""
+
+
+def exact_decimal(value: str | int | Decimal) -> Decimal:
+    """The exact decimal a vendor wrote: a decimal string ("348.0", " 3.50 "), an int, or a Decimal
+    (a JSON number read with parse_float=Decimal). Floats, booleans, "", "NaN", "1e999" and anything
+    with more than MAX_MINOR_DIGITS whole digits raise MoneyError: never a guess."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        if isinstance(value, float):
+            raise MoneyError("amounts must be decimal strings, not floats")
+        raise MoneyError(f"'{value!s:.40}' is not a decimal amount")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").lower() in ("nan", "snan", "inf", "infinity"):
+            raise MoneyError(f"'{value}' is not a finite amount")
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise MoneyError(f"'{value:.40}' is not a decimal amount")
+        number = Decimal(text)
+    else:
+        number = Decimal(value)
+    if not number.is_finite():
+        raise MoneyError(f"'{value}' is not a finite amount")
+    if number and number.adjusted() >= MAX_MINOR_DIGITS:
+        raise MoneyError(f"'{value!s:.40}' is too large to be an amount")
+    return number
 
 
 def exponent(currency: str) -> int:
@@ -32,24 +83,37 @@ def exponent(currency: str) -> int:
 
 
 def parse_minor(amount: str | int | Decimal, currency: str) -> int:
-    """Turn a decimal amount ("59.10", 59, Decimal) into integer minor units of `currency`.
+    """Turn a decimal amount ("59.10", "348.0", "200.0000", 59, Decimal) into integer minor units
+    of `currency`, exactly (see exact_decimal for what is refused).
 
-    More fractional digits than the currency has (non-zero) is an error, not a rounding.
+    More fractional digits than the currency has (unless they are all zeros) is an error, not a
+    rounding.
     """
-    if isinstance(amount, float):
-        raise MoneyError("amounts must be decimal strings, not floats")
-    if isinstance(amount, bool):
-        raise MoneyError(f"'{amount}' is not an amount")
+    value = exact_decimal(amount)
     try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation as exc:
-        raise MoneyError(f"'{amount}' is not a decimal amount") from exc
-    if not value.is_finite():
-        raise MoneyError(f"'{amount}' is not a finite amount")
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise MoneyError(f"'{amount}' has more decimals than {currency.upper()} allows")
+        scaled = value.scaleb(exponent(currency))
+        whole = scaled == scaled.to_integral_value()
+    except (InvalidOperation, ArithmeticError) as exc:  # an exponent beyond the decimal context
+        raise MoneyError(f"'{amount!s:.40}' is not a decimal amount") from exc
+    if not whole:
+        raise MoneyError(f"'{amount!s:.40}' has more decimals than {currency.upper()} allows")
     return int(scaled)
+
+
+def parse_units(quantity: str | int | Decimal, *, signed: bool = False) -> int:
+    """A vendor quantity as whole units: 3, "3", "3.000000", Decimal("3.0000") (Magento's
+    qty_ordered). A fraction (3.5), a float, a boolean, "", more than MAX_UNITS, or a negative
+    unless `signed` (a stock level oversold on backorder) raise QuantityError."""
+    try:
+        number = exact_decimal(quantity)
+    except MoneyError as exc:
+        raise QuantityError(f"'{quantity!s:.40}' is not a quantity") from exc
+    if number != number.to_integral_value():
+        raise QuantityError(f"'{quantity}' is not a whole number of units")
+    if abs(number) > MAX_UNITS or (number < 0 and not signed):
+        low = -MAX_UNITS if signed else 0
+        raise QuantityError(f"'{quantity!s:.40}' is not between {low} and {MAX_UNITS} units")
+    return int(number)
 
 
 def format_minor(minor: int, currency: str) -> str:

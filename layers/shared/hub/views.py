@@ -22,7 +22,9 @@ def order_view(order: Order) -> dict[str, Any]:
         "currency": order.currency,
         "total": order.total.decimal_string,
         "customer_email": order.customer_email,
-        "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
+        "lines": [
+            {"sku": ln.sku, "quantity": ln.quantity} | ({} if ln.stocked else {"stocked": False}) for ln in order.lines
+        ],
         "reservations": [{"sku": r.sku, "location": r.location, "quantity": r.quantity} for r in order.reservations],
         "shortages": dict(order.shortages),
         "payments": [_payment(p) for p in order.payments],

@@ -43,13 +43,20 @@ def _lines(lines: Any) -> list[dict[str, Any]]:
     return [
         {"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price}
         | ({"platform_line_id": ln.platform_line_id} if ln.platform_line_id else {})
+        | ({} if ln.stocked else {"stocked": False})
         for ln in lines
     ]
 
 
 def _read_lines(values: Any) -> tuple[OrderLine, ...]:
     return tuple(
-        OrderLine(v["sku"], int(v["quantity"]), int(v.get("unit_price", 0)), v.get("platform_line_id"))
+        OrderLine(
+            v["sku"],
+            int(v["quantity"]),
+            int(v.get("unit_price", 0)),
+            v.get("platform_line_id"),
+            stocked=bool(v.get("stocked", True)),
+        )
         for v in values or []
     )
 

@@ -99,13 +99,18 @@ def _line_for(order: Order, sku: str, quantity: int) -> OrderLine:
     return OrderLine(sku, quantity, source.unit_price if source else 0, source.platform_line_id if source else None)
 
 
+def _to_ship(order: Order) -> dict[str, int]:
+    """The units the order ships: lines that hold no stock (digital, gift cards) never ship."""
+    return _units(ln for ln in order.lines if ln.stocked)
+
+
 def _lines(order: Order, units: dict[str, int]) -> tuple[OrderLine, ...]:
     return tuple(_line_for(order, sku, qty) for sku, qty in units.items() if qty > 0)
 
 
 def _covers_order(order: Order) -> bool:
     shipped = _shipped_units(order)
-    return all(shipped.get(sku, 0) >= qty for sku, qty in _units(order.lines).items())
+    return all(shipped.get(sku, 0) >= qty for sku, qty in _to_ship(order).items())
 
 
 def _active(order: Order) -> list[Fulfilment]:
@@ -225,7 +230,7 @@ def storefront_shipped(
         return Decision(f"tracking {shipment.tracking_number} already recorded", applied=False)
 
     shipped_now = _shipped_units(order)
-    unshipped = {sku: qty - shipped_now.get(sku, 0) for sku, qty in _units(order.lines).items()}
+    unshipped = {sku: qty - shipped_now.get(sku, 0) for sku, qty in _to_ship(order).items()}
     wanted: dict[str, int] = {}
     for sku, quantity in lines:
         if sku:

@@ -71,6 +71,7 @@ class OrderLine:
     quantity: int
     unit_price: int
     platform_line_id: str | None = None  # the storefront's line item id (Magento ships by it)
+    stocked: bool = True  # False: downloadable, virtual, gift card: recorded, never reserved or shipped
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,12 +79,14 @@ def plan_reservations(
     across locations in order of preference. Raises InsufficientStockError when any line cannot
     be covered: an order is reserved whole or not at all.
 
-    `available` maps sku -> location -> units available now.
+    `available` maps sku -> location -> units available now. Lines that hold no stock
+    (`stocked` False) are not reserved.
     """
     remaining = {sku: dict(levels) for sku, levels in available.items()}
     wanted: dict[str, int] = {}
     for line in lines:
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        if line.stocked:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
 
     plan: list[Reservation] = []
     shortages: dict[str, int] = {}
@@ -186,9 +188,9 @@ def plan_placement(
     level a location holds was set by the order's channel at or after the order was placed, that
     report arrived before the order and already left the order's units out: the whole SKU is held
     there without taking from `available` again. Every other SKU is planned from `available`.
-    Raises InsufficientStockError as plan_reservations does.
+    Raises InsufficientStockError as plan_reservations does. Lines that hold no stock are skipped.
     """
-    lines = list(lines)
+    lines = [line for line in lines if line.stocked]
     counted: dict[tuple[str, str], tuple[str, datetime]] = {}
     reservations: list[Reservation] = []
     if counts_own_orders:

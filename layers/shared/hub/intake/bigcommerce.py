@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import HubConfig
+from hub.config import ChannelConfig, HubConfig
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -46,6 +47,7 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.money import MoneyError, parse_minor
@@ -151,20 +153,21 @@ class BcOrder(_Wire):
     date_modified: str | None = None
     status_id: int
     status: str | None = None
-    total_inc_tax: str
+    total_inc_tax: Amount  # V2 writes four decimals: "101.6000"
     currency_code: str
-    refunded_amount: str | None = None
+    refunded_amount: OptionalAmount = None
     billing_address: BcAddress | None = None
 
 
 class BcOrderProduct(_Wire):
     id: int
-    product_id: int | None = None
+    product_id: int | None = None  # 0 for a custom product
     variant_id: int | None = None
     name: str | None = None
     sku: str | None = None
-    quantity: int
-    price_ex_tax: str
+    type: str | None = None  # "physical" or "digital"
+    quantity: Units
+    price_ex_tax: Amount
 
 
 class BcCustomer(_Wire):
@@ -198,6 +201,13 @@ def _problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     return f"'{where}': {first['msg']}"
+
+
+def _minor(amount: Decimal, currency: str, where: str) -> int:
+    try:
+        return parse_minor(amount, currency)
+    except MoneyError as exc:
+        raise BigCommerceFetchError(f"BigCommerce returned {where} that cannot be read exactly: {exc}") from exc
 
 
 def _rfc2822(value: str | None) -> datetime | None:
@@ -294,19 +304,20 @@ class BigCommerceResources:
         self._api = api
         self._budget = budget_seconds
 
-    def events_for(self, notice: Notice) -> tuple[list[HubEvent], str | None]:
+    def events_for(self, notice: Notice, settings: ChannelConfig | None = None) -> tuple[list[HubEvent], str | None]:
         """The canonical events, or none and the reason the hub has no use for the resource.
+        `settings` is the channel's configuration (its sku_map names products without a SKU).
 
         Raises BigCommerceFetchError when the resource cannot be read or is not what BigCommerce sends.
         """
         deadline = time.monotonic() + self._budget if self._budget else None
         try:
             if notice.resource == "order":
-                return self._order(notice, deadline), None
+                return self._order(notice, deadline, settings), None
             if notice.resource == "customer":
                 return [self._customer(notice, deadline)], None
             return self._stock(notice, deadline)
-        except (MoneyError, ArithmeticError, ValidationError) as exc:
+        except (MoneyError, ArithmeticError, ValidationError, MalformedPayloadError) as exc:
             raise BigCommerceFetchError(
                 f"BigCommerce {notice.resource} {notice.resource_id} cannot be recorded: {exc}"
             ) from exc
@@ -321,7 +332,7 @@ class BigCommerceResources:
         except ValidationError as exc:
             raise BigCommerceFetchError(f"BigCommerce returned {what} in an unexpected shape: {_problem(exc)}") from exc
 
-    def _order(self, notice: Notice, deadline: float | None) -> list[HubEvent]:
+    def _order(self, notice: Notice, deadline: float | None, settings: ChannelConfig | None) -> list[HubEvent]:
         """The order, as the scope names it. Every order scope reads the whole order, and BigCommerce
         does not promise `created` arrives before `statusUpdated`: an update is also a placement
         (its id from the scope, the order and its `date_modified`), and the first one records it."""
@@ -331,7 +342,7 @@ class BigCommerceResources:
         order_id = f"{notice.channel}:{order.id}"
         paid = order.status_id in _PAID_STATUS_IDS
         if notice.scope == ORDER_PLACED_SCOPE:
-            return [self._placed(notice, order, notice.envelope(), deadline)]
+            return [self._placed(notice, order, notice.envelope(), deadline, settings)]
         stamp = order.date_modified or notice.payload_hash
         placement = notice.envelope() | {
             "event_id": event_id_for("bigcommerce", notice.store_hash, notice.scope, "placed", str(order.id), stamp),
@@ -352,15 +363,22 @@ class BigCommerceResources:
                     updated_at=_rfc2822(order.date_modified),
                 ),
             ),
-            self._placed(notice, order, placement, deadline),
+            self._placed(notice, order, placement, deadline, settings),
         ]
 
-    def _placed(self, notice: Notice, order: BcOrder, envelope: dict[str, Any], deadline: float | None) -> OrderPlaced:
+    def _placed(
+        self,
+        notice: Notice,
+        order: BcOrder,
+        envelope: dict[str, Any],
+        deadline: float | None,
+        settings: ChannelConfig | None,
+    ) -> OrderPlaced:
         oid = notice.resource_id
         currency = order.currency_code.upper()
         products = [
-            self._model(BcOrderProduct, item, f"a product of order {oid}")
-            for item in self._pages(notice, f"/v2/orders/{oid}/products", deadline)
+            self._model(BcOrderProduct, item, f"order {oid}'s products.{index}")
+            for index, item in enumerate(self._pages(notice, f"/v2/orders/{oid}/products", deadline))
         ]
         addresses = self._get(notice, f"/v2/orders/{oid}/shipping_addresses", deadline) or []
         if not isinstance(addresses, list):
@@ -381,16 +399,27 @@ class BigCommerceResources:
                 cancelled=order.status_id == _CANCELLED_STATUS_ID,
                 customer_email=order.billing_address.email if order.billing_address else None,
                 shipping_country=country or None,
+                # Every product is a line: one without a SKU (a custom product's product_id is 0) is
+                # named by its ids; a digital product is recorded, never reserved.
                 lines=[
                     LineItem(
-                        sku=item.sku,
+                        sku=line_sku(
+                            item.sku,
+                            channel=notice.channel,
+                            settings=settings,
+                            product_id=item.product_id,
+                            variation_id=item.variant_id,
+                            line_id=item.id,
+                            where=f"products.{index}",
+                        ),
                         quantity=item.quantity,
-                        unit_price=parse_minor(item.price_ex_tax, currency),
+                        unit_price=_minor(item.price_ex_tax, currency, f"order {oid}'s products.{index}.price_ex_tax"),
                         title=item.name,
                         platform_line_id=str(item.id),
+                        stocked=(item.type or "physical").lower() != "digital",
                     )
-                    for item in products
-                    if item.sku and item.quantity > 0  # gift certificates and custom items hold no stock
+                    for index, item in enumerate(products)
+                    if item.quantity > 0
                 ],
                 updated_at=_rfc2822(order.date_modified) or _rfc2822(order.date_created),
             ),
@@ -538,7 +567,7 @@ class BigCommerceSource:
                 key, payload.scope, [], ignored_reason=f"the hub does not use BigCommerce scope '{payload.scope}'"
             )
         try:
-            events, ignored = self.resources().events_for(notice)
+            events, ignored = self.resources().events_for(notice, config.channel_settings(notice.channel, self.name))
         except BigCommerceFetchError as exc:
             # Durable now, read later: the sender gets its 200 and nothing is lost.
             return Delivery(notice.dedupe_key, notice.scope, [notice.fetch_requested(str(exc))])
@@ -587,4 +616,5 @@ class BigCommerceSource:
 
         Raises BigCommerceFetchError while the resource still cannot be read.
         """
-        return self.resources().events_for(Notice.from_fetch_request(request, config))
+        notice = Notice.from_fetch_request(request, config)
+        return self.resources().events_for(notice, config.channel_settings(notice.channel, self.name))

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import HubConfig
+from hub.config import ChannelConfig, HubConfig
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -43,8 +43,9 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
-from hub.money import MoneyError, parse_minor
+from hub.money import MoneyError, QuantityError, parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
 __all__ = ["EVENT_NAMES", "MagentoSource"]
@@ -62,7 +63,6 @@ EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTO
 PAID_STATES = frozenset({"processing", "complete", "closed"})
 CANCELED_STATE = "canceled"  # Magento's spelling
 MAX_CHALLENGE_LENGTH = 512
-_MAX_UNITS = 10**9
 _PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?-----END \1-----", re.DOTALL)
 
 
@@ -165,7 +165,10 @@ class MagentoAddress(_Wire):
 
 class MagentoOrderItem(_Wire):
     item_id: str | None = None
-    parent_item_id: str | None = None
+    parent_item_id: str | None = None  # a configurable's simple product, or a bundle's component
+    product_id: str | None = None
+    product_type: str | None = None  # simple, configurable, bundle, downloadable, virtual, giftcard, ...
+    is_virtual: bool | None = None  # 1 for downloadable and virtual items: nothing ships
     sku: str | None = None
     name: str | None = None
     qty_ordered: str
@@ -262,15 +265,12 @@ def _model(model: type[_M], document: Any, what: str) -> _M:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: {_problem(exc)}") from exc
 
 
-def _units(value: str, what: str) -> int:
-    """Magento quantities are decimals ("2.0000"); the hub counts whole units."""
+def _units(value: str, what: str, *, signed: bool = False) -> int:
+    """Magento quantities are decimals ("2.0000", 3.0000); the hub counts whole units."""
     try:
-        number = Decimal(value)
-    except InvalidOperation as exc:
-        raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a quantity") from exc
-    if not number.is_finite() or abs(number) > _MAX_UNITS or number != number.to_integral_value():
-        raise MalformedPayloadError(f"not an Adobe Commerce {what}: '{value}' is not a whole number of units")
-    return int(number)
+        return parse_units(value, signed=signed)
+    except QuantityError as exc:
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc}") from exc
 
 
 def _minor(amount: str, currency: str, what: str) -> int:
@@ -280,10 +280,60 @@ def _minor(amount: str, currency: str, what: str) -> int:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc or 'not an amount'}") from exc
 
 
+# Items that hold no stock: nothing ships, so nothing is reserved (the line is still recorded).
+_UNSTOCKED_TYPES = frozenset({"downloadable", "virtual", "giftcard"})
+
+
+def _stocked(*items: MagentoOrderItem) -> bool:
+    return not any(item.is_virtual or (item.product_type or "").lower() in _UNSTOCKED_TYPES for item in items)
+
+
+def _physical_items(items: list[MagentoOrderItem]) -> list[tuple[int, MagentoOrderItem, MagentoOrderItem]]:
+    """Each unit Adobe Commerce sells, once, as (index, the item that prices it, the item stock is kept
+    under).
+
+    Configurable and bundle products come as a parent item and child items (`parent_item_id`):
+    - a configurable product is one unit of its simple child: the child's SKU is the stock SKU,
+      the parent carries the price (the child's is 0) and the quantity, counted once;
+    - a bundle is its components, each with its own SKU, quantity (already multiplied by the
+      bundle's) and price (0 in a fixed-price bundle, whose price is in the order total); the
+      bundle's own SKU (its SKU joined to its components') is no stock item and is not a line;
+    - anything else is its own line.
+    """
+    by_id = {item.item_id: item for item in items if item.item_id}
+    children: dict[str, list[MagentoOrderItem]] = {}
+    for item in items:
+        if item.parent_item_id and item.parent_item_id in by_id:
+            children.setdefault(item.parent_item_id, []).append(item)
+    units: list[tuple[int, MagentoOrderItem, MagentoOrderItem]] = []
+    for index, item in enumerate(items):
+        parent = by_id.get(item.parent_item_id) if item.parent_item_id else None
+        kind = (item.product_type or "").lower()
+        if parent is not None:
+            if (parent.product_type or "").lower() == "configurable":
+                continue  # counted with its parent
+            units.append((index, item, item))  # a bundle's component
+        elif kind == "configurable" and children.get(item.item_id or ""):
+            units.append((index, item, children[item.item_id or ""][0]))
+        elif kind == "bundle" and children.get(item.item_id or ""):
+            continue  # its components are the lines
+        else:
+            units.append((index, item, item))
+    return units
+
+
 # ---------------------------------------------------------------------------------- translation
 class _Translation:
-    def __init__(self, envelope: AdobeEvent, event_name: str, adobe_event_id: str, channel: str) -> None:
+    def __init__(
+        self,
+        envelope: AdobeEvent,
+        event_name: str,
+        adobe_event_id: str,
+        channel: str,
+        settings: ChannelConfig | None = None,
+    ) -> None:
         self.event = envelope
+        self.settings = settings
         self.adobe_event_id = adobe_event_id
         self.account = envelope.source or "adobe-commerce"
         self.channel = channel
@@ -329,19 +379,26 @@ class _Translation:
         order = _model(MagentoOrder, self.value, "order")
         currency = order.order_currency_code.upper()
         lines = []
-        for item in order.items:
-            # A configurable product's child line repeats its parent's SKU at no price: count it once.
-            if item.parent_item_id or not item.sku:
-                continue
-            quantity = _units(item.qty_ordered, "order line")
+        for index, priced, stock_item in _physical_items(order.items):
+            at = index if priced is stock_item else order.items.index(stock_item)
+            quantity = _units(priced.qty_ordered, f"order: 'items.{index}.qty_ordered'")
             if quantity > 0:
                 lines.append(
                     LineItem(
-                        sku=item.sku,
+                        sku=line_sku(
+                            stock_item.sku,
+                            channel=self.channel,
+                            settings=self.settings,
+                            product_id=stock_item.product_id,
+                            line_id=stock_item.item_id,
+                            where=f"items.{at}",
+                        ),
                         quantity=quantity,
-                        unit_price=_minor(item.price, currency, "order line price"),
-                        title=item.name,
-                        platform_line_id=item.item_id,
+                        unit_price=_minor(priced.price, currency, f"order: 'items.{index}.price'"),
+                        title=priced.name,
+                        # Magento ships a configurable product by its parent item.
+                        platform_line_id=priced.item_id,
+                        stocked=_stocked(priced, stock_item),
                     )
                 )
         envelope = self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at)
@@ -455,7 +512,7 @@ class _Translation:
                 **self._envelope(event_id_for("magento", self.adobe_event_id), item.updated_at),
                 data=StockReportData(
                     sku=item.sku,
-                    available=_units(item.qty, "stock item"),
+                    available=_units(item.qty, "stock item", signed=True),
                     platform_location_id=item.stock_id,
                     platform_item_id=item.item_id,
                     platform_product_id=item.product_id,
@@ -530,7 +587,9 @@ class MagentoSource:
                 dedupe_key, event_name, [], ignored_reason=f"the hub does not use Adobe event '{event_name}'"
             )
         channel = config.channel_for("magento", envelope.source)
-        translation = _Translation(envelope, event_name, adobe_event_id, channel)
+        translation = _Translation(
+            envelope, event_name, adobe_event_id, channel, config.channel_settings(channel, "magento")
+        )
         try:
             events = handler(translation)
         except ValidationError as exc:

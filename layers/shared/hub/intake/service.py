@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from hub.config import HubConfig
@@ -33,9 +34,11 @@ class DeliveryLog(Protocol):
         """
 
 
-def load_json_object(body: bytes, source: str) -> dict[str, Any]:
+def load_json_object(body: bytes, source: str, *, exact_numbers: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; with `exact_numbers`, numbers with a fraction are read as Decimal
+    (a vendor's amount sent as a JSON number is never a float)."""
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_float=Decimal) if exact_numbers else json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedPayloadError(f"the body is not valid JSON, as {source} sends it") from exc
     if not isinstance(document, dict):

@@ -52,6 +52,7 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.errors import MalformedPayloadError
+from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
@@ -115,11 +116,14 @@ class ShopifyCustomer(_Wire):
 
 class ShopifyLineItem(_Wire):
     id: int | None = None
-    sku: str | None = None
+    sku: str | None = None  # null or "" for custom items and products without a SKU
+    product_id: int | None = None
     variant_id: int | None = None
     title: str | None = None
-    quantity: int
-    price: str
+    quantity: Units
+    price: Amount
+    requires_shipping: bool | None = None
+    gift_card: bool | None = None
 
 
 class ShopifyFulfillment(_Wire):
@@ -132,14 +136,14 @@ class ShopifyFulfillment(_Wire):
 
 
 class ShopifyRefundTransaction(_Wire):
-    amount: str
+    amount: Amount
     currency: str | None = None
     kind: str | None = None
     status: str | None = None
 
 
 class ShopifyRefundLineItem(_Wire):
-    quantity: int
+    quantity: Units
     restock_type: str | None = None
     line_item: ShopifyLineItem | None = None
 
@@ -159,10 +163,10 @@ class ShopifyOrder(_Wire):
     order_number: int | None = None
     email: str | None = None
     currency: str
-    total_price: str
+    total_price: Amount
     financial_status: str | None = None
     fulfillment_status: str | None = None
-    cancelled_at: datetime | None = None
+    cancelled_at: OptionalTime = None
     cancel_reason: str | None = None
     created_at: datetime
     updated_at: datetime | None = None
@@ -179,12 +183,12 @@ class ShopifyCheckout(_Wire):
     token: str | None = None
     email: str | None = None
     currency: str | None = None
-    total_price: str | None = None
+    total_price: OptionalAmount = None
     line_items: list[ShopifyLineItem] = []
     abandoned_checkout_url: str | None = None
-    completed_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    completed_at: OptionalTime = None
+    created_at: OptionalTime = None
+    updated_at: OptionalTime = None
 
 
 class ShopifyInventoryLevel(_Wire):
@@ -243,7 +247,7 @@ def _model(model: type[M], body: dict[str, Any], what: str) -> M:
         raise MalformedPayloadError(f"not a Shopify {what}: '{where}': {first['msg']}") from exc
 
 
-def _minor(amount: str | None, currency: str | None, what: str) -> int | None:
+def _minor(amount: str | Decimal | None, currency: str | None, what: str) -> int | None:
     if amount is None or currency is None:
         return None
     try:
@@ -252,18 +256,32 @@ def _minor(amount: str | None, currency: str | None, what: str) -> int | None:
         raise MalformedPayloadError(f"not a Shopify {what}: {exc}") from exc
 
 
-def _lines(items: list[ShopifyLineItem], currency: str | None) -> list[LineItem]:
-    # Custom items and gift cards carry no SKU and hold no stock.
+def _line_sku(ctx: _Context, item: ShopifyLineItem, where: str) -> str:
+    return line_sku(
+        item.sku,
+        channel=ctx.channel,
+        settings=ctx.settings,
+        product_id=item.product_id,
+        variation_id=item.variant_id,
+        line_id=item.id,
+        where=where,
+    )
+
+
+def _lines(ctx: _Context, items: list[ShopifyLineItem], currency: str | None) -> list[LineItem]:
+    # Every line is kept: a custom item or a product without a SKU is named by its ids. A gift card
+    # or a line that needs no shipping holds no stock: recorded, never reserved.
     return [
         LineItem(
-            sku=item.sku,
+            sku=_line_sku(ctx, item, f"line_items.{index}"),
             quantity=item.quantity,
-            unit_price=_minor(item.price, currency, "line item") or 0,
+            unit_price=_minor(item.price, currency, f"line item: 'line_items.{index}.price'") or 0,
             title=item.title,
             platform_line_id=str(item.id) if item.id is not None else None,
+            stocked=not (item.gift_card or item.requires_shipping is False),
         )
-        for item in items
-        if item.sku and item.quantity > 0
+        for index, item in enumerate(items)
+        if item.quantity > 0
     ]
 
 
@@ -280,6 +298,7 @@ class _Context:
         self.topic = topic
         self.shop = shop
         self.channel = config.channel_for("shopify", shop)
+        self.settings = config.channel_settings(self.channel, "shopify")
         self.provider = ProviderRef(
             topic=topic,
             event_id=request.header("X-Shopify-Event-Id"),
@@ -317,7 +336,7 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         customer_email=order.email or (order.customer.email if order.customer else None),
         shipping_country=order.shipping_address.country_code if order.shipping_address else None,
         shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
-        lines=_lines(order.line_items, order.currency),
+        lines=_lines(ctx, order.line_items, order.currency),
         updated_at=order.updated_at,
         checkout_id=f"{ctx.channel}:{order.checkout_token}" if order.checkout_token else None,
     )
@@ -345,7 +364,7 @@ def _refunded_total(order: ShopifyOrder) -> int:
     for refund in order.refunds:
         for tx in refund.transactions:
             if tx.kind == "refund" and tx.status in (None, "success"):
-                total += Decimal(tx.amount)
+                total += tx.amount
     return _minor(str(total), order.currency, "order") or 0
 
 
@@ -402,10 +421,14 @@ def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
                 carrier=f.tracking_company,
                 tracking_number=f.tracking_number,
                 tracking_url=f.tracking_url,
-                lines=[ShipmentLine(sku=li.sku, quantity=li.quantity) for li in f.line_items if li.quantity > 0],
+                lines=[
+                    ShipmentLine(sku=_line_sku(ctx, li, f"fulfillments.{n}.line_items.{i}"), quantity=li.quantity)
+                    for i, li in enumerate(f.line_items)
+                    if li.quantity > 0
+                ],
             ),
         )
-        for f in order.fulfillments
+        for n, f in enumerate(order.fulfillments)
         if f.status in (None, "success")
     ]
     return [*shipped, _placed_from(ctx, order)]
@@ -418,7 +441,7 @@ def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     if len(currencies) > 1:
         raise MalformedPayloadError("not a Shopify refund: its transactions are in several currencies")
     currency = currencies.pop() if currencies else None
-    amount = sum((Decimal(tx.amount) for tx in moved), Decimal(0))
+    amount = sum((tx.amount for tx in moved), Decimal(0))
     if amount and currency is None:
         raise MalformedPayloadError("not a Shopify refund: 'transactions.currency' is missing")
     data = RefundData(
@@ -428,11 +451,11 @@ def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         currency=currency,
         lines=[
             RefundLine(
-                sku=rli.line_item.sku if rli.line_item else None,
+                sku=_line_sku(ctx, rli.line_item, f"refund_line_items.{i}.line_item") if rli.line_item else None,
                 quantity=rli.quantity,
                 restock=rli.restock_type not in (None, "no_restock"),
             )
-            for rli in refund.refund_line_items
+            for i, rli in enumerate(refund.refund_line_items)
         ],
         reason=refund.note,
     )
@@ -450,7 +473,7 @@ def _checkouts(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         customer_email=checkout.email,
         currency=checkout.currency.upper() if checkout.currency else None,
         total=_minor(checkout.total_price, checkout.currency, "checkout"),
-        lines=_lines(checkout.line_items, checkout.currency),
+        lines=_lines(ctx, checkout.line_items, checkout.currency),
         recovery_url=checkout.abandoned_checkout_url,
         completed=checkout.completed_at is not None,
         updated_at=stamp,
@@ -585,7 +608,7 @@ class ShopifySource:
             if not value:
                 raise MalformedPayloadError(f"missing {name} header; Shopify sends it with every webhook")
         assert topic and shop and webhook_id
-        body = load_json_object(request.body, "Shopify")
+        body = load_json_object(request.body, "Shopify", exact_numbers=True)
         dedupe_key = f"shopify:{shop}:{webhook_id}"
         translate = TOPICS.get(topic)
         if translate is None:

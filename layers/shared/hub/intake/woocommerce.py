@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from hub.config import HubConfig
+from hub.config import ChannelConfig, HubConfig
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -45,6 +45,7 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.errors import MalformedPayloadError
+from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import require_base64_hmac
 from hub.money import MoneyError, parse_minor
@@ -90,12 +91,13 @@ def woocommerce_secret_keys(candidates: Iterable[str]) -> Iterator[str]:
             yield decoded
 
 
-def _gmt(value: datetime) -> datetime:
-    # WooCommerce's *_gmt fields are UTC without an offset.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def _gmt(value: datetime | None) -> datetime | None:
+    # WooCommerce's *_gmt fields are UTC without an offset; the fields without _gmt are the store's
+    # local time and are never read.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-GmtTime = Annotated[datetime, AfterValidator(_gmt)]
+GmtTime = Annotated[OptionalTime, AfterValidator(_gmt)]
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -145,16 +147,16 @@ class WooLineItem(_Wire):
     name: str | None = None
     product_id: int | None = None
     variation_id: int | None = None
-    sku: OptionalText = None
-    quantity: int
-    price: Decimal | None = None  # a JSON number (unit price), read exactly
-    total: str
+    sku: OptionalText = None  # "" for a product without a SKU
+    quantity: Units
+    price: OptionalAmount = None  # a JSON number (total / quantity), read exactly
+    total: Amount
 
 
 class WooRefund(_Wire):
     id: int
     reason: OptionalText = None
-    total: str  # negative, e.g. "-5.00"
+    total: Amount  # negative, e.g. "-5.00"
 
 
 class WooOrder(_Wire):
@@ -162,7 +164,7 @@ class WooOrder(_Wire):
     number: str | None = None
     status: str
     currency: str
-    total: str
+    total: Amount
     date_created_gmt: GmtTime | None = None
     date_modified_gmt: GmtTime | None = None
     date_paid_gmt: GmtTime | None = None
@@ -234,16 +236,18 @@ def _minor(amount: str | Decimal, currency: str, what: str) -> int:
     try:
         return parse_minor(amount, currency)
     except (MoneyError, ArithmeticError) as exc:
-        raise MalformedPayloadError(f"not a WooCommerce order: {what}: {exc or 'not an amount'}") from exc
+        raise MalformedPayloadError(f"not a WooCommerce order: '{what}': {exc or 'not an amount'}") from exc
 
 
-def _unit_price(item: WooLineItem, currency: str) -> int:
+def _unit_price(item: WooLineItem, index: int, currency: str) -> int:
+    total = _minor(item.total, currency, f"line_items.{index}.total")  # always exact, or a 400
     if item.price is not None:
         try:
             return parse_minor(item.price, currency)
-        except (MoneyError, ArithmeticError):
-            pass  # WooCommerce's price is total / quantity and may run to many decimals
-    total = _minor(item.total, currency, f"line {item.id} total")
+        except MoneyError:
+            # WooCommerce computes price as total / quantity (16.666666666666668 for 3 at 50.00),
+            # so its decimals say nothing; the exact figure is the line's total.
+            pass
     try:
         return int((Decimal(total) / Decimal(item.quantity)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     except ArithmeticError as exc:
@@ -253,9 +257,12 @@ def _unit_price(item: WooLineItem, currency: str) -> int:
 class _Translation:
     """One delivery's facts as canonical events; every id depends only on the fact it names."""
 
-    def __init__(self, site: str, channel: str, provider: ProviderRef, received: datetime) -> None:
+    def __init__(
+        self, site: str, channel: str, provider: ProviderRef, received: datetime, settings: ChannelConfig | None
+    ) -> None:
         self.site = site
         self.channel = channel
+        self.settings = settings
         self.provider = provider
         self.received = received
 
@@ -282,16 +289,26 @@ class _Translation:
         """The order as placed. `order.created` is its placement; every other order topic carries the
         whole order too and may arrive first (WooCommerce queues deliveries), so it is a placement as
         well, with an id of its own (topic, order, `date_modified_gmt`); the first one records it."""
+        # Every line is kept: a product without a SKU is named by its ids (hub.intake.lines).
+        # Fees and shipping are other arrays (fee_lines, shipping_lines) and are not lines.
         lines = [
             LineItem(
-                sku=item.sku,
+                sku=line_sku(
+                    item.sku,
+                    channel=self.channel,
+                    settings=self.settings,
+                    product_id=item.product_id,
+                    variation_id=item.variation_id,
+                    line_id=item.id,
+                    where=f"line_items.{index}",
+                ),
                 quantity=item.quantity,
-                unit_price=_unit_price(item, order.currency),
+                unit_price=_unit_price(item, index, order.currency),
                 title=item.name,
                 platform_line_id=str(item.id),
             )
-            for item in order.line_items
-            if item.sku and item.quantity > 0  # fees and unnamed items hold no stock
+            for index, item in enumerate(order.line_items)
+            if item.quantity > 0
         ]
         shipping = order.shipping.country if order.shipping and order.shipping.country else None
         if topic is None:
@@ -384,7 +401,7 @@ class _Translation:
 
     @staticmethod
     def _refund_amount(refund: WooRefund, currency: str) -> int:
-        return abs(_minor(refund.total, currency, f"refund {refund.id} total"))
+        return abs(_minor(refund.total, currency, f"refunds (id {refund.id}).total"))
 
     def customer(self, customer: WooCustomer, topic: str) -> CustomerUpserted:
         modified = customer.date_modified_gmt.isoformat() if customer.date_modified_gmt else topic
@@ -461,7 +478,10 @@ class WooCommerceSource:
         body = _load(request.body)
         delivery_id = request.header(DELIVERY_HEADER)
         provider = ProviderRef(topic=topic, delivery_id=delivery_id, account=source)
-        translate = _Translation(site, _channel(config, site), provider, datetime.now(UTC))
+        channel = _channel(config, site)
+        translate = _Translation(
+            site, channel, provider, datetime.now(UTC), config.channel_settings(channel, "woocommerce")
+        )
 
         if topic == "order.deleted":
             deleted = self._model(WooDeletedResource, body, "order")

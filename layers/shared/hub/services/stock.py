@@ -132,7 +132,12 @@ class StockService:
         stored = self._ledger.get_order(data.order_id)
         if stored is not None:
             return self._already_recorded(stored, event)
-        lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id) for line in data.lines)
+        lines = tuple(
+            OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id, stocked=line.stocked)
+            for line in data.lines
+        )
+        # Lines that hold no stock (digital, gift cards) are recorded on the order and never reserved.
+        stocked = [ln for ln in lines if ln.stocked]
         units = sum(ln.quantity for ln in lines)
         stated = "cancelled" if data.cancelled else "paid" if data.paid else "not paid"
         entry = TimelineEntry(
@@ -148,10 +153,10 @@ class StockService:
             if order.status is OrderStatus.CANCELLED:
                 placement = Placement([], {})  # cancelled before the hub saw it: nothing to hold
             else:
-                levels = self._ledger.stock_levels(ln.sku for ln in lines)
+                levels = self._ledger.stock_levels(ln.sku for ln in stocked)
                 try:
                     placement = plan_placement(
-                        lines,
+                        stocked,
                         levels,
                         preference,
                         channel=event.channel,
