@@ -41,6 +41,7 @@ from hub.events import (
     ProviderRef,
     ResourceFetchData,
     ResourceFetchRequested,
+    ShipmentLine,
     StockLevelReported,
     StockReportData,
     event_id_for,
@@ -87,6 +88,7 @@ ORDER_PLACED_SCOPE = "store/order/created"
 # BigCommerce order status ids (GET /v2/order_statuses).
 _PAID_STATUS_IDS = frozenset({2, 3, 4, 8, 9, 10, 11, 14})  # shipped, awaiting fulfilment, refunded, ...
 _CANCELLED_STATUS_ID = 5
+_SHIPPED_STATUS_ID = 2  # 3 is "Partially Shipped": the products' quantity_shipped say which units
 
 
 class BigCommerceFetchError(Exception):
@@ -164,6 +166,7 @@ class BcOrderProduct(_Wire):
     name: str | None = None
     sku: str | None = None
     quantity: int
+    quantity_shipped: int = 0
     price_ex_tax: str
 
 
@@ -369,6 +372,26 @@ class BigCommerceResources:
         country = (shipping.country_iso2 if shipping else None) or (
             order.billing_address.country_iso2 if order.billing_address else None
         )
+        lines = [
+            LineItem(
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_price=parse_minor(item.price_ex_tax, currency),
+                title=item.name,
+                platform_line_id=str(item.id),
+            )
+            for item in products
+            if item.sku and item.quantity > 0  # gift certificates and custom items hold no stock
+        ]
+        # BigCommerce ships in its own admin (no webhook the hub hears says so): what the order's
+        # products say has shipped is the storefront's, and the hub never labels it.
+        shipped = [
+            ShipmentLine(sku=item.sku, quantity=min(item.quantity_shipped, item.quantity))
+            for item in products
+            if item.sku and item.quantity > 0 and item.quantity_shipped > 0
+        ]
+        if not shipped and order.status_id == _SHIPPED_STATUS_ID:
+            shipped = [ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines]
         return OrderPlaced(
             **envelope,
             data=OrderData(
@@ -381,18 +404,9 @@ class BigCommerceResources:
                 cancelled=order.status_id == _CANCELLED_STATUS_ID,
                 customer_email=order.billing_address.email if order.billing_address else None,
                 shipping_country=country or None,
-                lines=[
-                    LineItem(
-                        sku=item.sku,
-                        quantity=item.quantity,
-                        unit_price=parse_minor(item.price_ex_tax, currency),
-                        title=item.name,
-                        platform_line_id=str(item.id),
-                    )
-                    for item in products
-                    if item.sku and item.quantity > 0  # gift certificates and custom items hold no stock
-                ],
+                lines=lines,
                 updated_at=_rfc2822(order.date_modified) or _rfc2822(order.date_created),
+                storefront_shipped=shipped,
             ),
         )
 

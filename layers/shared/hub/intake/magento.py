@@ -37,6 +37,7 @@ from hub.events import (
     RefundData,
     RefundIssued,
     RefundLine,
+    ShipmentLine,
     ShippingAddress,
     StockLevelReported,
     StockReportData,
@@ -61,6 +62,7 @@ EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTO
 
 PAID_STATES = frozenset({"processing", "complete", "closed"})
 CANCELED_STATE = "canceled"  # Magento's spelling
+COMPLETE_STATE = "complete"  # invoiced and shipped in full
 MAX_CHALLENGE_LENGTH = 512
 _MAX_UNITS = 10**9
 _PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?-----END \1-----", re.DOTALL)
@@ -169,6 +171,7 @@ class MagentoOrderItem(_Wire):
     sku: str | None = None
     name: str | None = None
     qty_ordered: str
+    qty_shipped: str | None = None
     price: str
 
 
@@ -329,6 +332,7 @@ class _Translation:
         order = _model(MagentoOrder, self.value, "order")
         currency = order.order_currency_code.upper()
         lines = []
+        shipped: list[ShipmentLine] = []
         for item in order.items:
             # A configurable product's child line repeats its parent's SKU at no price: count it once.
             if item.parent_item_id or not item.sku:
@@ -344,6 +348,12 @@ class _Translation:
                         platform_line_id=item.item_id,
                     )
                 )
+                # Shipments made in the Adobe Commerce admin: the storefront's, never labelled by the hub.
+                units = min(_units(item.qty_shipped or "0", "order line qty_shipped"), quantity)
+                if units > 0:
+                    shipped.append(ShipmentLine(sku=item.sku, quantity=units))
+        if not shipped and order.state == COMPLETE_STATE and not any(i.qty_shipped for i in order.items):
+            shipped = [ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines]
         envelope = self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at)
         if saved:
             stamp = order.updated_at or self.adobe_event_id
@@ -364,6 +374,7 @@ class _Translation:
                 shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
                 lines=lines,
                 updated_at=_utc(order.updated_at) or _utc(order.created_at),
+                storefront_shipped=shipped,
             ),
         )
         return [event]
