@@ -93,6 +93,7 @@ _ORDER_PRODUCTS = [
         "total_ex_tax": "56.0000",
         "total_inc_tax": "60.6200",
         "quantity": 2,
+        "quantity_shipped": 0,
     },
     {
         "id": 9002,
@@ -108,6 +109,7 @@ _ORDER_PRODUCTS = [
         "total_ex_tax": "30.0000",
         "total_inc_tax": "32.4800",
         "quantity": 1,
+        "quantity_shipped": 0,
     },
 ]
 _SHIPPING_ADDRESSES = [

@@ -2,9 +2,9 @@
 
 Shopify documents no delivery order, and WooCommerce queues its deliveries: the first of an order's
 deliveries records it in the state it states, and the late creation is on the timeline, not applied.
-Bodies: events/payloads/shopify_orders_{paid,create}.json (Shopify's sample order, as its webhook
-reference example sends it) and woocommerce_order_{updated,created}.json (the WooCommerce REST v3
-order), each given a fresh order id and SKUs.
+Bodies: events/payloads/shopify_orders_{paid,create,fulfilled}.json (Shopify's sample order, as its
+webhook reference example sends it) and woocommerce_order_{updated,created}.json (the WooCommerce
+REST v3 order), each given a fresh order id and SKUs.
 """
 
 from __future__ import annotations
@@ -126,3 +126,46 @@ def test_woocommerce_order_updated_before_order_created(http):
     assert "already recorded from order.updated" in placements[1][1]
     assert http.get(f"/inventory/{sku}", headers=AUTH).json()["available"] == 8
     assert [p["storefront"] for p in order["payments"]] == [True]
+
+
+def shipped(http: httpx.Client, order_id: str) -> dict | None:
+    order = read_order(http, order_id)
+    return order if order and order["status"] == "shipped" else None
+
+
+def test_shopify_orders_fulfilled_first_is_shipped_by_the_storefront_and_never_routed(http):
+    # The placement and the OrderFulfilled leave intake in one PutEvents; whichever reaches its
+    # consumer first, the hub plans no fulfilment of its own for what the storefront shipped.
+    order_number = int(time.time() * 1000)
+    sku = f"MUG-{uuid.uuid4().hex[:6].upper()}"
+    set_level(http, sku, 10)
+    body = payload("shopify_orders_fulfilled")
+    body.update(id=order_number, total_price="36.00")
+    line = dict(body["line_items"][0], id=order_number * 10, sku=sku, quantity=2, price="18.00")
+    body["line_items"] = [line]
+    body["fulfillments"] = [
+        dict(body["fulfillments"][0], id=order_number * 7, order_id=order_number, line_items=[line])
+    ]
+    order_id = f"shopify:{order_number}"
+
+    send(http, "shopify", body, "orders/fulfilled")
+    order = wait_for(lambda: shipped(http, order_id), what="the order shipped by the storefront")
+    assert [(f["shipped_by"], f["status"]) for f in order["fulfilments"]] == [("shopify", "shipped")]
+    assert order["fulfilments"][0]["tracking_number"] == body["fulfillments"][0]["tracking_number"]
+    inventory = http.get(f"/inventory/{sku}", headers=AUTH).json()
+    assert (inventory["available"], inventory["reserved"]) == (8, 0)  # taken once, and gone with the parcel
+
+
+def test_woocommerce_completed_first_is_shipped_by_the_storefront_and_never_routed(http):
+    order_id_number = int(time.time() * 1000) % 10**9
+    sku = f"TOTE-{uuid.uuid4().hex[:6].upper()}"
+    set_level(http, sku, 10)
+    updated = payload("woocommerce_order_updated")
+    updated.update(id=order_id_number, number=str(order_id_number), refunds=[], total="55.79", status="completed")
+    updated["line_items"] = [dict(updated["line_items"][0], sku=sku, quantity=2, price=24, total="48.00")]
+    order_id = f"woocommerce:{order_id_number}"
+
+    send(http, "woocommerce", updated, "order.updated")
+    order = wait_for(lambda: shipped(http, order_id), what="the completed order shipped by the storefront")
+    assert [(f["shipped_by"], f["status"]) for f in order["fulfilments"]] == [("woocommerce", "shipped")]
+    assert http.get(f"/inventory/{sku}", headers=AUTH).json()["reserved"] == 0

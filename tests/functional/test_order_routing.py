@@ -67,14 +67,16 @@ def record_for(published: dict, message_id: str) -> dict:
     return dict(event("stock_updates_order_placed.json")["Records"][0], body=body, messageId=message_id)
 
 
-def place_paid_order(aws, bus_tap, load_function, context) -> dict:
-    """stock_updates records the sample order (with its address); returns the status change it published."""
+def place_paid_order(aws, bus_tap, load_function, context, **stated) -> dict:
+    """stock_updates records the sample order (with its address, and what else `stated` adds to its
+    snapshot); returns the status change it published."""
     admin = load_function("admin_api")
     set_level(admin, context, "MUG-ENAMEL-WHT", "wh-west", 10)
     set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 10)
     placed = event("stock_updates_order_placed.json")
     body = json.loads(placed["Records"][0]["body"])
     body["detail"]["data"]["shipping_address"] = ADDRESS
+    body["detail"]["data"].update(stated)
     placed["Records"][0]["body"] = json.dumps(body)
     assert load_function("stock_updates").lambda_handler(placed, context) == {"batchItemFailures": []}
     (changed,) = [e for e in bus_tap.events() if e["detail-type"] == "OrderStatusChanged"]
@@ -290,3 +292,46 @@ def test_the_sample_event_routes_the_sample_order(aws, load_function, context):
     order = read_order(load_function, context)
     assert order["status"] == "fulfilling"
     assert [(f["location"], f["status"]) for f in order["fulfilments"]] == [("wh-east", "pending")]
+
+
+def test_routing_waits_for_the_storefront_fulfilment_its_snapshot_names(aws, bus_tap, load_function, context):
+    """An orders/fulfilled delivery's placement recorded the order; its OrderFulfilled (Shopify's
+    sample fulfillment 5290011223344) reaches order_routing in the same batch, after the status change."""
+    configure(aws, "easypost")
+    shipped = {
+        "schema_version": 1,
+        "event_id": "evt_functional_fulfilled",
+        "source": "shopify",
+        "channel": "shopify",
+        "occurred_at": "2026-11-20T09:40:00-05:00",
+        "provider": {"topic": "orders/fulfilled", "account": "ada-goods.myshopify.com"},
+        "type": "OrderFulfilled",
+        "data": {
+            "order_id": ORDER_ID,
+            "fulfilment_id": "5290011223344",
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "lines": [{"sku": "MUG-ENAMEL-WHT", "quantity": 2}, {"sku": "TEE-ORGANIC-L", "quantity": 1}],
+        },
+    }
+    stated = [{"fulfilment_id": "5290011223344", "event_id": shipped["event_id"]}]
+    changed = place_paid_order(aws, bus_tap, load_function, context, storefront_fulfilments=stated)
+    fulfilled = {**changed, "detail-type": "OrderFulfilled", "source": "commerce-hub.shopify", "detail": shipped}
+    routing = load_function("order_routing")
+    with respx.mock(assert_all_called=False) as mock:
+        easypost(mock)
+        batch = {"Records": [record_for(changed, "m-1"), record_for(fulfilled, "m-2")]}
+        # The status change goes back to its queue alone; the storefront's fulfilment applies.
+        assert routing.lambda_handler(batch, context) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+        order = read_order(load_function, context)
+        assert order["status"] == "shipped"
+        assert [(f["status"], f["tracking_number"]) for f in order["fulfilments"]] == [
+            ("shipped", "1Z999AA10123456784")
+        ]
+
+        # SQS redelivers the status change: nothing is left to route.
+        assert routing.lambda_handler({"Records": [record_for(changed, "m-1")]}, context) == {"batchItemFailures": []}
+        assert mock.calls.call_count == 0  # no shipment created, no label bought
+    order = read_order(load_function, context)
+    assert order["status"] == "shipped" and len(order["fulfilments"]) == 1
+    assert any("not routed: the order is shipped" in entry["summary"] for entry in order["timeline"])

@@ -28,6 +28,7 @@ import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.adapters.carriers import shipment_request
 from hub.config import parse_config
+from hub.domain.fulfilment import StorefrontShipmentPendingError
 from hub.events import HubEvent, OrderStatusChanged
 from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource
@@ -118,6 +119,29 @@ class Hub:
 
     def placed_entries(self, order_id: str) -> list[tuple[bool, str]]:
         return [(e.applied, e.summary) for e in self.order(order_id).timeline if e.type == "OrderPlaced"]
+
+    def race(self, events: list[HubEvent]) -> tuple[list[HubEvent], list[HubEvent]]:
+        """One delivery whose placement, and the order's recording, reach their consumers before the
+        rest of it (its OrderFulfilled) reaches order_routing. Returns the events not delivered yet
+        and the routing records that failed (SQS redelivers those after their visibility timeout)."""
+        queue = [e for e in events if e.type == "OrderPlaced"]
+        later = [e for e in events if e.type != "OrderPlaced"]
+        failed: list[HubEvent] = []
+        while queue:
+            event = queue.pop(0)
+            seen = len(self.bus.events)
+            try:
+                self._consume(event)
+            except StorefrontShipmentPendingError:
+                failed.append(event)
+            queue.extend(self.bus.events[seen:])
+        return later, failed
+
+    def redeliver_to_routing(self, event: HubEvent) -> str:
+        seen = len(self.bus.events)
+        result = self.routing.handle(event)
+        self.deliver(self.bus.events[seen:])
+        return result
 
 
 def shopify(topic: str, body: bytes | None = None, webhook_id: str | None = None) -> list[HubEvent]:
@@ -303,3 +327,154 @@ def test_whichever_shopify_topic_comes_first_the_order_is_recorded_once(first):
     assert hub.placements.count(Applied.APPLIED) == 1
     # Two mugs left the 20 available once, whether they are held for the order or already shipped.
     assert hub.ledger.levels[("MUG-ENAMEL-WHT", "wh-east")].available == 18
+
+
+# ------------------------------------------------------------------------------------ fulfilled first
+# An order first heard of as fulfilled by the storefront: its placement and its OrderFulfilled go
+# out in one PutEvents, and nothing orders their arrival at stock_updates and order_routing.
+def test_shopify_orders_fulfilled_routing_waits_for_the_storefront_s_fulfilment_and_buys_no_label():
+    hub = Hub(carrier="easypost")
+    later, failed = hub.race(shopify("orders/fulfilled"))
+    assert [e.type for e in later] == ["OrderFulfilled"]
+    assert [e.type for e in failed] == ["OrderStatusChanged"]  # routing refused, to be redelivered
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "paid" and order.fulfilments == []
+    assert [f.fulfilment_id for f in order.storefront_fulfilments] == ["5290011223344"]
+    assert (hub.carrier.created, hub.carrier.bought) == ([], [])
+
+    hub.deliver(later)  # the storefront's fulfilment arrives
+    shipped = hub.order(SHOPIFY_ORDER)
+    assert shipped.status.value == "shipped"
+    assert [(f.origin, f.external_id, f.tracking_number) for f in shipped.fulfilments] == [
+        ("shopify", "5290011223344", "1Z999AA10123456784")
+    ]
+    hub.redeliver_to_routing(failed[0])
+    routing = next(e for e in hub.order(SHOPIFY_ORDER).timeline if e.event_id == failed[0].event_id)
+    assert (routing.applied, routing.summary) == (False, "not routed: the order is shipped")
+    assert (hub.carrier.created, hub.carrier.bought) == ([], [])  # nothing labelled, ever
+    assert (hub.reserved("MUG-ENAMEL-WHT"), hub.reserved("TEE-ORGANIC-L")) == (0, 0)
+    assert hub.ledger.levels[("MUG-ENAMEL-WHT", "wh-east")].available == 18
+
+
+def test_shopify_partial_fulfilment_first_routes_and_labels_only_the_rest():
+    # Shopify's orders/fulfilled sample with its one fulfillment reduced to the two mugs, as
+    # Shopify sends an order whose fulfillment_status is "partial".
+    body = json.loads(payload("shopify_orders_fulfilled", fulfillment_status="partial"))
+    body["fulfillments"][0]["line_items"] = [
+        li for li in body["fulfillments"][0]["line_items"] if li["sku"] == "MUG-ENAMEL-WHT"
+    ]
+    hub = Hub(carrier="easypost")
+    later, failed = hub.race(shopify("orders/fulfilled", json.dumps(body).encode()))
+    assert failed and hub.carrier.bought == []
+    hub.deliver(later)
+    assert hub.order(SHOPIFY_ORDER).status.value == "paid"  # the tee has not left yet
+    hub.redeliver_to_routing(failed[0])
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "shipped"
+    by_origin = {f.origin: [(ln.sku, ln.quantity) for ln in f.lines] for f in order.fulfilments}
+    assert by_origin == {"shopify": [("MUG-ENAMEL-WHT", 2)], "carrier": [("TEE-ORGANIC-L", 1)]}
+    assert len(hub.carrier.bought) == 1  # one label, for the tee only
+
+
+def test_shopify_orders_updated_showing_a_fulfilment_publishes_it_and_names_it_in_the_placement():
+    # Shopify sends orders/updated after a fulfilment too, with the same fulfillments array.
+    fulfilled = json.loads((PAYLOADS / "shopify_orders_fulfilled.json").read_text())
+    events = shopify("orders/updated", json.dumps(fulfilled).encode())
+    shipped = [e for e in events if e.type == "OrderFulfilled"]
+    placed = next(e for e in events if e.type == "OrderPlaced")
+    assert [e.data.fulfilment_id for e in shipped] == ["5290011223344"]
+    assert [(r.fulfilment_id, r.event_id) for r in placed.data.storefront_fulfilments] == [
+        ("5290011223344", shipped[0].event_id)
+    ]
+    hub = Hub(carrier="easypost")
+    later, failed = hub.race(events)
+    assert failed and hub.carrier.bought == []
+    hub.deliver(later)
+    hub.redeliver_to_routing(failed[0])
+    hub.deliver(shopify("orders/fulfilled"))  # the same fulfilment, from its own topic
+    order = hub.order(SHOPIFY_ORDER)
+    assert order.status.value == "shipped" and len(order.fulfilments) == 1
+    assert (hub.carrier.created, hub.carrier.bought) == ([], [])
+
+
+def test_a_snapshot_naming_no_storefront_fulfilment_is_routed_at_once():
+    hub = Hub(carrier="easypost")
+    _later, failed = hub.race(shopify("orders/paid"))
+    assert failed == [] and hub.order(SHOPIFY_ORDER).storefront_fulfilments == ()
+    assert len(hub.carrier.bought) == 1
+
+
+def test_woocommerce_completed_first_is_shipped_by_the_storefront_without_waiting():
+    # The WooCommerce REST reference order, completed: core WooCommerce has no shipments, so the
+    # snapshot itself says every unit left; routing records that before it would route.
+    body = payload("woocommerce_order_updated", status="completed", refunds=[])
+    hub = Hub(carrier="easypost")
+    later, failed = hub.race(woocommerce("order.updated", body))
+    assert failed == []
+    order = hub.order("woocommerce:1187")
+    assert order.status.value == "shipped"
+    assert [(f.origin, f.written_back) for f in order.fulfilments] == [("woocommerce", True)]
+    assert (hub.carrier.created, hub.carrier.bought) == ([], [])
+    assert (hub.reserved("TOTE-WAX-OLV"), hub.reserved("BEANIE-MER-CHR")) == (0, 0)
+    hub.deliver(later)  # the delivery's own OrderFulfilled, late: nothing left to ship
+    hub.deliver(woocommerce("order.created", payload("woocommerce_order_created")))
+    after = hub.order("woocommerce:1187")
+    assert after.status.value == "shipped" and len(after.fulfilments) == 1
+    late = next(e for e in after.timeline if e.event_id == later[-1].event_id)
+    assert (late.type, late.applied) == ("OrderFulfilled", False)
+    assert hub.carrier.bought == []
+
+
+def test_woocommerce_completed_whose_fulfilment_arrives_first_is_shipped_once():
+    body = payload("woocommerce_order_updated", status="completed", refunds=[])
+    hub = Hub(carrier="easypost")
+    hub.deliver(woocommerce("order.updated", body))  # OrderFulfilled kept, then the placement
+    order = hub.order("woocommerce:1187")
+    assert order.status.value == "shipped" and len(order.fulfilments) == 1
+    assert hub.carrier.bought == []
+
+
+def test_bigcommerce_partially_shipped_first_routes_only_what_the_store_has_not_shipped():
+    # BigCommerce V2 order status 3 ("Partially Shipped"); the V2 order products' quantity_shipped
+    # says one of the two drippers left from the BigCommerce admin.
+    hub, fake = Hub(carrier="easypost"), FakeBigCommerce()
+    fake.order().update({"status_id": 3, "status": "Partially Shipped"})
+    products = fake.documents[next(k for k in fake.documents if k.endswith("/products"))]
+    products[0]["quantity_shipped"] = 1
+    hub.deliver(bigcommerce(fake, "bigcommerce_store_order_statusUpdated"))
+    order = hub.order("bigcommerce:3108")
+    assert order.status.value == "fulfilling"  # the rest is routed (it waits for a label: no address)
+    by_status = {f.status: sorted((ln.sku, ln.quantity) for ln in f.lines) for f in order.fulfilments}
+    assert by_status == {"shipped": [("DRIP-CER-SLT", 1)], "pending": [("DRIP-CER-SLT", 1), ("FILTER-100", 1)]}
+    assert next(f.origin for f in order.fulfilments if f.status == "shipped") == "bigcommerce"
+    assert (hub.reserved("DRIP-CER-SLT"), hub.reserved("FILTER-100")) == (1, 1)  # one dripper left with the store
+
+
+def test_bigcommerce_shipped_first_is_never_labelled():
+    hub, fake = Hub(carrier="easypost"), FakeBigCommerce()
+    fake.order().update({"status_id": 2, "status": "Shipped"})
+    hub.deliver(bigcommerce(fake, "bigcommerce_store_order_statusUpdated"))
+    order = hub.order("bigcommerce:3108")
+    assert order.status.value == "shipped"
+    assert [f.origin for f in order.fulfilments] == ["bigcommerce"]
+    assert hub.carrier.bought == []
+
+
+def test_adobe_commerce_complete_order_saved_first_is_shipped_by_the_storefront():
+    # The Adobe I/O sales_order_save_commit_after envelope, with the order invoiced and shipped in
+    # the Adobe Commerce admin (state complete; the REST order items' qty_shipped).
+    body = json.loads(payload("magento_sales_order_save_commit_after"))
+    order_value = body["data"]["value"]
+    order_value.update(state="complete", status="complete", total_paid=order_value["grand_total"])
+    for item in order_value["items"]:
+        item["qty_shipped"] = item["qty_ordered"]
+    hub = Hub(carrier="easypost")
+    hub.deliver(magento(json.dumps(body).encode()))
+    order = hub.order("magento:318")
+    assert order.status.value == "shipped"
+    assert [f.origin for f in order.fulfilments] == ["magento"]
+    assert sorted((ln.sku, ln.quantity) for ln in order.fulfilments[0].lines) == [
+        ("CANDLE-CEDAR-L", 2),
+        ("LINEN-THROW-SAGE", 1),
+    ]
+    assert hub.carrier.bought == []

@@ -83,6 +83,7 @@ __all__ = [
     "StockReportData",
     "StockShortage",
     "StockShortageData",
+    "StorefrontFulfilmentRef",
     "event_id_for",
     "parse_event",
 ]
@@ -146,6 +147,18 @@ class ShippingAddress(_Model):
     email: str | None = None
 
 
+class ShipmentLine(_Model):
+    sku: str | None = None
+    quantity: int = Field(gt=0)
+
+
+class StorefrontFulfilmentRef(_Model):
+    """A storefront fulfilment an order snapshot states, and the OrderFulfilled that reports it."""
+
+    fulfilment_id: str | None = Field(default=None, description="the storefront's own fulfilment id")
+    event_id: str = Field(description="the event_id of the OrderFulfilled the same delivery publishes for it")
+
+
 class OrderData(_Model):
     order_id: str = Field(description="{channel}:{platform order id}")
     platform_order_id: str
@@ -161,6 +174,17 @@ class OrderData(_Model):
     updated_at: datetime | None = Field(default=None, description="the time of the state this snapshot states")
     checkout_id: str | None = Field(
         default=None, description="the CheckoutStarted checkout this order completed, when the storefront links them"
+    )
+    storefront_fulfilments: list[StorefrontFulfilmentRef] = Field(
+        default_factory=list,
+        description="the storefront's own fulfilments this snapshot states, each published by the same delivery "
+        "as an OrderFulfilled; the hub routes none of the order until each is applied",
+    )
+    storefront_shipped: list[ShipmentLine] = Field(
+        default_factory=list,
+        description="units this snapshot says the storefront shipped that no OrderFulfilled of the same delivery "
+        "reports (WooCommerce completed, BigCommerce shipped, Adobe Commerce qty_shipped): recorded as shipped "
+        "by the storefront when the order is recorded, never labelled by the hub",
     )
 
 
@@ -226,11 +250,6 @@ class OrderPaidData(_Model):
 class OrderCancelledData(_Model):
     order_id: str
     reason: str | None = None
-
-
-class ShipmentLine(_Model):
-    sku: str | None = None
-    quantity: int = Field(gt=0)
 
 
 class OrderFulfilledData(_Model):

@@ -17,6 +17,7 @@ from hub.domain.orders import (
     OrderStatus,
     PaymentRecord,
     Reservation,
+    StorefrontFulfilment,
     TimelineEntry,
 )
 from hub.money import Money
@@ -145,6 +146,12 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
         "placed_at": order.placed_at.isoformat() if order.placed_at else None,
         "as_of": _iso(order.as_of),
         "recorded_from": order.recorded_from,
+        "storefront_fulfilments": [
+            {"event_id": f.event_id} | ({"fulfilment_id": f.fulfilment_id} if f.fulfilment_id else {})
+            for f in order.storefront_fulfilments
+        ]
+        or None,
+        "storefront_shipped": dict(order.storefront_shipped) or None,
         "version": order.version,
         "created_at": created_at or now,
         "updated_at": now,
@@ -213,6 +220,11 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         placed_at=_time(head.get("placed_at")),
         as_of=_time(head.get("as_of")),
         recorded_from=head.get("recorded_from"),
+        # Orders stored before these were kept have neither: nothing stated, nothing to wait for.
+        storefront_fulfilments=tuple(
+            StorefrontFulfilment(f.get("fulfilment_id"), f["event_id"]) for f in head.get("storefront_fulfilments", [])
+        ),
+        storefront_shipped={k: int(v) for k, v in head.get("storefront_shipped", {}).items()},
         timeline=timeline,
         payments=[
             PaymentRecord(

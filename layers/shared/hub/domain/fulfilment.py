@@ -7,6 +7,8 @@ Rules:
 - A fulfilment is `shipped` when it is handed to the carrier: a label bought through the carrier
   API (as Shopify treats a fulfilment with tracking), a tracking number given through the admin
   API or `commerce-hub ship`, or the storefront's own fulfilment. Its units leave the reservations.
+- What the storefront shipped itself is never routed: an order recorded from a snapshot that
+  names storefront fulfilments is not routed until each one's OrderFulfilled is on its timeline.
 - The order becomes `shipped` when every fulfilment is shipped and they cover every unit, and
   `delivered` when every fulfilment is delivered. Delivered never comes before shipped, and nothing
   moves an order backwards: a late or repeated fact is recorded and changes nothing.
@@ -29,6 +31,7 @@ __all__ = [
     "NotShippedYetError",
     "Rate",
     "Shipment",
+    "StorefrontShipmentPendingError",
     "choose_rate",
     "fulfilment_id_for",
     "mark_written_back",
@@ -49,6 +52,15 @@ class NotShippedYetError(Exception):
     """A carrier reports a delivery for a fulfilment the hub has not recorded as shipped yet.
 
     Raised (not recorded) so the update is retried: the shipment's own record is on its way.
+    """
+
+
+class StorefrontShipmentPendingError(Exception):
+    """The order says the storefront shipped (some of) it, but that shipment is not applied yet.
+
+    Raised (not recorded) so routing is retried: the storefront's OrderFulfilled was published in
+    the same PutEvents as the statement, so it is on its way, and routing now could buy a label for
+    units that have already left.
     """
 
 
@@ -170,6 +182,12 @@ def route(order: Order, preference: Sequence[str]) -> Decision:
         return Decision(f"not routed: the order is {order.status}", applied=False)
     if not order.reserved:
         return Decision("not routed: its stock is not reserved", applied=False)
+    waiting = [f for f in order.storefront_fulfilments if not order.applied(f.event_id)]
+    if waiting:
+        names = ", ".join(f.fulfilment_id or f.event_id for f in waiting)
+        raise StorefrontShipmentPendingError(
+            f"{order.order_id}: the storefront's fulfilment {names} is not applied yet; routing waits for it"
+        )
     plan = plan_fulfilments(order, preference)
     if not plan:
         return Decision("not routed: no reserved units are left to ship", applied=False)

@@ -18,6 +18,7 @@ __all__ = [
     "OrderStatus",
     "PaymentRecord",
     "Reservation",
+    "StorefrontFulfilment",
     "TimelineEntry",
     "can_transition",
     "shipping_address",
@@ -159,6 +160,18 @@ class Fulfilment:
 
 
 @dataclass(frozen=True, slots=True)
+class StorefrontFulfilment:
+    """A fulfilment the storefront had already made when it stated the order the hub recorded.
+
+    The storefront's `OrderFulfilled` for it (`event_id`) was published with that statement; until
+    it is on the order's timeline, the hub routes none of the order (hub.domain.fulfilment.route).
+    """
+
+    fulfilment_id: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     event_id: str
     type: str
@@ -191,6 +204,10 @@ class Order:
     # it was recorded from (an order is recorded from whichever of its deliveries arrives first).
     as_of: datetime | None = None
     recorded_from: str | None = None
+    # What the snapshot the order was recorded from says the storefront had shipped: its fulfilments
+    # reported by OrderFulfilled events of the same delivery, and units no such event reports.
+    storefront_fulfilments: tuple[StorefrontFulfilment, ...] = ()
+    storefront_shipped: dict[str, int] = field(default_factory=dict)
     version: int = 0  # optimistic concurrency: every stored change increments it
 
     @property

@@ -42,6 +42,7 @@ from hub.events import (
     ProviderRef,
     ResourceFetchData,
     ResourceFetchRequested,
+    ShipmentLine,
     StockLevelReported,
     StockReportData,
     event_id_for,
@@ -89,6 +90,7 @@ ORDER_PLACED_SCOPE = "store/order/created"
 # BigCommerce order status ids (GET /v2/order_statuses).
 _PAID_STATUS_IDS = frozenset({2, 3, 4, 8, 9, 10, 11, 14})  # shipped, awaiting fulfilment, refunded, ...
 _CANCELLED_STATUS_ID = 5
+_SHIPPED_STATUS_ID = 2  # 3 is "Partially Shipped": the products' quantity_shipped say which units
 
 
 class BigCommerceFetchError(Exception):
@@ -167,6 +169,7 @@ class BcOrderProduct(_Wire):
     sku: str | None = None
     type: str | None = None  # "physical" or "digital"
     quantity: Units
+    quantity_shipped: Units = 0
     price_ex_tax: Amount
 
 
@@ -387,6 +390,41 @@ class BigCommerceResources:
         country = (shipping.country_iso2 if shipping else None) or (
             order.billing_address.country_iso2 if order.billing_address else None
         )
+        # Every product is a line: one without a SKU (a custom product's product_id is 0) is named by
+        # its ids; a digital product is recorded, never reserved.
+        named = [
+            (
+                item,
+                LineItem(
+                    sku=line_sku(
+                        item.sku,
+                        channel=notice.channel,
+                        settings=settings,
+                        product_id=item.product_id,
+                        variation_id=item.variant_id,
+                        line_id=item.id,
+                        where=f"products.{index}",
+                    ),
+                    quantity=item.quantity,
+                    unit_price=_minor(item.price_ex_tax, currency, f"order {oid}'s products.{index}.price_ex_tax"),
+                    title=item.name,
+                    platform_line_id=str(item.id),
+                    stocked=(item.type or "physical").lower() != "digital",
+                ),
+            )
+            for index, item in enumerate(products)
+            if item.quantity > 0
+        ]
+        lines = [line for _item, line in named]
+        # BigCommerce ships in its own admin (no webhook the hub hears says so): what the order's
+        # products say has shipped is the storefront's, and the hub never labels it.
+        shipped = [
+            ShipmentLine(sku=line.sku, quantity=min(item.quantity_shipped, item.quantity))
+            for item, line in named
+            if line.stocked and item.quantity_shipped > 0
+        ]
+        if not shipped and order.status_id == _SHIPPED_STATUS_ID:
+            shipped = [ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines if ln.stocked]
         return OrderPlaced(
             **envelope,
             data=OrderData(
@@ -399,29 +437,9 @@ class BigCommerceResources:
                 cancelled=order.status_id == _CANCELLED_STATUS_ID,
                 customer_email=order.billing_address.email if order.billing_address else None,
                 shipping_country=country or None,
-                # Every product is a line: one without a SKU (a custom product's product_id is 0) is
-                # named by its ids; a digital product is recorded, never reserved.
-                lines=[
-                    LineItem(
-                        sku=line_sku(
-                            item.sku,
-                            channel=notice.channel,
-                            settings=settings,
-                            product_id=item.product_id,
-                            variation_id=item.variant_id,
-                            line_id=item.id,
-                            where=f"products.{index}",
-                        ),
-                        quantity=item.quantity,
-                        unit_price=_minor(item.price_ex_tax, currency, f"order {oid}'s products.{index}.price_ex_tax"),
-                        title=item.name,
-                        platform_line_id=str(item.id),
-                        stocked=(item.type or "physical").lower() != "digital",
-                    )
-                    for index, item in enumerate(products)
-                    if item.quantity > 0
-                ],
+                lines=lines,
                 updated_at=_rfc2822(order.date_modified) or _rfc2822(order.date_created),
+                storefront_shipped=shipped,
             ),
         )
 

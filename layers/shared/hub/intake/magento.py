@@ -37,6 +37,7 @@ from hub.events import (
     RefundData,
     RefundIssued,
     RefundLine,
+    ShipmentLine,
     ShippingAddress,
     StockLevelReported,
     StockReportData,
@@ -62,6 +63,7 @@ EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTO
 
 PAID_STATES = frozenset({"processing", "complete", "closed"})
 CANCELED_STATE = "canceled"  # Magento's spelling
+COMPLETE_STATE = "complete"  # invoiced and shipped in full
 MAX_CHALLENGE_LENGTH = 512
 _PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?-----END \1-----", re.DOTALL)
 
@@ -172,6 +174,7 @@ class MagentoOrderItem(_Wire):
     sku: str | None = None
     name: str | None = None
     qty_ordered: str
+    qty_shipped: str | None = None
     price: str
 
 
@@ -379,6 +382,7 @@ class _Translation:
         order = _model(MagentoOrder, self.value, "order")
         currency = order.order_currency_code.upper()
         lines = []
+        shipped: list[ShipmentLine] = []
         for index, priced, stock_item in _physical_items(order.items):
             at = index if priced is stock_item else order.items.index(stock_item)
             quantity = _units(priced.qty_ordered, f"order: 'items.{index}.qty_ordered'")
@@ -401,6 +405,14 @@ class _Translation:
                         stocked=_stocked(priced, stock_item),
                     )
                 )
+                # Shipments made in the Adobe Commerce admin: the storefront's, never labelled by the hub.
+                # A configurable product ships by its parent item, a bundle's component by itself.
+                shipped_qty = priced.qty_shipped if priced.qty_shipped not in (None, "") else stock_item.qty_shipped
+                units = min(_units(shipped_qty or "0", f"order: 'items.{index}.qty_shipped'"), quantity)
+                if units > 0 and lines[-1].stocked:
+                    shipped.append(ShipmentLine(sku=lines[-1].sku, quantity=units))
+        if not shipped and order.state == COMPLETE_STATE and not any(i.qty_shipped for i in order.items):
+            shipped = [ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines if ln.stocked]
         envelope = self._envelope(self._fact_id("order", order.entity_id, "placed"), order.created_at)
         if saved:
             stamp = order.updated_at or self.adobe_event_id
@@ -421,6 +433,7 @@ class _Translation:
                 shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
                 lines=lines,
                 updated_at=_utc(order.updated_at) or _utc(order.created_at),
+                storefront_shipped=shipped,
             ),
         )
         return [event]

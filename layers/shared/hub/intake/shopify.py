@@ -49,6 +49,7 @@ from hub.events import (
     ShopRedactionRequested,
     StockLevelReported,
     StockReportData,
+    StorefrontFulfilmentRef,
     event_id_for,
 )
 from hub.intake.errors import MalformedPayloadError
@@ -324,7 +325,36 @@ class _Context:
         }
 
 
-def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
+def _shipments(ctx: _Context, order: ShopifyOrder) -> list[OrderFulfilled]:
+    """The storefront's successful fulfilments, as every order topic shows them: each delivery that
+    carries them publishes them, so the snapshot that records the order can name what it waits for."""
+    when = order.updated_at or order.created_at
+    return [
+        OrderFulfilled(
+            **ctx.common(order.id, f.id, occurred_at=when),
+            data=OrderFulfilledData(
+                order_id=ctx.order_id(order.id),
+                fulfilment_id=str(f.id),
+                carrier=f.tracking_company,
+                tracking_number=f.tracking_number,
+                tracking_url=f.tracking_url,
+                lines=[
+                    ShipmentLine(sku=_line_sku(ctx, li, f"fulfillments.{n}.line_items.{i}"), quantity=li.quantity)
+                    for i, li in enumerate(f.line_items)
+                    if li.quantity > 0
+                ],
+            ),
+        )
+        for n, f in enumerate(order.fulfillments)
+        if f.status in (None, "success")
+    ]
+
+
+def _order_data(ctx: _Context, order: ShopifyOrder, shipped: list[OrderFulfilled] | None = None) -> OrderData:
+    shipped = shipped or []
+    lines = _lines(ctx, order.line_items, order.currency)
+    # `fulfilled` with no fulfilment listed: the storefront shipped every unit, and no event says so.
+    whole = not shipped and order.fulfillment_status == "fulfilled"
     return OrderData(
         order_id=ctx.order_id(order.id),
         platform_order_id=str(order.id),
@@ -336,27 +366,38 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         customer_email=order.email or (order.customer.email if order.customer else None),
         shipping_country=order.shipping_address.country_code if order.shipping_address else None,
         shipping_address=order.shipping_address.canonical() if order.shipping_address else None,
-        lines=_lines(ctx, order.line_items, order.currency),
+        lines=lines,
         updated_at=order.updated_at,
         checkout_id=f"{ctx.channel}:{order.checkout_token}" if order.checkout_token else None,
+        storefront_fulfilments=[
+            StorefrontFulfilmentRef(fulfilment_id=e.data.fulfilment_id, event_id=e.event_id) for e in shipped
+        ],
+        storefront_shipped=[ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines if ln.stocked]
+        if whole
+        else [],
     )
 
 
 def _orders_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
+    shipped = _shipments(ctx, order)  # an order created fulfilled (point of sale, imported)
     # An order is placed once: every delivery of its creation, from any subscription, is one fact.
-    return [OrderPlaced(**ctx.common(order.id, occurred_at=order.created_at), data=_order_data(ctx, order))]
+    placed = OrderPlaced(**ctx.common(order.id, occurred_at=order.created_at), data=_order_data(ctx, order, shipped))
+    return [placed, *shipped]
 
 
-def _placed_from(ctx: _Context, order: ShopifyOrder) -> OrderPlaced:
+def _placed_from(ctx: _Context, order: ShopifyOrder) -> list[HubEvent]:
     """Every order topic carries the whole order, and Shopify documents no delivery order: an
     `orders/paid` may come before `orders/create`. So each is also a placement, in the state it
     states, and whichever arrives first records the order. Its id is the snapshot's (topic, order,
-    `updated_at`), so a retry maps to it; it happened when the order was created."""
+    `updated_at`), so a retry maps to it; it happened when the order was created. The storefront's
+    fulfilments the snapshot shows are published with it, and the snapshot names them."""
     stamp = (order.updated_at or order.created_at).isoformat()
-    return OrderPlaced(
-        **ctx.common("placed", order.id, stamp, occurred_at=order.created_at), data=_order_data(ctx, order)
+    shipped = _shipments(ctx, order)
+    placed = OrderPlaced(
+        **ctx.common("placed", order.id, stamp, occurred_at=order.created_at), data=_order_data(ctx, order, shipped)
     )
+    return [*shipped, placed]
 
 
 def _refunded_total(order: ShopifyOrder) -> int:
@@ -384,7 +425,7 @@ def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     )
     return [
         OrderUpdated(**ctx.common(order.id, stamp.isoformat(), occurred_at=stamp), data=data),
-        _placed_from(ctx, order),
+        *_placed_from(ctx, order),
     ]
 
 
@@ -398,7 +439,7 @@ def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     )
     return [
         OrderPaid(**ctx.common(order.id, occurred_at=order.updated_at or order.created_at), data=data),
-        _placed_from(ctx, order),
+        *_placed_from(ctx, order),
     ]
 
 
@@ -406,32 +447,12 @@ def _orders_cancelled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     when = order.cancelled_at or order.updated_at or order.created_at
     data = OrderCancelledData(order_id=ctx.order_id(order.id), reason=order.cancel_reason)
-    return [OrderCancelled(**ctx.common(order.id, occurred_at=when), data=data), _placed_from(ctx, order)]
+    return [OrderCancelled(**ctx.common(order.id, occurred_at=when), data=data), *_placed_from(ctx, order)]
 
 
 def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
-    when = order.updated_at or order.created_at
-    shipped: list[HubEvent] = [
-        OrderFulfilled(
-            **ctx.common(order.id, f.id, occurred_at=when),
-            data=OrderFulfilledData(
-                order_id=ctx.order_id(order.id),
-                fulfilment_id=str(f.id),
-                carrier=f.tracking_company,
-                tracking_number=f.tracking_number,
-                tracking_url=f.tracking_url,
-                lines=[
-                    ShipmentLine(sku=_line_sku(ctx, li, f"fulfillments.{n}.line_items.{i}"), quantity=li.quantity)
-                    for i, li in enumerate(f.line_items)
-                    if li.quantity > 0
-                ],
-            ),
-        )
-        for n, f in enumerate(order.fulfillments)
-        if f.status in (None, "success")
-    ]
-    return [*shipped, _placed_from(ctx, order)]
+    return _placed_from(ctx, order)
 
 
 def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:

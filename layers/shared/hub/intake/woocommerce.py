@@ -39,6 +39,7 @@ from hub.events import (
     ProviderRef,
     RefundData,
     RefundIssued,
+    ShipmentLine,
     ShippingAddress,
     StockLevelReported,
     StockReportData,
@@ -331,6 +332,11 @@ class _Translation:
                 shipping_address=order.shipping.canonical() if order.shipping else None,
                 lines=lines,
                 updated_at=order.date_modified_gmt,
+                # Core WooCommerce has no shipments: "completed" is the merchant saying every unit
+                # left. Stated here too, so an order first heard of completed is never labelled.
+                storefront_shipped=[ShipmentLine(sku=ln.sku, quantity=ln.quantity) for ln in lines if ln.stocked]
+                if order.status == COMPLETED_STATUS
+                else [],
             ),
         )
 

@@ -3,12 +3,16 @@
 Every change to an order goes through `OrderUpdater.apply` (once per event, on the order's
 version). The events that drive it:
 
-    OrderStatusChanged, just recorded   apply the storefront shipments kept for it (below), first
+    OrderStatusChanged, just recorded   apply the storefront shipments kept for it (below), then the
+                                        units its snapshot says the storefront shipped, first
     OrderStatusChanged paid + reserved  route the order (fulfilling), then book a label for each
                                         fulfilment when a carrier is configured (shipped)
     OrderFulfilled (a storefront)       the storefront shipped it itself: shipped, nothing written back;
                                         kept while the order is not recorded, and applied when it is,
-                                        before the hub routes it (so it is never labelled twice)
+                                        before the hub routes it (so it is never labelled twice);
+                                        an order whose snapshot names storefront fulfilments is not
+                                        routed until their OrderFulfilled events are applied (the
+                                        record is retried: they were published with the snapshot)
     FulfilmentShipped                   write the fulfilment, with tracking, back to the storefront
     ShipmentTracked (a carrier)         delivered, once every fulfilment is delivered
 
@@ -44,10 +48,12 @@ from hub.events import (
     FulfilmentWrittenBackData,
     HubEvent,
     OrderFulfilled,
+    OrderFulfilledData,
     OrderRouted,
     OrderRoutedData,
     OrderStatusChanged,
     ProviderRef,
+    ShipmentLine,
     ShipmentTracked,
     event_id_for,
     parse_event,
@@ -158,11 +164,16 @@ class FulfilmentService:
     # ------------------------------------------------------------------ dispatch
     def handle(self, event: HubEvent) -> str:
         if isinstance(event, OrderStatusChanged):
-            kept = self.apply_kept(event.data.order_id) if event.data.previous is None else 0
+            done: list[str] = []
+            if event.data.previous is None:
+                kept = self.apply_kept(event.data.order_id)
+                if kept:
+                    done.append(f"{kept} kept shipments applied")
+                if self.apply_stated(event.data.order_id):
+                    done.append("the storefront's stated shipment applied")
             if event.data.status == OrderStatus.PAID.value and event.data.reserved:
-                routed = self.route(event)
-                return f"{kept} kept shipments applied, {routed}" if kept else routed
-            return f"{kept} kept shipments applied" if kept else "ignored"
+                done.append(self.route(event))
+            return ", ".join(done) or "ignored"
         if isinstance(event, OrderFulfilled):
             return self.storefront_shipped(event)
         if isinstance(event, FulfilmentShipped):
@@ -368,6 +379,27 @@ class FulfilmentService:
             if self.storefront_shipped(event) == Outcome.APPLIED.value:
                 applied += 1
         return applied
+
+    def apply_stated(self, order_id: str) -> bool:
+        """The order was just recorded from a snapshot saying the storefront shipped some of it, with
+        no OrderFulfilled of its own to report it (WooCommerce completed, BigCommerce shipped, Adobe
+        Commerce qty_shipped): record those units as shipped by the storefront, before routing, so
+        the hub never labels them. Its id is derived from the order, so a redelivery applies it once."""
+        order = self._ledger.get_order(order_id)
+        if order is None or not order.storefront_shipped:
+            return False
+        stated = OrderFulfilled(
+            event_id=event_id_for("hub", order_id, "storefront_shipped", "stated"),
+            source="hub",
+            channel=order.channel,
+            occurred_at=order.as_of or order.placed_at or self._clock(),
+            provider=ProviderRef(topic=order.recorded_from or "order/recorded"),
+            data=OrderFulfilledData(
+                order_id=order_id,
+                lines=[ShipmentLine(sku=sku, quantity=qty) for sku, qty in order.storefront_shipped.items() if qty > 0],
+            ),
+        )
+        return self.storefront_shipped(stated) == Outcome.APPLIED.value
 
     # ------------------------------------------------------------------ write-back
     def write_back(self, event: FulfilmentShipped) -> str:

@@ -9,13 +9,22 @@ See docs/stock.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.config import HubConfig
-from hub.domain.orders import HoldReason, Order, OrderLine, OrderStatus, PaymentRecord, TimelineEntry, shipping_address
+from hub.domain.orders import (
+    HoldReason,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentRecord,
+    StorefrontFulfilment,
+    TimelineEntry,
+    shipping_address,
+)
 from hub.domain.stock import (
     COUNTS_OWN_ORDERS,
     Crossing,
@@ -34,6 +43,7 @@ from hub.events import (
     OrderPlaced,
     ProductUpdated,
     ProviderRef,
+    ShipmentLine,
     StockLevelChanged,
     StockLevelData,
     StockLevelReported,
@@ -91,6 +101,14 @@ class LevelResult:
     outcome: LevelOutcome
     sku: str | None = None
     location: str | None = None
+
+
+def _units(lines: Iterable[ShipmentLine]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for line in lines:
+        if line.sku:
+            units[line.sku] = units.get(line.sku, 0) + line.quantity
+    return units
 
 
 def _utcnow() -> datetime:
@@ -217,6 +235,10 @@ class StockService:
             else [],
             as_of=data.updated_at or event.occurred_at,
             recorded_from=event.provider.topic,
+            storefront_fulfilments=tuple(
+                StorefrontFulfilment(ref.fulfilment_id, ref.event_id) for ref in data.storefront_fulfilments
+            ),
+            storefront_shipped=_units(data.storefront_shipped),
         )
 
     def _already_recorded(self, stored: Order, event: OrderPlaced) -> PlacementResult:
