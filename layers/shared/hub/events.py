@@ -365,8 +365,8 @@ class AppUninstalledData(_Model):
 class ResourceFetchData(_Model):
     """A verified delivery that names a resource the hub could not fetch yet (BigCommerce sends ids only).
 
-    Carries what the later fetch needs to publish the canonical event with the very id, provider
-    ids and time it would have had if the fetch had succeeded at intake.
+    Carries what the later fetch needs to publish the canonical event with the provider ids and time
+    it would have had if the fetch had succeeded at intake, and an id derived the same way.
     """
 
     platform: Literal["bigcommerce"]
@@ -375,9 +375,13 @@ class ResourceFetchData(_Model):
     parent_id: str | None = Field(default=None, description="the product of a variant")
     store_hash: str
     scope: str = Field(description="the platform's event name, e.g. store/order/created")
-    payload_hash: str = Field(description="the platform's own hash of the delivery, its dedupe key")
-    dedupe_key: str = Field(description="how intake recognised this delivery")
-    canonical_event_id: str = Field(description="the id the fetched event carries")
+    payload_hash: str = Field(description="the platform's own hash of the payload's data")
+    dedupe_key: str = Field(description="how intake recognised this delivery (its webhook-id)")
+    canonical_event_id: str | None = Field(
+        default=None,
+        description="the id the fetched event carries, when it is known before the read (an order's placement); "
+        "an update's id depends on the state the read returns",
+    )
     reason: str | None = Field(default=None, description="why the fetch at intake failed")
 
 
