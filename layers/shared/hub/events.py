@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 __all__ = [
     "BUS_SOURCE_PREFIX",
     "EVENT_TYPES",
+    "MAX_LINE_QUANTITY",
+    "MAX_STOCK_LEVEL",
     "SCHEMA_VERSION",
     "AppUninstalled",
     "CatalogItem",
@@ -89,6 +91,11 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 BUS_SOURCE_PREFIX = "commerce-hub."
+# The most units one order line (or refund or shipment line) may carry. No real order comes near
+# it; a line above it is a body the hub refuses (400), not a quantity it reserves.
+MAX_LINE_QUANTITY = 1_000_000
+# The most units a reported stock level may hold, either way (levels may be negative when oversold).
+MAX_STOCK_LEVEL = 1_000_000_000
 
 Source = Literal[
     "shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo", "hub"
@@ -117,7 +124,7 @@ class ProviderRef(_Model):
 
 class LineItem(_Model):
     sku: str = Field(min_length=1)
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
     unit_price: int = Field(description="minor units of the order currency")
     title: str | None = None
     platform_line_id: str | None = None
@@ -221,7 +228,7 @@ class OrderCancelledData(_Model):
 
 class ShipmentLine(_Model):
     sku: str | None = None
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
 
 
 class OrderFulfilledData(_Model):
@@ -235,7 +242,7 @@ class OrderFulfilledData(_Model):
 
 class RefundLine(_Model):
     sku: str | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_LINE_QUANTITY)
     restock: bool = True
 
 
@@ -325,7 +332,7 @@ class StockReportData(_Model):
     """A level a storefront or POS set: the new available units at one platform location."""
 
     sku: str | None = Field(default=None, description="None when only platform ids are known")
-    available: int
+    available: int = Field(ge=-MAX_STOCK_LEVEL, le=MAX_STOCK_LEVEL)
     platform_location_id: str | None = None
     platform_item_id: str | None = Field(default=None, description="Shopify inventory item, Square catalog object")
     platform_product_id: str | None = None

@@ -31,24 +31,41 @@ def exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(code, 2)
 
 
-def parse_minor(amount: str | int | Decimal, currency: str) -> int:
+def parse_minor(amount: str | int | Decimal, currency: str, *, field: str | None = None) -> int:
     """Turn a decimal amount ("59.10", 59, Decimal) into integer minor units of `currency`.
 
-    More fractional digits than the currency has (non-zero) is an error, not a rounding.
+    More fractional digits than the currency has (non-zero) is an error, not a rounding. So are an
+    empty amount, NaN and infinities, and exponent notation ("1e999", "2E3"): vendors write amounts
+    as plain decimals, and an exponent can make a number of any size from a few bytes. `field`
+    names the amount in the error, so whoever sent it knows what to fix.
     """
+    where = f"'{field}': " if field else ""
+    shown = str(amount)[:40]
     if isinstance(amount, float):
-        raise MoneyError("amounts must be decimal strings, not floats")
+        raise MoneyError(f"{where}amounts must be decimal strings, not floats")
     if isinstance(amount, bool):
-        raise MoneyError(f"'{amount}' is not an amount")
+        raise MoneyError(f"{where}'{amount}' is not an amount")
+    if isinstance(amount, str):
+        text = amount.strip()
+        if not text:
+            raise MoneyError(f"{where}the amount is empty")
+        if "e" in text or "E" in text:
+            raise MoneyError(f"{where}'{shown}' is not a plain decimal amount (no exponents)")
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation as exc:
-        raise MoneyError(f"'{amount}' is not a decimal amount") from exc
+        raise MoneyError(f"{where}'{shown}' is not a decimal amount") from exc
     if not value.is_finite():
-        raise MoneyError(f"'{amount}' is not a finite amount")
-    scaled = value.scaleb(exponent(currency))
+        raise MoneyError(f"{where}'{shown}' is not a finite amount")
+    if isinstance(amount, Decimal) and value.as_tuple().exponent > 0:  # type: ignore[operator]
+        # A Decimal read from a JSON number such as 1e999 (a plain number never has a positive exponent).
+        raise MoneyError(f"{where}'{shown}' is not a plain decimal amount (no exponents)")
+    try:
+        scaled = value.scaleb(exponent(currency))
+    except ArithmeticError as exc:  # decimal.Overflow: more digits than any amount has
+        raise MoneyError(f"{where}'{shown}...' is too large to be an amount") from exc
     if scaled != scaled.to_integral_value():
-        raise MoneyError(f"'{amount}' has more decimals than {currency.upper()} allows")
+        raise MoneyError(f"{where}'{shown}' has more decimals than {currency.upper()} allows")
     return int(scaled)
 
 

@@ -365,10 +365,10 @@ class BigCommerceResources:
                     platform_order_id=str(order.id),
                     platform_status=order.status,
                     currency=currency,
-                    total=parse_minor(order.total_inc_tax, currency),
+                    total=parse_minor(order.total_inc_tax, currency, field="total_inc_tax"),
                     paid=paid,
                     cancelled=order.status_id == _CANCELLED_STATUS_ID,
-                    refunded_total=parse_minor(order.refunded_amount or "0", currency),
+                    refunded_total=parse_minor(order.refunded_amount or "0", currency, field="refunded_amount"),
                     updated_at=_rfc2822(order.date_modified),
                 ),
             )
@@ -390,7 +390,7 @@ class BigCommerceResources:
                 platform_order_id=str(order.id),
                 order_number=str(order.id),
                 currency=currency,
-                total=parse_minor(order.total_inc_tax, currency),
+                total=parse_minor(order.total_inc_tax, currency, field="total_inc_tax"),
                 paid=paid,
                 customer_email=order.billing_address.email if order.billing_address else None,
                 shipping_country=country or None,
@@ -398,7 +398,9 @@ class BigCommerceResources:
                     LineItem(
                         sku=item.sku,
                         quantity=item.quantity,
-                        unit_price=parse_minor(item.price_ex_tax, currency),
+                        unit_price=parse_minor(
+                            item.price_ex_tax, currency, field=f"products[id={item.id}].price_ex_tax"
+                        ),
                         title=item.name,
                         platform_line_id=str(item.id),
                     )

@@ -10,7 +10,6 @@ subscription selected. Registering the webhook sends `GET ?challenge=...`, answe
 from __future__ import annotations
 
 import base64
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -44,6 +43,7 @@ from hub.events import (
 )
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
+from hub.intake.service import load_json
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
 
@@ -237,11 +237,8 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def _load(body: bytes) -> dict[str, Any]:
-    try:
-        # Decimals, not floats: an amount sent as a JSON number is read exactly.
-        document = json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayloadError("the body is not valid JSON, as Adobe I/O Events sends it") from exc
+    # Decimals, not floats: an amount sent as a JSON number is read exactly.
+    document = load_json(body, "Adobe I/O Events", parse_float=Decimal)
     if not isinstance(document, dict):
         raise MalformedPayloadError(
             "the body must be one JSON event; register the webhook for single events, not batches"
@@ -273,9 +270,9 @@ def _units(value: str, what: str) -> int:
     return int(number)
 
 
-def _minor(amount: str, currency: str, what: str) -> int:
+def _minor(amount: str, currency: str, what: str, field: str) -> int:
     try:
-        return parse_minor(amount, currency)
+        return parse_minor(amount, currency, field=f"data.value.{field}")
     except (MoneyError, ArithmeticError) as exc:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc or 'not an amount'}") from exc
 
@@ -330,13 +327,13 @@ class _Translation:
             # A configurable product's child line repeats its parent's SKU at no price: count it once.
             if item.parent_item_id or not item.sku:
                 continue
-            quantity = _units(item.qty_ordered, "order line")
+            quantity = _units(item.qty_ordered, "order line 'qty_ordered'")
             if quantity > 0:
                 lines.append(
                     LineItem(
                         sku=item.sku,
                         quantity=quantity,
-                        unit_price=_minor(item.price, currency, "order line price"),
+                        unit_price=_minor(item.price, currency, "order line", f"items[item_id={item.item_id}].price"),
                         title=item.name,
                         platform_line_id=item.item_id,
                     )
@@ -348,7 +345,7 @@ class _Translation:
                 platform_order_id=order.entity_id,
                 order_number=order.increment_id,
                 currency=currency,
-                total=_minor(order.grand_total, currency, "order total"),
+                total=_minor(order.grand_total, currency, "order", "grand_total"),
                 paid=self._paid(order),
                 customer_email=order.customer_email,
                 shipping_country=order.shipping_address.country_id if order.shipping_address else None,
@@ -370,10 +367,10 @@ class _Translation:
                     platform_order_id=order.entity_id,
                     platform_status=order.status or order.state,
                     currency=currency,
-                    total=_minor(order.grand_total, currency, "order total"),
+                    total=_minor(order.grand_total, currency, "order", "grand_total"),
                     paid=self._paid(order),
                     cancelled=order.state == CANCELED_STATE,
-                    refunded_total=_minor(order.total_refunded or "0", currency, "order refunded total"),
+                    refunded_total=_minor(order.total_refunded or "0", currency, "order", "total_refunded"),
                     updated_at=_utc(order.updated_at),
                 ),
             )
@@ -395,7 +392,7 @@ class _Translation:
                 **self._envelope(self._fact_id("invoice", invoice.entity_id, "paid"), invoice.created_at),
                 data=OrderPaidData(
                     order_id=self._order_id(invoice.order_id),
-                    amount=_minor(invoice.grand_total, currency, "invoice total"),
+                    amount=_minor(invoice.grand_total, currency, "invoice", "grand_total"),
                     currency=currency,
                     payment_reference=invoice.transaction_id or invoice.increment_id,
                 ),
@@ -406,7 +403,9 @@ class _Translation:
         memo = _model(MagentoCreditMemo, self.value, "credit memo")
         currency = memo.order_currency_code.upper()
         lines = [
-            RefundLine(sku=item.sku, quantity=_units(item.qty, "credit memo line"), restock=bool(item.back_to_stock))
+            RefundLine(
+                sku=item.sku, quantity=_units(item.qty, "credit memo line 'qty'"), restock=bool(item.back_to_stock)
+            )
             for item in memo.items
             if item.sku
         ]
@@ -416,7 +415,7 @@ class _Translation:
                 data=RefundData(
                     order_id=self._order_id(memo.order_id),
                     refund_id=memo.increment_id or memo.entity_id,
-                    amount=_minor(memo.grand_total, currency, "credit memo total"),
+                    amount=_minor(memo.grand_total, currency, "credit memo", "grand_total"),
                     currency=currency,
                     lines=[line for line in lines if line.quantity > 0],
                 ),
@@ -445,7 +444,7 @@ class _Translation:
                 **self._envelope(event_id_for("magento", self.adobe_event_id), item.updated_at),
                 data=StockReportData(
                     sku=item.sku,
-                    available=_units(item.qty, "stock item"),
+                    available=_units(item.qty, "stock item 'qty'"),
                     platform_location_id=item.stock_id,
                     platform_item_id=item.item_id,
                     platform_product_id=item.product_id,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -240,11 +239,11 @@ def _model(model: type[M], body: dict[str, Any], what: str) -> M:
         raise MalformedPayloadError(f"not a Shopify {what}: '{where}': {first['msg']}") from exc
 
 
-def _minor(amount: str | None, currency: str | None, what: str) -> int | None:
+def _minor(amount: str | None, currency: str | None, what: str, field: str) -> int | None:
     if amount is None or currency is None:
         return None
     try:
-        return parse_minor(amount, currency)
+        return parse_minor(amount, currency, field=field)
     except MoneyError as exc:
         raise MalformedPayloadError(f"not a Shopify {what}: {exc}") from exc
 
@@ -255,11 +254,11 @@ def _lines(items: list[ShopifyLineItem], currency: str | None) -> list[LineItem]
         LineItem(
             sku=item.sku,
             quantity=item.quantity,
-            unit_price=_minor(item.price, currency, "line item") or 0,
+            unit_price=_minor(item.price, currency, "line item", f"line_items.{index}.price") or 0,
             title=item.title,
             platform_line_id=str(item.id) if item.id is not None else None,
         )
-        for item in items
+        for index, item in enumerate(items)
         if item.sku and item.quantity > 0
     ]
 
@@ -308,7 +307,7 @@ def _order_data(ctx: _Context, order: ShopifyOrder) -> OrderData:
         platform_order_id=str(order.id),
         order_number=order.name or (str(order.order_number) if order.order_number else None),
         currency=order.currency.upper(),
-        total=_minor(order.total_price, order.currency, "order") or 0,
+        total=_minor(order.total_price, order.currency, "order", "total_price") or 0,
         paid=order.financial_status == "paid",
         customer_email=order.email or (order.customer.email if order.customer else None),
         shipping_country=order.shipping_address.country_code if order.shipping_address else None,
@@ -326,12 +325,12 @@ def _orders_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
 
 
 def _refunded_total(order: ShopifyOrder) -> int:
-    total = Decimal(0)
-    for refund in order.refunds:
-        for tx in refund.transactions:
-            if tx.kind == "refund" and tx.status in (None, "success"):
-                total += Decimal(tx.amount)
-    return _minor(str(total), order.currency, "order") or 0
+    return sum(
+        _minor(tx.amount, order.currency, "order", f"refunds.{r}.transactions.{t}.amount") or 0
+        for r, refund in enumerate(order.refunds)
+        for t, tx in enumerate(refund.transactions)
+        if tx.kind == "refund" and tx.status in (None, "success")
+    )
 
 
 def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
@@ -342,7 +341,7 @@ def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         platform_order_id=str(order.id),
         platform_status=order.financial_status,
         currency=order.currency.upper(),
-        total=_minor(order.total_price, order.currency, "order"),
+        total=_minor(order.total_price, order.currency, "order", "total_price"),
         paid=order.financial_status in ("paid", "partially_refunded", "refunded"),
         cancelled=order.cancelled_at is not None,
         refunded_total=_refunded_total(order),
@@ -355,7 +354,7 @@ def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     data = OrderPaidData(
         order_id=ctx.order_id(order.id),
-        amount=_minor(order.total_price, order.currency, "order") or 0,
+        amount=_minor(order.total_price, order.currency, "order", "total_price") or 0,
         currency=order.currency.upper(),
         payment_reference=order.name,
     )
@@ -391,18 +390,20 @@ def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
 
 def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     refund = _model(ShopifyRefund, body, "refund")
-    moved = [tx for tx in refund.transactions if tx.kind == "refund" and tx.status in (None, "success")]
-    currencies = {tx.currency.upper() for tx in moved if tx.currency}
+    moved = [
+        (t, tx) for t, tx in enumerate(refund.transactions) if tx.kind == "refund" and tx.status in (None, "success")
+    ]
+    currencies = {tx.currency.upper() for _, tx in moved if tx.currency}
     if len(currencies) > 1:
         raise MalformedPayloadError("not a Shopify refund: its transactions are in several currencies")
     currency = currencies.pop() if currencies else None
-    amount = sum((Decimal(tx.amount) for tx in moved), Decimal(0))
-    if amount and currency is None:
+    if moved and currency is None:
         raise MalformedPayloadError("not a Shopify refund: 'transactions.currency' is missing")
+    amount = sum(_minor(tx.amount, currency, "refund", f"transactions.{t}.amount") or 0 for t, tx in moved)
     data = RefundData(
         order_id=ctx.order_id(refund.order_id),
         refund_id=str(refund.id),
-        amount=(_minor(str(amount), currency, "refund") or 0) if currency else 0,
+        amount=amount,
         currency=currency,
         lines=[
             RefundLine(
@@ -427,7 +428,7 @@ def _checkouts(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         checkout_id=f"{ctx.channel}:{checkout_id}",
         customer_email=checkout.email,
         currency=checkout.currency.upper() if checkout.currency else None,
-        total=_minor(checkout.total_price, checkout.currency, "checkout"),
+        total=_minor(checkout.total_price, checkout.currency, "checkout", "total_price"),
         lines=_lines(checkout.line_items, checkout.currency),
         recovery_url=checkout.abandoned_checkout_url,
         completed=checkout.completed_at is not None,
