@@ -236,7 +236,8 @@ class Notice:
 
     @property
     def message_id(self) -> str:
-        """The Standard Webhooks message id; only a fetch request published before it was kept lacks one."""
+        """The Standard Webhooks message id (verification requires it; the hash stands in if a stored
+        fetch request lacks it)."""
         return self.webhook_id or f"{self.scope}:{self.payload_hash}"
 
     @property

@@ -397,9 +397,10 @@ def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     if len(currencies) > 1:
         raise MalformedPayloadError("not a Shopify refund: its transactions are in several currencies")
     currency = currencies.pop() if currencies else None
-    if moved and currency is None:
+    # Without a currency only a refund that moved nothing can be read ("XXX": ISO 4217's "no currency").
+    amount = sum(_minor(tx.amount, currency or "XXX", "refund", f"transactions.{t}.amount") or 0 for t, tx in moved)
+    if amount and currency is None:
         raise MalformedPayloadError("not a Shopify refund: 'transactions.currency' is missing")
-    amount = sum(_minor(tx.amount, currency, "refund", f"transactions.{t}.amount") or 0 for t, tx in moved)
     data = RefundData(
         order_id=ctx.order_id(refund.order_id),
         refund_id=str(refund.id),
