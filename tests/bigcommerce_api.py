@@ -198,6 +198,20 @@ class FakeBigCommerce:
     def order(self, order_id: int = ORDER_ID) -> dict[str, Any]:
         return self.documents[f"/stores/{STORE_HASH}/v2/orders/{order_id}"]
 
+    def add_order(self, order_id: int, **changes: Any) -> dict[str, Any]:
+        """Another order like the default one (same products and address), with `changes` applied."""
+        base = f"/stores/{STORE_HASH}/v2/orders"
+        with self._lock:
+            order = {**copy.deepcopy(_ORDER), "id": order_id, **changes}
+            self.documents[f"{base}/{order_id}"] = order
+            self.documents[f"{base}/{order_id}/products"] = [
+                {**item, "order_id": order_id} for item in copy.deepcopy(_ORDER_PRODUCTS)
+            ]
+            self.documents[f"{base}/{order_id}/shipping_addresses"] = [
+                {**address, "order_id": order_id} for address in copy.deepcopy(_SHIPPING_ADDRESSES)
+            ]
+        return order
+
     def answer(self, path: str, query: str, token: str | None) -> tuple[int, Any]:
         with self._lock:
             self.requests.append(f"{path}?{query}" if query else path)

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -191,7 +192,31 @@ def _marketing_and_report(client: HubClient, out) -> None:  # type: ignore[no-un
             if any(int(row.get("marketing_messages_sent", 0) or 0) for row in _report_rows(report)):
                 break
         time.sleep(0.5)
-    rows = [["channel", "orders", "units", "revenue", "net revenue", "checkouts", "conversion", "messages sent"]]
+    print(f"\nToday's report ({today})\n" + report_table(report), file=out)
+
+
+def percent(rate: str | None) -> str:
+    """A conversion rate ("0.6667", between 0 and 1) as a percentage ("66.7%"); "-" when there is none."""
+    if rate is None:
+        return "-"
+    return f"{(Decimal(rate) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}%"
+
+
+def report_table(report: dict[str, Any]) -> str:
+    """The daily report's channels as a table: checkouts started and completed, and their conversion."""
+    rows = [
+        [
+            "channel",
+            "orders",
+            "units",
+            "revenue",
+            "net revenue",
+            "checkouts",
+            "completed",
+            "conversion",
+            "messages sent",
+        ]
+    ]
     for row in _report_rows(report):
         currencies = row.get("currencies", [])
         rows.append(
@@ -202,11 +227,12 @@ def _marketing_and_report(client: HubClient, out) -> None:  # type: ignore[no-un
                 ", ".join(f"{c['revenue']} {c['currency']}" for c in currencies) or "-",
                 ", ".join(f"{c['net_revenue']} {c['currency']}" for c in currencies) or "-",
                 str(row.get("checkouts_started")),
-                str(row.get("conversion_rate")),
+                str(row.get("checkouts_completed")),
+                percent(row.get("conversion_rate")),
                 str(row.get("marketing_messages_sent")),
             ]
         )
-    print(f"\nToday's report ({today})\n" + (_table(rows) if len(rows) > 1 else "(nothing yet)"), file=out)
+    return _table(rows) if len(rows) > 1 else "(nothing yet)"
 
 
 def _report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:

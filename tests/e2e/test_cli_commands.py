@@ -50,3 +50,11 @@ def test_demo_prints_what_happened_to_each_order(stack):
     assert "insufficient_stock" in out and "pending_payment" in out
     assert "(not recorded)" not in out
     assert "\nCustomers\n" in out and "(no profile yet)" not in out
+    # The report's conversion: completed over started checkouts, as a percentage, never above 100%.
+    table = out.split("Today's report", 1)[1].splitlines()[1:]
+    header = table[0]
+    assert "conversion" in header, out
+    cells = [line[header.index("conversion") :].split()[0] for line in table[2:] if line.strip()]
+    assert cells, out
+    for cell in cells:
+        assert cell == "-" or (cell.endswith("%") and 0 <= float(cell[:-1]) <= 100), out

@@ -72,8 +72,12 @@ def http(report_stack) -> Iterator[httpx.Client]:
         yield client
 
 
-def shopify_order(order_id: int, email: str, lines: list[tuple[str, int, str]]) -> bytes:
+def shopify_order(
+    order_id: int, email: str, lines: list[tuple[str, int, str]], checkout_token: str | None = None
+) -> bytes:
     body = payload("shopify_orders_create")
+    if checkout_token:
+        body["checkout_token"] = checkout_token  # the checkout the order completed
     template = body["line_items"][0]
     body.update(id=order_id, name=f"#{order_id}", order_number=order_id, email=email, created_at=AT.isoformat())
     body["line_items"] = [
@@ -123,7 +127,11 @@ def test_the_daily_report_matches_the_orders_sent(report_stack, http, apis):
             shopify_order(base + 1, "ada@example.com", [(mug, 2, "18.00"), (tee, 1, "38.00")]),
             "orders/create",
         ),
-        ("shopify", shopify_order(base + 2, "Ada@Example.com", [(mug, 3, "18.00")]), "orders/create"),
+        (
+            "shopify",
+            shopify_order(base + 2, "Ada@Example.com", [(mug, 3, "18.00")], checkout_token=f"tok{run.lower()}"),
+            "orders/create",
+        ),
         ("woocommerce", woo_order(base + 3, "grace@example.com", tote, 1, "48.00"), "order.created"),
         ("shopify", shopify_checkout(f"tok{run.lower()}", "grace@example.com"), "checkouts/create"),
     ]
@@ -135,12 +143,16 @@ def test_the_daily_report_matches_the_orders_sent(report_stack, http, apis):
     assert again.status_code == 200, again.text
 
     body = wait_for(lambda: (r := report(http))["totals"]["orders"] == 3 and r, what="three orders in the report")
-    body = wait_for(lambda: (r := report(http))["totals"]["checkouts_started"] == 1 and r, what="the checkout")
+    body = wait_for(
+        lambda: (r := report(http))["totals"]["checkouts_completed"] == 1 and r, what="the completed checkout"
+    )
     channels = {c["channel"]: c for c in body["channels"]}
     shop, woo = channels["shopify"], channels["woocommerce"]
     (shop_usd,) = shop["currencies"]
     (woo_usd,) = woo["currencies"]
-    assert (shop["orders"], shop["units"], shop["checkouts_started"], shop["conversion_rate"]) == (2, 6, 1, "2.0000")
+    # Two orders, one of them through the one tracked checkout: 100% conversion, not 200%.
+    assert (shop["orders"], shop["units"], shop["checkouts_started"], shop["checkouts_completed"]) == (2, 6, 1, 1)
+    assert shop["conversion_rate"] == "1.0000"
     assert (shop_usd["revenue"], shop_usd["average_order_value"], shop_usd["refunds"]) == ("128.00", "64.00", "0.00")
     assert (shop_usd["new_customer_orders"], shop_usd["returning_customer_orders"]) == (1, 1)
     assert shop_usd["top_skus"][0] == {"sku": mug, "units": 5, "revenue": "90.00"}
@@ -153,7 +165,7 @@ def test_the_daily_report_matches_the_orders_sent(report_stack, http, apis):
         "176.00",
         7,
     )
-    assert body["totals"]["conversion_rate"] == "3.0000"
+    assert body["totals"]["conversion_rate"] == "1.0000"  # the WooCommerce order had no tracked checkout
 
     # GA4 and Meta: one purchase per order, whatever was redelivered.
     wait_for(lambda: len(ga4.events("purchase")) >= 3 and len(meta.events("Purchase")) >= 3, what="the purchases")

@@ -63,6 +63,9 @@ class BusTap:
     def wait_for(self, event_id: str) -> dict[str, Any]:
         return wait_for(lambda: self.with_id(event_id), what=f"event {event_id} on the bus")[0]
 
+    def wait_for_match(self, match: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        return wait_for(lambda: [e for e in self.drain() if match(e)], what=what)[0]
+
 
 def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
     deadline = time.monotonic() + seconds
@@ -291,11 +294,65 @@ def test_a_bigcommerce_fetch_that_fails_is_completed_later_by_resource_fetch(sto
     requested = tap.wait_for(requested_id)
     assert requested["detail-type"] == "ResourceFetchRequested"
 
-    updated = tap.wait_for(requested["detail"]["data"]["canonical_event_id"])
-    assert updated["detail-type"] == "OrderUpdated"
+    # An update's id depends on the state the read returns, so the later event is found by its message.
+    assert requested["detail"]["data"]["canonical_event_id"] is None
+    updated = tap.wait_for_match(
+        lambda e: e["detail-type"] == "OrderUpdated" and e["detail"]["provider"] == requested["detail"]["provider"],
+        what="the OrderUpdated resource_fetch publishes",
+    )
     assert updated["detail"]["data"]["order_id"] == f"bigcommerce:{ORDER_ID}"
     assert updated["detail"]["provider"] == requested["detail"]["provider"]
     assert bigcommerce.fail_next == 0
+
+
+def test_every_bigcommerce_update_of_an_order_is_applied_and_a_retry_is_a_duplicate(
+    storefront_stack, http, tap, bigcommerce
+):
+    """store/order/statusUpdated twice for one order: the same `hash` (BigCommerce's SHA-1 of `data`,
+    which names only the order and its status ids), new webhook-ids. Both are accepted and applied; a
+    retry of the second message (same webhook-id) is a duplicate."""
+    order_id, tag = unique(), uuid.uuid4().hex[:6].upper()
+    bigcommerce.add_order(order_id, status_id=7, status="Awaiting Payment")
+    products = bigcommerce.documents[f"/stores/{STORE_HASH}/v2/orders/{order_id}/products"]
+    for item in products:
+        item["sku"] = f"{item['sku']}-{tag}"
+        set_level(http, item["sku"], 10)
+    order_key = f"bigcommerce:{order_id}"
+
+    created = bc_delivery()
+    document = json.loads(created)
+    document["data"]["id"] = order_id
+    placed = post(http, storefront_stack, "bigcommerce", json.dumps(document).encode(), delivery_id=f"msg_{tag}_0")
+    assert placed.json()["status"] == "accepted", placed.text
+    wait_for(lambda: (read_order(http, order_key) or {}).get("status") == "pending_payment", what="the order")
+
+    status_updated = bc_delivery("store/order/statusUpdated", status={"previous_status_id": 7, "new_status_id": 11})
+    document = json.loads(status_updated)
+    document["data"]["id"] = order_id
+    body = json.dumps(document).encode()
+
+    bigcommerce.order(order_id).update(
+        status_id=11, status="Awaiting Fulfillment", date_modified="Sat, 21 Nov 2026 09:02:47 +0000"
+    )
+    first = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_1")
+    assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
+    (paid_id,) = first.json()["event_ids"]
+    wait_for(lambda: (read_order(http, order_key) or {}).get("status") in ("paid", "fulfilling"), what="paid")
+
+    bigcommerce.order(order_id).update(status_id=5, status="Cancelled", date_modified="Sat, 21 Nov 2026 09:30:02 +0000")
+    second = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_2")
+    assert second.status_code == 200 and second.json()["status"] == "accepted", second.text
+    (cancelled_id,) = second.json()["event_ids"]
+    assert cancelled_id != paid_id
+    order = wait_for(
+        lambda: (o := read_order(http, order_key)) and o["status"] == "cancelled" and o, what="the cancellation"
+    )
+    applied = {e["event_id"]: e["applied"] for e in order["timeline"]}
+    assert applied[paid_id] is True and applied[cancelled_id] is True
+
+    retry = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_2")
+    assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
+    assert len(tap.with_id(cancelled_id)) == 1 and len(tap.with_id(paid_id)) == 1
 
 
 # ----------------------------------------------------------------------------------- refusals

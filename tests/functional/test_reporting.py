@@ -100,13 +100,25 @@ def test_the_sample_order_and_its_events_make_the_daily_report(aws, reporting, a
             placed("woocommerce:727", at, total=2000, email="grace@example.com", lines=(("MUG-ENAMEL-WHT", 1, 2000),)),
             "w1",
         ),
-        record(placed("shopify:9", at, total=1000, email="ADA.Lovelace@example.com", lines=(("CAP", 1, 1000),)), "s9"),
+        record(
+            placed(
+                "shopify:9",
+                at,
+                total=1000,
+                email="ADA.Lovelace@example.com",
+                lines=(("CAP", 1, 1000),),
+                checkout_id="shopify:c1",  # completes c1; cancelled later, the checkout still converted
+            ),
+            "s9",
+        ),
         record(cancelled("shopify:9", at + timedelta(hours=1)), "s9-cancel"),
         record(storefront_refund("shopify:820982911946154508", "r1", 1800, at + timedelta(hours=2)), "r1"),
         record(gateway_refund("shopify:820982911946154508", "r1", 1800, at + timedelta(hours=3)), "r1-gw"),
         record(checkout("shopify:c1", at), "c1"),
         record(checkout("shopify:c1", at + timedelta(minutes=5)), "c1-update"),
         record(checkout("shopify:c2", at), "c2"),
+        record(checkout("shopify:c2", at + timedelta(minutes=9), completed=True), "c2-completed"),
+        record(checkout("shopify:c3", at), "c3"),  # abandoned
         record(message("m1", "ada.lovelace@example.com", at - timedelta(days=1)), "m1"),
     ]
     assert reporting.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
@@ -114,12 +126,14 @@ def test_the_sample_order_and_its_events_make_the_daily_report(aws, reporting, a
     status, body = get_report(admin, context, f"date={SAMPLE_DAY}")
     assert status == 200
     shopify, woo = body["channels"]
-    assert (shopify["channel"], shopify["orders"], shopify["checkouts_started"], shopify["conversion_rate"]) == (
-        "shopify",
-        1,
-        2,
-        "0.5000",
-    )
+    # Conversion: completed checkouts over started ones (2 of 3), not orders over checkouts (1 of 3).
+    assert (
+        shopify["channel"],
+        shopify["orders"],
+        shopify["checkouts_started"],
+        shopify["checkouts_completed"],
+        shopify["conversion_rate"],
+    ) == ("shopify", 1, 3, 2, "0.6667")
     assert shopify["currencies"] == [
         {
             "currency": "USD",

@@ -280,7 +280,7 @@ def _edited(name: str, change) -> bytes:
         (
             "magento_sales_order_place_after",
             lambda d: d["data"]["value"]["items"][2].update(price="24.00001"),
-            "'items.2.price'",
+            "'data.value.items.2.price'",
         ),
         (
             "magento_sales_order_place_after",

@@ -31,9 +31,16 @@ def secrets(client_secret: str = CLIENT_SECRET, token: str | None = ACCESS_TOKEN
     return SecretsProvider(values=values)
 
 
-def request(body: bytes = CREATED, *, timestamp: int = NOW, secret: str = CLIENT_SECRET, **overrides) -> WebhookRequest:
+def request(
+    body: bytes = CREATED,
+    *,
+    timestamp: int = NOW,
+    secret: str = CLIENT_SECRET,
+    message: str = "msg_2pQk7Lr",
+    **overrides,
+) -> WebhookRequest:
     signed = sign_delivery(
-        body, topic=None, secrets={"BIGCOMMERCE_CLIENT_SECRET": secret}, delivery_id="msg_2pQk7Lr", timestamp=timestamp
+        body, topic=None, secrets={"BIGCOMMERCE_CLIENT_SECRET": secret}, delivery_id=message, timestamp=timestamp
     )
     headers = {k.lower(): v for k, v in signed.headers.items()}
     for name, value in overrides.items():
@@ -143,9 +150,8 @@ def test_order_created_is_fetched_and_becomes_order_placed():
     delivery = source(fake).parse(request(), CONFIG)
     (placed,) = delivery.events
     assert placed.type == "OrderPlaced"
-    assert (
-        delivery.dedupe_key == f"bigcommerce:{STORE_HASH}:store/order/created:a385023bf4142436e8b62c915cbfca848c76192a"
-    )
+    # Deduplicated on the Standard Webhooks message id, not on the payload hash (see below).
+    assert delivery.dedupe_key == f"bigcommerce:{STORE_HASH}:msg_2pQk7Lr"
     assert placed.data.order_id == "bigcommerce:3108"
     assert (placed.data.total, placed.data.currency, placed.data.paid) == (10160, "USD", True)
     assert placed.data.customer_email == "theo.lindqvist@example.com"
@@ -233,6 +239,136 @@ def test_the_channel_and_api_url_come_from_the_configuration():
     assert set(seen) == {"https://bc.fake.test"}
 
 
+# --------------------------------------------------------------------------------- deduplication
+# BigCommerce's own example of the payload store/order/created, /updated and /archived share
+# (bigcommerce/dev-docs: docs/api-docs/getting-started/webhooks/webhook-events.md, "Orders"): `data` is
+# only {type, id}, so its `hash` (the SHA-1 of `data`) is the same for every update of order 250.
+DOC_ORDER_UPDATED = json.dumps(
+    {
+        "scope": "store/order/updated",
+        "store_id": "1025646",
+        "data": {"type": "order", "id": 250},
+        "hash": "dd70c0976e06b67aaf671e73f49dcb79230ebf9d",
+        "created_at": 1561479335,
+        "producer": f"stores/{STORE_HASH}",
+    }
+).encode()
+# The same page's store/order/statusUpdated example, for the same order.
+DOC_STATUS_UPDATED = json.dumps(
+    {
+        "scope": "store/order/statusUpdated",
+        "store_id": "1025646",
+        "data": {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 11}},
+        "hash": "7ee67cd1cf2ca60bc1aa9e5fe957d2de373be4ca",
+        "created_at": 1561479335,
+        "producer": f"stores/{STORE_HASH}",
+    }
+).encode()
+LATER = "Sat, 21 Nov 2026 09:02:47 +0000"
+
+
+def test_every_update_of_one_order_is_a_new_delivery_though_its_hash_repeats():
+    fake = FakeBigCommerce()
+    fake.add_order(250, status_id=7, status="Awaiting Payment")
+    bc = source(fake)
+    first = bc.parse(request(DOC_ORDER_UPDATED, message="msg_upd_1"), CONFIG)
+    fake.order(250).update(status_id=11, status="Awaiting Fulfillment", date_modified=LATER)
+    second = bc.parse(request(DOC_ORDER_UPDATED, message="msg_upd_2"), CONFIG)
+
+    assert first.dedupe_key != second.dedupe_key
+    # Each update is the order update and a placement of the order (it may come before `created`).
+    (before, _placed_before), (after, _placed_after) = first.events, second.events
+    assert before.type == after.type == "OrderUpdated"
+    assert _placed_before.event_id != _placed_after.event_id
+    assert before.provider.event_id == after.provider.event_id == "dd70c0976e06b67aaf671e73f49dcb79230ebf9d"
+    assert before.event_id != after.event_id
+    assert (before.data.paid, after.data.paid) == (False, True)
+    assert after.data.updated_at == datetime(2026, 11, 21, 9, 2, 47, tzinfo=UTC)
+    assert (before.provider.delivery_id, after.provider.delivery_id) == ("msg_upd_1", "msg_upd_2")
+
+
+def test_a_retry_of_one_message_is_the_same_delivery_and_the_same_event():
+    fake = FakeBigCommerce()
+    fake.add_order(250)
+    first = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_upd_1"), CONFIG)
+    retry = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_upd_1", timestamp=NOW + 60), CONFIG)
+    assert retry.dedupe_key == first.dedupe_key == f"bigcommerce:{STORE_HASH}:msg_upd_1"
+    assert retry.events[0].event_id == first.events[0].event_id
+
+
+def test_two_messages_reporting_one_change_of_an_order_are_one_event():
+    # BigCommerce fires store/order/updated and store/order/statusUpdated for one status change.
+    fake = FakeBigCommerce()
+    fake.add_order(250)
+    updated = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_a"), CONFIG)
+    status = source(fake).parse(request(DOC_STATUS_UPDATED, message="msg_b"), CONFIG)
+    assert updated.dedupe_key != status.dedupe_key
+    assert updated.events[0].event_id == status.events[0].event_id
+    assert (updated.events[0].provider.topic, status.events[0].provider.topic) == (
+        "store/order/updated",
+        "store/order/statusUpdated",
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status_id": 5, "status": "Cancelled"}, {"refunded_amount": "10.0000"}, {"date_modified": LATER}],
+    ids=["status", "refund", "modified"],
+)
+def test_any_change_of_the_order_read_is_a_new_event(change):
+    fake = FakeBigCommerce()
+    fake.add_order(250)
+    before = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_a"), CONFIG).events[0]
+    fake.order(250).update(change)
+    after = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_a"), CONFIG).events[0]
+    assert before.event_id != after.event_id
+
+
+def test_every_update_of_a_customer_is_a_new_event():
+    body = (PAYLOADS / "bigcommerce_store_customer_updated.json").read_bytes()
+    fake = FakeBigCommerce()
+    first = source(fake).parse(request(body, message="msg_c1"), CONFIG)
+    same = source(fake).parse(request(body, message="msg_c2"), CONFIG)
+    fake.documents[f"/stores/{STORE_HASH}/v3/customers?id:in=274"]["data"][0].update(
+        date_modified="2026-11-22T10:00:00Z", phone="+1 312 555 0142"
+    )
+    changed = source(fake).parse(request(body, message="msg_c3"), CONFIG)
+    assert len({first.dedupe_key, same.dedupe_key, changed.dedupe_key}) == 3
+    assert first.events[0].event_id == same.events[0].event_id  # one fact, reported twice
+    assert changed.events[0].event_id != first.events[0].event_id
+    assert changed.events[0].data.phone == "+1 312 555 0142"
+
+
+def test_every_message_about_a_variant_level_is_a_new_event():
+    # A variant carries no modification time: the message names the fact.
+    body = (PAYLOADS / "bigcommerce_store_sku_inventory_updated.json").read_bytes()
+    fake = FakeBigCommerce()
+    first = source(fake).parse(request(body, message="msg_v1"), CONFIG)
+    retry = source(fake).parse(request(body, message="msg_v1"), CONFIG)
+    second = source(fake).parse(request(body, message="msg_v2"), CONFIG)
+    assert first.events[0].event_id == retry.events[0].event_id
+    assert first.events[0].event_id != second.events[0].event_id
+    assert first.dedupe_key != second.dedupe_key
+
+
+def test_intake_accepts_each_update_and_answers_a_retry_as_a_duplicate():
+    from hub.intake import IntakeService
+
+    from tests.unit.test_intake_service import FakeDeliveryLog
+
+    fake = FakeBigCommerce()
+    fake.add_order(250, status_id=7, status="Awaiting Payment")
+    log = FakeDeliveryLog()
+    service = IntakeService({"bigcommerce": source(fake)}, secrets(), lambda: CONFIG, log)
+    first = service.receive("bigcommerce", request(DOC_ORDER_UPDATED, message="msg_upd_1"))
+    fake.order(250).update(status_id=11, status="Awaiting Fulfillment", date_modified=LATER)
+    second = service.receive("bigcommerce", request(DOC_ORDER_UPDATED, message="msg_upd_2"))
+    retry = service.receive("bigcommerce", request(DOC_ORDER_UPDATED, message="msg_upd_2"))
+    assert [first.status, second.status, retry.status] == ["accepted", "accepted", "duplicate"]
+    assert len(log.published) == 2
+    assert first.event_ids != second.event_ids
+
+
 # ------------------------------------------------------------------------------- fetch failures
 @pytest.mark.parametrize(
     ("prepare", "reason"),
@@ -293,6 +429,24 @@ def test_the_later_fetch_publishes_the_event_intake_would_have_published():
     assert later.event_id == direct.event_id == requested.data.canonical_event_id
     assert later.model_dump(exclude={"received_at"}) == direct.model_dump(exclude={"received_at"})
     assert Notice.from_fetch_request(requested, CONFIG).dedupe_key == requested.data.dedupe_key
+
+
+def test_each_update_whose_read_fails_is_its_own_fetch_request_completed_as_a_direct_read_would_be():
+    fake = FakeBigCommerce()
+    fake.add_order(250)
+    fake.fail_next = 2
+    requests = [source(fake).parse(request(DOC_ORDER_UPDATED, message=m), CONFIG) for m in ("msg_f1", "msg_f2")]
+    first, second = (d.events[0] for d in requests)
+    assert first.type == second.type == "ResourceFetchRequested"
+    assert first.event_id != second.event_id and first.data.dedupe_key != second.data.dedupe_key
+    # An update's id depends on what the read returns, so it is not known before the read.
+    assert first.data.canonical_event_id is None
+    later, _ = source(fake).complete(parse_event(json.loads(first.model_dump_json())), CONFIG)
+    direct = source(fake).parse(request(DOC_ORDER_UPDATED, message="msg_f1"), CONFIG).events
+    assert [e.type for e in direct] == ["OrderUpdated", "OrderPlaced"]
+    assert [e.model_dump(exclude={"received_at"}) for e in later] == [
+        e.model_dump(exclude={"received_at"}) for e in direct
+    ]
 
 
 def test_the_notice_of_a_fetch_request_names_the_same_resource():

@@ -120,3 +120,33 @@ def test_a_stock_level_may_be_negative_when_asked_for():
     assert parse_units("-2.0000", signed=True) == -2
     with pytest.raises(QuantityError, match="between -1000000000 and"):
         parse_units(-(10**12), signed=True)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1e999", "no exponents"),
+        ("2E3", "no exponents"),
+        ("-1e-2", "no exponents"),
+        (Decimal("1E+999"), "no exponents"),  # what json.loads(..., parse_float=Decimal) makes of 1e999
+        ("", "the amount is empty"),
+        ("   ", "the amount is empty"),
+        ("NaN", "not a finite amount"),
+        ("Infinity", "not a finite amount"),
+        ("-Infinity", "not a finite amount"),
+        ("9" * 1_000_000, "too large to be an amount"),
+    ],
+)
+def test_parse_minor_refuses_exponents_non_finite_and_empty_amounts_naming_the_field(amount, message):
+    with pytest.raises(MoneyError, match=message) as refused:
+        parse_minor(amount, "USD", field="total_price")
+    assert str(refused.value).startswith("'total_price': ")
+    assert len(str(refused.value)) < 200  # a huge amount is not echoed back whole
+
+
+def test_decimals_read_from_json_numbers_are_plain_amounts():
+    import json
+
+    # str(Decimal("0.00000000")) is "0E-8": fractional digits, not an exponent the sender wrote.
+    assert parse_minor(json.loads("0.00000000", parse_float=Decimal), "USD") == 0
+    assert parse_minor(json.loads("24.50", parse_float=Decimal), "USD") == 2450

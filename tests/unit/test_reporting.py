@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hub.config import parse_config
@@ -70,6 +71,7 @@ def placed(
     email: str | None = "ada@example.com",
     lines: tuple[tuple[str, int, int], ...] = (("MUG", 2, 2000), ("TEE", 1, 1000)),
     event_id: str | None = None,
+    checkout_id: str | None = None,
 ) -> OrderPlaced:
     channel, platform_id = order_id.split(":", 1)
     return OrderPlaced(
@@ -86,6 +88,7 @@ def placed(
             paid=True,
             customer_email=email,
             lines=[LineItem(sku=s, quantity=q, unit_price=p) for s, q, p in lines],
+            checkout_id=checkout_id,
         ),
     )
 
@@ -136,14 +139,16 @@ def gateway_refund(
     )
 
 
-def checkout(checkout_id: str, at: datetime, channel: str = "shopify", currency: str | None = "USD") -> CheckoutStarted:
+def checkout(
+    checkout_id: str, at: datetime, channel: str = "shopify", currency: str | None = "USD", completed: bool = False
+) -> CheckoutStarted:
     return CheckoutStarted(
-        event_id=f"checkout-{checkout_id}-{at.isoformat()}",
+        event_id=f"checkout-{checkout_id}-{at.isoformat()}-{completed}",
         source="shopify",
         channel=channel,
         occurred_at=at,
         provider=_ref(),
-        data=CheckoutData(checkout_id=checkout_id, currency=currency),
+        data=CheckoutData(checkout_id=checkout_id, currency=currency, completed=completed),
     )
 
 
@@ -270,11 +275,31 @@ def test_checkouts_count_once_on_the_day_first_seen_and_give_the_conversion_rate
         svc.handle(checkout(f"shopify:c{index}", BASE + timedelta(hours=index + 1)))
     svc.handle(checkout("shopify:c0", BASE))  # an earlier report of c0, arriving late
     svc.handle(checkout("shopify:c0", BASE + timedelta(days=1)))  # and a later change
-    svc.handle(placed("shopify:1", BASE))
-    svc.handle(placed("shopify:2", BASE, currency="EUR"))
+    svc.handle(placed("shopify:1", BASE + timedelta(hours=4), checkout_id="shopify:c0"))
+    svc.handle(checkout("shopify:c1", BASE + timedelta(hours=5), completed=True))  # checkouts/update, completed_at
+    svc.handle(placed("shopify:2", BASE, currency="EUR"))  # no checkout: a draft or POS order
+    svc.handle(placed("shopify:3", BASE, checkout_id="shopify:never-reported"))  # a checkout the hub never saw
+    svc.handle(placed("shopify:4", BASE + timedelta(hours=6), checkout_id="shopify:c1"))  # c1 again: once
     shop = report(store)["channels"][0]
-    assert (shop["checkouts_started"], shop["orders"], shop["conversion_rate"]) == (3, 2, "0.6667")
+    assert (shop["orders"], shop["checkouts_started"], shop["checkouts_completed"]) == (4, 3, 2)
+    assert shop["conversion_rate"] == "0.6667"  # completed / started, not orders / started (4 / 3)
     assert report(store, DAY + timedelta(days=1))["channels"] == []
+
+    # The last checkout completes the next day: it counts on the day it started, so the rate stays <= 1.
+    svc.handle(placed("shopify:5", BASE + timedelta(days=1), checkout_id="shopify:c2"))
+    assert report(store)["channels"][0]["conversion_rate"] == "1.0000"
+    assert report(store, DAY + timedelta(days=1))["totals"]["conversion_rate"] is None
+
+
+def test_an_order_that_arrives_before_its_checkout_completes_it_once_the_checkout_arrives():
+    store = FakeReportStore()
+    svc = service(store)
+    svc.handle(placed("shopify:1", BASE + timedelta(hours=1), checkout_id="shopify:c9"))
+    assert report(store)["totals"]["checkouts_completed"] == 0  # not a tracked checkout (yet)
+    svc.handle(checkout("shopify:c9", BASE))
+    svc.handle(checkout("shopify:c9", BASE, completed=True))
+    totals = report(store)["totals"]
+    assert (totals["checkouts_started"], totals["checkouts_completed"], totals["conversion_rate"]) == (1, 1, "1.0000")
 
 
 def test_money_is_formatted_with_each_currencys_exponent_and_averages_round_half_even():
@@ -323,6 +348,7 @@ def test_an_empty_day_has_the_same_shape():
             "orders": 0,
             "units": 0,
             "checkouts_started": 0,
+            "checkouts_completed": 0,
             "conversion_rate": None,
             "marketing_messages_sent": 0,
             "currencies": [],
@@ -378,13 +404,14 @@ class OrderCase:
     resent: bool = False
     cancelled: bool = False
     refunds: list[TrueRefund] = field(default_factory=list)
+    checkout: str | None = None  # the checkout the order completed, tracked or not
 
 
 @dataclass
 class Scenario:
     window: int
     orders: list[OrderCase]
-    checkouts: list[tuple[str, str, list[datetime]]]  # id, channel, reported at
+    checkouts: list[tuple[str, str, list[datetime], bool]]  # id, channel, reported at, reported completed
     messages: list[tuple[str, str, str, datetime]]  # event id, email, channel, sent at
 
 
@@ -397,6 +424,17 @@ moments = st.builds(
 
 @st.composite
 def scenarios(draw) -> Scenario:
+    checkouts = [
+        (
+            f"shopify:c{n}",
+            draw(st.sampled_from(CHANNELS)),
+            draw(st.lists(moments, min_size=1, max_size=3)),
+            draw(st.booleans()) and draw(st.booleans()),  # a checkouts/update with completed_at, sometimes
+        )
+        for n in range(draw(st.integers(0, 3)))
+    ]
+    # An order completes one of those checkouts, a checkout the hub never saw, or none (drafts, POS).
+    checkout_ids = st.sampled_from([None, "shopify:untracked", *(c[0] for c in checkouts)])
     orders = []
     for index in range(draw(st.integers(0, 6))):
         channel = draw(st.sampled_from(CHANNELS))
@@ -418,6 +456,7 @@ def scenarios(draw) -> Scenario:
             placed=draw(st.booleans()) or draw(st.booleans()),  # mostly placed; some known only by refunds
             resent=draw(st.booleans()),
             cancelled=draw(st.booleans()) and draw(st.booleans()),
+            checkout=draw(checkout_ids),
         )
         for r in range(draw(st.integers(0, 2))):
             case.refunds.append(
@@ -430,10 +469,6 @@ def scenarios(draw) -> Scenario:
                 )
             )
         orders.append(case)
-    checkouts = [
-        (f"shopify:c{n}", draw(st.sampled_from(CHANNELS)), draw(st.lists(moments, min_size=1, max_size=3)))
-        for n in range(draw(st.integers(0, 3)))
-    ]
     messages = [
         (f"msg-{n}", draw(st.sampled_from(EMAILS[:3])), draw(st.sampled_from(CHANNELS)), draw(moments))
         for n in range(draw(st.integers(0, 3)))
@@ -445,7 +480,17 @@ def events_of(s: Scenario) -> list:
     out: list = []
     for o in s.orders:
         if o.placed:
-            out.append(placed(o.order_id, o.at, total=o.total, currency=o.currency, email=o.email, lines=o.lines))
+            out.append(
+                placed(
+                    o.order_id,
+                    o.at,
+                    total=o.total,
+                    currency=o.currency,
+                    email=o.email,
+                    lines=o.lines,
+                    checkout_id=o.checkout,
+                )
+            )
             if o.resent:
                 later = o.at + timedelta(minutes=7)
                 out.append(
@@ -457,6 +502,7 @@ def events_of(s: Scenario) -> list:
                         email=o.email,
                         lines=o.lines,
                         event_id=f"again-{o.order_id}",
+                        checkout_id=o.checkout,
                     )
                 )
         if o.cancelled:
@@ -469,8 +515,10 @@ def events_of(s: Scenario) -> list:
                     gateway_refund(o.order_id, r.refund_id, r.amount, r.at + r.gateway_delay, o.currency, "pending")
                 )
                 out.append(gateway_refund(o.order_id, r.refund_id, r.amount, r.at + r.gateway_delay, o.currency))
-    for checkout_id, channel, times in s.checkouts:
+    for checkout_id, channel, times, completed in s.checkouts:
         out.extend(checkout(checkout_id, at, channel) for at in times)
+        if completed:
+            out.append(checkout(checkout_id, max(times) + timedelta(minutes=30), channel, completed=True))
     out.extend(message(event_id, email, at, channel) for event_id, email, channel, at in s.messages)
     return out
 
@@ -528,8 +576,10 @@ def expected_counters(s: Scenario) -> dict:
             out[bucket]["new_customer_orders" if index == 0 else "returning_customer_orders"] += 1
             if any(m <= o.at <= m + timedelta(days=s.window) for m in sent[email]):
                 out[bucket].update({"attributed_orders": 1, "attributed_revenue": o.total})
-    for _checkout_id, channel, times in s.checkouts:
+    for checkout_id, channel, times, completed in s.checkouts:
         out[(_day(min(times)), channel, None)]["checkouts"] += 1
+        if completed or any(o.placed and o.checkout == checkout_id for o in s.orders):
+            out[(_day(min(times)), channel, None)]["checkouts_completed"] += 1
     return {b: {k: v for k, v in c.items() if v} for b, c in out.items() if any(c.values())}
 
 
@@ -545,3 +595,39 @@ def test_counters_match_a_recomputation_whatever_the_order_and_the_duplicates(sc
         store.conflicts = data.draw(st.integers(0, 2))  # another writer got in between, sometimes
         svc.handle(event)
     assert store.nonzero() == expected_counters(scenario)
+
+
+def expected_conversion(s: Scenario, day: str, channel: str | None) -> tuple[int, int]:
+    """(started, completed) checkouts of `day` (UTC) and `channel` (None: every channel), from the scenario."""
+    started = completed = 0
+    for checkout_id, at_channel, times, reported_completed in s.checkouts:
+        if _day(min(times)) != day or channel not in (None, at_channel):
+            continue
+        started += 1
+        completed += reported_completed or any(o.placed and o.checkout == checkout_id for o in s.orders)
+    return started, completed
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(), data=st.data())
+def test_the_conversion_rate_is_completed_over_started_checkouts_between_0_and_1(scenario, data):
+    """Orders with and without a checkout, checkouts that complete, are abandoned or complete another
+    day, delivered in any order: the report's rate matches the recomputation and never exceeds 1."""
+    events = data.draw(st.permutations(events_of(scenario)))
+    store = FakeReportStore()
+    svc = service(store, scenario.window)
+    for event in events:
+        svc.handle(event)
+    for offset in range(4):
+        day = DAY + timedelta(days=offset)
+        body = report(store, day, window=scenario.window)
+        rows = [(None, body["totals"])] + [(c["channel"], c) for c in body["channels"]]
+        for channel, row in rows:
+            started, completed = expected_conversion(scenario, day.isoformat(), channel)
+            assert (row["checkouts_started"], row["checkouts_completed"]) == (started, completed)
+            if started == 0:
+                assert row["conversion_rate"] is None
+            else:
+                rate = Decimal(row["conversion_rate"])
+                assert abs(rate - Decimal(completed) / Decimal(started)) <= Decimal("0.00005")
+                assert Decimal(0) <= rate <= Decimal(1)

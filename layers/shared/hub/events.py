@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 __all__ = [
     "BUS_SOURCE_PREFIX",
     "EVENT_TYPES",
+    "MAX_LINE_QUANTITY",
+    "MAX_STOCK_LEVEL",
     "SCHEMA_VERSION",
     "AppUninstalled",
     "CatalogItem",
@@ -90,6 +92,11 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 BUS_SOURCE_PREFIX = "commerce-hub."
+# The most units one order line (or refund or shipment line) may carry. No real order comes near
+# it; a line above it is a body the hub refuses (400), not a quantity it reserves.
+MAX_LINE_QUANTITY = 1_000_000
+# The most units a reported stock level may hold, either way (levels may be negative when oversold).
+MAX_STOCK_LEVEL = 1_000_000_000
 
 Source = Literal[
     "shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo", "hub"
@@ -125,7 +132,7 @@ class LineItem(_Model):
     """
 
     sku: str = Field(min_length=1, description="the SKU, else the line's platform key (docs/stock.md)")
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
     unit_price: int = Field(description="minor units of the order currency")
     title: str | None = None
     platform_line_id: str | None = None
@@ -149,7 +156,7 @@ class ShippingAddress(_Model):
 
 class ShipmentLine(_Model):
     sku: str | None = None
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
 
 
 class StorefrontFulfilmentRef(_Model):
@@ -263,7 +270,7 @@ class OrderFulfilledData(_Model):
 
 class RefundLine(_Model):
     sku: str | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_LINE_QUANTITY)
     restock: bool = True
 
 
@@ -353,7 +360,7 @@ class StockReportData(_Model):
     """A level a storefront or POS set: the new available units at one platform location."""
 
     sku: str | None = Field(default=None, description="None when only platform ids are known")
-    available: int
+    available: int = Field(ge=-MAX_STOCK_LEVEL, le=MAX_STOCK_LEVEL)
     platform_location_id: str | None = None
     platform_item_id: str | None = Field(default=None, description="Shopify inventory item, Square catalog object")
     platform_product_id: str | None = None
@@ -393,8 +400,8 @@ class AppUninstalledData(_Model):
 class ResourceFetchData(_Model):
     """A verified delivery that names a resource the hub could not fetch yet (BigCommerce sends ids only).
 
-    Carries what the later fetch needs to publish the canonical event with the very id, provider
-    ids and time it would have had if the fetch had succeeded at intake.
+    Carries what the later fetch needs to publish the canonical event with the provider ids and time
+    it would have had if the fetch had succeeded at intake, and an id derived the same way.
     """
 
     platform: Literal["bigcommerce"]
@@ -403,9 +410,13 @@ class ResourceFetchData(_Model):
     parent_id: str | None = Field(default=None, description="the product of a variant")
     store_hash: str
     scope: str = Field(description="the platform's event name, e.g. store/order/created")
-    payload_hash: str = Field(description="the platform's own hash of the delivery, its dedupe key")
-    dedupe_key: str = Field(description="how intake recognised this delivery")
-    canonical_event_id: str = Field(description="the id the fetched event carries")
+    payload_hash: str = Field(description="the platform's own hash of the payload's data")
+    dedupe_key: str = Field(description="how intake recognised this delivery (its webhook-id)")
+    canonical_event_id: str | None = Field(
+        default=None,
+        description="the id the fetched event carries, when it is known before the read (an order's placement); "
+        "an update's id depends on the state the read returns",
+    )
     reason: str | None = Field(default=None, description="why the fetch at intake failed")
 
 

@@ -53,25 +53,33 @@ class QuantityError(ValueError):
 
 def exact_decimal(value: str | int | Decimal) -> Decimal:
     """The exact decimal a vendor wrote: a decimal string ("348.0", " 3.50 "), an int, or a Decimal
-    (a JSON number read with parse_float=Decimal). Floats, booleans, "", "NaN", "1e999" and anything
-    with more than MAX_MINOR_DIGITS whole digits raise MoneyError: never a guess."""
+    (a JSON number read with parse_float=Decimal). Floats, booleans, "", "NaN", exponents ("1e999",
+    "2E3": vendors write plain decimals, and an exponent makes a number of any size from a few bytes)
+    and anything with more than MAX_MINOR_DIGITS whole digits raise MoneyError: never a guess."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         if isinstance(value, float):
             raise MoneyError("amounts must be decimal strings, not floats")
         raise MoneyError(f"'{value!s:.40}' is not a decimal amount")
     if isinstance(value, str):
         text = value.strip()
+        if not text:
+            raise MoneyError("'' is not a decimal amount: the amount is empty")
         if text.lstrip("+-").lower() in ("nan", "snan", "inf", "infinity"):
-            raise MoneyError(f"'{value}' is not a finite amount")
+            raise MoneyError(f"'{value:.40}' is not a finite amount")
+        if "e" in text or "E" in text:
+            raise MoneyError(f"'{value:.40}' is not a decimal amount as vendors write them (no exponents)")
         if not _DECIMAL_TEXT.fullmatch(text):
             raise MoneyError(f"'{value:.40}' is not a decimal amount")
         number = Decimal(text)
     else:
         number = Decimal(value)
     if not number.is_finite():
-        raise MoneyError(f"'{value}' is not a finite amount")
+        raise MoneyError(f"'{value!s:.40}' is not a finite amount")
     if number and number.adjusted() >= MAX_MINOR_DIGITS:
-        raise MoneyError(f"'{value!s:.40}' is too large to be an amount")
+        # e.g. a JSON number 1e999 read as Decimal: a few bytes can write a number of any size.
+        raise MoneyError(
+            f"'{value!s:.40}' is too large to be an amount (no exponents, at most {MAX_MINOR_DIGITS} digits)"
+        )
     return number
 
 
@@ -82,21 +90,25 @@ def exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(code, 2)
 
 
-def parse_minor(amount: str | int | Decimal, currency: str) -> int:
+def parse_minor(amount: str | int | Decimal, currency: str, *, field: str | None = None) -> int:
     """Turn a decimal amount ("59.10", "348.0", "200.0000", 59, Decimal) into integer minor units
     of `currency`, exactly (see exact_decimal for what is refused).
 
     More fractional digits than the currency has (unless they are all zeros) is an error, not a
-    rounding.
+    rounding. `field` names the amount in the error, so whoever sent it knows what to fix.
     """
-    value = exact_decimal(amount)
+    where = f"'{field}': " if field else ""
+    try:
+        value = exact_decimal(amount)
+    except MoneyError as exc:
+        raise MoneyError(f"{where}{exc}") from None
     try:
         scaled = value.scaleb(exponent(currency))
         whole = scaled == scaled.to_integral_value()
     except (InvalidOperation, ArithmeticError) as exc:  # an exponent beyond the decimal context
-        raise MoneyError(f"'{amount!s:.40}' is not a decimal amount") from exc
+        raise MoneyError(f"{where}'{amount!s:.40}' is not a decimal amount") from exc
     if not whole:
-        raise MoneyError(f"'{amount!s:.40}' has more decimals than {currency.upper()} allows")
+        raise MoneyError(f"{where}'{amount!s:.40}' has more decimals than {currency.upper()} allows")
     return int(scaled)
 
 

@@ -15,7 +15,10 @@ Rules (docs/reporting.md):
 - Refunds count on the refund's day. The storefront and the gateway often both report one
   refund, so per order and currency the refunded amount up to a day is the larger of the two
   reports' running sums (as the order ledger does); a day counts what that adds.
-- A checkout counts once, on the day it was first seen.
+- A checkout counts once, on the day it was first seen; it is completed once an order names it (or
+  the storefront reports it completed), and counts as completed on that same first day, so that
+  completed checkouts are a subset of started ones and their ratio (the conversion rate) lies
+  between 0 and 1. Orders that name no tracked checkout do not count in the conversion rate.
 - Per customer (the key of a normalised email), the first order that counts is a new customer's,
   every later one a returning customer's; an order placed within the attribution window after a
   marketing message to that customer is attributed to marketing, with its total.
@@ -35,6 +38,7 @@ __all__ = [
     "ATTRIBUTED_ORDERS",
     "ATTRIBUTED_REVENUE",
     "CHECKOUTS",
+    "CHECKOUTS_COMPLETED",
     "MESSAGES_SENT",
     "NEW_CUSTOMER_ORDERS",
     "ORDERS",
@@ -74,6 +78,7 @@ RETURNING_CUSTOMER_ORDERS = "returning_customer_orders"
 ATTRIBUTED_ORDERS = "attributed_orders"
 ATTRIBUTED_REVENUE = "attributed_revenue"
 CHECKOUTS = "checkouts"
+CHECKOUTS_COMPLETED = "checkouts_completed"
 MESSAGES_SENT = "messages_sent"
 SKU_UNITS = "sku_units#"
 SKU_REVENUE = "sku_revenue#"
@@ -241,6 +246,7 @@ class CheckoutFacts:
     kind = "checkout"
     checkout_id: str
     first: CheckoutStart | None = None
+    completed: bool = False  # an order named it, or the storefront reported it completed
 
     @property
     def key(self) -> str:
@@ -252,18 +258,30 @@ class CheckoutFacts:
             return self
         return replace(self, first=start)
 
+    def with_completion(self) -> CheckoutFacts:
+        """An order completed it (it may arrive before the checkout itself: it counts once both are known)."""
+        return self if self.completed else replace(self, completed=True)
+
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "checkout_id": self.checkout_id, "first": asdict(self.first) if self.first else None}
+        return {
+            "kind": self.kind,
+            "checkout_id": self.checkout_id,
+            "first": asdict(self.first) if self.first else None,
+            "completed": self.completed,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CheckoutFacts:
         first = data.get("first")
-        return cls(data["checkout_id"], CheckoutStart(**first) if first else None)
+        return cls(data["checkout_id"], CheckoutStart(**first) if first else None, bool(data.get("completed")))
 
     def contribution(self) -> Contribution:
         out: Contribution = {}
         if self.first is not None:
-            _add(out, (day_of(self.first.at), self.first.channel, None), CHECKOUTS, 1)
+            # Completed on the day it started: of the checkouts started that day, how many completed.
+            bucket = (day_of(self.first.at), self.first.channel, None)
+            _add(out, bucket, CHECKOUTS, 1)
+            _add(out, bucket, CHECKOUTS_COMPLETED, 1 if self.completed else 0)
         return out
 
 
@@ -448,13 +466,14 @@ def _summary(rows: Iterable[BucketRow], top: int) -> dict[str, Any] | None:
     ]
     if not currencies and not any(plain.values()):
         return None
-    orders = sum(c["orders"] for c in currencies)
     checkouts = plain.get(CHECKOUTS, 0)
+    completed = plain.get(CHECKOUTS_COMPLETED, 0)
     return {
-        "orders": orders,
+        "orders": sum(c["orders"] for c in currencies),
         "units": sum(c["units"] for c in currencies),
         "checkouts_started": checkouts,
-        "conversion_rate": _ratio(orders, checkouts),
+        "checkouts_completed": completed,
+        "conversion_rate": _ratio(completed, checkouts),
         "marketing_messages_sent": plain.get(MESSAGES_SENT, 0),
         "currencies": currencies,
     }
@@ -474,6 +493,7 @@ def daily_report(
         "orders": 0,
         "units": 0,
         "checkouts_started": 0,
+        "checkouts_completed": 0,
         "conversion_rate": None,
         "marketing_messages_sent": 0,
         "currencies": [],

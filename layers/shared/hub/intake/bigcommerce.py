@@ -8,9 +8,17 @@ The body names a resource and little else (`{"scope": "store/order/created", "da
 "order", "id": 250}, "hash": ...}`), so the hub reads the order, customer, product or variant
 through the BigCommerce API before it publishes. When that read fails (network, 5xx, 429, no token)
 the delivery is still made durable: a `ResourceFetchRequested` goes on the bus, and the
-resource_fetch function reads the resource later and publishes the very event (same id, same
-provider ids, same time) intake would have published. Deliveries are deduplicated on the payload's
-`hash`, which BigCommerce keeps for every firing of the same event.
+resource_fetch function reads the resource later and publishes the event intake would have
+published (same provider ids, same time, and an id derived the same way).
+
+Deliveries are deduplicated on the Standard Webhooks `webhook-id`: the same on every retry of one
+message, new for each message. The payload's `hash` cannot serve: it is the SHA-1 of `data`, which
+for `store/order/updated`, `store/customer/updated` and the like is only `{type, id}`, so every
+update of one order carries the same hash. Event ids are facts, not deliveries: an order's placement
+is named by the order (the hash of `{type: order, id}`), an order's or customer's change by the
+state the API returned (its `date_modified`, status and amounts), so two messages that report one
+change are one event to the consumers; a variant's level, which carries no modification time, by
+the message that reported it.
 """
 
 from __future__ import annotations
@@ -240,21 +248,41 @@ class Notice:
     api_url: str
 
     @property
-    def dedupe_key(self) -> str:
-        return f"bigcommerce:{self.store_hash}:{self.scope}:{self.payload_hash}"
+    def message_id(self) -> str:
+        """The Standard Webhooks message id (verification requires it; the hash stands in if a stored
+        fetch request lacks it)."""
+        return self.webhook_id or f"{self.scope}:{self.payload_hash}"
 
     @property
-    def event_id(self) -> str:
-        return event_id_for("bigcommerce", self.store_hash, self.scope, self.payload_hash)
+    def dedupe_key(self) -> str:
+        return f"bigcommerce:{self.store_hash}:{self.message_id}"
+
+    @property
+    def event_id(self) -> str | None:
+        """The id known before the resource is read: an order's placement, named by the order alone.
+
+        Any other event's id depends on what the read returns (`fact_id`).
+        """
+        if self.scope == ORDER_PLACED_SCOPE:
+            return event_id_for("bigcommerce", self.store_hash, self.scope, self.payload_hash)
+        return None
+
+    def fact_id(self, *state: str) -> str:
+        """The id of the event reporting `state` of the named resource, whichever message reported it."""
+        return event_id_for("bigcommerce", self.store_hash, self.resource, self.resource_id, *state)
+
+    def message_event_id(self) -> str:
+        """The id of an event whose resource carries no modification time: one per message."""
+        return event_id_for("bigcommerce", self.store_hash, self.scope, "message", self.message_id)
 
     def provider(self) -> ProviderRef:
         return ProviderRef(
             topic=self.scope, event_id=self.payload_hash, delivery_id=self.webhook_id, account=self.store_hash
         )
 
-    def envelope(self) -> dict[str, Any]:
+    def envelope(self, event_id: str | None = None) -> dict[str, Any]:
         return {
-            "event_id": self.event_id,
+            "event_id": event_id or self.event_id or self.message_event_id(),
             "source": "bigcommerce",
             "channel": self.channel,
             "occurred_at": self.created_at,
@@ -263,7 +291,7 @@ class Notice:
 
     def fetch_requested(self, reason: str) -> ResourceFetchRequested:
         envelope = self.envelope()
-        envelope["event_id"] = event_id_for("bigcommerce", self.store_hash, self.scope, self.payload_hash, "fetch")
+        envelope["event_id"] = event_id_for("bigcommerce", self.store_hash, "fetch", self.message_id)
         return ResourceFetchRequested(
             **envelope,
             data=ResourceFetchData(
@@ -346,23 +374,29 @@ class BigCommerceResources:
         paid = order.status_id in _PAID_STATUS_IDS
         if notice.scope == ORDER_PLACED_SCOPE:
             return [self._placed(notice, order, notice.envelope(), deadline, settings)]
-        stamp = order.date_modified or notice.payload_hash
-        placement = notice.envelope() | {
-            "event_id": event_id_for("bigcommerce", notice.store_hash, notice.scope, "placed", str(order.id), stamp),
+        # One change of the order is one fact, whether store/order/updated, statusUpdated or a retried
+        # fetch reported it; a later change has a new date_modified, status or amount.
+        state = (
+            order.date_modified or "",
+            str(order.status_id),
+            str(order.total_inc_tax),
+            str(order.refunded_amount or ""),
+        )
+        placement = notice.envelope(notice.fact_id("placed", *state)) | {
             "occurred_at": _rfc2822(order.date_created) or notice.created_at,
         }
         return [
             OrderUpdated(
-                **notice.envelope(),
+                **notice.envelope(notice.fact_id(*state)),
                 data=OrderStatusData(
                     order_id=order_id,
                     platform_order_id=str(order.id),
                     platform_status=order.status,
                     currency=currency,
-                    total=parse_minor(order.total_inc_tax, currency),
+                    total=parse_minor(order.total_inc_tax, currency, field="total_inc_tax"),
                     paid=paid,
                     cancelled=order.status_id == _CANCELLED_STATUS_ID,
-                    refunded_total=parse_minor(order.refunded_amount or "0", currency),
+                    refunded_total=parse_minor(order.refunded_amount or "0", currency, field="refunded_amount"),
                     updated_at=_rfc2822(order.date_modified),
                 ),
             ),
@@ -432,7 +466,7 @@ class BigCommerceResources:
                 platform_order_id=str(order.id),
                 order_number=str(order.id),
                 currency=currency,
-                total=parse_minor(order.total_inc_tax, currency),
+                total=parse_minor(order.total_inc_tax, currency, field="total_inc_tax"),
                 paid=order.status_id in _PAID_STATUS_IDS,
                 cancelled=order.status_id == _CANCELLED_STATUS_ID,
                 customer_email=order.billing_address.email if order.billing_address else None,
@@ -459,8 +493,9 @@ class BigCommerceResources:
         if not found or not isinstance(found, list):
             raise BigCommerceFetchError(f"BigCommerce has no customer {cid}")
         customer = self._model(BcCustomer, found[0], f"customer {cid}")
+        changed = customer.date_modified.isoformat() if customer.date_modified else None
         return CustomerUpserted(
-            **notice.envelope(),
+            **notice.envelope(notice.fact_id(changed) if changed else None),
             data=CustomerData(
                 email=customer.email,
                 platform_customer_id=str(customer.id),
@@ -495,7 +530,9 @@ class BigCommerceResources:
             platform_product_id=str(product.id),
             updated_at=product.date_modified,
         )
-        return [StockLevelReported(**notice.envelope(), data=report)], None
+        changed = product.date_modified.isoformat() if product.date_modified else None
+        event_id = notice.fact_id(changed, str(product.inventory_level)) if changed else None
+        return [StockLevelReported(**notice.envelope(event_id), data=report)], None
 
     @staticmethod
     def _data(document: Any) -> Any:
@@ -580,7 +617,7 @@ class BigCommerceSource:
             raise MalformedPayloadError(f"not a BigCommerce webhook: {_problem(exc)}") from exc
         notice = self.notice(payload, request.header("webhook-id"), config)
         if notice is None:
-            key = f"bigcommerce:{payload.scope}:{payload.hash}"
+            key = f"bigcommerce:{request.header('webhook-id')}"
             return Delivery(
                 key, payload.scope, [], ignored_reason=f"the hub does not use BigCommerce scope '{payload.scope}'"
             )

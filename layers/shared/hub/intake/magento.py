@@ -10,7 +10,6 @@ subscription selected. Registering the webhook sends `GET ?challenge=...`, answe
 from __future__ import annotations
 
 import base64
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -46,6 +45,7 @@ from hub.events import (
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
+from hub.intake.service import load_json
 from hub.money import MoneyError, QuantityError, parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
@@ -243,11 +243,8 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def _load(body: bytes) -> dict[str, Any]:
-    try:
-        # Decimals, not floats: an amount sent as a JSON number is read exactly.
-        document = json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayloadError("the body is not valid JSON, as Adobe I/O Events sends it") from exc
+    # Decimals, not floats: an amount sent as a JSON number is read exactly.
+    document = load_json(body, "Adobe I/O Events", parse_float=Decimal)
     if not isinstance(document, dict):
         raise MalformedPayloadError(
             "the body must be one JSON event; register the webhook for single events, not batches"
@@ -276,9 +273,9 @@ def _units(value: str, what: str, *, signed: bool = False) -> int:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc}") from exc
 
 
-def _minor(amount: str, currency: str, what: str) -> int:
+def _minor(amount: str, currency: str, what: str, field: str) -> int:
     try:
-        return parse_minor(amount, currency)
+        return parse_minor(amount, currency, field=f"data.value.{field}")
     except (MoneyError, ArithmeticError) as exc:
         raise MalformedPayloadError(f"not an Adobe Commerce {what}: {exc or 'not an amount'}") from exc
 
@@ -398,7 +395,7 @@ class _Translation:
                             where=f"items.{at}",
                         ),
                         quantity=quantity,
-                        unit_price=_minor(priced.price, currency, f"order: 'items.{index}.price'"),
+                        unit_price=_minor(priced.price, currency, "order", f"items.{index}.price"),
                         title=priced.name,
                         # Magento ships a configurable product by its parent item.
                         platform_line_id=priced.item_id,
@@ -425,7 +422,7 @@ class _Translation:
                 platform_order_id=order.entity_id,
                 order_number=order.increment_id,
                 currency=currency,
-                total=_minor(order.grand_total, currency, "order total"),
+                total=_minor(order.grand_total, currency, "order", "grand_total"),
                 paid=self._paid(order),
                 cancelled=order.state == CANCELED_STATE,
                 customer_email=order.customer_email,
@@ -449,10 +446,10 @@ class _Translation:
                     platform_order_id=order.entity_id,
                     platform_status=order.status or order.state,
                     currency=currency,
-                    total=_minor(order.grand_total, currency, "order total"),
+                    total=_minor(order.grand_total, currency, "order", "grand_total"),
                     paid=self._paid(order),
                     cancelled=order.state == CANCELED_STATE,
-                    refunded_total=_minor(order.total_refunded or "0", currency, "order refunded total"),
+                    refunded_total=_minor(order.total_refunded or "0", currency, "order", "total_refunded"),
                     updated_at=_utc(order.updated_at),
                 ),
             )
@@ -475,7 +472,7 @@ class _Translation:
                 **self._envelope(self._fact_id("invoice", invoice.entity_id, "paid"), invoice.created_at),
                 data=OrderPaidData(
                     order_id=self._order_id(invoice.order_id),
-                    amount=_minor(invoice.grand_total, currency, "invoice total"),
+                    amount=_minor(invoice.grand_total, currency, "invoice", "grand_total"),
                     currency=currency,
                     payment_reference=invoice.transaction_id or invoice.increment_id,
                 ),
@@ -486,7 +483,9 @@ class _Translation:
         memo = _model(MagentoCreditMemo, self.value, "credit memo")
         currency = memo.order_currency_code.upper()
         lines = [
-            RefundLine(sku=item.sku, quantity=_units(item.qty, "credit memo line"), restock=bool(item.back_to_stock))
+            RefundLine(
+                sku=item.sku, quantity=_units(item.qty, "credit memo line 'qty'"), restock=bool(item.back_to_stock)
+            )
             for item in memo.items
             if item.sku
         ]
@@ -496,7 +495,7 @@ class _Translation:
                 data=RefundData(
                     order_id=self._order_id(memo.order_id),
                     refund_id=memo.increment_id or memo.entity_id,
-                    amount=_minor(memo.grand_total, currency, "credit memo total"),
+                    amount=_minor(memo.grand_total, currency, "credit memo", "grand_total"),
                     currency=currency,
                     lines=[line for line in lines if line.quantity > 0],
                 ),

@@ -421,8 +421,8 @@ class PayPalSource:
 # --- translation into canonical events, all in one place -------------------------------------------
 
 
-def _minor(money: PayPalMoney) -> tuple[int, str]:
-    return parse_minor(money.value, money.currency_code), money.currency_code.upper()
+def _minor(money: PayPalMoney, field: str = "resource.amount.value") -> tuple[int, str]:
+    return parse_minor(money.value, money.currency_code, field=field), money.currency_code.upper()
 
 
 def _reference(order_id: str | None, invoice_id: str | None) -> OrderReference:
@@ -514,7 +514,9 @@ def _translate(event: PayPalEvent, config: HubConfig, transmission_id: str | Non
         )
     dispute = event.resource
     transaction = dispute.disputed_transactions[0] if dispute.disputed_transactions else None
-    amount_currency = _minor(dispute.dispute_amount) if dispute.dispute_amount else (None, None)
+    amount_currency = (
+        _minor(dispute.dispute_amount, "resource.dispute_amount.value") if dispute.dispute_amount else (None, None)
+    )
     return PaymentDisputed(
         **common,
         data=DisputeData(

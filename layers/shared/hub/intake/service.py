@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.events import HubEvent
 from hub.intake.errors import MalformedPayloadError, MethodNotAllowedError, PayloadTooLargeError, UnknownSourceError
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
+from hub.money import MoneyError
 from hub.secrets import SecretsProvider
 
 MAX_BODY_BYTES = 1024 * 1024
+# The deepest any vendor's payload nests is about ten levels; a document deeper than this is refused.
+MAX_JSON_DEPTH = 64
 
 
 class WebhookSource(Protocol):
@@ -34,13 +38,47 @@ class DeliveryLog(Protocol):
         """
 
 
-def load_json_object(body: bytes, source: str, *, exact_numbers: bool = False) -> dict[str, Any]:
-    """The body as a JSON object; with `exact_numbers`, numbers with a fraction are read as Decimal
-    (a vendor's amount sent as a JSON number is never a float)."""
+def load_json(body: bytes, source: str, *, parse_float: Callable[[str], Any] | None = None) -> Any:
+    """The body as JSON, or MalformedPayloadError: not JSON, or nested deeper than any vendor nests.
+
+    Python's parser raises RecursionError (not a ValueError) on very deep nesting; a document a
+    little shallower than that parses, but would exhaust the stack of whatever walks it next, so
+    nesting is bounded here, once, for every source.
+    """
     try:
-        document = json.loads(body, parse_float=Decimal) if exact_numbers else json.loads(body)
+        document = json.loads(body, parse_float=parse_float)
+    except RecursionError:
+        raise MalformedPayloadError(
+            f"the body is nested more than {MAX_JSON_DEPTH} levels deep; {source} sends no such JSON"
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedPayloadError(f"the body is not valid JSON, as {source} sends it") from exc
+    if _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise MalformedPayloadError(
+            f"the body is nested more than {MAX_JSON_DEPTH} levels deep; {source} sends no such JSON"
+        )
+    return document
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    # Iterative, so that checking depth cannot itself exhaust the stack.
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def load_json_object(body: bytes, source: str, *, parse_float: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    document = load_json(body, source, parse_float=parse_float)
     if not isinstance(document, dict):
         raise MalformedPayloadError(f"the body must be a JSON object, as {source} sends it")
     return document
@@ -83,9 +121,36 @@ class IntakeService:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
         # Verify the raw bytes before anything parses them.
         source.verify(request, self._secrets)
-        delivery = source.parse(request, self._config())
+        delivery = self._parse(source, request)
         if delivery.ignored_reason:
             return IntakeResult("ignored", source_name, delivery.topic, reason=delivery.ignored_reason)
         ids = [e.event_id for e in delivery.events]
         published = self._deliveries.publish_once(delivery.dedupe_key, delivery.events)
         return IntakeResult("accepted" if published else "duplicate", source_name, delivery.topic, ids)
+
+    def _parse(self, source: WebhookSource, request: WebhookRequest) -> Delivery:
+        """The source's parse, with every way a verified body can be unrecordable answered 400.
+
+        Sources name the vendor's field where they can; this catches what a source could not
+        foresee, such as a value that passes the vendor's model but not the canonical event's
+        (a line of 10**12 units), so that bad input is never mistaken for an outage (503) and
+        retried by the vendor for days.
+        """
+        config = self._config()
+        try:
+            return source.parse(request, config)
+        except ValidationError as exc:
+            raise MalformedPayloadError(f"this {source.name} delivery cannot be recorded: {_problem(exc)}") from exc
+        except MoneyError as exc:
+            raise MalformedPayloadError(f"this {source.name} delivery cannot be recorded: {exc}") from exc
+        except ArithmeticError as exc:  # decimal.InvalidOperation, Overflow: a number read without a guard
+            raise MalformedPayloadError(f"a number in this {source.name} delivery cannot be read exactly") from exc
+        except RecursionError:
+            raise MalformedPayloadError(f"the {source.name} body is nested too deeply to read") from None
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first problem, naming the field as the model spells it ('LineItem.quantity: ...')."""
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"'{exc.title}.{where}': {first['msg']}" if where else f"'{exc.title}': {first['msg']}"

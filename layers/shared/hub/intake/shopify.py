@@ -248,11 +248,11 @@ def _model(model: type[M], body: dict[str, Any], what: str) -> M:
         raise MalformedPayloadError(f"not a Shopify {what}: '{where}': {first['msg']}") from exc
 
 
-def _minor(amount: str | Decimal | None, currency: str | None, what: str) -> int | None:
+def _minor(amount: str | Decimal | None, currency: str | None, what: str, field: str | None = None) -> int | None:
     if amount is None or currency is None:
         return None
     try:
-        return parse_minor(amount, currency)
+        return parse_minor(amount, currency, field=field)
     except MoneyError as exc:
         raise MalformedPayloadError(f"not a Shopify {what}: {exc}") from exc
 
@@ -276,7 +276,7 @@ def _lines(ctx: _Context, items: list[ShopifyLineItem], currency: str | None) ->
         LineItem(
             sku=_line_sku(ctx, item, f"line_items.{index}"),
             quantity=item.quantity,
-            unit_price=_minor(item.price, currency, f"line item: 'line_items.{index}.price'") or 0,
+            unit_price=_minor(item.price, currency, "line item", f"line_items.{index}.price") or 0,
             title=item.title,
             platform_line_id=str(item.id) if item.id is not None else None,
             stocked=not (item.gift_card or item.requires_shipping is False),
@@ -360,7 +360,7 @@ def _order_data(ctx: _Context, order: ShopifyOrder, shipped: list[OrderFulfilled
         platform_order_id=str(order.id),
         order_number=order.name or (str(order.order_number) if order.order_number else None),
         currency=order.currency.upper(),
-        total=_minor(order.total_price, order.currency, "order") or 0,
+        total=_minor(order.total_price, order.currency, "order", "total_price") or 0,
         paid=order.financial_status in _PAID_STATUSES,
         cancelled=order.cancelled_at is not None,
         customer_email=order.email or (order.customer.email if order.customer else None),
@@ -417,7 +417,7 @@ def _orders_updated(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         platform_order_id=str(order.id),
         platform_status=order.financial_status,
         currency=order.currency.upper(),
-        total=_minor(order.total_price, order.currency, "order"),
+        total=_minor(order.total_price, order.currency, "order", "total_price"),
         paid=order.financial_status in _PAID_STATUSES,
         cancelled=order.cancelled_at is not None,
         refunded_total=_refunded_total(order),
@@ -433,7 +433,7 @@ def _orders_paid(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     order = _model(ShopifyOrder, body, "order")
     data = OrderPaidData(
         order_id=ctx.order_id(order.id),
-        amount=_minor(order.total_price, order.currency, "order") or 0,
+        amount=_minor(order.total_price, order.currency, "order", "total_price") or 0,
         currency=order.currency.upper(),
         payment_reference=order.name,
     )
@@ -457,18 +457,21 @@ def _orders_fulfilled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
 
 def _refunds_create(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     refund = _model(ShopifyRefund, body, "refund")
-    moved = [tx for tx in refund.transactions if tx.kind == "refund" and tx.status in (None, "success")]
-    currencies = {tx.currency.upper() for tx in moved if tx.currency}
+    moved = [
+        (t, tx) for t, tx in enumerate(refund.transactions) if tx.kind == "refund" and tx.status in (None, "success")
+    ]
+    currencies = {tx.currency.upper() for _, tx in moved if tx.currency}
     if len(currencies) > 1:
         raise MalformedPayloadError("not a Shopify refund: its transactions are in several currencies")
     currency = currencies.pop() if currencies else None
-    amount = sum((tx.amount for tx in moved), Decimal(0))
+    # Without a currency only a refund that moved nothing can be read ("XXX": ISO 4217's "no currency").
+    amount = sum(_minor(tx.amount, currency or "XXX", "refund", f"transactions.{t}.amount") or 0 for t, tx in moved)
     if amount and currency is None:
         raise MalformedPayloadError("not a Shopify refund: 'transactions.currency' is missing")
     data = RefundData(
         order_id=ctx.order_id(refund.order_id),
         refund_id=str(refund.id),
-        amount=(_minor(str(amount), currency, "refund") or 0) if currency else 0,
+        amount=amount,
         currency=currency,
         lines=[
             RefundLine(
@@ -493,7 +496,7 @@ def _checkouts(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         checkout_id=f"{ctx.channel}:{checkout_id}",
         customer_email=checkout.email,
         currency=checkout.currency.upper() if checkout.currency else None,
-        total=_minor(checkout.total_price, checkout.currency, "checkout"),
+        total=_minor(checkout.total_price, checkout.currency, "checkout", "total_price"),
         lines=_lines(ctx, checkout.line_items, checkout.currency),
         recovery_url=checkout.abandoned_checkout_url,
         completed=checkout.completed_at is not None,
@@ -629,7 +632,7 @@ class ShopifySource:
             if not value:
                 raise MalformedPayloadError(f"missing {name} header; Shopify sends it with every webhook")
         assert topic and shop and webhook_id
-        body = load_json_object(request.body, "Shopify", exact_numbers=True)
+        body = load_json_object(request.body, "Shopify", parse_float=Decimal)
         dedupe_key = f"shopify:{shop}:{webhook_id}"
         translate = TOPICS.get(topic)
         if translate is None:

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, Valid
 
 from hub.config import HubConfig
 from hub.events import (
+    MAX_STOCK_LEVEL,
     HubEvent,
     OrderReference,
     PaymentData,
@@ -251,6 +252,10 @@ def _whole_units(quantity: str, where: str) -> int:
         raise MalformedPayloadError(f"not a Square inventory.count.updated event: '{where}' is not a number") from exc
     if not value.is_finite():
         raise MalformedPayloadError(f"not a Square inventory.count.updated event: '{where}' is not a number")
+    if value.copy_abs() > MAX_STOCK_LEVEL:  # before int(): "1e999999" is a few bytes and a huge integer
+        raise MalformedPayloadError(
+            f"not a Square inventory.count.updated event: '{where}' is beyond {MAX_STOCK_LEVEL} units"
+        )
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 

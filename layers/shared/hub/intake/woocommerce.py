@@ -11,7 +11,6 @@ ignored.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from hub.events import (
 from hub.intake.errors import MalformedPayloadError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
+from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
@@ -207,14 +207,8 @@ def _problem(exc: ValidationError) -> str:
 
 
 def _load(body: bytes) -> dict[str, Any]:
-    try:
-        # Floats as Decimal: line item prices are JSON numbers, and money is never a float.
-        document = json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayloadError("the body is not valid JSON, as WooCommerce sends it") from exc
-    if not isinstance(document, dict):
-        raise MalformedPayloadError("the body must be a JSON object, as WooCommerce sends it")
-    return document
+    # Floats as Decimal: line item prices are JSON numbers, and money is never a float.
+    return load_json_object(body, "WooCommerce", parse_float=Decimal)
 
 
 def _ping_id(request: WebhookRequest) -> str | None:

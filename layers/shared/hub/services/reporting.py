@@ -112,7 +112,11 @@ class ReportingService:
             return self._refund(event)
         if isinstance(event, CheckoutStarted):
             start = CheckoutStart(stamp(event.occurred_at), event.event_id, event.channel, _upper(event.data.currency))
-            _facts, delta = self._update(CheckoutFacts(event.data.checkout_id), lambda f: f.with_start(start))
+            done = event.data.completed
+            _facts, delta = self._update(
+                CheckoutFacts(event.data.checkout_id),
+                lambda f: f.with_start(start).with_completion() if done else f.with_start(start),
+            )
             return ReportChange("applied" if delta else "duplicate", delta)
         if isinstance(event, MarketingMessageSent):
             key = customer_key(event.data.customer)
@@ -139,6 +143,9 @@ class ReportingService:
         )
         facts, delta = self._update(OrderFacts(data.order_id), lambda f: f.with_placement(placement))
         self._to_customer(facts)
+        if data.checkout_id:
+            # The order completed a checkout; it counts in the conversion rate once the checkout is known.
+            self._update(CheckoutFacts(data.checkout_id), lambda f: f.with_completion())
         change = ReportChange("applied" if delta else "duplicate", delta)
         if self._forwarder is not None and not facts.cancelled:
             change.forwarded = self._forwarder.purchase(_purchase(event))
