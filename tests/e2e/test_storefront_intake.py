@@ -336,19 +336,29 @@ def test_every_bigcommerce_update_of_an_order_is_applied_and_a_retry_is_a_duplic
     )
     first = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_1")
     assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
-    (paid_id,) = first.json()["event_ids"]
+    # Each update is the order update and a placement of the order (an update may come before `created`).
+    paid_id, first_placement = first.json()["event_ids"]
     wait_for(lambda: (read_order(http, order_key) or {}).get("status") in ("paid", "fulfilling"), what="paid")
 
     bigcommerce.order(order_id).update(status_id=5, status="Cancelled", date_modified="Sat, 21 Nov 2026 09:30:02 +0000")
     second = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_2")
     assert second.status_code == 200 and second.json()["status"] == "accepted", second.text
-    (cancelled_id,) = second.json()["event_ids"]
-    assert cancelled_id != paid_id
-    order = wait_for(
-        lambda: (o := read_order(http, order_key)) and o["status"] == "cancelled" and o, what="the cancellation"
-    )
+    cancelled_id, second_placement = second.json()["event_ids"]
+    assert cancelled_id != paid_id and second_placement != first_placement
+
+    def settled():
+        o = read_order(http, order_key)
+        if not o or o["status"] != "cancelled":
+            return None
+        on_timeline = {e["event_id"] for e in o["timeline"]}
+        return o if {paid_id, first_placement, cancelled_id, second_placement} <= on_timeline else None
+
+    order = wait_for(settled, what="the cancellation, with every event of both updates on the timeline")
     applied = {e["event_id"]: e["applied"] for e in order["timeline"]}
+    # Both updates applied (paid, then cancelled); the order was recorded from store/order/created
+    # before them, so the placements they carry changed nothing.
     assert applied[paid_id] is True and applied[cancelled_id] is True
+    assert applied[first_placement] is False and applied[second_placement] is False
 
     retry = post(http, storefront_stack, "bigcommerce", body, delivery_id=f"msg_{tag}_2")
     assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
