@@ -6,6 +6,7 @@ storefront; ProductUpdated learns a product's platform ids; StockLevelChanged ch
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -49,13 +50,23 @@ def _root() -> _Root:
     return _Root(stock, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 
 
-def record_handler(record: HubSqsRecord) -> None:
+# Left of the Lambda's time when retrying a contended order stops: room to publish what follows.
+_MARGIN_SECONDS = 2.0
+
+
+def _deadline(context: LambdaContext | None) -> float | None:
+    if context is None:
+        return None
+    return time.monotonic() + max(0.0, context.get_remaining_time_in_millis() / 1000 - _MARGIN_SECONDS)
+
+
+def record_handler(record: HubSqsRecord, lambda_context: LambdaContext | None = None) -> None:
     root = _root()
     event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     if isinstance(event, OrderPlaced):
         logger.append_keys(order_id=event.data.order_id)
-        result = root.stock.place_order(event)
+        result = root.stock.place_order(event, deadline=_deadline(lambda_context))
         metrics.add_metric(name=f"Order{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
     elif isinstance(event, StockLevelReported):

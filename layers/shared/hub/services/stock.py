@@ -9,6 +9,7 @@ See docs/stock.md.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,14 +53,12 @@ from hub.ports import (
     SyncLog,
 )
 from hub.services.orders import status_changed
+from hub.services.retry import DEFAULT_BUDGET_SECONDS, Patience
 
 __all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService", "UnknownLocationError"]
 
 # Channels whose levels the hub also pushes to: what a report says they hold is their known count.
 _PUSHED_PLATFORMS = ("shopify", "woocommerce", "magento")
-
-# Concurrent orders for the same SKU make a reservation fail its condition; read again and retry.
-_MAX_ATTEMPTS = 5
 
 
 class Applied(StrEnum):
@@ -105,7 +104,11 @@ class StockService:
         clock: Callable[[], datetime] = _utcnow,
         catalog: Catalog | None = None,
         sync_log: SyncLog | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._ledger = ledger
         self._publisher = publisher
         self._config = config
@@ -118,7 +121,14 @@ class StockService:
         when = COUNTS_OWN_ORDERS.get(channel.platform if channel else event.source)
         return when == "placed" or (when == "paid" and event.data.paid)
 
-    def place_order(self, event: OrderPlaced) -> PlacementResult:
+    def place_order(self, event: OrderPlaced, *, deadline: float | None = None) -> PlacementResult:
+        """Record the order with its reservations, or on hold when the stock cannot cover it.
+
+        Concurrent orders for the same SKUs make a reservation fail its condition (or DynamoDB cancel
+        the transaction for a conflicting one): the levels are read again and the order re-planned,
+        after a jittered wait, until `deadline` (time.monotonic(); the handler passes the Lambda's
+        remaining time). Only then does StockConflictError fail the record.
+        """
         data = event.data
         lines = tuple(OrderLine(line.sku, line.quantity, line.unit_price, line.platform_line_id) for line in data.lines)
         entry = TimelineEntry(
@@ -129,7 +139,12 @@ class StockService:
             summary=f"placed on {event.channel} ({sum(ln.quantity for ln in lines)} units)",
         )
         preference = order_locations(self._config().location_refs(), data.shipping_country)
-        for _attempt in range(_MAX_ATTEMPTS):
+        started = self._monotonic()
+        patience = Patience(
+            deadline if deadline is not None else started + DEFAULT_BUDGET_SECONDS, self._monotonic, self._sleep
+        )
+        attempts = 0
+        for attempts in patience.attempts():  # noqa: B007 (reported below)
             order = Order(
                 order_id=data.order_id,
                 channel=event.channel,
@@ -186,7 +201,9 @@ class StockService:
                 continue
             self._publish_follow_ons(order, event)
             return PlacementResult(Applied.APPLIED, order)
-        raise StockConflictError(f"{data.order_id}: stock kept changing over {_MAX_ATTEMPTS} attempts")
+        raise StockConflictError(
+            f"{data.order_id}: stock kept changing over {attempts + 1} attempts in {self._monotonic() - started:.1f} s"
+        )
 
     def _publish_follow_ons(self, order: Order, cause: OrderPlaced) -> None:
         # The order is recorded: payments waiting for it apply, and a paid, reserved order is routed.
