@@ -21,6 +21,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from hub.adapters.dynamodb import CHUNK_SIZE, DynamoLedger
 from hub.adapters.eventbridge import EventBridgePublisher
+from hub.adapters.order_privacy import DynamoOrderPrivacy
 from hub.config import parse_config
 from hub.events import parse_event
 from hub.ports import StockConflictError
@@ -203,6 +204,11 @@ def test_an_order_of_3000_lines_is_recorded_whole_and_read_back_line_by_line(
     )["Item"]
     assert "lines" not in head and set(head["parts"]["M"]) == {"lines", "reservations"}
     assert len(json.dumps(head)) < 100_000
+    # A customer's data export has every line too.
+    exported = DynamoOrderPrivacy(boto3.client("dynamodb"), aws.resources["HubTable"]).export_order(
+        f"shopify:{order_id}"
+    )
+    assert len(exported["lines"]) == 3000
 
 
 class Interfering:

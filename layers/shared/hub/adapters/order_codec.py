@@ -59,6 +59,7 @@ _PAGED = ("lines", "reservations")
 class PartsMissingError(Exception):
     """The order item names parts the read did not return (a write in flight): read again."""
 
+
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
