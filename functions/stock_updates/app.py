@@ -54,19 +54,38 @@ def _root() -> _Root:
 _MARGIN_SECONDS = 2.0
 
 
-def _deadline(context: LambdaContext | None) -> float | None:
-    if context is None:
-        return None
-    return time.monotonic() + max(0.0, context.get_remaining_time_in_millis() / 1000 - _MARGIN_SECONDS)
+@dataclass
+class _Batch:
+    """The time left for the batch being processed, shared fairly among the records not yet done."""
+
+    deadline: float | None = None
+    left: int = 0
+
+    def start(self, records: int, context: LambdaContext | None) -> None:
+        remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+        self.deadline = time.monotonic() + remaining - _MARGIN_SECONDS if remaining is not None else None
+        self.left = records
+
+    def record_deadline(self) -> float | None:
+        """When the record about to be processed stops retrying: its share of what is left."""
+        if self.deadline is None:
+            return None
+        now = time.monotonic()
+        share = max(0.0, self.deadline - now) / max(1, self.left)
+        self.left -= 1
+        return now + share
 
 
-def record_handler(record: HubSqsRecord, lambda_context: LambdaContext | None = None) -> None:
+_batch = _Batch()
+
+
+def record_handler(record: HubSqsRecord) -> None:
     root = _root()
     event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     if isinstance(event, OrderPlaced):
         logger.append_keys(order_id=event.data.order_id)
-        result = root.stock.place_order(event, deadline=_deadline(lambda_context))
+        result = root.stock.place_order(event, deadline=_batch.record_deadline())
         metrics.add_metric(name=f"Order{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
     elif isinstance(event, StockLevelReported):
@@ -108,4 +127,5 @@ _LEVEL_METRICS = {
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    _batch.start(len(event.get("Records", [])), context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
