@@ -75,11 +75,22 @@ class _Batch:
         self.left -= 1
         return now + share
 
+    def spent(self) -> bool:
+        """The batch's time is up: a record not started now fails at once (SQS delivers it again)
+        rather than run the function into its timeout, which would return the whole batch."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class OutOfTimeError(Exception):
+    """No time left in this invocation for the record; it goes back to its queue."""
+
 
 _batch = _Batch()
 
 
 def record_handler(record: HubSqsRecord) -> None:
+    if _batch.spent():
+        raise OutOfTimeError("no time left in this invocation; the record is retried by SQS")
     root = _root()
     event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
