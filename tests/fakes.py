@@ -46,6 +46,7 @@ class FakeLedger:
         # Simulates a concurrent order taking stock between read and write, n times.
         self.steal_before_write: list[tuple[str, str, int]] = []
         self.low: dict[str, LowStockState] = {}
+        self.finished: list[str] = []
 
     def _put(self, sku: str, location: str, available: int, reserved: int, **changes: object) -> None:
         """Store a level as DynamoLedger does: every change counts one more version."""
@@ -154,6 +155,10 @@ class FakeLedger:
         stored.timeline = [*current.timeline, entry]
         order.version += 1
         self.orders[order.order_id] = stored
+
+    def finish_stock(self, order_id: str) -> None:
+        """Every change is applied whole here: nothing is ever owed."""
+        self.finished.append(order_id)
 
     def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
         self.pending.setdefault(order_id, {})[event_id] = event_json

@@ -6,6 +6,7 @@ storefront; ProductUpdated learns a product's platform ids; StockLevelChanged ch
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -49,13 +50,53 @@ def _root() -> _Root:
     return _Root(stock, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 
 
+# Left of the Lambda's time when retrying a contended order stops: room to publish what follows.
+_MARGIN_SECONDS = 2.0
+
+
+@dataclass
+class _Batch:
+    """The time left for the batch being processed, shared fairly among the records not yet done."""
+
+    deadline: float | None = None
+    left: int = 0
+
+    def start(self, records: int, context: LambdaContext | None) -> None:
+        remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+        self.deadline = time.monotonic() + remaining - _MARGIN_SECONDS if remaining is not None else None
+        self.left = records
+
+    def record_deadline(self) -> float | None:
+        """When the record about to be processed stops retrying: its share of what is left."""
+        if self.deadline is None:
+            return None
+        now = time.monotonic()
+        share = max(0.0, self.deadline - now) / max(1, self.left)
+        self.left -= 1
+        return now + share
+
+    def spent(self) -> bool:
+        """The batch's time is up: a record not started now fails at once (SQS delivers it again)
+        rather than run the function into its timeout, which would return the whole batch."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class OutOfTimeError(Exception):
+    """No time left in this invocation for the record; it goes back to its queue."""
+
+
+_batch = _Batch()
+
+
 def record_handler(record: HubSqsRecord) -> None:
+    if _batch.spent():
+        raise OutOfTimeError("no time left in this invocation; the record is retried by SQS")
     root = _root()
     event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     if isinstance(event, OrderPlaced):
         logger.append_keys(order_id=event.data.order_id)
-        result = root.stock.place_order(event)
+        result = root.stock.place_order(event, deadline=_batch.record_deadline())
         metrics.add_metric(name="Order" + result.outcome.title().replace("_", ""), unit=MetricUnit.Count, value=1)
         logger.info("order %s", result.outcome, extra={"status": result.order.status.value})
     elif isinstance(event, StockLevelReported):
@@ -97,4 +138,5 @@ _LEVEL_METRICS = {
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    _batch.start(len(event.get("Records", [])), context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -159,3 +159,22 @@ def test_an_order_first_heard_of_cancelled_holds_nothing(aws, stock, admin, cont
     assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (5, 0)
     order = json.loads(admin.lambda_handler(event("admin_api_get_order.json"), context)["body"])
     assert (order["status"], order["reservations"], order["payments"]) == ("cancelled", [], [])
+
+
+def test_records_left_when_the_batch_time_is_spent_fail_alone_instead_of_timing_out(aws, stock, admin, context):
+    """An invocation with no time left (less than the margin kept to publish) returns the records it
+    has not started to the queue at once, rather than run the function into its timeout."""
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 10)
+    set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 10)
+    record = event("stock_updates_order_placed.json")["Records"][0]
+
+    class NearlyOut(type(context)):
+        def get_remaining_time_in_millis(self) -> int:
+            return 1500
+
+    with pytest.raises(Exception, match="no time left"):
+        stock.lambda_handler({"Records": [record]}, NearlyOut())
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (10, 0)
+    # With time, the same record is recorded.
+    assert stock.lambda_handler({"Records": [record]}, context) == {"batchItemFailures": []}
+    assert level(aws, "MUG-ENAMEL-WHT", "wh-east") == (8, 2)

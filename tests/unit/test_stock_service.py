@@ -33,10 +33,33 @@ def placed(order_id: str = "shopify:1", lines=(("MUG", 2),), paid=True, country=
     )
 
 
+class FakeTime:
+    """time.monotonic and time.sleep for the service: waiting moves the clock, at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
-def world():
+def fake_time():
+    return FakeTime()
+
+
+@pytest.fixture
+def world(fake_time):
     ledger, bus = FakeLedger(), FakePublisher()
-    return ledger, bus, StockService(ledger, bus, lambda: CONFIG, clock=lambda: NOW)
+    service = StockService(
+        ledger, bus, lambda: CONFIG, clock=lambda: NOW, monotonic=fake_time.monotonic, sleep=fake_time.sleep
+    )
+    return ledger, bus, service
 
 
 def test_a_paid_order_reserves_at_the_first_location_and_is_paid(world):
@@ -105,6 +128,44 @@ def test_stock_that_never_settles_fails_the_record_for_a_retry(world):
     ledger.place_order = always_conflict
     with pytest.raises(StockConflictError, match="kept changing"):
         service.place_order(placed())
+
+
+def test_conflicts_are_retried_with_jittered_waits_until_the_deadline(world, fake_time):
+    """A hot SKU: the order keeps losing the race. It is retried for as long as the deadline allows
+    (not a fixed small count), with waits that grow and are not all alike, and never past it."""
+    ledger, _bus, service = world
+    service.set_level("MUG", "wh-east", 100, "admin")
+    tries = []
+
+    def always_conflict(*_args, **_kwargs):
+        tries.append(fake_time.now)
+        raise StockConflictError("shopify:1")
+
+    ledger.place_order = always_conflict
+    deadline = fake_time.now + 8.0
+    with pytest.raises(StockConflictError, match="kept changing"):
+        service.place_order(placed(), deadline=deadline)
+    assert len(tries) > 10  # far more than the old five attempts
+    assert fake_time.now <= deadline
+    assert len(set(fake_time.waits)) > 1 and max(fake_time.waits) <= 0.5
+
+
+def test_an_order_that_loses_races_is_placed_once_the_stock_settles(world, fake_time):
+    ledger, _bus, service = world
+    service.set_level("MUG", "wh-east", 2, "admin")
+    real = ledger.place_order
+    losses = iter(range(12))
+
+    def loses_twelve_races(*args, **kwargs):
+        if next(losses, None) is not None:
+            raise StockConflictError("shopify:1")
+        return real(*args, **kwargs)
+
+    ledger.place_order = loses_twelve_races
+    result = service.place_order(placed(), deadline=fake_time.now + 30)
+    assert result.outcome is Applied.APPLIED and result.order.status.value == "paid"
+    assert len(fake_time.waits) == 12
+    assert ledger.levels[("MUG", "wh-east")].available == 0
 
 
 def test_shipping_country_decides_the_location(world):

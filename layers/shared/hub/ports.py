@@ -60,11 +60,13 @@ class OrderExistsError(HubError):
 
 
 class StockConflictError(HubError):
-    """Stock changed between reading the levels and reserving; read again and retry."""
+    """Stock changed between reading the levels and reserving, or a concurrent transaction was in
+    the way (DynamoDB's TransactionConflict); read again and retry."""
 
 
 class OrderConflictError(HubError):
-    """The order changed since it was read; read again and apply the event again."""
+    """The order changed since it was read, or a concurrent transaction was in the way; read again
+    and apply the event again."""
 
 
 class AlreadyAppliedError(HubError):
@@ -83,10 +85,12 @@ class Ledger(Protocol):
         """sku -> location -> level, for every known location of each sku."""
 
     def place_order(self, order: Order, reservations: Sequence[Reservation], entry: TimelineEntry) -> None:
-        """Record a new order, its first timeline entry and its reservations atomically.
+        """Record a new order, its first timeline entry and its reservations: whole or not at all.
 
-        Raises OrderExistsError when the order is already there, StockConflictError when any
-        location no longer has the units (nothing is written then).
+        Raises OrderExistsError when the order is already there (or another delivery recorded it
+        meanwhile), StockConflictError when any location no longer has the units, or a concurrent
+        write was in the way (nothing is held then: read the levels again and retry). The order is
+        visible only once every reservation is held, however many there are.
         """
 
     def get_order(self, order_id: str) -> Order | None:
@@ -104,6 +108,10 @@ class Ledger(Protocol):
         OrderConflictError when the order changed since it was read; AlreadyAppliedError when the
         event is already in its timeline.
         """
+
+    def finish_stock(self, order_id: str) -> None:
+        """Apply what the order's stored changes still owe the stock ledger (a change too large for
+        one write, interrupted after the order was stored); nothing when nothing is owed."""
 
     def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
         """Keep an event (a payment) for an order that is not recorded yet."""

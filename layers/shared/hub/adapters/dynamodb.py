@@ -19,18 +19,31 @@ to a channel `SYNC#<channel>` / `SKU#<sku>#LOC#<location>`.
 
 from __future__ import annotations
 
+import json
+import random
 import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import order_from_items, order_item, plain, timeline_item, typed
+from hub.adapters.order_codec import (
+    PartsMissingError,
+    order_from_items,
+    order_items,
+    part_keys,
+    plain,
+    timeline_item,
+    typed,
+)
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
 from hub.ports import (
     AlreadyAppliedError,
+    HubError,
     LevelWritten,
     OrderConflictError,
     OrderExistsError,
@@ -39,9 +52,22 @@ from hub.ports import (
     StoreError,
 )
 
-__all__ = ["DynamoLedger"]
+__all__ = ["CHUNK_SIZE", "DynamoLedger"]
 
 PENDING_DAYS = 30
+# DynamoDB takes at most 100 items in one transaction. Reservations and stock changes go in chunks
+# of at most CHUNK_SIZE, leaving room for the plan check and the chunk's marker.
+_TRANSACTION_ITEMS = 100
+CHUNK_SIZE = 90
+_CONFLICT_TRIES = 5
+_FAILED = "ConditionalCheckFailed"
+_CONFLICT = "TransactionConflict"
+# The states of a placement in chunks.
+_RESERVING, _COMPENSATING, _RELEASED, _PLACED = "reserving", "compensating", "released", "placed"
+# A chunk's marker: its units are held, or were given back.
+_RESERVED = "reserved"
+
+Counted = Mapping[tuple[str, str], tuple[str, datetime]]
 
 
 def _now() -> str:
@@ -54,6 +80,79 @@ def _order_key(order_id: str) -> dict[str, Any]:
 
 def _stock_key(sku: str, location: str) -> dict[str, Any]:
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
+
+
+def _placing_key(order_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "PLACING"}}
+
+
+def _chunk_key(order_id: str, attempt: int, number: int) -> dict[str, Any]:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"PLACED#{attempt:03d}#{number:04d}"}}
+
+
+def _plain_key(key: Mapping[str, Any]) -> dict[str, str]:
+    return {name: value["S"] for name, value in key.items()}
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _unpack(value: Any) -> Any:
+    return json.loads(zlib.decompress(value.value if hasattr(value, "value") else bytes(value)))
+
+
+def _owed_item(order_id: str, event_id: str, stock: Sequence[tuple[str, str, int, int]]) -> dict[str, Any]:
+    """The stock changes an order's stored change still owes, applied chunk by chunk (`done` counts them)."""
+    return typed(
+        {
+            "pk": f"ORDER#{order_id}",
+            "sk": f"OWED#{event_id}",
+            "kind": "owed_stock",
+            "changes": _pack([list(change) for change in stock]),
+            "done": 0,
+            "created_at": _now(),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One attempt at placing an order in chunks: its reservations, the reservations held without
+    taking from `available` (see StockLedger.place_order), and the items that record the order."""
+
+    attempt: int
+    reservations: list[Reservation]
+    counted: Counted
+    records: list[dict[str, Any]]
+    event_id: str
+
+    def chunks(self) -> list[list[Reservation]]:
+        return [self.reservations[i : i + CHUNK_SIZE] for i in range(0, len(self.reservations), CHUNK_SIZE)]
+
+    def packed(self) -> bytes:
+        return _pack(
+            {
+                "reservations": [[r.sku, r.location, r.quantity] for r in self.reservations],
+                "counted": [[sku, loc, by, micros(at)] for (sku, loc), (by, at) in self.counted.items()],
+                "records": self.records,
+            }
+        )
+
+    @classmethod
+    def unpacked(cls, attempt: int, item: Mapping[str, Any]) -> _Plan:
+        plan = _unpack(item["plan"])
+        return cls(
+            attempt,
+            [Reservation(sku, loc, int(q)) for sku, loc, q in plan["reservations"]],
+            {(sku, loc): (by, from_micros(at)) for sku, loc, by, at in plan["counted"]},  # type: ignore[misc]
+            plan["records"],
+            str(item.get("event_id", "")),
+        )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _low_key(sku: str) -> dict[str, Any]:
@@ -221,6 +320,48 @@ class DynamoLedger:
         )
 
     # ------------------------------------------------------------------ orders
+    def _reserve(self, res: Reservation, counted: Counted, now: str) -> dict[str, Any]:
+        """The update holding one reservation's units at its location."""
+        report = counted.get((res.sku, res.location))
+        if report is not None:
+            # The storefront's own report already left these units out of `available`: hold them
+            # only, as long as that report is still the level the location holds.
+            update = {
+                "UpdateExpression": (
+                    "SET reserved = if_not_exists(reserved, :zero) + :q, updated_at = :now ADD version :one"
+                ),
+                "ConditionExpression": "set_by = :by AND set_at = :at",
+                "ExpressionAttributeValues": typed(
+                    {":q": res.quantity, ":zero": 0, ":now": now, ":one": 1, ":by": report[0], ":at": micros(report[1])}
+                ),
+            }
+        else:
+            update = {
+                "UpdateExpression": (
+                    "SET available = available - :q, reserved = if_not_exists(reserved, :zero) + :q, "
+                    "updated_at = :now ADD version :one"
+                ),
+                # The guard that makes overselling impossible, whatever runs concurrently.
+                "ConditionExpression": "available >= :q",
+                "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now, ":one": 1}),
+            }
+        return {"Update": {"TableName": self._table, "Key": _stock_key(res.sku, res.location), **update}}
+
+    def _unreserve(self, res: Reservation, counted: Counted, now: str) -> dict[str, Any]:
+        """The update giving one reservation's units back (what _reserve took, and nothing else)."""
+        back = 0 if (res.sku, res.location) in counted else res.quantity
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _stock_key(res.sku, res.location),
+                "UpdateExpression": (
+                    "SET available = available + :back, reserved = reserved - :q, updated_at = :now ADD version :one"
+                ),
+                "ConditionExpression": "reserved >= :q",
+                "ExpressionAttributeValues": typed({":q": res.quantity, ":back": back, ":now": now, ":one": 1}),
+            }
+        }
+
     def place_order(
         self,
         order: Order,
@@ -228,70 +369,338 @@ class DynamoLedger:
         entry: TimelineEntry,
         counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
     ) -> None:
+        """Record a new order with its first timeline entry and its reservations.
+
+        An order with at most CHUNK_SIZE reservations is one transaction. A larger one is reserved
+        in chunks under a stored plan, and the order item is written last (see _place_in_chunks).
+        """
         now = _now()
-        counted = counted or {}
+        counted = dict(counted or {})
         order.reservations = tuple(reservations)
         order.version = 1
+        head, parts = order_items(order, now)
+        records = [head, timeline_item(order.order_id, entry), *parts]
+        if len(reservations) <= CHUNK_SIZE and 1 + len(records) + len(reservations) <= _TRANSACTION_ITEMS:
+            self._place_at_once(order.order_id, records, [self._reserve(r, counted, now) for r in reservations])
+        else:
+            self._place_in_chunks(order.order_id, list(reservations), counted, records, entry.event_id)
+
+    def _place_at_once(self, order_id: str, records: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         items: list[dict[str, Any]] = [
+            # No placement in chunks of this order is under way (it would be stranded).
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": _placing_key(order_id),
+                    "ConditionExpression": "attribute_not_exists(sk) OR #state = :released",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": typed({":released": _RELEASED}),
+                }
+            },
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": order_item(order, now),
+                    "Item": records[0],
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            {"Put": {"TableName": self._table, "Item": timeline_item(order.order_id, entry)}},
+            *({"Put": {"TableName": self._table, "Item": record}} for record in records[1:]),
+            *updates,
         ]
-        for res in reservations:
-            report = counted.get((res.sku, res.location))
-            if report is not None:
-                # The storefront's own report already left these units out of `available`: hold them
-                # only, as long as that report is still the level the location holds.
-                update = {
-                    "UpdateExpression": (
-                        "SET reserved = if_not_exists(reserved, :zero) + :q, updated_at = :now ADD version :one"
-                    ),
-                    "ConditionExpression": "set_by = :by AND set_at = :at",
-                    "ExpressionAttributeValues": typed(
-                        {
-                            ":q": res.quantity,
-                            ":zero": 0,
-                            ":now": now,
-                            ":one": 1,
-                            ":by": report[0],
-                            ":at": micros(report[1]),
-                        }
-                    ),
-                }
-            else:
-                update = {
-                    "UpdateExpression": (
-                        "SET available = available - :q, reserved = if_not_exists(reserved, :zero) + :q, "
-                        "updated_at = :now ADD version :one"
-                    ),
-                    # The guard that makes overselling impossible, whatever runs concurrently.
-                    "ConditionExpression": "available >= :q",
-                    "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now, ":one": 1}),
-                }
-            items.append({"Update": {"TableName": self._table, "Key": _stock_key(res.sku, res.location), **update}})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if not _is_cancelled(exc):
-                raise StoreError(f"could not record order {order.order_id}: {exc}") from exc
+                raise StoreError(f"could not record order {order_id}: {exc}") from exc
             reasons = _reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise OrderExistsError(order.order_id) from exc
-            if "ConditionalCheckFailed" in reasons[2:]:
-                raise StockConflictError(order.order_id) from exc
+            if len(reasons) > 1 and reasons[1] == _FAILED:
+                raise OrderExistsError(order_id) from exc
+            if reasons and reasons[0] == _FAILED:
+                # Another delivery is placing this order in chunks: see it through, or learn it failed.
+                self._follow_plan(order_id)
+            if _FAILED in reasons[1 + len(records) :] or _CONFLICT in reasons:
+                raise StockConflictError(order_id) from exc
             # moto and older SDKs may omit reasons; tell the two apart by reading the order.
-            if not reasons and self._order_exists(order.order_id):
-                raise OrderExistsError(order.order_id) from exc
+            if not reasons and self._order_exists(order_id):
+                raise OrderExistsError(order_id) from exc
             if not reasons:
-                raise StockConflictError(order.order_id) from exc
-            raise StoreError(f"could not record order {order.order_id}: {', '.join(reasons)}") from exc
+                raise StockConflictError(order_id) from exc
+            raise StoreError(f"could not record order {order_id}: {', '.join(reasons)}") from exc
         except BotoCoreError as exc:
-            raise StoreError(f"could not record order {order.order_id}: {exc}") from exc
+            raise StoreError(f"could not record order {order_id}: {exc}") from exc
+
+    # A placement in chunks. `ORDER#<id>` / `PLACING` holds the plan: its attempt, its state
+    # (reserving -> placed, or reserving -> compensating -> released, then a new attempt), the
+    # reservations and the items the order is recorded with. Each chunk is one transaction: a check
+    # that the plan is still reserving, its marker `PLACED#<attempt>#<chunk>` (written once), and at
+    # most CHUNK_SIZE reservations. The order item comes last, with the plan marked placed.
+    def _place_in_chunks(
+        self,
+        order_id: str,
+        reservations: list[Reservation],
+        counted: Counted,
+        records: list[dict[str, Any]],
+        event_id: str,
+    ) -> None:
+        plan = self._start_plan(order_id, _Plan(0, reservations, counted, records, event_id))
+        if plan is None:
+            self._follow_plan(order_id)
+            return
+        self._reserve_chunks(order_id, plan)
+        self._commit_plan(order_id, plan)
+
+    def _start_plan(self, order_id: str, plan: _Plan) -> _Plan | None:
+        """Store `plan` as the order's next attempt; None when another delivery's plan is under way."""
+        for _attempt in range(4):
+            current = self._get(_placing_key(order_id))
+            if current is None:
+                condition, values = "attribute_not_exists(sk)", {}
+                attempt = 1
+            elif current["state"] == _RELEASED:
+                if self._order_exists(order_id):
+                    raise OrderExistsError(order_id)
+                attempt = int(current["attempt"]) + 1
+                condition = "attempt = :previous AND #state = :released"
+                values = {":previous": attempt - 1, ":released": _RELEASED}
+            else:
+                return None
+            stored = _Plan(attempt, plan.reservations, plan.counted, plan.records, plan.event_id)
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=typed(
+                        {
+                            **_plain_key(_placing_key(order_id)),
+                            "kind": "placement",
+                            "attempt": attempt,
+                            "state": _RESERVING,
+                            "event_id": plan.event_id,
+                            "chunks": len(stored.chunks()),
+                            "plan": stored.packed(),
+                            "updated_at": _now(),
+                        }
+                    ),
+                    ConditionExpression=condition,
+                    **(
+                        {"ExpressionAttributeNames": {"#state": "state"}, "ExpressionAttributeValues": typed(values)}
+                        if values
+                        else {}
+                    ),
+                )
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    continue  # another delivery stored a plan first: look again
+                raise StoreError(f"could not plan order {order_id}: {exc}") from exc
+            except BotoCoreError as exc:
+                raise StoreError(f"could not plan order {order_id}: {exc}") from exc
+            return stored
+        raise StockConflictError(order_id)
+
+    def _follow_plan(self, order_id: str) -> None:
+        """See another delivery's placement through: OrderExistsError once the order is recorded by
+        it; StockConflictError when it was given up (its units released), so the caller plans anew."""
+        current = self._get(_placing_key(order_id))
+        state = current["state"] if current else _RELEASED
+        if state == _PLACED:
+            raise OrderExistsError(order_id)
+        if state == _RESERVING and current is not None:
+            plan = _Plan.unpacked(int(current["attempt"]), current)
+            self._reserve_chunks(order_id, plan)
+            self._commit_plan(order_id, plan)
+            raise OrderExistsError(order_id)
+        if state == _COMPENSATING and current is not None:
+            self._compensate(order_id, int(current["attempt"]))
+        raise StockConflictError(order_id)
+
+    def _plan_check(self, order_id: str, attempt: int) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": _placing_key(order_id),
+            "ConditionExpression": "attempt = :attempt AND #state = :reserving",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": typed({":attempt": attempt, ":reserving": _RESERVING}),
+        }
+
+    def _plan_gone(self, order_id: str, exc: Exception) -> HubError:
+        """The plan is no longer reserving: it was placed (by another delivery) or given up."""
+        current = self._get(_placing_key(order_id))
+        if current is not None and current["state"] == _PLACED:
+            return OrderExistsError(order_id)
+        return StockConflictError(order_id)
+
+    def _reserve_chunks(self, order_id: str, plan: _Plan) -> None:
+        now = _now()
+        for number, chunk in enumerate(plan.chunks()):
+            marker = {
+                **_plain_key(_chunk_key(order_id, plan.attempt, number)),
+                "kind": "placement_chunk",
+                "state": _RESERVED,
+                "units": sum(r.quantity for r in chunk),
+            }
+            items = [
+                {"ConditionCheck": self._plan_check(order_id, plan.attempt)},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": typed(marker),
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                },
+                *(self._reserve(r, plan.counted, now) for r in chunk),
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if not _is_cancelled(exc):
+                    raise StoreError(f"could not reserve stock for order {order_id}: {exc}") from exc
+                reasons = _reasons(exc)
+                if reasons and reasons[0] == _FAILED:
+                    raise self._plan_gone(order_id, exc) from exc
+                if len(reasons) > 1 and reasons[1] == _FAILED:
+                    continue  # this chunk is written already (a redelivery, or another delivery)
+                if _CONFLICT in reasons:
+                    raise StockConflictError(order_id) from exc
+                # A location no longer has the units: give back what this attempt holds, then re-plan.
+                self._compensate(order_id, plan.attempt)
+                raise StockConflictError(order_id) from exc
+            except BotoCoreError as exc:
+                raise StoreError(f"could not reserve stock for order {order_id}: {exc}") from exc
+
+    def _commit_plan(self, order_id: str, plan: _Plan) -> None:
+        items = [
+            {
+                "Update": {
+                    **self._plan_check(order_id, plan.attempt),
+                    "UpdateExpression": "SET #state = :placed, updated_at = :now REMOVE #plan",
+                    "ExpressionAttributeNames": {"#state": "state", "#plan": "plan"},
+                    "ExpressionAttributeValues": typed(
+                        {":attempt": plan.attempt, ":reserving": _RESERVING, ":placed": _PLACED, ":now": _now()}
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": plan.records[0],
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            *({"Put": {"TableName": self._table, "Item": record}} for record in plan.records[1:]),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not _is_cancelled(exc):
+                raise StoreError(f"could not record order {order_id}: {exc}") from exc
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == _FAILED:
+                raise self._plan_gone(order_id, exc) from exc
+            if len(reasons) > 1 and reasons[1] == _FAILED:
+                # Recorded meanwhile by another path: what this attempt holds goes back.
+                self._compensate(order_id, plan.attempt)
+                raise OrderExistsError(order_id) from exc
+            if _CONFLICT in reasons:
+                raise StockConflictError(order_id) from exc
+            raise StoreError(f"could not record order {order_id}: {', '.join(reasons)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not record order {order_id}: {exc}") from exc
+
+    def _compensate(self, order_id: str, attempt: int) -> None:
+        """Give back every chunk attempt `attempt` reserved, each once, and mark the plan released.
+
+        The plan is marked compensating first, so no chunk of that attempt can be written after."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_placing_key(order_id),
+                UpdateExpression="SET #state = :compensating, updated_at = :now",
+                ConditionExpression="attempt = :attempt AND #state IN (:reserving, :compensating)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=typed(
+                    {":attempt": attempt, ":reserving": _RESERVING, ":compensating": _COMPENSATING, ":now": _now()}
+                ),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+            current = self._get(_placing_key(order_id))
+            if current is not None and current["state"] == _PLACED:
+                raise OrderExistsError(order_id) from exc
+            return  # another delivery gave this attempt up already
+        except BotoCoreError as exc:
+            raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+        current = self._get(_placing_key(order_id))
+        if current is None or "plan" not in current:
+            return
+        plan = _Plan.unpacked(attempt, current)
+        now = _now()
+        for number, chunk in enumerate(plan.chunks()):
+            items = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _chunk_key(order_id, attempt, number),
+                        "UpdateExpression": "SET #state = :released",
+                        "ConditionExpression": "#state = :reserved",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": typed({":released": _RELEASED, ":reserved": _RESERVED}),
+                    }
+                },
+                *(self._unreserve(r, plan.counted, now) for r in chunk),
+            ]
+            for _try in range(_CONFLICT_TRIES):
+                try:
+                    self._client.transact_write_items(TransactItems=items)
+                    break
+                except ClientError as exc:
+                    reasons = _reasons(exc) if _is_cancelled(exc) else []
+                    if reasons and reasons[0] == _FAILED:
+                        break  # never written, or given back already
+                    if _CONFLICT in reasons:
+                        time.sleep(random.uniform(0, 0.05 * 2**_try))
+                        continue
+                    raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+                except BotoCoreError as exc:
+                    raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+            else:
+                raise StoreError(f"could not give back the stock of order {order_id}: kept conflicting")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_placing_key(order_id),
+                UpdateExpression="SET #state = :released, updated_at = :now REMOVE #plan",
+                ConditionExpression="attempt = :attempt AND #state = :compensating",
+                ExpressionAttributeNames={"#state": "state", "#plan": "plan"},
+                ExpressionAttributeValues=typed(
+                    {":attempt": attempt, ":compensating": _COMPENSATING, ":released": _RELEASED, ":now": _now()}
+                ),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+
+    # ------------------------------------------------------------------ changes to a recorded order
+    def _stock_update(self, change: tuple[str, str, int, int], now: str) -> dict[str, Any]:
+        sku, location, available, reserved = change
+        # Conditions cannot do arithmetic: a decrease by n needs at least n there now.
+        guards = {"reserved": -reserved, "available": -available}
+        condition = " AND ".join(f"{name} >= :{name}_need" for name, need in guards.items() if need > 0)
+        values = {":a": available, ":r": reserved, ":now": now, ":one": 1}
+        values.update({f":{name}_need": need for name, need in guards.items() if need > 0})
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _stock_key(sku, location),
+            # `version` counts every change to the row (channel_sync pushes levels in version order).
+            "UpdateExpression": (
+                "SET available = available + :a, reserved = reserved + :r, updated_at = :now ADD version :one"
+            ),
+            "ExpressionAttributeValues": typed(values),
+        }
+        if condition:
+            update["ConditionExpression"] = condition
+        return {"Update": update}
 
     def save_order(self, order: Order, entry: TimelineEntry, stock: Sequence[tuple[str, str, int, int]] = ()) -> None:
         """Store the order as changed by one event, with that event's timeline entry, atomically.
@@ -299,15 +708,21 @@ class DynamoLedger:
         Conditional on the version the order was read at (OrderConflictError: read again and
         retry) and on the event not being applied yet (AlreadyAppliedError). `stock` holds
         (sku, location, available delta, reserved delta) changes made in the same transaction.
+
+        When the changes do not fit in one transaction (the release of a large order), the order
+        and its timeline entry are stored with `OWED#<event id>`, the changes still owed, and the
+        changes follow in chunks, each counted on that item (see _settle): a crash in between
+        leaves them owed, and `finish_stock` (the event's redelivery) applies the rest.
         """
         expected = order.version
         order.version = expected + 1
         now = _now()
+        head, parts = order_items(order, now)
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": order_item(order, now),
+                    "Item": head,
                     "ConditionExpression": "version = :expected",
                     "ExpressionAttributeValues": typed({":expected": expected}),
                 }
@@ -319,25 +734,13 @@ class DynamoLedger:
                     "ConditionExpression": "attribute_not_exists(sk)",
                 }
             },
+            *({"Put": {"TableName": self._table, "Item": part}} for part in parts),
         ]
-        for sku, location, available, reserved in stock:
-            # Conditions cannot do arithmetic: a decrease by n needs at least n there now.
-            guards = {"reserved": -reserved, "available": -available}
-            condition = " AND ".join(f"{name} >= :{name}_need" for name, need in guards.items() if need > 0)
-            values = {":a": available, ":r": reserved, ":now": now, ":one": 1}
-            values.update({f":{name}_need": need for name, need in guards.items() if need > 0})
-            update: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": _stock_key(sku, location),
-                # `version` counts every change to the row (channel_sync pushes levels in version order).
-                "UpdateExpression": (
-                    "SET available = available + :a, reserved = reserved + :r, updated_at = :now ADD version :one"
-                ),
-                "ExpressionAttributeValues": typed(values),
-            }
-            if condition:
-                update["ConditionExpression"] = condition
-            items.append({"Update": update})
+        owed = len(items) + len(stock) > _TRANSACTION_ITEMS
+        if owed:
+            items.append({"Put": {"TableName": self._table, "Item": _owed_item(order.order_id, entry.event_id, stock)}})
+        else:
+            items.extend(self._stock_update(change, now) for change in stock)
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -345,9 +748,9 @@ class DynamoLedger:
             if not _is_cancelled(exc):
                 raise StoreError(f"could not save order {order.order_id}: {exc}") from exc
             reasons = _reasons(exc)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if len(reasons) > 1 and reasons[1] == _FAILED:
                 raise AlreadyAppliedError(entry.event_id) from exc
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if (reasons and reasons[0] == _FAILED) or _CONFLICT in reasons:
                 raise OrderConflictError(order.order_id) from exc
             if not reasons:
                 # Without reasons (some emulators), find out which guard stopped the write.
@@ -358,6 +761,92 @@ class DynamoLedger:
         except BotoCoreError as exc:
             order.version = expected
             raise StoreError(f"could not save order {order.order_id}: {exc}") from exc
+        if owed:
+            self._settle(order.order_id, entry.event_id, list(stock))
+        if parts:
+            self._drop_stale_parts(order.order_id, order.version, plain(head)["parts"])
+
+    def finish_stock(self, order_id: str) -> None:
+        """Apply the stock changes the order's stored changes still owe (after a crash between the
+        order's write and its chunks of stock changes); nothing when none are owed."""
+        for item in self._query(f"ORDER#{order_id}", "OWED#"):
+            self._settle(order_id, item["sk"].removeprefix("OWED#"), _unpack(item["changes"]))
+
+    def _settle(self, order_id: str, event_id: str, stock: list[tuple[str, str, int, int]]) -> None:
+        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"OWED#{event_id}"}}
+        chunks = [stock[i : i + CHUNK_SIZE] for i in range(0, len(stock), CHUNK_SIZE)]
+        tries = 0
+        while True:
+            current = self._get(key)
+            if current is None:
+                return  # settled, by this delivery or another
+            done = int(current["done"])
+            if done >= len(chunks):
+                break
+            now = _now()
+            items = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "UpdateExpression": "SET done = :next",
+                        "ConditionExpression": "done = :done",
+                        "ExpressionAttributeValues": typed({":done": done, ":next": done + 1}),
+                    }
+                },
+                *(self._stock_update((s, loc, int(a), int(r)), now) for s, loc, a, r in chunks[done]),
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                reasons = _reasons(exc) if _is_cancelled(exc) else []
+                retry = (reasons and reasons[0] == _FAILED) or _CONFLICT in reasons
+                tries += 1
+                if retry and tries < _CONFLICT_TRIES * len(chunks):
+                    if _CONFLICT in reasons:
+                        time.sleep(random.uniform(0, 0.05 * min(2**tries, 20)))
+                    continue  # another delivery applied this chunk, or a transaction was in the way
+                raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
+            except BotoCoreError as exc:
+                raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=key,
+                ConditionExpression="done = :all",
+                ExpressionAttributeValues=typed({":all": len(chunks)}),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
+
+    def _drop_stale_parts(self, order_id: str, version: int, parts: Mapping[str, Any]) -> None:
+        """Remove part items the order no longer names, unless the order changed again meanwhile.
+
+        Best effort: a stale part is never read (the order item names its parts), only kept."""
+        keep = part_keys(order_id, parts)
+        stale = [i["sk"] for i in self._query(f"ORDER#{order_id}", "PART#") if i["sk"] not in keep]
+        for start in range(0, len(stale), _TRANSACTION_ITEMS - 1):
+            items = [
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": _order_key(order_id),
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": typed({":version": version}),
+                    }
+                },
+                *(
+                    {"Delete": {"TableName": self._table, "Key": {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": sk}}}}
+                    for sk in stale[start : start + _TRANSACTION_ITEMS - 1]
+                ),
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except (ClientError, BotoCoreError):
+                return
 
     def _applied(self, order_id: str, event_id: str) -> bool:
         key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#{event_id}"}}
@@ -369,8 +858,21 @@ class DynamoLedger:
         )
         return "Item" in response
 
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read {key['pk']['S']}: {exc}") from exc
+        return plain(item) if item else None
+
     def get_order(self, order_id: str) -> Order | None:
-        return order_from_items([i for i in self._query(f"ORDER#{order_id}") if not i["sk"].startswith("PENDING#")])
+        for _attempt in range(_CONFLICT_TRIES):
+            items = [i for i in self._query(f"ORDER#{order_id}") if not i["sk"].startswith("PENDING#")]
+            try:
+                return order_from_items(items)
+            except PartsMissingError:
+                continue  # the read saw a write half done: read again
+        raise StoreError(f"could not read order {order_id}: its parts kept changing")
 
     # ------------------------------------------------------------------ payments waiting for their order
     def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:

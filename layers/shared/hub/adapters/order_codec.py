@@ -1,12 +1,24 @@
-"""How an order and its timeline are written to, and read from, DynamoDB items."""
+"""How an order and its timeline are written to, and read from, DynamoDB items.
+
+A DynamoDB item holds at most 400 KB. An order's lines and reservations stay in the order item
+while they are small (every order a person places); beyond `INLINE_BYTES` they move, both, into
+part items `ORDER#<id>` / `PART#<lines|reservations>#<digest>#<nnnn>` of at most `PAGE_BYTES` each,
+and the order item keeps `parts` {name: {digest, pages}}. A part's key names the digest of its
+whole list, so parts are never rewritten in place: a reader that finds the order item but not yet
+every part it names (a query can see a transaction half applied) reads again. A timeline entry's
+follow-on events are kept compressed when they are large (the releases of a large order).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from hub.domain.orders import (
     Address,
@@ -22,7 +34,32 @@ from hub.domain.orders import (
 )
 from hub.money import Money
 
-__all__ = ["order_from_items", "order_item", "plain", "timeline_item", "typed"]
+__all__ = [
+    "INLINE_BYTES",
+    "PAGE_BYTES",
+    "PartsMissingError",
+    "order_from_items",
+    "order_item",
+    "order_items",
+    "part_keys",
+    "plain",
+    "stored_order",
+    "timeline_item",
+    "typed",
+]
+
+# Above this (estimated) size, an order's lines and reservations move out of the order item.
+INLINE_BYTES = 96 * 1024
+# At most this much (estimated) per part item; far below DynamoDB's 400 KB.
+PAGE_BYTES = 64 * 1024
+# Follow-on events kept on a timeline entry above this size are compressed.
+EMITS_INLINE_BYTES = 64 * 1024
+_PAGED = ("lines", "reservations")
+
+
+class PartsMissingError(Exception):
+    """The order item names parts the read did not return (a write in flight): read again."""
+
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -82,8 +119,70 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _size(value: Any) -> int:
+    """An estimate of the bytes DynamoDB counts for a value (names and values, as JSON spells them)."""
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _pages(values: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    pages: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for value in values:
+        size = _size(value)
+        if pages[-1] and used + size > PAGE_BYTES:
+            pages.append([])
+            used = 0
+        pages[-1].append(value)
+        used += size
+    return pages
+
+
+def _digest(values: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def part_keys(order_id: str, parts: Mapping[str, Any]) -> set[str]:
+    """The sort keys of the part items an order item names."""
+    return {
+        f"PART#{name}#{part['digest']}#{page:04d}" for name, part in parts.items() for page in range(int(part["pages"]))
+    }
+
+
+def order_items(order: Order, now: str, created_at: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order item and the part items its lines and reservations are kept in (none for an order
+    of ordinary size), typed for the low-level client."""
+    values = _order_values(order, now, created_at)
+    if _size([values["lines"], values["reservations"]]) <= INLINE_BYTES:
+        return typed(values), []
+    parts: dict[str, dict[str, Any]] = {}
+    items: list[dict[str, Any]] = []
+    for name in _PAGED:
+        listed = values.pop(name)
+        digest = _digest(listed)
+        pages = _pages(listed)
+        parts[name] = {"digest": digest, "pages": len(pages)}
+        items.extend(
+            typed(
+                {
+                    "pk": values["pk"],
+                    "sk": f"PART#{name}#{digest}#{number:04d}",
+                    "kind": "order_part",
+                    "part": name,
+                    "values": page,
+                }
+            )
+            for number, page in enumerate(pages)
+        )
+    values["parts"] = parts
+    return typed(values), items
+
+
 def order_item(order: Order, now: str, created_at: str | None = None) -> dict[str, Any]:
-    """The whole order item, typed for the low-level client."""
+    """The order item of an order of ordinary size (lines and reservations inline)."""
+    return typed(_order_values(order, now, created_at))
+
+
+def _order_values(order: Order, now: str, created_at: str | None) -> dict[str, Any]:
     values = {
         "pk": f"ORDER#{order.order_id}",
         "sk": "ORDER",
@@ -158,10 +257,15 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
     }
     # Maps inside lists keep their None fields out too.
     values["fulfilments"] = [{k: v for k, v in f.items() if v is not None} for f in values["fulfilments"]]
-    return typed(values)
+    return values
 
 
 def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
+    emits = list(entry.emits)
+    packed = None
+    if sum(len(e) for e in emits) > EMITS_INLINE_BYTES:
+        # The releases of a large order: hundreds of similar events, which compress well.
+        packed, emits = zlib.compress(json.dumps(emits).encode()), []
     return typed(
         {
             "pk": f"ORDER#{order_id}",
@@ -173,14 +277,42 @@ def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
             "applied_at": entry.applied_at.isoformat(),
             "summary": entry.summary,
             "applied": entry.applied,
-            "emits": list(entry.emits) or None,
+            "emits": emits or None,
+            "emits_z": packed,
         }
     )
 
 
-def order_from_items(items: list[dict[str, Any]]) -> Order | None:
-    """The order from the plain items of its partition (head, timeline, ...), or None."""
+def _emits(item: Mapping[str, Any]) -> tuple[str, ...]:
+    packed = item.get("emits_z")
+    if packed is not None:
+        raw = packed.value if isinstance(packed, Binary) else bytes(packed)
+        return tuple(json.loads(zlib.decompress(raw)))
+    return tuple(item.get("emits", []))
+
+
+def stored_order(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The order item with its lines and reservations in place (read back from its parts), or None.
+
+    Raises PartsMissingError when the items hold the order item but not every part it names."""
     head = next((i for i in items if i["sk"] == "ORDER"), None)
+    if head is None or "parts" not in head:
+        return head
+    found = {i["sk"]: i for i in items if i.get("kind") == "order_part"}
+    whole = dict(head)
+    for name, part in whole.pop("parts").items():
+        keys = [f"PART#{name}#{part['digest']}#{page:04d}" for page in range(int(part["pages"]))]
+        if any(key not in found for key in keys):
+            raise PartsMissingError(f"{head['order_id']}: {name} not all read")
+        whole[name] = [value for key in keys for value in found[key]["values"]]
+    return whole
+
+
+def order_from_items(items: list[dict[str, Any]]) -> Order | None:
+    """The order from the plain items of its partition (head, parts, timeline, ...), or None.
+
+    Raises PartsMissingError as stored_order does."""
+    head = stored_order(items)
     if head is None:
         return None
     timeline = sorted(
@@ -192,7 +324,7 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
                 applied_at=datetime.fromisoformat(i["applied_at"]),
                 summary=i.get("summary", ""),
                 applied=bool(i.get("applied", True)),
-                emits=tuple(i.get("emits", [])),
+                emits=_emits(i),
             )
             for i in items
             if i.get("kind") == "timeline"

@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain
+from hub.adapters.order_codec import PartsMissingError, plain, stored_order
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
 from hub.ports import StoreError
 
@@ -118,8 +118,16 @@ class DynamoOrderPrivacy:
         )
 
     def export_order(self, order_id: str) -> dict[str, Any] | None:
-        items = self._partition(order_id)
-        head = next((i for i in items if i["sk"] == "ORDER"), None)
+        for _attempt in range(_ATTEMPTS):
+            items = self._partition(order_id)
+            try:
+                # A large order's lines are kept in part items: the export has them in place.
+                head = stored_order(items)
+                break
+            except PartsMissingError:
+                continue
+        else:
+            raise StoreError(f"order {order_id} kept changing while it was exported")
         if head is None:
             return None
         order = {k: _json(v) for k, v in head.items() if k not in ("pk", "sk", "kind", "version", "reservations")}

@@ -77,6 +77,8 @@ class OrderUpdater:
             if order is None:
                 return Outcome.NO_ORDER, None
             if order.applied(event.event_id):
+                # A redelivery: what the first delivery stored is finished and announced again.
+                self._ledger.finish_stock(order_id)
                 self._republish(order, event.event_id)
                 return Outcome.DUPLICATE, order
             previous = order.status

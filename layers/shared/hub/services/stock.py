@@ -9,6 +9,7 @@ See docs/stock.md.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,14 +63,12 @@ from hub.ports import (
     SyncLog,
 )
 from hub.services.orders import Change, OrderUpdater, Outcome, status_changed
+from hub.services.retry import DEFAULT_BUDGET_SECONDS, Patience
 
 __all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService", "UnknownLocationError"]
 
 # Channels whose levels the hub also pushes to: what a report says they hold is their known count.
 _PUSHED_PLATFORMS = ("shopify", "woocommerce", "magento")
-
-# Concurrent orders for the same SKU make a reservation fail its condition; read again and retry.
-_MAX_ATTEMPTS = 5
 
 
 class Applied(StrEnum):
@@ -124,7 +123,11 @@ class StockService:
         clock: Callable[[], datetime] = _utcnow,
         catalog: Catalog | None = None,
         sync_log: SyncLog | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._ledger = ledger
         self._publisher = publisher
         self._config = config
@@ -137,7 +140,7 @@ class StockService:
         when = COUNTS_OWN_ORDERS.get(channel.platform if channel else event.source)
         return when == "placed" or (when == "paid" and event.data.paid)
 
-    def place_order(self, event: OrderPlaced) -> PlacementResult:
+    def place_order(self, event: OrderPlaced, *, deadline: float | None = None) -> PlacementResult:
         """Record the order from the first placement that arrives, in the state it states.
 
         Every storefront delivery that carries the whole order is a placement, so the first one to
@@ -145,6 +148,11 @@ class StockService:
         paid or pending payment (reserved). A placement for an order already recorded changes
         nothing and goes on its timeline as not applied. Existence is checked before stock is read,
         so a redundant placement costs one read.
+
+        Concurrent orders for the same SKUs make a reservation fail its condition (or DynamoDB cancel
+        the transaction for a conflicting one): the levels are read again and the order re-planned,
+        after a jittered wait, until `deadline` (time.monotonic(); the handler passes the Lambda's
+        remaining time). Only then does StockConflictError fail the record.
         """
         data = event.data
         stored = self._ledger.get_order(data.order_id)
@@ -166,7 +174,12 @@ class StockService:
             summary=f"placed on {event.channel} ({units} units; {event.provider.topic}: {stated})",
         )
         preference = order_locations(self._config().location_refs(), data.shipping_country)
-        for _attempt in range(_MAX_ATTEMPTS):
+        started = self._monotonic()
+        patience = Patience(
+            deadline if deadline is not None else started + DEFAULT_BUDGET_SECONDS, self._monotonic, self._sleep
+        )
+        attempts = 0
+        for attempts in patience.attempts():  # noqa: B007 (reported below)
             order = self._new_order(event, lines)
             if order.status is OrderStatus.CANCELLED:
                 placement = Placement([], {})  # cancelled before the hub saw it: nothing to hold
@@ -198,7 +211,9 @@ class StockService:
                 continue
             self._publish_follow_ons(order, event)
             return PlacementResult(Applied.APPLIED, order)
-        raise StockConflictError(f"{data.order_id}: stock kept changing over {_MAX_ATTEMPTS} attempts")
+        raise StockConflictError(
+            f"{data.order_id}: stock kept changing over {attempts + 1} attempts in {self._monotonic() - started:.1f} s"
+        )
 
     @staticmethod
     def _new_order(event: OrderPlaced, lines: tuple[OrderLine, ...]) -> Order:
