@@ -46,6 +46,11 @@ def main(argv: list[str]) -> None:
     )
     from werkzeug.serving import make_server
 
+    from commerce_hub.local import moto_patches
+
+    # Transactions undo by item instead of copying whole tables (see moto_patches).
+    moto_patches.install()
+
     class QuietRequestHandler(MotoRequestHandler):
         # One log line per AWS call drowns the runner's own console; errors still reach stderr.
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

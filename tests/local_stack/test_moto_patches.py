@@ -1,0 +1,157 @@
+"""The local stack's moto patch: DynamoDB transactions undo by item, with moto's own semantics kept.
+
+Each test runs the same transaction with and without the patch where it matters, so a difference in
+behaviour (conditions, cancellation reasons, validation, what is rolled back) would show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+
+from commerce_hub.local import moto_patches
+
+TABLE = "t"
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    original = DynamoDBBackend.transact_write_items
+    moto_patches.install()
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def ddb(patched: None) -> Iterator[object]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+def _key(pk: str, sk: str = "S") -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _put(pk: str, n: int, sk: str = "S") -> dict:
+    return {"Put": {"TableName": TABLE, "Item": {**_key(pk, sk), "n": {"N": str(n)}}}}
+
+
+def _get(client, pk: str, sk: str = "S") -> dict | None:  # type: ignore[no-untyped-def]
+    return client.get_item(TableName=TABLE, Key=_key(pk, sk)).get("Item")
+
+
+def _decrement_if_enough(pk: str, by: int) -> dict:
+    return {
+        "Update": {
+            "TableName": TABLE,
+            "Key": _key(pk),
+            "UpdateExpression": "SET n = n - :by",
+            "ConditionExpression": "n >= :by",
+            "ExpressionAttributeValues": {":by": {"N": str(by)}},
+        }
+    }
+
+
+def test_the_patch_is_installed_once_and_marks_itself(patched: None):
+    assert moto_patches.installed()
+    first = DynamoDBBackend.transact_write_items
+    moto_patches.install()
+    assert DynamoDBBackend.transact_write_items is first
+
+
+def test_a_transaction_that_passes_applies_every_write(ddb):
+    ddb.put_item(TableName=TABLE, Item={**_key("a"), "n": {"N": "5"}})
+    ddb.put_item(TableName=TABLE, Item={**_key("gone"), "n": {"N": "1"}})
+    ddb.transact_write_items(
+        TransactItems=[
+            _decrement_if_enough("a", 2),
+            _put("new", 7),
+            {"Delete": {"TableName": TABLE, "Key": _key("gone")}},
+        ]
+    )
+    assert _get(ddb, "a")["n"] == {"N": "3"}
+    assert _get(ddb, "new")["n"] == {"N": "7"}
+    assert _get(ddb, "gone") is None
+
+
+def test_a_failed_condition_cancels_with_reasons_and_undoes_every_earlier_write(ddb):
+    ddb.put_item(TableName=TABLE, Item={**_key("a"), "n": {"N": "5"}})
+    ddb.put_item(TableName=TABLE, Item={**_key("b"), "n": {"N": "1"}})
+    ddb.put_item(TableName=TABLE, Item={**_key("gone"), "n": {"N": "9"}})
+    with pytest.raises(ClientError) as cancelled:
+        ddb.transact_write_items(
+            TransactItems=[
+                _decrement_if_enough("a", 2),  # applied, then undone
+                _put("new", 7),  # created, then removed
+                {"Delete": {"TableName": TABLE, "Key": _key("gone")}},  # deleted, then restored
+                _decrement_if_enough("b", 2),  # fails its condition
+            ]
+        )
+    error = cancelled.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in error["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert _get(ddb, "a")["n"] == {"N": "5"}
+    assert _get(ddb, "new") is None
+    assert _get(ddb, "gone")["n"] == {"N": "9"}
+    assert _get(ddb, "b")["n"] == {"N": "1"}
+
+
+def test_two_operations_on_one_item_are_refused_and_nothing_is_written(ddb):
+    ddb.put_item(TableName=TABLE, Item={**_key("a"), "n": {"N": "5"}})
+    with pytest.raises(ClientError) as refused:
+        ddb.transact_write_items(TransactItems=[_decrement_if_enough("a", 1), _put("x", 1), _put("a", 9)])
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert _get(ddb, "a")["n"] == {"N": "5"}
+    assert _get(ddb, "x") is None
+
+
+def test_a_cancelled_transaction_leaves_untouched_items_as_the_same_objects(ddb):
+    """moto's own rollback replaces the table with a deep copy; the patch never copies a table, so
+    items the transaction did not write are the very objects they were."""
+    for i in range(50):
+        ddb.put_item(TableName=TABLE, Item={**_key(f"k{i}"), "n": {"N": "1"}})
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    before = {pk: dict(part) for pk, part in table.items.items()}
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[_decrement_if_enough("k0", 1), _decrement_if_enough("k1", 5)])
+    same_table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    assert same_table is table
+    untouched = [pk for pk in before if pk.value not in ("k0", "k1")]
+    assert all(same_table.items[pk][sk] is item for pk in untouched for sk, item in before[pk].items())
+    assert _get(ddb, "k0")["n"] == {"N": "1"}
+
+
+def test_without_the_patch_moto_copies_the_table(ddb):
+    """The behaviour the patch removes, shown on moto itself (so the test above can fail)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    ddb.put_item(TableName=TABLE, Item={**_key("k0"), "n": {"N": "1"}})
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    patched_method = DynamoDBBackend.transact_write_items
+    DynamoDBBackend.transact_write_items = patched_method.__wrapped__  # type: ignore[attr-defined,method-assign]
+    try:
+        with pytest.raises(ClientError):
+            ddb.transact_write_items(TransactItems=[_decrement_if_enough("k0", 5)])
+    finally:
+        DynamoDBBackend.transact_write_items = patched_method  # type: ignore[method-assign]
+    assert dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE] is not table
