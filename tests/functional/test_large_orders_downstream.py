@@ -21,6 +21,7 @@ import pytest
 
 from tests.functional.conftest import event
 from tests.functional.test_large_orders import records, shopify_order, webhook
+from tests.functional.test_marketing_triggers import marketing  # noqa: F401 (a fixture)
 
 ADA = "ada.lovelace@example.com"  # the customer of events/payloads/shopify_orders_create.json
 DAY = "2026-11-20"  # its created_at, in UTC
@@ -207,3 +208,25 @@ def test_counters_added_in_chunks_are_each_added_once_when_the_function_stops_be
         TableName=table, Key={"pk": {"S": "REPORT#order#shopify:5849162203412"}, "sk": {"S": "FACTS"}}
     )["Item"]
     assert "owed" not in facts and "owed_done" not in facts
+
+
+@pytest.mark.parametrize(("count", "distinct"), [(150, 150), (3000, 300)], ids=["150-skus", "3000-lines"])
+def test_marketing_counts_a_large_orders_co_purchases_once_within_its_bound(
+    aws,
+    functions,
+    context,
+    marketing,  # noqa: F811 (the fixture imported above)
+    count,
+    distinct,
+):
+    from hub.marketing.rules import MAX_PAIRED_SKUS
+
+    bodies = publish(aws, functions, context, order_body(5849162203412, sku_lines(count, distinct)))["MarketingQueue"]
+    started = time.monotonic()
+    assert marketing.lambda_handler(records(bodies, "MarketingQueue"), context) == {"batchItemFailures": []}
+    assert marketing.lambda_handler(records(bodies, "MarketingQueue"), context) == {"batchItemFailures": []}
+    assert time.monotonic() - started < 30
+    pairs = [i for i in table_items(aws) if i["pk"]["S"].startswith("MKTPAIR#")]
+    # Only the first MAX_PAIRED_SKUS distinct SKUs (sorted) are paired, each pair counted once.
+    assert len(pairs) == MAX_PAIRED_SKUS * (MAX_PAIRED_SKUS - 1)
+    assert {int(i["orders"]["N"]) for i in pairs} == {1}
