@@ -3,6 +3,7 @@ the events arrive in and however often they are delivered."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -390,3 +391,22 @@ def test_the_work_for_one_event_does_not_grow_with_the_customers_history():
     svc.handle(customer("ada@example.com", first="Ada", minutes=99))
     assert sorted(set(reads)) == ["shopify:7"] and len(reads) <= 2
     assert store.get("ada@example.com").order_count == 30
+
+
+def test_a_normal_orders_lines_are_kept_as_sent_and_thousands_are_bounded_per_sku():
+    from hub.domain.customers import placed_lines
+
+    normal = [("MUG", "Enamel Mug", 1), ("TEE", None, 2), ("MUG", "Enamel Mug, engraved", 1)]
+    assert placed_lines(normal) == [
+        {"sku": "MUG", "title": "Enamel Mug", "quantity": 1},
+        {"sku": "TEE", "title": None, "quantity": 2},
+        {"sku": "MUG", "title": "Enamel Mug, engraved", "quantity": 1},
+    ]
+    # 3,000 lines over 300 SKUs with long titles: one line per SKU, its first title, quantities summed.
+    many = [
+        (f"SKU-{n % 300:04d}", f"Waxed Canvas Weekender Bag No. {n:04d} - Natural / One Size" * 3, 2)
+        for n in range(3000)
+    ]
+    kept = placed_lines(many)
+    assert len(kept) == 300 and len(json.dumps(kept)) <= 64 * 1024
+    assert kept[0] == {"sku": "SKU-0000", "title": many[0][1][:100], "quantity": 20}

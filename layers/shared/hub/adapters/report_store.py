@@ -2,32 +2,47 @@
 
 Keys:
 - the facts of an order, checkout or customer: `REPORT#<kind>#<id>` / `FACTS` (`facts` and
-  `contribution` as JSON, `version`); a customer's id is its key (a hash), never an email;
+  `contribution` as JSON, compressed when large; `version`); a customer's id is its key (a hash),
+  never an email;
 - one day's counters for one channel and currency: `REPORT#DAY#<YYYY-MM-DD>` / `<channel>#<currency>`
-  (`-` for the counters without money), one number attribute per counter;
+  (`-` for the counters without money), one number attribute per counter; the per-SKU counters
+  live beside it in `<channel>#<currency>#SKU#<nn>`, one of 16 items chosen by a digest of the SKU,
+  so no day item grows with the shop's catalogue and one order's SKUs spread over a few items;
 - what was forwarded to an analytics destination: `REPORT#SENT#<order id>` / `<destination>#<what>`.
 
-Saving facts is one transaction: the facts put, conditional on the version read, and an atomic ADD
-to each day counter the change moves. A condition that fails writes nothing.
+Saving facts is one transaction when it fits: the facts put, conditional on the version read, and an
+atomic ADD to each day item the change moves. A condition that fails writes nothing. A change too
+large for one transaction (100 items) or one expression (4 KB; an item gets at most 50 counters per
+update) stores the facts with the counter updates it owes (`owed`, compressed) in one conditional
+put, then applies them in chunks: each chunk is one transaction with the counter updates and an
+update of the facts item conditional on its version and on the count of chunks done, which it moves
+on, so each chunk is added once whoever applies it. Whoever reads facts that still owe chunks
+finishes them first (a redelivery after a crash does), so a newer version is never written over
+counters not yet added.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.domain.reporting import BucketRow, Contribution, facts_from_json
+from hub.domain.reporting import SKU_REVENUE, SKU_UNITS, BucketRow, Contribution, facts_from_json
 from hub.ports import StoreError
 from hub.services.analytics import SentMarker
 from hub.services.reporting import Facts, ReportConflictError, StoredFacts
 
 __all__ = ["DynamoReportStore"]
 
-_MAX_TRANSACTION = 100
+_CHUNK = 90  # counter updates per transaction, beside the facts item
+_MAX_COUNTERS = 50  # counters per update expression: about 650 characters of DynamoDB's 4 KB
+_SKU_SHARDS = 16
+_COMPRESS_ABOVE = 16 * 1024  # JSON longer than this is stored zlib-compressed, as a binary attribute
 _METADATA = {"pk", "sk", "day", "channel", "currency", "updated_at"}
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -57,6 +72,74 @@ def _contribution_from(text: str) -> Contribution:
     return {(day, channel, currency): dict(counters) for day, channel, currency, counters in json.loads(text)}
 
 
+def _packed(text: str) -> str | bytes:
+    return zlib.compress(text.encode(), 9) if len(text) > _COMPRESS_ABOVE else text
+
+
+def _unpacked(value: Any) -> str:
+    if isinstance(value, Binary):
+        return zlib.decompress(value.value).decode()
+    if isinstance(value, bytes | bytearray):
+        return zlib.decompress(bytes(value)).decode()
+    return str(value)
+
+
+def _counter_key(channel: str, currency: str | None, name: str) -> str:
+    """The sort key of the day item that holds counter `name` (per-SKU counters in their shard)."""
+    base = f"{channel}#{currency or '-'}"
+    for prefix in (SKU_UNITS, SKU_REVENUE):
+        if name.startswith(prefix):
+            digest = hashlib.sha256(name[len(prefix) :].encode()).digest()
+            return f"{base}#SKU#{int.from_bytes(digest[:4], 'big') % _SKU_SHARDS:02d}"
+    return base
+
+
+# One update of one day item: (day, channel, currency, sort key, counters).
+_Write = tuple[str, str, str | None, str, dict[str, int]]
+
+
+def _writes(delta: Contribution) -> list[_Write]:
+    """The counter updates that add `delta`, at most _MAX_COUNTERS counters each, in a fixed order."""
+    per_item: dict[tuple[str, str, str | None, str], dict[str, int]] = {}
+    for (day, channel, currency), counters in delta.items():
+        for name, value in counters.items():
+            per_item.setdefault((day, channel, currency, _counter_key(channel, currency, name)), {})[name] = value
+    rounds: list[list[_Write]] = []
+    for (day, channel, currency, sk), counters in sorted(per_item.items(), key=lambda i: (i[0][0], i[0][3])):
+        names = sorted(counters)
+        for n, start in enumerate(range(0, len(names), _MAX_COUNTERS)):
+            if n == len(rounds):
+                rounds.append([])
+            rounds[n].append(
+                (day, channel, currency, sk, {m: counters[m] for m in names[start : start + _MAX_COUNTERS]})
+            )
+    # Round by round (the first update of every item, then the second, ...), so that a transaction
+    # holds as many distinct items as it can.
+    return [write for writes in rounds for write in writes]
+
+
+def _chunks(writes: list[_Write]) -> list[list[_Write]]:
+    """Transactions of at most _CHUNK updates, never two of one item in the same transaction."""
+    chunks: list[list[_Write]] = []
+    current: list[_Write] = []
+    keys: set[tuple[str, str]] = set()
+    for write in writes:
+        key = (write[0], write[3])
+        if len(current) >= _CHUNK or key in keys:
+            chunks.append(current)
+            current, keys = [], set()
+        current.append(write)
+        keys.add(key)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _owed_from(item: dict[str, Any]) -> list[list[_Write]]:
+    chunks = json.loads(_unpacked(item["owed"]))
+    return [[(d, ch, cur, sk, dict(counters)) for d, ch, cur, sk, counters in chunk] for chunk in chunks]
+
+
 def _is(exc: ClientError, code: str) -> bool:
     return exc.response.get("Error", {}).get("Code") == code
 
@@ -67,57 +150,56 @@ class DynamoReportStore:
         self._table = table_name
 
     # ------------------------------------------------------------------ facts
-    def load(self, kind: str, key: str) -> StoredFacts | None:
+    def _facts_key(self, kind: str, key: str) -> dict[str, Any]:
+        return _typed({"pk": f"REPORT#{kind}#{key}", "sk": "FACTS"})
+
+    def _read(self, kind: str, key: str) -> dict[str, Any] | None:
         try:
-            response = self._client.get_item(
-                TableName=self._table,
-                Key=_typed({"pk": f"REPORT#{kind}#{key}", "sk": "FACTS"}),
-                ConsistentRead=True,
-            )
+            response = self._client.get_item(TableName=self._table, Key=self._facts_key(kind, key), ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not read the {kind} facts: {exc}") from exc
-        if "Item" not in response:
+        return _plain(response["Item"]) if "Item" in response else None
+
+    def load(self, kind: str, key: str) -> StoredFacts | None:
+        item = self._read(kind, key)
+        if item is None:
             return None
-        item = _plain(response["Item"])
+        if "owed" in item:
+            # A change whose counters are not all added yet: finish it before anyone builds on it.
+            self._finish(kind, key, int(item["version"]), _owed_from(item), int(item.get("owed_done", 0)))
         return StoredFacts(
-            facts_from_json(json.loads(item["facts"])),
-            _contribution_from(item["contribution"]),
+            facts_from_json(json.loads(_unpacked(item["facts"]))),
+            _contribution_from(_unpacked(item["contribution"])),
             int(item["version"]),
         )
 
     def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": _typed(
-                {
-                    "pk": f"REPORT#{facts.kind}#{facts.key}",
-                    "sk": "FACTS",
-                    "kind": facts.kind,
-                    "facts": json.dumps(facts.to_json(), separators=(",", ":")),
-                    "contribution": _contribution_json(contribution),
-                    "version": (expected_version or 0) + 1,
-                    "updated_at": _now(),
-                }
-            ),
+        version = (expected_version or 0) + 1
+        item: dict[str, Any] = {
+            "pk": f"REPORT#{facts.kind}#{facts.key}",
+            "sk": "FACTS",
+            "kind": facts.kind,
+            "facts": _packed(json.dumps(facts.to_json(), separators=(",", ":"))),
+            "contribution": _packed(_contribution_json(contribution)),
+            "version": version,
+            "updated_at": _now(),
         }
+        chunks = _chunks(_writes(delta))
+        if len(chunks) > 1:
+            item["owed"] = zlib.compress(json.dumps(chunks, separators=(",", ":")).encode(), 9)
+            item["owed_done"] = 0
+        put: dict[str, Any] = {"TableName": self._table, "Item": _typed(item)}
         if expected_version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = _typed({":expected": expected_version})
-        if len(delta) + 1 > _MAX_TRANSACTION:
-            raise StoreError(f"the {facts.kind} change moves {len(delta)} day counters, more than one write can hold")
         try:
-            if not delta:
+            if len(chunks) != 1:
                 self._client.put_item(**put)
-                return
-            updates = [
-                {"Update": self._counter_update(bucket, counters)}
-                for bucket, counters in sorted(
-                    delta.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
-                )
-            ]
-            self._client.transact_write_items(TransactItems=[{"Put": put}, *updates])
+            else:
+                updates = [{"Update": self._counter_update(write)} for write in chunks[0]]
+                self._client.transact_write_items(TransactItems=[{"Put": put}, *updates])
         except ClientError as exc:
             if _is(exc, "ConditionalCheckFailedException"):
                 raise ReportConflictError(f"{facts.kind} changed meanwhile") from exc
@@ -129,9 +211,44 @@ class DynamoReportStore:
             raise StoreError(f"could not save the {facts.kind} facts: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"could not save the {facts.kind} facts: {exc}") from exc
+        if len(chunks) > 1:
+            self._finish(facts.kind, facts.key, version, chunks, 0)
 
-    def _counter_update(self, bucket: tuple[str, str, str | None], counters: dict[str, int]) -> dict[str, Any]:
-        day, channel, currency = bucket
+    def _finish(self, kind: str, key: str, version: int, chunks: list[list[_Write]], done: int) -> None:
+        """Add the owed chunks from `done` on, each once: its transaction moves `owed_done` on, on
+        condition it still counts `done` at this version; a failed condition means another writer
+        added that chunk, so read how far it got and go on from there."""
+        while done < len(chunks):
+            last = done + 1 == len(chunks)
+            progress = {
+                "TableName": self._table,
+                "Key": self._facts_key(kind, key),
+                "UpdateExpression": "REMOVE owed, owed_done" if last else "SET owed_done = :next",
+                "ConditionExpression": "version = :version AND owed_done = :done",
+                "ExpressionAttributeValues": _typed(
+                    {":version": version, ":done": done, **({} if last else {":next": done + 1})}
+                ),
+            }
+            updates = [{"Update": self._counter_update(write)} for write in chunks[done]]
+            try:
+                self._client.transact_write_items(TransactItems=[{"Update": progress}, *updates])
+            except ClientError as exc:
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                if not (
+                    _is(exc, "TransactionCanceledException") and reasons and reasons[0] == "ConditionalCheckFailed"
+                ):
+                    raise StoreError(f"could not add the {kind} counters: {exc}") from exc
+                item = self._read(kind, key)
+                if item is None or int(item["version"]) != version or "owed" not in item:
+                    return  # finished by another writer (a newer version is only written after that)
+                done = int(item.get("owed_done", 0))
+                continue
+            except BotoCoreError as exc:
+                raise StoreError(f"could not add the {kind} counters: {exc}") from exc
+            done += 1
+
+    def _counter_update(self, write: _Write) -> dict[str, Any]:
+        day, channel, currency, sk, counters = write
         names = {"#day": "day", "#channel": "channel", "#at": "updated_at"}
         values: dict[str, Any] = {":day": day, ":channel": channel, ":at": _now()}
         sets = ["#day = :day", "#channel = :channel", "#at = :at"]
@@ -146,7 +263,7 @@ class DynamoReportStore:
             adds.append(f"#n{index} :v{index}")
         return {
             "TableName": self._table,
-            "Key": _typed({"pk": f"REPORT#DAY#{day}", "sk": f"{channel}#{currency or '-'}"}),
+            "Key": _typed({"pk": f"REPORT#DAY#{day}", "sk": sk}),
             "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _typed(values),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ __all__ = [
     "is_contact_field",
     "normalise_email",
     "owner_of",
+    "placed_lines",
     "profile_from_dict",
     "profile_to_dict",
     "summarise_order",
@@ -236,6 +238,29 @@ class CustomerProfile:
 
 
 # ---------------------------------------------------------------------------------------- orders
+_LINES_BUDGET = 64 * 1024  # characters of JSON an order's lines may take in a fact
+_TITLE_CHARS = 100
+
+
+def placed_lines(lines: Iterable[tuple[str, str | None, int]]) -> list[dict[str, Any]]:
+    """An order's lines as its PLACED fact keeps them: as sent, unless they would take more than
+    _LINES_BUDGET (thousands of lines); then one line per distinct SKU (its quantities summed, its
+    first title, cut to _TITLE_CHARS), and without titles if that is still too long. The profile
+    sums quantities per SKU and takes a SKU's first title, so it shows the same either way."""
+    given = [{"sku": sku, "title": title, "quantity": qty} for sku, title, qty in lines]
+    if len(json.dumps(given)) <= _LINES_BUDGET:
+        return given
+    merged: dict[str, dict[str, Any]] = {}
+    for line in given:
+        entry = merged.setdefault(line["sku"], {"sku": line["sku"], "title": None, "quantity": 0})
+        entry["quantity"] += line["quantity"]
+        entry["title"] = entry["title"] or (line["title"][:_TITLE_CHARS] if line["title"] else None)
+    out = list(merged.values())
+    if len(json.dumps(out)) > _LINES_BUDGET:
+        out = [{**line, "title": None} for line in out]
+    return out
+
+
 def _amount(fact: Fact, currency: str) -> int:
     if (fact.data.get("currency") or currency).upper() != currency:
         return 0

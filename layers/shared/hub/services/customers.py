@@ -25,6 +25,7 @@ from hub.domain.customers import (
     build_profile,
     erasure_key,
     normalise_email,
+    placed_lines,
     summary_for,
 )
 from hub.events import (
@@ -64,7 +65,7 @@ def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
     common = {"event_id": event.event_id, "occurred_at": _aware(event.occurred_at), "channel": event.channel}
     if isinstance(event, OrderPlaced):
         data = event.data
-        lines = [{"sku": ln.sku, "title": ln.title, "quantity": ln.quantity} for ln in data.lines]
+        lines = placed_lines((ln.sku, ln.title, ln.quantity) for ln in data.lines)
         return Fact(
             kind=FactKind.PLACED,
             email=normalise_email(data.customer_email),
