@@ -219,9 +219,6 @@ def test_forty_orders_racing_for_ten_units_reserve_exactly_ten(stock_stack, http
 
 def dead_letters(stack: LocalStack) -> dict[str, int]:
     """Messages in each dead-letter queue (every one should be empty)."""
-    # reporting's per-SKU day counters of one order are one DynamoDB update expression: for an order
-    # of 150 SKUs the local emulator cannot parse it (RecursionError), so that record fails. A
-    # reporting matter, left to its own change; every other queue must stay clean.
     sqs = stack.client("sqs")
     counts = {}
     for url in sqs.list_queues().get("QueueUrls", []):
@@ -230,7 +227,7 @@ def dead_letters(stack: LocalStack) -> dict[str, int]:
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
             )["Attributes"]
             counts[url.rsplit("/", 1)[-1]] = sum(int(v) for v in attrs.values())
-    return {name: n for name, n in counts.items() if "-reporting-" not in name}
+    return counts
 
 
 @pytest.mark.timeout(1200)
@@ -267,6 +264,9 @@ def test_a_paid_shopify_order_of_150_skus_is_recorded_with_every_sku_reserved(st
 
 
 # 300 orders through every function on a small, busy machine: the wall time is reported by the test.
+# It takes longer than the whole default suite on two cores (the emulator serialises DynamoDB), so it
+# runs with `make test-slow` rather than `make test`; docs/stock.md gives its latest figures.
+@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_three_hundred_orders_racing_for_a_hundred_units_of_one_sku(stock_stack, http):
     """A flash sale: 300 paid orders for one SKU with 100 units, sent at once from several threads,
@@ -282,7 +282,10 @@ def test_three_hundred_orders_racing_for_a_hundred_units_of_one_sku(stock_stack,
     def send(order_id: int) -> int:
         # A delivery answered 503 is sent again, as a vendor retries (the emulated intake can time out
         # under this load); a fresh delivery id keeps it clear of the timed-out attempt's idempotency record.
-        body = json.dumps(shopify_order(order_id, sku)).encode()
+        # A flash sale's buyers are different people: one customer per order.
+        order = shopify_order(order_id, sku)
+        order["email"] = order["customer"]["email"] = f"buyer-{order_id}@example.com"
+        body = json.dumps(order).encode()
         with httpx.Client(base_url=stock_stack.url, timeout=60) as client:
             for _attempt in range(10):
                 delivery = sign_delivery(
