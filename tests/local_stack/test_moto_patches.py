@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 from commerce_hub.local import moto_patches
 
@@ -21,12 +22,12 @@ TABLE = "t"
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    original = DynamoDBBackend.transact_write_items
+    original = DynamoDBBackend.transact_write_items, Table.query
     moto_patches.install()
     try:
         yield
     finally:
-        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items, Table.query = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -155,3 +156,71 @@ def test_without_the_patch_moto_copies_the_table(ddb):
     finally:
         DynamoDBBackend.transact_write_items = patched_method  # type: ignore[method-assign]
     assert dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE] is not table
+
+
+# ------------------------------------------------------------------------------ queries by partition
+def _queries(client) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Queries the hub makes (a partition, a prefix of its sort keys, newest first, pages)."""
+    pages = []
+    request = {
+        "TableName": TABLE,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+        "ExpressionAttributeValues": {":pk": {"S": "p1"}, ":p": {"S": "EVENT#"}},
+        "Limit": 3,
+    }
+    while True:
+        page = client.query(**request)
+        pages.append(page)
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    backwards = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        FilterExpression="n > :two",
+        ExpressionAttributeValues={":pk": {"S": "p1"}, ":two": {"N": "2"}},
+        ScanIndexForward=False,
+    )
+    missing = client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "nobody"}}
+    )
+    return [*pages, backwards, missing]
+
+
+def _seed(client) -> None:  # type: ignore[no-untyped-def]
+    for pk in ("p0", "p1", "p2"):
+        for n in range(8):
+            client.put_item(TableName=TABLE, Item={**_key(pk, f"EVENT#{n:02d}"), "n": {"N": str(n)}})
+        client.put_item(TableName=TABLE, Item={**_key(pk, "ORDER"), "n": {"N": "100"}})
+
+
+def _strip(pages: list[dict]) -> list[dict]:
+    return [{k: v for k, v in page.items() if k != "ResponseMetadata"} for page in pages]
+
+
+def test_a_query_by_partition_answers_exactly_as_moto_does(ddb):
+    _seed(ddb)
+    patched_answers = _strip(_queries(ddb))
+    patched_method = Table.query
+    Table.query = patched_method.__wrapped__  # type: ignore[attr-defined,method-assign]
+    try:
+        moto_answers = _strip(_queries(ddb))
+    finally:
+        Table.query = patched_method  # type: ignore[method-assign]
+    assert patched_answers == moto_answers
+    assert [item["sk"]["S"] for page in patched_answers[:3] for item in page["Items"]] == [
+        f"EVENT#{n:02d}" for n in range(8)
+    ]
+    assert [item["n"]["N"] for item in patched_answers[-2]["Items"]] == ["100", "7", "6", "5", "4", "3"]
+    assert patched_answers[-1]["Items"] == []
+
+
+def test_a_query_by_partition_reads_only_that_partition(ddb, monkeypatch):
+    _seed(ddb)
+
+    def whole_table(_table):  # type: ignore[no-untyped-def]
+        pytest.fail("the whole table was read")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+    page = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "p2"}})
+    assert len(page["Items"]) == 9

@@ -1,4 +1,6 @@
-"""A patch the local stack applies to moto: DynamoDB transactions undo by item, not by table copy.
+"""Patches the local stack applies to moto's DynamoDB, so its cost follows the work, not the table.
+
+1. Transactions undo by item, not by table copy.
 
 moto's `DynamoDBBackend.transact_write_items` keeps its rollback state by deep-copying every table a
 transaction touches, once per transaction item, before it writes. With the hub's one table holding
@@ -18,14 +20,24 @@ Proposed upstream (moto's dynamodb backend), as a comment here since its tracker
   restored in reverse on cancellation. The snapshot makes every transaction O(table size) in time
   and memory, and is taken once per transaction item, not once per table."
 
-The emulator serves DynamoDB requests one at a time (see emulator_server), so a transaction's
-journal cannot interleave with another request's writes.
+2. A query of the table by partition key reads that partition only. moto's `Table.query` builds a
+sorted list of every item in the table and filters it, for every query, so each query costs as much
+as the whole table (and the hub queries an order's or a customer's partition for every event). The
+patch hands moto's own query code the partition's items instead of the whole table's; key
+conditions, filters, ordering, limits and pagination are still moto's. Index queries are unchanged.
+
+Proposed upstream as well: "Table.query without an index: iterate `self.items[hash_key]` (the
+partition) instead of `self.all_items()`, which sorts every item of the table on each query."
+
+The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
+temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,15 +49,19 @@ _MARK = "_commerce_hub_item_journal"
 
 def installed() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
-    return getattr(DynamoDBBackend.transact_write_items, _MARK, False)
+    return getattr(DynamoDBBackend.transact_write_items, _MARK, False) and getattr(Table.query, _MARK, False)
 
 
 def install() -> None:
-    """Patch moto's DynamoDB backend in this process (idempotent)."""
+    """Patch moto's DynamoDB in this process (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
-    if installed():
+    if not getattr(Table.query, _MARK, False):
+        Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+    if getattr(DynamoDBBackend.transact_write_items, _MARK, False):
         return
     original = DynamoDBBackend.transact_write_items
 
@@ -129,3 +145,24 @@ def _undo(backend: Any, journal: list[tuple[str, dict[str, Any], Any]]) -> None:
             table.items[hash_key][range_key] = before
         else:
             table.items[hash_key] = before
+
+
+def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def query(table: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(table, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or hash_key is None or not table.range_key_attr:
+            return original(table, *args, **kwargs)
+        partition = table.items.get(hash_key)  # .get: the defaultdict gains no empty partition
+        items = list(partition.values()) if partition else []
+        table.all_items = lambda: items  # shadows the method for this query only
+        try:
+            return original(table, *args, **kwargs)
+        finally:
+            del table.all_items
+
+    setattr(query, _MARK, True)
+    return query
