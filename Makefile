@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-slow unit lint build bench events clean
+.PHONY: install run test unit lint build bench events clean
 
 $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Commerce Hub needs Python 3.11 or newer; set PYTHON=python3.12")'
@@ -21,10 +21,6 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
-
-# Tests too long for every run (the 300-order flash sale through the local stack).
-test-slow: install
-	$(BIN)/python -m pytest -m slow
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
