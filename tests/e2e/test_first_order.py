@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from commerce_hub.client import sign_delivery
 from commerce_hub.local.secrets import local_secrets
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, ROOT
 
@@ -21,16 +20,6 @@ pytestmark = pytest.mark.e2e
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SAMPLE = json.loads((ROOT / "events" / "payloads" / "shopify_orders_create.json").read_text())
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def order_body(order_id: int, *, lines: list[tuple[str, int]], financial_status: str = "paid") -> bytes:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ import yaml
 from commerce_hub.cli import main as cli
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
+from tests.e2e.waiting import wait_for
 from tests.fulfilment_apis import EASYPOST_KEY, WOO_KEY, WOO_SECRET, FakeApis
 
 from .conftest import API_TOKEN, ROOT, _environment
@@ -30,16 +30,6 @@ pytestmark = pytest.mark.e2e
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def send(http: httpx.Client, stack: LocalStack, source: str, body: bytes, topic: str | None = None) -> dict:

@@ -14,8 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from commerce_hub.local import LocalStack, LocalStackError
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, MINI_ROOT, ROOT
 
@@ -35,16 +34,6 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 def _of_type(kind: str) -> list[str]:
     return [logical_id for logical_id, resource in TEMPLATE.items() if resource["Type"] == kind]
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:

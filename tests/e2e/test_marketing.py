@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +24,7 @@ import yaml
 
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -124,16 +125,6 @@ def marketing_stack(klaviyo, tmp_path_factory) -> Iterator[LocalStack]:
 def http(marketing_stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=marketing_stack.url, timeout=30) as client:
         yield client
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def post(http: httpx.Client, stack: LocalStack, topic: str, body: dict) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from commerce_hub.client import sign_delivery
 from commerce_hub.local.secrets import local_secrets
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, ROOT
 
@@ -30,16 +29,6 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 def payload(name: str) -> dict:
     return json.loads((ROOT / "events" / "payloads" / f"{name}.json").read_text())
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def send(http: httpx.Client, source: str, body: dict, topic: str) -> None:

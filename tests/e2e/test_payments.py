@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from commerce_hub.signing import sign_delivery
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, ROOT
 
@@ -19,16 +20,6 @@ pytestmark = pytest.mark.e2e
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def woo_order(order_id: int, sku: str, total: str = "20.00") -> bytes:

@@ -7,10 +7,11 @@ they came from; and 40 orders racing for 10 units through the real handlers rese
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,6 +21,7 @@ import yaml
 
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
+from tests.e2e import waiting
 from tests.stock_fakes import STOREFRONT_SECRETS, FakeStorefronts
 
 from .conftest import API_TOKEN, ROOT, _environment
@@ -36,14 +38,8 @@ def payload(name: str) -> dict[str, Any]:
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 
-def wait_for(check: Callable[[], Any], seconds: float = 300, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+# Orders here reach every function on a small, busy machine: five minutes unless a test says.
+wait_for = functools.partial(waiting.wait_for, seconds=300)
 
 
 def _config(api_url: str) -> str:

@@ -18,6 +18,7 @@ from commerce_hub.local import LocalStack
 from commerce_hub.signing import bigcommerce as bigcommerce_signer
 from commerce_hub.signing import sign_delivery
 from tests.bigcommerce_api import ACCESS_TOKEN, ORDER_ID, STORE_HASH, FakeBigCommerce
+from tests.e2e.waiting import wait_for
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -65,16 +66,6 @@ class BusTap:
 
     def wait_for_match(self, match: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
         return wait_for(lambda: [e for e in self.drain() if match(e)], what=what)[0]
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture(scope="module")
