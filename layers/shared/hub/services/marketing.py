@@ -71,9 +71,12 @@ from hub.marketing.rules import (
 )
 from hub.marketing.unsubscribe import unsubscribe_link
 from hub.money import format_minor
-from hub.ports import EventPublisher, ProfileStore
+from hub.ports import ContactDeleter, ContactRegistry, EventPublisher, ProfileStore
+from hub.services.contact_erasure import ContactErasure
 
-__all__ = ["Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+
+MARKETING_SYSTEMS = frozenset({"klaviyo", "mailchimp"})
 
 # A one-time schedule is never set in the past: at least this far ahead.
 _MIN_LEAD = timedelta(minutes=1)
@@ -137,10 +140,13 @@ class MarketingService:
         unsubscribe: Callable[[Any], tuple[str, str]],
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        registry: ContactRegistry | None = None,
     ) -> None:
         """`config` returns hub.config.HubConfig; `senders` and `tracker` build the channels of a
         MarketingConfig (lazily: their credentials are read then); `unsubscribe` gives the link's
-        page and signing secret."""
+        page and signing secret; `registry` keeps the Klaviyo and Mailchimp contacts created, so an
+        erasure deletes them."""
+        self._contacts = ContactErasure(registry, self._deleters, MARKETING_SYSTEMS) if registry else None
         self._store = store
         self._schedules = schedules
         self._orders = orders
@@ -322,7 +328,38 @@ class MarketingService:
             names |= set(self._store.customer_schedules(key))
         deleted = sum(1 for name in sorted(names) if self._schedules.delete(name))
         items = self._store.forget_customer(key) if key else 0
-        return Handled("customer_erased", {"schedules_deleted": str(deleted), "items_removed": str(items)})
+        detail = {"schedules_deleted": str(deleted), "items_removed": str(items)}
+        if self._contacts is not None:
+            # Last: a vendor that fails retries only this step (the steps above find nothing left).
+            counts = self._contacts.erase(event)
+            detail |= {f"contacts_{outcome}": str(n) for outcome, n in counts.items()}
+        return Handled("customer_erased", detail)
+
+    def _deleters(self) -> dict[str, ContactDeleter]:
+        marketing = self._config().marketing
+        if marketing is None:
+            return {}
+        found: dict[str, ContactDeleter] = {}
+        for channel in list(self._senders(marketing)) + [self._tracker(marketing)]:
+            system = getattr(channel, "system", None)
+            if system in MARKETING_SYSTEMS and hasattr(channel, "delete_contact"):
+                found[system] = channel
+        return found
+
+    def _record_contact(self, customer: str, channel: Any, contact_id: Any, email: str) -> None:
+        """Keep the contact a channel created for the customer, so an erasure can delete it.
+
+        A channel whose answer names no id (Klaviyo's events API) is asked for it once, while the
+        customer has no contact recorded there."""
+        system = getattr(channel, "system", None)
+        if self._contacts is None or system not in MARKETING_SYSTEMS:
+            return
+        if not isinstance(contact_id, str) and hasattr(channel, "profile_id"):
+            if self._contacts.known(customer, system):
+                return
+            contact_id = channel.profile_id(email)
+        if isinstance(contact_id, str):
+            self._contacts.record(customer, system, contact_id)
 
     # ================================================================== scheduling
     def _apply(self, plan: Plan, customer: str | None) -> None:
@@ -429,7 +466,8 @@ class MarketingService:
             if sender.channel in claim.channels_done:
                 continue
             try:
-                sender.send(message)
+                contact_id = sender.send(message)
+                self._record_contact(customer, sender, contact_id, message.email)
             except Exception:
                 self._store.release(key)  # the retry resumes here; what was sent stays sent
                 raise
@@ -570,13 +608,15 @@ class MarketingService:
         amount = Decimal(format_minor(value[0], value[1])) if value else None
         clean = {k: v for k, v in properties.items() if v is not None}
         if once is None:
-            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            contact_id = tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            self._record_contact(customer, tracker, contact_id, email)
             return
         now = self._clock()
         if self._store.claim(once, customer, now, LEASE_SECONDS).status != "claimed":
             return  # tracked before, or being tracked by another attempt
         try:
-            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            contact_id = tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            self._record_contact(customer, tracker, contact_id, email)
         except Exception:
             self._store.release(once)  # the retry tracks it
             raise
