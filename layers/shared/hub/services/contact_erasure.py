@@ -85,7 +85,7 @@ class ContactErasure:
                 continue
             try:
                 outcome = "deleted" if deleter.delete_contact(contact.contact_id) else "gone"
-            except Exception as exc:  # noqa: BLE001 - every failure is retried; the others go on
+            except Exception as exc:  # every failure is retried; the others still go on
                 failed.append(f"{contact.system} ({type(exc).__name__}: {exc})")
                 continue
             self._registry.record_deletion(contact, outcome, self._clock())

@@ -340,7 +340,7 @@ class MarketingService:
         if marketing is None:
             return {}
         found: dict[str, ContactDeleter] = {}
-        for channel in list(self._senders(marketing)) + [self._tracker(marketing)]:
+        for channel in [*self._senders(marketing), self._tracker(marketing)]:
             system = getattr(channel, "system", None)
             if system in MARKETING_SYSTEMS and hasattr(channel, "delete_contact"):
                 found[system] = channel
