@@ -216,6 +216,12 @@ class FakePayloads:
     def get(self, location: str, key: str) -> bytes:
         return self.objects[key]
 
+    def delete_prefix(self, prefix: str) -> int:
+        gone = [k for k in self.objects if k.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
+
 
 class FakeCrm:
     """A CRM that records every upsert and answers from a script: email -> error (or its contact id).
