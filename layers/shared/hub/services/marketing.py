@@ -27,7 +27,6 @@ from typing import Any
 
 from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.orders import Order, OrderStatus
-from hub.domain.pii import customer_key
 from hub.events import (
     CheckoutStarted,
     CustomerErased,
@@ -451,7 +450,7 @@ class MarketingService:
             return Handled("capped", detail)
         if claim.status == "sent":
             if not claim.published:
-                self._publish(due, subject.email or "", claim.channels_done, claim.sent_at or now)
+                self._publish(due, customer, claim.channels_done, claim.sent_at or now)
                 self._store.mark_published(key)
             return Handled("duplicate", detail)
         if not claim.admitted:
@@ -474,13 +473,13 @@ class MarketingService:
             self._store.channel_done(key, sender.channel)
         channels = frozenset(claim.channels_done | {s.channel for s in senders})
         self._store.finish(key, "sent", now)
-        self._publish(due, message.email, channels, now)
+        self._publish(due, customer, channels, now)
         self._store.mark_published(key)
         return Handled("sent", {**detail, "channels": ",".join(sorted(channels))})
 
-    def _publish(self, due: Due, email: str, channels: frozenset[str], sent_at: datetime) -> None:
-        hashed = customer_key(email)
-        if not hashed or not channels:
+    def _publish(self, due: Due, customer: str, channels: frozenset[str], sent_at: datetime) -> None:
+        """MarketingMessageSent names the customer by the erasure key, as reporting keys its facts."""
+        if not customer or not channels:
             return
         self._publisher.publish(
             [
@@ -491,7 +490,7 @@ class MarketingService:
                     occurred_at=sent_at,
                     provider=ProviderRef(topic=f"marketing/{due.trigger.value}"),
                     data=MarketingMessageData(
-                        customer=hashed, channel=channel, trigger=due.trigger.value, sent_at=sent_at
+                        customer=customer, channel=channel, trigger=due.trigger.value, sent_at=sent_at
                     ),
                 )
                 for channel in sorted(channels)
