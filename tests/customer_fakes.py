@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary, normalise_email
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
-from hub.ports import ProfileConflictError, StoredCustomer
+from hub.ports import ContactRecord, ProfileConflictError, StoredCustomer
 
 
 class FakeCustomerStore:
@@ -216,14 +216,62 @@ class FakePayloads:
     def get(self, location: str, key: str) -> bytes:
         return self.objects[key]
 
+    def delete_prefix(self, prefix: str) -> int:
+        gone = [k for k in self.objects if k.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
+
 
 class FakeCrm:
-    """A CRM that records every upsert and answers from a script: email -> error (or None)."""
+    """A CRM that records every upsert and answers from a script: email -> error (or its contact id).
+
+    Contacts get ids `hs-1`, `hs-2`, ... (one per email); `delete_contact` removes one, answers False
+    for an id it does not hold (already gone), and raises what `delete_errors` scripts."""
+
+    system = "hubspot"
 
     def __init__(self) -> None:
         self.calls: list[list[Contact]] = []
         self.errors: dict[str, Exception] = {}
+        self.ids: dict[str, str] = {}
+        self.deleted: list[str] = []
+        self.delete_errors: dict[str, Exception] = {}
 
-    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | str | None]:
         self.calls.append(list(contacts))
-        return {c.email: self.errors.get(c.email) for c in contacts}
+        outcomes: dict[str, Exception | str | None] = {}
+        for contact in contacts:
+            if contact.email in self.errors:
+                outcomes[contact.email] = self.errors[contact.email]
+                continue
+            outcomes[contact.email] = self.ids.setdefault(contact.email, f"hs-{len(self.ids) + 1}")
+        return outcomes
+
+    def delete_contact(self, contact_id: str) -> bool:
+        if contact_id in self.delete_errors:
+            raise self.delete_errors[contact_id]
+        email = next((e for e, i in self.ids.items() if i == contact_id), None)
+        if email is None:
+            return False
+        del self.ids[email]
+        self.deleted.append(contact_id)
+        return True
+
+
+class FakeContactRegistry:
+    """hub.ports.ContactRegistry in memory: `contacts_kept` and `deletions` as the table keeps them."""
+
+    def __init__(self) -> None:
+        self.contacts_kept: set[ContactRecord] = set()
+        self.deletions: dict[ContactRecord, tuple[str, datetime]] = {}
+
+    def record_contact(self, contact: ContactRecord) -> None:
+        self.contacts_kept.add(contact)
+
+    def contacts(self, customer: str) -> list[ContactRecord]:
+        return sorted((c for c in self.contacts_kept if c.customer == customer), key=lambda c: (c.system, c.contact_id))
+
+    def record_deletion(self, contact: ContactRecord, outcome: str, at: datetime) -> None:
+        self.contacts_kept.discard(contact)
+        self.deletions[contact] = (outcome, at)

@@ -28,6 +28,7 @@ class _Root:
 def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
+    from hub.adapters.contacts import DynamoContactRegistry
     from hub.adapters.crm import crm_client
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.eventbridge import bus_publisher
@@ -42,14 +43,21 @@ def _root() -> _Root:
     secrets = SecretsProvider()
     store = DynamoCustomerStore(dynamodb, env.table, lambda: secrets.get("CUSTOMER_KEY_SALT"))
     payloads = S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or "")
+    crm = CrmSync(
+        store,
+        lambda config: crm_client(config, secrets),
+        load_config,
+        registry=DynamoContactRegistry(dynamodb, env.table),
+    )
     customers = CustomerService(
         store,
         DynamoOrderPrivacy(dynamodb, env.table),
         bus_publisher(env),
         load_config,
         exports=payloads if env.payload_bucket else None,
+        contacts=crm.erase,
     )
-    return _Root(customers, CrmSync(store, lambda crm: crm_client(crm, secrets), load_config), payloads)
+    return _Root(customers, crm, payloads)
 
 
 def record_handler(record: HubSqsRecord) -> tuple[HubSqsRecord, frozenset[str]]:

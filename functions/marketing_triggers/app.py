@@ -58,6 +58,7 @@ class _Root:
 def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
+    from hub.adapters.contacts import DynamoContactRegistry
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
@@ -88,6 +89,7 @@ def _root() -> _Root:
         senders=channels.senders,
         tracker=channels.tracker,
         unsubscribe=channels.unsubscribe,
+        registry=DynamoContactRegistry(dynamodb, env.table),
     )
     return _Root(marketing, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

@@ -30,6 +30,7 @@ def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
     from hub.adapters.analytics import analytics_sinks
+    from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.report_store import DynamoReportStore
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import AnalyticsConfig, load_config
@@ -38,8 +39,11 @@ def _root() -> _Root:
     from hub.settings import settings
 
     env = settings()
-    store = DynamoReportStore(boto3.client("dynamodb"), env.table)
+    dynamodb = boto3.client("dynamodb")
+    store = DynamoReportStore(dynamodb, env.table)
     secrets = SecretsProvider()
+    # Customers are keyed with the erasure key's salt, so reports and marketing share one pseudonym.
+    keys = DynamoCustomerStore(dynamodb, env.table, lambda: secrets.get("CUSTOMER_KEY_SALT"))
     built: list[tuple[AnalyticsConfig, list]] = []
 
     def configured_sinks() -> list:
@@ -50,7 +54,7 @@ def _root() -> _Root:
         return built[0][1]
 
     return _Root(
-        ReportingService(store, load_config, AnalyticsForwarder(store, configured_sinks)),
+        ReportingService(store, load_config, AnalyticsForwarder(store, configured_sinks), salt=keys.salt),
         S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
     )
 

@@ -31,28 +31,46 @@ HUBSPOT_TOKEN = "pat-local-e2e-token"
 
 
 class FakeHubSpot:
-    """Answers the contacts batch upsert like HubSpot (200, every input upserted); keeps what it got."""
+    """Answers like HubSpot: the contacts batch upsert (200, every input upserted, one id per email,
+    kept across calls) and the GDPR delete by contact id (204; 404 for an id it does not hold; 400
+    without an objectId, as HubSpot refuses it; developers.hubspot.com, CRM contacts v3 "GDPR delete").
+    Keeps every call and the contacts it holds."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.held: dict[str, str] = {}  # email -> contact id
 
     @contextmanager
     def serve(self) -> Iterator[str]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def answer(self, status: int, body: dict | None = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                if data:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 fake.calls.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
-                results = [
-                    {"id": str(n), "properties": i["properties"], "new": True} for n, i in enumerate(body["inputs"])
-                ]
-                answer = json.dumps({"status": "COMPLETE", "results": results}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                if self.path == "/crm/v3/objects/contacts/gdpr-delete":
+                    contact_id = body.get("objectId")
+                    if not contact_id:
+                        return self.answer(400, {"status": "error", "category": "VALIDATION_ERROR"})
+                    email = next((e for e, i in fake.held.items() if i == contact_id), None)
+                    if email is None:
+                        return self.answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
+                    del fake.held[email]
+                    return self.answer(204)
+                results = []
+                for item in body["inputs"]:
+                    contact_id = fake.held.setdefault(item["id"], str(9000 + len(fake.calls) * 100 + len(results)))
+                    results.append({"id": contact_id, "properties": {**item["properties"], "email": item["id"]}})
+                return self.answer(200, {"status": "COMPLETE", "results": results})
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -67,7 +85,7 @@ class FakeHubSpot:
             server.server_close()
 
     def contacts(self, email: str) -> list[dict[str, Any]]:
-        return [i for c in self.calls for i in c["body"]["inputs"] if i["id"] == email]
+        return [i for c in self.calls for i in c["body"].get("inputs", []) if i["id"] == email]
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +166,7 @@ def test_two_storefronts_one_profile_one_contact_then_a_redaction_erases_them(cu
     assert contact["idProperty"] == "email" and contact["properties"]["email"] == email
     assert {c["authorization"] for c in hubspot.calls} == {f"Bearer {HUBSPOT_TOKEN}"}
     assert {c["path"] for c in hubspot.calls} == {"/crm/v3/objects/contacts/batch/upsert"}
+    assert email in hubspot.held
     for order_id in (f"shopify:{shop_id}", f"woocommerce:{woo_id}"):
         assert wait_for(lambda o=order_id: read_order(http, o), what=order_id)["customer_email"]
 
@@ -162,9 +181,14 @@ def test_two_storefronts_one_profile_one_contact_then_a_redaction_erases_them(cu
         order = read_order(http, order_id)
         assert order is not None and order["customer_email"] is None, order
         assert email not in json.dumps(order).lower()
+    # The contact the hub created in HubSpot is GDPR-deleted, by its id (no email in that call).
+    wait_for(lambda: email not in hubspot.held, what="the HubSpot contact to be deleted")
+    deletions = [c for c in hubspot.calls if c["path"] == "/crm/v3/objects/contacts/gdpr-delete"]
+    assert len(deletions) == 1 and email not in json.dumps(deletions).lower()
     pushed = len(hubspot.contacts(email))
     # A replay of the old order after the erasure is refused: no profile, no new contact.
     again = post(http, customer_stack, "shopify", shopify_order(shop_id, email), topic="orders/create")
     assert again.status_code == 200 and again.json()["status"] == "accepted"
     wait_for(lambda: crm_queue_depth(customer_stack) == 0, what="crm_upsert to take the replay")
     assert read_customer(http, email)[0] == 404 and len(hubspot.contacts(email)) == pushed
+    assert email not in hubspot.held

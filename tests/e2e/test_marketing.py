@@ -45,10 +45,14 @@ ADA, GRACE, HEDY = address("ada"), address("grace"), address("hedy")
 
 
 class FakeKlaviyo:
-    """Records every event posted with the right key and revision; answers 202 as Klaviyo does."""
+    """Records every event posted with the right key and revision; answers 202 as Klaviyo does. Keeps
+    profiles (profile-import answers the profile's id) and deletes one by id on a data-privacy
+    deletion job (202; 404 for an unknown id; 400 without exactly one identifier), per Klaviyo's API
+    reference (developers.klaviyo.com, revision 2025-01-15)."""
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.profiles: dict[str, str] = {}  # email -> profile id
         self.refused = 0
 
     @contextmanager
@@ -59,20 +63,38 @@ class FakeKlaviyo:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def reply(self, status: int, answer: dict | None = None) -> None:
+                data = json.dumps(answer).encode() if answer is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                good = (
-                    self.path == "/api/events"
-                    and self.headers.get("Authorization") == f"Klaviyo-API-Key {KLAVIYO_KEY}"
-                    and self.headers.get("revision")
-                )
-                if good:
-                    fake.events.append(json.loads(body)["data"]["attributes"])
-                else:
+                signed = self.headers.get("Authorization") == f"Klaviyo-API-Key {KLAVIYO_KEY}"
+                if not (signed and self.headers.get("revision")):
                     fake.refused += 1
-                self.send_response(202 if good else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    return self.reply(401)
+                if self.path == "/api/events":
+                    fake.events.append(json.loads(body)["data"]["attributes"])
+                    return self.reply(202)
+                if self.path == "/api/profile-import":
+                    email_address = json.loads(body)["data"]["attributes"]["email"]
+                    profile_id = fake.profiles.setdefault(email_address, f"01PROFILE{len(fake.profiles):06d}")
+                    return self.reply(201, {"data": {"type": "profile", "id": profile_id}})
+                if self.path == "/api/data-privacy-deletion-jobs":
+                    profile = json.loads(body)["data"]["attributes"]["profile"]["data"]
+                    if "id" not in profile or profile.get("attributes"):
+                        fake.refused += 1  # Klaviyo refuses none or several identifiers
+                        return self.reply(400)
+                    owner = next((e for e, i in fake.profiles.items() if i == profile["id"]), None)
+                    if owner is None:
+                        return self.reply(404)
+                    del fake.profiles[owner]
+                    return self.reply(202)
+                fake.refused += 1
+                return self.reply(404)
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()

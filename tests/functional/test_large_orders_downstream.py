@@ -173,6 +173,7 @@ def test_counters_added_in_chunks_are_each_added_once_when_the_function_stops_be
 ):
     # Limits shrunk so that the 150-SKU order's counters need many chunks, as 3,000 distinct SKUs do.
     from hub.adapters import report_store
+    from hub.adapters.customers import DynamoCustomerStore
     from hub.config import load_config
     from hub.services.reporting import ReportingService
 
@@ -185,10 +186,11 @@ def test_counters_added_in_chunks_are_each_added_once_when_the_function_stops_be
 
     hub_event = parse_event(json.dumps(placed["detail"]))
     table = aws.resources["HubTable"]
+    salt = DynamoCustomerStore(boto3.client("dynamodb"), table).salt  # the deployment's, as the function's
     crashing = ReportingService(
-        report_store.DynamoReportStore(CrashAfter(boto3.client("dynamodb"), 5), table), load_config
+        report_store.DynamoReportStore(CrashAfter(boto3.client("dynamodb"), 5), table), load_config, salt=salt
     )
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="the function stopped here"):
         crashing.handle(hub_event)
     facts = boto3.client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": "REPORT#order#shopify:5849162203412"}, "sk": {"S": "FACTS"}}

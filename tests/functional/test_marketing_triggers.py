@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import email
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +15,9 @@ import boto3
 import pytest
 from hub.adapters.customers import DynamoCustomerStore
 from hub.adapters.dynamodb import DynamoLedger
+from hub.domain.customers import erasure_key
 from hub.domain.orders import Order, OrderLine, OrderStatus, TimelineEntry
+from hub.events import parse_event
 from hub.money import Money
 
 from tests.functional.conftest import event
@@ -189,3 +192,48 @@ def test_the_sample_events_run(aws, marketing, context, sample):
     """events/ holds one of each input the queue carries (for `sam local invoke -e` too)."""
     add_order(aws, "shopify:820982911946154508", ADA, datetime(2026, 11, 20, 14, 0, tzinfo=UTC))
     assert marketing.lambda_handler(event(sample), context) == {"batchItemFailures": []}
+
+
+def test_the_message_sent_and_the_report_name_the_customer_by_one_salted_key(
+    aws, marketing, bus_tap, load_function, context
+):
+    """marketing_triggers announces the message under the erasure key; reporting, fed that event and
+    the order, keys its customer facts the same way, so the message is attributed. Nowhere in the
+    table or on the bus is there the bare SHA-256 of the email, which anyone could recompute."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    add_order(aws, "shopify:1", ADA, now)
+    add_profile(aws, ADA, consent=True)
+    placed = order_placed("shopify:1", ADA, at=now)
+    batch = [bus_record(e, f"m{n}") for n, e in enumerate([placed, status_changed("shopify:1", "paid", now)])]
+    assert marketing.lambda_handler({"Records": batch}, context) == {"batchItemFailures": []}
+    follow_up = next(s for n, s in schedules().items() if n.startswith("post_purchase-paid-"))
+    due = record(json.loads(follow_up["Target"]["Input"]), "due-1")
+    assert marketing.lambda_handler({"Records": [due]}, context) == {"batchItemFailures": []}
+
+    published = bus_tap.events()
+    [sent] = [e for e in published if e["detail-type"] == "MarketingMessageSent"]
+    salt = DynamoCustomerStore(boto3.client("dynamodb"), aws.resources["HubTable"]).salt()
+    key = erasure_key(ADA, salt)
+    assert sent["detail"]["data"]["customer"] == key
+
+    # Reporting gets the order, the message, and a copy of the message dated before the order (so
+    # that the order is attributed to it): all under the one key.
+    reporting = load_function("reporting")
+    earlier = copy.deepcopy(sent)
+    earlier["detail"].update(event_id="earlier-message", occurred_at=(now - timedelta(hours=2)).isoformat())
+    earlier["detail"]["data"]["sent_at"] = (now - timedelta(hours=2)).isoformat()
+    messages = [parse_event(json.dumps(e["detail"])) for e in (sent, earlier)]
+    records = [bus_record(e, f"r{n}") for n, e in enumerate([placed, *messages])]
+    assert reporting.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
+    customers = [i for i in items if i["pk"]["S"].startswith("REPORT#customer#")]
+    assert [i["pk"]["S"] for i in customers] == [f"REPORT#customer#{key}"]
+    facts = json.loads(customers[0]["facts"]["S"])
+    assert list(facts["orders"]) == ["shopify:1"]
+    assert set(facts["messages"]) == {sent["detail"]["event_id"], "earlier-message"}
+    days = [i for i in items if i["pk"]["S"].startswith("REPORT#DAY#")]
+    assert sum(int(i.get("attributed_orders", {"N": "0"})["N"]) for i in days) == 1
+
+    unsalted = hashlib.sha256(ADA.encode()).hexdigest()
+    assert unsalted not in json.dumps(items) and unsalted not in json.dumps(published)

@@ -12,6 +12,7 @@ import boto3
 import httpx
 import pytest
 import respx
+from hub.domain.customers import erasure_key
 
 from tests.analytics_apis import GA4_API_SECRET, GA4_MEASUREMENT_ID, META_ACCESS_TOKEN, META_PIXEL_ID
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
@@ -165,12 +166,19 @@ def test_the_sample_order_and_its_events_make_the_daily_report(aws, reporting, a
     assert (status, empty["channels"], empty["totals"]["orders"]) == (200, [], 0)
 
 
-def test_the_report_items_hold_no_email(aws, reporting, context):
+def deployment_salt(aws) -> str:
+    """The erasure key salt the functions generated and kept in the table (the test secret has none)."""
+    key = {"pk": {"S": "PRIVACY#salt"}, "sk": {"S": "SALT"}}
+    return boto3.client("dynamodb").get_item(TableName=aws.resources["HubTable"], Key=key)["Item"]["salt"]["S"]
+
+
+def test_the_report_items_hold_no_email_and_no_unsalted_hash_of_one(aws, reporting, context):
     reporting.lambda_handler(event("reporting_order_placed.json"), context)
     items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
     report_items = [i for i in items if i["pk"]["S"].startswith("REPORT#")]
     assert report_items and "ada.lovelace" not in json.dumps(report_items).lower()
-    key = hashlib.sha256(b"ada.lovelace@example.com").hexdigest()
+    assert hashlib.sha256(b"ada.lovelace@example.com").hexdigest() not in json.dumps(report_items)
+    key = erasure_key("ada.lovelace@example.com", deployment_salt(aws))
     assert any(i["pk"]["S"] == f"REPORT#customer#{key}" for i in report_items)
 
 
@@ -205,7 +213,8 @@ def test_purchases_and_refunds_reach_ga4_and_meta_once(aws, analytics_configured
     assert purchase_request.url.params == httpx.QueryParams(
         measurement_id=GA4_MEASUREMENT_ID, api_secret=GA4_API_SECRET
     )
-    key = hashlib.sha256(b"ada@example.com").hexdigest()
+    # GA4's client id is seeded by the salted customer key, as the report's customer facts are keyed.
+    key = erasure_key("ada@example.com", deployment_salt(aws)).removeprefix("ck_")
     assert json.loads(purchase_request.content) == {
         "client_id": f"{int(key[:8], 16)}.{int(key[8:16], 16)}",
         "timestamp_micros": int(placed_at.timestamp()) * 1_000_000,
@@ -236,7 +245,14 @@ def test_purchases_and_refunds_reach_ga4_and_meta_once(aws, analytics_configured
         "other",
     )
     assert meta_purchase["event_time"] == int(placed_at.timestamp())
-    assert meta_purchase["user_data"] == {"em": [key]}
+    # Meta requires the email as its SHA-256 (made for the request, kept nowhere); the customer key
+    # goes as a hashed external_id, which is also what the refund, built from stored facts, carries.
+    external_id = hashlib.sha256(f"ck_{key}".encode()).hexdigest()
+    assert meta_purchase["user_data"] == {
+        "external_id": [external_id],
+        "em": [hashlib.sha256(b"ada@example.com").hexdigest()],
+    }
+    assert meta_refund["user_data"] == {"external_id": [external_id]}
     assert meta_purchase["custom_data"]["value"] == 59.1
     assert (meta_refund["event_name"], meta_refund["event_id"]) == ("Refund", "5849162203412:refund:912")
 

@@ -11,6 +11,7 @@ import pytest
 from hub.adapters.analytics import AnalyticsConfigError, Ga4Client, MetaClient, analytics_sinks
 from hub.adapters.http import OutboundError, default_retry
 from hub.config import parse_config
+from hub.domain.customers import erasure_key
 from hub.domain.reporting import OrderFacts, Refund
 from hub.secrets import SecretsProvider
 from hub.services.analytics import (
@@ -42,7 +43,10 @@ from tests.unit.test_reporting import gateway_refund, placed, storefront_refund
 NOW = datetime.now(UTC).replace(microsecond=0)
 PLACED_AT = NOW - timedelta(hours=2)
 FAST = default_retry(backoff=0.001, budget=2)
-ADA_EMAIL_SHA256 = hashlib.sha256(b"ada@example.com").hexdigest()
+ADA_EMAIL_SHA256 = hashlib.sha256(b"ada@example.com").hexdigest()  # Meta's em, and the key of earlier versions
+SALT = "analytics-test-salt"
+ADA_KEY = erasure_key("ada@example.com", SALT)
+ADA_EXTERNAL_ID = hashlib.sha256(ADA_KEY.encode()).hexdigest()
 
 
 def sha(text: str) -> str:
@@ -58,7 +62,7 @@ def purchase(**changes) -> Purchase:
         total=5910,
         lines=(("TSHIRT-BLK-M", 2, 2499, "Logo T-Shirt"), ("MUG", 1, 912, None)),
         at=PLACED_AT,
-        customer=ADA_EMAIL_SHA256,
+        customer=ADA_KEY,
         contact=Contact(
             email=" Ada@Example.com",
             phone="+44 844 412 4653",
@@ -78,7 +82,7 @@ def refund_made(**changes) -> RefundMade:
         order_id="shopify:5849162203412",
         platform_order_id="5849162203412",
         at=NOW - timedelta(hours=1),
-        customer=ADA_EMAIL_SHA256,
+        customer=ADA_KEY,
         currency="USD",
         amount=1000,
         total_refunded=1000,
@@ -93,7 +97,7 @@ def micros(moment: datetime) -> int:
 
 # ------------------------------------------------------------------------------ request bodies
 def test_the_ga4_purchase_body():
-    client_id = f"{int(ADA_EMAIL_SHA256[:8], 16)}.{int(ADA_EMAIL_SHA256[8:16], 16)}"
+    client_id = f"{int(ADA_KEY[3:11], 16)}.{int(ADA_KEY[11:19], 16)}"
     assert ga4_purchase(purchase(), NOW) == {
         "client_id": client_id,
         "timestamp_micros": micros(PLACED_AT),
@@ -141,6 +145,7 @@ def test_the_meta_purchase_body_hashes_every_customer_field_by_metas_rules():
                 "event_id": "5849162203412",
                 "action_source": "system_generated",
                 "user_data": {
+                    "external_id": [ADA_EXTERNAL_ID],
                     "em": [ADA_EMAIL_SHA256],
                     "ph": ["dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383"],
                     "fn": [sha("ada")],
@@ -175,12 +180,27 @@ def test_the_meta_refund_body_names_the_order_and_its_refunded_total():
                 "event_time": int((NOW - timedelta(hours=1)).timestamp()),
                 "event_id": "5849162203412:refund:1500",
                 "action_source": "other",
-                "user_data": {"em": [ADA_EMAIL_SHA256]},
+                "user_data": {"external_id": [ADA_EXTERNAL_ID]},
                 "custom_data": {"currency": "USD", "value": 5.0, "order_id": "5849162203412"},
             }
         ],
         "test_event_code": "TEST1",
     }
+
+
+def test_a_refund_of_an_order_placed_before_keys_were_salted_matches_its_purchase_by_em():
+    # Such an order's stored key is SHA-256(email): exactly the em its purchase sent Meta.
+    body = meta_refund(refund_made(customer=ADA_EMAIL_SHA256), action_source="other")
+    assert body["data"][0]["user_data"] == {"em": [ADA_EMAIL_SHA256]}
+    legacy_id = f"{int(ADA_EMAIL_SHA256[:8], 16)}.{int(ADA_EMAIL_SHA256[8:16], 16)}"
+    assert ga4_refund(refund_made(customer=ADA_EMAIL_SHA256), NOW)["client_id"] == legacy_id
+
+
+def test_the_customer_key_not_the_email_hash_follows_a_purchase_into_the_report():
+    store, ga4 = FakeReportStore(), RecordingSink("ga4")
+    forwarding(store, ga4).handle(placed("shopify:1", PLACED_AT))
+    assert ga4.purchases[0].customer == ADA_KEY
+    assert ADA_EMAIL_SHA256 not in repr(store.__dict__)
 
 
 def test_no_personal_data_shows_in_a_purchases_repr():
@@ -356,7 +376,7 @@ def test_a_wrong_analytics_section_names_its_key(document, message):
 # ------------------------------------------------------------------------- once, and only once
 def forwarding(store: FakeReportStore, *sinks) -> ReportingService:
     config = parse_config(ANALYTICS)
-    return ReportingService(store, lambda: config, AnalyticsForwarder(store, lambda: list(sinks)))
+    return ReportingService(store, lambda: config, AnalyticsForwarder(store, lambda: list(sinks)), salt=lambda: SALT)
 
 
 def test_a_purchase_is_forwarded_once_however_often_it_arrives_and_a_failure_is_retried():
@@ -382,7 +402,7 @@ def test_a_refund_reported_twice_is_forwarded_once_and_a_later_one_adds_only_its
     svc.handle(storefront_refund("shopify:1", "1", 2000, PLACED_AT + timedelta(minutes=30)))
     svc.handle(storefront_refund("shopify:1", "2", 500, PLACED_AT + timedelta(minutes=40)))
     assert [(r.amount, r.total_refunded, r.currency) for r in ga4.refunds] == [(2000, 2000, "USD"), (500, 2500, "USD")]
-    assert ga4.refunds[0].platform_order_id == "1" and ga4.refunds[0].customer == ADA_EMAIL_SHA256
+    assert ga4.refunds[0].platform_order_id == "1" and ga4.refunds[0].customer == ADA_KEY
 
 
 def test_a_cancelled_order_is_not_forwarded_as_a_purchase():

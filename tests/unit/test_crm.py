@@ -75,8 +75,11 @@ def contacts(n: int) -> list[Contact]:
 
 
 def ok(request: httpx.Request) -> httpx.Response:
+    """HubSpot's batch upsert answer: one result per input, with the contact's id and its properties
+    (shape from developers.hubspot.com, CRM contacts v3 "Create or update a batch of contacts")."""
     inputs = json.loads(request.content)["inputs"]
-    return httpx.Response(200, json={"status": "COMPLETE", "results": [{"id": str(i)} for i in range(len(inputs))]})
+    results = [{"id": str(900 + i), "properties": {"email": v["id"]}, "new": True} for i, v in enumerate(inputs)]
+    return httpx.Response(200, json={"status": "COMPLETE", "results": results})
 
 
 # ---------------------------------------------------------------------------------------------- HubSpot
@@ -85,7 +88,8 @@ def test_hubspot_batch_upsert_by_email_with_bearer_auth():
     properties = {"email": "ada@example.com", "firstname": "Ada", "hub_orders": 2, "hub_spent": Decimal("75.00"),
                   "hub_optin": True, "hub_tags": ["a", "b"]}  # fmt: skip
     contact = Contact("ada@example.com", properties)
-    assert hubspot(api).upsert([contact]) == {"ada@example.com": None}
+    # Success is the id HubSpot gave the contact, recorded for erasure.
+    assert hubspot(api).upsert([contact]) == {"ada@example.com": "900"}
     (request,) = api.requests
     assert (request.method, request.url) == ("POST", httpx.URL("https://api.hubapi.com" + UPSERT_PATH))
     assert request.headers["Authorization"] == "Bearer pat-na1-test-token"
@@ -112,7 +116,8 @@ def test_hubspot_calls_carry_at_most_100_inputs():
     api = Api(ok)
     outcomes = hubspot(api).upsert(contacts(250))
     assert [len(b["inputs"]) for b in api.bodies] == [100, 100, 50]
-    assert len(outcomes) == 250 and set(outcomes.values()) == {None}
+    assert len(outcomes) == 250 and all(isinstance(v, str) for v in outcomes.values())
+    assert len(set(outcomes.values())) == 100  # each call's ids; the emails map them to their contacts
     assert [i["id"] for b in api.bodies for i in b["inputs"]] == [f"c{i}@example.com" for i in range(250)]
 
 
@@ -131,7 +136,7 @@ def test_a_partly_failed_batch_sends_again_only_what_failed_and_not_what_is_inva
         ["c0@example.com", "c1@example.com", "c2@example.com"],
         ["c2@example.com"],
     ]
-    assert outcomes["c0@example.com"] is None and outcomes["c2@example.com"] is None
+    assert outcomes["c0@example.com"] == "1" and outcomes["c2@example.com"] == "900"
     error = outcomes["c1@example.com"]
     assert isinstance(error, HubSpotError) and error.category == "VALIDATION_ERROR"
     assert "example.com" not in str(error)  # HubSpot's message quotes the email; ours never does
@@ -146,12 +151,12 @@ def test_a_batch_refused_for_named_inputs_is_sent_again_without_them():
         ["c0@example.com", "c1@example.com"],
         ["c1@example.com"],
     ]
-    assert isinstance(outcomes["c0@example.com"], HubSpotError) and outcomes["c1@example.com"] is None
+    assert isinstance(outcomes["c0@example.com"], HubSpotError) and outcomes["c1@example.com"] == "900"
 
 
 def test_429_is_retried_after_the_wait_hubspot_asks_for(waits):
     api = Api(httpx.Response(429, headers={"Retry-After": "3"}, json={"category": "RATE_LIMITS"}), ok)
-    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": None}
+    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": "900"}
     assert len(api.requests) == 2 and waits == [3.0]
 
 
@@ -161,7 +166,7 @@ def test_429_without_retry_after_waits_out_the_rate_limit_window(waits):
         "X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Secondly-Remaining": "0",
     })  # fmt: skip
     api = Api(limited, ok)
-    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": None}
+    assert hubspot(api).upsert(contacts(1)) == {"c0@example.com": "900"}
     assert waits == [10.0]
     assert rate_limit_wait(httpx.Headers({"X-HubSpot-RateLimit-Secondly-Remaining": "0"})) == 1.0
     assert rate_limit_wait(httpx.Headers({"X-HubSpot-RateLimit-Remaining": "12"})) is None
@@ -169,7 +174,7 @@ def test_429_without_retry_after_waits_out_the_rate_limit_window(waits):
 
 def test_5xx_is_retried_and_a_call_that_keeps_failing_fails_every_input_of_it(waits):
     api = Api(httpx.Response(502), httpx.Response(503), ok)
-    assert hubspot(api).upsert(contacts(2)) == {"c0@example.com": None, "c1@example.com": None}
+    assert hubspot(api).upsert(contacts(2)) == {"c0@example.com": "900", "c1@example.com": "901"}
     assert len(api.requests) == 3
     failing = Api(httpx.Response(500, text="Internal error for c0@example.com"))
     outcomes = hubspot(failing).upsert(contacts(2))
@@ -192,7 +197,8 @@ def ada_contact() -> Contact:
 
 def test_salesforce_upserts_by_external_id_with_patch():
     api = Api(httpx.Response(201, json={"id": "003xx", "success": True, "errors": [], "created": True}))
-    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": None}
+    # Success is the record's id (Salesforce's upsert answer), recorded for erasure.
+    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": "003xx"}
     (request,) = api.requests
     assert request.method == "PATCH"
     assert str(request.url) == (
@@ -212,7 +218,8 @@ def test_salesforce_upserts_by_external_id_with_patch():
 @pytest.mark.parametrize("status", [200, 204])
 def test_salesforce_updates_are_successes(status):
     api = Api(httpx.Response(status, json={"id": "003xx", "success": True}) if status == 200 else httpx.Response(204))
-    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": None}
+    # API 46.0 and later answer an update with 200 and the id; older versions 204 without it.
+    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": "003xx" if status == 200 else None}
 
 
 def test_several_salesforce_records_for_one_email_is_an_error_to_fix_there():

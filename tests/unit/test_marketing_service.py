@@ -4,6 +4,7 @@ duplicated and shuffled events, resuming after a failed channel). Timings are th
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from datetime import timedelta
@@ -201,6 +202,9 @@ def test_a_due_follow_up_goes_to_a_consenting_customer_personalised(world):
     [event] = world.sent()
     assert event.data.trigger == "post_purchase" and event.data.channel == "email"
     assert event.channel == "shopify" and ADA not in event.model_dump_json()
+    # The customer is the salted erasure key (as in reports), never a bare hash anyone can recompute.
+    assert event.data.customer == erasure_key(ADA, SALT)
+    assert hashlib.sha256(ADA.encode()).hexdigest() not in event.model_dump_json()
 
 
 @pytest.mark.parametrize("consent", [False, None])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hub.domain.customers import erasure_key
 from hub.domain.pii import customer_key, hashed, normalise, split_name
 
 PERSON_EMAIL_SHA256 = "542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345"
@@ -63,11 +64,20 @@ def test_nothing_to_hash_gives_none_and_a_hash_is_not_hashed_again():
     assert hashed("em", PERSON_EMAIL_SHA256) == PERSON_EMAIL_SHA256
 
 
-def test_the_customer_key_is_the_hash_of_the_normalised_email():
-    assert customer_key("Person@Example.com") == PERSON_EMAIL_SHA256
-    assert customer_key(" person@example.com") == customer_key("PERSON@example.com")
-    assert customer_key(PERSON_EMAIL_SHA256) == PERSON_EMAIL_SHA256
-    assert customer_key(None) is None
+def test_the_customer_key_is_the_salted_erasure_key_of_the_normalised_email():
+    key = customer_key("Person@Example.com", "salt-a")
+    assert key == erasure_key("person@example.com", "salt-a") and key.startswith("ck_")
+    assert customer_key(" person@example.com", "salt-a") == customer_key("PERSON@example.com", "salt-a")
+    assert customer_key("person@example.com", "salt-b") != key  # same email, another salt: another key
+    assert PERSON_EMAIL_SHA256[:40] not in key  # not the bare hash Meta's published vector gives
+    assert customer_key(key, "salt-b") == key  # a key is passed through as it is
+    assert customer_key(None, "salt-a") is None and customer_key("  ", "salt-a") is None
+
+
+def test_an_unsalted_hash_is_not_a_customer_key_and_a_missing_salt_is_refused():
+    assert customer_key(PERSON_EMAIL_SHA256, "salt-a") is None
+    with pytest.raises(ValueError, match="salt"):
+        customer_key("person@example.com", "")
 
 
 def test_names_split_into_first_and_last_word():

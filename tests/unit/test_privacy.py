@@ -242,3 +242,18 @@ def test_a_data_request_is_exported_as_json_for_the_merchant(world):
     assert document["orders"][0]["shipping_address"]["city"] == "London"
     record = world.store.records[(f"customer:{key}", f"EXPORT#{request.event_id}")]
     assert record["object_key"] == outcome.detail["object_key"] and record["orders"] == 2
+
+
+def test_erasing_a_customer_deletes_their_data_request_exports_and_no_one_elses(world):
+    request = CustomerDataRequested(
+        **_envelope("data-request", ADA, minutes=50),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA, request_id="9999"),
+    )
+    world.service.handle(request)
+    world.exports.objects["privacy/data-requests/ck_someone_else/evt.json"] = b"{}"
+    key = erasure_key(ADA, "test-salt")
+    assert any(k.startswith(f"privacy/data-requests/{key}/") for k in world.exports.objects)
+    outcome = world.service.handle(redact(ADA))
+    assert outcome.detail["exports"] == "1"
+    assert list(world.exports.objects) == ["privacy/data-requests/ck_someone_else/evt.json"]
+    assert world.store.records[(f"customer:{key}", f"ERASURE#{redact(ADA).event_id}")]["exports"] == 1

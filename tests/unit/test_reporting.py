@@ -9,6 +9,7 @@ with a straightforward recomputation from the scenario.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,8 @@ from decimal import Decimal
 
 import pytest
 from hub.config import parse_config
+from hub.domain.customers import erasure_key
+from hub.domain.reporting import CustomerFacts, OrderFacts, Placement, stamp
 from hub.events import (
     CheckoutData,
     CheckoutStarted,
@@ -53,9 +56,12 @@ def config(window: int = 7):
     return parse_config(CONFIG % window)
 
 
-def service(store: FakeReportStore, window: int = 7) -> ReportingService:
+SALT = "report-test-salt"
+
+
+def service(store: FakeReportStore, window: int = 7, salt: str = SALT) -> ReportingService:
     cfg = config(window)
-    return ReportingService(store, lambda: cfg)
+    return ReportingService(store, lambda: cfg, salt=lambda: salt)
 
 
 def _ref() -> ProviderRef:
@@ -262,10 +268,58 @@ def test_orders_within_the_window_after_a_message_are_attributed_to_it():
 def test_a_message_may_name_its_customer_by_key():
     store = FakeReportStore()
     svc = service(store)
-    key = hashlib.sha256(b"ada@example.com").hexdigest()
-    svc.handle(message("m1", key, BASE))
+    svc.handle(message("m1", erasure_key("ada@example.com", SALT), BASE))
     svc.handle(placed("shopify:1", BASE + timedelta(hours=1)))
     assert usd(report(store))["attributed_orders"] == 1
+
+
+def test_customers_are_keyed_with_the_salt_never_by_a_bare_hash_of_their_email():
+    store = FakeReportStore()
+    service(store).handle(placed("shopify:1", BASE))
+    service(store, salt="another-salt").handle(placed("shopify:2", BASE, email="ada@example.com"))
+    customers = {key for kind, key in store.facts if kind == "customer"}
+    assert customers == {erasure_key("ada@example.com", SALT), erasure_key("ada@example.com", "another-salt")}
+    unsalted = hashlib.sha256(b"ada@example.com").hexdigest()
+    assert unsalted not in repr(store.__dict__)
+
+
+def test_a_message_named_by_an_unsalted_hash_from_an_earlier_version_is_ignored():
+    # Archived MarketingMessageSent events of earlier versions carry SHA-256(email); a replay of them
+    # must not write that hash back into the report, and cannot be keyed without the email.
+    store = FakeReportStore()
+    legacy = hashlib.sha256(b"ada@example.com").hexdigest()
+    assert service(store).handle(message("m1", legacy, BASE)).outcome == "ignored"
+    assert not store.facts
+
+
+def test_orders_placed_before_keys_were_salted_stay_with_their_old_key():
+    """What an earlier version stored (customer facts under SHA-256 of the email) keeps counting right:
+    a redelivery or a cancellation of such an order moves that customer's facts, never a second copy.
+    The customer's first order after the change counts as a new customer's (docs/reporting.md)."""
+    store = FakeReportStore()
+    legacy = hashlib.sha256(b"ada@example.com").hexdigest()
+    placement = Placement("placed-shopify:1", stamp(BASE), "shopify", "USD", 5000, (("MUG", 2, 2000),), legacy)
+    order = OrderFacts("shopify:1").with_placement(placement)
+    customer = CustomerFacts(legacy).with_order("shopify:1", order.customer_order())
+    for facts in (order, customer):
+        store.save(facts, facts.contribution(), None, facts.contribution())
+
+    svc = service(store)
+    assert svc.handle(placed("shopify:1", BASE)).outcome == "duplicate"  # redelivered after the change
+    svc.handle(placed("shopify:2", BASE + timedelta(days=1)))
+    assert {key for kind, key in store.facts if kind == "customer"} == {legacy, erasure_key("ada@example.com", SALT)}
+    assert usd(report(store, DAY + timedelta(days=1)))["new_customer_orders"] == 1
+
+    assert usd(report(store))["new_customer_orders"] == 1
+    svc.handle(cancelled("shopify:1", BASE + timedelta(hours=2)))
+    assert store.nonzero().get((DAY.isoformat(), "shopify", "USD"), {}).get("new_customer_orders") is None
+    assert json.loads(store.facts[("customer", legacy)][0])["orders"]["shopify:1"]["cancelled"] is True
+
+
+def test_a_service_without_the_salt_refuses_to_key_customers():
+    cfg = config()
+    with pytest.raises(RuntimeError, match="salt"):
+        ReportingService(FakeReportStore(), lambda: cfg).handle(placed("shopify:1", BASE))
 
 
 def test_checkouts_count_once_on_the_day_first_seen_and_give_the_conversion_rate():

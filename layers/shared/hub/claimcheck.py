@@ -26,6 +26,9 @@ class PayloadStore(Protocol):
     def get(self, location: str, key: str) -> bytes:
         """The bytes stored under `key`."""
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix`; how many were deleted."""
+
 
 class ClaimCheck(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

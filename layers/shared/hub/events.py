@@ -484,7 +484,10 @@ class MarketingMessageData(_Model):
     """
 
     customer: str = Field(
-        description="SHA-256 hex of the normalised email (hub.domain.pii.customer_key), or the normalised email"
+        description=(
+            "the customer key: the erasure key, an HMAC-SHA256 of the normalised email with the"
+            " deployment's salt (hub.domain.pii.customer_key); never an email or a bare hash of one"
+        )
     )
     channel: str = Field(description="the messaging channel: email, sms, klaviyo, mailchimp")
     trigger: str = Field(description="the rule that sent it, e.g. post_purchase, abandoned_checkout, win_back")

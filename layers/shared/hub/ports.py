@@ -18,6 +18,9 @@ from hub.events import HubEvent
 __all__ = [
     "AlreadyAppliedError",
     "Catalog",
+    "ContactDeleter",
+    "ContactRecord",
+    "ContactRegistry",
     "CrmClient",
     "CustomerStore",
     "EventPublisher",
@@ -334,5 +337,45 @@ class OrderPrivacy(Protocol):
 
 
 class CrmClient(Protocol):
-    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
-        """Create or update each contact by its email; email -> None (done) or the error that stopped it."""
+    system: str  # the name contacts are recorded under for erasure: hubspot, salesforce
+
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | str | None]:
+        """Create or update each contact by its email; email -> the error that stopped it, or on
+        success the CRM's id of the record (None when the CRM did not say)."""
+
+    def delete_contact(self, contact_id: str) -> bool:
+        """Delete the record for good; True deleted, False already gone. Raises when it failed."""
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """A contact the hub created or updated in a downstream system, kept for erasure.
+
+    Named by the customer's erasure key and the system's own id of the record: no email, name or
+    hash of either, so the record itself reveals nothing about the person."""
+
+    customer: str  # erasure key
+    system: str  # hubspot, salesforce, klaviyo, mailchimp
+    contact_id: str
+
+
+class ContactRegistry(Protocol):
+    """Which downstream records belong to which customer, and what erasure deleted there."""
+
+    def record_contact(self, contact: ContactRecord) -> None:
+        """Remember the record (once; recording it again changes nothing)."""
+
+    def contacts(self, customer: str) -> list[ContactRecord]:
+        """The records of the customer not deleted yet."""
+
+    def record_deletion(self, contact: ContactRecord, outcome: str, at: datetime) -> None:
+        """The record was deleted (`deleted`) or found gone (`gone`): forget it, keep the fact."""
+
+
+class ContactDeleter(Protocol):
+    """One downstream system's deletion of a record by the id it gave it."""
+
+    system: str
+
+    def delete_contact(self, contact_id: str) -> bool:
+        """True deleted, False already gone; raises (an OutboundError) when the call failed."""

@@ -7,6 +7,10 @@ X-HubSpot-RateLimit-* window). A batch that partly fails (207 Multi-Status, or a
 inputs it refused) is sent again with only the inputs that did not succeed; inputs HubSpot refuses
 as invalid are not sent again and fail their records. Errors name categories and statuses, never
 HubSpot's messages (they quote the email).
+
+The id HubSpot gives each contact (`results[].id`) is returned, so the hub can record it under the
+customer's erasure key; erasure deletes it with the GDPR delete,
+`POST /crm/v3/objects/contacts/gdpr-delete` `{"objectId": <id>}` (204; 404 means already gone).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import httpx
 from hub.adapters.http import OutboundError
 from hub.domain.customers import Contact
 
-__all__ = ["UPSERT_PATH", "HubSpotClient", "HubSpotError", "hubspot_value"]
+__all__ = ["GDPR_DELETE_PATH", "UPSERT_PATH", "HubSpotClient", "HubSpotError", "hubspot_value"]
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
 MAX_INPUTS = 100
 _PERMANENT = frozenset({"VALIDATION_ERROR", "INVALID_EMAIL", "BAD_REQUEST", "PROPERTY_DOESNT_EXIST"})
 
@@ -61,13 +66,15 @@ def _ids(context: Any) -> set[str]:
 
 
 class HubSpotClient:
+    system = "hubspot"
+
     def __init__(self, http: httpx.Client, *, batch_size: int = MAX_INPUTS, rounds: int = 3) -> None:
         self._http = http
         self._batch = max(1, min(batch_size, MAX_INPUTS))
         self._rounds = rounds
 
-    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
-        outcomes: dict[str, Exception | None] = {}
+    def upsert(self, contacts: Sequence[Contact]) -> dict[str, Exception | str | None]:
+        outcomes: dict[str, Exception | str | None] = {}
         for start in range(0, len(contacts), self._batch):
             outcomes.update(self._chunk(contacts[start : start + self._batch]))
         return outcomes
@@ -77,8 +84,25 @@ class HubSpotClient:
         properties = {name: hubspot_value(value) for name, value in contact.properties.items() if value is not None}
         return {"idProperty": "email", "id": contact.email, "properties": properties}
 
-    def _chunk(self, contacts: Sequence[Contact]) -> dict[str, Exception | None]:
-        outcomes: dict[str, Exception | None] = {}
+    def delete_contact(self, contact_id: str) -> bool:
+        """GDPR-delete the contact by HubSpot's id (never by email: an unknown email would be blocklisted)."""
+        try:
+            response = self._http.post(GDPR_DELETE_PATH, json={"objectId": contact_id})
+        except httpx.HTTPError as exc:
+            raise HubSpotError(f"HubSpot GDPR delete did not answer ({type(exc).__name__})") from exc
+        if response.status_code in (200, 204):
+            return True
+        if response.status_code == 404:
+            return False
+        category = str(self._json(response).get("category") or "") or None
+        raise HubSpotError(
+            f"HubSpot GDPR delete failed with HTTP {response.status_code}" + (f" ({category})" if category else ""),
+            response.status_code,
+            category=category,
+        )
+
+    def _chunk(self, contacts: Sequence[Contact]) -> dict[str, Exception | str | None]:
+        outcomes: dict[str, Exception | str | None] = {}
         pending = {c.email: c for c in contacts}
         last: Exception = HubSpotError("HubSpot was not called")
         for _round in range(self._rounds):
@@ -88,15 +112,17 @@ class HubSpotClient:
                 last = HubSpotError(f"HubSpot batch upsert did not answer ({type(exc).__name__})")
                 break
             status = response.status_code
-            if status in (200, 201):
-                outcomes.update(dict.fromkeys(pending))
-                return outcomes
             body = self._json(response)
+            if status in (200, 201):
+                ids = self._ids(body, set(pending))
+                outcomes.update({email: ids.get(email) for email in pending})
+                return outcomes
             refused = self._refused(body, set(pending))
             if status == 207 or (status == 400 and refused):
                 if status == 207:
                     succeeded = set(pending) - set(refused) if refused else self._succeeded(body, set(pending))
-                    outcomes.update(dict.fromkeys(succeeded))
+                    ids = self._ids(body, succeeded)
+                    outcomes.update({email: ids.get(email) for email in succeeded})
                     pending = {e: c for e, c in pending.items() if e not in succeeded}
                 for email, category in refused.items():
                     if category in _PERMANENT:
@@ -131,6 +157,19 @@ class HubSpotClient:
                 for email in _ids(error.get("context")) & pending:
                     refused[email] = str(error.get("category") or "UNKNOWN")
         return refused
+
+    @staticmethod
+    def _ids(body: Mapping[str, Any], emails: set[str]) -> dict[str, str]:
+        """email -> HubSpot's contact id, from the results that name their email (or the only one)."""
+        results = [r for r in body.get("results") or [] if isinstance(r, Mapping) and r.get("id")]
+        ids: dict[str, str] = {}
+        for result in results:
+            email = (result.get("properties") or {}).get("email")
+            if isinstance(email, str) and email.strip().lower() in emails:
+                ids[email.strip().lower()] = str(result["id"])
+        if not ids and len(results) == 1 and len(emails) == 1:
+            ids[next(iter(emails))] = str(results[0]["id"])
+        return ids
 
     @staticmethod
     def _succeeded(body: Mapping[str, Any], pending: set[str]) -> set[str]:

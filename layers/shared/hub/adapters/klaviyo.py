@@ -4,6 +4,14 @@ triggers, as events on the customer's Klaviyo profile. Klaviyo flows built on th
 `POST {api_url}/api/events` with `Authorization: Klaviyo-API-Key <key>`, the `revision` header and
 JSON:API bodies; 202 on success. Every event carries a `unique_id` (the order, the checkout, the
 message key), so Klaviyo counts a retried event once.
+
+Erasure needs the Klaviyo profile's id (the events API answers 202 without one): `profile_id`
+upserts the profile, `POST {api_url}/api/profile-import` with the email alone (200 or 201,
+`data.id`), once per customer, the first time the hub sends Klaviyo anything for them; the hub
+records the id under the customer's erasure key.
+`delete_contact` asks Klaviyo to delete the profile for good,
+`POST {api_url}/api/data-privacy-deletion-jobs` naming the profile by id (202; Klaviyo deletes
+asynchronously; 404 means already gone).
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ class KlaviyoClient:
     """Both a MessageSender (channel `klaviyo`) and an ActivityTracker."""
 
     channel = "klaviyo"
+    system = "klaviyo"
 
     def __init__(
         self,
@@ -102,6 +111,38 @@ class KlaviyoClient:
         metric = self._metrics.get(message.trigger, message.trigger)
         properties = {k: v for k, v in message.properties.items() if v not in (None, [], "")}
         self.track(metric, message.email, message.message_key, message.time or datetime.now(UTC), properties)
+
+    def profile_id(self, email: str) -> str:
+        """Create or find the profile of `email`; its Klaviyo id."""
+        body = {"data": {"type": "profile", "attributes": {"email": email}}}
+        response = self._client.post("/api/profile-import", content=json.dumps(body).encode())
+        if not response.is_success:
+            raise OutboundError(
+                f"Klaviyo profile import failed with HTTP {response.status_code}{_codes(response)}",
+                response.status_code,
+            )
+        try:
+            profile_id = response.json()["data"]["id"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OutboundError("Klaviyo profile import answered without a profile id", response.status_code) from exc
+        return str(profile_id)
+
+    def delete_contact(self, contact_id: str) -> bool:
+        body = {
+            "data": {
+                "type": "data-privacy-deletion-job",
+                "attributes": {"profile": {"data": {"type": "profile", "id": contact_id}}},
+            }
+        }
+        response = self._client.post("/api/data-privacy-deletion-jobs", content=json.dumps(body).encode())
+        if response.is_success:
+            return True
+        if response.status_code == 404:
+            return False
+        raise OutboundError(
+            f"Klaviyo profile deletion failed with HTTP {response.status_code}{_codes(response)}",
+            response.status_code,
+        )
 
 
 def _codes(response: httpx.Response) -> str:

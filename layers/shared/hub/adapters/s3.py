@@ -38,3 +38,17 @@ class S3PayloadStore:
             return self._client.get_object(Bucket=location, Key=key)["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not read a claim-checked event {key}: {exc}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        deleted = 0
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    answer = self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
+                    if answer.get("Errors"):
+                        raise StoreError(f"could not delete {len(answer['Errors'])} objects under {prefix}")
+                    deleted += len(keys)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not delete the objects under {prefix}: {exc}") from exc
+        return deleted

@@ -6,8 +6,11 @@ fn/ln lower-case without punctuation; ct lower-case without spaces or punctuatio
 lower-case code; zp lower-case without spaces or dashes (US: the first 5 digits); country the
 lower-case ISO 3166-1 alpha-2 code. A value that is already a SHA-256 hex is passed through.
 
-The customer key (reports, attribution) is the same hash of the normalised email, so the hub
-never keeps an email where a key will do.
+The customer key (reports, attribution, marketing events, GA4's client id) is the erasure key:
+an HMAC-SHA256 of the normalised email keyed with the deployment's secret salt
+(hub.domain.customers.erasure_key), so the hub never keeps an email where a key will do, one
+customer has one pseudonym everywhere, and nobody without the salt can confirm a guessed email by
+hashing it. Meta's SHA-256 hashes are made only while a request to Meta is built, never kept.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import hashlib
 import re
 import unicodedata
 
+from hub.domain.customers import erasure_key
+
 __all__ = [
     "customer_key",
     "hashed",
+    "is_customer_key",
     "is_sha256",
     "normalise",
     "normalise_city",
@@ -32,6 +38,7 @@ __all__ = [
 ]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CUSTOMER_KEY = re.compile(r"^ck_[0-9a-f]{40}$")
 
 
 def is_sha256(value: str) -> bool:
@@ -103,9 +110,26 @@ def hashed(field: str, value: str | None, *, country: str | None = None) -> str 
     return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
 
 
-def customer_key(email_or_key: str | None) -> str | None:
-    """The hub's key for a customer: SHA-256 hex of the normalised email (a key is returned as is)."""
-    return hashed("em", email_or_key)
+def is_customer_key(value: str) -> bool:
+    return bool(_CUSTOMER_KEY.match(value))
+
+
+def customer_key(email_or_key: str | None, salt: str) -> str | None:
+    """The hub's key for a customer: the erasure key of the normalised email with `salt`.
+
+    A customer key is returned as is. None for nothing, and for a bare SHA-256 hex (the unsalted key
+    of earlier versions, still in archived events): it cannot be turned into the keyed one.
+    """
+    if email_or_key is None:
+        return None
+    value = email_or_key.strip()
+    if not value or is_sha256(value.lower()):
+        return None
+    if is_customer_key(value):
+        return value
+    if not salt:
+        raise ValueError("a customer key needs the deployment's salt")
+    return erasure_key(value, salt)
 
 
 def split_name(full_name: str | None) -> tuple[str | None, str | None]:

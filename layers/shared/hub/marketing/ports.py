@@ -203,8 +203,11 @@ class MessageSender(Protocol):
 
     channel: str
 
-    def send(self, message: OutboundMessage) -> None:
-        """Deliver the message or raise; a retry of the same message must be safe or is never made."""
+    def send(self, message: OutboundMessage) -> str | None:
+        """Deliver the message or raise; a retry of the same message must be safe or is never made.
+
+        Returns the recipient's id in the channel when the channel keeps a contact (Klaviyo's
+        profile, Mailchimp's member), so an erasure can delete it; None otherwise."""
 
 
 class ActivityTracker(Protocol):
@@ -219,4 +222,5 @@ class ActivityTracker(Protocol):
         properties: Mapping[str, Any],
         value: Decimal | None = None,
         currency: str | None = None,
-    ) -> None: ...
+    ) -> str | None:
+        """Forward the activity; the customer's id in the platform, when it keeps one (as send)."""

@@ -8,7 +8,10 @@ dead-lettered). The vendors' own deduplication (Meta's event_id, GA4's transacti
 the moment between a successful call and its marker.
 
 The request bodies are built here, from the hub's facts; personal data goes out only normalised
-and SHA-256 hashed (Meta) or not at all (GA4), and is never logged.
+and SHA-256 hashed (Meta) or not at all (GA4), and is never logged. The customer key (the salted
+erasure key) seeds GA4's client id and, hashed, is Meta's `external_id`; Meta's SHA-256 of the email is made
+from the event's email while the purchase is sent and is never stored, so a refund, built from the
+stored facts, matches by `external_id`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hub.domain.pii import hashed, split_name
+from hub.domain.pii import hashed, is_sha256, split_name
 from hub.domain.reporting import OrderFacts, refunded_total
 from hub.money import format_minor
 
@@ -167,8 +170,10 @@ def _micros(moment: datetime) -> int:
 
 
 def ga4_client_id(customer: str | None, order_id: str) -> str:
-    """A stable pseudonymous client id (GA4 needs one; the shopper's _ga cookie is not in webhooks)."""
-    seed = customer or hashlib.sha256(order_id.encode()).hexdigest()
+    """A stable pseudonymous client id (GA4 needs one; the shopper's _ga cookie is not in webhooks).
+
+    Seeded by the customer key's hex digits (a key of an earlier version is a bare hex digest)."""
+    seed = customer.removeprefix("ck_") if customer else hashlib.sha256(order_id.encode()).hexdigest()
     return f"{int(seed[:8], 16)}.{int(seed[8:16], 16)}"
 
 
@@ -207,12 +212,23 @@ def ga4_refund(refund: RefundMade, now: datetime) -> dict[str, Any]:
     return _ga4_envelope(refund.customer, refund.order_id, refund.at, now, {"name": "refund", "params": params})
 
 
+def _customer_ids(customer: str | None) -> dict[str, list[str]]:
+    """Meta's `external_id`: the SHA-256 of the customer key (Meta asks for it hashed; the key is
+    already a keyed pseudonym). The key of an order placed before keys were salted is the SHA-256
+    of its email, which is what that order's purchase sent Meta as `em`, so it goes as `em`."""
+    if not customer:
+        return {}
+    if is_sha256(customer):
+        return {"em": [customer]}
+    return {"external_id": [hashlib.sha256(customer.encode()).hexdigest()]}
+
+
 def meta_user_data(contact: Contact, customer: str | None = None) -> dict[str, list[str]]:
-    """Meta's customer information parameters, each normalised and SHA-256 hashed."""
+    """Meta's customer information parameters, each normalised and SHA-256 hashed, and the customer key."""
     first, last = split_name(contact.name)
     country = contact.country
     values = {
-        "em": hashed("em", contact.email) or customer,
+        "em": hashed("em", contact.email),
         "ph": hashed("ph", contact.phone),
         "fn": hashed("fn", first),
         "ln": hashed("ln", last),
@@ -221,7 +237,8 @@ def meta_user_data(contact: Contact, customer: str | None = None) -> dict[str, l
         "zp": hashed("zp", contact.postal_code, country=country),
         "country": hashed("country", country),
     }
-    return {name: [value] for name, value in values.items() if value}
+    data = {name: [value] for name, value in values.items() if value}
+    return {**_customer_ids(customer), **data}
 
 
 def _meta_event(name: str, event_id: str, at: datetime, action_source: str, user_data: dict, custom: dict) -> dict:
@@ -267,7 +284,7 @@ def meta_refund(refund: RefundMade, *, action_source: str, test_event_code: str 
         "value": _amount(refund.amount, refund.currency),
         "order_id": refund.platform_order_id,
     }
-    user_data = {"em": [refund.customer]} if refund.customer else {}
+    user_data = _customer_ids(refund.customer)
     event_id = f"{refund.platform_order_id}:refund:{refund.total_refunded}"
     event = _meta_event("Refund", event_id, refund.at, action_source, user_data, custom)
     return _meta_body(event, test_event_code)

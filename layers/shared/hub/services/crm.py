@@ -20,10 +20,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hub.config import CrmConfig, HubConfig
-from hub.domain.customers import Contact, CustomerProfile, contact_value
-from hub.ports import CrmClient, CustomerStore, HubError
+from hub.domain.customers import Contact, CustomerProfile, contact_value, erasure_key
+from hub.events import CustomerErased
+from hub.ports import ContactDeleter, ContactRegistry, CrmClient, CustomerStore, HubError
+from hub.services.contact_erasure import ContactErasure
 
-__all__ = ["CrmBusyError", "CrmSync", "contact_digest", "contact_for"]
+__all__ = ["CRM_SYSTEMS", "CrmBusyError", "CrmSync", "contact_digest", "contact_for"]
+
+CRM_SYSTEMS = frozenset({"hubspot", "salesforce"})
 
 LEASE_SECONDS = 120  # longer than the function's timeout, so a live push always outlasts its lease
 
@@ -46,8 +50,14 @@ def contact_for(profile: CustomerProfile, crm: CrmConfig) -> Contact:
     return Contact(profile.email, properties)
 
 
+# Part of the digest: digests kept before contacts were recorded for erasure never match, so each
+# customer is pushed once more on their next event, and that push records the CRM's id.
+_DIGEST_VERSION = "contact-ids-1"
+
+
 def contact_digest(contact: Contact) -> str:
-    canonical = json.dumps({"email": contact.email, **contact.properties}, sort_keys=True, default=str)
+    values = {"email": contact.email, **contact.properties, "\x00version": _DIGEST_VERSION}
+    canonical = json.dumps(values, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -58,11 +68,22 @@ class CrmSync:
         client: Callable[[CrmConfig], CrmClient | None],
         config: Callable[[], HubConfig],
         lease_seconds: int = LEASE_SECONDS,
+        registry: ContactRegistry | None = None,
     ) -> None:
         self._store = store
         self._client = client
         self._config = config
         self._lease = lease_seconds
+        self._contacts = ContactErasure(registry, self._deleters, CRM_SYSTEMS) if registry is not None else None
+
+    def _deleters(self) -> dict[str, ContactDeleter]:
+        crm = self._config().crm
+        client = self._client(crm) if crm.provider != "none" else None
+        return {client.system: client} if client is not None else {}
+
+    def erase(self, event: CustomerErased) -> dict[str, int]:
+        """Delete the erased customer's contact in the CRM (by the id recorded when it was pushed)."""
+        return self._contacts.erase(event) if self._contacts is not None else {}
 
     def push(self, emails: Iterable[str]) -> dict[str, Exception]:
         """Push the current profile of each customer; email -> the error, for those that failed."""
@@ -97,11 +118,15 @@ class CrmSync:
             if contacts:
                 outcomes = client.upsert(contacts)
                 for contact in contacts:
-                    error = outcomes.get(contact.email, HubError("the CRM gave no outcome for this contact"))
-                    if error is None:
-                        self._store.set_pushed(contact.email, digests[contact.email])
-                    else:
-                        failures[contact.email] = error
+                    outcome = outcomes.get(contact.email, HubError("the CRM gave no outcome for this contact"))
+                    if isinstance(outcome, Exception):
+                        failures[contact.email] = outcome
+                        continue
+                    if self._contacts is not None:
+                        # Recorded before the digest: a push that dies in between is pushed (and recorded) again.
+                        key = erasure_key(contact.email, self._store.salt())
+                        self._contacts.record(key, getattr(client, "system", crm.provider), outcome)
+                    self._store.set_pushed(contact.email, digests[contact.email])
         finally:
             for email in held:
                 self._store.release(email, owner)

@@ -13,7 +13,7 @@ slipped in around an erasure are deleted when found.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from hub.claimcheck import PayloadStore
@@ -30,6 +30,7 @@ from hub.domain.customers import (
 )
 from hub.events import (
     CustomerDataRequested,
+    CustomerErased,
     CustomerRedactionRequested,
     CustomerUpserted,
     HubEvent,
@@ -134,14 +135,20 @@ class CustomerService:
         config: Callable[[], HubConfig],
         exports: PayloadStore | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        contacts: Callable[[CustomerErased], Mapping[str, int]] | None = None,
     ) -> None:
+        """`contacts` deletes an erased customer's CRM contact (hub.services.crm.CrmSync.erase)."""
         self._store = store
         self._config = config
+        self._contacts = contacts
         self.privacy = PrivacyService(self, store, orders, publisher, exports, clock)
 
     def handle(self, event: HubEvent) -> Handled:
         if isinstance(event, CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested):
             return self.privacy.handle(event)
+        if isinstance(event, CustomerErased):
+            counts = self._contacts(event) if self._contacts is not None else {}
+            return Handled("contacts_erased", detail={k: str(v) for k, v in counts.items()})
         fact = facts_from(event, self._config())
         if fact is None:
             return Handled("ignored")

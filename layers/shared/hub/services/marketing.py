@@ -27,7 +27,6 @@ from typing import Any
 
 from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.orders import Order, OrderStatus
-from hub.domain.pii import customer_key
 from hub.events import (
     CheckoutStarted,
     CustomerErased,
@@ -71,9 +70,12 @@ from hub.marketing.rules import (
 )
 from hub.marketing.unsubscribe import unsubscribe_link
 from hub.money import format_minor
-from hub.ports import EventPublisher, ProfileStore
+from hub.ports import ContactDeleter, ContactRegistry, EventPublisher, ProfileStore
+from hub.services.contact_erasure import ContactErasure
 
-__all__ = ["Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+
+MARKETING_SYSTEMS = frozenset({"klaviyo", "mailchimp"})
 
 # A one-time schedule is never set in the past: at least this far ahead.
 _MIN_LEAD = timedelta(minutes=1)
@@ -137,10 +139,13 @@ class MarketingService:
         unsubscribe: Callable[[Any], tuple[str, str]],
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        registry: ContactRegistry | None = None,
     ) -> None:
         """`config` returns hub.config.HubConfig; `senders` and `tracker` build the channels of a
         MarketingConfig (lazily: their credentials are read then); `unsubscribe` gives the link's
-        page and signing secret."""
+        page and signing secret; `registry` keeps the Klaviyo and Mailchimp contacts created, so an
+        erasure deletes them."""
+        self._contacts = ContactErasure(registry, self._deleters, MARKETING_SYSTEMS) if registry else None
         self._store = store
         self._schedules = schedules
         self._orders = orders
@@ -322,7 +327,38 @@ class MarketingService:
             names |= set(self._store.customer_schedules(key))
         deleted = sum(1 for name in sorted(names) if self._schedules.delete(name))
         items = self._store.forget_customer(key) if key else 0
-        return Handled("customer_erased", {"schedules_deleted": str(deleted), "items_removed": str(items)})
+        detail = {"schedules_deleted": str(deleted), "items_removed": str(items)}
+        if self._contacts is not None:
+            # Last: a vendor that fails retries only this step (the steps above find nothing left).
+            counts = self._contacts.erase(event)
+            detail |= {f"contacts_{outcome}": str(n) for outcome, n in counts.items()}
+        return Handled("customer_erased", detail)
+
+    def _deleters(self) -> dict[str, ContactDeleter]:
+        marketing = self._config().marketing
+        if marketing is None:
+            return {}
+        found: dict[str, ContactDeleter] = {}
+        for channel in [*self._senders(marketing), self._tracker(marketing)]:
+            system = getattr(channel, "system", None)
+            if system in MARKETING_SYSTEMS and hasattr(channel, "delete_contact"):
+                found[system] = channel
+        return found
+
+    def _record_contact(self, customer: str, channel: Any, contact_id: Any, email: str) -> None:
+        """Keep the contact a channel created for the customer, so an erasure can delete it.
+
+        A channel whose answer names no id (Klaviyo's events API) is asked for it once, while the
+        customer has no contact recorded there."""
+        system = getattr(channel, "system", None)
+        if self._contacts is None or system not in MARKETING_SYSTEMS:
+            return
+        if not isinstance(contact_id, str) and hasattr(channel, "profile_id"):
+            if self._contacts.known(customer, system):
+                return
+            contact_id = channel.profile_id(email)
+        if isinstance(contact_id, str):
+            self._contacts.record(customer, system, contact_id)
 
     # ================================================================== scheduling
     def _apply(self, plan: Plan, customer: str | None) -> None:
@@ -414,7 +450,7 @@ class MarketingService:
             return Handled("capped", detail)
         if claim.status == "sent":
             if not claim.published:
-                self._publish(due, subject.email or "", claim.channels_done, claim.sent_at or now)
+                self._publish(due, customer, claim.channels_done, claim.sent_at or now)
                 self._store.mark_published(key)
             return Handled("duplicate", detail)
         if not claim.admitted:
@@ -429,20 +465,21 @@ class MarketingService:
             if sender.channel in claim.channels_done:
                 continue
             try:
-                sender.send(message)
+                contact_id = sender.send(message)
+                self._record_contact(customer, sender, contact_id, message.email)
             except Exception:
                 self._store.release(key)  # the retry resumes here; what was sent stays sent
                 raise
             self._store.channel_done(key, sender.channel)
         channels = frozenset(claim.channels_done | {s.channel for s in senders})
         self._store.finish(key, "sent", now)
-        self._publish(due, message.email, channels, now)
+        self._publish(due, customer, channels, now)
         self._store.mark_published(key)
         return Handled("sent", {**detail, "channels": ",".join(sorted(channels))})
 
-    def _publish(self, due: Due, email: str, channels: frozenset[str], sent_at: datetime) -> None:
-        hashed = customer_key(email)
-        if not hashed or not channels:
+    def _publish(self, due: Due, customer: str, channels: frozenset[str], sent_at: datetime) -> None:
+        """MarketingMessageSent names the customer by the erasure key, as reporting keys its facts."""
+        if not customer or not channels:
             return
         self._publisher.publish(
             [
@@ -453,7 +490,7 @@ class MarketingService:
                     occurred_at=sent_at,
                     provider=ProviderRef(topic=f"marketing/{due.trigger.value}"),
                     data=MarketingMessageData(
-                        customer=hashed, channel=channel, trigger=due.trigger.value, sent_at=sent_at
+                        customer=customer, channel=channel, trigger=due.trigger.value, sent_at=sent_at
                     ),
                 )
                 for channel in sorted(channels)
@@ -570,13 +607,15 @@ class MarketingService:
         amount = Decimal(format_minor(value[0], value[1])) if value else None
         clean = {k: v for k, v in properties.items() if v is not None}
         if once is None:
-            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            contact_id = tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            self._record_contact(customer, tracker, contact_id, email)
             return
         now = self._clock()
         if self._store.claim(once, customer, now, LEASE_SECONDS).status != "claimed":
             return  # tracked before, or being tracked by another attempt
         try:
-            tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            contact_id = tracker.track(metric, email, unique_id, at, clean, amount, value[1] if value else None)
+            self._record_contact(customer, tracker, contact_id, email)
         except Exception:
             self._store.release(once)  # the retry tracks it
             raise

@@ -6,8 +6,10 @@ is refused, whenever it arrives (a late delivery, a replay of the archive). Then
 the hub keeps: the customer's facts and profile, what the CRM sync keeps, and the personal data on
 their orders (email, addresses, and the customer's values wherever they appear in the order's
 timeline and in payments kept for it). The order itself stays, with its money and lines, for the
-merchant's books. The erasure is recorded under the erasure key alone, and `CustomerErased` is
-published so that whatever else keeps something for the customer (marketing schedules) drops it.
+merchant's books. Data-request exports written for the customer (named by the erasure key) are
+deleted from the payload bucket. The erasure is recorded under the erasure key alone, and
+`CustomerErased` is published so that whatever else keeps something for the customer drops it
+(marketing schedules; the CRM, Klaviyo and Mailchimp contacts, deleted by their consumers).
 
 Every step can run again: a redelivered request finds less to do and the record adds up what each
 run removed.
@@ -67,6 +69,10 @@ class Profiles(Protocol):
 
     def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
         """Derive and store the customer's profile again (None: nothing left)."""
+
+
+def _exports_prefix(key: str) -> str:
+    return f"privacy/data-requests/{key}/"
 
 
 def _aware(value: datetime) -> datetime:
@@ -134,6 +140,7 @@ class PrivacyService:
             self._store.forget(email)
             profile, _stale = self._profiles.refresh(email)
             counts = self._counts(erased, facts=len(covered), profile=bool(stored.version) and profile is None)
+            counts["exports"] = self._delete_exports(key)
             self._record(f"customer:{key}", event.event_id, "customer", data.request_id, event, before, counts)
             events.append(self._erased(event, key, "customer", key, before, profile is None, sorted(order_ids)))
             for name, value in counts.items():
@@ -169,7 +176,7 @@ class PrivacyService:
             erased += self._erase_orders({order_id}, personal.get(owners[order_id] or "", []), before)
         self._store.delete_facts(facts)
         events = []
-        profiles_erased = 0
+        profiles_erased = exports_deleted = 0
         for email in sorted(emails):
             theirs_here = {o for o, summary in stored[email].orders.items() if summary.channel == channel}
             theirs_here |= {f.order_id for f in facts if f.email == email and f.order_id}
@@ -179,6 +186,7 @@ class PrivacyService:
             if profile is None:
                 self._store.forget(email)
                 profiles_erased += 1
+                exports_deleted += self._delete_exports(self._profiles.key(email))
             theirs = sorted(o for o, owner in owners.items() if owner == email)
             key = self._profiles.key(email)
             events.append(self._erased(event, key, "shop", key, before, profile is None, theirs))
@@ -188,6 +196,7 @@ class PrivacyService:
             events.append(self._erased(event, None, "shop", f"orders-{start}", before, False, chunk))
         counts = self._counts(erased, facts=len(facts), profile=False)
         counts["profiles"] = profiles_erased
+        counts["exports"] = exports_deleted
         self._record(f"shop:{channel}", event.event_id, "shop", event.data.request_id, event, before, counts)
         if events:
             self._publisher.publish(events)
@@ -221,7 +230,7 @@ class PrivacyService:
             "customer": customer_view(profile) if profile else None,
             "orders": orders,
         }
-        object_key = f"privacy/data-requests/{key}/{event.event_id}.json"
+        object_key = f"{_exports_prefix(key)}{event.event_id}.json"
         bucket = self._exports.put(object_key, json.dumps(document, indent=2, sort_keys=True).encode())
         values = {
             "scope": "export",
@@ -232,6 +241,10 @@ class PrivacyService:
         }
         self._store.record_privacy(f"customer:{key}", f"EXPORT#{event.event_id}", values, {"orders": len(orders)})
         return Handled("exported", detail={"bucket": bucket, "object_key": object_key, "orders": str(len(orders))})
+
+    def _delete_exports(self, key: str) -> int:
+        """The customer's data-request exports: deleted with them (named by erasure key, so found without the email)."""
+        return self._exports.delete_prefix(_exports_prefix(key)) if self._exports is not None else 0
 
     # ------------------------------------------------------------------ shared steps
     def _erase_orders(self, order_ids: Iterable[str], personal: list[str], before: datetime) -> list[OrderErasure]:

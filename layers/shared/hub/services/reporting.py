@@ -4,8 +4,9 @@ then forwarded to the analytics destinations that are configured (hub.services.a
 
 Every write is conditional on the version the facts were read at, and carries the counter
 changes in the same transaction, so concurrent consumers and redeliveries never count twice.
-An order's facts are copied to its customer's (the customer key, never the email) after they are
-stored; both copies only ever grow, so whichever writer comes second sees the other's facts.
+An order's facts are copied to its customer's (the customer key, never the email: the erasure key,
+keyed with the deployment's salt, hub.domain.pii.customer_key) after they are stored; both copies
+only ever grow, so whichever writer comes second sees the other's facts.
 """
 
 from __future__ import annotations
@@ -95,10 +96,21 @@ class ReportingService:
         store: ReportStore,
         config: Callable[[], HubConfig],
         forwarder: AnalyticsForwarder | None = None,
+        salt: Callable[[], str] | None = None,
     ) -> None:
+        """`salt` is the erasure key salt (the same for every function of the deployment); only the
+        report's reader (daily) may go without it."""
         self._store = store
         self._config = config
         self._forwarder = forwarder
+        self._salt = salt
+
+    def _key(self, email_or_key: str | None) -> str | None:
+        if not email_or_key:
+            return None
+        if self._salt is None:
+            raise RuntimeError("ReportingService was built without the salt that keys customers")
+        return customer_key(email_or_key, self._salt())
 
     # ------------------------------------------------------------------ events
     def handle(self, event: HubEvent) -> ReportChange:
@@ -119,7 +131,7 @@ class ReportingService:
             )
             return ReportChange("applied" if delta else "duplicate", delta)
         if isinstance(event, MarketingMessageSent):
-            key = customer_key(event.data.customer)
+            key = self._key(event.data.customer)
             if key is None:
                 return ReportChange("ignored")
             message = Message(stamp(event.data.sent_at), event.channel)
@@ -139,7 +151,7 @@ class ReportingService:
             currency=data.currency.upper(),
             total=data.total,
             lines=tuple((line.sku, line.quantity, line.unit_price) for line in data.lines),
-            customer=customer_key(data.customer_email),
+            customer=self._key(data.customer_email),
         )
         facts, delta = self._update(OrderFacts(data.order_id), lambda f: f.with_placement(placement))
         self._to_customer(facts)
@@ -148,7 +160,7 @@ class ReportingService:
             self._update(CheckoutFacts(data.checkout_id), lambda f: f.with_completion())
         change = ReportChange("applied" if delta else "duplicate", delta)
         if self._forwarder is not None and not facts.cancelled:
-            change.forwarded = self._forwarder.purchase(_purchase(event))
+            change.forwarded = self._forwarder.purchase(_purchase(event, placement.customer))
         return change
 
     def _refund(self, event: RefundIssued | PaymentRefunded) -> ReportChange:
@@ -212,7 +224,7 @@ def _upper(value: str | None) -> str | None:
     return value.upper() if value else None
 
 
-def _purchase(event: OrderPlaced) -> Purchase:
+def _purchase(event: OrderPlaced, customer: str | None) -> Purchase:
     data = event.data
     address = data.shipping_address
     name = address.name if address else None
@@ -224,7 +236,7 @@ def _purchase(event: OrderPlaced) -> Purchase:
         total=data.total,
         lines=tuple((line.sku, line.quantity, line.unit_price, line.title) for line in data.lines),
         at=event.occurred_at,
-        customer=customer_key(data.customer_email),
+        customer=customer,
         contact=Contact(
             email=data.customer_email,
             phone=address.phone if address else None,
