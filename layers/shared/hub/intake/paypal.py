@@ -87,6 +87,7 @@ MAX_TRANSMISSION_AGE = timedelta(hours=84)
 # How far ahead of the hub's clock a transmission time may be: clock skew, not a chosen timestamp.
 MAX_TRANSMISSION_AHEAD = timedelta(minutes=5)
 CERT_POLICY = FetchPolicy(
+    max_bytes=MAX_CERT_BYTES,
     vendor="PayPal",
     header="PAYPAL-CERT-URL",
     hosts=PAYPAL_CERT_HOSTS,
