@@ -62,7 +62,9 @@ def receive(source: str) -> dict:
     logger.append_keys(source=source, topic=headers.get("x-shopify-topic"))
     root = _root()
     root.register_context(app.lambda_context)  # type: ignore[operator]
-    result = root.service.receive(source, WebhookRequest(headers, body, event.query_string_parameters or {}))
+    caller = ((event.raw_event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    request = WebhookRequest(headers, body, event.query_string_parameters or {}, source_ip=caller)
+    result = root.service.receive(source, request)
     metrics.add_metric(name=f"Webhook{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("webhook %s", result.status, extra={"event_ids": result.event_ids})
     return result.body()

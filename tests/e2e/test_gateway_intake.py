@@ -201,6 +201,21 @@ def _stale(stack, source: str) -> tuple[bytes, dict[str, str]]:
     return body, signed(stack, source, body, timestamp=int(time.time()) - 400)
 
 
+def _replayed_with_a_future_t(stack, source: str) -> tuple[bytes, dict[str, str]]:
+    """A delivery captured an hour ago, resent with ` t=9999999999` put before its own t."""
+    body, _ = BODIES[source]()
+    old = int(time.time()) - 3600
+    captured = signed(stack, source, body, timestamp=old)["Stripe-Signature"]
+    v1 = captured.split("v1=")[1]
+    return body, {"Content-Type": "application/json", "Stripe-Signature": f"v1={v1}, t=9999999999,t={old}"}
+
+
+def _stale_paypal(stack, source: str) -> tuple[bytes, dict[str, str]]:
+    body, _ = BODIES[source]()
+    sent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 85 * 3600))
+    return body, signed(stack, source, body, transmission_time=sent)
+
+
 def _foreign_cert_url(stack, source: str) -> tuple[bytes, dict[str, str]]:
     body, _ = BODIES[source]()
     return body, signed(
@@ -218,6 +233,8 @@ def _foreign_cert_url(stack, source: str) -> tuple[bytes, dict[str, str]]:
         ("paypal", _wrong_secret, "PAYPAL_WEBHOOK_ID"),
         ("square", _wrong_secret, "check the Square signature key"),
         ("stripe", _stale, "s old and the hub accepts 300 s"),
+        ("stripe", _replayed_with_a_future_t, "2 t= timestamps"),
+        ("paypal", _stale_paypal, "more than 84 h old"),
         ("paypal", _foreign_cert_url, "host 'certs.paypal-verify.example' is not one of PayPal's API hosts"),
     ],
 )

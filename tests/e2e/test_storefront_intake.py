@@ -387,6 +387,19 @@ def _other_adobe_key(body: bytes) -> tuple[bytes, dict]:
     return delivery.body, delivery.headers
 
 
+def _for_recipient(body: bytes, stack: LocalStack, recipient: str | None) -> tuple[bytes, dict]:
+    """An Adobe event signed with the trusted key, for another integration (or for no one)."""
+    document = json.loads(body)
+    if recipient is None:
+        document.pop("recipient_client_id")
+    else:
+        document["recipient_client_id"] = recipient
+    delivery = sign_delivery(
+        "magento", json.dumps(document).encode(), topic=None, secrets=stack.secrets, delivery_id="r"
+    )
+    return delivery.body, delivery.headers
+
+
 REFUSALS: dict[str, tuple[str, Callable[[LocalStack], tuple[bytes, dict]], str]] = {
     "woocommerce-tampered": (
         "woocommerce",
@@ -411,6 +424,16 @@ REFUSALS: dict[str, tuple[str, Callable[[LocalStack], tuple[bytes, dict]], str]]
     "bigcommerce-stale": ("bigcommerce", lambda s: _stale(bc_delivery(), s), "more than 5 minutes old"),
     "magento-tampered": ("magento", lambda s: _tampered("magento", adobe_order(1, "X"), s, topic=None), "neither"),
     "magento-other-key": ("magento", lambda s: _other_adobe_key(adobe_order(1, "X")), "neither"),
+    "magento-other-recipient": (
+        "magento",
+        lambda s: _for_recipient(adobe_order(1, "X"), s, "5e1a2b3c4d5e6f708192a3b4c5d6e7f8"),
+        "recipient_client_id is not this hub's Adobe I/O client id",
+    ),
+    "magento-no-recipient": (
+        "magento",
+        lambda s: _for_recipient(adobe_order(1, "X"), s, None),
+        "no recipient_client_id",
+    ),
 }
 
 

@@ -252,7 +252,9 @@ def test_an_adobe_event_signed_by_another_key_is_refused(aws, bus_tap, intake, c
 
 
 def test_a_malformed_but_signed_delivery_is_a_400(aws, bus_tap, intake, context):
-    ev = fresh("magento_sales_order_place_after", body=b'{"type": "com.adobe.commerce.observer.x"}')
+    # Addressed to the hub (the local ADOBE_IO_CLIENT_ID), so it is the missing 'data' that is refused.
+    body = {"type": "com.adobe.commerce.observer.x", "recipient_client_id": SECRETS["ADOBE_IO_CLIENT_ID"]}
+    ev = fresh("magento_sales_order_place_after", body=json.dumps(body).encode())
     status, body = call(intake, context, ev)
     assert status == 400 and "'data'" in body["error"]
     assert bus_tap.events() == []

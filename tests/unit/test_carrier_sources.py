@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from hub.config import parse_config
 from hub.intake.easypost import EasyPostSource, easypost_signature
-from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.model import WebhookRequest
-from hub.intake.shippo import ShippoSource
+from hub.intake.shippo import RefusalLimiter, ShippoSource
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing import sign_delivery
@@ -93,6 +93,73 @@ def test_shippo_needs_the_secret_token_in_the_url():
         ShippoSource().verify(shippo_request(body, None), SECRETS)
     with pytest.raises(SignatureError, match="no Shippo webhook token"):
         ShippoSource().verify(shippo_request(body, "tok-1"), SecretsProvider(values={}))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def shippo_from(ip: str, token: str | None) -> WebhookRequest:
+    return WebhookRequest({}, b"{}", {"token": token} if token else {}, source_ip=ip)
+
+
+def test_a_caller_refused_ten_times_in_a_minute_is_not_heard_until_the_minute_passes():
+    clock = Clock()
+    shippo = ShippoSource(limiter=RefusalLimiter(monotonic=clock))
+    for _ in range(10):
+        with pytest.raises(SignatureError, match="token is wrong"):
+            shippo.verify(shippo_from("203.0.113.9", "guess"), SECRETS)
+    # Now even the right token is not compared: guessing gains nothing by hitting it.
+    with pytest.raises(TooManyRefusalsError, match="too many refused deliveries"):
+        shippo.verify(shippo_from("203.0.113.9", "tok-1"), SECRETS)
+    shippo.verify(shippo_from("198.51.100.7", "tok-1"), SECRETS)  # another caller is heard
+    clock.now += 60
+    shippo.verify(shippo_from("203.0.113.9", "tok-1"), SECRETS)
+
+
+def test_refusals_from_many_callers_are_capped_in_all():
+    clock = Clock()
+    shippo = ShippoSource(limiter=RefusalLimiter(monotonic=clock))
+    for n in range(100):
+        with pytest.raises(SignatureError):
+            shippo.verify(shippo_from(f"10.0.{n // 250}.{n % 250}", None), SECRETS)
+    with pytest.raises(TooManyRefusalsError):
+        shippo.verify(shippo_from("192.0.2.1", "guess"), SECRETS)
+    clock.now += 60
+    shippo.verify(shippo_from("192.0.2.1", "tok-1"), SECRETS)
+
+
+def test_accepted_deliveries_are_not_counted():
+    shippo = ShippoSource(limiter=RefusalLimiter(per_caller=2))
+    for _ in range(20):
+        shippo.verify(shippo_from("203.0.113.9", "tok-1"), SECRETS)
+
+
+def test_the_limiter_forgets_quiet_callers_to_stay_bounded():
+    clock = Clock()
+    limiter = RefusalLimiter(max_callers=3, overall=1000, monotonic=clock)
+    for ip in ("a", "b", "c"):
+        limiter.refused(ip)
+    clock.now += 61
+    limiter.refused("d")
+    assert len(limiter._callers) == 1
+
+
+def test_the_limit_answers_429_through_intake():
+    from hub.intake import IntakeService
+
+    service = IntakeService(
+        {"shippo": ShippoSource(limiter=RefusalLimiter(per_caller=1))}, SECRETS, lambda: CONFIG, None
+    )
+    with pytest.raises(SignatureError):
+        service.receive("shippo", shippo_from("203.0.113.9", "guess"))
+    with pytest.raises(TooManyRefusalsError) as caught:
+        service.receive("shippo", shippo_from("203.0.113.9", "guess"))
+    assert caught.value.status_code == 429
 
 
 def test_a_shippo_track_update_becomes_shipment_tracked():

@@ -5,12 +5,21 @@ import base64
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hub.config import parse_config
-from hub.intake import IntakeService, MalformedPayloadError, MethodNotAllowedError, SignatureError, WebhookRequest
-from hub.intake.magento import MagentoSource
+from hub.intake import (
+    IntakeService,
+    MalformedPayloadError,
+    MethodNotAllowedError,
+    NotDurableError,
+    SignatureError,
+    WebhookRequest,
+)
+from hub.intake.keyfetch import KeyFetcher
+from hub.intake.magento import KEY_POLICY, MagentoSource
 from hub.intake.shopify import ShopifySource
 from hub.secrets import SecretsProvider
 
@@ -44,8 +53,11 @@ def rsa_sign(body: bytes, key: rsa.RSAPrivateKey = ADOBE_KEY) -> str:
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def secrets(public: str = ADOBE_PUBLIC) -> SecretsProvider:
-    return SecretsProvider(values={"ADOBE_IO_PUBLIC_KEY": public})
+HUB_CLIENT_ID = "b41f6c2e9d0a4e7b8c35f1a2d6e90c47"  # the recipient_client_id of the samples in events/
+
+
+def secrets(public: str = ADOBE_PUBLIC, client_id: str = HUB_CLIENT_ID) -> SecretsProvider:
+    return SecretsProvider(values={"ADOBE_IO_PUBLIC_KEY": public, "ADOBE_IO_CLIENT_ID": client_id})
 
 
 def request(body: bytes = PLACED, **overrides: str | None) -> WebhookRequest:
@@ -120,14 +132,230 @@ def test_bad_signatures_are_refused(req, message):
         MagentoSource().verify(req, secrets())
 
 
-def test_no_configured_key_refuses():
-    with pytest.raises(SignatureError, match="no Adobe I/O public key is configured"):
-        MagentoSource().verify(request(), SecretsProvider(values={}))
+def test_without_a_configured_key_an_unreachable_key_host_asks_for_a_retry_never_accepts():
+    # Formerly "no configured key refuses": with no key configured, Adobe's key is fetched.
+    server = KeyServer(error=httpx.ConnectTimeout("timed out"))
+    with pytest.raises(NotDurableError, match=r"could not be fetched \(ConnectTimeout\)"):
+        MagentoSource(http=server.client()).verify(request(), fetching())
 
 
 def test_a_configured_key_that_is_not_pem_refuses_and_says_why():
     with pytest.raises(SignatureError, match="not a PEM public key"):
         MagentoSource().verify(request(), secrets("ssh-rsa AAAAB3NzaC1yc2E"))
+
+
+# ------------------------------------------------------------------------------ the recipient
+# Adobe signs every integration's events with one key pair: the signature says Adobe sent the body,
+# recipient_client_id says to whom. (Adobe I/O Events, "Signature Verification for Events".)
+
+
+def with_recipient(recipient: object, body: bytes = PLACED) -> bytes:
+    document = json.loads(body)
+    if recipient is None:
+        document.pop("recipient_client_id")
+    else:
+        document["recipient_client_id"] = recipient
+    return json.dumps(document).encode()
+
+
+def test_an_event_for_the_hubs_client_id_verifies():
+    MagentoSource().verify(request(with_recipient(HUB_CLIENT_ID)), secrets())
+
+
+def test_an_event_adobe_signed_for_another_integration_is_refused():
+    with pytest.raises(SignatureError, match="recipient_client_id is not this hub's Adobe I/O client id"):
+        MagentoSource().verify(request(with_recipient("5e1a2b3c4d5e6f708192a3b4c5d6e7f8")), secrets())
+
+
+@pytest.mark.parametrize("recipient", [None, "", 42, ["b41f6c2e9d0a4e7b8c35f1a2d6e90c47"]])
+def test_an_event_without_a_recipient_is_refused(recipient):
+    with pytest.raises(SignatureError, match="no recipient_client_id"):
+        MagentoSource().verify(request(with_recipient(recipient)), secrets())
+
+
+def test_the_recipient_is_checked_only_after_the_signature():
+    forged = with_recipient("5e1a2b3c4d5e6f708192a3b4c5d6e7f8")
+    with pytest.raises(SignatureError, match="neither"):
+        MagentoSource().verify(WebhookRequest(request().headers, forged), secrets())
+
+
+class SeveralClientIds(SecretsProvider):
+    """Several values of ADOBE_IO_CLIENT_ID, whatever their encoding in the secret."""
+
+    def __init__(self, *ids: str) -> None:
+        super().__init__(values={"ADOBE_IO_PUBLIC_KEY": ADOBE_PUBLIC})
+        self._ids = list(ids)
+
+    def candidates(self, name: str) -> list[str]:
+        return list(self._ids) if name == "ADOBE_IO_CLIENT_ID" else super().candidates(name)
+
+
+@pytest.mark.parametrize("recipient", ["0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f", HUB_CLIENT_ID])
+def test_any_of_the_hubs_client_ids_verifies(recipient):
+    several = SeveralClientIds("0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f", HUB_CLIENT_ID)
+    MagentoSource().verify(request(with_recipient(recipient)), several)
+
+
+def test_no_configured_client_id_refuses_rather_than_accepts():
+    with pytest.raises(SignatureError, match="no Adobe I/O client id"):
+        MagentoSource().verify(request(), SecretsProvider(values={"ADOBE_IO_PUBLIC_KEY": ADOBE_PUBLIC}))
+
+
+def test_a_signed_body_that_is_not_json_is_malformed():
+    with pytest.raises(MalformedPayloadError, match="not valid JSON"):
+        MagentoSource().verify(request(b"not json"), secrets())
+
+
+# ---------------------------------------------------------------- Adobe's keys, fetched by path
+KEY_1_PATH = "/prod/keys/pub-key-7c1e2d4f-0a9b-4c3d-8e5f-6a7b8c9d0e1f.pem"
+KEY_2_PATH = "/prod/keys/pub-key-3b2a1c0d-9e8f-4a7b-b6c5-d4e3f2a1b0c9.pem"
+
+
+def adobe_url(path: str) -> str:
+    return f"https://static.adobeioevents.com{path}"
+
+
+class KeyServer:
+    """static.adobeioevents.com as an httpx.MockTransport, counting what was fetched."""
+
+    def __init__(self, keys: dict[str, str | bytes] | None = None, *, status: int = 200, error=None) -> None:
+        self.keys = keys if keys is not None else {KEY_1_PATH: ADOBE_PUBLIC, KEY_2_PATH: NEXT_PUBLIC}
+        self.status, self.error, self.fetched = status, error, []
+
+    def client(self) -> httpx.Client:
+        def handler(req: httpx.Request) -> httpx.Response:
+            self.fetched.append(str(req.url))
+            if self.error is not None:
+                raise type(self.error)(str(self.error), request=req)
+            if 300 <= self.status < 400:
+                return httpx.Response(self.status, headers={"location": "https://attacker.example/k.pem"})
+            body = self.keys.get(req.url.path)
+            if body is None:
+                return httpx.Response(404)
+            return httpx.Response(self.status, content=body.encode() if isinstance(body, str) else body)
+
+        return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def fetching(client_id: str = HUB_CLIENT_ID) -> SecretsProvider:
+    return SecretsProvider(values={"ADOBE_IO_CLIENT_ID": client_id})
+
+
+def adobe_request(body: bytes = PLACED, *, sig1=ADOBE_KEY, sig2=NEXT_KEY, **overrides: str | None) -> WebhookRequest:
+    """As Adobe sends it: signature n by the key whose file is at path n."""
+    headers = {
+        "x_adobe_digital_signature_1": rsa_sign(body, sig1),
+        "x_adobe_digital_signature_2": rsa_sign(body, sig2),
+        "x_adobe_public_key1_path": KEY_1_PATH,
+        "x_adobe_public_key2_path": KEY_2_PATH,
+    }
+    return request(body, **{**headers, **overrides})
+
+
+def test_the_key_is_fetched_from_adobes_host_by_its_path_and_cached():
+    server = KeyServer()
+    adobe = MagentoSource(http=server.client())
+    adobe.verify(adobe_request(), fetching())
+    adobe.verify(adobe_request(), fetching())
+    assert server.fetched == [adobe_url(KEY_1_PATH)]  # signature 1 verified: key 2 was not needed
+
+
+def test_signature_2_with_key_2_verifies_while_adobe_rotates_key_1():
+    server = KeyServer()
+    MagentoSource(http=server.client()).verify(adobe_request(sig1=OTHER_KEY), fetching())
+    assert server.fetched == [adobe_url(KEY_1_PATH), adobe_url(KEY_2_PATH)]
+
+
+def test_each_signature_is_checked_with_its_own_key_only():
+    # Signature 1 was made with key 2 and signature 2 with key 1: valid signatures, wrong pairing.
+    server = KeyServer()
+    with pytest.raises(SignatureError, match="neither x-adobe-digital-signature-1 nor -2 verifies"):
+        MagentoSource(http=server.client()).verify(adobe_request(sig1=NEXT_KEY, sig2=ADOBE_KEY), fetching())
+
+
+def test_a_bad_signature_with_adobes_fetched_keys_is_refused():
+    with pytest.raises(SignatureError, match="neither"):
+        MagentoSource(http=KeyServer().client()).verify(adobe_request(sig1=OTHER_KEY, sig2=OTHER_KEY), fetching())
+
+
+def test_the_recipient_is_checked_with_fetched_keys_too():
+    body = with_recipient("5e1a2b3c4d5e6f708192a3b4c5d6e7f8")
+    with pytest.raises(SignatureError, match="recipient_client_id is not this hub's"):
+        MagentoSource(http=KeyServer().client()).verify(adobe_request(body), fetching())
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/prod/other/pub-key-1.pem", "must be a path under /prod/keys/"),
+        ("/prod/keys/../../admin/token", "must be a path under /prod/keys/"),
+        ("/prod/keys/pub-key-1.pem?next=x", "must be a path under /prod/keys/"),
+        ("/prod/keys/pub key.pem", "not a plain URL"),
+        ("https://attacker.example/prod/keys/pub-key-1.pem", "is not a path on Adobe's key host"),
+        ("http://static.adobeioevents.com/prod/keys/pub-key-1.pem", "is not a path on Adobe's key host"),
+        ("//attacker.example/prod/keys/pub-key-1.pem", "is not a path on Adobe's key host"),
+        ("@attacker.example/prod/keys/pub-key-1.pem", "is not a path on Adobe's key host"),
+        (".attacker.example/prod/keys/pub-key-1.pem", "is not a path on Adobe's key host"),
+    ],
+)
+def test_a_key_path_off_adobes_key_host_is_refused_and_never_fetched(path, message):
+    server = KeyServer()
+    with pytest.raises(SignatureError, match=message):
+        MagentoSource(http=server.client()).verify(adobe_request(x_adobe_public_key1_path=path), fetching())
+    with pytest.raises(SignatureError, match=message):
+        MagentoSource().verify(request(x_adobe_public_key1_path=path), secrets())  # a configured key too
+    assert server.fetched == []
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://static.adobeioevents.com/prod/keys/pub-key-1.pem", "must be https"),
+        ("https://adobeioevents.com.attacker.example/prod/keys/pub-key-1.pem", "is not one of Adobe's key hosts"),
+        ("https://static.adobeioevents.com:8443/prod/keys/pub-key-1.pem", "no user or port"),
+    ],
+)
+def test_adobes_key_policy_allows_https_on_its_one_host_only(url, message):
+    with pytest.raises(SignatureError, match=message):
+        KeyFetcher(KEY_POLICY, bytes).check(url)
+
+
+def test_a_redirect_for_a_key_is_refused_and_not_followed():
+    server = KeyServer(status=302)
+    with pytest.raises(SignatureError, match="answered a redirect"):
+        MagentoSource(http=server.client()).verify(adobe_request(sig2=OTHER_KEY), fetching())
+    assert server.fetched == [adobe_url(KEY_1_PATH), adobe_url(KEY_2_PATH)]
+
+
+def test_a_key_document_too_large_is_refused():
+    server = KeyServer({KEY_1_PATH: b"A" * (64 * 1024 + 1), KEY_2_PATH: b"B" * (64 * 1024 + 1)})
+    with pytest.raises(SignatureError, match="too large for a public key"):
+        MagentoSource(http=server.client()).verify(adobe_request(), fetching())
+
+
+def test_a_key_document_that_is_not_a_pem_public_key_is_refused():
+    server = KeyServer({KEY_1_PATH: "<html>hello</html>", KEY_2_PATH: "<html>hello</html>"})
+    with pytest.raises(SignatureError, match="is not a PEM public key"):
+        MagentoSource(http=server.client()).verify(adobe_request(), fetching())
+
+
+def test_a_key_adobe_does_not_have_is_refused():
+    with pytest.raises(SignatureError, match=r"has no public key at that .* \(HTTP 404\)"):
+        MagentoSource(http=KeyServer({}).client()).verify(adobe_request(), fetching())
+
+
+def test_adobes_key_host_down_asks_for_a_retry_and_is_remembered():
+    server = KeyServer(status=503)
+    adobe = MagentoSource(http=server.client(), monotonic=lambda: 1000.0)
+    for _ in range(3):
+        with pytest.raises(NotDurableError, match="please retry"):
+            adobe.verify(adobe_request(), fetching())
+    assert server.fetched == [adobe_url(KEY_1_PATH)]  # the host is not tried again for a while
+
+
+def test_one_key_fetched_is_enough_when_the_other_fails():
+    server = KeyServer({KEY_2_PATH: NEXT_PUBLIC})  # key 1 is gone (404); signature 2 verifies
+    MagentoSource(http=server.client()).verify(adobe_request(), fetching())
 
 
 # ------------------------------------------------------------------------------------ challenge

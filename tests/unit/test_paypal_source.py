@@ -95,7 +95,8 @@ YPD8vW7/wSOdAe1/kU38QwDVBQ5PJePS2WFwz8YA/eKcyg9lfsianfw35SjehJbn
 wGwzUbjtibyJnv3eAeYDGxaI6vbuoE99pSmYGIwSBLJwZamJHjci6HL6wLg=
 -----END CERTIFICATE-----
 """
-IN_2016 = dt.datetime(2016, 1, 1, tzinfo=dt.UTC)
+# A minute after the vector was sent: inside both the certificate's validity and the replay window.
+AT_VECTOR_TIME = dt.datetime(2015, 5, 18, 15, 46, 13, tzinfo=dt.UTC)
 
 
 def vector_request(**changes: str) -> WebhookRequest:
@@ -136,21 +137,25 @@ CERT = _certificate(KEY, "messageverificationcerts.sandbox.paypal.com", NOW - dt
 TRUSTED = {"PAYPAL_WEBHOOK_ID": WEBHOOK_ID, "PAYPAL_CERT": CERT}
 
 
-def signed(body: bytes = COMPLETED, *, webhook_id: str = WEBHOOK_ID, **headers: str) -> WebhookRequest:
+def signed(
+    body: bytes = COMPLETED, *, webhook_id: str = WEBHOOK_ID, sent_at: dt.datetime = NOW, **headers: str
+) -> WebhookRequest:
     delivery = paypal_signer.sign(
         body,
         topic=None,
         secrets={"PAYPAL_WEBHOOK_ID": webhook_id},
         delivery_id="7f2c8a10-c9d1-11f1-9b5e-2d4f6a8c0e13",
         private_key_pem=KEY_PEM,
+        transmission_time=sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     lowered = {k.lower(): v for k, v in delivery.headers.items()}
     lowered.update({k.replace("_", "-"): v for k, v in headers.items()})
     return WebhookRequest({k: v for k, v in lowered.items() if v != "-"}, body)
 
 
-def source(*, http: httpx.Client | None = None, now: dt.datetime = NOW) -> PayPalSource:
-    return PayPalSource(http=http or _refusing_client(), clock=lambda: now)
+def source(*, http: httpx.Client | None = None, now: dt.datetime = NOW, monotonic=None) -> PayPalSource:
+    extra = {"monotonic": monotonic} if monotonic else {}
+    return PayPalSource(http=http or _refusing_client(), clock=lambda: now, **extra)
 
 
 def _refusing_client() -> httpx.Client:
@@ -169,7 +174,8 @@ class CertServer:
     def client(self) -> httpx.Client:
         def handler(request: httpx.Request) -> httpx.Response:
             self.fetched.append(str(request.url))
-            return httpx.Response(self.status, content=self.body)
+            headers = {"location": "https://attacker.example/cert.pem"} if 300 <= self.status < 400 else {}
+            return httpx.Response(self.status, content=self.body, headers=headers)
 
         return httpx.Client(transport=httpx.MockTransport(handler))
 
@@ -189,12 +195,12 @@ def test_published_vector_message_is_built_as_paypal_does():
 
 
 def test_published_vector_verifies_against_a_trusted_certificate():
-    verify(vector_request(), {"PAYPAL_WEBHOOK_ID": VECTOR_WEBHOOK_ID, "PAYPAL_CERT": VECTOR_CERT}, now=IN_2016)
+    verify(vector_request(), {"PAYPAL_WEBHOOK_ID": VECTOR_WEBHOOK_ID, "PAYPAL_CERT": VECTOR_CERT}, now=AT_VECTOR_TIME)
 
 
 def test_published_vector_verifies_against_the_fetched_certificate_which_is_cached():
     server = CertServer()
-    paypal = source(http=server.client(), now=IN_2016)
+    paypal = source(http=server.client(), now=AT_VECTOR_TIME)
     secrets = SecretsProvider(values={"PAYPAL_WEBHOOK_ID": VECTOR_WEBHOOK_ID})
     paypal.verify(vector_request(), secrets)
     paypal.verify(vector_request(), secrets)
@@ -203,12 +209,15 @@ def test_published_vector_verifies_against_the_fetched_certificate_which_is_cach
 
 def test_published_vector_with_another_webhook_id_is_refused():
     with pytest.raises(SignatureError, match="does not match this body for this hub's PAYPAL_WEBHOOK_ID"):
-        verify(vector_request(), {"PAYPAL_WEBHOOK_ID": "9XL90610J3647323C", "PAYPAL_CERT": VECTOR_CERT}, now=IN_2016)
+        verify(
+            vector_request(), {"PAYPAL_WEBHOOK_ID": "9XL90610J3647323C", "PAYPAL_CERT": VECTOR_CERT}, now=AT_VECTOR_TIME
+        )
 
 
 def test_an_expired_certificate_is_refused():
-    with pytest.raises(SignatureError, match="expired on 2017-03-22"):
-        verify(vector_request(), {"PAYPAL_WEBHOOK_ID": VECTOR_WEBHOOK_ID}, http=CertServer().client(), now=NOW)
+    expired = _certificate(KEY, "messageverificationcerts.sandbox.paypal.com", NOW - dt.timedelta(days=400), 365)
+    with pytest.raises(SignatureError, match="PayPal's certificate expired on"):
+        verify(signed(), {"PAYPAL_WEBHOOK_ID": WEBHOOK_ID}, http=CertServer(expired).client())
 
 
 # --- a delivery signed by the project's own signer ----------------------------------------------------
@@ -248,7 +257,7 @@ def test_a_missing_header_is_named(header):
         (signed(paypal_auth_algo="SHA1withRSA"), "PAYPAL-AUTH-ALGO 'SHA1withRSA' is not supported"),
         (signed(webhook_id="SOMEONEELSES12345"), "does not match this body"),
         (WebhookRequest(signed().headers, COMPLETED.replace(b"112.35", b"1.35")), "does not match this body"),
-        (signed(paypal_transmission_time="2026-11-24T15:41:00Z"), "does not match this body"),
+        (signed(paypal_transmission_time="2026-11-24T15:40:59Z"), "does not match this body"),
         (signed(paypal_transmission_sig="not base64!"), "is not base64"),
     ],
 )
@@ -337,6 +346,128 @@ def test_a_configured_certificate_that_is_not_pem_is_refused():
 def test_no_configured_webhook_id_refuses_rather_than_accepts():
     with pytest.raises(SignatureError, match="no PayPal webhook id"):
         verify(signed(), {"PAYPAL_CERT": CERT})
+
+
+# --- the replay window on PAYPAL-TRANSMISSION-TIME ----------------------------------------------------
+
+
+def test_a_retry_sent_at_the_end_of_paypals_retry_schedule_verifies():
+    # PayPal retries for 3 days; even a retry carrying its first transmission time still verifies.
+    verify(signed(sent_at=NOW - dt.timedelta(hours=84)))
+
+
+def test_a_transmission_older_than_the_window_is_refused_before_anything_is_fetched():
+    stale = signed(sent_at=NOW - dt.timedelta(hours=84, seconds=1))
+    with pytest.raises(SignatureError, match=r"PAYPAL-TRANSMISSION-TIME .* is more than 84 h old"):
+        verify(stale, {"PAYPAL_WEBHOOK_ID": WEBHOOK_ID})  # the refusing client: no fetch was tried
+
+
+def test_a_transmission_a_little_ahead_of_the_hubs_clock_verifies():
+    verify(signed(sent_at=NOW + dt.timedelta(minutes=5)))
+
+
+def test_a_transmission_time_far_in_the_future_is_refused():
+    with pytest.raises(SignatureError, match="more than 5 min in the future"):
+        verify(signed(sent_at=NOW + dt.timedelta(minutes=5, seconds=1)))
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-11-24T15:41:00", "1795533130", ""])
+def test_a_transmission_time_that_is_not_rfc3339_with_an_offset_is_refused(value):
+    with pytest.raises(SignatureError, match="PAYPAL-TRANSMISSION-TIME"):
+        verify(signed(paypal_transmission_time=value or "-"))
+
+
+def test_the_window_ends_before_intake_forgets_an_event_id():
+    """Any replay the window lets through is a duplicate of an event intake still remembers."""
+    from hub.adapters.idempotency import DEDUPE_SECONDS
+    from hub.intake.paypal import MAX_TRANSMISSION_AGE
+
+    assert MAX_TRANSMISSION_AGE.total_seconds() >= 3 * 24 * 3600  # PayPal's retry schedule
+    assert MAX_TRANSMISSION_AGE.total_seconds() < DEDUPE_SECONDS
+
+
+# --- certificate fetch failures are remembered, so strangers cannot make every call wait --------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _other_cert_url(n: int) -> str:
+    return f"https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-forged-{n}"  # the signer's host
+
+
+def test_paypal_being_down_is_remembered_and_the_host_not_tried_again_for_a_while():
+    server, clock = CertServer(b"", status=503), Clock()
+    paypal = source(http=server.client(), monotonic=clock)
+    secrets = SecretsProvider(values={"PAYPAL_WEBHOOK_ID": WEBHOOK_ID})
+    with pytest.raises(NotDurableError, match="please retry"):
+        paypal.verify(signed(), secrets)
+    for n in range(5):  # the same URL, or any other on the host: answered at once
+        with pytest.raises(NotDurableError, match="please retry"):
+            paypal.verify(signed(paypal_cert_url=_other_cert_url(n)), secrets)
+    assert len(server.fetched) == 1
+    clock.now += 31
+    server.status, server.body = 200, CERT
+    paypal.verify(signed(), secrets)
+    assert len(server.fetched) == 2
+
+
+def test_a_certificate_url_paypal_does_not_know_is_not_fetched_again_for_a_minute():
+    server, clock = CertServer(b"", status=404), Clock()
+    paypal = source(http=server.client(), monotonic=clock)
+    secrets = SecretsProvider(values={"PAYPAL_WEBHOOK_ID": WEBHOOK_ID})
+    for _ in range(3):
+        with pytest.raises(SignatureError, match=r"HTTP 404"):
+            paypal.verify(signed(), secrets)
+    assert len(server.fetched) == 1
+    clock.now += 61
+    with pytest.raises(SignatureError, match=r"HTTP 404"):
+        paypal.verify(signed(), secrets)
+    assert len(server.fetched) == 2
+
+
+def test_new_certificate_urls_are_fetched_at_most_twenty_a_minute():
+    server, clock = CertServer(b"", status=404), Clock()
+    paypal = source(http=server.client(), monotonic=clock)
+    secrets = SecretsProvider(values={"PAYPAL_WEBHOOK_ID": WEBHOOK_ID})
+    for n in range(20):
+        with pytest.raises(SignatureError, match=r"HTTP 404"):
+            paypal.verify(signed(paypal_cert_url=_other_cert_url(n)), secrets)
+    with pytest.raises(NotDurableError, match="too many new PayPal certificate URLs this minute"):
+        paypal.verify(signed(paypal_cert_url=_other_cert_url(20)), secrets)
+    assert len(server.fetched) == 20
+    clock.now += 60
+    with pytest.raises(SignatureError, match=r"HTTP 404"):
+        paypal.verify(signed(paypal_cert_url=_other_cert_url(21)), secrets)
+
+
+def test_a_cached_certificate_still_verifies_while_strangers_exhaust_the_fetch_budget():
+    server, clock = CertServer(CERT), Clock()
+    paypal = source(http=server.client(), monotonic=clock)
+    secrets = SecretsProvider(values={"PAYPAL_WEBHOOK_ID": WEBHOOK_ID})
+    paypal.verify(signed(), secrets)
+    server.status = 404
+    for n in range(40):
+        with pytest.raises((SignatureError, NotDurableError)):
+            paypal.verify(signed(paypal_cert_url=_other_cert_url(n)), secrets)
+    paypal.verify(signed(), secrets)  # PayPal's own certificate, from the cache
+
+
+def test_a_redirect_for_the_certificate_is_refused_and_not_followed():
+    server = CertServer(b"", status=302)
+    with pytest.raises(SignatureError, match="answered a redirect"):
+        verify(signed(), {"PAYPAL_WEBHOOK_ID": WEBHOOK_ID}, http=server.client())
+    assert server.fetched == [signed().headers["paypal-cert-url"]]
+
+
+def test_a_document_too_large_for_a_certificate_is_refused():
+    with pytest.raises(SignatureError, match="too large for a certificate"):
+        verify(signed(), {"PAYPAL_WEBHOOK_ID": WEBHOOK_ID}, http=CertServer(b"A" * (64 * 1024 + 1)).client())
 
 
 # --- normalisation --------------------------------------------------------------------------------

@@ -70,13 +70,38 @@ def test_any_of_several_v1_signatures_verifies():
     source().verify(WebhookRequest({"stripe-signature": header}, SUCCEEDED), secrets())
 
 
+class RotatingSecrets(SecretsProvider):
+    """Several values of one secret during a rotation, whatever their encoding in the secret."""
+
+    def __init__(self, *values: str) -> None:
+        super().__init__(values={})
+        self._rotating = list(values)
+
+    def candidates(self, name: str) -> list[str]:
+        return list(self._rotating) if name == "STRIPE_WEBHOOK_SECRET" else []
+
+
 @pytest.mark.parametrize("signing_secret", ["whsec_old_1Yq", SECRET])
-def test_every_configured_secret_is_tried(signing_secret):
-    source().verify(signed(secret=signing_secret), secrets(f"whsec_old_1Yq, {SECRET}"))
+def test_during_a_rotation_either_secret_verifies(signing_secret):
+    source().verify(signed(secret=signing_secret), RotatingSecrets("whsec_old_1Yq", SECRET))
+
+
+def test_during_a_rotation_a_third_secret_is_still_refused():
+    with pytest.raises(SignatureError, match="does not match the body"):
+        source().verify(signed(secret="whsec_retired_0"), RotatingSecrets("whsec_old_1Yq", SECRET))
 
 
 def test_a_timestamp_at_the_tolerance_is_accepted():
     StripeSource(clock=lambda: NOW + 300).verify(signed(), secrets())
+
+
+def test_a_timestamp_at_the_tolerance_in_the_future_is_accepted():
+    # Stripe's clock a little ahead of ours is normal; up to the tolerance is allowed.
+    StripeSource(clock=lambda: NOW - 300).verify(signed(), secrets())
+
+
+def _v1(body: bytes, at: int, secret: str = SECRET) -> str:
+    return stripe_signer.signature_header(body, secret, at).split("v1=")[1]
 
 
 @pytest.mark.parametrize(
@@ -86,9 +111,23 @@ def test_a_timestamp_at_the_tolerance_is_accepted():
         (signed(secret="whsec_someone_else"), "does not match the body"),
         (WebhookRequest(signed().headers, SUCCEEDED + b"\n"), "does not match the body"),
         (WebhookRequest({"stripe-signature": "v1=abc"}, SUCCEEDED), "no t= timestamp"),
+        (WebhookRequest({"stripe-signature": "garbage"}, SUCCEEDED), "no t= timestamp"),
         (WebhookRequest({"stripe-signature": f"t={NOW},v0=abc"}, SUCCEEDED), "no v1 signature"),
-        (WebhookRequest({"stripe-signature": "t=yesterday,v1=abc"}, SUCCEEDED), "no t= timestamp"),
+        (WebhookRequest({"stripe-signature": f"t={NOW},v1="}, SUCCEEDED), "no v1 signature"),
+        (WebhookRequest({"stripe-signature": f"t={NOW},V1={_v1(SUCCEEDED, NOW)}"}, SUCCEEDED), "no v1 signature"),
+        (WebhookRequest({"stripe-signature": "t=yesterday,v1=abc"}, SUCCEEDED), "not unix seconds"),
+        (WebhookRequest({"stripe-signature": "t=-5,v1=abc"}, SUCCEEDED), "not unix seconds"),
+        (WebhookRequest({"stripe-signature": f"t={'9' * 40},v1=abc"}, SUCCEEDED), "not unix seconds"),
         (WebhookRequest({"stripe-signature": f"t={NOW},v1=\u00e9"}, SUCCEEDED), "not ASCII"),
+        # The same t twice is no replay, but it is not Stripe's header either.
+        (
+            WebhookRequest({"stripe-signature": f"t={NOW},t={NOW},v1={_v1(SUCCEEDED, NOW)}"}, SUCCEEDED),
+            "2 t= timestamps",
+        ),
+        (
+            WebhookRequest({"stripe-signature": f"v1={_v1(SUCCEEDED, NOW)}, t={NOW}"}, SUCCEEDED),
+            "spaces around t=",
+        ),
     ],
 )
 def test_bad_signatures_are_refused(request_, message):
@@ -102,6 +141,67 @@ def test_a_stale_timestamp_is_refused_even_when_the_signature_is_right():
         StripeSource(clock=lambda: NOW + 301).verify(signed(), secrets())
 
 
+def test_a_timestamp_beyond_the_tolerance_in_the_future_is_refused():
+    with pytest.raises(SignatureError, match="301 s in the future and the hub accepts 300 s"):
+        StripeSource(clock=lambda: NOW - 301).verify(signed(), secrets())
+
+
+def test_a_captured_delivery_with_a_far_future_t_prepended_is_refused():
+    """The replay from the security review: a delivery captured at `old`, resent hours later.
+
+    Stripe signed `t=old`; the attacker keeps that signature and adds ` t=9999999999` before it.
+    stripe-python reads the first exact `t` (old), a reader that strips spaces reads the future one,
+    stripe-node the last: a verifier that signs with one reading and checks the clock with another
+    accepts it for ever. The hub reads the header once and refuses a second `t`.
+    """
+    old = NOW - 6 * 3600
+    header = f"v1={_v1(SUCCEEDED, old)}, t=9999999999,t={old}"
+    # The signature itself is genuine: the stripe SDK, with no window, accepts it.
+    assert stripe.WebhookSignature.verify_header(SUCCEEDED.decode(), header, SECRET, tolerance=None)
+    with pytest.raises(SignatureError, match="2 t= timestamps"):
+        source().verify(WebhookRequest({"stripe-signature": header}, SUCCEEDED), secrets())
+
+
+@pytest.mark.parametrize("order", ["future-first", "future-last"])
+def test_a_second_t_is_refused_whichever_comes_first(order):
+    old = NOW - 3600
+    parts = [f"t={old}", "t=9999999999"] if order == "future-last" else ["t=9999999999", f"t={old}"]
+    header = ",".join([*parts, f"v1={_v1(SUCCEEDED, old)}"])
+    with pytest.raises(SignatureError, match="2 t= timestamps"):
+        source().verify(WebhookRequest({"stripe-signature": header}, SUCCEEDED), secrets())
+
+
+@pytest.mark.parametrize(
+    ("header", "hub_accepts"),
+    [
+        (f"t={NOW},v1={_v1(SUCCEEDED, NOW)}", True),
+        (f"t={NOW},v1={'0' * 64},v1={_v1(SUCCEEDED, NOW)},v0={'1' * 64}", True),
+        (f"t={NOW - 301},v1={_v1(SUCCEEDED, NOW - 301)}", False),
+        (f"t={NOW},v1={_v1(SUCCEEDED, NOW, 'whsec_other')}", False),
+        (f"t={NOW},v0={_v1(SUCCEEDED, NOW)}", False),
+        # stripe-python accepts this one (it reads the first exact t); the hub is stricter.
+        (f"v1={_v1(SUCCEEDED, NOW)}, t=9999999999,t={NOW}", False),
+        (f"t={NOW}, v1={_v1(SUCCEEDED, NOW)}", False),  # " v1" is not v1 for either
+        ("t=,v1=00", False),
+    ],
+)
+def test_whatever_the_stripe_sdk_refuses_the_hub_refuses(header, hub_accepts, monkeypatch):
+    """Cross-check with stripe-python (its clock frozen at the hub's): the hub is never more lenient."""
+    monkeypatch.setattr(stripe._webhook.time, "time", lambda: float(NOW))
+    try:
+        stripe.WebhookSignature.verify_header(SUCCEEDED.decode(), header, SECRET, tolerance=300)
+        sdk_accepts = True
+    except stripe.SignatureVerificationError:
+        sdk_accepts = False
+    try:
+        source().verify(WebhookRequest({"stripe-signature": header}, SUCCEEDED), secrets())
+        accepted = True
+    except SignatureError:
+        accepted = False
+    assert accepted == hub_accepts
+    assert accepted <= sdk_accepts
+
+
 def test_the_tolerance_can_be_set():
     with pytest.raises(SignatureError, match="accepts 60 s"):
         StripeSource(clock=lambda: NOW + 61, tolerance=60).verify(signed(), secrets())
@@ -112,9 +212,11 @@ def test_no_configured_secret_refuses_rather_than_accepts():
         source().verify(signed(), SecretsProvider(values={}))
 
 
-def test_a_body_that_is_not_utf8_is_malformed():
-    with pytest.raises(MalformedPayloadError, match="not UTF-8"):
-        source().verify(signed(b"\xff\xfe{}"), secrets())
+def test_a_signed_body_that_is_not_utf8_is_malformed_not_a_signature_failure():
+    body = b"\xff\xfe{}"
+    source().verify(signed(body), secrets())  # the bytes are what Stripe signed
+    with pytest.raises(MalformedPayloadError, match="not valid JSON"):
+        parse(body)
 
 
 # --- normalisation --------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "BIGCOMMERCE_CLIENT_SECRET": "local-bigcommerce-client-secret",
     "STRIPE_WEBHOOK_SECRET": "whsec_local_stripe_webhook_secret",
     "PAYPAL_WEBHOOK_ID": "LOCAL-PAYPAL-WEBHOOK-ID",
+    # The hub's own Adobe I/O client id: events whose recipient_client_id is another integration's are
+    # refused. The local default is the recipient of the Adobe samples in events/, so they verify.
+    "ADOBE_IO_CLIENT_ID": "b41f6c2e9d0a4e7b8c35f1a2d6e90c47",
     "SQUARE_WEBHOOK_SIGNATURE_KEY": "local-square-signature-key",
     # Square signs the notification URL with the body; the default is the local stack's own URL,
     # on $HUB_PORT, so a payload signed by `send` verifies against the running stack.

@@ -7,6 +7,7 @@ from hub.intake.errors import (
     NotDurableError,
     PayloadTooLargeError,
     SignatureError,
+    TooManyRefusalsError,
     UnknownSourceError,
 )
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
@@ -24,6 +25,7 @@ __all__ = [
     "NotDurableError",
     "PayloadTooLargeError",
     "SignatureError",
+    "TooManyRefusalsError",
     "UnknownSourceError",
     "WebhookRequest",
     "WebhookSource",

@@ -33,6 +33,12 @@ class MethodNotAllowedError(IntakeError):
     status_code = 405
 
 
+class TooManyRefusalsError(IntakeError):
+    """Too many refused deliveries from one sender, or in all, this minute: slow down and retry."""
+
+    status_code = 429
+
+
 class PayloadTooLargeError(IntakeError):
     status_code = 413
 

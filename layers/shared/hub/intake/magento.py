@@ -1,20 +1,35 @@
 """Adobe Commerce (Magento 2) through Adobe I/O Events: RSA-signed CloudEvents, one event a delivery.
 
 Adobe signs the raw body with RSA-SHA256 (PKCS#1 v1.5) twice, with its current and next key, as
-`x-adobe-digital-signature-1` and `-2`; either verifying with the configured public key
-(ADOBE_IO_PUBLIC_KEY, PEM) is enough. The envelope carries `event_id`, stable across Adobe's retries,
-on which deliveries are deduplicated; `data.value` is the Commerce entity with the fields the
-subscription selected. Registering the webhook sends `GET ?challenge=...`, answered with the value.
+`x-adobe-digital-signature-1` and `-2`, and names each key's file in `x-adobe-public-key1-path` and
+`-2-path`, relative to Adobe's fixed key host https://static.adobeioevents.com (Adobe I/O Events,
+"Signature Verification for Events"). Signature 1 is checked with key 1 and signature 2 with key 2;
+either verifying is enough, as Adobe's own verifier does. The keys are fetched from that one host
+only (hub.intake.keyfetch: a path under /prod/keys/, https, no redirects, size-capped, cached per
+path, failures remembered briefly). When the secret holds ADOBE_IO_PUBLIC_KEY (PEM; locally the file
+ADOBE_IO_PUBLIC_KEY_FILE names, or the checkout's own key), those keys are trusted instead and
+nothing is fetched.
+
+Adobe signs every consumer's events with the same key pair, so a signature proves only that Adobe
+sent the body to someone. The body's `recipient_client_id` says to whom: it must be one of this
+hub's own Adobe I/O client ids (ADOBE_IO_CLIENT_ID), else the event is refused (401).
+
+The envelope carries `event_id`, stable across Adobe's retries, on which deliveries are
+deduplicated; `data.value` is the Commerce entity with the fields the subscription selected.
+Registering the webhook sends `GET ?challenge=...`, answered with the value.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,16 +57,32 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
-from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.errors import IntakeError, MalformedPayloadError, NotDurableError, SignatureError
+from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json
 from hub.money import MoneyError, QuantityError, parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
-__all__ = ["EVENT_NAMES", "MagentoSource"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ADOBE_KEY_HOSTS", "EVENT_NAMES", "MagentoSource"]
 
 SIGNATURE_HEADERS = ("x-adobe-digital-signature-1", "x-adobe-digital-signature-2")
+KEY_PATH_HEADERS = ("x-adobe-public-key1-path", "x-adobe-public-key2-path")
+# Adobe serves its public keys from this one host; the header names only the path.
+ADOBE_KEY_HOSTS: frozenset[str] = frozenset({"static.adobeioevents.com"})
+ADOBE_KEY_BASE = "https://static.adobeioevents.com"
+KEY_POLICY = FetchPolicy(
+    vendor="Adobe",
+    header="x-adobe-public-key-path",
+    hosts=ADOBE_KEY_HOSTS,
+    path_prefix="/prod/keys/",
+    noun="public key",
+    hosts_are="key hosts",
+)
 EVENT_PREFIX = "com.adobe.commerce."
 ORDER_PLACED = "observer.sales_order_place_after"
 ORDER_SAVED = "observer.sales_order_save_commit_after"
@@ -86,6 +117,34 @@ def _public_keys(pem_text: str) -> tuple[Any, ...]:
         except ValueError:
             continue
     return tuple(keys)
+
+
+def _load_public_key(pem: bytes) -> Any:
+    """Adobe's public key from the document at a key path: one RSA public key, PEM."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(pem)
+    except ValueError as exc:
+        raise SignatureError("the document at the x-adobe-public-key-path is not a PEM public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise SignatureError("the key at the x-adobe-public-key-path is not an RSA key, so it cannot check rsa-sha256")
+    return key
+
+
+def _key_url(path: str) -> str:
+    # Adobe sends a path; anything else (a URL, a host) is not Adobe's header.
+    if not path.startswith("/") or path.startswith("//"):
+        raise SignatureError(f"the x-adobe-public-key-path '{path[:120]}' is not a path on Adobe's key host")
+    return ADOBE_KEY_BASE + path
+
+
+def _decoded(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:  # binascii.Error, or text that is not ASCII
+        return None
 
 
 def _verifies(keys: tuple[Any, ...], signature: bytes, body: bytes) -> bool:
@@ -546,34 +605,95 @@ _HANDLERS = {
 
 # -------------------------------------------------------------------------------------- source
 class MagentoSource:
+    """`http` (an httpx.Client) and `monotonic` are arguments with lazy defaults, so tests hand in their own."""
+
     name = "magento"
 
+    def __init__(self, *, http: httpx.Client | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._keys: KeyFetcher[Any] = KeyFetcher(KEY_POLICY, _load_public_key, http=http, monotonic=monotonic)
+
     def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
-        given = [(name, request.header(name)) for name in SIGNATURE_HEADERS]
-        if not any(value for _, value in given):
+        pairs = [
+            (request.header(sig), request.header(path))
+            for sig, path in zip(SIGNATURE_HEADERS, KEY_PATH_HEADERS, strict=True)
+        ]
+        if not any(signature for signature, _ in pairs):
             raise SignatureError(
                 "missing x-adobe-digital-signature-1 and -2 headers; Adobe I/O Events signs every event"
             )
-        pem_text = "\n".join(secrets.candidates("ADOBE_IO_PUBLIC_KEY"))
-        if not pem_text:
-            raise SignatureError(
-                "no Adobe I/O public key is configured (ADOBE_IO_PUBLIC_KEY), so the signature cannot be checked"
-            )
+        # Whoever sent the request chose the paths: they must name Adobe's key host, configured key or not.
+        urls = [_key_url(path) if path else None for _, path in pairs]
+        for url in urls:
+            if url:
+                self._keys.check(url)
+        configured = "\n".join(secrets.candidates("ADOBE_IO_PUBLIC_KEY"))
+        if configured:
+            self._verify_with_configured(configured, pairs, request.body)
+        else:
+            self._verify_with_fetched(pairs, urls, request.body)
+        self._require_recipient(request.body, secrets)
+
+    def _verify_with_configured(self, pem_text: str, pairs: list, body: bytes) -> None:
         keys = _public_keys(pem_text)
         if not keys:
             raise SignatureError("the configured Adobe I/O public key is not a PEM public key or certificate")
-        for _name, value in given:
-            if not value:
-                continue
-            try:
-                signature = base64.b64decode(value, validate=True)
-            except ValueError:  # binascii.Error, or text that is not ASCII
-                continue
-            if _verifies(keys, signature, request.body):
+        for value, _ in pairs:
+            signature = _decoded(value) if value else None
+            if signature is not None and _verifies(keys, signature, body):
                 return
         raise SignatureError(
             "neither x-adobe-digital-signature-1 nor -2 verifies the body with the configured Adobe I/O public key"
         )
+
+    def _verify_with_fetched(self, pairs: list, urls: list[str | None], body: bytes) -> None:
+        """Signature n with the key at path n, as Adobe pairs them; either verifying is enough."""
+        failures: list[IntakeError] = []
+        for (value, _), url in zip(pairs, urls, strict=True):
+            if not value:
+                continue
+            if not url:
+                failures.append(SignatureError("a signature came without its x-adobe-public-key-path"))
+                continue
+            signature = _decoded(value)
+            if signature is None:
+                continue
+            try:
+                key = self._keys.get(url)
+            except IntakeError as exc:
+                failures.append(exc)
+                continue
+            if _verifies((key,), signature, body):
+                return
+        retry = next((f for f in failures if isinstance(f, NotDurableError)), None)
+        if retry is not None:
+            raise retry  # Adobe's key host could not be reached: Adobe retries, and verifies then
+        if failures:
+            raise failures[0]
+        raise SignatureError(
+            "neither x-adobe-digital-signature-1 nor -2 verifies the body with Adobe's public key at its path"
+        )
+
+    @staticmethod
+    def _require_recipient(body: bytes, secrets: SecretsProvider) -> None:
+        """The event must be addressed to this hub: Adobe signs every consumer's events with one key pair."""
+        ours = secrets.candidates("ADOBE_IO_CLIENT_ID")
+        if not ours:
+            raise SignatureError(
+                "no Adobe I/O client id (ADOBE_IO_CLIENT_ID) is configured, so the event's recipient cannot be checked"
+            )
+        recipient = _load(body).get("recipient_client_id")
+        if not isinstance(recipient, str) or not recipient:
+            raise SignatureError(
+                "the event has no recipient_client_id; Adobe I/O Events names the integration each event is for"
+            )
+        matched = False
+        for client_id in ours:  # every one, in constant time
+            matched |= hmac.compare_digest(client_id.encode(), recipient.encode())
+        if not matched:
+            raise SignatureError(
+                "the event's recipient_client_id is not this hub's Adobe I/O client id: it was signed by Adobe for "
+                "another integration; check ADOBE_IO_CLIENT_ID"
+            )
 
     def answer_challenge(self, request: WebhookRequest) -> dict[str, str]:
         challenge = request.query.get("challenge")

@@ -14,6 +14,7 @@ class WebhookRequest:
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+    source_ip: str | None = None  # the caller's address, as API Gateway saw it
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name.lower())

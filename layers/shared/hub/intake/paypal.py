@@ -4,12 +4,17 @@ PayPal signs `transmission_id|transmission_time|webhook_id|crc32(raw body)` with
 (PKCS#1 v1.5); `webhook_id` is this hub's subscription id (PAYPAL_WEBHOOK_ID), never read from the
 request, so a delivery meant for another listener does not verify here.
 
-The certificate comes from PAYPAL-CERT-URL, fetched only when that URL is https on one of PayPal's
-own API hosts (no other port, no user info, no query), checked (currently valid, issued to a
-paypal.com name) and cached per URL for the life of the sandbox. Trust rests on TLS to those hosts.
-When the secret holds PAYPAL_CERT (locally, the file PAYPAL_CERT_FILE names, or the checkout's own
-generated certificate), that certificate is trusted instead and nothing is fetched; the URL must
-still be one of PayPal's.
+PAYPAL-TRANSMISSION-TIME is signed, and must lie within MAX_TRANSMISSION_AGE (84 h: PayPal's 3 days
+of retries and a margin, inside the 4 days intake remembers event ids) and no more than 5 minutes
+ahead; it is checked before anything is fetched.
+
+The certificate comes from PAYPAL-CERT-URL, fetched (hub.intake.keyfetch) only when that URL is https
+on one of PayPal's own API hosts (no other port, no user info, no query), without redirects, size-
+capped, checked (currently valid, issued to a paypal.com name) and cached per URL for the life of
+the sandbox; failed fetches are remembered briefly, so forged requests cannot make every call wait
+on PayPal. Trust rests on TLS to those hosts. When the secret holds PAYPAL_CERT (locally, the file
+PAYPAL_CERT_FILE names, or the checkout's own generated certificate), that certificate is trusted
+instead and nothing is fetched; the URL must still be one of PayPal's.
 
 What each event type becomes:
 
@@ -32,9 +37,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import zlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -54,7 +60,8 @@ from hub.events import (
     ProviderRef,
     event_id_for,
 )
-from hub.intake.errors import MalformedPayloadError, NotDurableError, SignatureError
+from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.money import MoneyError, parse_minor
@@ -64,15 +71,30 @@ if TYPE_CHECKING:
     import httpx
     from cryptography.x509 import Certificate
 
-__all__ = ["PAYPAL_CERT_HOSTS", "PayPalEvent", "PayPalSource"]
+__all__ = ["MAX_TRANSMISSION_AGE", "MAX_TRANSMISSION_AHEAD", "PAYPAL_CERT_HOSTS", "PayPalEvent", "PayPalSource"]
 
 # PayPal's own REST API hosts, live and sandbox: the only places a certificate is fetched from.
 PAYPAL_CERT_HOSTS: frozenset[str] = frozenset(
     {"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"}
 )
-CERT_PATH_PREFIX = "/v1/notifications/certs/"
 AUTH_ALGO = "SHA256withRSA"
 MAX_CERT_BYTES = 64 * 1024
+# How old a transmission may be. PayPal retries a delivery up to 25 times over 3 days; whether a
+# retry is signed with a fresh transmission time is not documented in so many words, so the window
+# spans the whole retry schedule plus a margin, and stays inside the 4 days for which intake
+# remembers event ids: any replay the window lets through is a duplicate, and no older one passes.
+MAX_TRANSMISSION_AGE = timedelta(hours=84)
+# How far ahead of the hub's clock a transmission time may be: clock skew, not a chosen timestamp.
+MAX_TRANSMISSION_AHEAD = timedelta(minutes=5)
+CERT_POLICY = FetchPolicy(
+    max_bytes=MAX_CERT_BYTES,
+    vendor="PayPal",
+    header="PAYPAL-CERT-URL",
+    hosts=PAYPAL_CERT_HOSTS,
+    path_prefix="/v1/notifications/certs/",
+    noun="certificate",
+    hosts_are="API hosts",
+)
 
 TRANSMISSION_ID = "PAYPAL-TRANSMISSION-ID"
 TRANSMISSION_TIME = "PAYPAL-TRANSMISSION-TIME"
@@ -199,61 +221,32 @@ def _problem(exc: ValidationError, tag: str | None = None) -> str:
     return f"'{'.'.join(str(p) for p in loc)}': {first['msg']}"
 
 
-class CertificateFetchError(Exception):
-    """PayPal's certificate could not be fetched; `retry` when the failure is PayPal's or the network's."""
+def _load_certificate(pem: bytes) -> Certificate:
+    """PayPal's signing certificate from the document at PAYPAL-CERT-URL: issued to a paypal.com name."""
+    from cryptography import x509
 
-    def __init__(self, message: str, *, retry: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry = retry
-
-
-def _check_cert_url(url: str) -> None:
-    """Refuse any PAYPAL-CERT-URL that is not https on PayPal's own API hosts: the hub fetches it."""
-    shown = url[:120]
-    if any(ch.isspace() or ch == "\\" for ch in url):
-        raise SignatureError(f"the {CERT_URL} '{shown}' is not a plain URL")
     try:
-        parts = urlsplit(url)
-        port = parts.port
+        cert = x509.load_pem_x509_certificates(pem)[0]  # the signing certificate comes first
     except ValueError as exc:
-        raise SignatureError(f"the {CERT_URL} '{shown}' is not a valid URL") from exc
-    if parts.scheme != "https":
-        raise SignatureError(f"the {CERT_URL} must be https, as PayPal sends it; got '{shown}'")
-    host = (parts.hostname or "").lower()
-    if host not in PAYPAL_CERT_HOSTS:
-        allowed = ", ".join(sorted(PAYPAL_CERT_HOSTS))
-        raise SignatureError(f"the {CERT_URL} host '{host[:80]}' is not one of PayPal's API hosts ({allowed})")
-    if parts.username is not None or parts.password is not None or port not in (None, 443):
-        raise SignatureError(f"the {CERT_URL} must name PayPal's host alone, with no user or port; got '{shown}'")
-    if parts.query or parts.fragment or not parts.path.startswith(CERT_PATH_PREFIX):
-        raise SignatureError(f"the {CERT_URL} must be a path under {CERT_PATH_PREFIX} and nothing else; got '{shown}'")
+        raise SignatureError(f"the document at {CERT_URL} is not a PEM certificate") from exc
+    names = _names(cert)
+    if not any(_is_paypal_name(name) for name in names):
+        shown = ", ".join(n[:60] for n in names[:3]) or "no name"
+        raise SignatureError(f"the certificate at {CERT_URL} is not issued to a paypal.com name ({shown})")
+    return cert
 
 
-def _fetch_with(client: httpx.Client, url: str) -> bytes:
-    import httpx
-
+def _transmission_time(value: str) -> datetime:
+    """PAYPAL-TRANSMISSION-TIME (RFC 3339, e.g. 2015-05-18T15:45:13Z) as an aware datetime."""
     try:
-        response = client.get(url, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        raise CertificateFetchError(
-            f"PayPal's certificate could not be fetched ({type(exc).__name__})", retry=True
-        ) from exc
-    if response.status_code >= 500 or response.status_code == 429:
-        raise CertificateFetchError(f"PayPal answered {response.status_code} for its certificate", retry=True)
-    if response.status_code != 200:
-        raise CertificateFetchError(
-            f"PayPal has no certificate at that {CERT_URL} (HTTP {response.status_code})", retry=False
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise SignatureError(
+            f"the {TRANSMISSION_TIME} '{value[:40]}' is not a date and time with its offset, as PayPal sends it"
         )
-    if len(response.content) > MAX_CERT_BYTES:
-        raise CertificateFetchError(f"the document at {CERT_URL} is too large for a certificate", retry=False)
-    return response.content
-
-
-def _default_client() -> httpx.Client:
-    import httpx
-
-    return httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0), headers={"Accept": "application/x-pem-file"})
+    return parsed
 
 
 def _is_paypal_name(name: str) -> bool:
@@ -283,10 +276,12 @@ class PayPalSource:
         *,
         http: httpx.Client | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._http = http
         self._clock = clock
-        self._fetched: dict[str, Certificate] = {}
+        self._certs: KeyFetcher[Certificate] = KeyFetcher(
+            CERT_POLICY, _load_certificate, http=http, monotonic=monotonic
+        )
         self._configured: tuple[str, list[Certificate]] | None = None
 
     # --- verification -------------------------------------------------------------------------
@@ -301,7 +296,8 @@ class PayPalSource:
         assert transmission_id and transmission_time and algo and url and signature_b64
         if algo != AUTH_ALGO:
             raise SignatureError(f"{AUTH_ALGO_HEADER} '{algo[:40]}' is not supported; PayPal signs with {AUTH_ALGO}")
-        _check_cert_url(url)
+        self._require_recent(transmission_time)
+        self._certs.check(url)
         webhook_ids = secrets.candidates("PAYPAL_WEBHOOK_ID")
         if not webhook_ids:
             raise SignatureError(
@@ -340,11 +336,8 @@ class PayPalSource:
         configured = secrets.get("PAYPAL_CERT")
         if configured:
             return self._configured_certificates(configured)
-        cert = self._fetched.get(url)
-        if cert is None:
-            cert = self._fetch(url)
+        cert = self._certs.get(url)
         self._require_current(cert, "PayPal's certificate")
-        self._fetched[url] = cert
         return [cert]
 
     def _configured_certificates(self, pem: str) -> list[Certificate]:
@@ -362,26 +355,21 @@ class PayPalSource:
             self._require_current(certs[0], "the configured PAYPAL_CERT")
         return current
 
-    def _fetch(self, url: str) -> Certificate:
-        from cryptography import x509
-
-        if self._http is None:
-            self._http = _default_client()
-        try:
-            pem = _fetch_with(self._http, url)
-        except CertificateFetchError as exc:
-            if exc.retry:
-                raise NotDurableError(f"{exc.message}; the signature cannot be checked now, please retry") from exc
-            raise SignatureError(exc.message) from exc
-        try:
-            cert = x509.load_pem_x509_certificates(pem)[0]  # the signing certificate comes first
-        except ValueError as exc:
-            raise SignatureError(f"the document at {CERT_URL} is not a PEM certificate") from exc
-        names = _names(cert)
-        if not any(_is_paypal_name(name) for name in names):
-            shown = ", ".join(n[:60] for n in names[:3]) or "no name"
-            raise SignatureError(f"the certificate at {CERT_URL} is not issued to a paypal.com name ({shown})")
-        return cert
+    def _require_recent(self, transmission_time: str) -> None:
+        sent = _transmission_time(transmission_time)
+        now = self._clock()
+        if now - sent > MAX_TRANSMISSION_AGE:
+            raise SignatureError(
+                f"the {TRANSMISSION_TIME} {transmission_time[:40]} is more than "
+                f"{MAX_TRANSMISSION_AGE.total_seconds() / 3600:.0f} h old, beyond PayPal's 3 days of retries: "
+                "a replayed delivery, or a clock that is wrong"
+            )
+        if sent - now > MAX_TRANSMISSION_AHEAD:
+            raise SignatureError(
+                f"the {TRANSMISSION_TIME} {transmission_time[:40]} is more than "
+                f"{MAX_TRANSMISSION_AHEAD.total_seconds() / 60:.0f} min in the future: a forged time, "
+                "or a clock that is wrong"
+            )
 
     def _is_current(self, cert: Certificate) -> bool:
         now = self._clock()

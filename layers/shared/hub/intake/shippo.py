@@ -1,10 +1,16 @@
 """Shippo: tracking webhooks (`track_updated`) as ShipmentTracked.
 
 Shippo does not sign its webhooks by default, so the URL registered with Shippo carries a secret
-token: `https://<hub>/webhooks/shippo?token=<SHIPPO_WEBHOOK_TOKEN>` (comma-separated values for
-rotation). A delivery without the right token is refused (401) before its body is read. Keep the
-URL secret like any credential; the token is never logged or echoed. (Shippo can also sign
-deliveries with an HMAC header on request; that is not checked here.)
+token: `https://<hub>/webhooks/shippo?token=<SHIPPO_WEBHOOK_TOKEN>` (during a rotation the secret holds
+a JSON array, `["old", "new"]`, and either is accepted). A delivery without the right token is refused
+(401) before its body is read. Keep the URL secret like any credential; the token is never logged or
+echoed. (Shippo can also sign deliveries with an HMAC header on request; that is not checked here.)
+
+Refusals are rate-limited (RefusalLimiter): a caller refused 10 times in a minute, or 100 refusals
+in all, gets 429 without its token being compared at all until the minute has passed, so guessing
+at the token is slow and noisy. The counts are kept in memory, per Lambda sandbox: the token is
+long and random, so the limit sheds load and noise rather than being the only barrier, and API
+Gateway's route throttling bounds the whole.
 
 Shippo sends no event id: a tracking state is identified by the carrier, the tracking number, the
 status and its date.
@@ -14,18 +20,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.config import HubConfig
 from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, event_id_for
-from hub.intake.errors import MalformedPayloadError, SignatureError
+from hub.intake.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.secrets import SecretsProvider
 
-__all__ = ["ShippoSource"]
+__all__ = ["RefusalLimiter", "ShippoSource"]
 
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a token
 
@@ -63,10 +73,72 @@ class ShippoEvent(_Wire):
     data: dict | None = None
 
 
+class RefusalLimiter:
+    """Counts refusals in the last minute, per caller and in all; `limited` says whether to refuse unheard."""
+
+    def __init__(
+        self,
+        *,
+        per_caller: int = 10,
+        overall: int = 100,
+        window_seconds: float = 60.0,
+        max_callers: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_caller, self.overall, self.window = per_caller, overall, window_seconds
+        self._max_callers = max_callers
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._all: deque[float] = deque()
+        self._callers: dict[str, deque[float]] = {}
+
+    def _trim(self, times: deque[float], now: float) -> None:
+        while times and times[0] <= now - self.window:
+            times.popleft()
+
+    def limited(self, caller: str | None) -> bool:
+        now = self._monotonic()
+        with self._lock:
+            self._trim(self._all, now)
+            if len(self._all) >= self.overall:
+                return True
+            times = self._callers.get(caller or "?")
+            if times is None:
+                return False
+            self._trim(times, now)
+            return len(times) >= self.per_caller
+
+    def refused(self, caller: str | None) -> None:
+        now = self._monotonic()
+        with self._lock:
+            self._all.append(now)
+            if len(self._callers) >= self._max_callers:  # bounded memory: forget the quiet callers
+                for key in [k for k, t in self._callers.items() if not t or t[-1] <= now - self.window]:
+                    del self._callers[key]
+                if len(self._callers) >= self._max_callers:
+                    self._callers.clear()
+            self._callers.setdefault(caller or "?", deque()).append(now)
+
+
 class ShippoSource:
     name = "shippo"
 
+    def __init__(self, *, limiter: RefusalLimiter | None = None) -> None:
+        self._limiter = limiter or RefusalLimiter()
+
     def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+        if self._limiter.limited(request.source_ip):
+            raise TooManyRefusalsError(
+                "too many refused deliveries this minute; check the ?token= of the Shippo webhook URL, then retry"
+            )
+        try:
+            self._check_token(request, secrets)
+        except SignatureError:
+            self._limiter.refused(request.source_ip)
+            raise
+
+    @staticmethod
+    def _check_token(request: WebhookRequest, secrets: SecretsProvider) -> None:
         given = request.query.get(TOKEN_PARAMETER)
         if not given:
             raise SignatureError("missing ?token= on the webhook URL; register the URL with the hub's Shippo token")

@@ -1,7 +1,7 @@
 """Every webhook source the hub accepts, by the name in POST /webhooks/{source}.
 
 A source's module is imported the first time one of its deliveries arrives, so a cold start pays
-only for the sources it serves (the stripe SDK and cryptography are heavy imports).
+only for the sources it serves (cryptography, for the RSA sources, is a heavy import).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stripe: `Stripe-Signature` checked with the stripe SDK; deliveries deduplicated on the event id.
+"""Stripe: `Stripe-Signature` read once and checked over the raw bytes; deduplicated on the event id.
 
 What each event type becomes:
 
@@ -24,8 +24,11 @@ Every other event's id derives from Stripe's event id.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
@@ -52,7 +55,7 @@ from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.secrets import SecretsProvider
 
-__all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSource"]
+__all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSignatureHeader", "StripeSource", "parse_signature_header"]
 
 DEFAULT_TOLERANCE = 300  # seconds; the stripe SDK's own default
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -225,17 +228,46 @@ def _problem(exc: ValidationError, tag: str | None = None) -> str:
     return f"'{where}': {first['msg']}"
 
 
-def _signed_timestamp(header: str) -> int:
-    """The `t=` of a Stripe-Signature header; SignatureError when the header is not Stripe's form."""
+@dataclass(frozen=True)
+class StripeSignatureHeader:
+    """The one reading of a `Stripe-Signature` header that both the signature and the window use."""
+
+    timestamp: int
+    signatures: tuple[str, ...]
+
+
+def parse_signature_header(header: str) -> StripeSignatureHeader:
+    """Read `t=<unix>,v1=<hex>[,v1=<hex>...][,v0=...]` exactly as Stripe writes it.
+
+    Stripe sends comma-separated `key=value` elements with no spaces, one `t`, and one `v1` per
+    signing secret; other schemes (`v0`) are ignored. The SDKs disagree on a header Stripe never
+    sends: stripe-python takes the first element keyed exactly `t`, stripe-node the last, and a
+    reader that strips spaces sees ` t=` too. So `v1=<sig>, t=9999999999,t=<old>` could be signed
+    for one `t` and checked against the clock with another, replaying a captured delivery for
+    ever. Rather than pick one of those readings, such a header is refused: exactly one element
+    whose key is `t` (spaces or not), holding only digits.
+    """
     if not header.isascii():
         raise SignatureError(f"the {SIGNATURE_HEADER} header is not ASCII; Stripe sends t=...,v1=<hex>")
-    items = [part.split("=", 1) for part in header.split(",")]
-    stamps = [value.strip() for key, *rest in items for value in rest if key.strip() == "t"]
-    if not stamps or not stamps[0].isdigit():
+    elements = [element.partition("=") for element in header.split(",")]
+    stamps = [value for key, _, value in elements if key.strip() == "t"]
+    if not stamps:
         raise SignatureError(f"the {SIGNATURE_HEADER} header has no t= timestamp; Stripe sends t=...,v1=...")
-    if not any(key.strip() == "v1" and rest for key, *rest in items):
+    if len(stamps) > 1:
+        raise SignatureError(f"the {SIGNATURE_HEADER} header has {len(stamps)} t= timestamps; Stripe sends exactly one")
+    if any(key.strip() == "t" and key != "t" for key, _, _ in elements):
+        raise SignatureError(f"the {SIGNATURE_HEADER} header has spaces around t=; Stripe sends none")
+    stamp = stamps[0]
+    if not (stamp.isdigit() and len(stamp) <= 12):
+        raise SignatureError(f"the {SIGNATURE_HEADER} t= is not unix seconds; Stripe sends t=<digits>")
+    signatures = tuple(value for key, sep, value in elements if key == "v1" and sep and value)
+    if not signatures:
         raise SignatureError(f"the {SIGNATURE_HEADER} header has no v1 signature; Stripe sends t=...,v1=...")
-    return int(stamps[0])
+    return StripeSignatureHeader(int(stamp), signatures)
+
+
+def _v1(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 class StripeSource:
@@ -254,33 +286,31 @@ class StripeSource:
         candidates = secrets.candidates("STRIPE_WEBHOOK_SECRET")
         if not candidates:
             raise SignatureError("no Stripe webhook secret is configured, so the signature cannot be checked")
-        timestamp = _signed_timestamp(header)
-        try:
-            payload = request.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MalformedPayloadError("the body is not UTF-8 JSON, as Stripe sends it") from exc
-
-        import stripe  # heavy; only deliveries to /webhooks/stripe pay for it
-
-        # The SDK compares every v1 in constant time; every secret is tried so the time taken
-        # does not tell which one matched. The window is checked below, against our own clock.
+        reading = parse_signature_header(header)
+        # Every secret against every v1, in constant time, so the time taken does not tell which
+        # one matched. The bytes signed are the raw body, exactly as received.
         matched = False
         for secret in candidates:
-            try:
-                stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
-            except (stripe.SignatureVerificationError, TypeError, ValueError):
-                continue
-            matched = True
+            expected = _v1(secret, reading.timestamp, request.body).encode()
+            for given in reading.signatures:
+                matched |= hmac.compare_digest(expected, given.encode())
         if not matched:
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} signature does not match the body; check STRIPE_WEBHOOK_SECRET "
                 "(the endpoint's whsec_ signing secret)"
             )
-        age = int(self._clock()) - timestamp
+        # The window uses the very t the signature covers: too old is a replay, too far ahead is a
+        # timestamp an attacker chose (or a clock that is wrong) and would outlive the window.
+        age = int(self._clock()) - reading.timestamp
         if age > self._tolerance:
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} timestamp is {age} s old and the hub accepts {self._tolerance} s: "
                 "a replayed delivery, or a clock that is wrong"
+            )
+        if -age > self._tolerance:
+            raise SignatureError(
+                f"the {SIGNATURE_HEADER} timestamp is {-age} s in the future and the hub accepts "
+                f"{self._tolerance} s: a forged timestamp, or a clock that is wrong"
             )
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
