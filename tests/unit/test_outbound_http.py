@@ -135,6 +135,15 @@ EMAIL, PHONE, STREET = "jane.roe@example.com", "+1 415 555 0134", "417 Montgomer
             "woocommerce_rest_invalid_id",
             None,
         ),
+        # PayPal REST API, "API responses": name and debug_id.
+        (
+            {"name": "UNPROCESSABLE_ENTITY", "message": f"Payer {EMAIL} cannot pay", "debug_id": "f4b1c2d3e4f5a"},
+            {},
+            "UNPROCESSABLE_ENTITY",
+            "f4b1c2d3e4f5a",
+        ),
+        # A resource echoed back with a person's name where PayPal keeps its error name is not a code.
+        ({"name": "Jane Roe", "phone": PHONE}, {}, None, None),
         # A body that is not JSON (a proxy's HTML page repeating the request) gives the status alone.
         (f"<html>Bad request for {EMAIL} / {PHONE}</html>", {}, None, None),
         # A vendor "code" that is in fact the customer's data is not kept.

@@ -58,6 +58,7 @@ class OutboundError(HubError):
 # A vendor's error code is a word from its fixed vocabulary (INVALID_EMAIL, "Member Exists"), a request
 # id an opaque token; anything else (an email, a phone number, an address, a sentence) is not kept.
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,47}(?: [A-Za-z][A-Za-z0-9_.:-]{0,23}){0,3}")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]{2,47}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=+/-]{3,127}")
 
 # Where each vendor puts the id of a request, in its response headers.
@@ -116,7 +117,8 @@ def _codes(body: Any) -> Iterable[Any]:
                 yield extensions.get("code") if isinstance(extensions, Mapping) else None
     yield body.get("category")  # HubSpot: {"category": "VALIDATION_ERROR", "correlationId": ...}
     yield body.get("code") if isinstance(body.get("code"), str) else None  # WooCommerce
-    yield body.get("name")  # PayPal: {"name": "UNPROCESSABLE_ENTITY", "debug_id": ...}
+    name = body.get("name")  # PayPal: {"name": "UNPROCESSABLE_ENTITY", "debug_id": ...}; never a person's name
+    yield name if isinstance(name, str) and _CONSTANT.fullmatch(name) else None
     # Problem documents (RFC 7807: Mailchimp, BigCommerce) title the kind of error ("Member Exists").
     yield body.get("title") if "type" in body or "instance" in body else None
 
