@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml layers/shared/requirements.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d" " -f1)
 
-.PHONY: install run test unit lint build bench events clean
+.PHONY: install run test unit lint lock audit build bench events clean
 
-$(STAMP): pyproject.toml layers/shared/requirements.txt
+$(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Commerce Hub needs Python 3.11 or newer; set PYTHON=python3.12")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -31,6 +31,21 @@ lint: install
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
 
+# The deployed layer's lock: every package pinned with its hashes, resolved for the Lambda runtime
+# (Python 3.12 on arm64). Run after editing layers/shared/requirements.in; needs the package index.
+LOCK_COMMAND := $(BIN)/uv pip compile layers/shared/requirements.in --generate-hashes --quiet \
+	--python-version 3.12 --python-platform aarch64-manylinux2014 \
+	--custom-compile-command "make lock" -o layers/shared/requirements.txt
+
+lock: install
+	$(LOCK_COMMAND)
+
+# Known vulnerabilities in the installed set and in the layer's lock (also run by `make test`).
+audit: install
+	$(BIN)/pip-audit --progress-spinner off
+	$(BIN)/pip-audit --progress-spinner off --disable-pip --no-deps -r layers/shared/requirements.txt
+
+# sam build installs the layer from layers/shared/requirements.txt, the lock, checking every hash.
 # sam build needs the runtime's Python (python3.12) on PATH; pyenv often has it when python3 is older.
 build: install
 	@PY312=""; \

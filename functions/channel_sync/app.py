@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.bus import HubSqsRecord
+from hub.bus import HubBatchProcessor, HubSqsRecord
 from hub.events import StockLevelChanged
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.channel_sync import ChannelSync, PushResult, SyncFailedError
 
-processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
 @cache

@@ -8,10 +8,10 @@ from datetime import datetime
 from functools import cache
 from typing import Literal
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.bus import HubBusEvent
+from hub.bus import HubBatchProcessor, HubBusEvent
 from hub.claimcheck import PayloadStore, resolve
 from hub.marketing.rules import Due, Trigger
 from hub.observability import MetricUnit, logger, metrics
@@ -42,10 +42,12 @@ class DueBody(BaseModel):
 
 
 class MarketingRecord(SqsRecordModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     body: Json[HubBusEvent | DueBody]  # type: ignore[assignment]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=MarketingRecord)
+processor = HubBatchProcessor(event_type=EventType.SQS, model=MarketingRecord)
 
 
 @dataclass(frozen=True)

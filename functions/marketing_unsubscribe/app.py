@@ -1,16 +1,21 @@
-"""marketing_unsubscribe: the public unsubscribe link of marketing email (GET), and the one-click
-unsubscribe mail clients send (POST, RFC 8058). A valid signed token records the opt-out."""
+"""marketing_unsubscribe: the public unsubscribe link of marketing email.
+
+GET shows a confirmation page and records nothing (mail scanners follow links); POST records the
+opt-out: the page's button, and the one-click unsubscribe mail clients send (RFC 8058,
+`List-Unsubscribe=One-Click`). A valid signed token names the customer; see hub.marketing.pages.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from html import escape
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.marketing.pages import Page, confirmation_page, invalid_link_page, unsubscribed_page
 from hub.marketing.unsubscribe import verify
 from hub.observability import MetricUnit, logger, metrics
 
@@ -44,29 +49,45 @@ def _shop_name() -> str:
     return marketing.shop_name if marketing else "the shop"
 
 
-def _page(status: int, title: str, text: str) -> Response:
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head>"
-        f'<body style="font-family:Helvetica,Arial,sans-serif;max-width:36em;margin:3em auto">'
-        f"<h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>"
-    )
-    return Response(status_code=status, content_type=content_types.TEXT_HTML, body=body)
+def _respond(page: Page) -> Response:
+    return Response(status_code=page.status, content_type=content_types.TEXT_HTML, body=page.html, headers=page.headers)
 
 
-@app.route("/unsubscribe", method=["GET", "POST"])
-def unsubscribe() -> Response:
-    root = _root()
-    token = app.current_event.get_query_string_value("token", "") or ""
-    customer = verify(token, root.secrets.candidates("MARKETING_UNSUBSCRIBE_SECRET"))
+def _token() -> str:
+    """The token from the link's query string; for a form post without it, from the form."""
+    event = app.current_event
+    token = event.get_query_string_value("token", "") or ""
+    if not token and event.http_method == "POST" and event.decoded_body:
+        token = (parse_qs(event.decoded_body).get("token") or [""])[0]
+    return token
+
+
+def _customer(token: str) -> str | None:
+    customer = verify(token, _root().secrets.candidates("MARKETING_UNSUBSCRIBE_SECRET"))
     if customer is None:
         metrics.add_metric(name="UnsubscribeRefused", unit=MetricUnit.Count, value=1)
-        return _page(400, "This link is not valid", "Use the unsubscribe link of the email, whole and unchanged.")
-    root.store.opt_out(customer, datetime.now(UTC))
+    return customer
+
+
+@app.get("/unsubscribe")
+def confirm() -> Response:
+    """The link opened: ask, record nothing (a scanner or a preview may be the one opening it)."""
+    token = _token()
+    if _customer(token) is None:
+        return _respond(invalid_link_page())
+    return _respond(confirmation_page(_shop_name(), token))
+
+
+@app.post("/unsubscribe")
+def unsubscribe() -> Response:
+    """The page's button, or a mail client's one-click POST: record the opt-out."""
+    customer = _customer(_token())
+    if customer is None:
+        return _respond(invalid_link_page())
+    _root().store.opt_out(customer, datetime.now(UTC))
     metrics.add_metric(name="Unsubscribed", unit=MetricUnit.Count, value=1)
     logger.info("unsubscribed")  # the erasure key is the only name the customer has here; not logged either
-    shop = _shop_name()
-    return _page(200, "You are unsubscribed", f"You will receive no more marketing email from {shop}.")
+    return _respond(unsubscribed_page(_shop_name()))
 
 
 @logger.inject_lambda_context

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.bus import HubSqsRecord
+from hub.bus import HubBatchProcessor, HubSqsRecord
 from hub.claimcheck import PayloadStore, resolve
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.fulfilment import FulfilmentService
 
-processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
 @dataclass(frozen=True)

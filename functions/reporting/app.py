@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from functools import cache
 
 from aws_lambda_powertools.metrics import single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.bus import HubSqsRecord
+from hub.bus import HubBatchProcessor, HubSqsRecord
 from hub.claimcheck import PayloadStore, resolve
 from hub.domain.reporting import ORDERS, REFUNDS, REVENUE
 from hub.money import format_minor
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.reporting import ReportChange, ReportingService
 
-processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.bus import HubSqsRecord
+from hub.bus import HubBatchProcessor, HubSqsRecord
 from hub.events import ResourceFetchRequested
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.resource_fetch import ResourceFetchService
@@ -21,7 +21,7 @@ from hub.services.resource_fetch import ResourceFetchService
 if TYPE_CHECKING:
     from hub.adapters.backoff import SqsBackoff
 
-processor = BatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
 
 @dataclass(frozen=True)

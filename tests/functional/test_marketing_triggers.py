@@ -92,6 +92,13 @@ def schedules() -> dict[str, dict]:
     }
 
 
+def opted_out(aws) -> bool:
+    """Whether any customer's unsubscribe is recorded (MKTOPTOUT#<erasure key>)."""
+    table = aws.resources["HubTable"]
+    items = boto3.client("dynamodb").scan(TableName=table)["Items"]
+    return any(i["pk"]["S"].startswith("MKTOPTOUT#") for i in items)
+
+
 def sent_mail() -> list[email.message.Message]:
     from moto.ses.models import ses_backends
 
@@ -142,7 +149,8 @@ def test_a_follow_up_is_scheduled_then_sent_by_ses_to_a_consenting_customer_only
         ("post_purchase", "email")
     ]
 
-    # The link works: the customer is unsubscribed, and the next message is not sent.
+    # Opening the link (GET) asks and records nothing; the one-click POST (RFC 8058) unsubscribes, and
+    # the next message is not sent.
     unsubscribe = load_function("marketing_unsubscribe")
     request = copy.deepcopy(event("admin_api_get_order.json"))
     token = parse_qs(urlsplit(link).query)["token"][0]
@@ -151,8 +159,16 @@ def test_a_follow_up_is_scheduled_then_sent_by_ses_to_a_consenting_customer_only
     request["routeKey"] = "GET /unsubscribe"
     request.pop("pathParameters", None)
     answer = unsubscribe.lambda_handler(request, context)
-    assert answer["statusCode"] == 200 and "unsubscribed" in answer["body"]
-    forged = dict(request, queryStringParameters={"token": token[:-2] + "xx"}, rawQueryString="token=x")
+    assert answer["statusCode"] == 200 and '<form method="post"' in answer["body"]
+    assert not opted_out(aws)
+    one_click = copy.deepcopy(request)
+    one_click["requestContext"]["http"]["method"] = "POST"
+    one_click.update(routeKey="POST /unsubscribe", body="List-Unsubscribe=One-Click", isBase64Encoded=False)
+    one_click["headers"] = {**one_click.get("headers", {}), "content-type": "application/x-www-form-urlencoded"}
+    answer = unsubscribe.lambda_handler(one_click, context)
+    assert answer["statusCode"] == 200 and "You are unsubscribed" in answer["body"]
+    assert opted_out(aws)
+    forged = dict(one_click, queryStringParameters={"token": token[:-2] + "xx"}, rawQueryString="token=x")
     assert unsubscribe.lambda_handler(forged, context)["statusCode"] == 400
 
     win_backs = [json.loads(s["Target"]["Input"]) for n, s in found.items() if n.startswith("win_back-")]

@@ -148,7 +148,7 @@ def test_an_event_that_fails_canonical_validation_is_a_400_naming_the_field():
 
 def test_an_amount_a_source_did_not_guard_is_a_400_naming_it():
     source = _RaisingSource(lambda: parse_minor("1e999", "USD", field="total_price"))
-    with pytest.raises(MalformedPayloadError, match=r"'total_price': '1e999' is not a decimal amount"):
+    with pytest.raises(MalformedPayloadError, match=r"'total_price': not a decimal amount"):
         _service(source).receive("shopify", request())
 
 

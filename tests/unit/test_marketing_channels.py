@@ -41,6 +41,16 @@ def message(**changes) -> OutboundMessage:
     return OutboundMessage(**values)
 
 
+# Mailchimp's error document, as its Marketing API reference shows it ("Errors"): the detail repeats the email.
+MAILCHIMP_ERROR = {
+    "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+    "title": "Member Exists",
+    "status": 400,
+    "detail": "jane.doe@example.com is already a list member. Use PUT to insert or update list members.",
+    "instance": "2d4f8a5e-7f3c-4b6b-9a8e-1c2d3e4f5a6b",
+}
+
+
 class Recorder:
     def __init__(self, *statuses: int) -> None:
         self.requests: list[httpx.Request] = []
@@ -49,7 +59,7 @@ class Recorder:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         status = self._statuses.pop(0) if self._statuses else 200
-        return httpx.Response(status, headers={"Retry-After": "0"}, json={} if status < 300 else {"title": "Nope"})
+        return httpx.Response(status, headers={"Retry-After": "0"}, json={} if status < 300 else MAILCHIMP_ERROR)
 
 
 # ------------------------------------------------------------------------------------------ Klaviyo
@@ -107,7 +117,8 @@ def test_a_refused_klaviyo_call_fails_without_echoing_the_customer():
     client = KlaviyoClient("pk_test", transport=httpx.MockTransport(refuse))
     with pytest.raises(OutboundError) as failed:
         client.send(message())
-    assert "HTTP 400" in str(failed.value) and "Invalid input." in str(failed.value)
+    # Klaviyo's code, not its title or detail (the detail repeats the email).
+    assert "HTTP 400 (code invalid)" in str(failed.value) and failed.value.code == "invalid"
     assert "jane" not in str(failed.value).lower()
 
 
@@ -137,8 +148,10 @@ def test_mailchimp_errors_name_the_call_not_the_customer():
     client = MailchimpClient(
         "key-us21", "4f2a9c", api_url="http://mc.test", transport=httpx.MockTransport(Recorder(400))
     )
-    with pytest.raises(OutboundError, match=r"Mailchimp member upsert failed with HTTP 400: Nope"):
+    with pytest.raises(OutboundError, match=r"Mailchimp member upsert failed with HTTP 400") as failed:
         client.send(message(first_name=None, last_name=None))
+    assert failed.value.code == "Member Exists" and failed.value.request_id == MAILCHIMP_ERROR["instance"]
+    assert "jane" not in str(failed.value).lower()
     with pytest.raises(OutboundError, match="data centre"):
         MailchimpClient("keywithoutdc-", "4f2a9c")
 

@@ -150,3 +150,19 @@ def test_decimals_read_from_json_numbers_are_plain_amounts():
     # str(Decimal("0.00000000")) is "0E-8": fractional digits, not an exponent the sender wrote.
     assert parse_minor(json.loads("0.00000000", parse_float=Decimal), "USD") == 0
     assert parse_minor(json.loads("24.50", parse_float=Decimal), "USD") == 2450
+
+
+@pytest.mark.parametrize(
+    "value", ["jane.roe@example.com", "+1 415 555 0134", "417 Montgomery Street", "NaN@x", "1e5@x"]
+)
+def test_errors_name_the_field_and_the_problem_never_the_value(value):
+    # A field can hold anything a sender put in it; the error reaches a 400 body and the logs.
+    with pytest.raises(MoneyError) as amount:
+        parse_minor(value, "USD", field="total_price")
+    assert str(amount.value).startswith("'total_price': not a") and value not in str(amount.value)
+    with pytest.raises(QuantityError) as quantity:
+        parse_units(value)
+    assert value not in str(quantity.value)
+    with pytest.raises(MoneyError) as currency:
+        parse_minor("1.00", value)
+    assert value not in str(currency.value)

@@ -612,7 +612,7 @@ def _with(path: list[str], value) -> dict:
         ({"event_type": "PAYMENT.CAPTURE.COMPLETED"}, "not a PayPal webhook event: 'id'"),
         (_with(["resource", "amount"], None), "not a PayPal PAYMENT.CAPTURE.COMPLETED event: 'resource.amount'"),
         (_with(["resource", "amount", "value"], "112.355"), "more decimals than USD allows"),
-        (_with(["resource", "amount", "value"], "lots"), "'lots' is not a decimal amount"),
+        (_with(["resource", "amount", "value"], "lots"), "'resource.amount.value': not a decimal amount"),
         (_with(["create_time"], "yesterday"), "'create_time'"),
     ],
 )

@@ -1,24 +1,42 @@
 """The shape of a hub event as a queue consumer receives it: SQS record -> EventBridge -> HubEvent.
 
 These extend the Powertools parser envelopes, so a record that is not a hub event fails
-validation and is reported as a batch item failure (retried, then dead-lettered).
+validation and is reported as a batch item failure (retried, then dead-lettered). The models hide
+input values in their errors, and `HubBatchProcessor` records every failure redacted (see
+`hub.redaction`): when a whole batch fails, Powertools raises an error carrying every record's
+traceback, which Lambda logs and returns as the invocation's error.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
-from pydantic import Json
+from pydantic import ConfigDict, Json
 
 from hub.claimcheck import ClaimChecked
 from hub.events import HubEvent
+from hub.redaction import redacted_info
 
-__all__ = ["HubBusEvent", "HubSqsRecord"]
+__all__ = ["HubBatchProcessor", "HubBusEvent", "HubSqsRecord"]
 
 
 class HubBusEvent(EventBridgeModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     # A claim-checked event (too large for the bus) arrives as its envelope; see hub.claimcheck.
     detail: HubEvent | ClaimChecked  # type: ignore[assignment]
 
 
 class HubSqsRecord(SqsRecordModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     body: Json[HubBusEvent]  # type: ignore[assignment]
+
+
+class HubBatchProcessor(BatchProcessor):
+    """Powertools' BatchProcessor, keeping each failure's exception redacted for its traces."""
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        return super().failure_handler(record=record, exception=redacted_info(exception))

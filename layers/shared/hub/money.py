@@ -44,11 +44,12 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 class MoneyError(ValueError):
-    """An amount or currency that cannot be represented exactly."""
+    """An amount or currency that cannot be represented exactly. Messages name the problem, never the
+    value: a field can hold anything a sender put there, an email included, and errors reach logs."""
 
 
 class QuantityError(ValueError):
-    """A quantity that is not a whole number of units the hub can count."""
+    """A quantity that is not a whole number of units the hub can count (its message, not the value)."""
 
 
 def exact_decimal(value: str | int | Decimal) -> Decimal:
@@ -59,34 +60,32 @@ def exact_decimal(value: str | int | Decimal) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         if isinstance(value, float):
             raise MoneyError("amounts must be decimal strings, not floats")
-        raise MoneyError(f"'{value!s:.40}' is not a decimal amount")
+        raise MoneyError("not a decimal amount")
     if isinstance(value, str):
         text = value.strip()
         if not text:
-            raise MoneyError("'' is not a decimal amount: the amount is empty")
+            raise MoneyError("not a decimal amount: the amount is empty")
         if text.lstrip("+-").lower() in ("nan", "snan", "inf", "infinity"):
-            raise MoneyError(f"'{value:.40}' is not a finite amount")
+            raise MoneyError("not a finite amount")
         if "e" in text or "E" in text:
-            raise MoneyError(f"'{value:.40}' is not a decimal amount as vendors write them (no exponents)")
+            raise MoneyError("not a decimal amount as vendors write them (no exponents)")
         if not _DECIMAL_TEXT.fullmatch(text):
-            raise MoneyError(f"'{value:.40}' is not a decimal amount")
+            raise MoneyError("not a decimal amount")
         number = Decimal(text)
     else:
         number = Decimal(value)
     if not number.is_finite():
-        raise MoneyError(f"'{value!s:.40}' is not a finite amount")
+        raise MoneyError("not a finite amount")
     if number and number.adjusted() >= MAX_MINOR_DIGITS:
         # e.g. a JSON number 1e999 read as Decimal: a few bytes can write a number of any size.
-        raise MoneyError(
-            f"'{value!s:.40}' is too large to be an amount (no exponents, at most {MAX_MINOR_DIGITS} digits)"
-        )
+        raise MoneyError(f"too large to be an amount (no exponents, at most {MAX_MINOR_DIGITS} digits)")
     return number
 
 
 def exponent(currency: str) -> int:
     code = currency.upper()
     if len(code) != 3 or not code.isalpha():
-        raise MoneyError(f"'{currency}' is not an ISO 4217 currency code")
+        raise MoneyError("not an ISO 4217 currency code")
     return CURRENCY_EXPONENTS.get(code, 2)
 
 
@@ -106,9 +105,9 @@ def parse_minor(amount: str | int | Decimal, currency: str, *, field: str | None
         scaled = value.scaleb(exponent(currency))
         whole = scaled == scaled.to_integral_value()
     except (InvalidOperation, ArithmeticError) as exc:  # an exponent beyond the decimal context
-        raise MoneyError(f"{where}'{amount!s:.40}' is not a decimal amount") from exc
+        raise MoneyError(f"{where}not a decimal amount") from exc
     if not whole:
-        raise MoneyError(f"{where}'{amount!s:.40}' has more decimals than {currency.upper()} allows")
+        raise MoneyError(f"{where}more decimals than {currency.upper()} allows")
     return int(scaled)
 
 
@@ -119,12 +118,12 @@ def parse_units(quantity: str | int | Decimal, *, signed: bool = False) -> int:
     try:
         number = exact_decimal(quantity)
     except MoneyError as exc:
-        raise QuantityError(f"'{quantity!s:.40}' is not a quantity") from exc
+        raise QuantityError("not a quantity") from exc
     if number != number.to_integral_value():
-        raise QuantityError(f"'{quantity}' is not a whole number of units")
+        raise QuantityError("not a whole number of units")
     if abs(number) > MAX_UNITS or (number < 0 and not signed):
         low = -MAX_UNITS if signed else 0
-        raise QuantityError(f"'{quantity!s:.40}' is not between {low} and {MAX_UNITS} units")
+        raise QuantityError(f"not between {low} and {MAX_UNITS} units")
     return int(number)
 
 

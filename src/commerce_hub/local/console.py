@@ -77,6 +77,18 @@ class Console:
         for line in text.rstrip().splitlines():
             self._write(f"[{function}] {line}")
 
+    def emulator_output(self, line: str) -> None:
+        """A line moto printed after start-up (its own errors): rare and useful, always shown.
+
+        It goes to this console's stream when one was given (tests read everything the stack
+        wrote from there), else to stderr, apart from the invocation lines.
+        """
+        if self._stream is not None:
+            self._write(f"[aws emulator] {line}")
+            return
+        with self._lock:
+            print(f"[aws emulator] {line}", file=sys.stderr, flush=True)
+
     def function_output(self, function: str, line: str) -> None:
         if self.verbose or is_warning_or_worse(line):
             self._write(f"[{function}] {line}")

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -44,8 +45,9 @@ def aws_client(service: str, endpoint: str) -> Any:
 class Emulator:
     """moto server as a child process on 127.0.0.1; port 0 lets the child pick a free port."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", on_output: Callable[[str], None] | None = None) -> None:
         self.host = host
+        self._on_output = on_output
         self.requested_port = port
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -87,7 +89,9 @@ class Emulator:
                     self._ready.set()
                 else:
                     self._startup_output.append(line)
-            # Later output (moto's own errors) is rare and useful; it goes to stderr as is.
+            # Later output (moto's own errors) is rare and useful: to the stack's console, else stderr.
+            elif line and self._on_output is not None:
+                self._on_output(line)
             elif line:
                 print(f"[aws emulator] {line}", file=sys.stderr, flush=True)
 

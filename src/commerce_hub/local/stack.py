@@ -108,7 +108,7 @@ class LocalStack:
         self.physical_ids: dict[str, str] = {}
         self.warnings: list[str] = []
 
-        self._emulator = Emulator(self.aws_port)
+        self._emulator = Emulator(self.aws_port, on_output=self.console.emulator_output)
         self._server: ApiServer | None = None
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[Poller] = []

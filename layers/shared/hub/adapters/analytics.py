@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.http import OutboundError, outbound_client
+from hub.adapters.http import OutboundError, outbound_client, outbound_error
 from hub.config import AnalyticsConfig
 from hub.ports import HubError
 from hub.secrets import SecretsProvider
@@ -36,7 +36,7 @@ def _post(client: httpx.Client, path: str, params: dict[str, str], body: dict[st
         # Not chained: the httpx error holds the request, whose URL holds the credential.
         raise OutboundError(f"{what} failed: {type(exc).__name__}") from None
     if not response.is_success:
-        raise OutboundError(f"{what} failed with HTTP {response.status_code}", response.status_code)
+        raise outbound_error(response, what)  # status, code, request id: never the body
     return response
 
 

@@ -6,11 +6,18 @@ answer gives no Retry-After, the rate-limit headers that say how long the window
 A call that still fails raises OutboundError, which fails the SQS record: SQS retries it later and,
 after the queue's maxReceiveCount, moves it to the dead-letter queue. Nothing is dropped silently.
 Credentials go in headers or auth built by the caller; they never appear in errors or logs.
+
+An error says which call failed, its HTTP status, the vendor's error code and the vendor's request id
+(`vendor_error`), and nothing else: vendors echo the request in their error bodies (HubSpot's
+message names the contact's email, EasyPost's the address, Mailchimp's detail the member), and an
+exception's text ends up in logs, in batch failure traces and in the Lambda error report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,17 +25,141 @@ from httpx_retries import Retry, RetryTransport
 
 from hub.ports import HubError
 
-__all__ = ["HubRetry", "OutboundError", "check", "default_retry", "outbound_client", "rate_limit_wait"]
+__all__ = [
+    "HubRetry",
+    "OutboundError",
+    "VendorError",
+    "check",
+    "default_retry",
+    "outbound_client",
+    "outbound_error",
+    "rate_limit_wait",
+    "vendor_error",
+]
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class OutboundError(HubError):
-    """A downstream API refused or failed a call after every retry."""
+    """A downstream API refused or failed a call after every retry.
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    The message names the call, the status, the vendor's error code and request id, never the body.
+    """
+
+    def __init__(
+        self, message: str, status_code: int | None = None, *, code: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+
+
+# A vendor's error code is a word from its fixed vocabulary (INVALID_EMAIL, "Member Exists"), a request
+# id an opaque token; anything else (an email, a phone number, an address, a sentence) is not kept.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,47}(?: [A-Za-z][A-Za-z0-9_.:-]{0,23}){0,3}")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]{2,47}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=+/-]{3,127}")
+
+# Where each vendor puts the id of a request, in its response headers.
+_REQUEST_ID_HEADERS = (
+    "x-request-id",  # Shopify, BigCommerce, Klaviyo
+    "request-id",  # Stripe
+    "paypal-debug-id",  # PayPal
+    "x-ep-request-uuid",  # EasyPost
+    "x-fb-trace-id",  # Meta
+    "x-hubspot-correlation-id",  # HubSpot
+    "x-amzn-requestid",
+    "x-correlation-id",
+)
+
+
+@dataclass(frozen=True)
+class VendorError:
+    """What a failed response may say in an error: its status, the vendor's code, its request id."""
+
+    status_code: int
+    code: str | None = None
+    request_id: str | None = None
+
+    def describe(self) -> str:
+        said = [f"code {self.code}"] if self.code else []
+        said += [f"request id {self.request_id}"] if self.request_id else []
+        return f"HTTP {self.status_code}" + (f" ({', '.join(said)})" if said else "")
+
+
+def _token(value: Any, pattern: re.Pattern[str]) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if pattern.fullmatch(text) else None
+
+
+def _codes(body: Any) -> Iterable[Any]:
+    """Candidate error codes, in the places each vendor's error body keeps them."""
+    if isinstance(body, list):  # Salesforce: [{"errorCode": ..., "message": ...}]
+        for item in body:
+            if isinstance(item, Mapping):
+                yield item.get("errorCode")
+        return
+    if not isinstance(body, Mapping):
+        return
+    error = body.get("error")
+    if isinstance(error, Mapping):  # Stripe, EasyPost, Meta: {"error": {"code" | "type": ...}}
+        yield error.get("code") if isinstance(error.get("code"), str) else None
+        yield error.get("type")
+    errors = body.get("errors")
+    if isinstance(errors, list):  # Klaviyo, Square, Shopify GraphQL, HubSpot batch
+        for item in errors:
+            if isinstance(item, Mapping):
+                extensions = item.get("extensions")
+                yield item.get("code") or item.get("category")
+                yield extensions.get("code") if isinstance(extensions, Mapping) else None
+    yield body.get("category")  # HubSpot: {"category": "VALIDATION_ERROR", "correlationId": ...}
+    yield body.get("code") if isinstance(body.get("code"), str) else None  # WooCommerce
+    name = body.get("name")  # PayPal: {"name": "UNPROCESSABLE_ENTITY", "debug_id": ...}; never a person's name
+    yield name if isinstance(name, str) and _CONSTANT.fullmatch(name) else None
+    # Problem documents (RFC 7807: Mailchimp, BigCommerce) title the kind of error ("Member Exists").
+    yield body.get("title") if "type" in body or "instance" in body else None
+
+
+def _body_request_id(body: Any) -> Any:
+    if not isinstance(body, Mapping):
+        return None
+    error = body.get("error")
+    return (
+        body.get("correlationId")  # HubSpot
+        or body.get("debug_id")  # PayPal
+        or body.get("instance")  # Mailchimp
+        or (error.get("fbtrace_id") if isinstance(error, Mapping) else None)  # Meta
+    )
+
+
+def vendor_error(response: httpx.Response) -> VendorError:
+    """The status, the vendor's error code and its request id; never anything else the body says."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    codes: list[str] = []
+    for candidate in _codes(body):
+        code = _token(candidate, _CODE)
+        if code and code not in codes:
+            codes.append(code)
+    request_id = _token(_body_request_id(body), _REQUEST_ID)
+    for header in _REQUEST_ID_HEADERS:
+        if request_id:
+            break
+        request_id = _token(response.headers.get(header), _REQUEST_ID)
+    return VendorError(response.status_code, ", ".join(codes[:3]) or None, request_id)
+
+
+def outbound_error(response: httpx.Response, what: str) -> OutboundError:
+    """The OutboundError for a failed response: the call, the status, the vendor's code and request id."""
+    error = vendor_error(response)
+    return OutboundError(
+        f"{what} failed with {error.describe()}", error.status_code, code=error.code, request_id=error.request_id
+    )
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -105,8 +236,7 @@ def outbound_client(
 
 
 def check(response: httpx.Response, what: str) -> httpx.Response:
-    """The response when it is a success, else OutboundError naming the call and the status."""
+    """The response when it is a success, else OutboundError naming the call, the status, the code."""
     if response.is_success:
         return response
-    detail = response.text[:200].replace("\n", " ") if response.text else ""
-    raise OutboundError(f"{what} failed with HTTP {response.status_code}: {detail}", response.status_code)
+    raise outbound_error(response, what)

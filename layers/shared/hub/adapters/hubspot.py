@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.http import OutboundError
+from hub.adapters.http import OutboundError, vendor_error
 from hub.domain.customers import Contact
 
 __all__ = ["GDPR_DELETE_PATH", "UPSERT_PATH", "HubSpotClient", "HubSpotError", "hubspot_value"]
@@ -36,8 +36,15 @@ _PERMANENT = frozenset({"VALIDATION_ERROR", "INVALID_EMAIL", "BAD_REQUEST", "PRO
 class HubSpotError(OutboundError):
     """HubSpot refused or failed one contact (or the whole call)."""
 
-    def __init__(self, message: str, status_code: int | None = None, category: str | None = None) -> None:
-        super().__init__(message, status_code)
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        category: str | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code, code=category, request_id=request_id)
         self.category = category
 
 
@@ -130,11 +137,19 @@ class HubSpotClient:
                             f"HubSpot refused the contact ({category})", status, category=category
                         )
                         pending.pop(email, None)
-                last = HubSpotError(f"HubSpot batch upsert failed for some contacts (HTTP {status})", status)
+                said = vendor_error(response)
+                last = HubSpotError(
+                    f"HubSpot batch upsert failed for some contacts ({said.describe()})",
+                    status,
+                    request_id=said.request_id,
+                )
                 if not pending:
                     return outcomes
                 continue
-            last = HubSpotError(f"HubSpot batch upsert failed with HTTP {status}", status)
+            said = vendor_error(response)
+            last = HubSpotError(
+                f"HubSpot batch upsert failed with {said.describe()}", status, said.code, request_id=said.request_id
+            )
             break
         outcomes.update(dict.fromkeys(pending, last))
         return outcomes

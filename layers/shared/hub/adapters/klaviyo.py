@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.http import OutboundError, outbound_client
+from hub.adapters.http import OutboundError, outbound_client, outbound_error
 from hub.marketing.ports import OutboundMessage
 
 __all__ = ["KlaviyoClient", "event_body"]
@@ -102,10 +102,8 @@ class KlaviyoClient:
         body = event_body(metric, email, unique_id, time, properties, value, currency)
         response = self._client.post("/api/events", content=json.dumps(body, default=_json).encode())
         if not response.is_success:
-            raise OutboundError(
-                f"Klaviyo {metric} event failed with HTTP {response.status_code}{_codes(response)}",
-                response.status_code,
-            )
+            # Klaviyo's error details can repeat the email: only its codes and the request id are kept.
+            raise outbound_error(response, f"Klaviyo {metric} event")
 
     def send(self, message: OutboundMessage) -> None:
         metric = self._metrics.get(message.trigger, message.trigger)
@@ -117,10 +115,7 @@ class KlaviyoClient:
         body = {"data": {"type": "profile", "attributes": {"email": email}}}
         response = self._client.post("/api/profile-import", content=json.dumps(body).encode())
         if not response.is_success:
-            raise OutboundError(
-                f"Klaviyo profile import failed with HTTP {response.status_code}{_codes(response)}",
-                response.status_code,
-            )
+            raise outbound_error(response, "Klaviyo profile import")
         try:
             profile_id = response.json()["data"]["id"]
         except (ValueError, KeyError, TypeError) as exc:
@@ -139,17 +134,4 @@ class KlaviyoClient:
             return True
         if response.status_code == 404:
             return False
-        raise OutboundError(
-            f"Klaviyo profile deletion failed with HTTP {response.status_code}{_codes(response)}",
-            response.status_code,
-        )
-
-
-def _codes(response: httpx.Response) -> str:
-    """Klaviyo's error codes and titles; its details can repeat the email, so they are left out."""
-    try:
-        errors = response.json().get("errors") or []
-        named = sorted({f"{e.get('code')}: {e.get('title')}" for e in errors if isinstance(e, dict)})
-    except (ValueError, AttributeError):
-        return ""
-    return f" ({'; '.join(named)})" if named else ""
+        raise outbound_error(response, "Klaviyo profile deletion")

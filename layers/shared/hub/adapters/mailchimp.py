@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.adapters.http import OutboundError, outbound_client
+from hub.adapters.http import OutboundError, outbound_client, outbound_error
 from hub.marketing.ports import OutboundMessage
 
 __all__ = ["MailchimpClient", "subscriber_hash", "trigger_tag"]
@@ -83,13 +83,7 @@ class MailchimpClient:
 
 
 def _check(response: httpx.Response, what: str) -> httpx.Response:
-    """Mailchimp's error details often repeat the email: only its title goes into the error."""
-    if response.is_success:
-        return response
-    try:
-        title = str(response.json().get("title") or "")
-    except ValueError:
-        title = ""
-    raise OutboundError(
-        f"{what} failed with HTTP {response.status_code}" + (f": {title}" if title else ""), response.status_code
-    )
+    """Mailchimp's error details often repeat the email: only its title and request id go into the error."""
+    if not response.is_success:
+        raise outbound_error(response, what)
+    return response

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.marketing.pages import ONE_CLICK
 from hub.marketing.ports import OutboundMessage
 from hub.ports import HubError
 
@@ -39,7 +40,7 @@ def mime_message(message: OutboundMessage, sender: str, reply_to: str | None = N
     mime["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     if message.unsubscribe_url:
         mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        mime["List-Unsubscribe-Post"] = ONE_CLICK  # RFC 8058: a mail client may POST this to the link
     mime.set_content(message.content.text)
     mime.add_alternative(message.content.html, subtype="html")
     return mime

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.http import OutboundError, check, outbound_client
+from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
 from hub.config import ChannelConfig
 from hub.domain.sync import StockPush
 from hub.ports import StockPusher
@@ -117,8 +117,15 @@ class ShopifyStock:
                 self._sleep(_throttle_wait(document, attempt))
                 continue
             if errors:
-                messages = "; ".join(str(e.get("message", "error")) for e in errors)[:200]
-                raise OutboundError(f"Shopify inventorySetQuantities failed: {messages}", response.status_code)
+                # Codes and the request id only: GraphQL messages can quote the values sent.
+                said = vendor_error(response)
+                raise OutboundError(
+                    f"Shopify inventorySetQuantities failed: {said.code or 'errors without a code'}"
+                    + (f" (request id {said.request_id})" if said.request_id else ""),
+                    response.status_code,
+                    code=said.code,
+                    request_id=said.request_id,
+                )
             result = (document.get("data") or {}).get("inventorySetQuantities") or {}
             user_errors = result.get("userErrors") or []
             if any(e.get("code") == "COMPARE_QUANTITY_STALE" for e in user_errors):

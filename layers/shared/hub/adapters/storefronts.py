@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from hub.adapters.http import OutboundError, check, outbound_client
+from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.secrets import SecretsProvider
@@ -116,10 +116,17 @@ class ShopifyWriter:
         body = _json(response, what)
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
-            codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)}
-            message = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))[:200]
+            # Codes and the request id only: GraphQL messages can quote the values sent.
+            said = vendor_error(response)
+            codes = set((said.code or "").split(", "))
             # THROTTLED comes back as 200 with an error: fail the record so it is retried later.
-            raise OutboundError(f"{what} failed: {message or codes}", 429 if "THROTTLED" in codes else None)
+            raise OutboundError(
+                f"{what} failed: {said.code or 'errors without a code'}"
+                + (f" (request id {said.request_id})" if said.request_id else ""),
+                429 if "THROTTLED" in codes else None,
+                code=said.code,
+                request_id=said.request_id,
+            )
         return body.get("data") or {}
 
     def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult:
@@ -159,8 +166,9 @@ class ShopifyWriter:
         )
         user_errors = result.get("userErrors") or []
         if user_errors:
-            message = "; ".join(str(e.get("message")) for e in user_errors)[:200]
-            raise OutboundError(f"Shopify fulfillmentCreate refused the fulfilment: {message}", 422)
+            # The fields Shopify names, not its messages, which can quote the values sent.
+            fields = sorted({".".join(str(p) for p in e.get("field") or []) or "-" for e in user_errors})
+            raise OutboundError(f"Shopify fulfillmentCreate refused the fulfilment: fields {', '.join(fields)}", 422)
         created = result.get("fulfillment") or {}
         return WriteResult("shopify", created.get("id"))
 
