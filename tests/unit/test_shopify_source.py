@@ -44,7 +44,7 @@ def test_shopify_published_vector_verifies():
 
 
 def test_any_rotated_secret_verifies():
-    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": f"old-secret, {SECRET}"})
+    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": json.dumps(["old-secret", SECRET])})
     ShopifySource().verify(request(), secrets)
 
 

@@ -72,7 +72,7 @@ def test_any_of_several_v1_signatures_verifies():
 
 @pytest.mark.parametrize("signing_secret", ["whsec_old_1Yq", SECRET])
 def test_every_configured_secret_is_tried(signing_secret):
-    source().verify(signed(secret=signing_secret), secrets(f"whsec_old_1Yq, {SECRET}"))
+    source().verify(signed(secret=signing_secret), secrets(json.dumps(["whsec_old_1Yq", SECRET])))
 
 
 def test_a_timestamp_at_the_tolerance_is_accepted():

@@ -5,7 +5,9 @@ in the emulator's Secrets Manager, so the functions read them exactly as in AWS;
 `local_secrets` to sign sample payloads with the very same values.
 
 Each value comes from the environment variable of the same name when it is set, else from
-LOCAL_DEFAULTS. A value may hold several secrets separated by commas (rotation: any one verifies).
+LOCAL_DEFAULTS. A value is one secret, exactly as given (commas and spaces are part of it: WooCommerce's
+generated secrets hold both); during a rotation it is a JSON array of strings, '["old", "new"]', any
+one of which verifies and the last of which `send` signs with (hub.secrets.secret_values).
 The two PEM variables name files; their contents are stored under ADOBE_IO_PUBLIC_KEY and
 PAYPAL_CERT, and only when the variable is set (there is no default key or certificate).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+
+from hub.secrets import SecretsError, secret_values
 
 from commerce_hub.local.keys import LocalKeys
 
@@ -55,13 +59,19 @@ def local_secrets(environ: Mapping[str, str], keys: LocalKeys | None = None) -> 
     With `keys`, the public halves of the checkout's local signing keys are trusted for PayPal and
     Adobe I/O unless PAYPAL_CERT_FILE / ADOBE_IO_PUBLIC_KEY_FILE name files of your own.
 
-    Raises ValueError (naming the variable, never a value) when a PEM file cannot be read.
+    Raises ValueError (naming the variable, never a value) when a PEM file cannot be read or a value
+    that starts with '[' is not a JSON array of strings, so the stack refuses to start rather than
+    refuse every delivery.
     """
     port = environ.get("HUB_PORT") or str(DEFAULT_HTTP_PORT)
     secrets: dict[str, str] = {}
     for name, default in LOCAL_DEFAULTS.items():
         value = environ.get(name)
         secrets[name] = value if value else default.format(port=port)
+        try:
+            secret_values(name, secrets[name])
+        except SecretsError as exc:
+            raise ValueError(str(exc)) from None
     generated = {"PAYPAL_CERT": keys.paypal_certificate, "ADOBE_IO_PUBLIC_KEY": keys.adobe_public_key} if keys else {}
     for variable, key in PEM_FILE_VARIABLES.items():
         path = environ.get(variable)
