@@ -72,3 +72,20 @@ def test_a_malformed_rotation_array_stops_the_stack_naming_the_variable() -> Non
     with pytest.raises(ValueError, match="SHOPIFY_WEBHOOK_SECRET starts with") as caught:
         local_secrets({"SHOPIFY_WEBHOOK_SECRET": '["old-value", "new-value"'})
     assert "old-value" not in str(caught.value)
+
+
+def test_channels_naming_their_secret_read_it_from_the_variable_of_that_name() -> None:
+    from commerce_hub.local.secrets import channel_secret_keys
+
+    config = (
+        "channels:\n"
+        "  eu: {platform: shopify, shop_domain: eu.myshopify.com, webhook_secret: SHOPIFY_WEBHOOK_SECRET_EU}\n"
+        "  us: {platform: shopify, shop_domain: us.myshopify.com, webhook_secret: SHOPIFY_WEBHOOK_SECRET_US}\n"
+    )
+    keys = channel_secret_keys(config)
+    assert keys == ["SHOPIFY_WEBHOOK_SECRET_EU", "SHOPIFY_WEBHOOK_SECRET_US"]
+    secrets = local_secrets({"SHOPIFY_WEBHOOK_SECRET_EU": '["old-eu", "new-eu"]'}, channel_keys=keys)
+    assert secrets["SHOPIFY_WEBHOOK_SECRET_EU"] == '["old-eu", "new-eu"]'
+    assert "SHOPIFY_WEBHOOK_SECRET_US" not in secrets  # no default: that channel refuses, naming the key
+    with pytest.raises(ValueError, match="SHOPIFY_WEBHOOK_SECRET_US starts with"):
+        local_secrets({"SHOPIFY_WEBHOOK_SECRET_US": "[broken"}, channel_keys=keys)
