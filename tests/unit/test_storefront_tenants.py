@@ -104,6 +104,17 @@ locations: [{{id: wh-east, country: US}}]
         service.receive("shopify", shopify(body_of("shopify_orders_create", id=5), secret="shpss_default"))
 
 
+def test_with_one_channel_of_the_platform_its_secret_alone_decides():
+    # One store: a site named differently in the header (www., http://) must not lock it out.
+    config = f"channels: {{eu: {{platform: shopify, shop_domain: {EU}, webhook_secret: SHOPIFY_WEBHOOK_SECRET_EU}}}}\n"
+    service, log = intake(config + "locations: [{id: wh-east, country: US}]\n")
+    req = shopify(body_of("shopify_orders_create"), shop="ada-goods.example", secret=EU_SECRET)
+    assert service.receive("shopify", req).status == "accepted"
+    assert {e.channel for events in log.published.values() for e in events} == {"eu"}
+    with pytest.raises(SignatureError, match="check SHOPIFY_WEBHOOK_SECRET_EU"):
+        service.receive("shopify", shopify(body_of("shopify_orders_create", id=9), secret=US_SECRET))
+
+
 def test_without_channels_the_standard_key_verifies_as_before():
     service, _ = intake("locations: [{id: wh-east, country: US}]\n", {"SHOPIFY_WEBHOOK_SECRET": "shpss_one"})
     req = shopify(body_of("shopify_orders_create"), shop="any.myshopify.com", secret="shpss_one")
@@ -296,3 +307,13 @@ def test_a_customer_body_replayed_as_an_order_is_refused():
         MalformedPayloadError, match=r"not a WooCommerce 'order\.updated' body: it carries a customer's 'role'"
     ):
         service.receive("woocommerce", woo(body_of("woocommerce_customer_updated"), topic="order.updated"))
+
+
+def test_with_one_channel_a_privacy_request_must_name_the_configured_shop():
+    config = f"channels: {{eu: {{platform: shopify, shop_domain: {EU}}}}}\nlocations: [{{id: wh-east, country: US}}]\n"
+    service, _ = intake(config, {"SHOPIFY_WEBHOOK_SECRET": EU_SECRET})
+    own = shopify(body_of("shopify_shop_redact", shop_domain=EU), shop="ada-goods.example", topic="shop/redact")
+    assert service.receive("shopify", own).status == "accepted"
+    other = shopify(body_of("shopify_shop_redact", shop_domain=US), shop=US, topic="shop/redact")
+    with pytest.raises(SignatureError, match=f"is for shop '{US}', not the shop it was delivered as"):
+        service.receive("shopify", other)

@@ -521,13 +521,16 @@ class HubConfig(_Strict):
     def webhook_channel(self, platform: str, account: str | None) -> tuple[str, ChannelConfig]:
         """The channel a storefront delivery claiming store `account` belongs to, before it is verified.
 
-        The configured channel of that platform naming the store; else the one naming no store (it
-        takes every store); else, with no channel of that platform configured, the default channel
-        named after the platform. UnknownChannelError when channels name their stores and none is this.
+        With no channel of that platform configured, the default channel named after the platform;
+        with one, that channel (its secret alone decides: a store named differently, www. or http://,
+        must not lock a single store out). With several, the one naming the store; else the one
+        naming no store (it takes every other store). UnknownChannelError when none is this store.
         """
         candidates = [(name, ch) for name, ch in self.channels.items() if ch.platform == platform]
         if not candidates:
             return platform, ChannelConfig(platform=platform)  # type: ignore[arg-type]
+        if len(candidates) == 1:
+            return candidates[0]
         wanted = _normalise_account(platform, account)
         for name, channel in candidates:
             if wanted is not None and channel.identity() == wanted:

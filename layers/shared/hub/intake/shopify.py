@@ -708,23 +708,27 @@ def _check_claims(topic: str, shop: str, channel: ChannelConfig, body: dict[str,
         )
     if topic == "orders/cancelled" and not body.get("cancelled_at"):
         raise MalformedPayloadError("an 'orders/cancelled' body must show the order cancelled; 'cancelled_at' is empty")
-    claimed = {shop, *([channel.shop_domain.lower()] if channel.shop_domain else [])}
+    # The channel's configured shop when it names one (a single channel takes deliveries whatever
+    # the header says), else the shop the header claims.
+    expected = channel.shop_domain.strip().lower() if channel.shop_domain else shop
     if topic in _PRIVACY_TOPICS:
         said = str(body.get("shop_domain") or "").strip().lower()
-        if said not in claimed or len(claimed) > 1:
+        if said != expected:
             raise SignatureError(
-                f"this '{topic}' request is for shop {said[:100]!r}, not the shop it was delivered as ({shop[:100]!r})"
+                f"this '{topic}' request is for shop {said[:100]!r}, not the shop it was delivered as ({expected[:100]!r})"
             )
         if channel.shop_id is not None and str(body.get("shop_id")) != channel.shop_id:
-            raise SignatureError(f"this '{topic}' request's shop_id is not the shop id configured for {shop[:100]!r}")
+            raise SignatureError(
+                f"this '{topic}' request's shop_id is not the shop id configured for {expected[:100]!r}"
+            )
     if topic == "app/uninstalled":
         said = str(body.get("myshopify_domain") or "").strip().lower()
-        if said not in claimed or len(claimed) > 1:
-            raise SignatureError(f"this 'app/uninstalled' body is for shop {said[:100]!r}, not {shop[:100]!r}")
+        if said != expected:
+            raise SignatureError(f"this 'app/uninstalled' body is for shop {said[:100]!r}, not {expected[:100]!r}")
     if topic in _ORDER_TOPICS and isinstance(body.get("order_status_url"), str):
         host = (urlsplit(body["order_status_url"]).hostname or "").lower()
-        if host.endswith(".myshopify.com") and (host not in claimed or len(claimed) > 1):
-            raise SignatureError(f"this order's order_status_url is on shop {host[:100]!r}, not {shop[:100]!r}")
+        if host.endswith(".myshopify.com") and host != expected:
+            raise SignatureError(f"this order's order_status_url is on shop {host[:100]!r}, not {expected[:100]!r}")
 
 
 def _parse_time(value: str | None) -> datetime | None:
