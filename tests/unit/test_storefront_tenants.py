@@ -317,3 +317,41 @@ def test_with_one_channel_a_privacy_request_must_name_the_configured_shop():
     other = shopify(body_of("shopify_shop_redact", shop_domain=US), shop=US, topic="shop/redact")
     with pytest.raises(SignatureError, match=f"is for shop '{US}', not the shop it was delivered as"):
         service.receive("shopify", other)
+
+
+# -------------------------------------------------------------------------------------- BigCommerce
+# The body names its store in the signed `producer` (events/payloads/bigcommerce_store_order_created.json,
+# after BigCommerce's webhook payload reference); it is read first only to choose the secret.
+BC_CREATED = (PAYLOADS / "bigcommerce_store_order_created.json").read_bytes()
+BC_STORE = json.loads(BC_CREATED)["producer"].removeprefix("stores/")
+BC_TWO = f"""
+channels:
+  bc-main: {{platform: bigcommerce, store_hash: {BC_STORE}, webhook_secret: BIGCOMMERCE_CLIENT_SECRET_MAIN}}
+  bc-outlet: {{platform: bigcommerce, store_hash: outlet99, webhook_secret: BIGCOMMERCE_CLIENT_SECRET_OUTLET}}
+locations: [{{id: wh-east, country: US}}]
+"""
+
+
+def bc_request(body: bytes, secret: str) -> WebhookRequest:
+    from commerce_hub.signing.bigcommerce import sign as sign_bigcommerce
+
+    signed = sign_bigcommerce(body, topic=None, secrets={"BIGCOMMERCE_CLIENT_SECRET": secret}, delivery_id="msg_1")
+    return WebhookRequest({k.lower(): v for k, v in signed.headers.items()}, body)
+
+
+def test_a_bigcommerce_store_verifies_with_its_own_channels_secret_only():
+    from hub.intake.bigcommerce import BigCommerceSource
+
+    source, config = BigCommerceSource(), parse_config(BC_TWO)
+    secrets = SecretsProvider(
+        values={"BIGCOMMERCE_CLIENT_SECRET_MAIN": "bc-main-secret", "BIGCOMMERCE_CLIENT_SECRET_OUTLET": "bc-outlet"}
+    )
+    good = bc_request(BC_CREATED, "bc-main-secret")
+    assert source.secret_key_for(good, config) == "BIGCOMMERCE_CLIENT_SECRET_MAIN"
+    source.verify(good, secrets, source.secret_key_for(good, config))
+    forged = bc_request(BC_CREATED, "bc-outlet")
+    with pytest.raises(SignatureError, match="does not match"):
+        source.verify(forged, secrets, source.secret_key_for(forged, config))
+    stranger = bc_request(BC_CREATED.replace(BC_STORE.encode(), b"zz9stranger"), "bc-outlet")
+    with pytest.raises(SignatureError, match="no bigcommerce channel of this hub is the store 'zz9stranger'"):
+        source.secret_key_for(stranger, config)
