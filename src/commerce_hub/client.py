@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import httpx
+from hub.config import STANDARD_WEBHOOK_SECRETS, ConfigError, UnknownChannelError, parse_config
 
 from commerce_hub.local.keys import local_signing_keys
-from commerce_hub.local.secrets import local_secrets
+from commerce_hub.local.provision import DEFAULT_CONFIG
+from commerce_hub.local.secrets import channel_secret_keys, local_secrets
 from commerce_hub.signing import SignedDelivery, sign_delivery
 
 __all__ = ["HubClient", "SignedDelivery", "sign_delivery", "token_file"]
@@ -36,8 +38,26 @@ class HubClient:
             token = token_file(root).read_text().strip()
         return cls(url or f"http://127.0.0.1:{port}", token, root=root)
 
-    def secrets(self) -> dict[str, str]:
-        return local_secrets(os.environ, local_signing_keys(self.root))
+    def secrets(self, source: str | None = None, account: str | None = None) -> dict[str, str]:
+        """The local secret document; with a storefront `source`, its standard key holds the secret
+        of the channel `account` (a shop domain or site URL) belongs to, so a signer signs as that store."""
+        config_text = self._config_text()
+        secrets = local_secrets(os.environ, local_signing_keys(self.root), channel_secret_keys(config_text or ""))
+        if source in STANDARD_WEBHOOK_SECRETS and config_text:
+            try:
+                key = parse_config(config_text).webhook_channel(source, account)[1].secret_key()
+            except (ConfigError, UnknownChannelError):
+                key = None  # the stack will refuse it and say why
+            if key and key in secrets:
+                secrets[STANDARD_WEBHOOK_SECRETS[source]] = secrets[key]
+        return secrets
+
+    def _config_text(self) -> str | None:
+        path = Path(os.environ.get("HUB_CONFIG") or DEFAULT_CONFIG).expanduser()
+        try:
+            return (path if path.is_absolute() else self.root / path).read_text(encoding="utf-8")
+        except OSError:
+            return None
 
     def send(self, source: str, delivery: SignedDelivery) -> httpx.Response:
         return self._http.post(

@@ -18,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the JSON payload to send, exactly as the vendor sends it")
     parser.add_argument("--topic", help="the vendor topic, e.g. orders/create (Shopify's X-Shopify-Topic)")
     parser.add_argument("--delivery-id", help="reuse a delivery id to send a redelivery (default: a new one)")
-    parser.add_argument("--account", help="shop domain the delivery comes from")
+    parser.add_argument(
+        "--account",
+        help="shop domain (Shopify) or site URL (WooCommerce) the delivery comes from; it is signed with the "
+        "secret of the channel configured for that store",
+    )
     parser.add_argument("--url", help="base URL of the stack (default http://127.0.0.1:$HUB_PORT)")
 
 
@@ -35,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
                 args.source,
                 body,
                 topic=args.topic,
-                secrets=client.secrets(),
+                secrets=client.secrets(args.source, args.account),
                 delivery_id=args.delivery_id,
                 account=args.account,
                 url=client.url,

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from commerce_hub.local import LocalStack
+from commerce_hub.signing.shopify import DEFAULT_SHOP
 from tests.e2e.test_storefront_intake import payload, post, read_order, wait_for, woo_order
 
 from .conftest import API_TOKEN, ROOT, _environment
@@ -173,6 +174,7 @@ def test_two_storefronts_one_profile_one_contact_then_a_redaction_erases_them(cu
     redaction = payload("shopify_customers_redact")
     redaction["customer"] = {"id": shop_id + 1, "email": f"Jane.Roe.{tag}@Example.com", "phone": None}
     redaction["orders_to_redact"] = [shop_id]
+    redaction["shop_domain"] = DEFAULT_SHOP  # the shop the order came from: a request names its own shop
     response = post(http, customer_stack, "shopify", json.dumps(redaction).encode(), topic="customers/redact")
     assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
 

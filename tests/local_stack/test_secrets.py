@@ -32,8 +32,9 @@ def test_defaults_cover_every_documented_variable() -> None:
 
 
 def test_environment_values_win_and_keep_rotation_lists() -> None:
-    secrets = local_secrets({"SHOPIFY_WEBHOOK_SECRET": "new,old", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
-    assert secrets["SHOPIFY_WEBHOOK_SECRET"] == "new,old"
+    rotation = '["old", "new"]'
+    secrets = local_secrets({"SHOPIFY_WEBHOOK_SECRET": rotation, "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    assert secrets["SHOPIFY_WEBHOOK_SECRET"] == rotation
     assert secrets["STRIPE_WEBHOOK_SECRET"] == "whsec_x"
     assert secrets["WOOCOMMERCE_WEBHOOK_SECRET"] == LOCAL_DEFAULTS["WOOCOMMERCE_WEBHOOK_SECRET"]
 
@@ -60,3 +61,32 @@ def test_pem_files_are_stored_by_content(tmp_path: Path) -> None:
 def test_an_unreadable_pem_file_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="PAYPAL_CERT_FILE names a file that cannot be read"):
         local_secrets({"PAYPAL_CERT_FILE": str(tmp_path / "missing.pem")})
+
+
+def test_a_woocommerce_secret_with_commas_and_spaces_is_kept_whole() -> None:
+    # Generated like wp_generate_password(50, true, true): commas, spaces, brackets, '&' and quotes.
+    secret = 'x7,Q a]b{"c&d=f,g<h> ~j|k;l:m/n?o.p+q-r_s!t@u#v$w% '
+    assert local_secrets({"WOOCOMMERCE_WEBHOOK_SECRET": secret})["WOOCOMMERCE_WEBHOOK_SECRET"] == secret
+
+
+def test_a_malformed_rotation_array_stops_the_stack_naming_the_variable() -> None:
+    with pytest.raises(ValueError, match="SHOPIFY_WEBHOOK_SECRET starts with") as caught:
+        local_secrets({"SHOPIFY_WEBHOOK_SECRET": '["old-value", "new-value"'})
+    assert "old-value" not in str(caught.value)
+
+
+def test_channels_naming_their_secret_read_it_from_the_variable_of_that_name() -> None:
+    from commerce_hub.local.secrets import channel_secret_keys
+
+    config = (
+        "channels:\n"
+        "  eu: {platform: shopify, shop_domain: eu.myshopify.com, webhook_secret: SHOPIFY_WEBHOOK_SECRET_EU}\n"
+        "  us: {platform: shopify, shop_domain: us.myshopify.com, webhook_secret: SHOPIFY_WEBHOOK_SECRET_US}\n"
+    )
+    keys = channel_secret_keys(config)
+    assert keys == ["SHOPIFY_WEBHOOK_SECRET_EU", "SHOPIFY_WEBHOOK_SECRET_US"]
+    secrets = local_secrets({"SHOPIFY_WEBHOOK_SECRET_EU": '["old-eu", "new-eu"]'}, channel_keys=keys)
+    assert secrets["SHOPIFY_WEBHOOK_SECRET_EU"] == '["old-eu", "new-eu"]'
+    assert "SHOPIFY_WEBHOOK_SECRET_US" not in secrets  # no default: that channel refuses, naming the key
+    with pytest.raises(ValueError, match="SHOPIFY_WEBHOOK_SECRET_US starts with"):
+        local_secrets({"SHOPIFY_WEBHOOK_SECRET_US": "[broken"}, channel_keys=keys)

@@ -18,7 +18,9 @@ from commerce_hub.signing import sign_delivery
 PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
 CONFIG = parse_config("locations: [{id: wh-east, country: US}]")
 EXPECTED = "1f14a62b15ba5095326d6c75c3e2e6b462dd71e1c4b7fbdac0f32309adb7be5f"
-SECRETS = SecretsProvider(values={"EASYPOST_WEBHOOK_SECRET": "old-secret,new-secret", "SHIPPO_WEBHOOK_TOKEN": "tok-1"})
+SECRETS = SecretsProvider(
+    values={"EASYPOST_WEBHOOK_SECRET": '["old-secret", "new-secret"]', "SHIPPO_WEBHOOK_TOKEN": "tok-1"}
+)
 
 
 def easypost_request(body: bytes, signature: str | None) -> WebhookRequest:
@@ -180,5 +182,5 @@ def test_a_shippo_track_update_becomes_shipment_tracked():
 
 
 def test_the_shippo_signer_puts_the_token_in_the_query():
-    delivery = sign_delivery("shippo", b"{}", topic=None, secrets={"SHIPPO_WEBHOOK_TOKEN": "tok-1,tok-0"})
-    assert delivery.params == {"token": "tok-1"}
+    delivery = sign_delivery("shippo", b"{}", topic=None, secrets={"SHIPPO_WEBHOOK_TOKEN": '["tok-0", "tok-1"]'})
+    assert delivery.params == {"token": "tok-1"}  # the newest of a rotation, the last

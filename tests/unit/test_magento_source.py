@@ -107,7 +107,7 @@ def test_either_signature_verifying_is_enough(which):
 def test_any_of_several_configured_keys_verifies():
     both = f"{NEXT_PUBLIC}\n{ADOBE_PUBLIC}"
     MagentoSource().verify(request(), secrets(both))
-    MagentoSource().verify(request(), secrets(f"{NEXT_PUBLIC},{ADOBE_PUBLIC}"))
+    MagentoSource().verify(request(), secrets(json.dumps([NEXT_PUBLIC, ADOBE_PUBLIC])))
 
 
 @pytest.mark.parametrize(

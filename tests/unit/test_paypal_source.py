@@ -228,7 +228,7 @@ def test_a_signed_delivery_verifies_without_fetching():
 
 
 def test_every_configured_webhook_id_is_tried():
-    verify(signed(), {**TRUSTED, "PAYPAL_WEBHOOK_ID": f"OLDWEBHOOK1234567, {WEBHOOK_ID}"})
+    verify(signed(), {**TRUSTED, "PAYPAL_WEBHOOK_ID": json.dumps(["OLDWEBHOOK1234567", WEBHOOK_ID])})
 
 
 def test_any_of_several_configured_certificates_verifies():

@@ -44,7 +44,7 @@ def test_shopify_published_vector_verifies():
 
 
 def test_any_rotated_secret_verifies():
-    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": f"old-secret, {SECRET}"})
+    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": json.dumps(["old-secret", SECRET])})
     ShopifySource().verify(request(), secrets)
 
 
@@ -101,8 +101,8 @@ def test_pending_financial_status_is_not_paid():
 
 
 def test_topics_the_hub_does_not_use_are_ignored():
-    delivery = ShopifySource().parse(request(x_shopify_topic="products/update"), CONFIG)
-    assert delivery.ignored_reason and "products/update" in delivery.ignored_reason
+    delivery = ShopifySource().parse(request(x_shopify_topic="collections/update"), CONFIG)
+    assert delivery.ignored_reason and "collections/update" in delivery.ignored_reason
     assert delivery.events == []
 
 
@@ -111,7 +111,8 @@ def test_topics_the_hub_does_not_use_are_ignored():
     [
         (b"{not json", {}, "not valid JSON"),
         (b"[1, 2]", {}, "must be a JSON object"),
-        (b'{"id": 1}', {}, "not a Shopify order: 'currency'"),
+        (b'{"id": 1}', {}, "not a Shopify 'orders/create' body: it lacks 'financial_status'"),
+        (b'{"id": 1, "financial_status": "paid", "line_items": []}', {}, "not a Shopify order: 'currency'"),
         (json.dumps({**json.loads(PAYLOAD), "total_price": "85.921"}).encode(), {}, "more decimals"),
         (PAYLOAD, {"x_shopify_topic": None}, "missing X-Shopify-Topic"),
         (PAYLOAD, {"x_shopify_webhook_id": None}, "missing X-Shopify-Webhook-Id"),

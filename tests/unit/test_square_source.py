@@ -102,7 +102,7 @@ def test_the_signer_falls_back_to_the_stacks_own_url():
 
 @pytest.mark.parametrize("key", ["sq0wbk-old-key", KEY])
 def test_every_configured_signature_key_is_tried(key):
-    verify(signed(key=key), {**SECRETS, "SQUARE_WEBHOOK_SIGNATURE_KEY": f"sq0wbk-old-key,{KEY}"})
+    verify(signed(key=key), {**SECRETS, "SQUARE_WEBHOOK_SIGNATURE_KEY": json.dumps(["sq0wbk-old-key", KEY])})
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_a_secret_stored_html_escaped_is_keyed_as_wordpress_decodes_it():
 
 
 def test_any_rotated_secret_verifies():
-    WooCommerceSource().verify(request(), secrets(f"old-secret,{SECRET}"))
+    WooCommerceSource().verify(request(), secrets(json.dumps(["old-secret", SECRET])))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from hub.domain.customers import is_contact_field
 from hub.domain.stock import LocationRef
 
 __all__ = [
+    "STANDARD_WEBHOOK_SECRETS",
     "AnalyticsConfig",
     "CarrierAddress",
     "CarrierConfig",
@@ -39,6 +40,7 @@ __all__ = [
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
+    "UnknownChannelError",
     "load_config",
     "parse_config",
 ]
@@ -47,6 +49,18 @@ __all__ = [
 Platform = Literal["shopify", "woocommerce", "bigcommerce", "magento", "square"]
 Gateway = Literal["stripe", "paypal", "square"]
 PLATFORMS: tuple[str, ...] = ("shopify", "woocommerce", "bigcommerce", "magento")
+
+
+# The key of the webhook secret a storefront channel verifies with unless it names its own.
+STANDARD_WEBHOOK_SECRETS: dict[str, str] = {
+    "shopify": "SHOPIFY_WEBHOOK_SECRET",
+    "woocommerce": "WOOCOMMERCE_WEBHOOK_SECRET",
+    "bigcommerce": "BIGCOMMERCE_CLIENT_SECRET",
+}
+
+
+class UnknownChannelError(LookupError):
+    """A delivery claims a store no configured channel is; the message names the store, never a secret."""
 
 
 class ConfigError(ValueError):
@@ -77,6 +91,9 @@ class ChannelConfig(_Strict):
     platform: Platform
     site_url: str | None = Field(default=None, description="WooCommerce / Magento base URL")
     shop_domain: str | None = Field(default=None, description="Shopify *.myshopify.com domain")
+    shop_id: str | None = Field(
+        default=None, description="Shopify shop id; when set, privacy requests must carry it as shop_id"
+    )
     store_hash: str | None = Field(default=None, description="BigCommerce store hash")
     api_url: str | None = Field(
         default=None,
@@ -96,6 +113,30 @@ class ChannelConfig(_Strict):
     sku_map: dict[str, SkuIds] = Field(
         default_factory=dict, description="SKU -> its ids on this platform (else learned from the webhooks)"
     )
+    webhook_secret: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][A-Z0-9_]{0,127}$",
+        description=(
+            "the key of this channel's webhook secret in the hub secret (locally an environment variable of "
+            "that name); default the platform's standard key (SHOPIFY_WEBHOOK_SECRET, WOOCOMMERCE_WEBHOOK_SECRET, "
+            "BIGCOMMERCE_CLIENT_SECRET). Deliveries claiming this channel's store verify with this secret only"
+        ),
+    )
+
+    def identity(self) -> str | None:
+        """What names this channel's store in a delivery: shop domain, site URL or store hash."""
+        if self.platform == "shopify":
+            return self.shop_domain.lower() if self.shop_domain else None
+        if self.platform == "woocommerce":
+            return self.site_url.rstrip("/") if self.site_url else None
+        if self.platform == "bigcommerce":
+            return self.store_hash
+        return None
+
+    def secret_key(self) -> str | None:
+        """The key of the secret deliveries of this channel are verified with (None: not a storefront
+        whose webhooks carry a shared secret)."""
+        return self.webhook_secret or STANDARD_WEBHOOK_SECRETS.get(self.platform)
 
     def hub_location(self, platform_location_id: str | None, hub_locations: list[str]) -> str | None:
         """The hub location a level reported at `platform_location_id` belongs to (None: not mapped)."""
@@ -450,6 +491,57 @@ class HubConfig(_Strict):
                 seen[location] = platform_id
         return self
 
+    @model_validator(mode="after")
+    def _channels_told_apart(self) -> HubConfig:
+        """Deliveries choose their channel by the store they name, so channels of one platform must
+        name different stores; at most one may name none (it takes every store not named)."""
+        for platform in STANDARD_WEBHOOK_SECRETS:
+            named: dict[str, str] = {}
+            unnamed: list[str] = []
+            for name, channel in self.channels.items():
+                if channel.platform != platform:
+                    continue
+                identity = channel.identity()
+                if identity is None:
+                    unnamed.append(name)
+                elif identity in named:
+                    raise ValueError(
+                        f"'channels.{name}': channel '{named[identity]}' is already the {platform} store {identity}"
+                    )
+                else:
+                    named[identity] = name
+            if len(unnamed) > 1:
+                field = {"shopify": "shop_domain", "woocommerce": "site_url", "bigcommerce": "store_hash"}[platform]
+                raise ValueError(
+                    f"'channels.{unnamed[1]}': {', '.join(unnamed)} are {platform} channels without a {field}; "
+                    f"give each its {field} so deliveries can be told apart"
+                )
+        return self
+
+    def webhook_channel(self, platform: str, account: str | None) -> tuple[str, ChannelConfig]:
+        """The channel a storefront delivery claiming store `account` belongs to, before it is verified.
+
+        With no channel of that platform configured, the default channel named after the platform;
+        with one, that channel (its secret alone decides: a store named differently, www. or http://,
+        must not lock a single store out). With several, the one naming the store; else the one
+        naming no store (it takes every other store). UnknownChannelError when none is this store.
+        """
+        candidates = [(name, ch) for name, ch in self.channels.items() if ch.platform == platform]
+        if not candidates:
+            return platform, ChannelConfig(platform=platform)  # type: ignore[arg-type]
+        if len(candidates) == 1:
+            return candidates[0]
+        wanted = _normalise_account(platform, account)
+        for name, channel in candidates:
+            if wanted is not None and channel.identity() == wanted:
+                return name, channel
+        for name, channel in candidates:
+            if channel.identity() is None:
+                return name, channel
+        raise UnknownChannelError(
+            f"no {platform} channel of this hub is the store {str(account)[:100]!r}; configure it under channels"
+        )
+
     def channel_settings(self, name: str, platform: str | None = None) -> ChannelConfig | None:
         """The channel's configuration, else the defaults of a channel named after its platform."""
         configured = self.channels.get(name)
@@ -477,6 +569,16 @@ class HubConfig(_Strict):
         if candidates:
             return candidates[0][0]
         return source
+
+
+def _normalise_account(platform: str, account: str | None) -> str | None:
+    if not account:
+        return None
+    if platform == "shopify":
+        return account.strip().lower()
+    if platform == "woocommerce":
+        return account.strip().rstrip("/")
+    return account.strip()
 
 
 def _describe(error: ValidationError) -> str:

@@ -5,19 +5,24 @@ in the emulator's Secrets Manager, so the functions read them exactly as in AWS;
 `local_secrets` to sign sample payloads with the very same values.
 
 Each value comes from the environment variable of the same name when it is set, else from
-LOCAL_DEFAULTS. A value may hold several secrets separated by commas (rotation: any one verifies).
+LOCAL_DEFAULTS. A value is one secret, exactly as given (commas and spaces are part of it: WooCommerce's
+generated secrets hold both); during a rotation it is a JSON array of strings, '["old", "new"]', any
+one of which verifies and the last of which `send` signs with (hub.secrets.secret_values).
 The two PEM variables name files; their contents are stored under ADOBE_IO_PUBLIC_KEY and
 PAYPAL_CERT, and only when the variable is set (there is no default key or certificate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import yaml
+from hub.secrets import SecretsError, secret_values
 
 from commerce_hub.local.keys import LocalKeys
 
-__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRET_NAME", "local_secrets"]
+__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRET_NAME", "channel_secret_keys", "local_secrets"]
 
 # Name of the local Secrets Manager secret (HUB_SECRETS_ARN points at it).
 SECRET_NAME = "commerce-hub/local"  # noqa: S105 - a name, not a secret
@@ -52,19 +57,51 @@ PEM_FILE_VARIABLES: dict[str, str] = {
 DEFAULT_HTTP_PORT = 3000
 
 
-def local_secrets(environ: Mapping[str, str], keys: LocalKeys | None = None) -> dict[str, str]:
+def _checked(name: str, value: str) -> str:
+    try:
+        secret_values(name, value)
+    except SecretsError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def channel_secret_keys(config_text: str) -> list[str]:
+    """The secret keys the configuration's channels name (`channels.<id>.webhook_secret`), which the
+    local secret takes from the environment variables of the same names."""
+    try:
+        document = yaml.safe_load(config_text)
+    except yaml.YAMLError:
+        return []
+    channels = document.get("channels") if isinstance(document, dict) else None
+    if not isinstance(channels, dict):
+        return []
+    keys = [ch.get("webhook_secret") for ch in channels.values() if isinstance(ch, dict)]
+    return sorted({k for k in keys if isinstance(k, str) and k})
+
+
+def local_secrets(
+    environ: Mapping[str, str], keys: LocalKeys | None = None, channel_keys: Iterable[str] = ()
+) -> dict[str, str]:
     """The secret document for the local stack: environment values, else the local defaults.
 
     With `keys`, the public halves of the checkout's local signing keys are trusted for PayPal and
     Adobe I/O unless PAYPAL_CERT_FILE / ADOBE_IO_PUBLIC_KEY_FILE name files of your own.
 
-    Raises ValueError (naming the variable, never a value) when a PEM file cannot be read.
+    `channel_keys` (see channel_secret_keys) are read from the environment when set; they have no
+    default, so a channel whose variable is unset refuses every delivery, naming the variable.
+
+    Raises ValueError (naming the variable, never a value) when a PEM file cannot be read or a value
+    that starts with '[' is not a JSON array of strings, so the stack refuses to start rather than
+    refuse every delivery.
     """
     port = environ.get("HUB_PORT") or str(DEFAULT_HTTP_PORT)
     secrets: dict[str, str] = {}
     for name, default in LOCAL_DEFAULTS.items():
         value = environ.get(name)
-        secrets[name] = value if value else default.format(port=port)
+        secrets[name] = _checked(name, value if value else default.format(port=port))
+    for name in channel_keys:
+        if name not in secrets and environ.get(name):
+            secrets[name] = _checked(name, environ[name])
     generated = {"PAYPAL_CERT": keys.paypal_certificate, "ADOBE_IO_PUBLIC_KEY": keys.adobe_public_key} if keys else {}
     for variable, key in PEM_FILE_VARIABLES.items():
         path = environ.get(variable)

@@ -40,7 +40,7 @@ from .provision import (
 )
 from .runtime_schedules import SchedulePoller
 from .schedules import Scheduler, ScheduleSpec, scheduled_event, schedules_of
-from .secrets import SECRET_NAME, local_secrets
+from .secrets import SECRET_NAME, channel_secret_keys, local_secrets
 from .server import ApiServer, Gateway
 from .sqs import EventSource, Poller, event_sources
 from .template import SamTemplate, find_project_root, load_template, read_source
@@ -200,7 +200,9 @@ class LocalStack:
         self.config_path, config_text = read_config(self.root, self.env, layer_folders)
         try:
             self.keys = local_signing_keys(self.root)
-            self.secrets = local_secrets({**self.env, "HUB_PORT": str(self._server.port)}, self.keys)
+            self.secrets = local_secrets(
+                {**self.env, "HUB_PORT": str(self._server.port)}, self.keys, channel_secret_keys(config_text)
+            )
         except ValueError as exc:
             raise LocalStackError(str(exc)) from exc
 

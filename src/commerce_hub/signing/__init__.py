@@ -27,7 +27,8 @@ def sign_delivery(
     account: str | None = None,
     url: str | None = None,
 ) -> SignedDelivery:
-    """Headers as the vendor would send them, signed with the first configured secret.
+    """Headers as the vendor would send them, signed with the newest configured secret (the last
+    of a rotation's JSON array).
 
     `url` is the stack's base URL (Square signs the notification URL with the body).
     """

@@ -8,6 +8,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hub.secrets import secret_values
+
 
 @dataclass(frozen=True)
 class SignedDelivery:
@@ -16,9 +18,13 @@ class SignedDelivery:
     params: dict[str, str] = field(default_factory=dict)  # query parameters (Shippo's URL token)
 
 
-def first_secret(secrets: Mapping[str, str], name: str) -> str:
-    """The first of a comma-separated (rotating) secret: the one a vendor signs with."""
-    return secrets[name].split(",")[0].strip()
+def newest_secret(secrets: Mapping[str, str], name: str) -> str:
+    """The secret a vendor signs with: the value itself, or the last (newest) of a rotation's JSON
+    array. A value is never split on commas (hub.secrets.secret_values is the one rule)."""
+    values = secret_values(name, secrets.get(name))
+    if not values:
+        raise ValueError(f"{name} is not set, so there is nothing to sign with")
+    return values[-1]
 
 
 def b64_hmac_sha256(secret: str | bytes, message: bytes) -> str:

@@ -7,7 +7,7 @@ import base64
 import time
 from collections.abc import Mapping
 
-from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, first_secret
+from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, newest_secret
 
 
 def _key(secret: str) -> bytes:
@@ -28,7 +28,7 @@ def sign(
     timestamp: int | None = None,
 ) -> SignedDelivery:
     sent_at = str(int(time.time()) if timestamp is None else timestamp)
-    key = _key(first_secret(secrets, "BIGCOMMERCE_CLIENT_SECRET"))
+    key = _key(newest_secret(secrets, "BIGCOMMERCE_CLIENT_SECRET"))
     signature = b64_hmac_sha256(key, f"{delivery_id}.{sent_at}.".encode() + body)
     return SignedDelivery(
         {

@@ -7,7 +7,7 @@ import hmac
 import unicodedata
 from collections.abc import Mapping
 
-from commerce_hub.signing.base import SignedDelivery, first_secret
+from commerce_hub.signing.base import SignedDelivery, newest_secret
 
 
 def sign(
@@ -19,7 +19,7 @@ def sign(
     account: str | None = None,
     url: str | None = None,
 ) -> SignedDelivery:
-    key = unicodedata.normalize("NFKD", first_secret(secrets, "EASYPOST_WEBHOOK_SECRET")).encode()
+    key = unicodedata.normalize("NFKD", newest_secret(secrets, "EASYPOST_WEBHOOK_SECRET")).encode()
     return SignedDelivery(
         {
             "Content-Type": "application/json",

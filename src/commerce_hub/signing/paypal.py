@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from commerce_hub.signing.base import SignedDelivery, first_secret
+from commerce_hub.signing.base import SignedDelivery, newest_secret
 
 CERT_URL = "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-commerce-hub-local"
 
@@ -55,7 +55,7 @@ def sign(
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("the PayPal signing key must be an RSA key")
     sent_at = transmission_time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    message = transmission_message(delivery_id, sent_at, first_secret(secrets, "PAYPAL_WEBHOOK_ID"), body)
+    message = transmission_message(delivery_id, sent_at, newest_secret(secrets, "PAYPAL_WEBHOOK_ID"), body)
     signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
     return SignedDelivery(
         {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from commerce_hub.signing.base import SignedDelivery, first_secret
+from commerce_hub.signing.base import SignedDelivery, newest_secret
 
 
 def sign(
@@ -19,5 +19,5 @@ def sign(
     return SignedDelivery(
         {"Content-Type": "application/json", "User-Agent": "Shippo"},
         body,
-        params={"token": first_secret(secrets, "SHIPPO_WEBHOOK_TOKEN")},
+        params={"token": newest_secret(secrets, "SHIPPO_WEBHOOK_TOKEN")},
     )

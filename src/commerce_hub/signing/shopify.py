@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, first_secret
+from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, newest_secret
 
 DEFAULT_SHOP = "commerce-hub-local.myshopify.com"
 
@@ -28,7 +28,7 @@ def sign(
             "X-Shopify-Event-Id": delivery_id,
             "X-Shopify-Triggered-At": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "X-Shopify-API-Version": "2025-10",
-            "X-Shopify-Hmac-Sha256": b64_hmac_sha256(first_secret(secrets, "SHOPIFY_WEBHOOK_SECRET"), body),
+            "X-Shopify-Hmac-Sha256": b64_hmac_sha256(newest_secret(secrets, "SHOPIFY_WEBHOOK_SECRET"), body),
         },
         body,
     )

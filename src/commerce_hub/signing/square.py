@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, first_secret
+from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, newest_secret
 
 
 def notification_url(secrets: Mapping[str, str], url: str | None) -> str:
     if secrets.get("SQUARE_NOTIFICATION_URL"):
-        return first_secret(secrets, "SQUARE_NOTIFICATION_URL")
+        return newest_secret(secrets, "SQUARE_NOTIFICATION_URL")
     if url:
         return f"{url.rstrip('/')}/webhooks/square"
     raise ValueError("Square signs the notification URL: set SQUARE_NOTIFICATION_URL or give the stack's URL")
@@ -29,7 +29,7 @@ def sign(
     account: str | None = None,
     url: str | None = None,
 ) -> SignedDelivery:
-    key = first_secret(secrets, "SQUARE_WEBHOOK_SIGNATURE_KEY")
+    key = newest_secret(secrets, "SQUARE_WEBHOOK_SIGNATURE_KEY")
     return SignedDelivery(
         {
             "Content-Type": "application/json",

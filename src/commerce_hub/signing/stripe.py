@@ -10,7 +10,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from commerce_hub.signing.base import SignedDelivery, first_secret
+from commerce_hub.signing.base import SignedDelivery, newest_secret
 
 
 def signature_header(body: bytes, secret: str, timestamp: int) -> str:
@@ -34,7 +34,7 @@ def sign(
         {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Stripe-Signature": signature_header(body, first_secret(secrets, "STRIPE_WEBHOOK_SECRET"), stamp),
+            "Stripe-Signature": signature_header(body, newest_secret(secrets, "STRIPE_WEBHOOK_SECRET"), stamp),
         },
         body,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, first_secret
+from commerce_hub.signing.base import SignedDelivery, b64_hmac_sha256, newest_secret
 
 DEFAULT_SITE = "https://larkspur-supply.example/"
 WEBHOOK_ID = "14"
@@ -38,7 +38,7 @@ def sign(
     if topic == "ping":
         return SignedDelivery({"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT}, body)
     resource, _, event = topic.partition(".")
-    secret = _wp_decode(first_secret(secrets, "WOOCOMMERCE_WEBHOOK_SECRET"))
+    secret = _wp_decode(newest_secret(secrets, "WOOCOMMERCE_WEBHOOK_SECRET"))
     return SignedDelivery(
         {
             "Content-Type": "application/json",

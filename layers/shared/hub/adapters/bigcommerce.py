@@ -42,7 +42,7 @@ class HttpBigCommerceApi:
             raise BigCommerceFetchError(f"the BigCommerce access token could not be read: {exc}") from exc
         if not tokens:
             raise BigCommerceFetchError(f"no {TOKEN_KEY} is configured, so the hub cannot read from BigCommerce")
-        return tokens[0]
+        return tokens[-1]  # the newest, during a rotation
 
     def get_json(self, api_url: str, store_hash: str, path: str, *, deadline: float | None = None) -> Any:
         timeout = self._timeout

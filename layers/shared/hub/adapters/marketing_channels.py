@@ -46,7 +46,7 @@ class MarketingChannels:
         values = self._secrets.candidates(name)
         if not values:
             raise MissingCredentialError(f"{name} is not in the hub secret; the marketing configuration needs it")
-        return values[0]
+        return values[-1]  # the newest, during a rotation
 
     def _build(self, marketing: Any) -> tuple[list[MessageSender], KlaviyoClient | None]:
         from hub.services.marketing import KLAVIYO_METRICS

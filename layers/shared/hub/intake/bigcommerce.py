@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import ChannelConfig, HubConfig
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -549,6 +549,18 @@ def _default_api() -> BigCommerceApi:
     return HttpBigCommerceApi(SecretsProvider())
 
 
+_SECRET_KEY = STANDARD_WEBHOOK_SECRETS["bigcommerce"]
+
+
+def _channel(config: HubConfig, store_hash: str | None) -> tuple[str, ChannelConfig]:
+    """The channel of the store the signed `producer` names; with several BigCommerce channels, a
+    store none of them names is refused rather than filed under the first."""
+    try:
+        return config.webhook_channel("bigcommerce", store_hash)
+    except UnknownChannelError as exc:
+        raise SignatureError(str(exc)) from None
+
+
 class BigCommerceSource:
     name = "bigcommerce"
 
@@ -569,7 +581,19 @@ class BigCommerceSource:
         return BigCommerceResources(self._api, budget_seconds=self._budget)
 
     # ------------------------------------------------------------------ verify
-    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
+        """The secret of the channel whose store the body's `producer` names. It is read before the
+        signature is checked only to choose the secret; the signature then proves it. A body that
+        cannot be read here is verified with the standard key, and refused later for what it is."""
+        try:
+            document = load_json_object(request.body, "BigCommerce")
+        except MalformedPayloadError:
+            return _SECRET_KEY
+        producer = document.get("producer")
+        store_hash = producer.removeprefix("stores/") if isinstance(producer, str) else None
+        return _channel(config, store_hash or None)[1].secret_key() or _SECRET_KEY
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
         message_id = request.header("webhook-id")
         timestamp = request.header("webhook-timestamp")
         signatures = request.header("webhook-signature")
@@ -587,9 +611,12 @@ class BigCommerceSource:
             raise SignatureError("the webhook-timestamp is more than 5 minutes old; a replayed delivery is refused")
         if sent_at > now + TOLERANCE_SECONDS:
             raise SignatureError("the webhook-timestamp is more than 5 minutes in the future; check the clocks")
-        keys = [standard_webhooks_key(s) for s in secrets.candidates("BIGCOMMERCE_CLIENT_SECRET")]
+        key_name = secret_key or _SECRET_KEY
+        keys = [standard_webhooks_key(s) for s in secrets.candidates(key_name)]
         if not keys:
-            raise SignatureError("no BigCommerce client secret is configured, so the signature cannot be checked")
+            raise SignatureError(
+                f"no BigCommerce client secret is configured under {key_name}, so the signature cannot be checked"
+            )
         signed = f"{message_id}.{timestamp}.".encode() + request.body
         expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys]
         given = []
@@ -636,7 +663,7 @@ class BigCommerceSource:
         if resource is None:
             return None
         producer = (payload.producer or "").removeprefix("stores/")
-        channel = config.channel_for("bigcommerce", producer or None)
+        channel, _ = _channel(config, producer or None)
         channel_config = config.channels.get(channel)
         store_hash = producer or (channel_config.store_hash if channel_config else None)
         if not store_hash or not _STORE_HASH.fullmatch(store_hash):

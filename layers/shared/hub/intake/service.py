@@ -30,6 +30,18 @@ class WebhookSource(Protocol):
         """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
 
 
+class StorefrontSource(WebhookSource, Protocol):
+    """A source whose deliveries name their store in an unsigned header: the store chooses the
+    channel, and the channel the one secret that may verify the delivery."""
+
+    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
+        """The key of the secret of the channel this delivery claims; SignatureError (401) when no
+        configured channel is the store it names."""
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
+        """Raise SignatureError unless the raw bytes carry a valid signature by `secret_key`'s secret."""
+
+
 class DeliveryLog(Protocol):
     def publish_once(self, dedupe_key: str, events: Sequence[HubEvent]) -> bool:
         """Publish unless this delivery was already published; True when published now.
@@ -119,8 +131,13 @@ class IntakeService:
         source = self._source(source_name)
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
-        # Verify the raw bytes before anything parses them.
-        source.verify(request, self._secrets)
+        # Verify the raw bytes before anything parses them; a storefront's claimed store chooses the
+        # one secret that may verify it (its channel's), so one store's secret never verifies another's.
+        secret_key_for = getattr(source, "secret_key_for", None)
+        if secret_key_for is None:
+            source.verify(request, self._secrets)
+        else:
+            source.verify(request, self._secrets, secret_key_for(request, self._config()))
         delivery = self._parse(source, request)
         if delivery.ignored_reason:
             return IntakeResult("ignored", source_name, delivery.topic, reason=delivery.ignored_reason)

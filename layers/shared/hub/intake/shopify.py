@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub.config import HubConfig
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
 from hub.events import (
     AppUninstalled,
     AppUninstalledData,
@@ -52,7 +53,7 @@ from hub.events import (
     StorefrontFulfilmentRef,
     event_id_for,
 )
-from hub.intake.errors import MalformedPayloadError
+from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
@@ -64,6 +65,8 @@ __all__ = ["TOPICS", "ShopifySource"]
 
 # financial_status values that mean the order was paid in full (a refund came after the payment).
 _PAID_STATUSES = ("paid", "partially_refunded", "refunded")
+SHOP_HEADER = "X-Shopify-Shop-Domain"
+_SECRET_KEY = STANDARD_WEBHOOK_SECRETS["shopify"]
 
 
 class _Wire(BaseModel):
@@ -295,11 +298,12 @@ def _consent(state: ShopifyConsent | None) -> bool | None:
 class _Context:
     """What every event of one delivery shares."""
 
-    def __init__(self, request: WebhookRequest, topic: str, shop: str, webhook_id: str, config: HubConfig) -> None:
+    def __init__(
+        self, request: WebhookRequest, topic: str, shop: str, webhook_id: str, channel: tuple[str, ChannelConfig]
+    ) -> None:
         self.topic = topic
         self.shop = shop
-        self.channel = config.channel_for("shopify", shop)
-        self.settings = config.channel_settings(self.channel, "shopify")
+        self.channel, self.settings = channel
         self.provider = ProviderRef(
             topic=topic,
             event_id=request.header("X-Shopify-Event-Id"),
@@ -614,13 +618,20 @@ class ShopifySource:
     name = "shopify"
     signature_header = "X-Shopify-Hmac-Sha256"
 
-    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
+        """The secret of the channel whose shop X-Shopify-Shop-Domain (unsigned) names: only it may
+        verify the delivery, so the header cannot make one shop's secret speak for another shop."""
+        return _channel(config, request.header(SHOP_HEADER))[1].secret_key() or _SECRET_KEY
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
+        key = secret_key or _SECRET_KEY
         require_base64_hmac(
             self.signature_header,
             request.header(self.signature_header),
-            secrets.candidates("SHOPIFY_WEBHOOK_SECRET"),
+            secrets.candidates(key),
             request.body,
             "Shopify",
+            secret_name=key,
         )
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
@@ -637,12 +648,87 @@ class ShopifySource:
         translate = TOPICS.get(topic)
         if translate is None:
             return Delivery(dedupe_key, topic, [], ignored_reason=f"the hub does not use Shopify topic '{topic}'")
-        events = translate(_Context(request, topic, shop, webhook_id, config), body)
+        channel = _channel(config, shop)
+        _check_claims(topic, shop.strip().lower(), channel[1], body)
+        events = translate(_Context(request, topic, shop, webhook_id, channel), body)
         if not events:
             return Delivery(
                 dedupe_key, topic, [], ignored_reason=f"nothing in this '{topic}' delivery concerns the hub"
             )
         return Delivery(dedupe_key, topic, events)
+
+
+def _channel(config: HubConfig, shop: str | None) -> tuple[str, ChannelConfig]:
+    try:
+        return config.webhook_channel("shopify", shop)
+    except UnknownChannelError as exc:
+        raise SignatureError(str(exc)) from None
+
+
+_PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+# What only a body of that topic carries (Shopify's webhook reference payloads), so that a body signed
+# for one topic and replayed under another is refused instead of recorded as the other.
+_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled")
+_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # topic: (keys the body must have, keys it must not have)
+    **{topic: (("financial_status", "line_items"), ("order_id", "shop_domain")) for topic in _ORDER_TOPICS},
+    "checkouts/create": (("line_items",), ("financial_status", "order_number", "shop_domain")),
+    "checkouts/update": (("line_items",), ("financial_status", "order_number", "shop_domain")),
+    "customers/create": ((), ("line_items", "financial_status", "shop_domain", "order_id")),
+    "customers/update": ((), ("line_items", "financial_status", "shop_domain", "order_id")),
+    "refunds/create": (("order_id",), ("financial_status", "shop_domain")),
+    "products/create": (("variants",), ("line_items", "shop_domain")),
+    "products/update": (("variants",), ("line_items", "shop_domain")),
+    "app/uninstalled": (("myshopify_domain",), ("line_items", "shop_domain")),
+    "customers/data_request": (("shop_domain", "customer", "data_request"), ("orders_to_redact", "line_items")),
+    "customers/redact": (("shop_domain", "customer", "orders_to_redact"), ("data_request", "line_items")),
+    "shop/redact": (("shop_domain",), ("customer", "orders_to_redact", "data_request", "line_items")),
+}
+
+
+def _check_claims(topic: str, shop: str, channel: ChannelConfig, body: dict[str, Any]) -> None:
+    """What the signed body proves must agree with what the unsigned headers claim.
+
+    - The topic: a body must be one Shopify sends under that topic (400 otherwise): `orders/paid` a
+      paid order, `orders/cancelled` a cancelled one, a privacy request the body of its own kind.
+    - The shop (401 otherwise): a privacy request's `shop_domain` (and `shop_id`, when the channel
+      names it), `app/uninstalled`'s `myshopify_domain`, and the host of an order's
+      `order_status_url` when it is a *.myshopify.com host, must be the shop the delivery claims.
+      This is what binds a delivery to its shop when one secret serves several (a public app).
+    """
+    required, forbidden = _SHAPES.get(topic, ((), ()))
+    missing = [key for key in required if key not in body]
+    stray = [key for key in forbidden if key in body]
+    if missing or stray:
+        what = f"it lacks '{missing[0]}'" if missing else f"it carries '{stray[0]}'"
+        raise MalformedPayloadError(f"this body is not a Shopify '{topic}' body: {what}; the topic must match the body")
+    if topic == "orders/paid" and body.get("financial_status") not in _PAID_STATUSES:
+        raise MalformedPayloadError(
+            f"an 'orders/paid' body must show a paid order; its financial_status is {str(body.get('financial_status'))[:40]!r}"
+        )
+    if topic == "orders/cancelled" and not body.get("cancelled_at"):
+        raise MalformedPayloadError("an 'orders/cancelled' body must show the order cancelled; 'cancelled_at' is empty")
+    # The channel's configured shop when it names one (a single channel takes deliveries whatever
+    # the header says), else the shop the header claims.
+    expected = channel.shop_domain.strip().lower() if channel.shop_domain else shop
+    if topic in _PRIVACY_TOPICS:
+        said = str(body.get("shop_domain") or "").strip().lower()
+        if said != expected:
+            raise SignatureError(
+                f"this '{topic}' request is for shop {said[:100]!r}, not the shop it was delivered as ({expected[:100]!r})"
+            )
+        if channel.shop_id is not None and str(body.get("shop_id")) != channel.shop_id:
+            raise SignatureError(
+                f"this '{topic}' request's shop_id is not the shop id configured for {expected[:100]!r}"
+            )
+    if topic == "app/uninstalled":
+        said = str(body.get("myshopify_domain") or "").strip().lower()
+        if said != expected:
+            raise SignatureError(f"this 'app/uninstalled' body is for shop {said[:100]!r}, not {expected[:100]!r}")
+    if topic in _ORDER_TOPICS and isinstance(body.get("order_status_url"), str):
+        host = (urlsplit(body["order_status_url"]).hostname or "").lower()
+        if host.endswith(".myshopify.com") and host != expected:
+            raise SignatureError(f"this order's order_status_url is on shop {host[:100]!r}, not {expected[:100]!r}")
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from hub.config import ChannelConfig, HubConfig
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -44,7 +44,7 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
-from hub.intake.errors import MalformedPayloadError
+from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
@@ -57,6 +57,7 @@ __all__ = ["WooCommerceSource", "woocommerce_secret_keys"]
 _M = TypeVar("_M", bound=BaseModel)
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
+_SECRET_KEY = STANDARD_WEBHOOK_SECRETS["woocommerce"]
 TOPIC_HEADER = "X-WC-Webhook-Topic"
 SOURCE_HEADER = "X-WC-Webhook-Source"
 DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
@@ -219,12 +220,40 @@ def _ping_id(request: WebhookRequest) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def _channel(config: HubConfig, site: str) -> str:
-    # The header is home_url('/'), with its trailing slash; a configured site_url may lack it.
-    for name, channel in config.channels.items():
-        if channel.platform == "woocommerce" and channel.site_url and channel.site_url.rstrip("/") == site:
-            return name
-    return config.channel_for("woocommerce", site)
+def _channel(config: HubConfig, site: str | None) -> tuple[str, ChannelConfig]:
+    """The channel whose site_url the (unsigned) X-WC-Webhook-Source names. The header is
+    home_url('/'), with its trailing slash; a configured site_url may lack it."""
+    try:
+        return config.webhook_channel("woocommerce", site)
+    except UnknownChannelError as exc:
+        raise SignatureError(str(exc)) from None
+
+
+# WooCommerce sends only the id of a deleted resource ({"id": N}); a trashed order may come whole,
+# with status "trash". Any other body under order.deleted is some other topic's body replayed.
+_DELETION_KEYS = frozenset({"id", "date_modified", "date_modified_gmt"})
+
+
+def _check_claims(topic: str, body: dict[str, Any]) -> None:
+    """The topic must agree with the body (400).
+
+    WooCommerce builds each body from the resource, so an `order.created` body replayed as
+    `order.deleted` would otherwise cancel the order, and a customer replayed as an order (or the
+    reverse) would be recorded as the other.
+    """
+    if topic == "order.deleted":
+        if body.get("status") != "trash" and not set(body) <= _DELETION_KEYS:
+            raise MalformedPayloadError(
+                "not a WooCommerce 'order.deleted' body: WooCommerce sends only the deleted order's id "
+                "(or the order in the trash); this body is another topic's"
+            )
+        return
+    if topic in ORDER_TOPICS:
+        stray = [key for key in ("role", "username") if key in body]  # what every customer body carries
+        if stray:
+            raise MalformedPayloadError(f"not a WooCommerce '{topic}' body: it carries a customer's '{stray[0]}'")
+    elif "line_items" in body:
+        raise MalformedPayloadError(f"not a WooCommerce '{topic}' body: it carries an order's 'line_items'")
 
 
 def _minor(amount: str | Decimal, currency: str, what: str) -> int:
@@ -443,16 +472,25 @@ PRODUCT_TOPICS = ("product.updated",)
 class WooCommerceSource:
     name = "woocommerce"
 
-    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
+        """The secret of the channel whose site X-WC-Webhook-Source (unsigned) names: only it may
+        verify the delivery. The unsigned ping names no site and needs no secret."""
+        if request.header(SIGNATURE_HEADER) is None and _ping_id(request) is not None:
+            return _SECRET_KEY
+        return _channel(config, request.header(SOURCE_HEADER))[1].secret_key() or _SECRET_KEY
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
         signature = request.header(SIGNATURE_HEADER)
         if signature is None and _ping_id(request) is not None:
             return  # the ping is unsigned by design, and publishes nothing
+        key = secret_key or _SECRET_KEY
         require_base64_hmac(
             SIGNATURE_HEADER,
             signature,
-            list(woocommerce_secret_keys(secrets.candidates("WOOCOMMERCE_WEBHOOK_SECRET"))),
+            list(woocommerce_secret_keys(secrets.candidates(key))),
             request.body,
             "WooCommerce",
+            secret_name=key,
         )
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
@@ -478,10 +516,9 @@ class WooCommerceSource:
         body = _load(request.body)
         delivery_id = request.header(DELIVERY_HEADER)
         provider = ProviderRef(topic=topic, delivery_id=delivery_id, account=source)
-        channel = _channel(config, site)
-        translate = _Translation(
-            site, channel, provider, datetime.now(UTC), config.channel_settings(channel, "woocommerce")
-        )
+        channel, settings = _channel(config, site)
+        _check_claims(topic, body)
+        translate = _Translation(site, channel, provider, datetime.now(UTC), settings)
 
         if topic == "order.deleted":
             deleted = self._model(WooDeletedResource, body, "order")
