@@ -4,7 +4,7 @@ Signature: `X-Hmac-Signature: hmac-sha256-hex=<hex>`, HMAC-SHA256 over the raw b
 webhook secret after Unicode NFKD normalisation, exactly as EasyPost's own client libraries verify
 it (`validate_webhook`). EasyPost documents a newer scheme (`X-Hmac-Signature-V2` with
 `X-Timestamp` and `X-Path`) that its libraries do not verify yet; it is not checked here, and the
-legacy header is required. The secret is EASYPOST_WEBHOOK_SECRET (comma-separated for rotation).
+legacy header is required. The secret is EASYPOST_WEBHOOK_SECRET (a JSON array of strings during a rotation).
 
 Deliveries are deduplicated on EasyPost's event id; the canonical id derives from the tracker, its
 status and its update time, so one tracking state reaches consumers once.

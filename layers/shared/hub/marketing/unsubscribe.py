@@ -3,7 +3,7 @@
 The token is `<erasure key>.<signature>`: no email travels in the link (links end up in logs and
 browser histories), and only the hub, holding MARKETING_UNSUBSCRIBE_SECRET, can make one. Tokens do
 not expire: an unsubscribe link must work for as long as the message exists. The secret may hold
-several comma-separated values during a rotation; the first signs, any verifies.
+a JSON array of strings during a rotation; the last (newest) signs, any verifies.
 """
 
 from __future__ import annotations
