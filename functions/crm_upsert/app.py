@@ -36,6 +36,7 @@ def _root() -> _Root:
     from hub.config import load_config
     from hub.secrets import SecretsProvider
     from hub.settings import settings
+    from hub.shredding import data_keys
 
     env = settings()
     dynamodb = boto3.client("dynamodb")
@@ -48,6 +49,7 @@ def _root() -> _Root:
         bus_publisher(env),
         load_config,
         exports=payloads if env.payload_bucket else None,
+        data_keys=data_keys(),
     )
     return _Root(customers, CrmSync(store, lambda crm: crm_client(crm, secrets), load_config), payloads)
 

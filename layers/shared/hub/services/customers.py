@@ -43,7 +43,7 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import CustomerStore, EventPublisher, OrderPrivacy, ProfileConflictError
+from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy, ProfileConflictError
 from hub.services.payments import order_id_for
 from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
 
@@ -134,10 +134,11 @@ class CustomerService:
         config: Callable[[], HubConfig],
         exports: PayloadStore | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        data_keys: DataKeys | None = None,
     ) -> None:
         self._store = store
         self._config = config
-        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock)
+        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
 
     def handle(self, event: HubEvent) -> Handled:
         if isinstance(event, CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested):
