@@ -1,7 +1,7 @@
 """Data keys on moto (KMS and DynamoDB from template.yaml), and sealed events from intake to a consumer.
 
-The delivery is the Shopify orders/create sample in events/ (built from Shopify's webhook reference
-payload, see events/README.md): its email and shipping address must leave intake sealed, and
+The delivery is the Shopify orders/create sample in events/ (shaped after the example payload of
+Shopify's webhook reference for orders/create): its email and shipping address must leave intake sealed, and
 stock_updates must read them whole, until the customer's key is forgotten.
 """
 
