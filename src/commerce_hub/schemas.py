@@ -33,7 +33,7 @@ def schemas() -> dict[str, str]:
         "On the bus each event is the EventBridge `detail`, with `detail-type` = `type` and\n"
         "`source` = `commerce-hub.<source>`. An event too large for EventBridge carries `claim_check`\n"
         "(bucket, key) in place of `data`; the full event is in the payload bucket.\n"
-        "A field marked `\"personal\": true` travels sealed, as `{\"enc\": \"v1\", \"subject\": ..., \"ct\": ...}`\n"
+        'A field marked `"personal": true` travels sealed, as `{"enc": "v1", "subject": ..., "ct": ...}`\n'
         "under its customer's data key; consumers read it opened, or null once the customer is erased\n"
         "(docs/security.md, Erasure and crypto-shredding).\n\n"
         "| event | |\n|---|---|\n" + "\n".join(rows) + "\n"
