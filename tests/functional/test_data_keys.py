@@ -108,6 +108,17 @@ def test_a_forgotten_key_is_gone_for_every_sandbox(aws, sealed_env):
     assert store.key_if_any(subject) is None and other.key_if_any(subject) is None
 
 
+def test_a_customer_who_comes_back_after_the_erasure_gets_a_new_key_every_sandbox_reads(aws, sealed_env):
+    eraser, reader = keys(aws, sealed_env), keys(aws, sealed_env)
+    subject = eraser.subject_of("customer", EMAIL)
+    old = eraser.key_for(subject)
+    eraser.forget(subject)
+    assert reader.key_if_any(subject) is None  # an archived event of the erased customer
+    new = keys(aws, sealed_env).key_for(subject)  # their next order, at intake
+    assert new != old
+    assert reader.key_if_any(subject) == new and eraser.key_if_any(subject) == new
+
+
 def test_intake_seals_and_a_consumer_reads_whole_until_the_key_is_forgotten(
     aws, sealed_env, bus_tap, load_function, context
 ):

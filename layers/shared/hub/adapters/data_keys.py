@@ -8,7 +8,8 @@
 AWS calls: a sandbox keeps plaintext keys in memory for `ttl` seconds, so one customer's order,
 followed by its payment and the consumers' reads, costs each function one GetItem and one
 KMS Decrypt per customer per `ttl` (the first ever: GenerateDataKey and one conditional PutItem).
-A forgotten key can be used for at most `ttl` seconds by a sandbox that had already opened it.
+A forgotten key can be used for at most `ttl` seconds by a sandbox that had already opened it;
+the absence of a key is never cached, so a customer's new key is seen at once.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class KmsDataKeys:
         self._key_id = key_id
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[str, tuple[float, bytes | None]] = {}
+        self._cache: dict[str, tuple[float, bytes]] = {}
         self._salt: bytes | None = None
 
     # ------------------------------------------------------------------ names
@@ -83,11 +84,14 @@ class KmsDataKeys:
         return key
 
     def key_if_any(self, subject: str) -> bytes | None:
-        hit = self._cache.get(subject)
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]
+        key = self._cached(subject)
+        if key is not None:
+            return key
         key = self._read(subject)
-        self._cache[subject] = (self._clock() + self._ttl, key)
+        if key is not None:
+            # Absence is never cached: a customer who comes back after their erasure gets a new key,
+            # and every sandbox must read it at once.
+            self._cache[subject] = (self._clock() + self._ttl, key)
         return key
 
     def forget(self, subject: str) -> None:
@@ -95,7 +99,7 @@ class KmsDataKeys:
             self._dynamodb.delete_item(TableName=self._table, Key=_key(subject))
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not delete the data key of {subject}: {exc}") from exc
-        self._cache[subject] = (self._clock() + self._ttl, None)
+        self._cache.pop(subject, None)
 
     def _cached(self, subject: str) -> bytes | None:
         hit = self._cache.get(subject)
