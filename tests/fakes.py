@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -165,3 +167,24 @@ class FakeLedger:
 
     def pending_for(self, order_id: str) -> list[str]:
         return list(self.pending.get(order_id, {}).values())
+
+
+class FakeDataKeys:
+    """`hub.ports.DataKeys` in memory: a random AES-256 key per subject, and what was forgotten."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+        self.forgotten: list[str] = []
+
+    def subject_of(self, kind: str, value: str) -> str:
+        return f"{kind}:{hashlib.sha256(f'fake-salt|{kind}|{value}'.encode()).hexdigest()[:40]}"
+
+    def key_for(self, subject: str) -> bytes:
+        return self.keys.setdefault(subject, os.urandom(32))
+
+    def key_if_any(self, subject: str) -> bytes | None:
+        return self.keys.get(subject)
+
+    def forget(self, subject: str) -> None:
+        self.keys.pop(subject, None)
+        self.forgotten.append(subject)

@@ -37,6 +37,7 @@ def _root() -> _Root:
     from hub.config import load_config
     from hub.secrets import SecretsProvider
     from hub.settings import settings
+    from hub.shredding import data_keys
 
     env = settings()
     dynamodb = boto3.client("dynamodb")
@@ -56,6 +57,7 @@ def _root() -> _Root:
         load_config,
         exports=payloads if env.payload_bucket else None,
         contacts=crm.erase,
+        data_keys=data_keys(),
     )
     return _Root(customers, crm, payloads)
 

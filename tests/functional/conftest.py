@@ -55,9 +55,11 @@ class Aws:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from aws_lambda_powertools.utilities import parameters
     from hub import config, settings
+    from hub.shredding import use_data_keys
 
     parameters.clear_caches()
     settings.settings.cache_clear()
+    use_data_keys(None)  # a new sandbox: its data key store is built from this test's environment
     monkeypatch.setattr(config, "_cached", None)
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     with mock_aws():
@@ -88,9 +90,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "HUB_SECRETS_ARN": arn,
             "HUB_CONFIG_PARAMETER": CONFIG_PARAMETER,
             "HUB_STAGE": "dev",
+            # As the template sets it: personal fields travel sealed in every functional test too.
+            "HUB_DATA_KEY_ID": resources["DataKey"],
         }.items():
             monkeypatch.setenv(name, value)
         yield Aws(arn, resources, bus)
+    use_data_keys(None)
 
 
 class BusTap:

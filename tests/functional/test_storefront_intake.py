@@ -20,6 +20,7 @@ import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.intake.sources import SOURCES
 from hub.secrets import SecretsProvider
+from hub.shredding import open_sealed
 
 from commerce_hub.local.keys import local_signing_keys
 from commerce_hub.local.secrets import local_secrets
@@ -128,7 +129,8 @@ def test_each_sample_is_accepted_once_and_its_events_reach_the_bus(aws, bus_tap,
     assert [p["detail"]["event_id"] for p in published] == body["event_ids"]
     source = ev["pathParameters"]["source"]
     assert all(p["source"] == f"commerce-hub.{source}" for p in published)
-    data = published[0]["detail"]["data"]
+    # Personal fields travel sealed; read them as a consumer does (hub.shredding).
+    data = open_sealed(published[0]["detail"])["data"]
     assert {k: data[k] for k in fields} == fields
 
     status, again = call(intake, context, ev)

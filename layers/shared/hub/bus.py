@@ -4,7 +4,8 @@ These extend the Powertools parser envelopes, so a record that is not a hub even
 validation and is reported as a batch item failure (retried, then dead-lettered). The models hide
 input values in their errors, and `HubBatchProcessor` records every failure redacted (see
 `hub.redaction`): when a whole batch fails, Powertools raises an error carrying every record's
-traceback, which Lambda logs and returns as the invocation's error.
+traceback, which Lambda logs and returns as the invocation's error. Sealed personal fields are
+opened here, the one place every consumer parses its records (hub.shredding).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
-from pydantic import ConfigDict, Json
+from pydantic import ConfigDict, Json, field_validator
 
 from hub.claimcheck import ClaimChecked
 from hub.events import HubEvent
@@ -27,6 +28,15 @@ class HubBusEvent(EventBridgeModel):
 
     # A claim-checked event (too large for the bus) arrives as its envelope; see hub.claimcheck.
     detail: HubEvent | ClaimChecked  # type: ignore[assignment]
+
+    @field_validator("detail", mode="before")
+    @classmethod
+    def _open_personal_fields(cls, detail: object) -> object:
+        # Personal fields travel sealed (hub.shredding); every consumer reads them opened, or as
+        # None once the customer's data key is gone.
+        from hub.shredding import open_sealed
+
+        return open_sealed(detail)
 
 
 class HubSqsRecord(SqsRecordModel):

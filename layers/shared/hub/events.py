@@ -8,7 +8,9 @@ an event travels as EventBridge `detail`, with `detail-type` = the event's `type
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -18,6 +20,7 @@ __all__ = [
     "EVENT_TYPES",
     "MAX_LINE_QUANTITY",
     "MAX_STOCK_LEVEL",
+    "PERSONAL",
     "SCHEMA_VERSION",
     "AppUninstalled",
     "CatalogItem",
@@ -88,6 +91,7 @@ __all__ = [
     "StorefrontFulfilmentRef",
     "event_id_for",
     "parse_event",
+    "personal_paths",
 ]
 
 SCHEMA_VERSION = 1
@@ -97,6 +101,9 @@ BUS_SOURCE_PREFIX = "commerce-hub."
 MAX_LINE_QUANTITY = 1_000_000
 # The most units a reported stock level may hold, either way (levels may be negative when oversold).
 MAX_STOCK_LEVEL = 1_000_000_000
+# Marks a field as personal data: the publisher seals it under its subject's data key, and an
+# erasure that deletes the key makes every copy of it unreadable (hub.shredding).
+PERSONAL = {"personal": True}
 
 Source = Literal[
     "shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo", "hub"
@@ -174,9 +181,9 @@ class OrderData(_Model):
     total: int = Field(description="minor units")
     paid: bool = Field(description="the storefront reports the order as paid")
     cancelled: bool = Field(default=False, description="the storefront reports the order as cancelled")
-    customer_email: str | None = None
+    customer_email: str | None = Field(default=None, json_schema_extra=PERSONAL)
     shipping_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    shipping_address: ShippingAddress | None = None
+    shipping_address: ShippingAddress | None = Field(default=None, json_schema_extra=PERSONAL)
     lines: list[LineItem]
     updated_at: datetime | None = Field(default=None, description="the time of the state this snapshot states")
     checkout_id: str | None = Field(
@@ -304,7 +311,7 @@ class PaymentData(_Model):
     amount: int = Field(description="minor units")
     currency: str
     reference: OrderReference = Field(default_factory=OrderReference)
-    customer_email: str | None = None
+    customer_email: str | None = Field(default=None, json_schema_extra=PERSONAL)
     failure_reason: str | None = None
 
 
@@ -332,11 +339,11 @@ class DisputeData(_Model):
 
 class CheckoutData(_Model):
     checkout_id: str
-    customer_email: str | None = None
+    customer_email: str | None = Field(default=None, json_schema_extra=PERSONAL)
     currency: str | None = None
     total: int | None = Field(default=None, description="minor units")
     lines: list[LineItem] = Field(default_factory=list)
-    recovery_url: str | None = None
+    recovery_url: str | None = Field(default=None, json_schema_extra=PERSONAL)
     completed: bool = False
     updated_at: datetime | None = None
 
@@ -347,11 +354,11 @@ class Consent(_Model):
 
 
 class CustomerData(_Model):
-    email: str | None = None
+    email: str | None = Field(default=None, json_schema_extra=PERSONAL)
     platform_customer_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
+    first_name: str | None = Field(default=None, json_schema_extra=PERSONAL)
+    last_name: str | None = Field(default=None, json_schema_extra=PERSONAL)
+    phone: str | None = Field(default=None, json_schema_extra=PERSONAL)
     consent: Consent = Field(default_factory=Consent)
     updated_at: datetime | None = None
 
@@ -374,7 +381,7 @@ class RedactionData(_Model):
     scope: Literal["customer", "shop"]
     shop: str | None = None
     platform_customer_id: str | None = None
-    email: str | None = None
+    email: str | None = Field(default=None, json_schema_extra=PERSONAL)
     order_ids: list[str] = Field(default_factory=list)
     request_id: str | None = None
 
@@ -795,7 +802,22 @@ _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)
 
 
 def parse_event(payload: dict | str | bytes) -> HubEvent:
-    """Validate a canonical event from its dict or JSON form."""
-    if isinstance(payload, dict):
-        return _ADAPTER.validate_python(payload)
-    return _ADAPTER.validate_json(payload)
+    """Validate a canonical event from its dict or JSON form, its sealed personal fields opened."""
+    from hub.shredding import open_sealed
+
+    document = payload if isinstance(payload, dict) else json.loads(payload)
+    return _ADAPTER.validate_python(open_sealed(document))
+
+
+@cache
+def personal_paths(event_type: str) -> tuple[str, ...]:
+    """The paths (`data.customer_email`) of an event type's fields marked PERSONAL."""
+    model = next((m for m in EVENT_TYPES if m.model_fields["type"].default == event_type), None)
+    if model is None:
+        return ()
+    data = model.model_fields["data"].annotation
+    return tuple(
+        f"data.{name}"
+        for name, info in data.model_fields.items()  # type: ignore[union-attr]
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("personal")
+    )

@@ -23,6 +23,7 @@ __all__ = [
     "ContactRegistry",
     "CrmClient",
     "CustomerStore",
+    "DataKeys",
     "EventPublisher",
     "HubError",
     "Ledger",
@@ -79,6 +80,23 @@ class AlreadyAppliedError(HubError):
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[HubEvent]) -> None:
         """Put every event on the bus or raise PublishError."""
+
+
+class DataKeys(Protocol):
+    """Per-subject data keys for crypto-shredding (hub.shredding): one AES-256 key per customer,
+    order or channel, kept wrapped by KMS; forgetting it makes every sealed copy unreadable."""
+
+    def subject_of(self, kind: str, value: str) -> str:
+        """The subject's name, `<kind>:<keyed hash of value>`: never the value itself."""
+
+    def key_for(self, subject: str) -> bytes:
+        """The subject's key, created on first use (two writers agree on one)."""
+
+    def key_if_any(self, subject: str) -> bytes | None:
+        """The subject's key; None once it is forgotten (or was never made)."""
+
+    def forget(self, subject: str) -> None:
+        """Delete the subject's key, for good."""
 
 
 class Ledger(Protocol):

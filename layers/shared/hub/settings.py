@@ -20,6 +20,7 @@ class Settings:
     event_bus: str
     stage: str
     payload_bucket: str | None = None
+    data_key_id: str | None = None  # the KMS key that wraps data keys (hub.shredding)
 
 
 def _required(name: str) -> str:
@@ -37,4 +38,5 @@ def settings() -> Settings:
         event_bus=_required("HUB_EVENT_BUS"),
         stage=os.environ.get("HUB_STAGE", "dev"),
         payload_bucket=os.environ.get("HUB_PAYLOAD_BUCKET") or None,
+        data_key_id=os.environ.get("HUB_DATA_KEY_ID") or None,
     )

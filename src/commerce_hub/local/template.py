@@ -46,6 +46,8 @@ EMULATED_TYPES = frozenset(
         "AWS::Events::Rule",
         "AWS::Logs::LogGroup",
         "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
     }
 )
 

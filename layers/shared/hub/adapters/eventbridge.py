@@ -1,4 +1,8 @@
-"""EventBridge publisher: canonical events onto the hub bus, failing loudly on any lost entry."""
+"""EventBridge publisher: canonical events onto the hub bus, failing loudly on any lost entry.
+
+With a sealer, personal fields leave the function sealed under their subject's data key
+(hub.shredding): on the bus, in the archive, in queues and in claim-checked payloads alike.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.claimcheck import MAX_DETAIL_BYTES, PayloadStore
 from hub.events import BUS_SOURCE_PREFIX, HubEvent
-from hub.ports import PublishError
+from hub.ports import HubError, PublishError
+from hub.shredding import Sealer
 
 __all__ = ["EventBridgePublisher", "bus_publisher"]
 
@@ -18,13 +23,24 @@ _MAX_ENTRIES = 10  # PutEvents accepts at most ten entries per call
 
 
 class EventBridgePublisher:
-    def __init__(self, client: Any, bus_name: str, payloads: PayloadStore | None = None) -> None:
+    def __init__(
+        self, client: Any, bus_name: str, payloads: PayloadStore | None = None, sealer: Sealer | None = None
+    ) -> None:
         self._client = client
         self._bus = bus_name
         self._payloads = payloads
+        self._sealer = sealer
+
+    def _json(self, event: HubEvent) -> str:
+        if self._sealer is None:
+            return event.model_dump_json()
+        try:
+            return json.dumps(self._sealer.seal(event.model_dump(mode="json")), separators=(",", ":"))
+        except HubError as exc:
+            raise PublishError(f"could not seal the personal data of {event.type} {event.event_id}: {exc}") from exc
 
     def _detail(self, event: HubEvent) -> str:
-        detail = event.model_dump_json()
+        detail = self._json(event)
         if len(detail.encode()) <= MAX_DETAIL_BYTES:
             return detail
         if self._payloads is None:
@@ -61,10 +77,15 @@ class EventBridgePublisher:
 
 
 def bus_publisher(settings: Any) -> EventBridgePublisher:
-    """The publisher every function uses: the hub bus, with the payload bucket for large events."""
+    """The publisher every function uses: the hub bus, with the payload bucket for large events, and
+    personal fields sealed when the template names a KMS key for data keys (HUB_DATA_KEY_ID)."""
     import boto3
 
     from hub.adapters.s3 import S3PayloadStore
+    from hub.events import personal_paths
+    from hub.shredding import data_keys
 
     payloads = S3PayloadStore(lambda: boto3.client("s3"), settings.payload_bucket) if settings.payload_bucket else None
-    return EventBridgePublisher(boto3.client("events"), settings.event_bus, payloads)
+    keys = data_keys() if settings.data_key_id else None
+    sealer = Sealer(keys, personal_paths) if keys is not None else None
+    return EventBridgePublisher(boto3.client("events"), settings.event_bus, payloads, sealer)

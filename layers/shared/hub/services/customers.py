@@ -44,7 +44,7 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import CustomerStore, EventPublisher, OrderPrivacy, ProfileConflictError
+from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy, ProfileConflictError
 from hub.services.payments import order_id_for
 from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
 
@@ -136,12 +136,13 @@ class CustomerService:
         exports: PayloadStore | None = None,
         clock: Callable[[], datetime] = _utcnow,
         contacts: Callable[[CustomerErased], Mapping[str, int]] | None = None,
+        data_keys: DataKeys | None = None,
     ) -> None:
         """`contacts` deletes an erased customer's CRM contact (hub.services.crm.CrmSync.erase)."""
         self._store = store
         self._config = config
         self._contacts = contacts
-        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock)
+        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
 
     def handle(self, event: HubEvent) -> Handled:
         if isinstance(event, CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested):

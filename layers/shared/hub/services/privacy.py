@@ -10,6 +10,9 @@ merchant's books. Data-request exports written for the customer (named by the er
 deleted from the payload bucket. The erasure is recorded under the erasure key alone, and
 `CustomerErased` is published so that whatever else keeps something for the customer drops it
 (marketing schedules; the CRM, Klaviyo and Mailchimp contacts, deleted by their consumers).
+Last, the data keys of the customer and of their orders (of the shop, its orders and the customers
+left with no profile) are deleted: every archived, queued or stored copy of their events then
+reads as erased (crypto-shredding, hub.shredding).
 
 Every step can run again: a redelivered request finds less to do and the record adds up what each
 run removed.
@@ -36,7 +39,7 @@ from hub.events import (
     ShopRedactionRequested,
     event_id_for,
 )
-from hub.ports import CustomerStore, EventPublisher, HubError, OrderPrivacy
+from hub.ports import CustomerStore, DataKeys, EventPublisher, HubError, OrderPrivacy
 from hub.views import customer_view
 
 __all__ = ["Handled", "OrderNotRecordedError", "PrivacyService", "Profiles"]
@@ -99,6 +102,7 @@ class PrivacyService:
         publisher: EventPublisher,
         exports: PayloadStore | None,
         clock: Callable[[], datetime],
+        data_keys: DataKeys | None = None,
     ) -> None:
         self._profiles = profiles
         self._store = store
@@ -106,6 +110,7 @@ class PrivacyService:
         self._publisher = publisher
         self._exports = exports
         self._clock = clock
+        self._keys = data_keys
 
     def handle(self, event: CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested) -> Handled:
         if isinstance(event, CustomerRedactionRequested):
@@ -127,6 +132,7 @@ class PrivacyService:
                 stored = self._orders.export_order(order_id) or {}
                 emails |= {e for e in [normalise_email(stored.get("customer_email"))] if e}
         events, totals = [], defaultdict(int)
+        erased_orders: set[str] = set()
         for email in sorted(emails):
             key = self._profiles.key(email)
             self._store.mark_erased(f"customer:{key}", before)
@@ -134,6 +140,7 @@ class PrivacyService:
             covered = [f for f in stored.facts if f.occurred_at <= before]
             order_ids = {f.order_id for f in covered if f.order_id} | named
             erased = self._erase_orders(order_ids, _personal(email, covered), before)
+            erased_orders |= order_ids
             self._store.delete_facts(covered)
             for order_id in sorted(order_ids | set(stored.orders)):
                 self._profiles.summarise(email, order_id)
@@ -153,6 +160,7 @@ class PrivacyService:
             totals.update(counts)
         if events:
             self._publisher.publish(events)
+        self._shred([("customer", e) for e in sorted(emails)] + [("order", o) for o in sorted(named | erased_orders)])
         return Handled("erased", detail={k: str(v) for k, v in totals.items()})
 
     # ------------------------------------------------------------------ a shop
@@ -177,12 +185,14 @@ class PrivacyService:
         self._store.delete_facts(facts)
         events = []
         profiles_erased = exports_deleted = 0
+        customers_left: dict[str, bool] = {}
         for email in sorted(emails):
             theirs_here = {o for o, summary in stored[email].orders.items() if summary.channel == channel}
             theirs_here |= {f.order_id for f in facts if f.email == email and f.order_id}
             for order_id in sorted(theirs_here):
                 self._profiles.summarise(email, order_id)
             profile, _stale = self._profiles.refresh(email)
+            customers_left[email] = profile is not None
             if profile is None:
                 self._store.forget(email)
                 profiles_erased += 1
@@ -200,6 +210,10 @@ class PrivacyService:
         self._record(f"shop:{channel}", event.event_id, "shop", event.data.request_id, event, before, counts)
         if events:
             self._publisher.publish(events)
+        gone = [e for e, profile_left in customers_left.items() if not profile_left]
+        self._shred(
+            [("channel", channel)] + [("order", o) for o in sorted(order_ids)] + [("customer", e) for e in sorted(gone)]
+        )
         return Handled("erased", detail={k: str(v) for k, v in counts.items()})
 
     # ------------------------------------------------------------------ a late order of an erased customer
@@ -247,6 +261,13 @@ class PrivacyService:
         return self._exports.delete_prefix(_exports_prefix(key)) if self._exports is not None else 0
 
     # ------------------------------------------------------------------ shared steps
+    def _shred(self, subjects: list[tuple[str, str]]) -> None:
+        """Delete the data keys the subjects' events were sealed with: the last step, once the rest is done."""
+        if self._keys is None:
+            return
+        for kind, value in subjects:
+            self._keys.forget(self._keys.subject_of(kind, value))
+
     def _erase_orders(self, order_ids: Iterable[str], personal: list[str], before: datetime) -> list[OrderErasure]:
         results = []
         for order_id in sorted(set(order_ids)):
