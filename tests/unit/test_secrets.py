@@ -74,6 +74,16 @@ def test_a_key_outside_the_functions_secrets_is_a_clear_error(stored, monkeypatc
     assert "pk_klaviyo" not in message
 
 
+def test_a_stores_own_key_lives_with_the_key_it_stands_for():
+    assert concern_of("SHOPIFY_WEBHOOK_SECRET_EU_SHOP") == "webhooks"
+    assert concern_of("SHOPIFY_ACCESS_TOKEN_EU_SHOP") == "storefronts"
+    assert split_document({"WOOCOMMERCE_CONSUMER_KEY_OUTLET": "ck_x"})["storefronts"] == {
+        "WOOCOMMERCE_CONSUMER_KEY_OUTLET": "ck_x"
+    }
+    with pytest.raises(SecretsError):
+        concern_of("SHOPIFY_WEBHOOK_SECRET_")
+
+
 def test_a_key_no_secret_holds_is_an_error_naming_it():
     with pytest.raises(SecretsError, match="SHOPIFY_WEBHOOK_SECRTE is not a key of any hub secret"):
         SecretsProvider(secret_ids={}).get("SHOPIFY_WEBHOOK_SECRTE")

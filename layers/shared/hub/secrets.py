@@ -72,11 +72,17 @@ class SecretsError(RuntimeError):
 
 
 def concern_of(key: str) -> str:
-    """The concern whose secret holds `key`; SecretsError for a key no secret holds."""
-    try:
+    """The concern whose secret holds `key`; SecretsError for a key no secret holds.
+
+    A store's own key is named after the key it stands for plus a suffix (`SHOPIFY_WEBHOOK_SECRET_EU`,
+    `SHOPIFY_ACCESS_TOKEN_EU`) and lives in the same secret.
+    """
+    if key in _CONCERN_OF_KEY:
         return _CONCERN_OF_KEY[key]
-    except KeyError:
-        raise SecretsError(f"{key} is not a key of any hub secret") from None
+    family = [known for known in _CONCERN_OF_KEY if key.startswith(known + "_") and len(key) > len(known) + 1]
+    if family:
+        return _CONCERN_OF_KEY[max(family, key=len)]
+    raise SecretsError(f"{key} is not a key of any hub secret")
 
 
 def environment_variable(concern: str) -> str:
