@@ -57,14 +57,21 @@ def test_every_consumer_queue_has_a_dead_letter_queue_with_an_alarm():
 
 def test_visibility_timeout_is_six_times_the_consumer_timeout():
     default = TEMPLATE["Globals"]["Function"]["Timeout"]
+    mappings = _of_type("AWS::Lambda::EventSourceMapping")
+    assert mappings, "no queue consumers"
+    for name, mapping in mappings.items():
+        props = mapping["Properties"]
+        queue = props["EventSourceArn"]["Fn::GetAtt"][0]
+        function = RESOURCES[props["FunctionName"]["Ref"]]
+        timeout = function["Properties"].get("Timeout", default)
+        assert RESOURCES[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, name
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+
+
+def test_queue_consumers_are_explicit_mappings_not_sam_sqs_events():
+    """A SAM SQS event attaches AWSLambdaSQSQueueExecutionRole (every queue); mappings need no managed policy."""
     for name, fn in _of_type("AWS::Serverless::Function").items():
-        for source in fn["Properties"].get("Events", {}).values():
-            if source["Type"] != "SQS":
-                continue
-            queue = source["Properties"]["Queue"]["Fn::GetAtt"][0]
-            timeout = fn["Properties"].get("Timeout", default)
-            assert RESOURCES[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, name
-            assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+        assert all(source["Type"] != "SQS" for source in fn["Properties"].get("Events", {}).values()), name
 
 
 @pytest.mark.parametrize("name", sorted(_of_type("AWS::Serverless::Function")))

@@ -21,6 +21,7 @@ _PLUGGED = {
     "schemas": ("commerce_hub.schemas", "export the JSON Schema of every canonical event to docs/events/"),
     "demo": ("commerce_hub.demo", "drive a realistic scenario through the running stack and print what happened"),
     "ship": ("commerce_hub.ship", "mark an order's fulfilment shipped with a tracking number (no carrier configured)"),
+    "secrets": ("commerce_hub.put_secrets", "create or update every hub secret in AWS from one JSON document"),
 }
 
 

@@ -102,10 +102,7 @@ def customer_stack(hubspot, tmp_path_factory) -> Iterator[LocalStack]:
         config = tmp_path_factory.mktemp("config") / "customers.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn,
-                SecretString=json.dumps({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN}),
-            )
+            running.put_secrets({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN})
             yield running
 
 

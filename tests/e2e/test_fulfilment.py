@@ -81,16 +81,13 @@ def carrier_stack(apis, tmp_path_factory) -> Iterator[LocalStack]:
         config = tmp_path_factory.mktemp("config") / "fulfilment.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn,
-                SecretString=json.dumps(
-                    {
-                        **running.secrets,
-                        "EASYPOST_API_KEY": EASYPOST_KEY,
-                        "WOOCOMMERCE_CONSUMER_KEY": WOO_KEY,
-                        "WOOCOMMERCE_CONSUMER_SECRET": WOO_SECRET,
-                    }
-                ),
+            running.put_secrets(
+                {
+                    **running.secrets,
+                    "EASYPOST_API_KEY": EASYPOST_KEY,
+                    "WOOCOMMERCE_CONSUMER_KEY": WOO_KEY,
+                    "WOOCOMMERCE_CONSUMER_SECRET": WOO_SECRET,
+                }
             )
             yield running
 

@@ -126,12 +126,17 @@ def test_the_aws_cli_can_inspect_the_emulator(stack: LocalStack) -> None:
 
 
 def test_the_functions_read_secrets_and_config_from_the_emulator(stack: LocalStack) -> None:
-    secret = stack.client("secretsmanager").get_secret_value(SecretId=stack.secret_arn)
-    assert json.loads(secret["SecretString"]) == stack.secrets
+    client = stack.client("secretsmanager")
+    stored = {}
+    for arn in stack.secret_arns.values():
+        stored.update(json.loads(client.get_secret_value(SecretId=arn)["SecretString"]))
+    assert stored == stack.secrets
     parameter = stack.client("ssm").get_parameter(Name="/commerce-hub/local/config")["Parameter"]
     assert parameter["Value"] == (ROOT / "config" / "local.yaml").read_text()
-    for spec in stack.functions.values():
-        assert spec.environment["HUB_SECRETS_ARN"] == stack.secret_arn
+    intake = stack.functions["WebhookIntakeFunction"].environment
+    assert intake["HUB_SECRET_WEBHOOKS"] == "commerce-hub/local/webhooks"
+    unsubscribe = stack.functions["MarketingUnsubscribeFunction"].environment
+    assert [name for name in unsubscribe if name.startswith("HUB_SECRET")] == ["HUB_SECRET_UNSUBSCRIBE"]
 
 
 def test_a_message_the_handler_fails_ends_in_the_dlq_after_max_receive_count(stack: LocalStack) -> None:

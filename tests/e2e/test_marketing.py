@@ -136,10 +136,7 @@ def marketing_stack(klaviyo, tmp_path_factory) -> Iterator[LocalStack]:
         config = tmp_path_factory.mktemp("config") / "marketing.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn,
-                SecretString=json.dumps({**running.secrets, "KLAVIYO_API_KEY": KLAVIYO_KEY}),
-            )
+            running.put_secrets({**running.secrets, "KLAVIYO_API_KEY": KLAVIYO_KEY})
             yield running
 
 

@@ -57,11 +57,8 @@ def report_stack(apis, tmp_path_factory) -> Iterator[LocalStack]:
     config = tmp_path_factory.mktemp("config") / "reporting.yaml"
     config.write_text(yaml.safe_dump(document, sort_keys=False))
     with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
-        running.client("secretsmanager").put_secret_value(
-            SecretId=running.secret_arn,
-            SecretString=json.dumps(
-                {**running.secrets, "GA4_API_SECRET": GA4_API_SECRET, "META_ACCESS_TOKEN": META_ACCESS_TOKEN}
-            ),
+        running.put_secrets(
+            {**running.secrets, "GA4_API_SECRET": GA4_API_SECRET, "META_ACCESS_TOKEN": META_ACCESS_TOKEN}
         )
         yield running
 

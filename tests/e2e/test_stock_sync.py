@@ -75,9 +75,7 @@ def stock_stack(storefronts, tmp_path_factory) -> Iterator[LocalStack]:
         env = _environment(HUB_CONFIG=str(config))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=env, pool_size=WORKERS) as running:
             # The storefront API credentials: keys of the same secret, as in AWS.
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn, SecretString=json.dumps({**running.secrets, **STOREFRONT_SECRETS})
-            )
+            running.put_secrets({**running.secrets, **STOREFRONT_SECRETS})
             yield running
 
 

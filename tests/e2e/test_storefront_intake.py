@@ -81,10 +81,7 @@ def storefront_stack(bigcommerce, tmp_path_factory) -> Iterator[LocalStack]:
         env = _environment(HUB_CONFIG=str(config))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=env) as running:
             # The access token the hub reads BigCommerce with: a key of the same secret, as in AWS.
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn,
-                SecretString=json.dumps({**running.secrets, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN}),
-            )
+            running.put_secrets({**running.secrets, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN})
             yield running
 
 

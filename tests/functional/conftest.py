@@ -5,8 +5,10 @@ The tables, queues, bus and rules are created from template.yaml, as the local s
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,23 +19,38 @@ from typing import Any
 
 import boto3
 import pytest
+from hub.secrets import SECRET_KEYS, environment_variable
 from moto import mock_aws
+from samtranslator.yaml_helper import yaml_parse
 
 from commerce_hub.local.keys import local_signing_keys
+from commerce_hub.local.provision import put_secrets
 from commerce_hub.local.secrets import local_secrets
 from commerce_hub.local.template import load_template
+from tests.aws_calls import AwsCall, CallRecorder, Policies, load_recorded, save_recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
 CONFIG_PARAMETER = "/commerce-hub/test/config"
+SECRETS_PREFIX = "commerce-hub/test"
+RECORD = os.environ.get("HUB_RECORD_AWS_CALLS") == "1"
+TEMPLATE_RESOURCES = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
 
 
 @dataclass
 class Aws:
-    secrets_arn: str
+    secrets: dict[str, str]  # every key, as one document
     resources: dict[str, str]  # logical id -> physical id
     bus_name: str
+
+    def put_secrets(self, document: dict[str, str]) -> None:
+        """Replace the hub's secrets (one per concern, as in AWS) with `document`."""
+        from aws_lambda_powertools.utilities import parameters
+
+        self.secrets = dict(document)
+        put_secrets(boto3.client("secretsmanager"), SECRETS_PREFIX, self.secrets)
+        parameters.clear_caches()
 
     def queue_url(self, logical_id: str) -> str:
         return self.resources[logical_id]
@@ -51,8 +68,44 @@ class Aws:
                 sqs.delete_message(QueueUrl=self.queue_url(logical_id), ReceiptHandle=message["ReceiptHandle"])
 
 
+@pytest.fixture(scope="session")
+def call_recorder() -> Iterator[CallRecorder]:
+    """Every AWS call the functions make during the functional tests (see tests/aws_calls.py)."""
+    patch = pytest.MonkeyPatch()
+    recorder = CallRecorder()
+    recorder.install(patch.setattr)
+    yield recorder
+    patch.undo()
+    if RECORD:
+        # Merged with what is there, so recording one file adds to the rest; to drop calls no test
+        # makes any more, delete aws_calls.json and record the whole of tests/functional.
+        save_recorded([*load_recorded(), *recorder.calls])
+
+
+@pytest.fixture(scope="session")
+def policies() -> Policies:
+    return Policies(TEMPLATE_RESOURCES)
+
+
+@functools.cache
+def _known_calls() -> frozenset[tuple[str, str, str, str]]:
+    return frozenset(load_recorded())
+
+
+def check_calls(calls: list[AwsCall], policies: Policies) -> None:
+    """Fail when a function made a call template.yaml does not grant, or one aws_calls.json lacks."""
+    refused = policies.refused(calls)
+    assert not refused, "template.yaml does not grant:\n" + "\n".join(refused)
+    if not RECORD:
+        missing = sorted(set().union(*(c.recorded() for c in calls)) - _known_calls())
+        assert not missing, (
+            f"calls missing from tests/functional/aws_calls.json: {missing}; "
+            "run HUB_RECORD_AWS_CALLS=1 pytest tests/functional to record them"
+        )
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
     from aws_lambda_powertools.utilities import parameters
     from hub import config, settings
     from hub.shredding import use_data_keys
@@ -63,13 +116,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     monkeypatch.setattr(config, "_cached", None)
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     with mock_aws():
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="commerce-hub/test", SecretString=json.dumps(local_secrets({}, local_signing_keys(ROOT)))
-        )["ARN"]
+        document = local_secrets({}, local_signing_keys(ROOT))
+        put_secrets(boto3.client("secretsmanager"), SECRETS_PREFIX, document)
         boto3.client("ssm").put_parameter(
             Name=CONFIG_PARAMETER, Type="String", Value=(ROOT / "config" / "local.yaml").read_text()
         )
-        values = {"Stage": "dev", "SecretsArn": arn, "ConfigParameterName": CONFIG_PARAMETER}
+        values = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
         body, _warnings = load_template(ROOT, values, region=REGION).emulator_template()
         cloudformation = boto3.client("cloudformation")
         cloudformation.create_stack(
@@ -87,14 +139,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "HUB_IDEMPOTENCY_TABLE": resources["IdempotencyTable"],
             "HUB_EVENT_BUS": bus,
             "HUB_PAYLOAD_BUCKET": resources["PayloadBucket"],
-            "HUB_SECRETS_ARN": arn,
             "HUB_CONFIG_PARAMETER": CONFIG_PARAMETER,
             "HUB_STAGE": "dev",
+            # Every function runs in this one process, so each may name every secret here; what a
+            # function may really read is its template policy, which check_calls holds it to.
+            **{environment_variable(concern): f"{SECRETS_PREFIX}/{concern}" for concern in SECRET_KEYS},
             # As the template sets it: personal fields travel sealed in every functional test too.
             "HUB_DATA_KEY_ID": resources["DataKey"],
         }.items():
             monkeypatch.setenv(name, value)
-        yield Aws(arn, resources, bus)
+        naming = call_recorder.naming
+        for logical, resource in TEMPLATE_RESOURCES.items():
+            naming.add(resource["Type"], resources.get(logical, ""), logical)
+        naming.add("AWS::Events::EventBus", bus, "HubBus")
+        naming.add_environment_refs(TEMPLATE_RESOURCES)
+        naming.secrets_prefix, naming.config_parameter = SECRETS_PREFIX, CONFIG_PARAMETER
+        call_recorder.start_window()
+        yield Aws(document, resources, bus)
+        check_calls(sorted(call_recorder.window, key=AwsCall.describe), policies)
     use_data_keys(None)
 
 

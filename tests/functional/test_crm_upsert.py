@@ -44,9 +44,7 @@ def use_config(aws, monkeypatch, extra: str, secrets: dict | None = None) -> Non
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=text, Overwrite=True)
     monkeypatch.setattr(config, "_cached", None)
     if secrets:
-        client = boto3.client("secretsmanager")
-        current = json.loads(client.get_secret_value(SecretId=aws.secrets_arn)["SecretString"])
-        client.put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps({**current, **secrets}))
+        aws.put_secrets({**aws.secrets, **secrets})
     parameters.clear_caches()
 
 

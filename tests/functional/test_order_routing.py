@@ -47,10 +47,7 @@ def configure(aws, provider: str) -> None:
         "  from_address: {street1: 9 Dock St, city: Newark, state: NJ, zip: '07102', country: US}\n"
     )
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=document, Overwrite=True)
-    sm = boto3.client("secretsmanager")
-    secret = json.loads(sm.get_secret_value(SecretId=aws.secrets_arn)["SecretString"])
-    secret.update(EASYPOST_API_KEY="EZTK-functional", SHOPIFY_ACCESS_TOKEN="shpat_functional")
-    sm.put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps(secret))
+    aws.put_secrets({**aws.secrets, "EASYPOST_API_KEY": "EZTK-functional", "SHOPIFY_ACCESS_TOKEN": "shpat_functional"})
     parameters.clear_caches()
     config._cached = None
 

@@ -83,10 +83,7 @@ def analytics_configured(aws, monkeypatch):
         f"  meta: {{pixel_id: '{META_PIXEL_ID}', api_version: v23.0}}\n"
     )
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=document, Overwrite=True)
-    secrets = boto3.client("secretsmanager")
-    current = json.loads(secrets.get_secret_value(SecretId=aws.secrets_arn)["SecretString"])
-    current.update(GA4_API_SECRET=GA4_API_SECRET, META_ACCESS_TOKEN=META_ACCESS_TOKEN)
-    secrets.put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps(current))
+    aws.put_secrets({**aws.secrets, "GA4_API_SECRET": GA4_API_SECRET, "META_ACCESS_TOKEN": META_ACCESS_TOKEN})
     parameters.clear_caches()
     monkeypatch.setattr(config, "_cached", None)
 

@@ -53,7 +53,7 @@ def hub(aws, monkeypatch):
 
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=CONFIG, Overwrite=True)
     secrets = {**local_secrets({}, local_signing_keys(ROOT)), **STOREFRONT_SECRETS}
-    boto3.client("secretsmanager").put_secret_value(SecretId=aws.secrets_arn, SecretString=json.dumps(secrets))
+    aws.put_secrets(secrets)
     parameters.clear_caches()
     monkeypatch.setattr(config, "_cached", None)
     return aws

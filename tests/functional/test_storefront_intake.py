@@ -15,7 +15,6 @@ import copy
 import json
 import time
 
-import boto3
 import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.intake.sources import SOURCES
@@ -98,9 +97,7 @@ def install_fake_bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
     """The fake BigCommerce API behind the intake's BigCommerce source, and its token in the hub secret."""
     from aws_lambda_powertools.utilities import parameters
 
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws.secrets_arn, SecretString=json.dumps({**SECRETS, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN})
-    )
+    aws.put_secrets({**SECRETS, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN})
     parameters.clear_caches()
     fake = FakeBigCommerce()
     api = HttpBigCommerceApi(SecretsProvider(), transport=fake.transport())

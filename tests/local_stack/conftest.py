@@ -11,8 +11,8 @@ from commerce_hub.local.provision import StackResources
 from commerce_hub.local.template import SamTemplate, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:commerce-hub/local-AbCdEf"
-PARAMETERS = {"Stage": "dev", "SecretsArn": SECRET_ARN, "ConfigParameterName": "/commerce-hub/local/config"}
+SECRETS_PREFIX = "commerce-hub/local"
+PARAMETERS = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": "/commerce-hub/local/config"}
 ENDPOINT = "http://127.0.0.1:4566"
 
 

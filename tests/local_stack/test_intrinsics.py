@@ -10,7 +10,7 @@ from commerce_hub.local.functions import function_specs
 from commerce_hub.local.intrinsics import Resolver, UnresolvableError, references
 from commerce_hub.local.template import SamTemplate
 
-from .conftest import ENDPOINT, SECRET_ARN, make_resolver
+from .conftest import ENDPOINT, SECRETS_PREFIX, make_resolver
 
 
 class FakeResources:
@@ -116,9 +116,10 @@ def test_references_lists_logical_ids_but_not_pseudo_parameters_or_sub_variables
 def test_the_template_functions_get_their_environment_resolved(template: SamTemplate) -> None:
     specs = function_specs(template, make_resolver(template))
     assert set(specs) == set(template.of_type("AWS::Lambda::Function"))
+    secrets = {}
     for spec in specs.values():
         assert all(isinstance(v, str) for v in spec.environment.values())
-        assert spec.environment["HUB_SECRETS_ARN"] == SECRET_ARN
+        secrets.update({name: value for name, value in spec.environment.items() if name.startswith("HUB_SECRET_")})
         assert spec.environment["HUB_CONFIG_PARAMETER"] == "/commerce-hub/local/config"
         assert spec.environment["HUB_STAGE"] == "dev"
         assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "DEBUG"  # Fn::If on IsProd, false locally
@@ -127,6 +128,9 @@ def test_the_template_functions_get_their_environment_resolved(template: SamTemp
         assert spec.code_folder.is_dir()
         assert [p.name for p in spec.layer_folders] == ["shared"]
         assert spec.log_group == f"/aws/lambda/{spec.name}"
+    # Each function names its own secrets (template.yaml); every concern's is named by some function.
+    assert secrets["HUB_SECRET_WEBHOOKS"] == f"{SECRETS_PREFIX}/webhooks"
+    assert all(value.startswith(f"{SECRETS_PREFIX}/") for value in secrets.values())
 
 
 def test_queue_refs_are_queue_urls_in_the_emulator(template: SamTemplate) -> None:

@@ -1,7 +1,7 @@
 """Creating the stack in the emulator, and naming what was created.
 
-Order matters and mirrors a deployment: the secret and the configuration parameter exist before the
-stack (the template receives the secret's ARN and the parameter's name as parameters), then
+Order matters and mirrors a deployment: the secrets and the configuration parameter exist before the
+stack (the template receives the secrets' name prefix and the parameter's name as parameters), then
 CloudFormation in the emulator creates the tables, queues, bus, archive, rules and log groups.
 The emulator's CloudFormation skips EventBridge Scheduler schedule groups, so they are created
 through the Scheduler API (`create_schedule_groups`); and the marketing sender is verified in the
@@ -37,7 +37,7 @@ __all__ = [
     "create_schedule_groups",
     "create_stack",
     "put_config_parameter",
-    "put_secret",
+    "put_secrets",
     "read_config",
     "verify_sender",
 ]
@@ -108,13 +108,23 @@ def validate_config(text: str, path: Path, layer_folders: list[Path]) -> None:
         raise LocalStackError(f"{path}: {exc}") from exc
 
 
-def put_secret(secretsmanager: Any, name: str, document: Mapping[str, str]) -> str:
-    """Create (or update) the JSON secret; returns its ARN."""
-    text = json.dumps(dict(document))
-    try:
-        return secretsmanager.create_secret(Name=name, SecretString=text)["ARN"]
-    except secretsmanager.exceptions.ResourceExistsException:
-        return secretsmanager.put_secret_value(SecretId=name, SecretString=text)["ARN"]
+def put_secrets(secretsmanager: Any, prefix: str, document: Mapping[str, str]) -> dict[str, str]:
+    """Create (or update) one JSON secret per concern, `<prefix>/<concern>`, from one document.
+
+    Each secret receives its concern's keys (hub.secrets.SECRET_KEYS); every concern's secret is
+    created, empty if the document has none of its keys, so every function finds its secrets.
+    Returns concern -> ARN.
+    """
+    from hub.secrets import split_document
+
+    arns: dict[str, str] = {}
+    for concern, values in split_document(document).items():
+        name, text = f"{prefix}/{concern}", json.dumps(values)
+        try:
+            arns[concern] = secretsmanager.create_secret(Name=name, SecretString=text)["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            arns[concern] = secretsmanager.put_secret_value(SecretId=name, SecretString=text)["ARN"]
+    return arns
 
 
 def put_config_parameter(ssm: Any, name: str, text: str) -> None:

@@ -1,8 +1,9 @@
 """The webhook secrets of the local stack, shared by the runner and by `commerce-hub send`.
 
-In AWS these are keys of one Secrets Manager secret. Locally the runner stores the same JSON document
-in the emulator's Secrets Manager, so the functions read them exactly as in AWS; `send` imports
-`local_secrets` to sign sample payloads with the very same values.
+In AWS these are keys of the hub's Secrets Manager secrets, one secret per concern (webhooks,
+storefronts, carriers, crm, ... : `hub.secrets.SECRET_KEYS`). Locally the runner splits the same JSON
+document into the same secrets in the emulator's Secrets Manager, so the functions read them exactly
+as in AWS; `send` imports `local_secrets` to sign sample payloads with the very same values.
 
 Each value comes from the environment variable of the same name when it is set, else from
 LOCAL_DEFAULTS. A value is one secret, exactly as given (commas and spaces are part of it: WooCommerce's
@@ -22,10 +23,10 @@ from hub.secrets import SecretsError, secret_values
 
 from commerce_hub.local.keys import LocalKeys
 
-__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRET_NAME", "channel_secret_keys", "local_secrets"]
+__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRETS_PREFIX", "channel_secret_keys", "local_secrets"]
 
-# Name of the local Secrets Manager secret (HUB_SECRETS_ARN points at it).
-SECRET_NAME = "commerce-hub/local"  # noqa: S105 - a name, not a secret
+# The local secrets are named <prefix>/<concern> (the template's SecretsPrefix parameter).
+SECRETS_PREFIX = "commerce-hub/local"
 
 # Documented local defaults. They are public, so they only ever protect a laptop.
 LOCAL_DEFAULTS: dict[str, str] = {

@@ -34,13 +34,13 @@ from .provision import (
     create_schedule_groups,
     create_stack,
     put_config_parameter,
-    put_secret,
+    put_secrets,
     read_config,
     verify_sender,
 )
 from .runtime_schedules import SchedulePoller
 from .schedules import Scheduler, ScheduleSpec, scheduled_event, schedules_of
-from .secrets import SECRET_NAME, channel_secret_keys, local_secrets
+from .secrets import SECRETS_PREFIX, channel_secret_keys, local_secrets
 from .server import ApiServer, Gateway
 from .sqs import EventSource, Poller, event_sources
 from .template import SamTemplate, find_project_root, load_template, read_source
@@ -99,7 +99,7 @@ class LocalStack:
         self.template: SamTemplate | None = None
         self.resolver: Resolver | None = None
         self.secrets: dict[str, str] = {}
-        self.secret_arn: str | None = None
+        self.secret_arns: dict[str, str] = {}  # concern -> ARN of its secret in the emulator
         self.config_path: Path | None = None
         self.functions: dict[str, FunctionSpec] = {}
         self.routes: list[Route] = []
@@ -187,6 +187,15 @@ class LocalStack:
         self._gateway.routes = self.routes
         self._gateway.ready = True
 
+    def put_secrets(self, document: dict[str, str]) -> None:
+        """Store `document` (every key, as in the environment) as the stack's secrets, one per concern.
+
+        Functions cache a secret for up to five minutes, so a change reaches a function that has
+        already read it only after that (or after a restart).
+        """
+        self.secrets = dict(document)
+        self.secret_arns = put_secrets(self.client("secretsmanager"), SECRETS_PREFIX, self.secrets)
+
     def _provision(self) -> SamTemplate:
         """Secret, configuration parameter and stack in the emulator; returns the translated template."""
         assert self._server is not None
@@ -208,11 +217,11 @@ class LocalStack:
 
         self._emulator.wait_ready()
         self._not_stopped()
-        self.secret_arn = put_secret(self.client("secretsmanager"), SECRET_NAME, self.secrets)
+        self.put_secrets(self.secrets)
         put_config_parameter(self.client("ssm"), CONFIG_PARAMETER, config_text)
 
         declared = source.get("Parameters") or {}
-        local_values = {"Stage": LOCAL_STAGE, "SecretsArn": self.secret_arn, "ConfigParameterName": CONFIG_PARAMETER}
+        local_values = {"Stage": LOCAL_STAGE, "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
         parameters = {name: value for name, value in local_values.items() if name in declared}
         self.template = template = load_template(self.root, parameters, region=REGION, source=source)
         emulated, warnings = template.emulator_template()
