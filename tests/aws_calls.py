@@ -52,6 +52,12 @@ _POWERTOOLS = (
     "Powertools Idempotency reads a record it finds in progress, and deletes its record when the handler fails"
 )
 
+_SHARED_KEY_CACHE = (
+    "opens data keys from the cache the sealing function filled: in the functional tests every function "
+    "shares one process and one key cache (hub.shredding), so only the sealer's calls are seen; on AWS each "
+    "function has its own sandbox and unwraps the key itself (tests/functional/test_data_keys.py covers the calls)"
+)
+
 # Granted but never called by the functional tests, each with the reason it is still needed: by
 # action for every function, or by (function, action).
 NOT_RECORDED: dict[str | tuple[str, str], str] = {
@@ -88,6 +94,25 @@ NOT_RECORDED: dict[str | tuple[str, str], str] = {
     ("stock_updates", "s3:PutObject"): _CLAIM_PUT,
     ("stock_updates", "dynamodb:DeleteItem"): _LEDGER,
     ("webhook_intake", "dynamodb:GetItem"): _POWERTOOLS,
+    ("webhook_intake", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("resource_fetch", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("crm_upsert", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("crm_upsert", "s3:DeleteObject"): (
+        "an erasure deletes the customer's data-request exports only when there are some; the functional "
+        "erasure finds none (tests/unit/test_privacy.py deletes them through a fake store)"
+    ),
+    ("marketing_triggers", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("marketing_triggers", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("marketing_triggers", "keys PRIVACY#customer:*"): (
+        "Klaviyo and Mailchimp contact ids are recorded when those channels answer with one; the functional "
+        "marketing tests send by SES (tests/unit/test_contact_erasure.py covers the records)"
+    ),
+    ("payment_confirmation", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("payment_confirmation", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("reporting", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("reporting", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("stock_updates", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("stock_updates", "keys DEK#*"): _SHARED_KEY_CACHE,
 }
 # The poll also reads its queue's attributes (by action for the consumers only: queue_health calls it itself).
 for _consumer in (
@@ -166,6 +191,7 @@ _SERVICE_OF_TYPE = {
     "AWS::SQS::Queue": "sqs",
     "AWS::IAM::Role": "iam",
     "AWS::Scheduler::ScheduleGroup": "scheduler",
+    "AWS::KMS::Key": "kms",
 }
 
 
@@ -244,6 +270,8 @@ def calls_of(function: str, service: str, operation: str, params: Mapping[str, A
         return found
     if service == "ses":
         return [AwsCall(function, action, "MarketingSenderIdentity")]
+    if service == "kms":
+        return [AwsCall(function, action, naming.of("kms", str(params.get("KeyId", ""))))]
     return [AwsCall(function, action, "*")]
 
 
@@ -455,7 +483,7 @@ class Policies:
                         and match(key, pattern)
                         for f, a, r, key in seen
                     )
-                    if not used:
+                    if not used and (function, f"keys {pattern}") not in allowed:
                         unused.append(f"{function} is granted keys {pattern} ({grant.sid}) but no test uses them")
         return unused
 

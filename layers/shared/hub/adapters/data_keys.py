@@ -135,7 +135,11 @@ class KmsDataKeys:
 
     def _unwrap(self, subject: str, wrapped: bytes) -> bytes:
         try:
-            return self._kms.decrypt(CiphertextBlob=wrapped, EncryptionContext={"subject": subject})["Plaintext"]
+            # Naming the key, as AWS advises: KMS then refuses a blob wrapped by any other key, and the
+            # grant can name this key alone.
+            return self._kms.decrypt(
+                KeyId=self._key_id, CiphertextBlob=wrapped, EncryptionContext={"subject": subject}
+            )["Plaintext"]
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"KMS could not unwrap a data key: {exc}") from exc
 
