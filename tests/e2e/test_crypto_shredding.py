@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from commerce_hub.local import LocalStack
+from commerce_hub.signing.shopify import DEFAULT_SHOP
 from tests.e2e.test_storefront_intake import BusTap, payload, post, read_order, wait_for
 
 from .conftest import API_TOKEN, ROOT, _environment
@@ -95,6 +96,7 @@ def test_an_erased_customer_comes_back_from_no_archive_replay_and_no_stored_payl
     redaction = payload("shopify_customers_redact")
     redaction["customer"] = {"id": customer_id, "email": email, "phone": phone}
     redaction["orders_to_redact"] = [small]
+    redaction["shop_domain"] = DEFAULT_SHOP  # a privacy request names the shop it is delivered as
     response = post(http, shred_stack, "shopify", json.dumps(redaction).encode(), topic="customers/redact")
     assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
     wait_for(lambda: (read_order(http, f"shopify:{large}") or {}).get("customer_email", "") is None, what="erasure")

@@ -111,10 +111,7 @@ def logged_stack(hubspot, output, tmp_path_factory) -> Iterator[LocalStack]:
         console = Console(verbose=True, stream=output)
         env = _environment(HUB_CONFIG=str(config))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=env, verbose=True, console=console) as running:
-            running.client("secretsmanager").put_secret_value(
-                SecretId=running.secret_arn,
-                SecretString=json.dumps({**running.secrets, "HUBSPOT_ACCESS_TOKEN": "pat-local-e2e-token"}),
-            )
+            running.put_secrets({**running.secrets, "HUBSPOT_ACCESS_TOKEN": "pat-local-e2e-token"})
             yield running
 
 
