@@ -28,6 +28,7 @@ from hub.adapters.http import OutboundError, check, outbound_client, vendor_erro
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.secrets import SecretsProvider
+from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = [
     "SHOPIFY_API_VERSION",
@@ -36,7 +37,7 @@ __all__ = [
     "WriteResult",
 ]
 
-SHOPIFY_API_VERSION = "2025-07"
+SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
 
 
 class CredentialsMissingError(OutboundError):
