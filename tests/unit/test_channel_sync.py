@@ -393,6 +393,25 @@ def test_a_stale_change_from_fails_the_push_and_lets_the_retry_claim_it_again(wo
     assert world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] == 12
 
 
+def test_a_push_shopify_is_still_applying_waits_and_asks_again_with_the_same_key(world):
+    # IDEMPOTENCY_CONCURRENT_REQUEST: "This request is currently in progress, please try again"
+    # (shopify.dev/docs/api/admin-graphql/2026-10/enums/InventorySetQuantitiesUserErrorCode).
+    world.set("TEE", "wh-east", 12)
+    original = world.api._graphql
+    busy = {"left": 1}
+
+    def concurrent(body):
+        if busy["left"]:
+            busy["left"] -= 1
+            return world.api._user_errors([("IDEMPOTENCY_CONCURRENT_REQUEST", "in progress")])
+        return original(body)
+
+    world.api._graphql = concurrent
+    assert world.sync_change()["shopify"].outcome is PushOutcome.PUSHED
+    first, again = (r.body["variables"] for r in world.api.of("shopify"))
+    assert first == again and world.sleeps == [1.0]
+
+
 def test_other_user_errors_fail_the_push_naming_them(world):
     world.set("TEE", "wh-east", 12)
     original = world.api._graphql
