@@ -30,13 +30,15 @@ class Seen:
 
 @dataclass
 class FakeApis:
-    """EasyPost under /v2/, WooCommerce under /wp-json/wc/v3/, on one server."""
+    """EasyPost under /v2/, WooCommerce under /wp-json/wc/v3/, and, when `shopify` is set (a
+    FakeStorefronts with its FakeShopifyOrders), Shopify's GraphQL Admin under /admin/api/, on one server."""
 
     requests: list[Seen] = field(default_factory=list)
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    shopify: Any = None
 
     def seen(self, method: str, prefix: str) -> list[Seen]:
         with self.lock:
@@ -47,6 +49,8 @@ class FakeApis:
         return headers.get("authorization") == expected
 
     def answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        if path.startswith("/admin/api/") and self.shopify is not None:
+            return self.shopify.answer(method, path, headers, json.dumps(body).encode() if body is not None else b"")
         with self.lock:
             self.requests.append(Seen(method, path, headers, body))
             if path.startswith("/v2/"):

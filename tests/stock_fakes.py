@@ -105,8 +105,25 @@ class Seen:
 
 class FakeStorefronts:
     """Shopify, WooCommerce and Magento stock endpoints on one base URL. It checks each platform's
-    credentials, keeps the levels it was set to (Shopify compares `compareQuantity` with them), can
-    answer THROTTLED or fail the next calls, and records every request."""
+    credentials, keeps the levels it was set to, can answer THROTTLED or fail the next calls, and
+    records every request.
+
+    Its Shopify refuses what Admin API 2026-10 refuses (shopify.dev/docs/api/admin-graphql/2026-10,
+    mutations/inventorySetQuantities, input-objects/InventoryQuantityInput; changelog "Making
+    idempotency mandatory for inventory adjustments and refund mutations"; usage/implementing-
+    idempotency):
+    - a path of another API version (an app pinned to a retired version would silently fall forward);
+    - `compareQuantity` or `ignoreCompareQuantity`, which 2026-04 removed (a variable error, as GraphQL
+      answers an input field the schema does not define);
+    - a quantity without `changeFromQuantity` (it must be present; `null` skips the check);
+    - a mutation without `@idempotent(key:)` or with an empty key (mandatory from 2026-04);
+    - a `changeFromQuantity` that is not the level it holds (`CHANGE_FROM_QUANTITY_STALE`).
+    A key seen before answers what it answered the first time; with other variables it is
+    `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`, and after a refused attempt `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`.
+    The fulfilment side (orders, fulfillment orders per location) is FakeShopifyOrders, shopify_fake.py.
+    """
+
+    API_VERSION = "2026-10"
 
     def __init__(self) -> None:
         self.requests: list[Seen] = []
@@ -114,6 +131,8 @@ class FakeStorefronts:
         self.fail_next = 0
         self.fail_status = 503
         self.throttle_next = 0
+        self.keys: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # idempotency key -> (input, answer)
+        self.orders: Any = None  # a FakeShopifyOrders answers the fulfilment queries and mutations
         self._lock = threading.Lock()
 
     def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
@@ -127,6 +146,8 @@ class FakeStorefronts:
         if path.endswith("/graphql.json"):
             if headers.get("x-shopify-access-token") != SHOPIFY_TOKEN:
                 return 401, {"errors": "[API] Invalid API key or access token"}
+            if path != f"/admin/api/{self.API_VERSION}/graphql.json":
+                return 404, {"errors": "Not Found"}
             return 200, self._graphql(body)
         if path.startswith("/wp-json/wc/v3/products/"):
             expected = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
@@ -152,19 +173,69 @@ class FakeStorefronts:
                         }
                     },
                 }
-        payload = body["variables"]["input"]
+        query = body.get("query") or ""
+        if "inventorySetQuantities" not in query:
+            if self.orders is None:
+                return {"errors": [{"message": "no orders in this fake", "extensions": {"code": "NOT_FOUND"}}]}
+            return self.orders.graphql(query, body.get("variables") or {})
+        with self._lock:
+            return self._set_quantities(query, body.get("variables") or {})
+
+    @staticmethod
+    def _undefined(field: str, on: str) -> dict[str, Any]:
+        return {
+            "errors": [
+                {
+                    "message": f"Variable $input of type InventorySetQuantitiesInput! was provided invalid value for {field}",
+                    "extensions": {
+                        "problems": [{"path": field.split("."), "explanation": f"Field is not defined on {on}"}]
+                    },
+                }
+            ]
+        }
+
+    def _set_quantities(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        payload = variables["input"]
+        if "ignoreCompareQuantity" in payload:
+            return self._undefined("ignoreCompareQuantity", "InventorySetQuantitiesInput")
+        for index, quantity in enumerate(payload["quantities"]):
+            if "compareQuantity" in quantity:
+                return self._undefined(f"quantities.{index}.compareQuantity", "InventoryQuantityInput")
+        key = variables.get("idempotencyKey")
+        if "@idempotent(key: $idempotencyKey)" not in query or not isinstance(key, str) or not key.strip():
+            # Shopify documents the refusal ("will result in an error at runtime"), not its code.
+            return {"errors": [{"message": "An idempotency key is required for this mutation.", "extensions": {}}]}
+        if key in self.keys:
+            first, answered = self.keys[key]
+            if first != payload:
+                return self._user_errors([("IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "key used with other parameters")])
+            if answered["data"]["inventorySetQuantities"]["userErrors"]:
+                return self._user_errors([("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", "retry with a new key")])
+            return answered
         errors = []
-        for quantity in payload["quantities"]:
-            key = (quantity["inventoryItemId"], quantity["locationId"])
-            if not payload.get("ignoreCompareQuantity") and self.levels.get(key) != quantity.get("compareQuantity"):
+        for index, quantity in enumerate(payload["quantities"]):
+            if "changeFromQuantity" not in quantity:
+                errors.append((None, f"quantities.{index}.changeFromQuantity must be given (null skips the check)"))
+                continue
+            expected = quantity["changeFromQuantity"]
+            if (
+                expected is not None
+                and self.levels.get((quantity["inventoryItemId"], quantity["locationId"])) != expected
+            ):
                 errors.append(
-                    {"code": "COMPARE_QUANTITY_STALE", "field": ["input"], "message": "compareQuantity is stale"}
+                    ("CHANGE_FROM_QUANTITY_STALE", "The changeFromQuantity value does not match persisted value.")
                 )
         if not errors:
             for quantity in payload["quantities"]:
                 self.levels[(quantity["inventoryItemId"], quantity["locationId"])] = quantity["quantity"]
-        group = None if errors else {"reason": "correction"}
-        return {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": errors}}}
+        answered = self._user_errors(errors) if errors else self._user_errors([], group={"reason": payload["reason"]})
+        self.keys[key] = (payload, answered)
+        return answered
+
+    @staticmethod
+    def _user_errors(errors: list[tuple[str | None, str]], group: dict[str, Any] | None = None) -> dict[str, Any]:
+        listed = [{"code": code, "field": ["input"], "message": message} for code, message in errors]
+        return {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": listed}}}
 
     def of(self, platform: str) -> list[Seen]:
         marker = {"shopify": "/graphql.json", "woocommerce": "/wp-json/", "magento": "/rest/V1/"}[platform]
@@ -194,7 +265,7 @@ class FakeStorefronts:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_POST = do_PUT = _respond
+            do_POST = do_PUT = do_GET = _respond
 
             def log_message(self, *args: object) -> None:
                 return

@@ -67,6 +67,9 @@ class FakeHubSpot:
                         return self.answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
                     del fake.held[email]
                     return self.answer(204)
+                if self.path != "/crm/objects/2026-03/contacts/batch/upsert":
+                    # The date-versioned path (developers.hubspot.com, api-reference/2026-03, "Upsert contacts").
+                    return self.answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
                 results = []
                 for item in body["inputs"]:
                     contact_id = fake.held.setdefault(item["id"], str(9000 + len(fake.calls) * 100 + len(results)))
@@ -163,7 +166,7 @@ def test_two_storefronts_one_profile_one_contact_then_a_redaction_erases_them(cu
     contact = wait_for(lambda: hubspot.contacts(email), what="the contact upserted in HubSpot")[-1]
     assert contact["idProperty"] == "email" and contact["properties"]["email"] == email
     assert {c["authorization"] for c in hubspot.calls} == {f"Bearer {HUBSPOT_TOKEN}"}
-    assert {c["path"] for c in hubspot.calls} == {"/crm/v3/objects/contacts/batch/upsert"}
+    assert {c["path"] for c in hubspot.calls} == {"/crm/objects/2026-03/contacts/batch/upsert"}
     assert email in hubspot.held
     for order_id in (f"shopify:{shop_id}", f"woocommerce:{woo_id}"):
         assert wait_for(lambda o=order_id: read_order(http, o), what=order_id)["customer_email"]

@@ -23,6 +23,8 @@ from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
 from tests.fulfilment_apis import EASYPOST_KEY, WOO_KEY, WOO_SECRET, FakeApis
+from tests.shopify_fake import FakeShopifyOrders
+from tests.stock_fakes import SHOPIFY_TOKEN, FakeStorefronts
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -59,7 +61,9 @@ def number() -> int:
 # ------------------------------------------------------------------------- carrier and write-back
 @pytest.fixture(scope="module")
 def apis() -> FakeApis:
-    return FakeApis()
+    shopify = FakeStorefronts()
+    shopify.orders = FakeShopifyOrders()
+    return FakeApis(shopify=shopify)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +74,12 @@ def carrier_stack(apis, tmp_path_factory) -> Iterator[LocalStack]:
             "platform": "woocommerce",
             "site_url": "https://shop.example.com",
             "api_url": api_url,
+        }
+        document["channels"]["shopify"] = {
+            "platform": "shopify",
+            "shop_domain": "ada-goods.myshopify.com",
+            "api_url": api_url,
+            "locations": {"71234567890": "wh-east", "71234567891": "wh-west"},
         }
         document["carrier"] = {
             "provider": "easypost",
@@ -87,6 +97,7 @@ def carrier_stack(apis, tmp_path_factory) -> Iterator[LocalStack]:
                     "EASYPOST_API_KEY": EASYPOST_KEY,
                     "WOOCOMMERCE_CONSUMER_KEY": WOO_KEY,
                     "WOOCOMMERCE_CONSUMER_SECRET": WOO_SECRET,
+                    "SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN,
                 }
             )
             yield running
@@ -167,6 +178,64 @@ def test_a_woocommerce_order_paid_with_stripe_is_labelled_shipped_written_back_a
     types = [e["type"] for e in delivered["timeline"]]
     assert types.count("FulfilmentShipped") == 1 and types.count("FulfilmentWrittenBack") == 1
     assert len([r for r in apis.seen("POST", f"/wp-json/wc/v3/orders/{oid}/notes")]) == 1
+
+
+def test_a_shopify_order_split_across_two_shopify_locations_is_written_back_once_per_location(
+    carrier_stack, carrier_http, apis
+):
+    """The hub ships both lines from wh-east in one parcel; Shopify had assigned the mug to its east
+    location and the tee to its west one, the tee's fulfillment order scheduled. Shapes: Shopify's
+    orders/create example (events/payloads/shopify_orders_create.json) and, for the write-back,
+    shopify.dev/docs/api/admin-graphql/2026-10 mutations/fulfillmentCreate and fulfillmentOrderOpen."""
+    http, oid = carrier_http, number()
+    mug = stock_of(http, f"MUG-{uuid.uuid4().hex[:6].upper()}")
+    tee = stock_of(http, f"TEE-{uuid.uuid4().hex[:6].upper()}")
+    body = json.loads((PAYLOADS / "shopify_orders_create.json").read_text())
+    line = body["line_items"][0]
+    body.update(id=oid, financial_status="paid", total_price="54.00", currency="USD")
+    body["line_items"] = [
+        dict(line, id=oid * 10 + 1, sku=mug, quantity=2, price="18.00"),
+        dict(line, id=oid * 10 + 2, sku=tee, quantity=1, price="18.00"),
+    ]
+    orders = apis.shopify.orders
+    orders.add(str(oid), f"{oid}1", "71234567890", [(f"{oid}1", str(oid * 10 + 1), mug, 2)])
+    orders.add(str(oid), f"{oid}2", "71234567891", [(f"{oid}2", str(oid * 10 + 2), tee, 1)], status="SCHEDULED")
+    assert send(http, carrier_stack, "shopify", json.dumps(body).encode(), "orders/create")["status"] == "accepted"
+    order_id = f"shopify:{oid}"
+
+    shipped = wait_for(lambda: (o := read(http, order_id)).get("status") == "shipped" and o, what="shipped")
+    (fulfilment,) = shipped["fulfilments"]
+    assert fulfilment["location"] == "wh-east"
+    wait_for(lambda: read(http, order_id)["fulfilments"][0]["written_back"], what="the write-back")
+
+    mine = [(op, v) for op, v in orders.calls if op != "order" and str(oid) in json.dumps(v)]
+    tracking = {"company": "USPS", "number": fulfilment["tracking_number"], "url": fulfilment["tracking_url"]}
+    assert mine == [
+        (
+            "fulfillmentCreate",
+            {
+                "fulfillment": {
+                    "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{oid}1"}],
+                    "trackingInfo": tracking,
+                    "notifyCustomer": True,
+                }
+            },
+        ),
+        ("fulfillmentOrderOpen", {"id": f"gid://shopify/FulfillmentOrder/{oid}2"}),
+        (
+            "fulfillmentCreate",
+            {
+                "fulfillment": {
+                    "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{oid}2"}],
+                    "trackingInfo": tracking,
+                    "notifyCustomer": True,
+                }
+            },
+        ),
+    ]
+    made = [f for f in orders.fulfillments if f.order == f"gid://shopify/Order/{oid}"]
+    assert [f.location for f in made] == ["gid://shopify/Location/71234567890", "gid://shopify/Location/71234567891"]
+    assert {fo.status for fo in orders.fulfillment_orders.values() if fo.order.endswith(f"/{oid}")} == {"CLOSED"}
 
 
 def test_a_wrongly_signed_tracking_webhook_is_refused(carrier_stack, carrier_http):

@@ -131,8 +131,10 @@ def test_a_woocommerce_level_webhook_changes_the_inventory_and_reaches_the_other
             "inventoryItemId": f"gid://shopify/InventoryItem/{BEANIE_ITEM}",
             "locationId": "gid://shopify/Location/71234567890",
             "quantity": 17,
+            "changeFromQuantity": None,  # never known: null skips Shopify's compare (Admin API 2026-10)
         }
     ]
+    assert request.path == "/admin/api/2026-10/graphql.json" and request.body["variables"]["idempotencyKey"]
     magento = wait_for(lambda: storefronts.of("magento"), what="the push to Magento")
     assert magento[0].body == {
         "sourceItems": [{"sku": "BEANIE-MER-CHR", "source_code": "default", "quantity": 17, "status": 1}]

@@ -102,7 +102,9 @@ def test_profiles_are_pushed_to_hubspot_and_a_failed_contact_fails_only_its_reco
         )
 
     with respx.mock(assert_all_called=True) as hubspot:
-        route = hubspot.post("https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert").mock(side_effect=answer)
+        route = hubspot.post("https://api.hubapi.com/crm/objects/2026-03/contacts/batch/upsert").mock(
+            side_effect=answer
+        )
         result = deliver(
             crm,
             context,

@@ -21,7 +21,7 @@ from tests.functional.test_stock_updates import set_level
 
 ORDER_ID = "shopify:820982911946154508"
 SHOP = "https://ada-goods.myshopify.com"
-GRAPHQL = f"{SHOP}/admin/api/2025-07/graphql.json"
+GRAPHQL = f"{SHOP}/admin/api/2026-10/graphql.json"
 ADDRESS = {
     "name": "Ada Lovelace",
     "street1": "12 Analytical Row",

@@ -218,7 +218,8 @@ def test_a_shopify_level_after_its_product_sets_the_location_and_reaches_the_oth
         "sourceItems": [{"sku": "TEE-ORGANIC-L", "source_code": "default", "quantity": 42, "status": 1}]
     }
 
-    # An admin correction goes everywhere; Shopify's compare is the count it reported.
+    # An admin correction goes everywhere; Shopify's changeFromQuantity is the count it reported
+    # (Admin API 2026-10, InventoryQuantityInput).
     storefronts.levels[(ITEM, "gid://shopify/Location/71234567890")] = 42
     set_level(fns["admin_api"], context, "TEE-ORGANIC-L", "wh-east", 40)
     settle(hub, fns)
@@ -229,9 +230,10 @@ def test_a_shopify_level_after_its_product_sets_the_location_and_reaches_the_oth
             "inventoryItemId": ITEM,
             "locationId": "gid://shopify/Location/71234567890",
             "quantity": 40,
-            "compareQuantity": 42,
+            "changeFromQuantity": 42,
         }
     ]
+    assert shopify.body["variables"]["idempotencyKey"]
     assert [r.body["stock_quantity"] for r in storefronts.of("woocommerce")] == [42, 40]
 
 

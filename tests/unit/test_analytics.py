@@ -360,7 +360,8 @@ def test_sinks_are_built_from_the_configuration_and_the_hub_secret():
     ("document", "message"),
     [
         ("analytics: {ga4: {measurement_id: UA-1}}", "analytics.ga4.measurement_id"),
-        ("analytics: {meta: {pixel_id: 12}}", "missing key 'analytics.meta.api_version'"),
+        ("analytics: {meta: {api_version: v23.0}}", "missing key 'analytics.meta.pixel_id'"),
+        ("analytics: {meta: {pixel_id: 12, api_version: '23'}}", "analytics.meta.api_version"),
         ("analytics: {tracking: true}", "unknown key 'analytics.tracking'"),
         ("analytics: {attribution_window_days: 0}", "analytics.attribution_window_days"),
         ("analytics: {meta: {pixel_id: 12, api_version: v23.0, action_source: fax}}", "analytics.meta.action_source"),
@@ -371,6 +372,15 @@ def test_a_wrong_analytics_section_names_its_key(document, message):
 
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_config("locations: [{id: a, country: US}]\n" + document)
+
+
+def test_the_meta_graph_version_defaults_to_the_pinned_one():
+    # The Graph API version was required; it now defaults to the version the hub pins (and checks
+    # against Meta's published end of availability), and a configured one still wins.
+    config = parse_config("locations: [{id: a, country: US}]\nanalytics: {meta: {pixel_id: 12}}")
+    assert config.analytics.meta is not None and config.analytics.meta.api_version == "v25.0"
+    config = parse_config("locations: [{id: a, country: US}]\nanalytics: {meta: {pixel_id: 12, api_version: v24.0}}")
+    assert config.analytics.meta is not None and config.analytics.meta.api_version == "v24.0"
 
 
 # ------------------------------------------------------------------------- once, and only once

@@ -5,8 +5,10 @@ through the real outbound adapters on httpx.MockTransport and fakes of the ledge
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from httpx_retries import Retry
 from hub.adapters.storefront_stock import SET_QUANTITIES, StorefrontStock
@@ -136,19 +138,25 @@ def test_a_channel_without_an_api_address_is_not_a_target(world):
 
 
 # ----------------------------------------------------------------------------------- exact requests
-def test_shopify_gets_inventory_set_quantities_with_compare_and_set(world):
+def test_shopify_gets_inventory_set_quantities_with_change_from_quantity_and_an_idempotency_key(world):
+    # The 2026-10 shape: shopify.dev/docs/api/admin-graphql/2026-10/mutations/inventorySetQuantities
+    # (InventoryQuantityInput.changeFromQuantity; no compareQuantity / ignoreCompareQuantity) and the
+    # @idempotent(key: $idempotencyKey) directive with a String! variable, as Shopify's own examples
+    # write it (admin-graphql/latest/mutations/locationDeactivate, "with idempotency enabled").
     world.set("TEE", "wh-east", 12)
     world.sync.note_known("shopify", "TEE", "wh-east", 15)
     world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] = 15
     assert world.sync_change(origin="woocommerce")["shopify"].outcome is PushOutcome.PUSHED
     (request,) = world.api.of("shopify")
-    assert (request.method, request.path) == ("POST", "/admin/api/2025-07/graphql.json")
+    assert (request.method, request.path) == ("POST", "/admin/api/2026-10/graphql.json")
     assert request.headers["x-shopify-access-token"] == SHOPIFY_TOKEN
     assert request.headers["content-type"] == "application/json"
     assert request.body["query"] == SET_QUANTITIES
-    assert "inventorySetQuantities(input: $input)" in request.body["query"]
-    assert "userErrors { code field message }" in request.body["query"]
+    assert "mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!)" in SET_QUANTITIES
+    assert "inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey)" in SET_QUANTITIES
+    assert "userErrors { code field message }" in SET_QUANTITIES
     version = world.ledger.levels[("TEE", "wh-east")].version
+    key = request.body["variables"]["idempotencyKey"]
     assert request.body["variables"] == {
         "input": {
             "name": "available",
@@ -159,23 +167,90 @@ def test_shopify_gets_inventory_set_quantities_with_compare_and_set(world):
                     "inventoryItemId": ITEM,
                     "locationId": "gid://shopify/Location/71234567890",
                     "quantity": 12,
-                    "compareQuantity": 15,
+                    "changeFromQuantity": 15,
                 }
             ],
-        }
+        },
+        "idempotencyKey": key,
     }
+    assert uuid.UUID(key).version == 5
     assert world.sync.state("shopify", "TEE", "wh-east").quantity == 12
 
 
-def test_shopify_is_set_without_comparing_when_the_hub_never_knew_its_count(world):
+def test_shopify_is_set_with_a_null_change_from_when_the_hub_never_knew_its_count(world):
     world.set("TEE", "wh-west", 4)
     world.sync_change(location="wh-west")
     (request,) = world.api.of("shopify")
     payload = request.body["variables"]["input"]
-    assert payload["ignoreCompareQuantity"] is True
+    assert "ignoreCompareQuantity" not in payload  # removed in 2026-04: null opts out, per quantity
     assert payload["quantities"] == [
-        {"inventoryItemId": ITEM, "locationId": "gid://shopify/Location/71234567891", "quantity": 4}
+        {
+            "inventoryItemId": ITEM,
+            "locationId": "gid://shopify/Location/71234567891",
+            "quantity": 4,
+            "changeFromQuantity": None,
+        }
     ]
+
+
+def test_the_idempotency_key_is_the_same_for_every_retry_of_a_push_and_new_for_another_push(world):
+    world.set("TEE", "wh-east", 12)
+    world.api.fail_next = 3  # the first call and both of the client's retries
+    with pytest.raises(SyncFailedError):
+        world.sync_change()
+    world.sync_change()  # the record's retry
+    keys = [r.body["variables"]["idempotencyKey"] for r in world.api.of("shopify")]
+    assert len(keys) == 4 and len(set(keys)) == 1
+    world.set("TEE", "wh-east", 9)  # another level: another push
+    world.sync_change()
+    last = world.api.of("shopify")[-1].body["variables"]
+    assert last["input"]["quantities"][0]["changeFromQuantity"] == 12
+    assert last["idempotencyKey"] not in keys
+
+
+def test_a_push_whose_answer_was_lost_is_applied_once_on_retry(world):
+    world.set("TEE", "wh-east", 12)
+    world.sync.note_known("shopify", "TEE", "wh-east", 15)
+    world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] = 15
+    lost = {"left": 1}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        status, body = world.api.answer(request.method, request.url.path, dict(request.headers), request.content)
+        if "/graphql.json" in request.url.path and lost["left"]:
+            lost["left"] -= 1
+            return httpx.Response(503, json={"errors": "timeout"})  # applied, but the answer never arrived
+        return httpx.Response(status, json=body)
+
+    stock = StorefrontStock(SecretsProvider(values=dict(STOREFRONT_SECRETS)), transport=httpx.MockTransport(handle))
+    service = ChannelSync(world.ledger, world.catalog, world.sync, stock, lambda: CONFIG)
+    level = world.ledger.levels[("TEE", "wh-east")]
+    event = StockLevelChanged(
+        event_id="evt_lost",
+        source="hub",
+        channel="admin",
+        occurred_at=T0,
+        provider=ProviderRef(topic="inventory/set"),
+        data=StockLevelData(sku="TEE", location="wh-east", available=12, origin="admin", version=level.version),
+    )
+    (shopify,) = [r for r in service.sync(event) if r.channel == "shopify"]
+    assert shopify.outcome is PushOutcome.PUSHED
+    # The retry repeated the key and changeFromQuantity 15: Shopify answered the first result instead
+    # of refusing a stale 15 (it holds 12 now) or applying twice.
+    sent = world.api.of("shopify")
+    assert len(sent) == 2 and sent[0].body == sent[1].body
+    assert world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] == 12
+
+
+def test_a_key_whose_attempt_failed_moves_to_its_next_generation(world):
+    world.set("TEE", "wh-east", 12)
+    world.sync.note_known("shopify", "TEE", "wh-east", 15)
+    world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] = 14
+    with pytest.raises(SyncFailedError, match="no longer 15"):
+        world.sync_change()
+    world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] = 15  # the sale was cancelled
+    assert world.sync_change()["shopify"].outcome is PushOutcome.PUSHED
+    first, again, fresh = (r.body["variables"]["idempotencyKey"] for r in world.api.of("shopify"))
+    assert first == again != fresh  # IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED, then the next generation
 
 
 def test_woocommerce_gets_the_variation_stock_quantity_with_basic_auth(world):
@@ -306,7 +381,7 @@ def test_shopify_throttled_every_time_fails_the_record(world):
         world.sync_change()
 
 
-def test_a_stale_compare_fails_the_push_and_lets_the_retry_claim_it_again(world):
+def test_a_stale_change_from_fails_the_push_and_lets_the_retry_claim_it_again(world):
     world.set("TEE", "wh-east", 12)
     world.sync.note_known("shopify", "TEE", "wh-east", 15)
     world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] = 14  # Shopify sold one meanwhile
@@ -316,6 +391,25 @@ def test_a_stale_compare_fails_the_push_and_lets_the_retry_claim_it_again(world)
     world.sync.note_known("shopify", "TEE", "wh-east", 14)
     assert world.sync_change()["shopify"].outcome is PushOutcome.PUSHED
     assert world.api.levels[(ITEM, "gid://shopify/Location/71234567890")] == 12
+
+
+def test_a_push_shopify_is_still_applying_waits_and_asks_again_with_the_same_key(world):
+    # IDEMPOTENCY_CONCURRENT_REQUEST: "This request is currently in progress, please try again"
+    # (shopify.dev/docs/api/admin-graphql/2026-10/enums/InventorySetQuantitiesUserErrorCode).
+    world.set("TEE", "wh-east", 12)
+    original = world.api._graphql
+    busy = {"left": 1}
+
+    def concurrent(body):
+        if busy["left"]:
+            busy["left"] -= 1
+            return world.api._user_errors([("IDEMPOTENCY_CONCURRENT_REQUEST", "in progress")])
+        return original(body)
+
+    world.api._graphql = concurrent
+    assert world.sync_change()["shopify"].outcome is PushOutcome.PUSHED
+    first, again = (r.body["variables"] for r in world.api.of("shopify"))
+    assert first == again and world.sleeps == [1.0]
 
 
 def test_other_user_errors_fail_the_push_naming_them(world):
@@ -366,3 +460,74 @@ def test_missing_credentials_fail_the_push_without_naming_any_secret(world):
     with pytest.raises(SyncFailedError, match="SHOPIFY_ACCESS_TOKEN is not in the hub secret"):
         service.sync(event)
     assert world.api.requests == []
+
+
+# ------------------------------------------------------------- the fake refuses what Shopify refuses
+def shopify_call(api: FakeStorefronts, variables: dict, *, query: str = SET_QUANTITIES, version: str = "2026-10"):
+    client = httpx.Client(base_url="https://ada-goods.myshopify.com", transport=api.transport())
+    response = client.post(
+        f"/admin/api/{version}/graphql.json",
+        headers={"X-Shopify-Access-Token": SHOPIFY_TOKEN},
+        json={"query": query, "variables": variables},
+    )
+    return response.status_code, response.json()
+
+
+def quantities(**fields) -> dict:
+    quantity = {"inventoryItemId": ITEM, "locationId": "gid://shopify/Location/1", "quantity": 3, **fields}
+    return {"name": "available", "reason": "correction", "quantities": [quantity]}
+
+
+def user_error_codes(document: dict) -> list:
+    return [e["code"] for e in document["data"]["inventorySetQuantities"]["userErrors"]]
+
+
+def test_fake_shopify_refuses_a_retired_api_version():
+    api = FakeStorefronts()
+    status, _ = shopify_call(
+        api, {"input": quantities(changeFromQuantity=None), "idempotencyKey": "k"}, version="2025-07"
+    )
+    assert status == 404
+
+
+def test_fake_shopify_refuses_compare_quantity():
+    status, document = shopify_call(FakeStorefronts(), {"input": quantities(compareQuantity=0), "idempotencyKey": "k"})
+    assert status == 200 and "compareQuantity" in document["errors"][0]["message"]
+
+
+def test_fake_shopify_refuses_ignore_compare_quantity():
+    payload = {**quantities(changeFromQuantity=None), "ignoreCompareQuantity": True}
+    _, document = shopify_call(FakeStorefronts(), {"input": payload, "idempotencyKey": "k"})
+    assert "ignoreCompareQuantity" in document["errors"][0]["message"]
+
+
+def test_fake_shopify_refuses_a_quantity_without_change_from_quantity():
+    _, document = shopify_call(FakeStorefronts(), {"input": quantities(), "idempotencyKey": "k"})
+    (error,) = document["data"]["inventorySetQuantities"]["userErrors"]
+    assert "changeFromQuantity" in error["message"]
+
+
+def test_fake_shopify_refuses_a_mutation_without_an_idempotency_key():
+    api = FakeStorefronts()
+    bare = SET_QUANTITIES.replace(" @idempotent(key: $idempotencyKey)", "")
+    _, document = shopify_call(api, {"input": quantities(changeFromQuantity=None), "idempotencyKey": "k"}, query=bare)
+    assert "idempotency key is required" in document["errors"][0]["message"]
+    _, document = shopify_call(api, {"input": quantities(changeFromQuantity=None), "idempotencyKey": " "})
+    assert "idempotency key is required" in document["errors"][0]["message"]
+    assert api.levels == {}
+
+
+def test_fake_shopify_refuses_a_stale_change_from_quantity():
+    api = FakeStorefronts()
+    api.levels[(ITEM, "gid://shopify/Location/1")] = 5
+    _, document = shopify_call(api, {"input": quantities(changeFromQuantity=4), "idempotencyKey": "k"})
+    assert user_error_codes(document) == ["CHANGE_FROM_QUANTITY_STALE"]
+    assert api.levels[(ITEM, "gid://shopify/Location/1")] == 5
+
+
+def test_fake_shopify_refuses_a_key_reused_with_other_parameters():
+    api = FakeStorefronts()
+    shopify_call(api, {"input": quantities(changeFromQuantity=None), "idempotencyKey": "k"})
+    _, document = shopify_call(api, {"input": quantities(changeFromQuantity=None, quantity=4), "idempotencyKey": "k"})
+    assert user_error_codes(document) == ["IDEMPOTENCY_KEY_PARAMETER_MISMATCH"]
+    assert api.levels[(ITEM, "gid://shopify/Location/1")] == 3

@@ -134,7 +134,7 @@ def test_klaviyo_learns_the_profile_id_and_asks_for_a_deletion_job_by_it():
     imported, job = api.requests
     assert json.loads(imported.content) == {"data": {"type": "profile", "attributes": {"email": ADA}}}
     assert (job.method, job.url.path) == ("POST", "/api/data-privacy-deletion-jobs")
-    assert job.headers["revision"] == "2025-01-15"
+    assert job.headers["revision"] == "2026-10-15"  # the pinned default (hub.vendor_versions)
     assert json.loads(job.content) == {
         "data": {
             "type": "data-privacy-deletion-job",

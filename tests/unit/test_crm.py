@@ -92,6 +92,9 @@ def test_hubspot_batch_upsert_by_email_with_bearer_auth():
     assert hubspot(api).upsert([contact]) == {"ada@example.com": "900"}
     (request,) = api.requests
     assert (request.method, request.url) == ("POST", httpx.URL("https://api.hubapi.com" + UPSERT_PATH))
+    # The date-versioned path, same body as the legacy v3 one (developers.hubspot.com/docs/api-reference/
+    # 2026-03/crm/objects/contacts/batch/upsert-contacts).
+    assert request.url.path == "/crm/objects/2026-03/contacts/batch/upsert"
     assert request.headers["Authorization"] == "Bearer pat-na1-test-token"
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.content) == {

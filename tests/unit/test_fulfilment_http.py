@@ -11,7 +11,13 @@ import httpx
 import pytest
 from hub.adapters.carriers import EasyPostCarrier, NoRateError, ShipmentRequest, ShippoCarrier, carrier_for
 from hub.adapters.http import OutboundError, default_retry
-from hub.adapters.storefronts import FULFILLMENT_CREATE, ORDER_FULFILMENTS_QUERY, SHOPIFY_API_VERSION, StorefrontWriters
+from hub.adapters.storefronts import (
+    FULFILLMENT_CREATE,
+    FULFILLMENT_ORDER_OPEN,
+    ORDER_FULFILMENTS_QUERY,
+    SHOPIFY_API_VERSION,
+    StorefrontWriters,
+)
 from hub.config import parse_config
 from hub.domain.orders import Address, Fulfilment, Order, OrderLine, OrderStatus
 from hub.money import Money
@@ -485,3 +491,188 @@ def test_api_url_overrides_the_storefront_base_url():
     )
     StorefrontWriters(config, SECRETS, transport=api.transport()).write(order("woocommerce", "5"), fulfilment())
     assert str(api.requests[0].url).startswith("http://127.0.0.1:9/wp-json/")
+
+
+# ------------------------------------------------- Shopify: one fulfillmentCreate per location
+# The fake Shopify (tests/shopify_fake.py) keeps fulfillment orders per assigned location and refuses
+# what the 2026-10 reference refuses. Shapes: shopify.dev/docs/api/admin-graphql/2026-10,
+# mutations/fulfillmentCreate (FulfillmentInput.lineItemsByFulfillmentOrder, trackingInfo,
+# notifyCustomer), mutations/fulfillmentOrderOpen, objects/FulfillmentOrder (status, assignedLocation).
+TWO_LOCATIONS = parse_config(
+    """
+channels:
+  shopify:
+    platform: shopify
+    shop_domain: ada-goods.myshopify.com
+    locations: {'71234567890': wh-east, '71234567891': wh-west}
+locations: [{id: wh-east, country: US}, {id: wh-west, country: US}]
+"""
+)
+EAST, WEST = "gid://shopify/Location/71234567890", "gid://shopify/Location/71234567891"
+
+
+def shopify_fake(*, mug_status="OPEN", tee_status="OPEN"):
+    from tests.shopify_fake import FakeShopifyOrders
+    from tests.stock_fakes import SHOPIFY_TOKEN, FakeStorefronts
+
+    store = FakeStorefronts()
+    store.orders = FakeShopifyOrders()
+    # The order's MUG line is assigned to the west warehouse, its TEE line to the east one.
+    store.orders.add("5849162203412", "11", "71234567891", [("21", "7001", "MUG", 2)], status=mug_status)
+    store.orders.add("5849162203412", "12", "71234567890", [("22", "7002", "TEE", 1)], status=tee_status)
+    writers = StorefrontWriters(
+        TWO_LOCATIONS, SecretsProvider(values={"SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN}), transport=store.transport()
+    )
+    return store, writers
+
+
+def located(fulfilment_: Fulfilment, location: str) -> Fulfilment:
+    return Fulfilment(
+        **{**{f: getattr(fulfilment_, f) for f in fulfilment_.__dataclass_fields__}, "location": location}
+    )
+
+
+def test_shopify_writes_one_fulfillment_per_location_the_hubs_location_first():
+    store, writers = shopify_fake()
+    result = writers.write(order("shopify", "5849162203412"), located(fulfilment(), "wh-east"))
+    creates = store.orders.creates()
+    tracking = {"company": "UPS", "number": "1Z999AA10123456784", "url": "https://track.example/1Z999"}
+    assert creates == [
+        {
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/12"}],
+            "trackingInfo": tracking,
+            "notifyCustomer": True,
+        },
+        {
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/11"}],
+            "trackingInfo": tracking,
+            "notifyCustomer": True,
+        },
+    ]
+    assert result.reference == "gid://shopify/Fulfillment/900,gid://shopify/Fulfillment/901"
+    assert [f.location for f in store.orders.fulfillments] == [EAST, WEST]
+
+
+def test_shopify_part_of_an_order_across_locations_names_each_locations_line_items():
+    store, writers = shopify_fake()
+    part = fulfilment(lines=(OrderLine("MUG", 1, 1800, "7001"), OrderLine("TEE", 1, 3800, "7002")))
+    writers.write(order("shopify", "5849162203412"), located(part, "wh-west"))
+    assert [c["lineItemsByFulfillmentOrder"] for c in store.orders.creates()] == [
+        [
+            {
+                "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/11",
+                "fulfillmentOrderLineItems": [{"id": "gid://shopify/FulfillmentOrderLineItem/21", "quantity": 1}],
+            }
+        ],
+        [
+            {
+                "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/12",
+                "fulfillmentOrderLineItems": [{"id": "gid://shopify/FulfillmentOrderLineItem/22", "quantity": 1}],
+            }
+        ],
+    ]
+
+
+def test_a_scheduled_fulfillment_order_is_opened_before_it_is_fulfilled():
+    store, writers = shopify_fake(mug_status="SCHEDULED")
+    writers.write(order("shopify", "5849162203412"), located(fulfilment(), "wh-east"))
+    operations = [(op, v.get("id")) for op, v in store.orders.calls if op != "order"]
+    assert operations == [
+        ("fulfillmentCreate", None),
+        ("fulfillmentOrderOpen", "gid://shopify/FulfillmentOrder/11"),
+        ("fulfillmentCreate", None),
+    ]
+    assert store.orders.fulfillment_orders["11"].status == "CLOSED"
+    (opened,) = [r for r in store.requests if "fulfillmentOrderOpen" in r.body["query"]]
+    assert opened.body == {"query": FULFILLMENT_ORDER_OPEN, "variables": {"id": "gid://shopify/FulfillmentOrder/11"}}
+
+
+def test_an_on_hold_fulfillment_order_is_never_written_to():
+    store, writers = shopify_fake(mug_status="ON_HOLD")
+    # The whole order: what Shopify holds back stays as it is; the rest is written.
+    writers.write(order("shopify", "5849162203412"), located(fulfilment(), "wh-east"))
+    assert [c["lineItemsByFulfillmentOrder"] for c in store.orders.creates()] == [
+        [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/12"}]
+    ]
+    # Lines named by a partial fulfilment that only an on-hold fulfillment order holds fail the write.
+    store, writers = shopify_fake(mug_status="ON_HOLD")
+    with pytest.raises(OutboundError, match="do not hold MUG x1"):
+        part = fulfilment(lines=(OrderLine("MUG", 1, 1800, "7001"),))
+        writers.write(order("shopify", "5849162203412"), located(part, "wh-west"))
+    assert store.orders.creates() == []
+
+
+def test_a_retry_after_one_location_was_written_writes_only_the_other():
+    store, writers = shopify_fake()
+    store.orders.fail_create_at = {2}
+    whole = located(fulfilment(), "wh-east")
+    with pytest.raises(OutboundError, match="fulfillmentCreate failed"):
+        writers.write(order("shopify", "5849162203412"), whole)
+    assert len(store.orders.fulfillments) == 1
+    result = writers.write(order("shopify", "5849162203412"), whole)
+    assert [f.location for f in store.orders.fulfillments] == [EAST, WEST]
+    assert result.reference == "gid://shopify/Fulfillment/900,gid://shopify/Fulfillment/901"
+    # And once both are there, a redelivery writes nothing.
+    again = writers.write(order("shopify", "5849162203412"), whole)
+    assert again.skipped == "already on the storefront" and len(store.orders.fulfillments) == 2
+
+
+def test_a_partial_retry_counts_what_its_tracking_number_already_holds():
+    store, writers = shopify_fake()
+    store.orders.fail_create_at = {2}
+    part = located(fulfilment(lines=(OrderLine("MUG", 1, 1800, "7001"), OrderLine("TEE", 1, 3800, "7002"))), "wh-west")
+    with pytest.raises(OutboundError):
+        writers.write(order("shopify", "5849162203412"), part)
+    writers.write(order("shopify", "5849162203412"), part)
+    assert sorted(f.lines[0][2] for f in store.orders.fulfillments) == [1, 1]
+    assert store.orders.fulfillment_orders["11"].lines[0].remaining == 1  # one MUG still to ship
+    assert writers.write(order("shopify", "5849162203412"), part).skipped == "already on the storefront"
+
+
+def test_fake_shopify_refuses_a_fulfillment_mixing_locations():
+    store, _ = shopify_fake()
+    answer = store.orders.graphql(
+        FULFILLMENT_CREATE,
+        {
+            "fulfillment": {
+                "lineItemsByFulfillmentOrder": [
+                    {"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/11"},
+                    {"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/12"},
+                ]
+            }
+        },
+    )
+    (error,) = answer["data"]["fulfillmentCreate"]["userErrors"]
+    assert "same location" in error["message"] and store.orders.fulfillments == []
+
+
+def test_fake_shopify_refuses_a_scheduled_fulfillment_order():
+    store, _ = shopify_fake(mug_status="SCHEDULED")
+    answer = store.orders.graphql(
+        FULFILLMENT_CREATE,
+        {"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/11"}]}},
+    )
+    (error,) = answer["data"]["fulfillmentCreate"]["userErrors"]
+    assert "SCHEDULED" in error["message"] and store.orders.fulfillments == []
+
+
+def test_fake_shopify_refuses_more_than_a_line_has_left():
+    store, _ = shopify_fake()
+    items = [{"id": "gid://shopify/FulfillmentOrderLineItem/21", "quantity": 3}]
+    answer = store.orders.graphql(
+        FULFILLMENT_CREATE,
+        {
+            "fulfillment": {
+                "lineItemsByFulfillmentOrder": [
+                    {"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/11", "fulfillmentOrderLineItems": items}
+                ]
+            }
+        },
+    )
+    assert answer["data"]["fulfillmentCreate"]["userErrors"] and store.orders.fulfillments == []
+
+
+def test_fake_shopify_refuses_to_open_a_fulfillment_order_that_is_not_scheduled():
+    store, _ = shopify_fake()
+    answer = store.orders.graphql(FULFILLMENT_ORDER_OPEN, {"id": "gid://shopify/FulfillmentOrder/11"})
+    assert answer["data"]["fulfillmentOrderOpen"]["userErrors"]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hub.domain.customers import is_contact_field
 from hub.domain.stock import LocationRef
+from hub.vendor_versions import KLAVIYO_REVISION, META_GRAPH_VERSION, SALESFORCE_API_VERSION
 
 __all__ = [
     "STANDARD_WEBHOOK_SECRETS",
@@ -258,7 +259,11 @@ class MetaConfig(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
     pixel_id: str = Field(pattern=r"^[0-9]+$", description="the pixel (dataset) id")
-    api_version: str = Field(pattern=r"^v[0-9]+\.[0-9]+$", description="the Graph API version, e.g. v23.0")
+    api_version: str = Field(
+        default=META_GRAPH_VERSION,
+        pattern=r"^v[0-9]+\.[0-9]+$",
+        description="the Graph API version; default the one pinned in hub.vendor_versions",
+    )
     api_url: str = Field(default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)")
     action_source: ActionSource = Field(
         default="other",
@@ -285,7 +290,11 @@ class SalesforceCrmConfig(_Strict):
         pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
         description="an External ID (and Unique) text field holding the normalised email, e.g. Hub_Email__c",
     )
-    api_version: str = Field(default="v62.0", pattern=r"^v[0-9]+\.[0-9]$", description="the REST API version")
+    api_version: str = Field(
+        default=SALESFORCE_API_VERSION,
+        pattern=r"^v[0-9]+\.[0-9]$",
+        description="the REST API version; default the one pinned in hub.vendor_versions",
+    )
 
 
 class CrmConfig(_Strict):
@@ -395,7 +404,11 @@ class KlaviyoConfig(_Strict):
     """Klaviyo's events API. The private key is KLAVIYO_API_KEY in the hub secret."""
 
     api_url: str = Field(default="https://a.klaviyo.com", description="the API's base URL (a fake in tests)")
-    revision: str = Field(default="2025-01-15", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.pre)?$")
+    revision: str = Field(
+        default=KLAVIYO_REVISION,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.pre)?$",
+        description="the `revision` header; default the one pinned in hub.vendor_versions",
+    )
 
     @field_validator("revision", mode="before")
     @classmethod

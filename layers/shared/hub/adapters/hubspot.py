@@ -1,4 +1,9 @@
-"""HubSpot contacts: batch upsert by email (`POST /crm/v3/objects/contacts/batch/upsert`).
+"""HubSpot contacts: batch upsert by email (`POST /crm/objects/2026-03/contacts/batch/upsert`).
+
+The upsert uses HubSpot's date-versioned path (the version pinned in hub.vendor_versions): its
+request and response are documented as the same as the legacy `/crm/v3/...` path, which HubSpot
+stops supporting in September 2027. The GDPR delete stays on the legacy v3 path until a dated
+equivalent is documented.
 
 Up to 100 inputs per call, each `{"idProperty": "email", "id": <email>, "properties": {...}}`;
 the email is HubSpot's unique contact property, so an upsert never creates a second contact for
@@ -24,11 +29,12 @@ import httpx
 
 from hub.adapters.http import OutboundError, vendor_error
 from hub.domain.customers import Contact
+from hub.vendor_versions import HUBSPOT_CRM_OBJECTS, HUBSPOT_LEGACY_V3
 
 __all__ = ["GDPR_DELETE_PATH", "UPSERT_PATH", "HubSpotClient", "HubSpotError", "hubspot_value"]
 
-UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
-GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
+UPSERT_PATH = f"/crm/objects/{HUBSPOT_CRM_OBJECTS}/contacts/batch/upsert"
+GDPR_DELETE_PATH = f"/crm/{HUBSPOT_LEGACY_V3}/objects/contacts/gdpr-delete"
 MAX_INPUTS = 100
 _PERMANENT = frozenset({"VALIDATION_ERROR", "INVALID_EMAIL", "BAD_REQUEST", "PROPERTY_DOESNT_EXIST"})
 

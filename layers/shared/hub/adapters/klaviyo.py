@@ -26,6 +26,7 @@ import httpx
 
 from hub.adapters.http import OutboundError, outbound_client, outbound_error
 from hub.marketing.ports import OutboundMessage
+from hub.vendor_versions import KLAVIYO_REVISION
 
 __all__ = ["KlaviyoClient", "event_body"]
 
@@ -73,7 +74,7 @@ class KlaviyoClient:
         api_key: str,
         *,
         api_url: str = "https://a.klaviyo.com",
-        revision: str = "2025-01-15",
+        revision: str = KLAVIYO_REVISION,
         metrics: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -1,9 +1,16 @@
 """Pushing a stock level to a storefront, each through its own API:
 
-- Shopify (GraphQL Admin, `X-Shopify-Access-Token`): `inventorySetQuantities` with name `available`,
-  reason `correction`, and compare-and-set: `compareQuantity` is the quantity the hub knows the
-  location holds, so a count Shopify changed meanwhile (a sale the hub has not heard of yet) is not
-  overwritten (`COMPARE_QUANTITY_STALE` fails the push, to be retried once the hub has heard).
+- Shopify (GraphQL Admin, the version pinned in hub.vendor_versions, `X-Shopify-Access-Token`):
+  `inventorySetQuantities` with name `available`, reason `correction`, and compare-and-swap: each
+  quantity carries `changeFromQuantity`, the quantity the hub knows the location holds, so a count
+  Shopify changed meanwhile (a sale the hub has not heard of yet) is not overwritten
+  (`CHANGE_FROM_QUANTITY_STALE` fails the push, to be retried once the hub has heard); `null` when
+  the hub has never known the count (from 2026-04 the field must be present, `null` opting out).
+  The mutation carries `@idempotent(key: $idempotencyKey)` (mandatory from 2026-04): the key is
+  derived from the push (StockPush.idempotency_key), so a retry of the same push is applied once
+  and any other push has its own key. When Shopify says an earlier attempt under the key failed
+  (`IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`) the push moves to the key's next generation; while one is
+  in progress (`IDEMPOTENCY_CONCURRENT_REQUEST`) it waits and asks again.
   Shopify's cost-based rate limit answers `THROTTLED` in a 200: the push waits for the bucket to
   refill (from `throttleStatus`) and tries again, a few times, then fails.
 - WooCommerce (REST v3, HTTP Basic with the consumer key and secret): `PUT /products/{id}` or
@@ -30,33 +37,42 @@ from hub.config import ChannelConfig
 from hub.domain.sync import StockPush
 from hub.ports import StockPusher
 from hub.secrets import SecretsError, SecretsProvider
+from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = [
     "SET_QUANTITIES",
     "SHOPIFY_API_VERSION",
+    "ChangeFromQuantityStaleError",
     "CompareQuantityStaleError",
     "CredentialsMissingError",
     "StorefrontStock",
 ]
 
-SHOPIFY_API_VERSION = "2025-07"
+SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
 MAGENTO_DEFAULT_SOURCE = "default"
 PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")  # BigCommerce and Square levels come in only
 
-SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) {
+SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
     inventoryAdjustmentGroup { reason }
     userErrors { code field message }
   }
 }"""
+
+_STALE = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
+# Key generations tried in one push; each is only used after Shopify said the one before failed.
+_KEY_GENERATIONS = 4
 
 
 class CredentialsMissingError(OutboundError):
     """The channel's API credentials are not in the hub secret."""
 
 
-class CompareQuantityStaleError(OutboundError):
+class ChangeFromQuantityStaleError(OutboundError):
     """The storefront's count changed since the hub last knew it; retry once the hub has heard."""
+
+
+CompareQuantityStaleError = ChangeFromQuantityStaleError  # the name before Shopify 2026-04
 
 
 def _gid(kind: str, value: str) -> str:
@@ -85,7 +101,7 @@ class ShopifyStock:
         self._attempts = throttle_attempts
 
     @staticmethod
-    def variables(push: StockPush) -> dict[str, Any]:
+    def variables(push: StockPush, generation: int = 0) -> dict[str, Any]:
         if not push.ids.item_id:
             raise OutboundError(f"no Shopify inventory item is known for {push.sku}")
         if not push.platform_location:
@@ -94,27 +110,27 @@ class ShopifyStock:
             "inventoryItemId": _gid("InventoryItem", push.ids.item_id),
             "locationId": _gid("Location", push.platform_location),
             "quantity": push.quantity,
+            # Always present: null when the hub has never known this location's count.
+            "changeFromQuantity": push.compare,
         }
         payload: dict[str, Any] = {"name": "available", "reason": "correction", "quantities": [quantity]}
         if push.reference:
             payload["referenceDocumentUri"] = push.reference
-        if push.compare is None:
-            # The hub has never known this location's count: nothing to compare with.
-            payload["ignoreCompareQuantity"] = True
-        else:
-            quantity["compareQuantity"] = push.compare
-        return {"input": payload}
+        return {"input": payload, "idempotencyKey": push.idempotency_key(generation)}
 
     def push(self, push: StockPush) -> None:
-        body = {"query": SET_QUANTITIES, "variables": self.variables(push)}
-        for attempt in range(1, self._attempts + 1):
+        generation = 0
+        waits = 0
+        while True:
+            body = {"query": SET_QUANTITIES, "variables": self.variables(push, generation)}
             response = check(self._client.post(self._path, json=body), "Shopify inventorySetQuantities")
             document = _json(response, "Shopify inventorySetQuantities")
             errors = document.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
-                if attempt == self._attempts:
+                waits += 1
+                if waits >= self._attempts:
                     raise OutboundError("Shopify throttled inventorySetQuantities after every retry", 429)
-                self._sleep(_throttle_wait(document, attempt))
+                self._sleep(_throttle_wait(document, waits))
                 continue
             if errors:
                 # Codes and the request id only: GraphQL messages can quote the values sent.
@@ -128,15 +144,32 @@ class ShopifyStock:
                 )
             result = (document.get("data") or {}).get("inventorySetQuantities") or {}
             user_errors = result.get("userErrors") or []
-            if any(e.get("code") == "COMPARE_QUANTITY_STALE" for e in user_errors):
-                raise CompareQuantityStaleError(
-                    f"Shopify's count of {push.sku} is no longer {push.compare}; retried once the hub hears it"
+            codes = {e.get("code") for e in user_errors}
+            if codes & _STALE:
+                raise ChangeFromQuantityStaleError(
+                    f"Shopify's count of {push.sku} is no longer {push.compare}; retried once the hub hears it",
+                    409,
+                    code="CHANGE_FROM_QUANTITY_STALE",
                 )
+            if "IDEMPOTENCY_CONCURRENT_REQUEST" in codes:
+                # The same push is being applied right now (a retry overlapping the first attempt).
+                waits += 1
+                if waits >= self._attempts:
+                    raise OutboundError(
+                        f"Shopify was still applying the level of {push.sku}",
+                        409,
+                        code="IDEMPOTENCY_CONCURRENT_REQUEST",
+                    )
+                self._sleep(min(0.5 * 2**waits, 10.0))
+                continue
+            if "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" in codes and generation + 1 < _KEY_GENERATIONS:
+                # Nothing was applied under that key: the same push under its next key is safe.
+                generation += 1
+                continue
             if user_errors:
                 listed = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in user_errors)[:200]
                 raise OutboundError(f"Shopify refused the level of {push.sku}: {listed}", response.status_code)
             return
-        raise AssertionError("unreachable")
 
 
 def _throttle_wait(document: dict[str, Any], attempt: int) -> float:

@@ -3,10 +3,17 @@
 Each writer first reads what the storefront already has, so that writing the same fulfilment
 twice (a redelivery, or a retry after the write succeeded but was not recorded) writes once:
 
-- Shopify (GraphQL Admin): read the order's fulfillment orders and fulfilments; a fulfilment with
-  the same tracking number means it is there. Else `fulfillmentCreate` with `trackingInfo`
-  {company, number, url} and `notifyCustomer`, for the whole open fulfillment orders when the
-  fulfilment is the whole order, else for its lines (matched by line item id, then SKU).
+- Shopify (GraphQL Admin, the version pinned in hub.vendor_versions): read the order's fulfillment
+  orders (with their assigned location) and fulfilments. What fulfilments under the same tracking
+  number already hold is there; the rest is written with one `fulfillmentCreate` per Shopify
+  location, since the mutation takes fulfillment orders "assigned to the same location" only:
+  `trackingInfo` {company, number, url} and `notifyCustomer`, for the whole open fulfillment orders
+  when the fulfilment is the whole order, else for its lines (matched by line item id, then SKU;
+  fulfillment orders at the Shopify location of the hub's location first). A `SCHEDULED`
+  fulfillment order the fulfilment needs is first opened with `fulfillmentOrderOpen` (the goods
+  have left: Shopify documents opening as how an order management app makes a scheduled order
+  fulfillable now); `ON_HOLD` and closed ones are never written to. A retry after some locations
+  were written reads them back under the tracking number and writes only the others.
 - WooCommerce (REST v3, HTTP Basic with the consumer key and secret): a customer note carrying the
   tracking unless a note already names the tracking number; then, once the whole order has
   shipped, `PUT /orders/{id}` with status `completed` (an absolute value, safe to repeat).
@@ -28,15 +35,19 @@ from hub.adapters.http import OutboundError, check, outbound_client, vendor_erro
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.secrets import SecretsProvider
+from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = [
+    "FULFILLMENT_CREATE",
+    "FULFILLMENT_ORDER_OPEN",
+    "ORDER_FULFILMENTS_QUERY",
     "SHOPIFY_API_VERSION",
     "CredentialsMissingError",
     "StorefrontWriters",
     "WriteResult",
 ]
 
-SHOPIFY_API_VERSION = "2025-07"
+SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
 
 
 class CredentialsMissingError(OutboundError):
@@ -84,11 +95,17 @@ def _note(fulfilment: Fulfilment) -> str:
 # ---------------------------------------------------------------------------------------- Shopify
 ORDER_FULFILMENTS_QUERY = """query OrderFulfilments($id: ID!) {
   order(id: $id) {
-    fulfillments(first: 50) { id trackingInfo(first: 10) { number } }
-    fulfillmentOrders(first: 20) {
+    fulfillments(first: 50) {
+      id
+      status
+      trackingInfo(first: 10) { number }
+      fulfillmentLineItems(first: 100) { nodes { quantity lineItem { id sku } } }
+    }
+    fulfillmentOrders(first: 50) {
       nodes {
         id
         status
+        assignedLocation { location { id } }
         lineItems(first: 100) { nodes { id remainingQuantity lineItem { id sku } } }
       }
     }
@@ -102,14 +119,30 @@ FULFILLMENT_CREATE = """mutation FulfillmentCreate($fulfillment: FulfillmentInpu
   }
 }"""
 
-_OPEN_FULFILLMENT_ORDER = {"OPEN", "IN_PROGRESS", "SCHEDULED"}
+FULFILLMENT_ORDER_OPEN = """mutation FulfillmentOrderOpen($id: ID!) {
+  fulfillmentOrderOpen(id: $id) {
+    fulfillmentOrder { id status }
+    userErrors { field message }
+  }
+}"""
+
+# Fulfillment orders a fulfilment can be created for (SCHEDULED once opened); ON_HOLD, CLOSED,
+# CANCELLED and INCOMPLETE cannot be.
+_FULFILLABLE = {"OPEN", "IN_PROGRESS", "SCHEDULED"}
+
+
+def _line_id(gid: object) -> str:
+    return str(gid or "").rsplit("/", 1)[-1]
 
 
 class ShopifyWriter:
-    def __init__(self, client: httpx.Client, notify_customer: bool = True) -> None:
+    def __init__(
+        self, client: httpx.Client, notify_customer: bool = True, location_for: dict[str, str] | None = None
+    ) -> None:
         self._client = client
         self._notify = notify_customer
         self._path = f"/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
+        self._location_for = dict(location_for or {})  # hub location -> Shopify location id
 
     def _graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
         response = check(self._client.post(self._path, json={"query": query, "variables": variables}), what)
@@ -129,27 +162,59 @@ class ShopifyWriter:
             )
         return body.get("data") or {}
 
+    @staticmethod
+    def _refused(result: dict[str, Any], what: str) -> None:
+        user_errors = result.get("userErrors") or []
+        if user_errors:
+            # The fields Shopify names, not its messages, which can quote the values sent.
+            fields = sorted({".".join(str(p) for p in e.get("field") or []) or "-" for e in user_errors})
+            raise OutboundError(f"Shopify {what} refused the fulfilment: fields {', '.join(fields)}", 422)
+
     def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult:
         gid = f"gid://shopify/Order/{platform_order_id}"
         data = self._graphql(ORDER_FULFILMENTS_QUERY, {"id": gid}, "Shopify order fulfilments query")
         found = data.get("order")
         if not found:
             raise OutboundError(f"Shopify has no order {platform_order_id}", 404)
-        for existing in found.get("fulfillments") or []:
-            numbers = {t.get("number") for t in existing.get("trackingInfo") or []}
-            if fulfilment.tracking_number in numbers:
-                return WriteResult("shopify", existing.get("id"), skipped="already on the storefront")
-        open_orders = [
-            fo
-            for fo in (found.get("fulfillmentOrders") or {}).get("nodes", [])
-            if fo.get("status") in _OPEN_FULFILLMENT_ORDER
+        ours = [
+            f
+            for f in found.get("fulfillments") or []
+            if f.get("status") != "CANCELLED"
+            and fulfilment.tracking_number in {t.get("number") for t in f.get("trackingInfo") or []}
         ]
-        if not open_orders:
-            return WriteResult("shopify", skipped="Shopify has no open fulfillment order left for it")
+        fulfillable = [
+            fo for fo in (found.get("fulfillmentOrders") or {}).get("nodes", []) if fo.get("status") in _FULFILLABLE
+        ]
+        preferred = self._location_for.get(fulfilment.location or "")
+        fulfillable.sort(key=lambda fo: _location_of(fo) != preferred)
         if _whole_order(order, fulfilment):
-            by_order = [{"fulfillmentOrderId": fo["id"]} for fo in open_orders]
+            groups = {}
+            for fo in fulfillable:
+                groups.setdefault(_location_of(fo), []).append({"fulfillmentOrderId": fo["id"]})
         else:
-            by_order = self._lines(open_orders, fulfilment)
+            wanted = self._still_wanted(fulfilment, ours)
+            if not wanted:
+                return WriteResult("shopify", ours[0].get("id"), skipped="already on the storefront")
+            groups = self._lines(fulfillable, wanted)
+        if not groups:
+            if ours:
+                return WriteResult("shopify", ours[0].get("id"), skipped="already on the storefront")
+            return WriteResult("shopify", skipped="Shopify has no open fulfillment order left for it")
+        scheduled = {fo["id"] for fo in fulfillable if fo.get("status") == "SCHEDULED"}
+        created = [f.get("id") for f in ours]
+        for by_order in groups.values():
+            for item in by_order:
+                if item["fulfillmentOrderId"] in scheduled:
+                    self._open(item["fulfillmentOrderId"])
+            created.append(self._create(by_order, fulfilment))
+        return WriteResult("shopify", ",".join(str(c) for c in created if c) or None)
+
+    def _open(self, fulfillment_order_id: str) -> None:
+        what = "Shopify fulfillmentOrderOpen"
+        data = self._graphql(FULFILLMENT_ORDER_OPEN, {"id": fulfillment_order_id}, what)
+        self._refused(data.get("fulfillmentOrderOpen") or {}, "fulfillmentOrderOpen")
+
+    def _create(self, by_order: list[dict[str, Any]], fulfilment: Fulfilment) -> str | None:
         variables = {
             "fulfillment": {
                 "lineItemsByFulfillmentOrder": by_order,
@@ -161,27 +226,39 @@ class ShopifyWriter:
                 "notifyCustomer": self._notify,
             }
         }
-        result = (
-            self._graphql(FULFILLMENT_CREATE, variables, "Shopify fulfillmentCreate").get("fulfillmentCreate") or {}
-        )
-        user_errors = result.get("userErrors") or []
-        if user_errors:
-            # The fields Shopify names, not its messages, which can quote the values sent.
-            fields = sorted({".".join(str(p) for p in e.get("field") or []) or "-" for e in user_errors})
-            raise OutboundError(f"Shopify fulfillmentCreate refused the fulfilment: fields {', '.join(fields)}", 422)
-        created = result.get("fulfillment") or {}
-        return WriteResult("shopify", created.get("id"))
+        data = self._graphql(FULFILLMENT_CREATE, variables, "Shopify fulfillmentCreate")
+        result = data.get("fulfillmentCreate") or {}
+        self._refused(result, "fulfillmentCreate")
+        return (result.get("fulfillment") or {}).get("id")
 
     @staticmethod
-    def _lines(open_orders: list[dict[str, Any]], fulfilment: Fulfilment) -> list[dict[str, Any]]:
+    def _still_wanted(fulfilment: Fulfilment, ours: list[dict[str, Any]]) -> list[list[Any]]:
+        """[line id, sku, quantity] of the fulfilment not yet under its tracking number on Shopify."""
         wanted = [[line.platform_line_id, line.sku, line.quantity] for line in fulfilment.lines]
-        by_order: list[dict[str, Any]] = []
-        for fo in open_orders:
+        for existing in ours:
+            for node in (existing.get("fulfillmentLineItems") or {}).get("nodes", []):
+                item = node.get("lineItem") or {}
+                held = int(node.get("quantity") or 0)
+                for want in wanted:
+                    if held <= 0 or want[2] <= 0:
+                        continue
+                    if (want[0] and want[0] == _line_id(item.get("id"))) or (
+                        not want[0] and want[1] == item.get("sku")
+                    ):
+                        take = min(held, want[2])
+                        want[2] -= take
+                        held -= take
+        return [w for w in wanted if w[2] > 0]
+
+    @staticmethod
+    def _lines(fulfillable: list[dict[str, Any]], wanted: list[list[Any]]) -> dict[str, list[dict[str, Any]]]:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for fo in fulfillable:
             items = []
             for node in (fo.get("lineItems") or {}).get("nodes", []):
                 remaining = int(node.get("remainingQuantity") or 0)
                 item = node.get("lineItem") or {}
-                line_id = str(item.get("id", "")).rsplit("/", 1)[-1]
+                line_id = _line_id(item.get("id"))
                 for want in wanted:
                     if want[2] <= 0 or remaining <= 0:
                         continue
@@ -191,11 +268,19 @@ class ShopifyWriter:
                         want[2] -= take
                         remaining -= take
             if items:
-                by_order.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
+                groups.setdefault(_location_of(fo), []).append(
+                    {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items}
+                )
         if any(want[2] > 0 for want in wanted):
             missing = ", ".join(f"{w[1]} x{w[2]}" for w in wanted if w[2] > 0)
             raise OutboundError(f"Shopify's open fulfillment orders do not hold {missing}", 409)
-        return by_order
+        return groups
+
+
+def _location_of(fulfillment_order: dict[str, Any]) -> str:
+    """The Shopify location id a fulfillment order is assigned to ("" when Shopify did not say)."""
+    assigned = fulfillment_order.get("assignedLocation") or {}
+    return _line_id((assigned.get("location") or {}).get("id"))
 
 
 # ------------------------------------------------------------------------------------ WooCommerce
@@ -294,7 +379,14 @@ class StorefrontWriters:
                 return platform, None, f"channel {channel} has no shop_domain configured"
             token = self._secret("SHOPIFY_ACCESS_TOKEN", channel)
             client = outbound_client(base, headers={"X-Shopify-Access-Token": token}, transport=self._transport)
-            return platform, ShopifyWriter(client), None
+            # The Shopify location of each hub location, where the channel maps them.
+            hub_locations = self._config.location_ids()
+            location_for = {}
+            for hub_location in hub_locations:
+                sells, platform_location = config.sells_from(hub_location, hub_locations)
+                if sells and platform_location:
+                    location_for[hub_location] = platform_location
+            return platform, ShopifyWriter(client, location_for=location_for), None
         if platform == "woocommerce":
             base = config.api_url or config.site_url
             if not base:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-__all__ = ["PlatformIds", "PushTarget", "StockPush", "SyncState"]
+__all__ = ["PUSH_KEY_NAMESPACE", "PlatformIds", "PushTarget", "StockPush", "SyncState"]
+
+# Fixed, so a push's idempotency key is the same in every process and after every redeploy.
+PUSH_KEY_NAMESPACE = uuid.UUID("6f1c3a52-27d9-4b0e-9c55-2f7e1b9a4d10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,5 +58,15 @@ class StockPush:
     quantity: int
     ids: PlatformIds
     platform_location: str | None  # Shopify location id, Magento source code; None: the default, or none
-    compare: int | None = None  # what the hub knows the location holds (Shopify compare-and-set)
-    reference: str | None = None  # why, as a URI (Shopify referenceDocumentUri)
+    compare: int | None = None  # what the hub knows the location holds (Shopify changeFromQuantity)
+    reference: str | None = None  # why, as a URI (Shopify referenceDocumentUri); names the ledger version
+
+    def idempotency_key(self, generation: int = 0) -> str:
+        """A UUID named by everything the push sends: the same for every retry of this push (so the
+        storefront applies it once), different for any other push (another level or ledger version,
+        or another count to change from, which Shopify would refuse under a key already used).
+        `generation` moves to a fresh key when the storefront says an attempt under the key failed."""
+        ids = (self.ids.item_id, self.ids.product_id, self.ids.variation_id)
+        parts = (self.channel, self.sku, *map(str, ids), str(self.platform_location), str(self.quantity))
+        name = "\x1f".join((*parts, str(self.compare), str(self.reference), str(generation)))
+        return str(uuid.uuid5(PUSH_KEY_NAMESPACE, name))

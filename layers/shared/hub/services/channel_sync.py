@@ -8,7 +8,8 @@ the level the ledger holds now, with the ledger version it was read at:
   newer than any claimed before, so an older value never overwrites a newer one, and only one push
   at a time (an in-flight push holds a lease; a newer one waits for it, then pushes the newest level);
 - nothing is sent when the channel is known to hold that quantity already;
-- Shopify compares: `compareQuantity` is the quantity the hub knows the location holds;
+- Shopify compares: `changeFromQuantity` is the quantity the hub knows the location holds (null when
+  it never knew), and the push carries an idempotency key derived from it (StockPush.idempotency_key);
 - a push that fails (after the outbound client's retries) lets go of its claim and fails the record,
   which SQS retries and finally dead-letters; other channels' pushes in the same record go ahead.
 """
