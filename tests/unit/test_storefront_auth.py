@@ -308,3 +308,29 @@ def test_a_local_fake_on_loopback_may_be_plain_http():
     for host in ("127.0.0.1:8080", "localhost:9", "[::1]:9"):
         channel = f'w: {{platform: woocommerce, site_url: "https://s.example", api_url: "http://{host}"}}'
         assert parse_config(config(channel)).channels["w"].api_url == f"http://{host}"
+
+
+@pytest.mark.parametrize(
+    ("channel", "values", "missing"),
+    [
+        (
+            'woocommerce: {platform: woocommerce, site_url: "https://shop.example.com"}',
+            WOO,
+            "WOOCOMMERCE_CONSUMER_SECRET",
+        ),
+        (
+            'magento: {platform: magento, site_url: "https://m.example.com"}',
+            MAGENTO_OAUTH_SECRETS,
+            "MAGENTO_ACCESS_TOKEN_SECRET",
+        ),
+    ],
+)
+def test_a_write_back_whose_credential_is_missing_names_the_key(channel, values, missing):
+    name = channel.split(":", 1)[0]
+    writers = StorefrontWriters(
+        parse_config(config(channel)), SecretsProvider(values={k: v for k, v in values.items() if k != missing})
+    )
+    order = Order(f"{name}:7", name, OrderStatus.SHIPPED, Money(1800, "USD"), (OrderLine("MUG", 1, 1800, "9"),))
+    shipped = Fulfilment("ful_7", "wh-east", order.lines, status="shipped", carrier="UPS", tracking_number="1Z")
+    with pytest.raises(CredentialsMissingError, match=f"^{missing} is not in the hub secret, so writing shipments"):
+        writers.write(order, shipped)
