@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hub.secrets import SECRET_KEYS
 
-from commerce_hub.local.secrets import LOCAL_DEFAULTS, local_secrets
+from commerce_hub.local.secrets import LOCAL_DEFAULTS, PEM_FILE_VARIABLES, credential_keys, local_secrets
 
 NAMES = [
     "SHOPIFY_WEBHOOK_SECRET",
@@ -104,9 +105,6 @@ def _readme_variables() -> set[str]:
 
 
 def test_every_credential_the_readme_lists_is_read_from_the_environment() -> None:
-    from commerce_hub.local.secrets import PEM_FILE_VARIABLES, credential_keys
-    from hub.secrets import SECRET_KEYS
-
     documented = _readme_variables()
     every_key = {key for keys in SECRET_KEYS.values() for key in keys}
     # Each key of the hub's secrets is documented, as itself or as the PEM file it is read from.
