@@ -1,7 +1,7 @@
 """Small fakes of the EasyPost and WooCommerce REST APIs, served over HTTP on 127.0.0.1.
 
 The local stack's order_routing calls them through the configured `api_url`s. They check the
-credentials, keep what was created, and record every request (method, path, headers, JSON body).
+credentials (WooCommerce's as the store does: tests.woocommerce_auth), keep what was created, and record every request (method, path, headers, JSON body).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.woocommerce_auth import refusal as woocommerce_refusal
 
 EASYPOST_KEY = "EZTK-e2e-key"
 WOO_KEY, WOO_SECRET = "ck_e2e", "cs_e2e"
@@ -48,7 +50,10 @@ class FakeApis:
         expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         return headers.get("authorization") == expected
 
-    def answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], body: Any, url: str | None = None
+    ) -> tuple[int, Any]:
+        """`url`: the whole URL, query included (WooCommerce takes credentials from the query too)."""
         if path.startswith("/admin/api/") and self.shopify is not None:
             return self.shopify.answer(method, path, headers, json.dumps(body).encode() if body is not None else b"")
         with self.lock:
@@ -58,8 +63,9 @@ class FakeApis:
                     return 401, {"error": {"code": "APIKEY.INACTIVE"}}
                 return self._easypost(method, path, body)
             if path.startswith("/wp-json/wc/v3/"):
-                if not self._basic(headers, WOO_KEY, WOO_SECRET):
-                    return 401, {"code": "woocommerce_rest_cannot_view"}
+                refused = woocommerce_refusal(url or path, headers, WOO_KEY, WOO_SECRET)
+                if refused:
+                    return refused
                 return self._woocommerce(method, path, body)
             return 404, {"error": "no such path"}
 
@@ -137,7 +143,8 @@ class FakeApis:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, document = fake.answer(self.command, urlsplit(self.path).path, headers, body)
+                url = f"http://{headers.get('host')}{self.path}"
+                status, document = fake.answer(self.command, urlsplit(self.path).path, headers, body, url)
                 payload = json.dumps(document).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

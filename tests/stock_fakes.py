@@ -7,7 +7,6 @@ HTTP on 127.0.0.1 (end to end, where the local stack's channel_sync calls it).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import threading
@@ -21,14 +20,17 @@ import httpx
 from hub.domain.sync import PlatformIds, SyncState
 from hub.ports import SyncBusyError, SyncStaleError
 
+from tests.magento_oauth import MAGENTO_OAUTH_SECRETS, MagentoOAuthCheck
+from tests.woocommerce_auth import refusal as woocommerce_refusal
+
 SHOPIFY_TOKEN = "shpat_local_test_token"
 WOO_KEY, WOO_SECRET = "ck_local_test", "cs_local_test"
-MAGENTO_TOKEN = "local-magento-integration-token"
+MAGENTO_TOKEN = MAGENTO_OAUTH_SECRETS["MAGENTO_ACCESS_TOKEN"]
 STOREFRONT_SECRETS = {
     "SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN,
     "WOOCOMMERCE_CONSUMER_KEY": WOO_KEY,
     "WOOCOMMERCE_CONSUMER_SECRET": WOO_SECRET,
-    "MAGENTO_ACCESS_TOKEN": MAGENTO_TOKEN,
+    **MAGENTO_OAUTH_SECRETS,
 }
 
 
@@ -121,6 +123,7 @@ class FakeStorefronts:
     A key seen before answers what it answered the first time; with other variables it is
     `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`, and after a refused attempt `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`.
     The fulfilment side (orders, fulfillment orders per location) is FakeShopifyOrders, shopify_fake.py.
+    Its Magento checks credentials as a 2.4.4+ store does: OAuth 1.0a (tests.magento_oauth).
     """
 
     API_VERSION = "2026-10"
@@ -133,9 +136,14 @@ class FakeStorefronts:
         self.throttle_next = 0
         self.keys: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # idempotency key -> (input, answer)
         self.orders: Any = None  # a FakeShopifyOrders answers the fulfilment queries and mutations
+        self.magento = MagentoOAuthCheck()
+        self.strips_authorization = False  # a WooCommerce host that drops the Authorization header
         self._lock = threading.Lock()
 
-    def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, url: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """`url` is the whole URL the request went to (Commerce signs it); `path` may carry a query."""
         body = json.loads(raw) if raw else None
         with self._lock:
             self.requests.append(Seen(method, path, {k.lower(): v for k, v in headers.items()}, body))
@@ -143,20 +151,24 @@ class FakeStorefronts:
                 self.fail_next -= 1
                 return self.fail_status, {"errors": "unavailable"}
         headers = {k.lower(): v for k, v in headers.items()}
-        if path.endswith("/graphql.json"):
+        if path.split("?", 1)[0].endswith("/graphql.json"):
             if headers.get("x-shopify-access-token") != SHOPIFY_TOKEN:
                 return 401, {"errors": "[API] Invalid API key or access token"}
             if path != f"/admin/api/{self.API_VERSION}/graphql.json":
                 return 404, {"errors": "Not Found"}
             return 200, self._graphql(body)
         if path.startswith("/wp-json/wc/v3/products/"):
-            expected = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
-            if headers.get("authorization") != expected:
-                return 401, {"code": "woocommerce_rest_cannot_edit"}
-            return 200, {"id": int(path.rstrip("/").rsplit("/", 1)[-1]), **body}
-        if path == "/rest/V1/inventory/source-items":
-            if headers.get("authorization") != f"Bearer {MAGENTO_TOKEN}":
-                return 401, {"message": "The consumer isn't authorized to access %resources."}
+            where = url or f"http://{headers.get('host')}{path}"
+            refused = woocommerce_refusal(
+                where, headers, WOO_KEY, WOO_SECRET, strips_authorization=self.strips_authorization
+            )
+            if refused:
+                return refused
+            return 200, {"id": int(path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]), **body}
+        if path.split("?", 1)[0] == "/rest/V1/inventory/source-items":
+            refused = self.magento.check(method, url or f"http://{headers.get('host')}{path}", headers)
+            if refused:
+                return refused
             return 200, []
         return 404, {"error": f"no route {path}"}
 
@@ -244,7 +256,9 @@ class FakeStorefronts:
     # -------------------------------------------------------------------------------- transports
     def transport(self) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:
-            status, body = self.answer(request.method, request.url.path, dict(request.headers), request.content)
+            status, body = self.answer(
+                request.method, request.url.path, dict(request.headers), request.content, str(request.url)
+            )
             return httpx.Response(status, json=body)
 
         return httpx.MockTransport(handle)

@@ -1,6 +1,7 @@
 """Stock across channels end to end, through a local stack of this module's own, with two workers
 per function: its configuration points Shopify, WooCommerce and Magento channels at a fake of their
-APIs served here on 127.0.0.1 (tests/stock_fakes.py), whose credentials are put in the stack's secret.
+APIs served here on 127.0.0.1 (tests/stock_fakes.py), whose credentials the stack reads from its
+environment. The fake checks them as the stores do (Magento's OAuth 1.0a signature included).
 
 Storefront level webhooks change GET /inventory/{sku} and reach every other channel, never the one
 they came from; and 40 orders racing for 10 units through the real handlers reserve exactly 10."""
@@ -72,10 +73,10 @@ def stock_stack(storefronts, tmp_path_factory) -> Iterator[LocalStack]:
     with storefronts.serve() as api_url:
         config = tmp_path_factory.mktemp("config") / "channels.yaml"
         config.write_text(_config(api_url))
-        env = _environment(HUB_CONFIG=str(config))
+        # The storefront API credentials come from the stack's environment, as a merchant sets them
+        # locally (README, "Environment variables"); the stack stores them in its secret, as in AWS.
+        env = _environment(HUB_CONFIG=str(config), **STOREFRONT_SECRETS)
         with LocalStack(ROOT, http_port=0, aws_port=0, env=env, pool_size=WORKERS) as running:
-            # The storefront API credentials: keys of the same secret, as in AWS.
-            running.put_secrets({**running.secrets, **STOREFRONT_SECRETS})
             yield running
 
 
@@ -326,3 +327,22 @@ def test_three_hundred_orders_racing_for_a_hundred_units_of_one_sku(stock_stack,
         f"\n300 racing orders: sent in {sent - started:.0f} s, all recorded after {recorded_at - started:.0f} s, "
         f"every queue drained after {time.monotonic() - started:.0f} s"
     )
+
+
+def test_a_stock_correction_reaches_shopify_with_the_token_set_in_the_environment(stock_stack, http, storefronts):
+    # Only the environment carried the token: the stack put it in its storefronts secret itself.
+    assert stock_stack.secrets["SHOPIFY_ACCESS_TOKEN"] == STOREFRONT_SECRETS["SHOPIFY_ACCESS_TOKEN"]
+    west = "gid://shopify/Location/71234567891"  # wh-west is sold by Shopify alone in this configuration
+    response = http.put("/inventory/BEANIE-MER-CHR", json={"location": "wh-west", "available": 9}, headers=AUTH)
+    assert response.status_code == 200, response.text
+
+    def pushed_west() -> list:
+        return [
+            r for r in storefronts.of("shopify") if r.body["variables"]["input"]["quantities"][0]["locationId"] == west
+        ]
+
+    (request,) = wait_for(pushed_west, what="the correction pushed to Shopify")
+    assert request.headers["x-shopify-access-token"] == STOREFRONT_SECRETS["SHOPIFY_ACCESS_TOKEN"]
+    assert request.body["variables"]["input"]["quantities"][0]["quantity"] == 9
+    # Every Magento push of this module was signed, and the fake found nothing to refuse.
+    assert storefronts.of("magento") and storefronts.magento.refusals == []

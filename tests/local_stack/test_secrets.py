@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hub.secrets import SECRET_KEYS
 
-from commerce_hub.local.secrets import LOCAL_DEFAULTS, local_secrets
+from commerce_hub.local.secrets import LOCAL_DEFAULTS, PEM_FILE_VARIABLES, credential_keys, local_secrets
 
 NAMES = [
     "SHOPIFY_WEBHOOK_SECRET",
@@ -90,3 +91,37 @@ def test_channels_naming_their_secret_read_it_from_the_variable_of_that_name() -
     assert "SHOPIFY_WEBHOOK_SECRET_US" not in secrets  # no default: that channel refuses, naming the key
     with pytest.raises(ValueError, match="SHOPIFY_WEBHOOK_SECRET_US starts with"):
         local_secrets({"SHOPIFY_WEBHOOK_SECRET_US": "[broken"}, channel_keys=keys)
+
+
+def _readme_variables() -> set[str]:
+    """The variables of the README's table of environment variables (first column, in backticks)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Environment variables", 1)[1].split("\n\n", 2)[1]
+    names: set[str] = set()
+    for row in table.splitlines()[2:]:
+        first = row.split("|")[1]
+        names.update(part.strip("` ") for part in first.replace("/", ",").split(",") if part.strip("` "))
+    return names
+
+
+def test_every_credential_the_readme_lists_is_read_from_the_environment() -> None:
+    documented = _readme_variables()
+    every_key = {key for keys in SECRET_KEYS.values() for key in keys}
+    # Each key of the hub's secrets is documented, as itself or as the PEM file it is read from.
+    pem_keys = {key: variable for variable, key in PEM_FILE_VARIABLES.items()}
+    assert {pem_keys.get(k, k) for k in every_key} <= documented
+    credentials = sorted(documented & set(credential_keys()))
+    assert "SHOPIFY_ACCESS_TOKEN" in credentials and "MAGENTO_ACCESS_TOKEN_SECRET" in credentials
+    environ = {name: f"value of {name}, with a comma" for name in credentials}
+    secrets = local_secrets(environ)
+    assert {name: secrets.get(name) for name in credentials} == environ
+
+
+def test_an_unset_credential_has_no_default() -> None:
+    secrets = local_secrets({"SHOPIFY_ACCESS_TOKEN": ""})
+    assert "SHOPIFY_ACCESS_TOKEN" not in secrets and "HUBSPOT_ACCESS_TOKEN" not in secrets
+
+
+def test_a_malformed_credential_rotation_stops_the_stack_naming_it() -> None:
+    with pytest.raises(ValueError, match="KLAVIYO_API_KEY starts with"):
+        local_secrets({"KLAVIYO_API_KEY": "[pk_broken"})

@@ -270,12 +270,19 @@ def test_woocommerce_simple_products_are_set_on_the_product(world):
     assert (request.path, request.body) == ("/wp-json/wc/v3/products/901", {"manage_stock": True, "stock_quantity": 0})
 
 
-def test_magento_gets_the_source_item_of_the_mapped_source_with_a_bearer_token(world):
+def test_magento_gets_the_source_item_of_the_mapped_source_signed_with_oauth(world):
+    # POST /V1/inventory/source-items: AdobeDocs/commerce-webapi, the Inventory Management REST
+    # reference (sourceItems[] of sku, source_code, quantity, status). Signed with OAuth 1.0a, which a
+    # 2.4.4+ store requires of an integration; the fake checks the signature as Commerce does.
     world.set("TEE", "wh-west", 0)
-    world.sync_change(location="wh-west")
+    results = world.sync_change(location="wh-west")
+    assert results["magento"].outcome is PushOutcome.PUSHED
     (request,) = world.api.of("magento")
     assert (request.method, request.path) == ("POST", "/rest/V1/inventory/source-items")
-    assert request.headers["authorization"] == f"Bearer {MAGENTO_TOKEN}"
+    authorization = request.headers["authorization"]
+    assert authorization.startswith("OAuth ") and 'oauth_signature_method="HMAC-SHA256"' in authorization
+    assert f'oauth_token="{MAGENTO_TOKEN}"' in authorization and "Bearer" not in authorization
+    assert world.api.magento.refusals == []
     assert request.body == {"sourceItems": [{"sku": "TEE", "source_code": "west", "quantity": 0, "status": 0}]}
 
 

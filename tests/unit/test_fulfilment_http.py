@@ -23,6 +23,8 @@ from hub.domain.orders import Address, Fulfilment, Order, OrderLine, OrderStatus
 from hub.money import Money
 from hub.secrets import SecretsProvider
 
+from tests.magento_oauth import ACCESS_TOKEN, MAGENTO_OAUTH_SECRETS, MagentoOAuthCheck, header_params
+
 CONFIG = parse_config(
     """
 channels:
@@ -45,7 +47,7 @@ SECRETS = SecretsProvider(
         "SHOPIFY_ACCESS_TOKEN": "shpat_test",
         "WOOCOMMERCE_CONSUMER_KEY": "ck_test",
         "WOOCOMMERCE_CONSUMER_SECRET": "cs_test",
-        "MAGENTO_ACCESS_TOKEN": "magento-token",
+        **MAGENTO_OAUTH_SECRETS,
     }
 )
 TO = Address(
@@ -437,18 +439,38 @@ def test_woocommerce_writes_no_second_note_and_completes_only_a_wholly_shipped_o
     assert result.reference == "31" and [r.method for r in api.requests] == ["GET"]
 
 
-def test_magento_ships_with_tracks_and_the_bearer_token():
+def magento_route(store: MagentoOAuthCheck, *answers: httpx.Response):
+    """Answers in turn, each only once the request passes the store's OAuth check."""
+    queue = list(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        refused = store.check(request.method, str(request.url), dict(request.headers))
+        if refused:
+            return httpx.Response(refused[0], json=refused[1])
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return answer
+
+
+def test_magento_ships_with_tracks_signed_with_oauth_afresh_on_each_attempt():
+    # POST /V1/order/{orderId}/ship (AdobeDocs/commerce-webapi, REST reference salesShipOrderV1: items
+    # of order_item_id and qty, notify, tracks of track_number, title, carrier_code). Commerce 2.4.4+
+    # refuses the integration token as a bearer token by default, so every call is signed (OAuth 1.0a).
+    store = MagentoOAuthCheck()
     api = Api(
         {
-            ("GET", "/rest/V1/shipments"): [ok({"items": [], "total_count": 0})],
-            ("POST", "/rest/V1/order/42/ship"): [busy(503), httpx.Response(200, json="77")],
+            ("GET", "/rest/V1/shipments"): magento_route(store, ok({"items": [], "total_count": 0})),
+            ("POST", "/rest/V1/order/42/ship"): magento_route(store, busy(503), httpx.Response(200, json="77")),
         }
     )
     result = writers(api).write(
         order("magento", "42", status=OrderStatus.FULFILLING), fulfilment(lines=(OrderLine("TEE", 1, 3800, "7002"),))
     )
     assert result.reference == "77"
-    assert all(r.headers["Authorization"] == "Bearer magento-token" for r in api.requests)
+    assert store.refusals == []
+    signed = [header_params(r.headers["Authorization"]) for r in api.requests]
+    assert all(p["oauth_signature_method"] == "HMAC-SHA256" and p["oauth_token"] == ACCESS_TOKEN for p in signed)
+    assert len({p["oauth_nonce"] for p in signed}) == len(api.requests) == 3  # the retry is signed anew
     (search,) = api.sent("GET", "/rest/V1/shipments")
     assert search.url.params["searchCriteria[filterGroups][0][filters][0][field]"] == "order_id"
     assert search.url.params["searchCriteria[filterGroups][0][filters][0][value]"] == "42"
@@ -463,9 +485,11 @@ def test_magento_ships_with_tracks_and_the_bearer_token():
 
 def test_magento_with_the_tracking_already_on_a_shipment_is_not_shipped_again():
     found = {"items": [{"entity_id": 77, "tracks": [{"track_number": "1Z999AA10123456784"}]}]}
-    api = Api({("GET", "/rest/V1/shipments"): [ok(found)]})
+    store = MagentoOAuthCheck()
+    api = Api({("GET", "/rest/V1/shipments"): magento_route(store, ok(found))})
     result = writers(api).write(order("magento", "42"), fulfilment())
     assert (result.reference, result.skipped) == ("77", "already on the storefront")
+    assert store.refusals == []
 
 
 def test_channels_without_an_api_or_credentials():

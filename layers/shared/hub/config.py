@@ -12,9 +12,18 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hub.domain.customers import is_contact_field
 from hub.domain.stock import LocationRef
@@ -72,6 +81,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+StorefrontAuth = Literal["basic", "query_string", "oauth1", "bearer"]
+# Platform -> its `auth` choices, the default first.
+_AUTH_CHOICES: dict[str, tuple[str, ...]] = {"woocommerce": ("basic", "query_string"), "magento": ("oauth1", "bearer")}
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and (parts.hostname or "").lower() in _LOOPBACK_HOSTS
+
+
 ANY_LOCATION = "*"
 MAGENTO_DEFAULT_SOURCE = "default"
 # Platforms whose stock has no locations: one count per product (or variation).
@@ -114,6 +136,15 @@ class ChannelConfig(_Strict):
     sku_map: dict[str, SkuIds] = Field(
         default_factory=dict, description="SKU -> its ids on this platform (else learned from the webhooks)"
     )
+    auth: StorefrontAuth | None = Field(
+        default=None,
+        description=(
+            "how the hub authenticates to the platform's REST API. WooCommerce: `basic` (default, HTTP Basic) or "
+            "`query_string` (consumer_key/consumer_secret query parameters, for hosts that strip the "
+            "Authorization header). Adobe Commerce: `oauth1` (default, OAuth 1.0a HMAC-SHA256 with the "
+            "integration's four values) or `bearer` (the access token alone, only if the store allows it)"
+        ),
+    )
     webhook_secret: str | None = Field(
         default=None,
         pattern=r"^[A-Z][A-Z0-9_]{0,127}$",
@@ -123,6 +154,32 @@ class ChannelConfig(_Strict):
             "BIGCOMMERCE_CLIENT_SECRET). Deliveries claiming this channel's store verify with this secret only"
         ),
     )
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_of_platform(cls, value: str | None, info: ValidationInfo) -> str | None:
+        platform = info.data.get("platform")
+        allowed = _AUTH_CHOICES.get(str(platform), ())
+        if value is not None and value not in allowed:
+            choices = f"one of {', '.join(allowed)}" if allowed else "not set"
+            raise ValueError(f"'{value}' is not a {platform} choice: it is {choices}")
+        return value
+
+    @field_validator("site_url", "api_url")
+    @classmethod
+    def _woocommerce_over_https(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # WooCommerce takes Basic or query-string credentials only over HTTPS (over HTTP it wants OAuth
+        # 1.0a, which the hub does not speak): refuse the address rather than fail every call with 401.
+        if value is None or info.data.get("platform") != "woocommerce":
+            return value
+        if info.field_name == "site_url" and not value.lower().startswith("https://"):
+            raise ValueError("must start with https://: WooCommerce accepts its REST API keys only over HTTPS")
+        if info.field_name == "api_url" and not _https_or_loopback(value):
+            raise ValueError(
+                "must start with https:// (http:// only for a local fake on 127.0.0.1, ::1 or localhost): "
+                "WooCommerce accepts its REST API keys only over HTTPS"
+            )
+        return value
 
     def identity(self) -> str | None:
         """What names this channel's store in a delivery: shop domain, site URL or store hash."""

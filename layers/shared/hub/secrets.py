@@ -55,7 +55,11 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
         "SHOPIFY_ACCESS_TOKEN",
         "WOOCOMMERCE_CONSUMER_KEY",
         "WOOCOMMERCE_CONSUMER_SECRET",
+        # An Adobe Commerce integration's OAuth 1.0a credentials (MAGENTO_ACCESS_TOKEN alone: `auth: bearer`).
+        "MAGENTO_CONSUMER_KEY",
+        "MAGENTO_CONSUMER_SECRET",
         "MAGENTO_ACCESS_TOKEN",
+        "MAGENTO_ACCESS_TOKEN_SECRET",
         "BIGCOMMERCE_ACCESS_TOKEN",
     ),
     # Carrier API keys that buy labels: order_routing only.

@@ -1,4 +1,4 @@
-"""The webhook secrets of the local stack, shared by the runner and by `commerce-hub send`.
+"""The secrets of the local stack, shared by the runner and by `commerce-hub send`.
 
 In AWS these are keys of the hub's Secrets Manager secrets, one secret per concern (webhooks,
 storefronts, carriers, crm, ... : `hub.secrets.SECRET_KEYS`). Locally the runner splits the same JSON
@@ -6,7 +6,10 @@ document into the same secrets in the emulator's Secrets Manager, so the functio
 as in AWS; `send` imports `local_secrets` to sign sample payloads with the very same values.
 
 Each value comes from the environment variable of the same name when it is set, else from
-LOCAL_DEFAULTS. A value is one secret, exactly as given (commas and spaces are part of it: WooCommerce's
+LOCAL_DEFAULTS. Every other key of the hub's secrets (the API credentials outbound calls use:
+SHOPIFY_ACCESS_TOKEN, the WooCommerce and Adobe Commerce keys, the carrier, CRM, marketing and
+analytics tokens; `credential_keys`) is read from its environment variable when set and has no
+default: a call that needs one that is unset fails with a reason naming the key. A value is one secret, exactly as given (commas and spaces are part of it: WooCommerce's
 generated secrets hold both); during a rotation it is a JSON array of strings, '["old", "new"]', any
 one of which verifies and the last of which `send` signs with (hub.secrets.secret_values).
 The two PEM variables name files; their contents are stored under ADOBE_IO_PUBLIC_KEY and
@@ -19,11 +22,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
-from hub.secrets import SecretsError, secret_values
+from hub.secrets import SECRET_KEYS, SecretsError, secret_values
 
 from commerce_hub.local.keys import LocalKeys
 
-__all__ = ["LOCAL_DEFAULTS", "PEM_FILE_VARIABLES", "SECRETS_PREFIX", "channel_secret_keys", "local_secrets"]
+__all__ = [
+    "LOCAL_DEFAULTS",
+    "PEM_FILE_VARIABLES",
+    "SECRETS_PREFIX",
+    "channel_secret_keys",
+    "credential_keys",
+    "local_secrets",
+]
 
 # The local secrets are named <prefix>/<concern> (the template's SecretsPrefix parameter).
 SECRETS_PREFIX = "commerce-hub/local"
@@ -58,6 +68,13 @@ PEM_FILE_VARIABLES: dict[str, str] = {
 DEFAULT_HTTP_PORT = 3000
 
 
+def credential_keys() -> list[str]:
+    """The keys of the hub's secrets with no local default and no PEM file: API tokens and keys,
+    each read from the environment variable of the same name when set (hub.secrets.SECRET_KEYS)."""
+    own = {*LOCAL_DEFAULTS, *PEM_FILE_VARIABLES.values()}
+    return [key for keys in SECRET_KEYS.values() for key in keys if key not in own]
+
+
 def _checked(name: str, value: str) -> str:
     try:
         secret_values(name, value)
@@ -88,8 +105,9 @@ def local_secrets(
     With `keys`, the public halves of the checkout's local signing keys are trusted for PayPal and
     Adobe I/O unless PAYPAL_CERT_FILE / ADOBE_IO_PUBLIC_KEY_FILE name files of your own.
 
-    `channel_keys` (see channel_secret_keys) are read from the environment when set; they have no
-    default, so a channel whose variable is unset refuses every delivery, naming the variable.
+    The API credentials (`credential_keys`) and `channel_keys` (see channel_secret_keys) are read from
+    the environment when set; they have no default, so a channel whose webhook secret variable is
+    unset refuses every delivery, and a call whose credential is unset fails, each naming the variable.
 
     Raises ValueError (naming the variable, never a value) when a PEM file cannot be read or a value
     that starts with '[' is not a JSON array of strings, so the stack refuses to start rather than
@@ -100,7 +118,7 @@ def local_secrets(
     for name, default in LOCAL_DEFAULTS.items():
         value = environ.get(name)
         secrets[name] = _checked(name, value if value else default.format(port=port))
-    for name in channel_keys:
+    for name in (*credential_keys(), *channel_keys):
         if name not in secrets and environ.get(name):
             secrets[name] = _checked(name, environ[name])
     generated = {"PAYPAL_CERT": keys.paypal_certificate, "ADOBE_IO_PUBLIC_KEY": keys.adobe_public_key} if keys else {}

@@ -16,7 +16,7 @@ exception's text ends up in logs, in batch failure traces and in the Lambda erro
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from hub.ports import HubError
 __all__ = [
     "HubRetry",
     "OutboundError",
+    "SigningTransport",
     "VendorError",
     "check",
     "default_retry",
@@ -216,6 +217,21 @@ def default_retry(*, attempts: int = 4, backoff: float = 0.5, budget: float = 20
     )
 
 
+class SigningTransport(httpx.BaseTransport):
+    """Applies `sign` to every attempt of a request, below the retries: a signature with a nonce (OAuth
+    1.0a) must be new on each attempt, and credentials added here stay out of the URL httpx logs."""
+
+    def __init__(self, transport: httpx.BaseTransport, sign: Callable[[httpx.Request], httpx.Request]) -> None:
+        self._transport = transport
+        self._sign = sign
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(self._sign(request))
+
+    def close(self) -> None:
+        self._transport.close()
+
+
 def outbound_client(
     base_url: str,
     *,
@@ -224,14 +240,19 @@ def outbound_client(
     transport: httpx.BaseTransport | None = None,
     retry: Retry | None = None,
     timeout: float = 10.0,
+    sign: Callable[[httpx.Request], httpx.Request] | None = None,
 ) -> httpx.Client:
-    """An httpx client for one API. `transport` lets tests hand in httpx.MockTransport."""
+    """An httpx client for one API. `transport` lets tests hand in httpx.MockTransport; `sign`
+    (see SigningTransport) authenticates each attempt of each request."""
+    inner = transport or httpx.HTTPTransport()
+    if sign is not None:
+        inner = SigningTransport(inner, sign)
     return httpx.Client(
         base_url=base_url,
         headers=dict(headers or {}),
         auth=auth,
         timeout=httpx.Timeout(timeout, connect=5.0),
-        transport=RetryTransport(transport=transport or httpx.HTTPTransport(), retry=retry or default_retry()),
+        transport=RetryTransport(transport=inner, retry=retry or default_retry()),
     )
 
 

@@ -13,10 +13,12 @@
   in progress (`IDEMPOTENCY_CONCURRENT_REQUEST`) it waits and asks again.
   Shopify's cost-based rate limit answers `THROTTLED` in a 200: the push waits for the bucket to
   refill (from `throttleStatus`) and tries again, a few times, then fails.
-- WooCommerce (REST v3, HTTP Basic with the consumer key and secret): `PUT /products/{id}` or
-  `/products/{product}/variations/{id}` with `manage_stock` and `stock_quantity`.
-- Adobe Commerce / Magento (REST, bearer token): `POST /V1/inventory/source-items` with the SKU's
-  source item (source code, quantity, in-stock status).
+- WooCommerce (REST v3, the consumer key and secret as HTTP Basic or query parameters):
+  `PUT /products/{id}` or `/products/{product}/variations/{id}` with `manage_stock` and `stock_quantity`.
+- Adobe Commerce / Magento (REST, OAuth 1.0a or bearer): `POST /V1/inventory/source-items` with the
+  SKU's source item (source code, quantity, in-stock status).
+
+How WooCommerce and Adobe Commerce calls are authenticated is hub.adapters.storefront_auth.
 
 Every call goes through hub.adapters.http (timeouts; retries with backoff and jitter on 429 and 5xx,
 honouring Retry-After). Base URLs come from the channel's configuration (`shop_domain`, `site_url`;
@@ -33,10 +35,11 @@ import httpx
 from httpx_retries import Retry
 
 from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
+from hub.adapters.storefront_auth import CredentialsMissingError, magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig
 from hub.domain.sync import StockPush
 from hub.ports import StockPusher
-from hub.secrets import SecretsError, SecretsProvider
+from hub.secrets import SecretsProvider
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = [
@@ -50,7 +53,8 @@ __all__ = [
 
 SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
 MAGENTO_DEFAULT_SOURCE = "default"
-PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")  # BigCommerce and Square levels come in only
+PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")
+_PUSH = "pushing stock to"  # BigCommerce and Square levels come in only
 
 SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
@@ -62,10 +66,6 @@ SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!, 
 _STALE = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
 # Key generations tried in one push; each is only used after Shopify said the one before failed.
 _KEY_GENERATIONS = 4
-
-
-class CredentialsMissingError(OutboundError):
-    """The channel's API credentials are not in the hub secret."""
 
 
 class ChangeFromQuantityStaleError(OutboundError):
@@ -241,13 +241,7 @@ class StorefrontStock:
         return outbound_client(base, transport=self._transport, retry=self._retry, **kwargs)
 
     def _secret(self, name: str, channel: str) -> str:
-        try:
-            value = self._secrets.get(name)
-        except SecretsError as exc:
-            raise CredentialsMissingError(f"the hub secret could not be read for {channel}: {exc}") from exc
-        if not value:
-            raise CredentialsMissingError(f"{name} is not in the hub secret, so stock cannot be pushed to {channel}")
-        return value
+        return required_secret(self._secrets, name, channel, _PUSH)
 
     @staticmethod
     def base_url(config: ChannelConfig) -> str | None:
@@ -271,12 +265,16 @@ class StorefrontStock:
             token = self._secret("SHOPIFY_ACCESS_TOKEN", channel)
             pusher = ShopifyStock(self._client(base, headers={"X-Shopify-Access-Token": token}), sleep=self._sleep)
         elif config.platform == "woocommerce":
-            auth = httpx.BasicAuth(
-                self._secret("WOOCOMMERCE_CONSUMER_KEY", channel), self._secret("WOOCOMMERCE_CONSUMER_SECRET", channel)
+            pusher = WooCommerceStock(
+                woocommerce_client(
+                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
+                )
             )
-            pusher = WooCommerceStock(self._client(base, auth=auth))
         else:
-            token = self._secret("MAGENTO_ACCESS_TOKEN", channel)
-            pusher = MagentoStock(self._client(base, headers={"Authorization": f"Bearer {token}"}))
+            pusher = MagentoStock(
+                magento_client(
+                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
+                )
+            )
         self._pushers[channel] = pusher
         return pusher

@@ -14,11 +14,13 @@ twice (a redelivery, or a retry after the write succeeded but was not recorded) 
   have left: Shopify documents opening as how an order management app makes a scheduled order
   fulfillable now); `ON_HOLD` and closed ones are never written to. A retry after some locations
   were written reads them back under the tracking number and writes only the others.
-- WooCommerce (REST v3, HTTP Basic with the consumer key and secret): a customer note carrying the
+- WooCommerce (REST v3, the consumer key and secret as HTTP Basic or query parameters): a customer note carrying the
   tracking unless a note already names the tracking number; then, once the whole order has
   shipped, `PUT /orders/{id}` with status `completed` (an absolute value, safe to repeat).
-- Magento (REST, bearer token): look for a shipment of the order with the tracking number; else
-  `POST /V1/order/{id}/ship` with the items (order item ids) and tracks.
+- Magento (REST, OAuth 1.0a or bearer: hub.adapters.storefront_auth): look for a shipment of the
+  order with the tracking number; else `POST /V1/order/{id}/ship` with the items (order item ids)
+  and tracks, whose `carrier_code` is Commerce's own (`ups`, `usps`, `fedex`, `dhl`, else `custom`)
+  and whose `title` names the carrier.
 
 Base URLs come from the channel's configuration (`shop_domain`, `site_url`; `api_url` overrides
 both, for tests and the local stack); credentials from the hub secret, never logged.
@@ -32,6 +34,7 @@ from typing import Any, Protocol
 import httpx
 
 from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
+from hub.adapters.storefront_auth import CredentialsMissingError, magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.secrets import SecretsProvider
@@ -45,13 +48,11 @@ __all__ = [
     "CredentialsMissingError",
     "StorefrontWriters",
     "WriteResult",
+    "magento_carrier_code",
 ]
 
 SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
-
-
-class CredentialsMissingError(OutboundError):
-    """The channel is configured for write-back but its credentials are not in the hub secret."""
+_WRITE_BACK = "writing shipments back to"
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,23 @@ class WooCommerceWriter:
 
 
 # ---------------------------------------------------------------------------------------- Magento
+# The carriers Commerce ships with (its UPS, USPS, FedEx and DHL modules), by the names EasyPost and
+# Shippo give them; any other carrier is `custom`, and the track's title says which it is.
+_MAGENTO_CARRIERS = {
+    "ups": "ups",
+    "usps": "usps",
+    "fedex": "fedex",
+    "dhl": "dhl",
+    "dhlexpress": "dhl",
+}
+
+
+def magento_carrier_code(carrier: str | None) -> str:
+    """Commerce's carrier code for a carrier name: `ups`, `usps`, `fedex`, `dhl`, else `custom`."""
+    name = "".join(ch for ch in (carrier or "").lower() if ch.isalnum())
+    return _MAGENTO_CARRIERS.get(name, "custom")
+
+
 class MagentoWriter:
     def __init__(self, client: httpx.Client) -> None:
         self._client = client
@@ -326,7 +344,7 @@ class MagentoWriter:
                 {
                     "track_number": fulfilment.tracking_number,
                     "title": fulfilment.carrier or "Carrier",
-                    "carrier_code": (fulfilment.carrier or "custom").lower().replace(" ", "_"),
+                    "carrier_code": magento_carrier_code(fulfilment.carrier),
                 }
             ],
         }
@@ -354,10 +372,7 @@ class StorefrontWriters:
         self._transport = transport
 
     def _secret(self, name: str, channel: str) -> str:
-        value = self._secrets.get(name)
-        if not value:
-            raise CredentialsMissingError(f"{name} is not in the hub secret, so {channel} cannot be written back to")
-        return value
+        return required_secret(self._secrets, name, channel, _WRITE_BACK)
 
     def _channel(self, channel: str) -> ChannelConfig | None:
         configured = self._config.channels.get(channel)
@@ -391,16 +406,13 @@ class StorefrontWriters:
             base = config.api_url or config.site_url
             if not base:
                 return platform, None, f"channel {channel} has no site_url configured"
-            auth = httpx.BasicAuth(
-                self._secret("WOOCOMMERCE_CONSUMER_KEY", channel), self._secret("WOOCOMMERCE_CONSUMER_SECRET", channel)
-            )
-            return platform, WooCommerceWriter(outbound_client(base, auth=auth, transport=self._transport)), None
+            client = woocommerce_client(channel, config, base, self._secrets, _WRITE_BACK, transport=self._transport)
+            return platform, WooCommerceWriter(client), None
         if platform == "magento":
             base = config.api_url or config.site_url
             if not base:
                 return platform, None, f"channel {channel} has no site_url configured"
-            token = self._secret("MAGENTO_ACCESS_TOKEN", channel)
-            client = outbound_client(base, headers={"Authorization": f"Bearer {token}"}, transport=self._transport)
+            client = magento_client(channel, config, base, self._secrets, _WRITE_BACK, transport=self._transport)
             return platform, MagentoWriter(client), None
         return platform, None, f"write-back to {platform} is not supported yet"
 
