@@ -215,7 +215,9 @@ def test_a_push_whose_answer_was_lost_is_applied_once_on_retry(world):
     lost = {"left": 1}
 
     def handle(request: httpx.Request) -> httpx.Response:
-        status, body = world.api.answer(request.method, request.url.path, dict(request.headers), request.content)
+        status, body = world.api.answer(
+            request.method, request.url.path, dict(request.headers), request.content, str(request.url)
+        )
         if "/graphql.json" in request.url.path and lost["left"]:
             lost["left"] -= 1
             return httpx.Response(503, json={"errors": "timeout"})  # applied, but the answer never arrived
