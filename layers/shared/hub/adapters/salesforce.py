@@ -35,6 +35,7 @@ so its expiry fails the call with an error that says to configure the client cre
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
@@ -63,6 +64,7 @@ __all__ = [
 
 BATCH_SIZE = 200  # sObject Collections take at most 200 records per call
 OAUTH_TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
+_OAUTH_CODE = re.compile(r"[a-z_]{1,48}")  # RFC 6749 error codes (invalid_client, ...); nothing else is kept
 
 
 class SalesforceError(OutboundError):
@@ -176,6 +178,7 @@ class ClientCredentials:
             return str(body["access_token"])
         # OAuth errors are {"error": "invalid_client", "error_description": ...}: the code only.
         code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+        code = code if code and _OAUTH_CODE.fullmatch(code) else None
         hint = (
             "; the client credentials flow must be called on the org's My Domain URL"
             " (SALESFORCE_INSTANCE_URL), and enabled for the app with a run-as user"
