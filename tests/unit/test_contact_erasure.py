@@ -114,11 +114,11 @@ def test_salesforce_deletes_the_record_it_created_by_its_id(answer, deleted):
         http(api, "https://acme.my.salesforce.com"),
         sobject="Contact",
         external_id_field="Hub_Email__c",
-        api_version="v62.0",
+        api_version="v66.0",
     )
     assert client.delete_contact("003xx000004TmiQ") is deleted
     (request,) = api.requests
-    assert (request.method, request.url.path) == ("DELETE", "/services/data/v62.0/sobjects/Contact/003xx000004TmiQ")
+    assert (request.method, request.url.path) == ("DELETE", "/services/data/v66.0/sobjects/Contact/003xx000004TmiQ")
 
 
 def test_klaviyo_learns_the_profile_id_and_asks_for_a_deletion_job_by_it():

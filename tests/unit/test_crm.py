@@ -1,5 +1,5 @@
-"""The CRM push: exact HubSpot and Salesforce requests (httpx.MockTransport), partial failures retried
-alone, rate limits honoured, one push per customer at a time, nothing pushed twice."""
+"""The CRM push: exact HubSpot requests (httpx.MockTransport), partial failures retried alone, rate
+limits honoured, one push per customer at a time, nothing pushed twice. Salesforce: test_salesforce.py."""
 
 from __future__ import annotations
 
@@ -12,31 +12,16 @@ import pytest
 from hub.adapters.crm import CrmSetupError, crm_client
 from hub.adapters.http import rate_limit_wait
 from hub.adapters.hubspot import UPSERT_PATH, HubSpotError
-from hub.adapters.salesforce import SalesforceLimitError, SalesforceMultipleMatchesError
 from hub.config import parse_config
 from hub.domain.customers import Contact
 from hub.secrets import SecretsProvider
-from hub.services.crm import CrmBusyError, CrmSync, contact_for
+from hub.services.crm import CrmBusyError, CrmSync
 
 from tests.customer_fakes import FakeCrm
 from tests.unit.test_customer_profiles import customer, placed, service
 
-SECRETS = SecretsProvider(
-    values={
-        "HUBSPOT_ACCESS_TOKEN": "pat-na1-test-token",
-        "SALESFORCE_ACCESS_TOKEN": "00Dxx!sf-test-token",
-        "SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
-    }
-)
+SECRETS = SecretsProvider(values={"HUBSPOT_ACCESS_TOKEN": "pat-na1-test-token"})
 HUBSPOT = parse_config("locations: [{id: wh-east, country: US}]\ncrm: {provider: hubspot}\n").crm
-SALESFORCE = parse_config("""
-locations: [{id: wh-east, country: US}]
-crm:
-  provider: salesforce
-  salesforce: {object: Contact, external_id_field: Hub_Email__c}
-  properties: {Hub_Email__c: email, FirstName: first_name, LastName: last_name, Orders__c: order_count,
-               Spent_USD__c: total_spent.USD, Email_Opt_In__c: email_marketing, Channels__c: channels}
-""").crm
 
 
 @pytest.fixture(autouse=True)
@@ -184,76 +169,6 @@ def test_5xx_is_retried_and_a_call_that_keeps_failing_fails_every_input_of_it(wa
     assert len(failing.requests) == 5  # the first try and four retries
     assert all(isinstance(e, HubSpotError) and e.status_code == 500 for e in outcomes.values())
     assert all("example.com" not in str(e) for e in outcomes.values())
-
-
-# ------------------------------------------------------------------------------------------- Salesforce
-def salesforce(api: Api):
-    return crm_client(SALESFORCE, SECRETS, transport=httpx.MockTransport(api))
-
-
-def ada_contact() -> Contact:
-    svc, store = service()
-    svc.handle(placed("1001", "ada+vip@example.com", 7500))
-    svc.handle(customer("ada+vip@example.com", first="Ada", last="Lovelace", email_ok=True))
-    return contact_for(store.get("ada+vip@example.com"), SALESFORCE)
-
-
-def test_salesforce_upserts_by_external_id_with_patch():
-    api = Api(httpx.Response(201, json={"id": "003xx", "success": True, "errors": [], "created": True}))
-    # Success is the record's id (Salesforce's upsert answer), recorded for erasure.
-    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": "003xx"}
-    (request,) = api.requests
-    assert request.method == "PATCH"
-    assert str(request.url) == (
-        "https://acme.my.salesforce.com/services/data/v62.0/sobjects/Contact/Hub_Email__c/ada%2Bvip%40example.com"
-    )
-    assert request.headers["Authorization"] == "Bearer 00Dxx!sf-test-token"
-    assert json.loads(request.content) == {
-        "FirstName": "Ada",
-        "LastName": "Lovelace",
-        "Orders__c": 1,
-        "Spent_USD__c": "75.00",
-        "Email_Opt_In__c": True,
-        "Channels__c": "shopify",
-    }
-
-
-@pytest.mark.parametrize("status", [200, 204])
-def test_salesforce_updates_are_successes(status):
-    api = Api(httpx.Response(status, json={"id": "003xx", "success": True}) if status == 200 else httpx.Response(204))
-    # API 46.0 and later answer an update with 200 and the id; older versions 204 without it.
-    assert salesforce(api).upsert([ada_contact()]) == {"ada+vip@example.com": "003xx" if status == 200 else None}
-
-
-def test_several_salesforce_records_for_one_email_is_an_error_to_fix_there():
-    api = Api(
-        httpx.Response(
-            300, json=["/services/data/v62.0/sobjects/Contact/003A", "/services/data/v62.0/sobjects/Contact/003B"]
-        )
-    )
-    error = salesforce(api).upsert([ada_contact()])["ada+vip@example.com"]
-    assert isinstance(error, SalesforceMultipleMatchesError)
-    assert "merge them in Salesforce" in str(error) and "example.com" not in str(error)
-    assert len(api.requests) == 1  # not retried: only a person can resolve it
-
-
-def test_the_salesforce_request_limit_fails_the_record_for_later():
-    api = Api(
-        httpx.Response(403, json=[{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])
-    )
-    assert isinstance(salesforce(api).upsert([ada_contact()])["ada+vip@example.com"], SalesforceLimitError)
-
-
-def test_salesforce_contacts_get_a_last_name_it_requires():
-    svc, store = service()
-    svc.handle(placed("1", "ada@example.com"))
-    crm = parse_config(
-        "locations: [{id: a, country: US}]\ncrm: {provider: salesforce, salesforce: {external_id_field: Hub_Email__c}}"
-    ).crm
-    assert contact_for(store.get("ada@example.com"), crm).properties == {
-        "Email": "ada@example.com",
-        "LastName": "Unknown",
-    }
 
 
 def test_a_missing_credential_is_named_without_its_value():

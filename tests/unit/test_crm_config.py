@@ -27,7 +27,7 @@ def test_salesforce_needs_its_external_id_field():
     crm = parse_config(
         BASE + "crm: {provider: salesforce, salesforce: {object: Lead, external_id_field: Hub_Email__c}}"
     ).crm
-    assert (crm.salesforce.object, crm.salesforce.api_version) == ("Lead", "v62.0")
+    assert (crm.salesforce.object, crm.salesforce.api_version) == ("Lead", "v66.0")
     assert crm.defaults() == {"LastName": "Unknown"}
 
 

@@ -1,4 +1,4 @@
-"""What each channel sends, exactly: Klaviyo events, Mailchimp member upserts and tags (mocked HTTP),
+"""What each channel sends, exactly: Klaviyo events, Mailchimp member upserts and events (mocked HTTP),
 the SES MIME message; and the email templates, rendered to HTML and plain text with an unsubscribe
 link."""
 
@@ -123,11 +123,13 @@ def test_a_refused_klaviyo_call_fails_without_echoing_the_customer():
 
 
 # ------------------------------------------------------------------------------------------ Mailchimp
-def test_mailchimp_upserts_the_member_by_its_hash_then_tags_it():
-    recorder = Recorder(200, 204)
+def test_mailchimp_upserts_the_member_by_its_hash_then_records_the_trigger_as_an_event():
+    """Shapes from Mailchimp's Marketing API reference: "Add or update list member" and "Add event"
+    (operationId postListMemberEvents in mailchimp/mailchimp-client-lib-codegen spec/marketing.json)."""
+    recorder = Recorder(200, 200, 204)
     client = MailchimpClient("key-us21", "4f2a9c", transport=httpx.MockTransport(recorder))
     client.send(message())
-    put, tags = recorder.requests
+    put, listed, event = recorder.requests
     member = hashlib.md5(b"jane.doe@example.com").hexdigest()  # noqa: S324 - Mailchimp's own scheme
     assert subscriber_hash(" Jane.Doe@Example.com ") == member
     assert (put.method, str(put.url)) == ("PUT", f"https://us21.api.mailchimp.com/3.0/lists/4f2a9c/members/{member}")
@@ -137,11 +139,20 @@ def test_mailchimp_upserts_the_member_by_its_hash_then_tags_it():
         "status_if_new": "subscribed",
         "merge_fields": {"FNAME": "Jane", "LNAME": "Doe"},
     }
-    assert (tags.method, str(tags.url)) == (
+    # Whether an earlier attempt already recorded it: events carry no idempotency key.
+    assert (listed.method, listed.url.path) == ("GET", f"/3.0/lists/4f2a9c/members/{member}/events")
+    assert dict(listed.url.params) == {"count": "1000", "fields": "events.name,events.properties"}
+    assert (event.method, str(event.url)) == (
         "POST",
-        f"https://us21.api.mailchimp.com/3.0/lists/4f2a9c/members/{member}/tags",
+        f"https://us21.api.mailchimp.com/3.0/lists/4f2a9c/members/{member}/events",
     )
-    assert json.loads(tags.content) == {"tags": [{"name": "hub-post-purchase", "status": "active"}]}
+    assert event.headers["Authorization"] == put.headers["Authorization"]
+    assert json.loads(event.content) == {
+        "name": "hub-post-purchase",
+        "properties": {"items": "2 x Enamel Mug", "message_key": "post_purchase:order:shopify:1001"},
+        "occurred_at": "2026-11-20T14:21:09Z",
+    }
+    assert not [r for r in recorder.requests if r.url.path.endswith("/tags")]  # no tag journeys any more
 
 
 def test_mailchimp_errors_name_the_call_not_the_customer():

@@ -350,8 +350,17 @@ class SalesforceCrmConfig(_Strict):
     api_version: str = Field(
         default=SALESFORCE_API_VERSION,
         pattern=r"^v[0-9]+\.[0-9]$",
-        description="the REST API version; default the one pinned in hub.vendor_versions",
+        description="the REST API version; default the one pinned in hub.vendor_versions (sObject Collections"
+        " upserts need 46.0 or later)",
     )
+
+
+# What Salesforce refuses to create a record without (REQUIRED_FIELD_MISSING) and a profile may lack.
+# The last name is the profile's, so its fallback goes with every push; a Lead's Company is not in
+# the profile at all, so it is sent only to create one (sending it always would overwrite the
+# company a salesperson entered): see `salesforce_create_defaults`.
+_SALESFORCE_REQUIRED: dict[str, dict[str, str]] = {"Contact": {"LastName": "Unknown"}, "Lead": {"LastName": "Unknown"}}
+_SALESFORCE_CREATE_ONLY: dict[str, dict[str, str]] = {"Lead": {"Company": "Unknown"}}
 
 
 class CrmConfig(_Strict):
@@ -394,11 +403,19 @@ class CrmConfig(_Strict):
         return {"email": "email", "firstname": "first_name", "lastname": "last_name", "phone": "phone"}
 
     def defaults(self) -> dict[str, str]:
-        """Values for empty properties; Salesforce will not create a Contact or Lead without a LastName."""
-        if self.fallbacks or self.provider != "salesforce":
+        """Values for empty properties: the configured fallbacks, over the LastName Salesforce requires
+        of a Contact or Lead (a profile may have no last name)."""
+        if self.provider != "salesforce":
             return dict(self.fallbacks)
         target = self.salesforce.object if self.salesforce else "Contact"
-        return {"LastName": "Unknown"} if target in ("Contact", "Lead") else {}
+        return {**_SALESFORCE_REQUIRED.get(target, {}), **self.fallbacks}
+
+    def salesforce_create_defaults(self) -> dict[str, str]:
+        """Fields Salesforce requires only to create the record, with the value to create it with,
+        unless the mapping or the fallbacks already send them (a Lead's Company)."""
+        target = self.salesforce.object if self.salesforce else "Contact"
+        sent = set(self.mapping()) | set(self.defaults())
+        return {k: v for k, v in _SALESFORCE_CREATE_ONLY.get(target, {}).items() if k not in sent}
 
 
 # ------------------------------------------------------------------------------------------ marketing

@@ -64,7 +64,13 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
     ),
     # Carrier API keys that buy labels: order_routing only.
     "carriers": ("EASYPOST_API_KEY", "SHIPPO_API_TOKEN"),
-    "crm": ("HUBSPOT_ACCESS_TOKEN", "SALESFORCE_ACCESS_TOKEN", "SALESFORCE_INSTANCE_URL"),
+    "crm": (
+        "HUBSPOT_ACCESS_TOKEN",
+        "SALESFORCE_INSTANCE_URL",
+        "SALESFORCE_CLIENT_ID",
+        "SALESFORCE_CLIENT_SECRET",
+        "SALESFORCE_ACCESS_TOKEN",
+    ),
     "marketing": ("KLAVIYO_API_KEY", "MAILCHIMP_API_KEY"),
     "analytics": ("GA4_API_SECRET", "META_ACCESS_TOKEN"),
     # Signs the unsubscribe links (marketing_triggers) and verifies them (marketing_unsubscribe).

@@ -137,9 +137,9 @@ SALESFORCE = PinnedVersion(
     key="salesforce_rest",
     vendor="Salesforce",
     api="REST API, default of crm.salesforce.api_version",
-    version="v62.0",
-    released=date(2024, 9, 1),  # Winter '25
-    end_of_support=add_months(date(2024, 9, 1), 36),
+    version="v66.0",
+    released=date(2026, 2, 1),  # Spring '26
+    end_of_support=add_months(date(2026, 2, 1), 36),
     rule="each version supported at least 3 years from first release, retirement announced a year ahead",
     source="https://developer.salesforce.com/docs/platform/connect-rest-api/guide/intro_api_eol",
 )
