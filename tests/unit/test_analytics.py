@@ -315,6 +315,33 @@ def test_meta_accepts_what_the_hub_builds_and_a_refusal_fails_without_the_token(
     assert info.value.status_code == 400 and META_ACCESS_TOKEN not in str(info.value)
 
 
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80004])
+def test_meta_throttling_http_400_with_a_rate_limit_code_is_backed_off_like_a_429(code):
+    meta = FakeMeta(throttle_next=2, throttle_code=code)
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=meta.transport(), retry=FAST)
+    client.send(meta_purchase(purchase(), action_source="other"))
+    assert meta.throttled == 2 and [e["event_name"] for e in meta.events()] == ["Purchase"]
+
+
+def test_lasting_meta_throttling_fails_as_the_throttled_answer_and_a_plain_400_is_not_retried():
+    meta = FakeMeta(throttle_next=100)
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=meta.transport(), retry=FAST)
+    with pytest.raises(OutboundError) as info:
+        client.send(meta_purchase(purchase(), action_source="other"))
+    assert info.value.status_code == 400 and meta.throttled == 5  # the first try and FAST's 4 retries
+    assert META_ACCESS_TOKEN not in str(info.value)
+    # A 400 that is a bad request (code 100, invalid parameter) is refused at once.
+    meta = FakeMeta()
+    seen = []
+    wrapped = httpx.MockTransport(lambda request: seen.append(request) or meta.transport().handle_request(request))
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=wrapped, retry=FAST)
+    unhashed = meta_purchase(purchase(), action_source="other")
+    unhashed["data"][0]["user_data"]["em"] = ["ada@example.com"]
+    with pytest.raises(OutboundError):
+        client.send(unhashed)
+    assert len(seen) == 1
+
+
 def test_meta_must_receive_every_event():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"events_received": 0})
