@@ -35,6 +35,7 @@ __all__ = [
     "default_retry",
     "outbound_client",
     "outbound_error",
+    "purchase_retry",
     "rate_limit_wait",
     "throttled",
     "vendor_error",
@@ -234,6 +235,7 @@ def default_retry(*, attempts: int = 4, backoff: float = 0.5, budget: float = 20
 
     Every method is retried: callers forward an idempotency key wherever the API accepts one, and
     the calls that cannot take one are written to be safe to repeat (absolute values, compare-and-set).
+    A call that is neither (a label purchase) is sent with `purchase_retry` instead.
     """
     return HubRetry(
         total=attempts,
@@ -246,6 +248,16 @@ def default_retry(*, attempts: int = 4, backoff: float = 0.5, budget: float = 20
         backoff_jitter=1.0,
         total_timeout=budget,
         validate_response=_refuse_throttled,
+    )
+
+
+def purchase_retry(retry: Retry | None = None) -> Retry:
+    """For a call that is not safe to repeat and takes no idempotency key (buying a label): retried
+    only when the API cannot have acted on it, a 429 (or a throttled answer) or a connection that was
+    never made; never on a timeout or a 5xx, after which the call may have been done. Pass it as the
+    request's `extensions={"retry": ...}`; the caller finds out what happened before trying again."""
+    return (retry or default_retry()).copy_with(
+        status_forcelist=[429], retry_on_exceptions=[httpx.ConnectError, httpx.ConnectTimeout, ThrottledError]
     )
 
 
