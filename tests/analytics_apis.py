@@ -168,12 +168,22 @@ class FakeMeta:
     access_token: str = META_ACCESS_TOKEN
     received: list[Recorded] = field(default_factory=list)
     fail_next: int = 0
+    throttle_next: int = 0  # answer the next calls as a throttled app, with this many of them
+    throttle_code: int = 17  # 4, 17, 32, 613, 80004...: Graph API's rate-limit codes
+    throttled: int = 0
 
     def answer(self, path: str, query: str, raw: bytes) -> tuple[int, Any]:
         params = parse_qs(query)
         if self.fail_next:
             self.fail_next -= 1
             return 500, _meta_error("An unknown error occurred", 1)
+        if self.throttle_next:
+            # Graph API throttling is HTTP 400 with a rate-limit code, no Retry-After
+            # (developers.facebook.com/docs/graph-api/overview/rate-limiting; guides/error-handling:
+            # "(#17) User request limit reached", type OAuthException, is_transient true).
+            self.throttle_next -= 1
+            self.throttled += 1
+            return 400, _meta_error("(#17) User request limit reached", self.throttle_code)
         if path != f"/{self.api_version}/{self.pixel_id}/events":
             return 404, _meta_error("Unknown path components", 2500)
         if params.get("access_token") != [self.access_token]:

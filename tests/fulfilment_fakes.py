@@ -18,6 +18,11 @@ class FakeShipmentStore:
     def record_booking(self, fulfilment_id: str, order_id: str, provider: str, shipment_id: str) -> str:
         return self.bookings.setdefault(fulfilment_id, shipment_id)
 
+    def rebook(self, fulfilment_id: str, previous: str, shipment_id: str) -> str:
+        if self.bookings.get(fulfilment_id) == previous:
+            self.bookings[fulfilment_id] = shipment_id
+        return self.bookings.get(fulfilment_id, shipment_id)
+
     def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None:
         self.tracking[tracking_number.upper()] = (order_id, fulfilment_id)
 
@@ -49,7 +54,7 @@ class FakeCarrier:
         self.created.append(request.reference)
         return shipment_id
 
-    def buy(self, shipment_id: str, request) -> FakeLabel:  # type: ignore[no-untyped-def]
+    def buy(self, shipment_id: str, request, rebook=None) -> FakeLabel:  # type: ignore[no-untyped-def]
         if self.fail_buys:
             self.fail_buys -= 1
             raise OutboundError("EasyPost buy failed with HTTP 503", 503)

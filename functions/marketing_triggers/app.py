@@ -81,7 +81,11 @@ def _root() -> _Root:
     marketing = MarketingService(
         store=DynamoMarketingStore(dynamodb, env.table),
         schedules=SchedulerSchedules(
-            boto3.client("scheduler"), own.schedule_group, own.queue_arn, own.scheduler_role_arn
+            boto3.client("scheduler"),
+            own.schedule_group,
+            own.queue_arn,
+            own.scheduler_role_arn,
+            dead_letter_arn=own.schedule_dlq_arn,
         ),
         orders=DynamoLedger(dynamodb, env.table),
         profiles=customers,

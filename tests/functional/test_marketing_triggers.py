@@ -58,6 +58,9 @@ def marketing(aws, load_function, monkeypatch):
     monkeypatch.setenv("HUB_MARKETING_SCHEDULE_GROUP", GROUP)
     monkeypatch.setenv("HUB_MARKETING_QUEUE_ARN", queue_arn)
     monkeypatch.setenv("HUB_MARKETING_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{ACCOUNT}:role/marketing-scheduler")
+    monkeypatch.setenv(
+        "HUB_MARKETING_SCHEDULE_DLQ_ARN", f"arn:aws:sqs:{REGION}:{ACCOUNT}:commerce-hub-marketing-dlq-dev"
+    )
     monkeypatch.setenv("HUB_UNSUBSCRIBE_URL", "https://hub.example/unsubscribe")
     from hub.marketing.settings import marketing_settings
 
@@ -130,6 +133,11 @@ def test_a_follow_up_is_scheduled_then_sent_by_ses_to_a_consenting_customer_only
     assert one["ActionAfterCompletion"] == "DELETE" and one["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert one["Target"]["Arn"].endswith(":commerce-hub-marketing-dev")
     assert one["Target"]["RoleArn"].endswith(":role/marketing-scheduler")
+    # What Scheduler cannot deliver within its retry policy goes to the marketing DLQ, not away.
+    assert one["Target"]["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    assert one["Target"]["DeadLetterConfig"] == {
+        "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:commerce-hub-marketing-dlq-dev"
+    }
     inputs = [json.loads(s["Target"]["Input"]) for s in follow_ups.values()]
     assert "@" not in json.dumps(inputs)  # no personal data in what Scheduler keeps
 

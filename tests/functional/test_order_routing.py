@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import httpx
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
 from tests.functional.test_stock_updates import set_level
+from tests.shippo_api import SHIPPO_TOKEN, FakeShippo
 
 ORDER_ID = "shopify:820982911946154508"
 SHOP = "https://ada-goods.myshopify.com"
@@ -47,7 +49,14 @@ def configure(aws, provider: str) -> None:
         "  from_address: {street1: 9 Dock St, city: Newark, state: NJ, zip: '07102', country: US}\n"
     )
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=document, Overwrite=True)
-    aws.put_secrets({**aws.secrets, "EASYPOST_API_KEY": "EZTK-functional", "SHOPIFY_ACCESS_TOKEN": "shpat_functional"})
+    aws.put_secrets(
+        {
+            **aws.secrets,
+            "EASYPOST_API_KEY": "EZTK-functional",
+            "SHIPPO_API_TOKEN": SHIPPO_TOKEN,
+            "SHOPIFY_ACCESS_TOKEN": "shpat_functional",
+        }
+    )
     parameters.clear_caches()
     config._cached = None
 
@@ -213,6 +222,38 @@ def test_a_paid_order_is_routed_labelled_shipped_and_written_back(aws, bus_tap, 
         TableName=aws.resources["HubTable"], Key={"pk": {"S": "SKU#MUG-ENAMEL-WHT"}, "sk": {"S": "LOC#wh-west"}}
     )["Item"]
     assert (level["available"]["N"], level["reserved"]["N"]) == ("8", "0")  # consumed by the shipment
+
+
+def test_shippo_rates_too_old_to_buy_are_refreshed_and_the_new_shipment_kept_before_buying(
+    aws, bus_tap, load_function, context
+):
+    configure(aws, "shippo")
+    changed = place_paid_order(aws, bus_tap, load_function, context)
+    routing = load_function("order_routing")
+    now = datetime.now(UTC)
+    clock = {"now": now - timedelta(days=8)}  # the first shipment's rates were made 8 days ago
+    shippo = FakeShippo(clock=lambda: clock["now"])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        response = shippo.handle(request)
+        if request.method == "POST" and request.url.path == "/shipments/":
+            clock["now"] = now
+        return response
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="api.goshippo.com").mock(side_effect=answer)
+        shopify(mock)
+        assert routing.lambda_handler({"Records": [record_for(changed, "m-1")]}, context) == {"batchItemFailures": []}
+
+    assert read_order(load_function, context)["status"] == "shipped"
+    assert len(shippo.shipments) == 3 and shippo.purchases == 2  # one shipment re-rated, one label each
+    items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
+    bookings = [i for i in items if i["pk"]["S"].startswith("SHIPMENT#")]
+    first, second, third = shippo.shipments
+    assert sorted((b["shipment_id"]["S"], b.get("replaces", {}).get("S")) for b in bookings) == [
+        (second, first),
+        (third, None),
+    ]
 
 
 def test_without_a_carrier_the_order_waits_and_the_admin_api_ships_it(aws, bus_tap, load_function, context):

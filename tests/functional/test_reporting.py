@@ -197,7 +197,9 @@ def test_a_bad_date_is_400_with_what_to_send(aws, admin, context, query, message
 def test_purchases_and_refunds_reach_ga4_and_meta_once(aws, analytics_configured, reporting, context):
     placed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     order = placed("shopify:5849162203412", placed_at, total=5910, lines=(("TSHIRT-BLK-M", 2, 2499), ("MUG", 1, 912)))
-    refund = storefront_refund("shopify:5849162203412", "r1", 912, placed_at + timedelta(minutes=30))
+    refund = storefront_refund(
+        "shopify:5849162203412", "r1", 912, placed_at + timedelta(minutes=30), lines=(("MUG", 1),)
+    )
     with respx.mock(assert_all_mocked=True) as api:
         ga4 = api.post(GA4_URL).mock(return_value=httpx.Response(204))
         meta = api.post(META_URL).mock(return_value=httpx.Response(200, json={"events_received": 1, "fbtrace_id": "x"}))
@@ -231,8 +233,17 @@ def test_purchases_and_refunds_reach_ga4_and_meta_once(aws, analytics_configured
             }
         ],
     }
+    # A partial refund carries its items: without them GA4 counts the whole transaction refunded.
     assert json.loads(refund_request.content)["events"] == [
-        {"name": "refund", "params": {"transaction_id": "5849162203412", "value": 9.12, "currency": "USD"}}
+        {
+            "name": "refund",
+            "params": {
+                "transaction_id": "5849162203412",
+                "value": 9.12,
+                "currency": "USD",
+                "items": [{"item_id": "MUG", "quantity": 1, "price": 9.12}],
+            },
+        }
     ]
     meta_purchase, meta_refund = (json.loads(call.request.content)["data"][0] for call in meta.calls)
     assert meta.calls[0].request.url.params == httpx.QueryParams(access_token=META_ACCESS_TOKEN)

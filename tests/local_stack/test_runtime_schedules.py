@@ -30,7 +30,28 @@ def aws():
         yield scheduler, sqs, url
 
 
-def schedule(scheduler, name, when, *, group="marketing", after="DELETE", expression=None, arn=None, zone="UTC"):
+def schedule(
+    scheduler,
+    name,
+    when,
+    *,
+    group="marketing",
+    after="DELETE",
+    expression=None,
+    arn=None,
+    zone="UTC",
+    retry=None,
+    dead_letter=None,
+):
+    target = {
+        "Arn": arn or "arn:aws:sqs:us-east-1:123456789012:marketing",
+        "RoleArn": ROLE,
+        "Input": json.dumps({"name": name}),
+    }
+    if retry is not None:
+        target["RetryPolicy"] = retry
+    if dead_letter is not None:
+        target["DeadLetterConfig"] = {"Arn": dead_letter}
     scheduler.create_schedule(
         Name=name,
         GroupName=group,
@@ -38,11 +59,7 @@ def schedule(scheduler, name, when, *, group="marketing", after="DELETE", expres
         ScheduleExpressionTimezone=zone,
         FlexibleTimeWindow={"Mode": "OFF"},
         ActionAfterCompletion=after,
-        Target={
-            "Arn": arn or "arn:aws:sqs:us-east-1:123456789012:marketing",
-            "RoleArn": ROLE,
-            "Input": json.dumps({"name": name}),
-        },
+        Target=target,
     )
 
 
@@ -111,6 +128,56 @@ def test_a_delivery_that_fails_is_tried_again(aws):
     assert poller.fire_due() == []
     sqs.create_queue(QueueName="not-yet")
     assert poller.fire_due() == ["lost"]
+
+
+DLQ = "arn:aws:sqs:us-east-1:123456789012:marketing-dlq"
+
+
+def test_a_delivery_whose_retries_are_spent_goes_to_the_dead_letter_queue(aws):
+    scheduler, sqs, _url = aws
+    dlq_url = sqs.create_queue(QueueName="marketing-dlq")["QueueUrl"]
+    lost = "arn:aws:sqs:us-east-1:123456789012:gone"
+    schedule(
+        scheduler,
+        "lost",
+        NOW,
+        arn=lost,
+        retry={"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
+        dead_letter=DLQ,
+    )
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == [] and poller.fire_due() == []  # the first try and one retry
+    assert names(scheduler) == {"lost"} and received(sqs, dlq_url) == []
+    assert poller.fire_due() == []  # the second retry fails too: the policy is spent
+    [message] = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"]) == {"name": "lost"}
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttemptsExhausted"
+    assert attributes["RETRY_ATTEMPTS"] == "2" and attributes["TARGET_ARN"] == lost
+    assert attributes["SCHEDULE_ARN"] == "arn:aws:scheduler:us-east-1:123456789012:schedule/marketing/lost"
+    assert names(scheduler) == set() and poller.dead_lettered == 1 and poller.fired == 0
+
+
+def test_an_event_older_than_its_maximum_age_goes_to_the_dead_letter_queue(aws):
+    scheduler, sqs, _url = aws
+    dlq_url = sqs.create_queue(QueueName="marketing-dlq")["QueueUrl"]
+    schedule(scheduler, "old", NOW, arn="arn:aws:sqs:us-east-1:123456789012:gone", dead_letter=DLQ)
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == []
+    assert received(sqs, dlq_url) == []  # default policy: a day, 185 retries
+    assert poller.fire_due(NOW + timedelta(days=1)) == []
+    [message] = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"]["EXHAUSTED_RETRY_CONDITION"]["StringValue"] == "MaximumEventAgeExhausted"
+
+
+def test_without_a_dead_letter_queue_a_spent_delivery_is_dropped_and_reported(aws, capsys):
+    scheduler, sqs, _url = aws
+    schedule(scheduler, "lost", NOW, arn="arn:aws:sqs:us-east-1:123456789012:gone", retry={"MaximumRetryAttempts": 0})
+    poller = SchedulePoller(scheduler, sqs, Console(), clock=lambda: NOW)
+    assert poller.fire_due() == []
+    assert names(scheduler) == set() and poller.dead_lettered == 0
+    err = capsys.readouterr()
+    assert "dropped, as Scheduler drops it without a DeadLetterConfig" in err.out + err.err
 
 
 def test_the_running_poller_fires_on_its_own(aws):

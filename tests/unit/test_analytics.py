@@ -315,6 +315,33 @@ def test_meta_accepts_what_the_hub_builds_and_a_refusal_fails_without_the_token(
     assert info.value.status_code == 400 and META_ACCESS_TOKEN not in str(info.value)
 
 
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80004])
+def test_meta_throttling_http_400_with_a_rate_limit_code_is_backed_off_like_a_429(code):
+    meta = FakeMeta(throttle_next=2, throttle_code=code)
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=meta.transport(), retry=FAST)
+    client.send(meta_purchase(purchase(), action_source="other"))
+    assert meta.throttled == 2 and [e["event_name"] for e in meta.events()] == ["Purchase"]
+
+
+def test_lasting_meta_throttling_fails_as_the_throttled_answer_and_a_plain_400_is_not_retried():
+    meta = FakeMeta(throttle_next=100)
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=meta.transport(), retry=FAST)
+    with pytest.raises(OutboundError) as info:
+        client.send(meta_purchase(purchase(), action_source="other"))
+    assert info.value.status_code == 400 and meta.throttled == 5  # the first try and FAST's 4 retries
+    assert META_ACCESS_TOKEN not in str(info.value)
+    # A 400 that is a bad request (code 100, invalid parameter) is refused at once.
+    meta = FakeMeta()
+    seen = []
+    wrapped = httpx.MockTransport(lambda request: seen.append(request) or meta.transport().handle_request(request))
+    client = MetaClient(META_PIXEL_ID, META_API_VERSION, META_ACCESS_TOKEN, transport=wrapped, retry=FAST)
+    unhashed = meta_purchase(purchase(), action_source="other")
+    unhashed["data"][0]["user_data"]["em"] = ["ada@example.com"]
+    with pytest.raises(OutboundError):
+        client.send(unhashed)
+    assert len(seen) == 1
+
+
 def test_meta_must_receive_every_event():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"events_received": 0})
@@ -384,6 +411,16 @@ def test_the_meta_graph_version_defaults_to_the_pinned_one():
 
 
 # ------------------------------------------------------------------------- once, and only once
+class RecordingSender:
+    """A JsonSender that keeps every body it is given."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+
+    def send(self, body: dict) -> None:
+        self.bodies.append(body)
+
+
 def forwarding(store: FakeReportStore, *sinks) -> ReportingService:
     config = parse_config(ANALYTICS)
     return ReportingService(store, lambda: config, AnalyticsForwarder(store, lambda: list(sinks)), salt=lambda: SALT)
@@ -415,6 +452,61 @@ def test_a_refund_reported_twice_is_forwarded_once_and_a_later_one_adds_only_its
     assert ga4.refunds[0].platform_order_id == "1" and ga4.refunds[0].customer == ADA_KEY
 
 
+def test_the_ga4_refund_body_lists_the_refunded_items_of_a_partial_refund_and_none_for_a_full_one():
+    # GA4 Measurement Protocol `refund` (developers.google.com/analytics/devguides/collection/ga4/
+    # reference/events#refund): transaction_id, value, currency; `items` required for a partial
+    # refund, and a refund without items refunds the whole transaction.
+    partial = refund_made(amount=2499, items=(("TSHIRT-BLK-M", 1, 2499), ("GIFT-WRAP", 1, None)))
+    assert ga4_refund(partial, NOW)["events"] == [
+        {
+            "name": "refund",
+            "params": {
+                "transaction_id": "5849162203412",
+                "value": 24.99,
+                "currency": "USD",
+                "items": [
+                    {"item_id": "TSHIRT-BLK-M", "quantity": 1, "price": 24.99},
+                    {"item_id": "GIFT-WRAP", "quantity": 1},
+                ],
+            },
+        }
+    ]
+    full = refund_made(amount=5910, total_refunded=5910, items=(("TSHIRT-BLK-M", 2, 2499),), whole_order=True)
+    assert ga4_refund(full, NOW)["events"][0]["params"] == {
+        "transaction_id": "5849162203412",
+        "value": 59.1,
+        "currency": "USD",
+    }
+
+
+def test_a_partial_refund_waits_for_its_items_before_going_to_ga4():
+    store, ga4, meta = FakeReportStore(), Ga4Sink(RecordingSender()), RecordingSink("meta")
+    svc = forwarding(store, ga4, meta)
+    svc.handle(placed("shopify:1", PLACED_AT))  # MUG 2 x 20.00, TEE 1 x 10.00
+    # The gateway reports the partial refund first: Meta gets it, GA4 waits (no lines: it would count in full).
+    change = svc.handle(gateway_refund("shopify:1", "1", 1000, PLACED_AT + timedelta(minutes=30)))
+    assert change.forwarded == ["meta"] and [b["events"][0]["name"] for b in ga4._client.bodies] == ["purchase"]
+    assert store.sent("ga4", "shopify:1", "refund") is None
+    # The storefront's report of the same refund names the line: GA4 gets it now, once.
+    change = svc.handle(
+        storefront_refund("shopify:1", "1", 1000, PLACED_AT + timedelta(minutes=31), lines=(("TEE", 1),))
+    )
+    assert change.forwarded == ["ga4"] and len(meta.refunds) == 1
+    refund = ga4._client.bodies[-1]["events"][0]
+    assert refund["params"]["value"] == 10.0 and refund["params"]["items"] == [
+        {"item_id": "TEE", "quantity": 1, "price": 10.0}
+    ]
+
+
+def test_a_refund_of_the_whole_order_goes_to_ga4_without_items():
+    store, ga4 = FakeReportStore(), Ga4Sink(RecordingSender())
+    svc = forwarding(store, ga4)
+    svc.handle(placed("shopify:1", PLACED_AT))
+    svc.handle(gateway_refund("shopify:1", "1", 5000, PLACED_AT + timedelta(minutes=30)))
+    refund = ga4._client.bodies[-1]["events"][0]
+    assert refund["name"] == "refund" and "items" not in refund["params"] and refund["params"]["value"] == 50.0
+
+
 def test_a_cancelled_order_is_not_forwarded_as_a_purchase():
     from tests.unit.test_reporting import cancelled
 
@@ -435,8 +527,10 @@ def test_through_the_real_clients_the_fakes_receive_valid_requests():
     store = FakeReportStore()
     svc = forwarding(store, ga4, meta)
     svc.handle(placed("shopify:1", PLACED_AT))
-    svc.handle(storefront_refund("shopify:1", "1", 1000, PLACED_AT + timedelta(minutes=5)))
+    # A partial refund: GA4 gets it with its items (without them GA4 would count a full refund).
+    svc.handle(storefront_refund("shopify:1", "1", 1000, PLACED_AT + timedelta(minutes=5), lines=(("TEE", 1),)))
     assert [e["name"] for e in ga4_api.events()] == ["purchase", "refund"]
+    assert ga4_api.events("refund")[0]["params"]["items"] == [{"item_id": "TEE", "quantity": 1, "price": 10.0}]
     assert ga4_api.messages_of_collected() == [[], []]
     assert [(e["event_name"], e["event_id"]) for e in meta_api.events()] == [
         ("Purchase", "1"),

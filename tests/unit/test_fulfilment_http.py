@@ -177,6 +177,30 @@ def test_easypost_reuses_a_label_already_bought_instead_of_buying_again():
     assert [r.method for r in api.requests] == ["GET"]
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda request: (_ for _ in ()).throw(httpx.ReadTimeout("slow carrier", request=request)),
+        lambda request: httpx.Response(502, json={"error": {"code": "INTERNAL_SERVER_ERROR"}}),
+    ],
+    ids=["timeout", "502"],
+)
+def test_an_easypost_buy_that_may_have_happened_is_not_retried_and_the_retry_reads_the_shipment(answer):
+    # EasyPost documents no Idempotency-Key for POST /v2/shipments/{id}/buy; a shipment holds one label.
+    api = Api(
+        {
+            ("GET", "/v2/shipments/shp_1"): [ok({"id": "shp_1", "rates": EASYPOST_RATES}), ok(BOUGHT)],
+            ("POST", "/v2/shipments/shp_1/buy"): answer,
+        }
+    )
+    carrier = EasyPostCarrier("k", transport=api.transport(), retry=default_retry(backoff=0.001, budget=2))
+    with pytest.raises(OutboundError):
+        carrier.buy("shp_1", REQUEST)
+    assert len(api.sent("POST", "/v2/shipments/shp_1/buy")) == 1
+    assert carrier.buy("shp_1", REQUEST).tracking_number == "1Z999AA10123456784"  # read, not bought again
+    assert len(api.sent("POST", "/v2/shipments/shp_1/buy")) == 1
+
+
 def test_easypost_without_a_qualifying_rate_says_what_was_offered():
     slow = [dict(EASYPOST_RATES[0])]
     api = Api({("GET", "/v2/shipments/shp_1"): [ok({"id": "shp_1", "rates": slow})]})
@@ -221,6 +245,7 @@ def test_shippo_creates_the_shipment_and_buys_with_an_idempotency_key():
         {
             ("POST", "/shipments/"): [ok({"object_id": "s_1", "rates": SHIPPO_RATES})],
             ("GET", "/shipments/s_1"): [ok({"object_id": "s_1", "rates": SHIPPO_RATES})],
+            ("GET", "/transactions/"): [ok({"next": None, "previous": None, "results": []})],
             ("POST", "/transactions/"): [
                 busy(),
                 ok(
@@ -247,8 +272,11 @@ def test_shippo_creates_the_shipment_and_buys_with_an_idempotency_key():
         {"length": "12.0", "width": "9.0", "height": "3.0", "distance_unit": "in", "weight": "20.0", "mass_unit": "oz"}
     ]
     assert body["metadata"] == "ful_abc123" and body["async"] is False
+    # Before buying, the rate's transactions are listed (GET /transactions/?rate=, the documented filter).
+    (listed,) = api.sent("GET", "/transactions/")
+    assert listed.url.params == httpx.QueryParams(rate="r_pri", results="100")
     transactions = api.sent("POST", "/transactions/")
-    assert len(transactions) == 2
+    assert len(transactions) == 2  # a 429 is retried: Shippo did not act on it
     assert {r.headers["Idempotency-Key"] for r in transactions} == {"ful_abc123-label"}
     assert json.loads(transactions[-1].content) == {
         "rate": "r_pri",
@@ -262,6 +290,7 @@ def test_a_shippo_transaction_that_is_not_successful_fails():
     api = Api(
         {
             ("GET", "/shipments/s_1"): [ok({"object_id": "s_1", "rates": SHIPPO_RATES})],
+            ("GET", "/transactions/"): [ok({"results": []})],
             ("POST", "/transactions/"): [ok({"status": "ERROR", "messages": [{"text": "address invalid"}]})],
         }
     )

@@ -34,6 +34,7 @@ from hub.events import (
     ProviderRef,
     RefundData,
     RefundIssued,
+    RefundLine,
     StatusChangeData,
 )
 from hub.services.reporting import ReportConflictError, ReportingService
@@ -112,14 +113,27 @@ def cancelled(order_id: str, at: datetime) -> OrderStatusChanged:
     )
 
 
-def storefront_refund(order_id: str, refund_id: str, amount: int, at: datetime, currency: str = "USD") -> RefundIssued:
+def storefront_refund(
+    order_id: str,
+    refund_id: str,
+    amount: int,
+    at: datetime,
+    currency: str = "USD",
+    lines: tuple[tuple[str, int], ...] = (),
+) -> RefundIssued:
     return RefundIssued(
         event_id=f"sf-refund-{order_id}-{refund_id}",
         source="shopify",
         channel=order_id.split(":", 1)[0],
         occurred_at=at,
         provider=_ref(),
-        data=RefundData(order_id=order_id, refund_id=refund_id, amount=amount, currency=currency),
+        data=RefundData(
+            order_id=order_id,
+            refund_id=refund_id,
+            amount=amount,
+            currency=currency,
+            lines=[RefundLine(sku=sku, quantity=quantity) for sku, quantity in lines],
+        ),
     )
 
 

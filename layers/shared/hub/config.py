@@ -274,6 +274,19 @@ class ServiceLevel(_Strict):
     carriers: list[str] = Field(default_factory=list, description="allowed carriers (any if empty)")
 
 
+# The label formats each carrier API takes: Shippo's `label_file_type` tokens (docs.goshippo.com
+# "Shipping label sizes"; shippo-python-sdk LabelFileTypeEnum), where ZPL is spelt ZPLII (ZPL here is
+# sent as ZPLII), and EasyPost's `options.label_format`.
+SHIPPO_LABEL_FILE_TYPES = (
+    "PNG", "PNG_2.3x7.5", "PDF", "PDF_2.3x7.5", "PDF_4x6", "PDF_4x8", "PDF_A4", "PDF_A5", "PDF_A6", "ZPLII",
+)  # fmt: skip
+LABEL_FORMATS: dict[str, tuple[str, ...]] = {
+    "shippo": (*SHIPPO_LABEL_FILE_TYPES, "ZPL"),
+    "easypost": ("PDF", "PNG", "ZPL", "EPL2"),
+    "none": ("PDF", "PNG", "ZPL"),
+}
+
+
 class CarrierConfig(_Strict):
     """The carrier API labels are bought from; `none` leaves fulfilments waiting for a tracking number."""
 
@@ -284,7 +297,13 @@ class CarrierConfig(_Strict):
         default_factory=dict, description="location id -> ship-from address (else from_address)"
     )
     parcel: ParcelConfig = Field(default_factory=ParcelConfig)
-    label_format: Literal["PDF", "PNG", "ZPL"] = "PDF"
+    label_format: str = Field(
+        default="PDF",
+        description=(
+            "PDF, PNG or ZPL (Shippo's ZPLII), or a size only one carrier sells: Shippo's PDF_4x6, PDF_4x8, "
+            "PDF_A4, PDF_A5, PDF_A6, PDF_2.3x7.5, PNG_2.3x7.5 (label_file_type); EasyPost's EPL2"
+        ),
+    )
     api_url: str | None = Field(
         default=None, description="the carrier API's base URL (https://api.easypost.com, https://api.goshippo.com)"
     )
@@ -293,6 +312,12 @@ class CarrierConfig(_Strict):
     def _ship_from(self) -> CarrierConfig:
         if self.provider != "none" and self.from_address is None and not self.from_addresses:
             raise ValueError(f"carrier.provider {self.provider} needs carrier.from_address (or from_addresses)")
+        formats = LABEL_FORMATS.get(self.provider)
+        if formats is not None and self.label_format not in formats:
+            raise ValueError(
+                f"carrier.label_format {self.label_format!r} is not one {self.provider} sells; "
+                f"one of {', '.join(formats)}"
+            )
         return self
 
     def ship_from(self, location: str | None) -> CarrierAddress | None:

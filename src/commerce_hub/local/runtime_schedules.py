@@ -6,7 +6,13 @@ time has passed, delivers the target's Input to the target as Scheduler does (an
 SendMessage, with SqsParameters.MessageGroupId for FIFO), then mirrors ActionAfterCompletion:
 DELETE removes the schedule, NONE leaves it in place, completed, never fired again. Only at()
 schedules with SQS targets are fired; any other is reported once and left alone. A delivery that
-fails is tried again on the next round (Scheduler retries too).
+fails is tried again on the next round (Scheduler retries too) until the target's RetryPolicy is
+spent (MaximumRetryAttempts, or MaximumEventAgeInSeconds since the due time; Scheduler's defaults
+when unset); then, as Scheduler does, the Input goes to the target's DeadLetterConfig queue with
+Scheduler's error attributes (ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS,
+SCHEDULE_ARN, TARGET_ARN), or, with no dead-letter queue, is dropped and reported. Unlike Scheduler,
+retries come once a round (a second), not with exponential backoff, so an attempts limit is reached
+sooner here.
 
 To make time pass in tests, `fire_due(now)` fires at once every schedule due at `now`
 (LocalStack.fire_due_schedules, or `POST /_local/scheduler/fire-due?now=<ISO time>`).
@@ -18,7 +24,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +34,9 @@ from .schedules import At, ScheduleError, parse_expression
 __all__ = ["OneTimeSchedule", "SchedulePoller"]
 
 _INTERVAL_SECONDS = 1.0
+# Scheduler's RetryPolicy when a target sets none.
+_DEFAULT_RETRY_ATTEMPTS = 185
+_DEFAULT_EVENT_AGE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,15 @@ class OneTimeSchedule:
     input: str
     delete_after: bool
     message_group: str | None = None
+    dead_letter_arn: str | None = None
+    max_retries: int = _DEFAULT_RETRY_ATTEMPTS
+    max_age: timedelta = timedelta(seconds=_DEFAULT_EVENT_AGE_SECONDS)
+    account: str = ""
+    region: str = ""
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:scheduler:{self.region}:{self.account}:schedule/{self.group}/{self.name}"
 
 
 def _due(expression_text: str, timezone: str | None) -> datetime | None:
@@ -75,6 +93,8 @@ class SchedulePoller:
         self._completed: set[tuple[str, str, Any]] = set()
         self._reported: set[tuple[str, str]] = set()
         self._queue_urls: dict[str, str] = {}
+        self._failed: dict[tuple[str, str], int] = {}  # deliveries tried and failed, per schedule
+        self.dead_lettered = 0
         self.fired = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="runtime-schedules", daemon=True)
@@ -116,17 +136,21 @@ class SchedulePoller:
                 completed = (schedule.group, schedule.name, summary.get("LastModificationDate"))
                 if completed in self._completed:
                     continue
+                delivered = True
                 try:
-                    self._deliver(schedule)
+                    self._send(schedule.target_arn, schedule.input, schedule.message_group)
                 except Exception as exc:
-                    self.console.warning(f"schedule {schedule.name}: delivering to its target failed: {exc}")
-                    continue
+                    if not self._failed_delivery(schedule, moment, exc):
+                        continue
+                    delivered = False  # dead-lettered or dropped: completed all the same
+                self._failed.pop((schedule.group, schedule.name), None)
                 if schedule.delete_after:
                     self._delete(schedule)
                 else:
                     self._completed.add(completed)
-                self.fired += 1
-                fired.append(schedule.name)
+                if delivered:
+                    self.fired += 1
+                    fired.append(schedule.name)
         return fired
 
     def _list(self) -> list[dict[str, Any]]:
@@ -164,6 +188,8 @@ class SchedulePoller:
             return self._report(key, "only one-time at() schedules are fired for schedules created at run time")
         if not arn.startswith("arn:aws:sqs:"):
             return self._report(key, f"its target {arn or '(none)'} is not an SQS queue; not fired locally")
+        retry = target.get("RetryPolicy") or {}
+        _, _, _service, region, account, _name = arn.split(":", 5)
         return OneTimeSchedule(
             group=key[0],
             name=key[1],
@@ -172,6 +198,11 @@ class SchedulePoller:
             input=str(target.get("Input") or ""),
             delete_after=detail.get("ActionAfterCompletion") == "DELETE",
             message_group=(target.get("SqsParameters") or {}).get("MessageGroupId"),
+            dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn") or None,
+            max_retries=int(retry.get("MaximumRetryAttempts", _DEFAULT_RETRY_ATTEMPTS)),
+            max_age=timedelta(seconds=int(retry.get("MaximumEventAgeInSeconds", _DEFAULT_EVENT_AGE_SECONDS))),
+            account=account,
+            region=region,
         )
 
     def _report(self, key: tuple[str, str], why: str) -> None:
@@ -180,12 +211,55 @@ class SchedulePoller:
             self.console.warning(f"schedule {key[0]}/{key[1]}: {why}")
         return None
 
-    def _deliver(self, schedule: OneTimeSchedule) -> None:
-        _, _, _service, _region, account, name = schedule.target_arn.split(":", 5)
+    def _failed_delivery(self, schedule: OneTimeSchedule, moment: datetime, exc: Exception) -> bool:
+        """Count a failed delivery; True once the retry policy is spent and the message has left
+        (dead-lettered, or dropped without a dead-letter queue), False while it is tried again."""
+        key = (schedule.group, schedule.name)
+        tries = self._failed.get(key, 0) + 1
+        self._failed[key] = tries
+        retries = tries - 1
+        if retries >= schedule.max_retries:
+            condition = "MaximumRetryAttemptsExhausted"
+        elif moment - schedule.due >= schedule.max_age:
+            condition = "MaximumEventAgeExhausted"
+        else:
+            self.console.warning(f"schedule {schedule.name}: delivering to its target failed: {exc}")
+            return False
+        if schedule.dead_letter_arn is None:
+            self.console.warning(
+                f"schedule {schedule.name}: delivery failed after {retries} retries ({exc}); "
+                "dropped, as Scheduler drops it without a DeadLetterConfig"
+            )
+            return True
+        attributes = {
+            "ERROR_CODE": "SQSTargetDeliveryFailure",
+            "ERROR_MESSAGE": str(exc)[:256] or type(exc).__name__,
+            "EXHAUSTED_RETRY_CONDITION": condition,
+            "RETRY_ATTEMPTS": str(retries),
+            "SCHEDULE_ARN": schedule.arn,
+            "TARGET_ARN": schedule.target_arn,
+        }
+        try:
+            self._send(schedule.dead_letter_arn, schedule.input, None, attributes)
+        except Exception as dlq_exc:
+            self.console.warning(f"schedule {schedule.name}: its dead-letter queue refused it too: {dlq_exc}")
+            return False
+        self.dead_lettered += 1
+        self.console.warning(
+            f"schedule {schedule.name}: delivery failed after {retries} retries; sent to its dead-letter queue"
+        )
+        return True
+
+    def _send(
+        self, queue_arn: str, body: str, message_group: str | None, attributes: dict[str, str] | None = None
+    ) -> None:
+        _, _, _service, _region, account, name = queue_arn.split(":", 5)
         if name not in self._queue_urls:
             self._queue_urls[name] = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        extra = {"MessageGroupId": schedule.message_group} if schedule.message_group else {}
-        self.sqs.send_message(QueueUrl=self._queue_urls[name], MessageBody=schedule.input, **extra)
+        extra: dict[str, Any] = {"MessageGroupId": message_group} if message_group else {}
+        if attributes:
+            extra["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        self.sqs.send_message(QueueUrl=self._queue_urls[name], MessageBody=body, **extra)
 
     def _delete(self, schedule: OneTimeSchedule) -> None:
         # Its owner may have deleted it meanwhile.

@@ -1,7 +1,8 @@
 """Outbound HTTP for every integration: httpx with timeouts, and retries with exponential backoff and
 jitter on 429, 5xx and network errors, honouring Retry-After (httpx-retries) and, when a throttled
 answer gives no Retry-After, the rate-limit headers that say how long the window lasts
-(HubSpot's X-HubSpot-RateLimit-*).
+(HubSpot's X-HubSpot-RateLimit-*). Meta's Graph API says "slow down" with HTTP 400 and a
+rate-limit error code (`throttled`); that is backed off like a 429, never taken for a bad request.
 
 A call that still fails raises OutboundError, which fails the SQS record: SQS retries it later and,
 after the queue's maxReceiveCount, moves it to the dead-letter queue. Nothing is dropped silently.
@@ -26,6 +27,7 @@ from httpx_retries import Retry, RetryTransport
 from hub.ports import HubError
 
 __all__ = [
+    "META_THROTTLING_CODES",
     "HubRetry",
     "OutboundError",
     "SigningTransport",
@@ -34,11 +36,19 @@ __all__ = [
     "default_retry",
     "outbound_client",
     "outbound_error",
+    "purchase_retry",
     "rate_limit_wait",
+    "throttled",
     "vendor_error",
 ]
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+# Graph API (Meta Conversions API) throttling: HTTP 400 with one of these `error.code`s
+# (developers.facebook.com/docs/graph-api/overview/rate-limiting and
+# /docs/graph-api/guides/error-handling): 4 application, 17 user, 32 page, 613 custom rate limit,
+# 341 application limit reached, 80000-80014 business use case limits (80004: ads management).
+META_THROTTLING_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
 
 
 class OutboundError(HubError):
@@ -185,6 +195,29 @@ def rate_limit_wait(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+def throttled(response: httpx.Response) -> bool:
+    """A throttling answer in a status other than 429: Meta's HTTP 400 with a rate-limit error code."""
+    if response.status_code not in (400, 403):
+        return False
+    try:
+        response.read()
+        error = response.json().get("error")
+    except (ValueError, AttributeError, httpx.StreamError):
+        return False
+    code = error.get("code") if isinstance(error, Mapping) else None
+    return isinstance(code, int) and not isinstance(code, bool) and code in META_THROTTLING_CODES
+
+
+class ThrottledError(Exception):
+    """Raised inside the retry loop so a throttled answer is retried like a 429; never escapes it
+    (when the retries are spent, the throttled response itself is returned to the caller)."""
+
+
+def _refuse_throttled(response: httpx.Response) -> None:
+    if throttled(response):
+        raise ThrottledError(f"throttled with HTTP {response.status_code}")
+
+
 class HubRetry(Retry):
     """httpx-retries' Retry, also honouring rate-limit headers when there is no Retry-After."""
 
@@ -203,17 +236,29 @@ def default_retry(*, attempts: int = 4, backoff: float = 0.5, budget: float = 20
 
     Every method is retried: callers forward an idempotency key wherever the API accepts one, and
     the calls that cannot take one are written to be safe to repeat (absolute values, compare-and-set).
+    A call that is neither (a label purchase) is sent with `purchase_retry` instead.
     """
     return HubRetry(
         total=attempts,
         allowed_methods=["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "POST", "PATCH"],
         status_forcelist=RETRY_STATUSES,
-        retry_on_exceptions=(httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError),
+        retry_on_exceptions=(httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, ThrottledError),
         backoff_factor=backoff,
         respect_retry_after_header=True,
         max_backoff_wait=budget,
         backoff_jitter=1.0,
         total_timeout=budget,
+        validate_response=_refuse_throttled,
+    )
+
+
+def purchase_retry(retry: Retry | None = None) -> Retry:
+    """For a call that is not safe to repeat and takes no idempotency key (buying a label): retried
+    only when the API cannot have acted on it, a 429 (or a throttled answer) or a connection that was
+    never made; never on a timeout or a 5xx, after which the call may have been done. Pass it as the
+    request's `extensions={"retry": ...}`; the caller finds out what happened before trying again."""
+    return (retry or default_retry()).copy_with(
+        status_forcelist=[429], retry_on_exceptions=[httpx.ConnectError, httpx.ConnectTimeout, ThrottledError]
     )
 
 

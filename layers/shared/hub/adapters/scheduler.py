@@ -4,6 +4,11 @@ Each is `at(...)` in UTC in the marketing schedule group, deletes itself after i
 (ActionAfterCompletion DELETE), and sends its Due, as JSON, to the marketing queue through the role
 Scheduler assumes. The name is the message's own (`Due.schedule_name`), so creating it twice is a
 ConflictException, taken as "already there".
+
+Scheduler retries a failed delivery for up to a day (RetryPolicy) and then, without a dead-letter
+queue, drops the message. Every schedule therefore names one (`DeadLetterConfig`, the marketing DLQ,
+which the execution role may send to): the message lands there with Scheduler's error attributes,
+raises the DLQ's alarm, and a redrive delivers it to the marketing queue as the schedule would have.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ def _code(exc: ClientError) -> str:
 
 
 class SchedulerSchedules:
-    def __init__(self, client: Any, group: str, target_arn: str, role_arn: str) -> None:
+    def __init__(self, client: Any, group: str, target_arn: str, role_arn: str, *, dead_letter_arn: str) -> None:
         self._client = client
         self._group = group
         self._target = target_arn
         self._role = role_arn
+        self._dead_letter = dead_letter_arn
 
     def create(self, due: Due, at: datetime) -> bool:
         when = at.astimezone(UTC).replace(microsecond=0)
@@ -53,6 +59,8 @@ class SchedulerSchedules:
                     "Input": json.dumps(due.to_payload(), sort_keys=True),
                     # Scheduler retries a failed send to the queue for up to a day.
                     "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                    # ... and then hands it to the dead-letter queue instead of dropping it.
+                    "DeadLetterConfig": {"Arn": self._dead_letter},
                 },
             )
         except ClientError as exc:

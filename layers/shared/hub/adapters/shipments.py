@@ -65,6 +65,27 @@ class DynamoShipmentStore:
             raise StoreError(f"could not keep the booking of {fulfilment_id}: {exc}") from exc
         return shipment_id
 
+    def rebook(self, fulfilment_id: str, previous: str, shipment_id: str) -> str:
+        """Keep `shipment_id` (a re-rated shipment) instead of `previous`, unless the booking changed
+        meanwhile; returns the one kept."""
+        current = self._get(f"SHIPMENT#{fulfilment_id}", "BOOKING")
+        if current is None or current.get("shipment_id") != previous:
+            return current["shipment_id"] if current else shipment_id
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=typed({**current, "shipment_id": shipment_id, "replaces": previous}),
+                ConditionExpression="shipment_id = :previous",
+                ExpressionAttributeValues={":previous": {"S": previous}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return self.booking(fulfilment_id) or previous
+            raise StoreError(f"could not keep the new booking of {fulfilment_id}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not keep the new booking of {fulfilment_id}: {exc}") from exc
+        return shipment_id
+
     def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None:
         try:
             self._client.put_item(

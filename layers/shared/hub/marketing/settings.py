@@ -16,6 +16,7 @@ class MarketingSettings:
     schedule_group: str  # the EventBridge Scheduler group marketing's schedules live in
     queue_arn: str  # where a schedule delivers its message (the marketing queue)
     scheduler_role_arn: str  # the role Scheduler assumes to send to the queue
+    schedule_dlq_arn: str  # where Scheduler puts a message it could not deliver (the marketing DLQ)
     unsubscribe_url: str | None  # the hub's GET /unsubscribe (configuration may name another page)
 
 
@@ -32,5 +33,6 @@ def marketing_settings() -> MarketingSettings:
         schedule_group=_required("HUB_MARKETING_SCHEDULE_GROUP"),
         queue_arn=_required("HUB_MARKETING_QUEUE_ARN"),
         scheduler_role_arn=_required("HUB_MARKETING_SCHEDULER_ROLE_ARN"),
+        schedule_dlq_arn=_required("HUB_MARKETING_SCHEDULE_DLQ_ARN"),
         unsubscribe_url=os.environ.get("HUB_UNSUBSCRIBE_URL") or None,
     )

@@ -7,6 +7,12 @@ after the call succeeds; a call that fails raises, which fails the SQS record (r
 dead-lettered). The vendors' own deduplication (Meta's event_id, GA4's transaction_id) covers
 the moment between a successful call and its marker.
 
+GA4 counts a `refund` event without `items` as a full refund of the transaction, so a refund that
+does not give back the whole order at once carries the refunded items (the storefront's refund
+lines). A partial refund whose lines are not known yet (the gateway reported it first) is not sent
+to GA4 and leaves no marker (`NotYet`), so the storefront's report of the same refund, which names
+the lines, forwards it.
+
 The request bodies are built here, from the hub's facts; personal data goes out only normalised
 and SHA-256 hashed (Meta) or not at all (GA4), and is never logged. The customer key (the salted
 erasure key) seeds GA4's client id and, hashed, is Meta's `external_id`; Meta's SHA-256 of the email is made
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -35,6 +41,7 @@ __all__ = [
     "Ga4Sink",
     "JsonSender",
     "MetaSink",
+    "NotYet",
     "Purchase",
     "RefundMade",
     "SentMarker",
@@ -89,6 +96,12 @@ class RefundMade:
     currency: str = ""
     amount: int = 0  # what this forward adds
     total_refunded: int = 0
+    items: tuple[tuple[str, int, int | None], ...] = ()  # refunded sku, quantity, unit price (if known)
+    whole_order: bool = False  # this forward gives back the whole order at once
+
+
+class NotYet(str):
+    """A sink's reason for not sending a refund *yet*: no marker is written, a later report retries."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,7 @@ class AnalyticsSink(Protocol):
         """Forward a purchase; None when sent, else why it was not (the marker keeps the reason)."""
 
     def refund(self, refund: RefundMade) -> str | None:
-        """Forward a refund (amount: what it adds); None when sent, else why not."""
+        """Forward a refund (amount: what it adds); None when sent, else why not (`NotYet`: not yet)."""
 
 
 class AnalyticsForwarder:
@@ -148,10 +161,11 @@ class AnalyticsForwarder:
             told = marker.total if marker else 0
             if target <= told:
                 continue
-            made = RefundMade(
-                refund.order_id, refund.platform_order_id, refund.at, refund.customer, currency, target - told, target
-            )
+            whole = facts.placement is not None and told == 0 and target >= facts.placement.total
+            made = replace(refund, currency=currency, amount=target - told, total_refunded=target, whole_order=whole)
             skipped = sink.refund(made)
+            if isinstance(skipped, NotYet):
+                continue
             self._markers.mark_sent(sink.name, facts.order_id, "refund", previous=marker, total=target, note=skipped)
             if skipped is None:
                 sent.append(sink.name)
@@ -204,11 +218,21 @@ def ga4_purchase(purchase: Purchase, now: datetime) -> dict[str, Any]:
 
 
 def ga4_refund(refund: RefundMade, now: datetime) -> dict[str, Any]:
-    params = {
+    """GA4's `refund`: without items it refunds the whole transaction, so a partial one lists them
+    (developers.google.com/analytics/devguides/collection/ga4/reference/events#refund)."""
+    params: dict[str, Any] = {
         "transaction_id": refund.platform_order_id,
         "value": _amount(refund.amount, refund.currency),
         "currency": refund.currency,
     }
+    if not refund.whole_order and refund.items:
+        items = []
+        for sku, quantity, unit_price in refund.items[:200]:
+            item: dict[str, Any] = {"item_id": sku, "quantity": quantity}
+            if unit_price is not None:
+                item["price"] = _amount(unit_price, refund.currency)
+            items.append(item)
+        params["items"] = items
     return _ga4_envelope(refund.customer, refund.order_id, refund.at, now, {"name": "refund", "params": params})
 
 
@@ -314,6 +338,8 @@ class Ga4Sink:
         return None
 
     def refund(self, refund: RefundMade) -> str | None:
+        if not refund.whole_order and not refund.items:
+            return NotYet("a partial refund whose refunded items are not known yet (GA4 would count it in full)")
         self._client.send(ga4_refund(refund, self._clock()))
         return None
 

@@ -94,13 +94,21 @@ class CarrierPort(Protocol):
 
     def create_shipment(self, request: object) -> str: ...
 
-    def buy(self, shipment_id: str, request: object) -> LabelPort: ...
+    def buy(self, shipment_id: str, request: object, rebook: Callable[[str], str] | None = None) -> LabelPort:
+        """Buy the shipment's label, or return the one already bought. A carrier that must re-rate
+        (rates too old to buy) creates a new shipment and calls `rebook` with its id before buying on
+        it; `rebook` keeps it as the fulfilment's booking and returns the booking kept."""
+        ...
 
 
 class ShipmentStore(Protocol):
     def booking(self, fulfilment_id: str) -> str | None: ...
 
     def record_booking(self, fulfilment_id: str, order_id: str, provider: str, shipment_id: str) -> str: ...
+
+    def rebook(self, fulfilment_id: str, previous: str, shipment_id: str) -> str:
+        """Replace the kept shipment `previous` by `shipment_id`, unless it changed; the one kept."""
+        ...
 
     def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None: ...
 
@@ -237,7 +245,7 @@ class FulfilmentService:
             if shipment_id is None:
                 created = carrier.create_shipment(request)
                 shipment_id = self._shipments.record_booking(fulfilment.fulfilment_id, order_id, carrier.name, created)
-            label = carrier.buy(shipment_id, request)
+            label = carrier.buy(shipment_id, request, rebook=self._rebooking(fulfilment.fulfilment_id, shipment_id))
             self._shipments.index_tracking(label.tracking_number, order_id, fulfilment.fulfilment_id)
             shipment = Shipment(
                 origin="carrier",
@@ -251,6 +259,17 @@ class FulfilmentService:
             if self._ship(order, fulfilment, shipment) is Outcome.APPLIED:
                 bought += 1
         return bought
+
+    def _rebooking(self, fulfilment_id: str, shipment_id: str) -> Callable[[str], str]:
+        """Keep a re-rated shipment as the booking before anything is bought on it, so a retry after a
+        purchase that timed out looks for that purchase on the shipment it was made on."""
+        kept = [shipment_id]
+
+        def rebook(new_shipment_id: str) -> str:
+            kept[0] = self._shipments.rebook(fulfilment_id, kept[0], new_shipment_id)
+            return kept[0]
+
+        return rebook
 
     def _ship(self, order: Order, fulfilment: Fulfilment, shipment: Shipment) -> Outcome:
         now = self._clock()

@@ -250,9 +250,19 @@ def _purchase(event: OrderPlaced, customer: str | None) -> Purchase:
 
 
 def _refund_made(facts: OrderFacts, event: RefundIssued | PaymentRefunded) -> RefundMade:
+    """The refund to forward; the storefront's report names the refunded lines (a gateway's does not)."""
+    items: tuple[tuple[str, int, int | None], ...] = ()
+    if isinstance(event, RefundIssued):
+        prices = {sku: price for sku, _quantity, price in facts.placement.lines} if facts.placement else {}
+        items = tuple(
+            (line.sku, line.quantity, prices.get(line.sku))
+            for line in event.data.lines
+            if line.sku and line.quantity > 0
+        )
     return RefundMade(
         order_id=facts.order_id,
         platform_order_id=facts.order_id.split(":", 1)[-1],
         at=event.occurred_at,
         customer=facts.placement.customer if facts.placement else None,
+        items=items,
     )
