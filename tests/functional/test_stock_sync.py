@@ -64,7 +64,9 @@ def storefronts():
     fake = FakeStorefronts()
 
     def answer(request: httpx.Request) -> httpx.Response:
-        status, body = fake.answer(request.method, request.url.path, dict(request.headers), request.content)
+        status, body = fake.answer(
+            request.method, request.url.path, dict(request.headers), request.content, str(request.url)
+        )
         return httpx.Response(status, json=body)
 
     with respx.mock(assert_all_called=False) as mock:
