@@ -39,11 +39,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
+
+from tests.loopback import serving
 
 SALESFORCE_CLIENT_ID = "3MVG9local.e2e.consumer.key"
 SALESFORCE_CLIENT_SECRET = "local-e2e-consumer-secret"
@@ -411,11 +413,5 @@ def _serve(answer: Callable[[str, str, dict[str, str], bytes], Answer]) -> Itera
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url

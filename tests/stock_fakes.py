@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 from hub.domain.sync import PlatformIds, SyncState
 from hub.ports import SyncBusyError, SyncStaleError
 
+from tests.loopback import serving
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS, MagentoOAuthCheck
 from tests.woocommerce_auth import refusal as woocommerce_refusal
 
@@ -284,11 +285,5 @@ class FakeStorefronts:
             def log_message(self, *args: object) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(Handler) as url:
+            yield url

@@ -6,12 +6,11 @@ erases the profile and the email on every order of theirs."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +21,7 @@ import yaml
 from commerce_hub.local import LocalStack
 from commerce_hub.signing.shopify import DEFAULT_SHOP
 from tests.e2e.test_storefront_intake import payload, post, read_order, wait_for, woo_order
+from tests.loopback import serving
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -79,14 +79,8 @@ class FakeHubSpot:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(Handler) as url:
+            yield url
 
     def contacts(self, email: str) -> list[dict[str, Any]]:
         return [i for c in self.calls for i in c["body"].get("inputs", []) if i["id"] == email]

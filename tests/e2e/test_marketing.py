@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import email
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -25,6 +24,7 @@ import yaml
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
+from tests.loopback import serving
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -96,13 +96,8 @@ class FakeKlaviyo:
                 fake.refused += 1
                 return self.reply(404)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(Handler) as url:
+            yield url
 
     def metrics_for(self, email_address: str) -> list[str]:
         return sorted(
