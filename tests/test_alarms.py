@@ -182,3 +182,16 @@ def test_the_reconciled_missed_alarm_sums_every_channel_above_the_parameter():
     assert query["Expression"] == "SELECT SUM(ReconciledMissed) FROM SCHEMA(CommerceHub, service)"
     assert props["Threshold"] == {"Ref": "ReconciledMissedAlarmThreshold"}
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_the_alarm_topic_key_lets_only_this_accounts_hub_alarms_use_it():
+    (grant,) = [
+        s
+        for s in RESOURCES["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    pattern = grant["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert pattern.endswith(":alarm:commerce-hub-*")
+    for name, alarm in ALARMS.items():
+        assert alarm["Properties"]["AlarmName"]["Fn::Sub"].startswith("commerce-hub-"), name
