@@ -41,18 +41,35 @@ def test_sam_validate_lint_passes():
     assert "is a valid SAM Template" in result.stdout
 
 
+def _watched(namespace: str, metric: str) -> list[dict]:
+    """The dimensions ({name: value}) of every alarm's metric `namespace/metric`, plain or in metric math."""
+    found = []
+    for alarm in _of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        stats = [{**props, "Metric": props}] if "MetricName" in props else []
+        stats += [query["MetricStat"] for query in props.get("Metrics", []) if "MetricStat" in query]
+        for stat in stats:
+            watched = stat["Metric"]
+            if watched["Namespace"] == namespace and watched["MetricName"] == metric:
+                found.append({d["Name"]: d["Value"] for d in watched.get("Dimensions", [])})
+    return found
+
+
 def test_every_consumer_queue_has_a_dead_letter_queue_with_an_alarm():
     queues = _of_type("AWS::SQS::Queue")
     consumers = {k: v for k, v in queues.items() if "RedrivePolicy" in v["Properties"]}
     dead_letters = set(queues) - set(consumers)
     assert consumers, "no consumer queues"
-    alarmed = {
-        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in _of_type("AWS::CloudWatch::Alarm").values()
-    }
     for name, queue in consumers.items():
         target = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert target in dead_letters, f"{name} redrives to {target}, which is not a dead-letter queue"
-        assert target in alarmed, f"{target} has no alarm"
+
+
+def test_every_dead_letter_queue_has_an_alarm():
+    queues = _of_type("AWS::SQS::Queue")
+    dead_letters = {k for k, v in queues.items() if "RedrivePolicy" not in v["Properties"]}
+    alarmed = {dims["QueueName"]["Fn::GetAtt"][0] for dims in _watched("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+    assert dead_letters and dead_letters <= alarmed, f"no alarm on {sorted(dead_letters - alarmed)}"
 
 
 def test_visibility_timeout_is_six_times_the_consumer_timeout():

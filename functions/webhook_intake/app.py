@@ -11,7 +11,7 @@ from functools import cache
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.intake import IntakeError, IntakeService, MalformedPayloadError, WebhookRequest
+from hub.intake import IntakeError, IntakeService, MalformedPayloadError, SignatureError, WebhookRequest
 from hub.observability import MetricUnit, logger, metrics
 
 app = APIGatewayHttpResolver()
@@ -84,6 +84,9 @@ def challenge(source: str) -> Response:
 def _intake_error(exc: IntakeError) -> Response:
     logger.warning("webhook refused", extra={"status": exc.status_code, "reason": exc.message})
     metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    if isinstance(exc, SignatureError):
+        # The 401 alarm's metric: a genuine delivery is refused only when its secret is wrong.
+        metrics.add_metric(name="WebhookUnauthorized", unit=MetricUnit.Count, value=1)
     return _error(exc.status_code, exc.message)
 
 

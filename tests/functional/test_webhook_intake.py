@@ -8,12 +8,14 @@ import json
 
 import boto3
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 
 from commerce_hub.local.secrets import LOCAL_DEFAULTS
-from tests.functional.conftest import event
+from tests.functional.conftest import ROOT, TEMPLATE_RESOURCES, event
 from tests.unit.test_shopify_source import sign
 
 SECRET = LOCAL_DEFAULTS["SHOPIFY_WEBHOOK_SECRET"]
+TEMPLATE = yaml_parse((ROOT / "template.yaml").read_text())
 
 
 @pytest.fixture
@@ -102,3 +104,63 @@ def test_a_delivery_that_could_not_be_published_is_published_by_the_retry(aws, i
     status, body = call(intake, context, ev)
     assert (status, body["status"]) == (200, "accepted")
     assert len(aws.drain("StockQueue")) == 1
+
+
+def _unauthorized_alarm_metric() -> tuple[str, str, dict[str, str]]:
+    """What the template's 401 alarm watches: namespace, metric name, dimensions."""
+    alarm = TEMPLATE_RESOURCES["IntakeUnauthorizedAlarm"]["Properties"]
+    return alarm["Namespace"], alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+
+
+def _emitted(output: str) -> list[tuple[str, str, dict[str, str], float]]:
+    """(namespace, metric, dimensions, value) of every metric in the Powertools EMF lines printed."""
+    found = []
+    for line in output.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                dims = {name: document[name] for name in dimension_set}
+                for metric in directive["Metrics"]:
+                    value = document[metric["Name"]]
+                    found.append(
+                        (directive["Namespace"], metric["Name"], dims, sum(value) if isinstance(value, list) else value)
+                    )
+    return found
+
+
+@pytest.fixture
+def deployed_metrics(monkeypatch):
+    """The intake's metrics as deployed: the template's namespace and the function's service name."""
+    from hub.observability import metrics
+
+    intake_env = TEMPLATE_RESOURCES["WebhookIntakeFunction"]["Properties"]["Environment"]["Variables"]
+    monkeypatch.setattr(
+        metrics,
+        "namespace",
+        TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
+    )
+    monkeypatch.setattr(metrics, "service", intake_env["POWERTOOLS_SERVICE_NAME"])
+    return metrics
+
+
+def test_a_bad_signature_emits_the_metric_the_401_alarm_watches(aws, intake, context, capsys, deployed_metrics):
+    ev = event("webhook_intake_shopify_orders_create.json")
+    ev["headers"]["x-shopify-hmac-sha256"] = "bm9wZQ=="
+    status, _ = call(intake, context, ev)
+    assert status == 401
+    namespace, name, dimensions = _unauthorized_alarm_metric()
+    assert (namespace, name, dimensions, 1.0) in _emitted(capsys.readouterr().out)
+
+
+def test_refusals_other_than_the_signature_do_not_count_towards_the_401_alarm(
+    aws, intake, context, capsys, deployed_metrics
+):
+    ev = with_body(event("webhook_intake_shopify_orders_create.json"), b"{oops")
+    status, _ = call(intake, context, ev)
+    assert status == 400
+    emitted = _emitted(capsys.readouterr().out)
+    _, name, _ = _unauthorized_alarm_metric()
+    assert [m for m in emitted if m[1] == "WebhookRefused"], "the refusal itself is still counted"
+    assert not [m for m in emitted if m[1] == name]
