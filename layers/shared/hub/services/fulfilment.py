@@ -37,6 +37,7 @@ from hub.domain.fulfilment import (
     storefront_shipped,
     track,
 )
+from hub.domain.lineage import DecisionResult
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.domain.stock import order_locations
 from hub.events import (
@@ -60,6 +61,7 @@ from hub.events import (
 )
 from hub.observability import logger
 from hub.ports import EventPublisher, Ledger
+from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome
 
 __all__ = [
@@ -161,9 +163,11 @@ class FulfilmentService:
         storefronts: Callable[[HubConfig], StorefrontWriter],
         shipment_request: Callable[[Order, Fulfilment, CarrierConfig], object | None],
         clock: Callable[[], datetime] = _utcnow,
+        lineage: LineageRecorder | None = None,
     ) -> None:
         self._ledger = ledger
-        self._orders = OrderUpdater(ledger, publisher, clock)
+        self._lineage = lineage or LineageRecorder(None)
+        self._orders = OrderUpdater(ledger, publisher, clock, self._lineage)
         self._config = config
         self._shipments = shipments
         self._clients = _Clients(carrier, storefronts, shipment_request)
@@ -383,7 +387,9 @@ class FulfilmentService:
             self._ledger.put_pending(data.order_id, event.event_id, event.model_dump_json())
             outcome, _ = self._orders.apply(data.order_id, event, decide)
             if outcome is Outcome.NO_ORDER:
-                return "kept until the order is recorded"
+                why = "kept until the order is recorded"
+                self._lineage.decision(data.order_id, event, DecisionResult.WAITING, why)
+                return why
         for f in shipped_now:
             if f.tracking_number and outcome is Outcome.APPLIED:
                 self._shipments.index_tracking(f.tracking_number, data.order_id, f.fulfilment_id)
