@@ -139,23 +139,40 @@ class LineageRecorder:
     ) -> None:
         """An outbound call made for these orders, and how it went (`detail`: a status or an error's
         class and code, never a body)."""
-        at = self._clock()
-        self._write(
+        self.record(
             [
-                LineageEntry(
-                    order_id=order_id,
-                    at=at,
-                    step=Step.CALL,
-                    result=result,
-                    source=system,
-                    ref=ref,
-                    event_ids=(event_id,) if event_id else (),
-                    call=call,
-                    detail=detail,
-                )
-                for order_id in dict.fromkeys(order_ids)
+                self.call_entry(o, call, result, system=system, detail=detail, ref=ref, event_id=event_id)
+                for o in dict.fromkeys(order_ids)
             ]
         )
+
+    def call_entry(
+        self,
+        order_id: str,
+        call: Call,
+        result: CallResult,
+        *,
+        system: str | None,
+        detail: str = "",
+        ref: str | None = None,
+        event_id: str | None = None,
+    ) -> LineageEntry:
+        """One call's entry, for a service that records the outcomes of several calls in one write."""
+        return LineageEntry(
+            order_id=order_id,
+            at=self._clock(),
+            step=Step.CALL,
+            result=result,
+            source=system,
+            ref=ref,
+            event_ids=(event_id,) if event_id else (),
+            call=call,
+            detail=detail,
+        )
+
+    def record(self, entries: Sequence[LineageEntry]) -> None:
+        """Keep entries made with `call_entry` (one write)."""
+        self._write(entries)
 
 
 class LineageReader:
