@@ -224,3 +224,24 @@ def test_each_crm_push_is_recorded_for_the_orders_behind_it_ok_skipped_or_failed
     assert "HubSpotError" in entries[0].detail and "503" in entries[0].detail
     assert "ada" not in repr(log.items)
     assert log.writes == 3  # one write per push, whatever the number of orders
+
+
+def test_a_delivery_is_timed_when_received_so_it_sorts_before_what_consumers_decide_about_it():
+    published_at = []
+
+    class TimedLog(FakeDeliveryLog):
+        def publish_once(self, dedupe_key, events):
+            published_at.append(datetime.now(UTC))  # a consumer may decide from this instant on
+            return super().publish_once(dedupe_key, events)
+
+    log = FakeLineageLog()
+    service = IntakeService(
+        SOURCES,
+        SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET}),
+        lambda: CONFIG,
+        TimedLog(),
+        LineageRecorder(log, clock=lambda: datetime.max.replace(tzinfo=UTC)),
+    )
+    service.receive("shopify", request())
+    (delivered,) = log.entries(SHOPIFY_ORDER)
+    assert delivered.at <= published_at[0]

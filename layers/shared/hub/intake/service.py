@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
@@ -133,6 +134,7 @@ class IntakeService:
         return answer(request)
 
     def receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
+        received_at = datetime.now(UTC)
         source = self._source(source_name)
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
@@ -146,9 +148,11 @@ class IntakeService:
         delivery = self._parse(source, request)
         if delivery.ignored_reason:
             return IntakeResult("ignored", source_name, delivery.topic, reason=delivery.ignored_reason)
-        return self.publish(source_name, delivery)
+        return self.publish(source_name, delivery, received_at=received_at)
 
-    def publish(self, source_name: str, delivery: Delivery, *, via: str = "webhook") -> IntakeResult:
+    def publish(
+        self, source_name: str, delivery: Delivery, *, via: str = "webhook", received_at: datetime | None = None
+    ) -> IntakeResult:
         """Publish a verified delivery's events once, and record for each order they name that it
         came, and whether it was new: `via` "webhook", or "reconciler" for a change a reconciler
         read from the vendor's API (same events, same dedupe key, so one change seen both ways is
@@ -163,6 +167,7 @@ class IntakeService:
                 delivery_id=delivery.dedupe_key,
                 accepted=published,
                 via=via,
+                at=received_at,
             )
         return IntakeResult("accepted" if published else "duplicate", source_name, delivery.topic, ids)
 

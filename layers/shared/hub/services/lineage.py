@@ -85,11 +85,13 @@ class LineageRecorder:
         delivery_id: str,
         accepted: bool,
         via: str = VIA_WEBHOOK,
+        at: datetime | None = None,
     ) -> None:
-        """A delivery (or a reconciler's find) of `events`: one entry per order they name."""
+        """A delivery (or a reconciler's find) of `events`: one entry per order they name, at the
+        time it was received (`at`; now when not given), so it sorts before what it caused."""
         if self._log is None:
             return
-        at = self._clock()
+        at = at or self._clock()
         result = DeliveryResult.ACCEPTED if accepted else DeliveryResult.DUPLICATE
         self._write(
             [
