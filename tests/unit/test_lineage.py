@@ -245,3 +245,68 @@ def test_a_delivery_is_timed_when_received_so_it_sorts_before_what_consumers_dec
     service.receive("shopify", request())
     (delivered,) = log.entries(SHOPIFY_ORDER)
     assert delivered.at <= published_at[0]
+
+
+# ----------------------------------------------------------------------------------------- analytics
+def test_each_analytics_forwarding_is_recorded_sent_or_failed_per_destination():
+    from hub.adapters.http import OutboundError
+    from hub.services.analytics import AnalyticsForwarder
+    from hub.services.reporting import ReportingService
+
+    from tests.reporting_fakes import FakeReportStore, RecordingSink
+    from tests.unit.test_analytics import ANALYTICS, SALT
+    from tests.unit.test_reporting import placed as report_placed
+
+    store, ga4, meta, log = FakeReportStore(), RecordingSink("ga4"), RecordingSink("meta"), FakeLineageLog()
+    forwarder = AnalyticsForwarder(store, lambda: [ga4, meta], LineageRecorder(log, clock=Clock()))
+    config = parse_config(ANALYTICS)
+    svc = ReportingService(store, lambda: config, forwarder, salt=lambda: SALT)
+    meta.fail_next = 1
+    with pytest.raises(OutboundError):
+        svc.handle(report_placed("shopify:1", T0))
+    svc.handle(report_placed("shopify:1", T0))  # SQS redelivers the record: meta only
+    assert [(e.call, e.source, e.result) for e in log.entries("shopify:1")] == [
+        (Call.ANALYTICS, "ga4", CallResult.OK),
+        (Call.ANALYTICS, "meta", CallResult.FAILED),
+        (Call.ANALYTICS, "meta", CallResult.OK),
+    ]
+    assert log.writes == 2  # one write per forwarding
+
+
+# --------------------------------------------------------------------------------------------- email
+def test_each_message_about_an_order_is_recorded_per_channel_failed_then_sent():
+    from hub.services.marketing import MarketingService
+
+    from tests.unit.test_marketing_service import ADA, SECRET, World, status_changed
+
+    world, log = World(channels=["ses", "klaviyo"]), FakeLineageLog()
+    world.service = MarketingService(
+        store=world.store,
+        schedules=world.schedules,
+        orders=world.orders,
+        profiles=world.profiles,
+        keys=world.keys,
+        publisher=world.publisher,
+        config=lambda: world.hub_config,
+        senders=world._senders,
+        tracker=lambda _m: world.tracker,
+        unsubscribe=lambda _m: ("https://hub.example/unsubscribe", SECRET),
+        clock=lambda: world.now,
+        lineage=LineageRecorder(log, clock=Clock()),
+    )
+    world.profiles.add(ADA)
+    world.orders.add("shopify:1001", ADA, "paid")
+    world.service.handle(status_changed("shopify:1001", "paid"))
+    [due] = world.schedules.due()
+    world.now = due.due_at
+    world.klaviyo.fail_next = 1
+    with pytest.raises(RuntimeError):
+        world.service.fire_scheduled(due)
+    assert world.service.fire_scheduled(due).outcome == "sent"
+    assert [(e.call, e.source, e.result) for e in log.entries("shopify:1001")] == [
+        (Call.EMAIL, "email", CallResult.OK),
+        (Call.EMAIL, "klaviyo", CallResult.FAILED),
+        (Call.EMAIL, "klaviyo", CallResult.OK),
+    ]
+    assert all(e.detail.startswith("post_purchase") for e in log.entries("shopify:1001"))
+    assert ADA not in repr(log.items)
