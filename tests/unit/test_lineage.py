@@ -310,3 +310,53 @@ def test_each_message_about_an_order_is_recorded_per_channel_failed_then_sent():
     ]
     assert all(e.detail.startswith("post_purchase") for e in log.entries("shopify:1001"))
     assert ADA not in repr(log.items)
+
+
+# ---------------------------------------------------------------------------------------- stock push
+def test_the_pushes_an_orders_stock_movement_causes_are_in_its_lineage():
+    from hub.events import ProviderRef, StockLevelChanged, StockLevelData
+    from hub.services.channel_sync import ChannelSync
+
+    from tests.unit.test_channel_sync import CONFIG as SYNC_CONFIG
+    from tests.unit.test_channel_sync import World as SyncWorld
+
+    world, log = SyncWorld(), FakeLineageLog()
+    world.service = ChannelSync(
+        world.ledger,
+        world.catalog,
+        world.sync,
+        world.stock,
+        lambda: SYNC_CONFIG,
+        now_ms=lambda: world.clock,
+        sleep=world._sleep,
+        wait_seconds=1.0,
+        lineage=LineageRecorder(log, clock=Clock()),
+    )
+    world.set("TEE", "wh-east", 11)
+    level = world.ledger.levels[("TEE", "wh-east")]
+
+    def moved(order_id: str | None) -> StockLevelChanged:
+        return StockLevelChanged(
+            event_id=f"evt_moved_{order_id}",
+            source="hub",
+            channel="woocommerce",
+            occurred_at=T0,
+            provider=ProviderRef(topic="inventory/reserved"),
+            data=StockLevelData(
+                sku="TEE",
+                location="wh-east",
+                available=11,
+                origin="woocommerce",
+                version=level.version,
+                order_id=order_id,
+            ),
+        )
+
+    world.service.sync(moved("woocommerce:727"))
+    world.service.sync(moved(None))  # a count correction concerns no order: nothing recorded
+    entries = log.entries("woocommerce:727")
+    assert sorted((e.source, e.result, e.detail) for e in entries) == [
+        ("magento", "ok", "TEE at wh-east: set to 11"),
+        ("shopify", "ok", "TEE at wh-east: set to 11"),
+    ]
+    assert {e.call for e in entries} == {Call.STOCK_PUSH} and log.writes == 1

@@ -320,6 +320,7 @@ class StockService:
                 at=cause.occurred_at,
                 topic="inventory/reserved",
                 cause=cause.event_id,
+                order_id=order.order_id,
             )
             for sku, location in touched
         ]
@@ -336,6 +337,7 @@ class StockService:
         topic: str,
         cause: str | None = None,
         previous: int | None = None,
+        order_id: str | None = None,
     ) -> StockLevelChanged:
         level = levels.get(location)
         return StockLevelChanged(
@@ -352,6 +354,7 @@ class StockService:
                 origin=origin,
                 total_available=sum(lvl.available for lvl in levels.values()),
                 version=level.version if level else None,
+                order_id=order_id,
             ),
         )
 
