@@ -107,7 +107,7 @@ def test_deliveries_decisions_and_calls_of_a_shopify_order_in_time_order(aws, fn
     assert [d["via"] for d in deliveries] == ["webhook"] * 3
     assert deliveries[1]["delivery_id"] == deliveries[2]["delivery_id"]
     assert deliveries[1]["event_ids"] == first["event_ids"] and paid_answer["event_ids"] == deliveries[0]["event_ids"]
-    assert [e["why"] for e in body["entries"] if e["step"] == "decision"][0] == "kept until the order is recorded"
+    assert next(e["why"] for e in body["entries"] if e["step"] == "decision") == "kept until the order is recorded"
     assert body["entries"][-1]["reference"] == "5101"
     times = [e["at"] for e in body["entries"]]
     assert times == sorted(times)
