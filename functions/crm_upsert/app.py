@@ -81,7 +81,7 @@ def push(results: list[tuple]) -> None:
     for _record, emails, order_id in touched:
         for email in emails:
             orders.setdefault(email, set()).update([order_id] if order_id else [])
-    failures = _root().crm.push(orders, orders=orders)
+    failures = _root().crm.push(list(orders), orders=orders)
     if not failures:
         return
     metrics.add_metric(name="CrmPushFailed", unit=MetricUnit.Count, value=len(failures))
