@@ -360,3 +360,50 @@ def test_the_pushes_an_orders_stock_movement_causes_are_in_its_lineage():
         ("shopify", "ok", "TEE at wh-east: set to 11"),
     ]
     assert {e.call for e in entries} == {Call.STOCK_PUSH} and log.writes == 1
+
+
+# ------------------------------------------------------------------------------ labels and write-back
+def test_labels_and_write_backs_are_recorded_failed_then_ok():
+    from hub.adapters.http import OutboundError
+    from hub.config import parse_config as parse
+    from hub.services.fulfilment import FulfilmentService
+
+    from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefronts
+    from tests.unit.test_fulfilment import CONFIG as FULFILMENT_CONFIG
+    from tests.unit.test_fulfilment import NOW, ORDER_ID, SINGLE, order, shipment_request, status_changed
+
+    ledger, publisher, log = FakeLedger(), FakePublisher(), FakeLineageLog()
+    from hub.domain.stock import StockLevel
+
+    for sku, location in (("MUG", "wh-east"), ("TEE", "wh-west"), ("MUG", "wh-west")):
+        ledger.levels[(sku, location)] = StockLevel(sku, location, 10, 2)
+    ledger.orders[ORDER_ID] = order(SINGLE)
+    config = parse(FULFILMENT_CONFIG % "easypost")
+    carrier, storefronts = FakeCarrier(fail_buys=1), FakeStorefronts(fail_next=1)
+    service = FulfilmentService(
+        ledger,
+        publisher,
+        lambda: config,
+        FakeShipmentStore(),
+        carrier=lambda _c: carrier,
+        storefronts=lambda _c: storefronts,
+        shipment_request=shipment_request,
+        clock=lambda: NOW,
+        lineage=LineageRecorder(log, clock=Clock()),
+    )
+    with pytest.raises(OutboundError):
+        service.handle(status_changed())
+    service.handle(status_changed())  # the retry buys it
+    (shipped,) = [e for e in publisher.events if e.type == "FulfilmentShipped"]
+    with pytest.raises(OutboundError):
+        service.handle(shipped)
+    service.handle(shipped)
+    calls = [(e.call, e.result) for e in log.entries(ORDER_ID) if e.step is Step.CALL]
+    assert calls == [
+        (Call.LABEL, CallResult.FAILED),
+        (Call.LABEL, CallResult.OK),
+        (Call.WRITE_BACK, CallResult.FAILED),
+        (Call.WRITE_BACK, CallResult.OK),
+    ]
+    label = [e for e in log.entries(ORDER_ID) if e.call is Call.LABEL][1]
+    assert label.ref == ledger.orders[ORDER_ID].fulfilments[0].tracking_number and "label bought" in label.detail
