@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from hub.domain.lineage import LineageEntry, in_time_order
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
 from hub.events import HubEvent
@@ -20,6 +21,7 @@ from hub.ports import (
     PublishError,
     StaleLevelError,
     StockConflictError,
+    StoreError,
 )
 
 
@@ -188,3 +190,24 @@ class FakeDataKeys:
     def forget(self, subject: str) -> None:
         self.keys.pop(subject, None)
         self.forgotten.append(subject)
+
+
+class FakeLineageLog:
+    """hub.adapters.lineage.DynamoLineageLog in memory: entries by their key, so writing one again
+    replaces it; `fail_next` makes the next append fail as a throttled table would."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], LineageEntry] = {}
+        self.writes = 0
+        self.fail_next = False
+
+    def append(self, entries: Sequence[LineageEntry]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreError("lineage table throttled")
+        self.writes += 1
+        for entry in entries:
+            self.items[(entry.order_id, entry.key)] = entry
+
+    def entries(self, order_id: str) -> list[LineageEntry]:
+        return in_time_order(e for (o, _k), e in self.items.items() if o == order_id)

@@ -15,9 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.observability import logger, metrics
 from hub.ports import Ledger, ProfileStore
 from hub.services.fulfilment import FulfilmentService, ShipError
+from hub.services.lineage import LineageReader
 from hub.services.reporting import ReportingService
 from hub.services.stock import StockService, UnknownLocationError
-from hub.views import customer_view, inventory_view, order_view
+from hub.views import customer_view, inventory_view, lineage_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 app = APIGatewayHttpResolver()
@@ -52,6 +53,7 @@ class _Root:
     stock: StockService
     fulfilment: FulfilmentService
     reports: ReportingService
+    lineage: LineageReader
 
 
 @cache
@@ -60,6 +62,7 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.config import load_config
     from hub.settings import settings
 
@@ -72,6 +75,7 @@ def _root() -> _Root:
         StockService(ledger, publisher, load_config),
         _fulfilment(ledger, publisher, dynamodb, env),
         _reports(env),
+        LineageReader(ledger, DynamoLineageLog(dynamodb, env.table)),
     )
 
 
@@ -110,6 +114,18 @@ def get_order(order_id: str) -> dict:
     if order is None:
         raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
     return order_view(order)
+
+
+@app.get("/orders/<order_id>/lineage")
+def get_order_lineage(order_id: str) -> dict:
+    """Every delivery, decision and outbound call that concerned the order, in time order."""
+    order_id = unquote(order_id)
+    entries = _root().lineage.lineage(order_id)
+    if entries is None:
+        raise NotFoundError(
+            f"the hub has heard nothing of an order '{order_id}'; order ids look like shopify:5849162203412"
+        )
+    return lineage_view(order_id, entries)
 
 
 @app.post("/orders/<order_id>/shipments")

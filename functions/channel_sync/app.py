@@ -23,6 +23,7 @@ def _root() -> ChannelSync:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.stock_tables import DynamoCatalog, DynamoSyncLog
     from hub.adapters.storefront_stock import StorefrontStock
     from hub.config import load_config
@@ -37,6 +38,7 @@ def _root() -> ChannelSync:
         DynamoSyncLog(dynamodb, env.table),
         StorefrontStock(SecretsProvider()),
         load_config,
+        lineage=lineage_recorder(dynamodb, env.table),
     )
 
 

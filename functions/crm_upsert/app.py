@@ -32,6 +32,7 @@ def _root() -> _Root:
     from hub.adapters.crm import crm_client
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.order_privacy import DynamoOrderPrivacy
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import load_config
@@ -49,6 +50,7 @@ def _root() -> _Root:
         lambda config: crm_client(config, secrets),
         load_config,
         registry=DynamoContactRegistry(dynamodb, env.table),
+        lineage=lineage_recorder(dynamodb, env.table),
     )
     customers = CustomerService(
         store,
@@ -62,24 +64,28 @@ def _root() -> _Root:
     return _Root(customers, crm, payloads)
 
 
-def record_handler(record: HubSqsRecord) -> tuple[HubSqsRecord, frozenset[str]]:
+def record_handler(record: HubSqsRecord) -> tuple[HubSqsRecord, frozenset[str], str | None]:
     root = _root()
     event = resolve(record.body.detail, root.payloads)
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     handled = root.customers.handle(event)
     metrics.add_metric(name=f"Customer{handled.outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     logger.info("customer event %s", handled.outcome, extra=handled.detail)
-    return record, handled.emails
+    return record, handled.emails, handled.order_id
 
 
 def push(results: list[tuple]) -> None:
     """Push the customers the batch's records touched; a customer whose push failed fails its records."""
     touched = [result for status, result, _raw in results if status == "success"]
-    failures = _root().crm.push(email for _record, emails in touched for email in emails)
+    orders: dict[str, set[str]] = {}
+    for _record, emails, order_id in touched:
+        for email in emails:
+            orders.setdefault(email, set()).update([order_id] if order_id else [])
+    failures = _root().crm.push(list(orders), orders=orders)
     if not failures:
         return
     metrics.add_metric(name="CrmPushFailed", unit=MetricUnit.Count, value=len(failures))
-    for record, emails in touched:
+    for record, emails, _order_id in touched:
         error = next((failures[e] for e in sorted(emails) if e in failures), None)
         if error is not None:
             processor.failure_handler(record=record, exception=(type(error), error, error.__traceback__))

@@ -64,6 +64,7 @@ def _root() -> _Root:
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.marketing_channels import MarketingChannels
     from hub.adapters.marketing_store import DynamoMarketingStore, SaltedCustomerKeys
     from hub.adapters.s3 import S3PayloadStore
@@ -96,6 +97,7 @@ def _root() -> _Root:
         tracker=channels.tracker,
         unsubscribe=channels.unsubscribe,
         registry=DynamoContactRegistry(dynamodb, env.table),
+        lineage=lineage_recorder(dynamodb, env.table),
     )
     return _Root(marketing, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

@@ -32,6 +32,7 @@ def _root() -> _Root:
     from hub.adapters.carriers import carrier_for, shipment_request
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.s3 import S3PayloadStore
     from hub.adapters.shipments import DynamoShipmentStore
     from hub.adapters.storefronts import StorefrontWriters
@@ -50,6 +51,7 @@ def _root() -> _Root:
         carrier=lambda config: carrier_for(config, secrets),
         storefronts=lambda config: StorefrontWriters(config, secrets),
         shipment_request=shipment_request,
+        lineage=lineage_recorder(dynamodb, env.table),
     )
     return _Root(service, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

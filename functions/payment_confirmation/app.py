@@ -28,13 +28,20 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import load_config
     from hub.settings import settings
 
     env = settings()
+    dynamodb = boto3.client("dynamodb")
     return _Root(
-        PaymentService(DynamoLedger(boto3.client("dynamodb"), env.table), bus_publisher(env), load_config),
+        PaymentService(
+            DynamoLedger(dynamodb, env.table),
+            bus_publisher(env),
+            load_config,
+            lineage=lineage_recorder(dynamodb, env.table),
+        ),
         S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
     )
 

@@ -31,6 +31,7 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.analytics import analytics_sinks
     from hub.adapters.customers import DynamoCustomerStore
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.report_store import DynamoReportStore
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import AnalyticsConfig, load_config
@@ -54,7 +55,12 @@ def _root() -> _Root:
         return built[0][1]
 
     return _Root(
-        ReportingService(store, load_config, AnalyticsForwarder(store, configured_sinks), salt=keys.salt),
+        ReportingService(
+            store,
+            load_config,
+            AnalyticsForwarder(store, configured_sinks, lineage_recorder(dynamodb, env.table)),
+            salt=keys.salt,
+        ),
         S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
     )
 

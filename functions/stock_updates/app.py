@@ -33,6 +33,7 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
+    from hub.adapters.lineage import lineage_recorder
     from hub.adapters.s3 import S3PayloadStore
     from hub.adapters.stock_tables import DynamoCatalog, DynamoSyncLog
     from hub.config import load_config
@@ -46,6 +47,7 @@ def _root() -> _Root:
         load_config,
         catalog=DynamoCatalog(dynamodb, env.table),
         sync_log=DynamoSyncLog(dynamodb, env.table),
+        lineage=lineage_recorder(dynamodb, env.table),
     )
     return _Root(stock, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

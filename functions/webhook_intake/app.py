@@ -26,9 +26,11 @@ class _Root:
 @cache
 def _root() -> _Root:
     """Composition root: clients are built on first use, once per sandbox."""
+    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.idempotency import IdempotentDeliveryLog
+    from hub.adapters.lineage import lineage_recorder
     from hub.config import load_config
     from hub.intake.sources import SOURCES
     from hub.secrets import SecretsProvider
@@ -39,7 +41,8 @@ def _root() -> _Root:
         DynamoDBPersistenceLayer(table_name=env.idempotency_table),
         bus_publisher(env),
     )
-    service = IntakeService(SOURCES, SecretsProvider(), load_config, log)
+    lineage = lineage_recorder(boto3.client("dynamodb"), env.table)
+    service = IntakeService(SOURCES, SecretsProvider(), load_config, log, lineage)
     return _Root(service, log.config.register_lambda_context)
 
 

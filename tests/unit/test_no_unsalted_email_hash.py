@@ -31,6 +31,8 @@ REVIEWED = {
     ("layers/shared/hub/domain/fulfilment.py", "fulfilment_id_for"): "order id and location",
     ("layers/shared/hub/adapters/order_codec.py", "_digest"): "an order's lines or reservations, kept with them",
     ("layers/shared/hub/adapters/report_store.py", "_counter_key"): "a SKU, to pick a counter shard",
+    # A lineage entry's sort key: ids, vendor names and reasons, which never hold personal data.
+    ("layers/shared/hub/domain/lineage.py", "key"): "what a lineage entry says (ids and reasons)",
 }
 
 

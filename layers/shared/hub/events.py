@@ -215,6 +215,9 @@ class StockLevelData(_Model):
     origin: str = Field(description="where the change came from: 'admin', the channel of the order or level, or 'hub'")
     total_available: int | None = Field(default=None, description="the SKU's units available at every location")
     version: int | None = Field(default=None, description="the location's change counter after the change")
+    order_id: str | None = Field(
+        default=None, description="the order whose reservation, release or shipment moved the units (its lineage)"
+    )
 
 
 class LowStockData(_Model):

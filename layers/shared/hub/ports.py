@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from hub.config import ChannelConfig
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
+from hub.domain.lineage import LineageEntry
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.stock import LowStockState, StockLevel
@@ -28,6 +29,7 @@ __all__ = [
     "HubError",
     "Ledger",
     "LevelWritten",
+    "LineageLog",
     "OrderConflictError",
     "OrderExistsError",
     "OrderPrivacy",
@@ -139,6 +141,16 @@ class Ledger(Protocol):
 
     def pending_for(self, order_id: str) -> list[str]:
         """The events kept for an order, as JSON."""
+
+
+class LineageLog(Protocol):
+    """Where each order's lineage is kept: appends only, read back by order (hub.domain.lineage)."""
+
+    def append(self, entries: Sequence[LineageEntry]) -> None:
+        """Keep the entries (one write for all of them); StoreError when they could not be kept."""
+
+    def entries(self, order_id: str) -> list[LineageEntry]:
+        """The order's recorded entries, oldest first (empty when none)."""
 
 
 # ---------------------------------------------------------------------------------------------- stock

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
+from hub.domain.lineage import LineageEntry, Step
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import StockLevel
 from hub.money import format_minor
 
-__all__ = ["customer_view", "inventory_view", "order_view"]
+__all__ = ["customer_view", "inventory_view", "lineage_view", "order_view"]
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -41,6 +42,25 @@ def order_view(order: Order) -> dict[str, Any]:
             for e in order.timeline
         ],
     }
+
+
+def lineage_view(order_id: str, entries: list[LineageEntry]) -> dict[str, Any]:
+    """GET /orders/{id}/lineage: one object per step, oldest first, with the fields its step has."""
+    return {"order_id": order_id, "entries": [_lineage_entry(e) for e in entries]}
+
+
+def _lineage_entry(e: LineageEntry) -> dict[str, Any]:
+    view: dict[str, Any] = {"at": e.at.isoformat(), "step": e.step.value, "result": str(e.result)}
+    if e.step is Step.DELIVERY:
+        view |= {"source": e.source, "via": e.via, "delivery_id": e.ref, "event_ids": list(e.event_ids)}
+        view["events"] = e.detail
+    elif e.step is Step.DECISION:
+        view |= {"event_type": e.event_type, "event_id": e.event_ids[0] if e.event_ids else None, "why": e.detail}
+    else:
+        view |= {"call": e.call.value if e.call else None, "system": e.source, "reference": e.ref, "detail": e.detail}
+        if e.event_ids:
+            view["event_id"] = e.event_ids[0]
+    return view
 
 
 def _payment(p: PaymentRecord) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -14,6 +15,9 @@ from hub.intake.errors import MalformedPayloadError, MethodNotAllowedError, Payl
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
 from hub.money import MoneyError
 from hub.secrets import SecretsProvider
+
+if TYPE_CHECKING:
+    from hub.services.lineage import LineageRecorder
 
 MAX_BODY_BYTES = 1024 * 1024
 # The deepest any vendor's payload nests is about ten levels; a document deeper than this is refused.
@@ -103,11 +107,13 @@ class IntakeService:
         secrets: SecretsProvider,
         config: Callable[[], HubConfig],
         deliveries: DeliveryLog,
+        lineage: LineageRecorder | None = None,
     ) -> None:
         self._sources = sources
         self._secrets = secrets
         self._config = config
         self._deliveries = deliveries
+        self._lineage = lineage
 
     def _source(self, source_name: str) -> WebhookSource:
         source = self._sources.get(source_name)
@@ -128,6 +134,7 @@ class IntakeService:
         return answer(request)
 
     def receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
+        received_at = datetime.now(UTC)
         source = self._source(source_name)
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
@@ -141,8 +148,27 @@ class IntakeService:
         delivery = self._parse(source, request)
         if delivery.ignored_reason:
             return IntakeResult("ignored", source_name, delivery.topic, reason=delivery.ignored_reason)
+        return self.publish(source_name, delivery, received_at=received_at)
+
+    def publish(
+        self, source_name: str, delivery: Delivery, *, via: str = "webhook", received_at: datetime | None = None
+    ) -> IntakeResult:
+        """Publish a verified delivery's events once, and record for each order they name that it
+        came, and whether it was new: `via` "webhook", or "reconciler" for a change a reconciler
+        read from the vendor's API (same events, same dedupe key, so one change seen both ways is
+        published once)."""
         ids = [e.event_id for e in delivery.events]
         published = self._deliveries.publish_once(delivery.dedupe_key, delivery.events)
+        if self._lineage is not None:
+            self._lineage.delivery(
+                delivery.events,
+                self._config(),
+                source=source_name,
+                delivery_id=delivery.dedupe_key,
+                accepted=published,
+                via=via,
+                at=received_at,
+            )
         return IntakeResult("accepted" if published else "duplicate", source_name, delivery.topic, ids)
 
     def _parse(self, source: WebhookSource, request: WebhookRequest) -> Delivery:

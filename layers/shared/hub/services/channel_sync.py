@@ -24,9 +24,11 @@ from enum import StrEnum
 
 from hub.adapters.http import OutboundError
 from hub.config import ChannelConfig, HubConfig
+from hub.domain.lineage import Call, CallResult
 from hub.domain.sync import PlatformIds, PushTarget, StockPush
 from hub.events import StockLevelChanged
 from hub.ports import Catalog, StockLedger, StockPushers, SyncBusyError, SyncLog, SyncStaleError
+from hub.services.lineage import LineageRecorder
 
 __all__ = ["ChannelSync", "PushOutcome", "PushResult", "SyncFailedError", "sync_targets"]
 
@@ -94,7 +96,9 @@ class ChannelSync:
         now_ms: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
         wait_seconds: float = WAIT_SECONDS,
+        lineage: LineageRecorder | None = None,
     ) -> None:
+        self._lineage = lineage or LineageRecorder(None)
         self._ledger = ledger
         self._catalog = catalog
         self._sync = sync_log
@@ -113,9 +117,35 @@ class ChannelSync:
     def sync(self, event: StockLevelChanged) -> list[PushResult]:
         """Push the location's level to every target; SyncFailedError when any push failed."""
         results = [self._sync_one(target, event.data.sku) for target in self.targets(event)]
+        if event.data.order_id:
+            self._record(event, results)
         if any(r.outcome is PushOutcome.FAILED for r in results):
             raise SyncFailedError(results)
         return results
+
+    def _record(self, event: StockLevelChanged, results: list[PushResult]) -> None:
+        """The pushes an order's stock movement caused, in its lineage (one write): the channel told
+        the new level, already holding it, not selling the SKU, or failing (the record is retried)."""
+        where = f"{event.data.sku} at {event.data.location}"
+        entries = []
+        for r in results:
+            if r.outcome is PushOutcome.PUSHED:
+                result, detail = CallResult.OK, f"{where}: set to {r.quantity}"
+            elif r.outcome is PushOutcome.FAILED:
+                result, detail = CallResult.FAILED, f"{where}: retried later ({r.reason})"
+            else:
+                result, detail = CallResult.SKIPPED, f"{where}: {r.outcome.value.replace('_', ' ')}"
+            entries.append(
+                self._lineage.call_entry(
+                    event.data.order_id or "",
+                    Call.STOCK_PUSH,
+                    result,
+                    system=r.channel,
+                    detail=detail,
+                    event_id=event.event_id,
+                )
+            )
+        self._lineage.record(entries)
 
     def _ids(self, target: PushTarget, channel: ChannelConfig, sku: str) -> PlatformIds | None:
         configured = channel.sku_map.get(sku)

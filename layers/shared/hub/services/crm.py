@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from hub.config import CrmConfig, HubConfig
 from hub.domain.customers import Contact, CustomerProfile, contact_value, erasure_key
+from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.events import CustomerErased
 from hub.ports import ContactDeleter, ContactRegistry, CrmClient, CustomerStore, HubError
 from hub.services.contact_erasure import ContactErasure
+from hub.services.lineage import LineageRecorder, failure_detail
 
 __all__ = ["CRM_SYSTEMS", "CrmBusyError", "CrmSync", "contact_digest", "contact_for"]
 
@@ -69,7 +71,9 @@ class CrmSync:
         config: Callable[[], HubConfig],
         lease_seconds: int = LEASE_SECONDS,
         registry: ContactRegistry | None = None,
+        lineage: LineageRecorder | None = None,
     ) -> None:
+        self._lineage = lineage or LineageRecorder(None)
         self._store = store
         self._client = client
         self._config = config
@@ -85,8 +89,12 @@ class CrmSync:
         """Delete the erased customer's contact in the CRM (by the id recorded when it was pushed)."""
         return self._contacts.erase(event) if self._contacts is not None else {}
 
-    def push(self, emails: Iterable[str]) -> dict[str, Exception]:
-        """Push the current profile of each customer; email -> the error, for those that failed."""
+    def push(self, emails: Iterable[str], orders: Mapping[str, Iterable[str]] | None = None) -> dict[str, Exception]:
+        """Push the current profile of each customer; email -> the error, for those that failed.
+
+        `orders` (email -> the orders whose events led to the push) says whose lineage each
+        outcome goes to: pushed, failed, or skipped because the CRM already has the profile.
+        """
         emails = sorted(set(emails))
         crm = self._config().crm
         if not emails or crm.provider == "none":
@@ -94,11 +102,16 @@ class CrmSync:
         try:
             client = self._client(crm)
         except Exception as exc:  # no token, no instance URL: every push fails, and says why
-            return dict.fromkeys(emails, exc)
+            failures = dict.fromkeys(emails, exc)
+            self._record(orders, crm.provider, failures, {}, set())
+            return failures
         if client is None:
             return {}
+        system = getattr(client, "system", crm.provider)
         owner = uuid.uuid4().hex
         failures: dict[str, Exception] = {}
+        pushed: dict[str, str | None] = {}
+        unchanged: set[str] = set()
         held: list[str] = []
         try:
             contacts, digests = [], {}
@@ -115,6 +128,8 @@ class CrmSync:
                 if self._store.pushed(email) != digest:
                     contacts.append(contact)
                     digests[email] = digest
+                else:
+                    unchanged.add(email)
             if contacts:
                 outcomes = client.upsert(contacts)
                 for contact in contacts:
@@ -125,9 +140,38 @@ class CrmSync:
                     if self._contacts is not None:
                         # Recorded before the digest: a push that dies in between is pushed (and recorded) again.
                         key = erasure_key(contact.email, self._store.salt())
-                        self._contacts.record(key, getattr(client, "system", crm.provider), outcome)
+                        self._contacts.record(key, system, outcome)
                     self._store.set_pushed(contact.email, digests[contact.email])
+                    pushed[contact.email] = outcome
         finally:
             for email in held:
                 self._store.release(email, owner)
+        self._record(orders, system, failures, pushed, unchanged)
         return failures
+
+    def _record(
+        self,
+        orders: Mapping[str, Iterable[str]] | None,
+        system: str,
+        failures: Mapping[str, Exception],
+        pushed: Mapping[str, str | None],
+        unchanged: set[str],
+    ) -> None:
+        """One lineage write for the whole push: each order, what became of its customer's contact."""
+        if not orders:
+            return
+        entries: list[LineageEntry] = []
+        for email, order_ids in sorted(orders.items()):
+            if email in failures:
+                result, detail, ref = CallResult.FAILED, f"retried later: {failure_detail(failures[email])}", None
+            elif email in pushed:
+                result, detail, ref = CallResult.OK, "contact created or updated", pushed[email]
+            elif email in unchanged:
+                result, detail, ref = CallResult.SKIPPED, "the CRM already has this profile", None
+            else:
+                continue
+            entries.extend(
+                self._lineage.call_entry(o, Call.CRM_PUSH, result, system=system, detail=detail, ref=ref)
+                for o in sorted(set(order_ids))
+            )
+        self._lineage.record(entries)

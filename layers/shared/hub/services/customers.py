@@ -174,7 +174,7 @@ class CustomerService:
             self.refresh(email)
         for stale_fact in late:
             self.privacy.erase_late_order(stale_fact)
-        return Handled("recorded", frozenset(emails))
+        return Handled("recorded", frozenset(emails), order_id=fact.order_id)
 
     def _covered(self, fact: Fact) -> bool:
         subjects = [f"shop:{fact.channel}"] + ([f"customer:{self.key(fact.email)}"] if fact.email else [])

@@ -37,6 +37,7 @@ from hub.domain.fulfilment import (
     storefront_shipped,
     track,
 )
+from hub.domain.lineage import Call, CallResult, DecisionResult
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.domain.stock import order_locations
 from hub.events import (
@@ -60,6 +61,7 @@ from hub.events import (
 )
 from hub.observability import logger
 from hub.ports import EventPublisher, Ledger
+from hub.services.lineage import LineageRecorder, failure_detail
 from hub.services.orders import Change, OrderUpdater, Outcome
 
 __all__ = [
@@ -161,9 +163,11 @@ class FulfilmentService:
         storefronts: Callable[[HubConfig], StorefrontWriter],
         shipment_request: Callable[[Order, Fulfilment, CarrierConfig], object | None],
         clock: Callable[[], datetime] = _utcnow,
+        lineage: LineageRecorder | None = None,
     ) -> None:
         self._ledger = ledger
-        self._orders = OrderUpdater(ledger, publisher, clock)
+        self._lineage = lineage or LineageRecorder(None)
+        self._orders = OrderUpdater(ledger, publisher, clock, self._lineage)
         self._config = config
         self._shipments = shipments
         self._clients = _Clients(carrier, storefronts, shipment_request)
@@ -241,11 +245,31 @@ class FulfilmentService:
                 )
                 continue
             carrier = self._clients.carrier(carrier_config)
-            shipment_id = self._shipments.booking(fulfilment.fulfilment_id)
-            if shipment_id is None:
-                created = carrier.create_shipment(request)
-                shipment_id = self._shipments.record_booking(fulfilment.fulfilment_id, order_id, carrier.name, created)
-            label = carrier.buy(shipment_id, request, rebook=self._rebooking(fulfilment.fulfilment_id, shipment_id))
+            try:
+                shipment_id = self._shipments.booking(fulfilment.fulfilment_id)
+                if shipment_id is None:
+                    created = carrier.create_shipment(request)
+                    shipment_id = self._shipments.record_booking(
+                        fulfilment.fulfilment_id, order_id, carrier.name, created
+                    )
+                label = carrier.buy(shipment_id, request, rebook=self._rebooking(fulfilment.fulfilment_id, shipment_id))
+            except Exception as exc:
+                self._lineage.call(
+                    [order_id],
+                    Call.LABEL,
+                    CallResult.FAILED,
+                    system=carrier.name,
+                    detail=f"{fulfilment.fulfilment_id}: retried later: {failure_detail(exc)}",
+                )
+                raise
+            self._lineage.call(
+                [order_id],
+                Call.LABEL,
+                CallResult.OK,
+                system=carrier.name,
+                ref=label.tracking_number,
+                detail=f"{fulfilment.fulfilment_id}: label bought ({' '.join(filter(None, (label.carrier, label.service)))})",
+            )
             self._shipments.index_tracking(label.tracking_number, order_id, fulfilment.fulfilment_id)
             shipment = Shipment(
                 origin="carrier",
@@ -383,7 +407,9 @@ class FulfilmentService:
             self._ledger.put_pending(data.order_id, event.event_id, event.model_dump_json())
             outcome, _ = self._orders.apply(data.order_id, event, decide)
             if outcome is Outcome.NO_ORDER:
-                return "kept until the order is recorded"
+                why = "kept until the order is recorded"
+                self._lineage.decision(data.order_id, event, DecisionResult.WAITING, why)
+                return why
         for f in shipped_now:
             if f.tracking_number and outcome is Outcome.APPLIED:
                 self._shipments.index_tracking(f.tracking_number, data.order_id, f.fulfilment_id)
@@ -429,7 +455,12 @@ class FulfilmentService:
         fulfilment = next((f for f in order.fulfilments if f.fulfilment_id == data.fulfilment_id), None)
         if fulfilment is None or fulfilment.written_back or fulfilment.status not in ("shipped", "delivered"):
             return "nothing to write back"
-        result = self._clients.storefronts(self._config()).write(order, fulfilment)
+        try:
+            result = self._clients.storefronts(self._config()).write(order, fulfilment)
+        except Exception as exc:
+            detail = f"{data.fulfilment_id}: retried later: {failure_detail(exc)}"
+            self._lineage.call([data.order_id], Call.WRITE_BACK, CallResult.FAILED, system=order.channel, detail=detail)
+            raise
         cause = FulfilmentWrittenBack(
             event_id=event_id_for("hub", data.order_id, data.fulfilment_id, "written_back"),
             source="hub",
@@ -451,6 +482,16 @@ class FulfilmentService:
             what = f"already on {order.channel} ({result.skipped})"
         else:
             what = f"written back to {order.channel} ({result.reference or 'done'})"
+
+        done = CallResult.FAILED if not result.known else CallResult.SKIPPED if result.skipped else CallResult.OK
+        self._lineage.call(
+            [data.order_id],
+            Call.WRITE_BACK,
+            done,
+            system=order.channel,
+            ref=result.reference,
+            detail=f"{data.fulfilment_id} {what}",
+        )
 
         def decide(current: Order) -> Change:
             if not result.known:

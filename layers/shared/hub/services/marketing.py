@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.domain.customers import CustomerProfile, normalise_email
+from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.orders import Order, OrderStatus
 from hub.events import (
     CheckoutStarted,
@@ -72,6 +73,7 @@ from hub.marketing.unsubscribe import unsubscribe_link
 from hub.money import format_minor
 from hub.ports import ContactDeleter, ContactRegistry, EventPublisher, ProfileStore
 from hub.services.contact_erasure import ContactErasure
+from hub.services.lineage import LineageRecorder, failure_detail
 
 __all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
 
@@ -140,6 +142,7 @@ class MarketingService:
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] = _utcnow,
         registry: ContactRegistry | None = None,
+        lineage: LineageRecorder | None = None,
     ) -> None:
         """`config` returns hub.config.HubConfig; `senders` and `tracker` build the channels of a
         MarketingConfig (lazily: their credentials are read then); `unsubscribe` gives the link's
@@ -158,6 +161,7 @@ class MarketingService:
         self._unsubscribe = unsubscribe
         self._renderer = renderer or Renderer()
         self._clock = clock
+        self._lineage = lineage or LineageRecorder(None)
 
     # ================================================================== events
     def handle(self, event: HubEvent) -> Handled:
@@ -461,16 +465,34 @@ class MarketingService:
             self._store.mark_admitted(key)
         message = self._message(due, marketing, subject, customer, profile)
         senders = list(self._senders(marketing))
+        # An order's messages are part of its lineage (a checkout's are not: it is no order yet).
+        order_id = subject.order.order_id if subject.order is not None else None
+        calls: list[LineageEntry] = []
         for sender in senders:
             if sender.channel in claim.channels_done:
                 continue
             try:
                 contact_id = sender.send(message)
                 self._record_contact(customer, sender, contact_id, message.email)
-            except Exception:
+            except Exception as exc:
                 self._store.release(key)  # the retry resumes here; what was sent stays sent
+                if order_id:
+                    why = f"{due.trigger.value}: retried later: {failure_detail(exc)}"
+                    calls.append(
+                        self._lineage.call_entry(
+                            order_id, Call.EMAIL, CallResult.FAILED, system=sender.channel, detail=why
+                        )
+                    )
+                    self._lineage.record(calls)
                 raise
             self._store.channel_done(key, sender.channel)
+            if order_id:
+                calls.append(
+                    self._lineage.call_entry(
+                        order_id, Call.EMAIL, CallResult.OK, system=sender.channel, detail=f"{due.trigger.value} sent"
+                    )
+                )
+        self._lineage.record(calls)
         channels = frozenset(claim.channels_done | {s.channel for s in senders})
         self._store.finish(key, "sent", now)
         self._publish(due, customer, channels, now)

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from hub.domain.lineage import DecisionResult
 from hub.domain.orders import Order, OrderLine, TimelineEntry
 from hub.domain.stock import StockChange, consume, release
 from hub.events import HubEvent, OrderStatusChanged, ProviderRef, StatusChangeData, event_id_for, parse_event
 from hub.ports import AlreadyAppliedError, EventPublisher, Ledger, OrderConflictError
+from hub.services.lineage import LineageRecorder
 from hub.services.stock_events import stock_moved
 
 __all__ = ["Change", "OrderUpdater", "Outcome", "status_changed"]
@@ -66,10 +68,17 @@ def status_changed(order: Order, previous: str | None, cause: HubEvent) -> Order
 
 
 class OrderUpdater:
-    def __init__(self, ledger: Ledger, publisher: EventPublisher, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        publisher: EventPublisher,
+        clock: Callable[[], datetime] = _utcnow,
+        lineage: LineageRecorder | None = None,
+    ) -> None:
         self._ledger = ledger
         self._publisher = publisher
         self._clock = clock
+        self._lineage = lineage or LineageRecorder(None)
 
     def apply(self, order_id: str, event: HubEvent, decide: Callable[[Order], Change]) -> tuple[Outcome, Order | None]:
         for _attempt in range(_MAX_ATTEMPTS):
@@ -80,6 +89,7 @@ class OrderUpdater:
                 # A redelivery: what the first delivery stored is finished and announced again.
                 self._ledger.finish_stock(order_id)
                 self._republish(order, event.event_id)
+                self._duplicate(order_id, event, order)
                 return Outcome.DUPLICATE, order
             previous = order.status
             change = decide(order)
@@ -109,11 +119,19 @@ class OrderUpdater:
             except OrderConflictError:
                 continue
             except AlreadyAppliedError:
-                return Outcome.DUPLICATE, self._ledger.get_order(order_id)
+                stored = self._ledger.get_order(order_id)
+                self._duplicate(order_id, event, stored)
+                return Outcome.DUPLICATE, stored
             if follow:
                 self._publisher.publish(follow)
             return Outcome.APPLIED, order
         raise OrderConflictError(f"{order_id}: kept changing over {_MAX_ATTEMPTS} attempts")
+
+    def _duplicate(self, order_id: str, event: HubEvent, order: Order | None) -> None:
+        # The timeline holds the first application only; a redelivery's is kept in the lineage.
+        first = next((e for e in order.timeline if e.event_id == event.event_id), None) if order else None
+        when = f" at {first.applied_at.isoformat()}" if first else ""
+        self._lineage.decision(order_id, event, DecisionResult.DUPLICATE, f"already applied{when}: changed nothing")
 
     def _republish(self, order: Order, event_id: str) -> None:
         entry = next((e for e in order.timeline if e.event_id == event_id), None)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hub.config import HubConfig
+from hub.domain.lineage import DecisionResult
 from hub.domain.orders import Order, OrderLine, PaymentRecord
 from hub.domain.payments import (
     Decision,
@@ -39,6 +40,7 @@ from hub.events import (
     parse_event,
 )
 from hub.ports import EventPublisher, Ledger
+from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome
 
 __all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for"]
@@ -79,9 +81,11 @@ class PaymentService:
         publisher: EventPublisher,
         config: Callable[[], HubConfig],
         clock: Callable[[], datetime] = _utcnow,
+        lineage: LineageRecorder | None = None,
     ) -> None:
         self._ledger = ledger
-        self._orders = OrderUpdater(ledger, publisher, clock)
+        self._lineage = lineage or LineageRecorder(None)
+        self._orders = OrderUpdater(ledger, publisher, clock, self._lineage)
         self._config = config
 
     def handle(self, event: HubEvent) -> Outcome:
@@ -99,6 +103,8 @@ class PaymentService:
             # Kept first, looked up again after: the order's recording applies it if it lands in between.
             self._ledger.put_pending(order_id, event.event_id, event.model_dump_json())
             outcome = self._orders.apply(order_id, event, decide)[0]
+            if outcome is Outcome.NO_ORDER:
+                self._lineage.decision(order_id, event, DecisionResult.WAITING, "kept until the order is recorded")
         return outcome
 
     # ------------------------------------------------------------------ storefront facts

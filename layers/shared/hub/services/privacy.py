@@ -59,6 +59,7 @@ class Handled:
     outcome: str
     emails: frozenset[str] = frozenset()
     detail: dict[str, str] = field(default_factory=dict)
+    order_id: str | None = None  # the order the event concerns, for the lineage of the CRM push
 
 
 class Profiles(Protocol):

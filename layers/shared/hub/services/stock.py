@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.config import HubConfig
+from hub.domain.lineage import DecisionResult
 from hub.domain.orders import (
     HoldReason,
     Order,
@@ -62,6 +63,7 @@ from hub.ports import (
     StockLedger,
     SyncLog,
 )
+from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome, status_changed
 from hub.services.retry import DEFAULT_BUDGET_SECONDS, Patience
 
@@ -125,7 +127,9 @@ class StockService:
         sync_log: SyncLog | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        lineage: LineageRecorder | None = None,
     ) -> None:
+        self._lineage = lineage or LineageRecorder(None)
         self._monotonic = monotonic
         self._sleep = sleep
         self._ledger = ledger
@@ -262,13 +266,16 @@ class StockService:
                 # A redelivery of the placement that recorded it: publish again what the first
                 # delivery should have (a failed publish is retried here).
                 self._publish_follow_ons(stored, event)
+            first = next(e for e in stored.timeline if e.event_id == event.event_id)
+            why = f"already applied at {first.applied_at.isoformat()}: changed nothing"
+            self._lineage.decision(stored.order_id, event, DecisionResult.DUPLICATE, why)
             return PlacementResult(Applied.DUPLICATE, stored)
         when = stored.as_of.isoformat() if stored.as_of else "an earlier delivery"
         summary = (
             f"placed on {event.channel} ({event.provider.topic}): not applied, "
             f"the order was already recorded from {stored.recorded_from or 'OrderPlaced'} of {when}"
         )
-        outcome, order = OrderUpdater(self._ledger, self._publisher, self._clock).apply(
+        outcome, order = OrderUpdater(self._ledger, self._publisher, self._clock, self._lineage).apply(
             stored.order_id, event, lambda _order: Change(summary, applied=False)
         )
         if outcome is Outcome.DUPLICATE:
@@ -313,6 +320,7 @@ class StockService:
                 at=cause.occurred_at,
                 topic="inventory/reserved",
                 cause=cause.event_id,
+                order_id=order.order_id,
             )
             for sku, location in touched
         ]
@@ -329,6 +337,7 @@ class StockService:
         topic: str,
         cause: str | None = None,
         previous: int | None = None,
+        order_id: str | None = None,
     ) -> StockLevelChanged:
         level = levels.get(location)
         return StockLevelChanged(
@@ -345,6 +354,7 @@ class StockService:
                 origin=origin,
                 total_available=sum(lvl.available for lvl in levels.values()),
                 version=level.version if level else None,
+                order_id=order_id,
             ),
         )
 

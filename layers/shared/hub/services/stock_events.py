@@ -60,6 +60,7 @@ def stock_moved(
                         origin=origin,
                         total_available=total + sum(d for (s, _), d in moved.items() if s == sku),
                         version=(level.version if level else 0) + 1,
+                        order_id=order.order_id,
                     ),
                 )
             )
