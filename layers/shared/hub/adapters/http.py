@@ -258,7 +258,8 @@ class HubRetry(Retry):
 
     def is_exhausted(self) -> bool:
         left = remaining()
-        return super().is_exhausted() or (left is not None and left < MIN_CALL_SECONDS)
+        # A retry needs time to wait and then a useful attempt: with less left, the last outcome stands.
+        return super().is_exhausted() or (left is not None and left < 2 * MIN_CALL_SECONDS)
 
     def _calculate_sleep(self, headers: httpx.Headers | Mapping[str, str]) -> float:
         wait = None if headers.get("Retry-After") else rate_limit_wait(headers)
@@ -270,7 +271,8 @@ class HubRetry(Retry):
                 wait = min(wait, max(0.0, self.total_timeout - self.elapsed_sleep))
         left = remaining()
         if left is not None:
-            wait = min(wait, max(0.0, left - MIN_CALL_SECONDS))
+            # Half an attempt's time to spare, so the attempt after the wait is not refused.
+            wait = min(wait, max(0.0, left - 1.5 * MIN_CALL_SECONDS))
         return wait
 
 
@@ -359,9 +361,7 @@ class GuardTransport(httpx.BaseTransport):
     """Above the retries, for each call: refused when the budget is spent or the API's circuit is
     open; the call's outcome (after its retries) is counted by the API's circuit breaker."""
 
-    def __init__(
-        self, transport: httpx.BaseTransport, breakers: Callable[[str], CircuitBreaker] = breaker_for
-    ) -> None:
+    def __init__(self, transport: httpx.BaseTransport, breakers: Callable[[str], CircuitBreaker] = breaker_for) -> None:
         self._transport = transport
         self._breakers = breakers
 
