@@ -267,3 +267,22 @@ def test_a_call_refused_for_lack_of_time_says_nothing_of_the_api(two_failures):
         http.get("/things")
     assert breaker_for("api.example.test").state == HALF_OPEN
     assert breaker_for("api.example.test").allow()  # the trial's place was given back
+
+
+def test_opening_and_closing_a_circuit_is_logged_and_counted(monkeypatch, caplog):
+    from hub.observability import metrics
+
+    monkeypatch.setenv("HUB_CIRCUIT_FAILURES", "1")
+    reset_breakers()
+    breaker = breaker_for("crm.test")
+    metrics.clear_metrics()
+    with caplog.at_level("INFO"):
+        breaker.failure()
+        monkeypatch.setattr(breaker, "_clock", lambda: time.monotonic() + breaker.cooldown)
+        assert breaker.allow()
+        breaker.success()
+    messages = [r.getMessage() for r in caplog.records]
+    assert "circuit open for crm.test: calls fail fast for 60.0s" in messages
+    assert "circuit closed for crm.test" in messages
+    assert set(metrics.metric_set) >= {"CircuitOpened", "CircuitClosed"}
+    metrics.clear_metrics()
