@@ -25,3 +25,12 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
 def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in _DUMMY_AWS.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(autouse=True)
+def _closed_circuits() -> None:
+    """Every test starts with every downstream API's circuit closed (hub.adapters.breaker keeps them
+    per process, as a Lambda sandbox does)."""
+    from hub.adapters.breaker import reset_breakers
+
+    reset_breakers()

@@ -217,7 +217,9 @@ class FakeContext:
     log_stream_name = "2026/11/27/[$LATEST]test"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 5000
+        # A consumer's whole timeout (60 s in template.yaml): every record's time budget comes from
+        # this (hub.budget), so a smaller number would make slow moto calls refuse outbound calls.
+        return 60_000
 
 
 @pytest.fixture

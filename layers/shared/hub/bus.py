@@ -6,16 +6,24 @@ input values in their errors, and `HubBatchProcessor` records every failure reda
 `hub.redaction`): when a whole batch fails, Powertools raises an error carrying every record's
 traceback, which Lambda logs and returns as the invocation's error. Sealed personal fields are
 opened here, the one place every consumer parses its records (hub.shredding).
+
+`HubBatchProcessor` also gives each record its time budget (hub.budget): the Lambda's remaining
+time less a margin, read when the record starts, so an outbound call that cannot finish before the
+function would be stopped is not started and the record fails alone (SQS delivers it again) instead
+of the whole batch timing out. Work done for the batch after its records (crm_upsert's push) runs
+under the budget taken when the batch started.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import ConfigDict, Json, field_validator
 
+from hub.budget import deadline_from, time_budget
 from hub.claimcheck import ClaimChecked
 from hub.events import HubEvent
 from hub.redaction import redacted_info
@@ -46,7 +54,33 @@ class HubSqsRecord(SqsRecordModel):
 
 
 class HubBatchProcessor(BatchProcessor):
-    """Powertools' BatchProcessor, keeping each failure's exception redacted for its traces."""
+    """Powertools' BatchProcessor, keeping each failure's exception redacted for its traces, and
+    holding each record (and the batch) to the time the Lambda has left."""
+
+    _context: Any = None
+    _batch_budget: ExitStack | None = None
+
+    def __call__(self, records: list[dict], handler: Any, lambda_context: Any = None) -> Any:
+        # Kept here, not only as Powertools' `lambda_context`, which a call without one leaves stale.
+        self._context = lambda_context
+        return super().__call__(records, handler, lambda_context)
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self._batch_budget = ExitStack()
+        self._batch_budget.enter_context(time_budget(deadline_from(self._context)))
+
+    def _clean(self) -> None:
+        try:
+            super()._clean()
+        finally:
+            if self._batch_budget is not None:
+                self._batch_budget.close()
+                self._batch_budget = None
+
+    def _process_record(self, record: dict) -> Any:
+        with time_budget(deadline_from(self._context)):
+            return super()._process_record(record)
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
         return super().failure_handler(record=record, exception=redacted_info(exception))

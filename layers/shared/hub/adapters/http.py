@@ -12,6 +12,14 @@ An error says which call failed, its HTTP status, the vendor's error code and th
 (`vendor_error`), and nothing else: vendors echo the request in their error bodies (HubSpot's
 message names the contact's email, EasyPost's the address, Mailchimp's detail the member), and an
 exception's text ends up in logs, in batch failure traces and in the Lambda error report.
+
+Two guards sit around the retries (see docs/outbound.md):
+- the time budget (hub.budget): no attempt starts with less than MIN_CALL_SECONDS left in the
+  record's budget, each attempt's timeouts and each wait between attempts are cut to what is left,
+  and a call refused for lack of time raises OutOfTimeError, so its record goes back to its queue
+  instead of running the function into its timeout;
+- a circuit breaker per API (hub.adapters.breaker): after repeated failures of an API, calls to it
+  fail fast with CircuitOpenError until its cool-down has passed.
 """
 
 from __future__ import annotations
@@ -24,11 +32,16 @@ from typing import Any
 import httpx
 from httpx_retries import Retry, RetryTransport
 
+from hub.adapters.breaker import CircuitBreaker, breaker_for
+from hub.budget import MIN_CALL_SECONDS, remaining
 from hub.ports import HubError
 
 __all__ = [
     "META_THROTTLING_CODES",
+    "CircuitOpenError",
+    "GuardTransport",
     "HubRetry",
+    "OutOfTimeError",
     "OutboundError",
     "SigningTransport",
     "VendorError",
@@ -43,6 +56,10 @@ __all__ = [
 ]
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Answers that say the API itself is failing (a circuit breaker counts them); a 429 is an answer.
+FAILING_STATUSES = frozenset({500, 502, 503, 504})
+# Exceptions that say the API could not be reached or did not answer in time.
+FAILING_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 # Graph API (Meta Conversions API) throttling: HTTP 400 with one of these `error.code`s
 # (developers.facebook.com/docs/graph-api/overview/rate-limiting and
@@ -64,6 +81,22 @@ class OutboundError(HubError):
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
+
+
+class OutOfTimeError(OutboundError):
+    """A call not started: too little of the record's time budget is left for it to finish.
+
+    Retryable: the record goes back to its queue and is tried in a later invocation."""
+
+
+class CircuitOpenError(OutboundError):
+    """A call not made: the API's circuit is open after repeated failures (hub.adapters.breaker).
+
+    Retryable: the record goes back to its queue and is tried after the cool-down."""
+
+    def __init__(self, api: str, retry_in: float) -> None:
+        super().__init__(f"circuit open for {api}: not called, tried again after {retry_in:.0f}s")
+        self.api = api
 
 
 # A vendor's error code is a word from its fixed vocabulary (INVALID_EMAIL, "Member Exists"), a request
@@ -219,15 +252,27 @@ def _refuse_throttled(response: httpx.Response) -> None:
 
 
 class HubRetry(Retry):
-    """httpx-retries' Retry, also honouring rate-limit headers when there is no Retry-After."""
+    """httpx-retries' Retry, also honouring rate-limit headers when there is no Retry-After, and the
+    record's time budget: no retry when less than a useful attempt's time is left, and no wait that
+    would leave less than that (the last answer or error is then the call's outcome)."""
+
+    def is_exhausted(self) -> bool:
+        left = remaining()
+        # A retry needs time to wait and then a useful attempt: with less left, the last outcome stands.
+        return super().is_exhausted() or (left is not None and left < 2 * MIN_CALL_SECONDS)
 
     def _calculate_sleep(self, headers: httpx.Headers | Mapping[str, str]) -> float:
         wait = None if headers.get("Retry-After") else rate_limit_wait(headers)
         if wait is None or not self.respect_retry_after_header:
-            return super()._calculate_sleep(headers)
-        wait = min(wait, self.max_backoff_wait)
-        if self.total_timeout is not None:
-            wait = min(wait, max(0.0, self.total_timeout - self.elapsed_sleep))
+            wait = super()._calculate_sleep(headers)
+        else:
+            wait = min(wait, self.max_backoff_wait)
+            if self.total_timeout is not None:
+                wait = min(wait, max(0.0, self.total_timeout - self.elapsed_sleep))
+        left = remaining()
+        if left is not None:
+            # Half an attempt's time to spare, so the attempt after the wait is not refused.
+            wait = min(wait, max(0.0, left - 1.5 * MIN_CALL_SECONDS))
         return wait
 
 
@@ -277,6 +322,73 @@ class SigningTransport(httpx.BaseTransport):
         self._transport.close()
 
 
+def _api(url: httpx.URL) -> str:
+    """The name of an API for its circuit: its host, and its port when not the scheme's default."""
+    return f"{url.host}:{url.port}" if url.port is not None else url.host
+
+
+def _refuse_without_time(request: httpx.Request) -> None:
+    left = remaining()
+    if left is not None and left < MIN_CALL_SECONDS:
+        raise OutOfTimeError(
+            f"call to {_api(request.url)} not started: {left:.1f}s left of the record's time budget "
+            f"(at least {MIN_CALL_SECONDS:.0f}s needed); the record is retried later"
+        )
+
+
+class _BudgetTransport(httpx.BaseTransport):
+    """Below the retries, for each attempt: refused when the budget is spent, timeouts cut to it."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _refuse_without_time(request)
+        left = remaining()
+        if left is not None:
+            timeouts = dict(request.extensions.get("timeout") or {})
+            request.extensions["timeout"] = {
+                phase: left if timeouts.get(phase) is None else min(timeouts[phase], left)
+                for phase in ("connect", "read", "write", "pool")
+            }
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class GuardTransport(httpx.BaseTransport):
+    """Above the retries, for each call: refused when the budget is spent or the API's circuit is
+    open; the call's outcome (after its retries) is counted by the API's circuit breaker."""
+
+    def __init__(self, transport: httpx.BaseTransport, breakers: Callable[[str], CircuitBreaker] = breaker_for) -> None:
+        self._transport = transport
+        self._breakers = breakers
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _refuse_without_time(request)
+        api = _api(request.url)
+        breaker = self._breakers(api)
+        if not breaker.allow():
+            raise CircuitOpenError(api, breaker.retry_in())
+        try:
+            response = self._transport.handle_request(request)
+        except FAILING_EXCEPTIONS:
+            breaker.failure()
+            raise
+        except BaseException:
+            breaker.release()
+            raise
+        if response.status_code in FAILING_STATUSES:
+            breaker.failure()
+        else:
+            breaker.success()
+        return response
+
+    def close(self) -> None:
+        self._transport.close()
+
+
 def outbound_client(
     base_url: str,
     *,
@@ -288,16 +400,18 @@ def outbound_client(
     sign: Callable[[httpx.Request], httpx.Request] | None = None,
 ) -> httpx.Client:
     """An httpx client for one API. `transport` lets tests hand in httpx.MockTransport; `sign`
-    (see SigningTransport) authenticates each attempt of each request."""
+    (see SigningTransport) authenticates each attempt of each request. Every call is held to the
+    record's time budget and to its API's circuit breaker (GuardTransport)."""
     inner = transport or httpx.HTTPTransport()
     if sign is not None:
         inner = SigningTransport(inner, sign)
+    retrying = RetryTransport(transport=_BudgetTransport(inner), retry=retry or default_retry())
     return httpx.Client(
         base_url=base_url,
         headers=dict(headers or {}),
         auth=auth,
         timeout=httpx.Timeout(timeout, connect=5.0),
-        transport=RetryTransport(transport=inner, retry=retry or default_retry()),
+        transport=GuardTransport(retrying),
     )
 
 

@@ -131,7 +131,12 @@ class CrmSync:
                 else:
                     unchanged.add(email)
             if contacts:
-                outcomes = client.upsert(contacts)
+                try:
+                    outcomes = client.upsert(contacts)
+                except HubError as exc:
+                    # Not called, or failed whole (no time left, the CRM's circuit open, the CRM
+                    # down): every contact's records fail, alone, and are retried.
+                    outcomes = dict.fromkeys((c.email for c in contacts), exc)
                 for contact in contacts:
                     outcome = outcomes.get(contact.email, HubError("the CRM gave no outcome for this contact"))
                     if isinstance(outcome, Exception):
