@@ -188,3 +188,15 @@ class FakeDataKeys:
     def forget(self, subject: str) -> None:
         self.keys.pop(subject, None)
         self.forgotten.append(subject)
+
+
+class FakeFailureLog:
+    """hub.ports.FailureLog in memory: every failure recorded, in order."""
+
+    def __init__(self) -> None:
+        from hub.failures import RecordFailure
+
+        self.failures: list[RecordFailure] = []
+
+    def record(self, failure) -> None:
+        self.failures.append(failure)
