@@ -35,7 +35,7 @@ partition) instead of `self.all_items()`, which sorts every item of the table on
 `EventEndTime` and `Destination.FilterArns` say, so `commerce-hub replay` of an hour would replay
 the whole history. The patch keeps the events whose time falls in [start, end) and, when
 `FilterArns` is given, only those rules; replayed events carry `replay-name` (which keeps them out of
-the archive) and a new id, as moto and EventBridge do, and go through each target's input transformer.
+the archive) and a new id, as moto and EventBridge do.
 
 Proposed upstream: "Replay.replay_events: filter `archive.events` on `event['time']` within
 [EventStartTime, EventEndTime) and, when Destination.FilterArns is set, send only to those rules."
@@ -218,6 +218,8 @@ def _replay_window(self: Any, archive: Any) -> None:
         for rule in list(bus.rules.values()):
             if only and rule.arn not in only:
                 continue
-            rule.send_to_targets(dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name}))
+            # As archived (moto's own choice, kept): the whole event, so `replay-name` reaches the target.
+            replayed = dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name})
+            rule.send_to_targets(replayed, transform_input=False)
     self.state = ReplayState.COMPLETED
     self.end_time = unix_time()
