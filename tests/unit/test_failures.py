@@ -75,6 +75,7 @@ def test_a_record_that_is_not_a_hub_event_is_recorded_by_its_fields_never_its_va
     [failure] = log.failures
     assert failure.error == "ValidationError"
     assert "total" in failure.reason and EMAIL not in failure.reason
+    assert failure.reason.startswith("3 validation error(s) for HubSqsRecord: 'body.detail.OrderPlaced.data.total'")
     # Read from the raw body, since the record never became a model.
     assert failure.order_id == "shopify:820982911946154508"
 

@@ -96,7 +96,7 @@ def failure_of(record: Any, exception: BaseException) -> RecordFailure | None:
         return None
     safe = redacted(exception)
     error = safe.original if isinstance(safe, RedactedError) else type(exception).__name__
-    reason = _UNION_LABEL.sub("", describe(safe)) or error
+    reason = _UNION_LABEL.sub("", describe(safe)).removeprefix(f"{error}: ") or error
     order_id, event_id, event_type = _subject(_field(record, "body"))
     return RecordFailure(
         message_id=message_id,
