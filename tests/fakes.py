@@ -211,3 +211,15 @@ class FakeLineageLog:
 
     def entries(self, order_id: str) -> list[LineageEntry]:
         return in_time_order(e for (o, _k), e in self.items.items() if o == order_id)
+
+
+class FakeFailureLog:
+    """hub.ports.FailureLog in memory: every failure recorded, in order."""
+
+    def __init__(self) -> None:
+        from hub.failures import RecordFailure
+
+        self.failures: list[RecordFailure] = []
+
+    def record(self, failure) -> None:
+        self.failures.append(failure)

@@ -22,6 +22,11 @@ _PLUGGED = {
     "demo": ("commerce_hub.demo", "drive a realistic scenario through the running stack and print what happened"),
     "ship": ("commerce_hub.ship", "mark an order's fulfilment shipped with a tracking number (no carrier configured)"),
     "secrets": ("commerce_hub.put_secrets", "create or update every hub secret in AWS from one JSON document"),
+    "dlq": ("commerce_hub.dlq", "list, show and redrive the dead-letter queues (local stack, or --stack-name)"),
+    "replay": (
+        "commerce_hub.replay",
+        "replay a window of the event archive into the bus (local stack, or --stack-name)",
+    ),
 }
 
 

@@ -6,7 +6,9 @@ behaviour (conditions, cancellation reasons, validation, what is rolled back) wo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -14,6 +16,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.events.models import Replay
 
 from commerce_hub.local import moto_patches
 
@@ -22,12 +25,12 @@ TABLE = "t"
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    original = DynamoDBBackend.transact_write_items, Table.query
+    original = DynamoDBBackend.transact_write_items, Table.query, Replay.replay_events
     moto_patches.install()
     try:
         yield
     finally:
-        DynamoDBBackend.transact_write_items, Table.query = original  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items, Table.query, Replay.replay_events = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -224,3 +227,78 @@ def test_a_query_by_partition_reads_only_that_partition(ddb, monkeypatch):
     monkeypatch.setattr(Table, "all_items", whole_table)
     page = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "p2"}})
     assert len(page["Items"]) == 9
+
+
+# ------------------------------------------------------------------ EventBridge replays
+def _replay_setup(rules: list[str]) -> tuple[object, object, dict[str, str], str, str]:
+    """A bus with an archive, and one rule per name each sending its detail-type to its own queue."""
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bus = events.create_event_bus(Name="hub")["EventBusArn"]
+    queues = {}
+    for name in rules:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName="hub", EventPattern=json.dumps({"detail-type": [name]}))
+        events.put_targets(
+            Rule=name,
+            EventBusName="hub",
+            Targets=[{"Id": "q", "Arn": arn, "InputTransformer": {"InputTemplate": "<aws.events.event.json>"}}],
+        )
+        queues[name] = url
+    archive = events.create_archive(ArchiveName="hub", EventSourceArn=bus)["ArchiveArn"]
+    return events, sqs, queues, bus, archive
+
+
+def _drain(sqs: object, url: str) -> list[dict]:
+    bodies = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):  # type: ignore[attr-defined]
+        for message in got:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])  # type: ignore[attr-defined]
+    return bodies
+
+
+def _publish(events: object, detail_type: str, when: datetime, n: int) -> None:
+    entry = {"Source": "commerce-hub.test", "DetailType": detail_type, "Detail": json.dumps({"n": n})}
+    events.put_events(Entries=[{**entry, "EventBusName": "hub", "Time": when}])  # type: ignore[attr-defined]
+
+
+def test_a_replay_sends_only_its_window_to_only_its_rules(patched: None) -> None:
+    with mock_aws():
+        events, sqs, queues, bus, archive = _replay_setup(["OrderPlaced", "OrderPaid"])
+        now = datetime.now(UTC).replace(microsecond=0)
+        _publish(events, "OrderPlaced", now - timedelta(hours=3), 1)  # before the window
+        _publish(events, "OrderPlaced", now - timedelta(hours=1), 2)
+        _publish(events, "OrderPaid", now - timedelta(minutes=50), 3)
+        for url in queues.values():
+            _drain(sqs, url)
+
+        events.start_replay(
+            ReplayName="r1",
+            EventSourceArn=archive,
+            EventStartTime=now - timedelta(hours=2),
+            EventEndTime=now,
+            Destination={"Arn": bus},
+        )
+        placed, paid = _drain(sqs, queues["OrderPlaced"]), _drain(sqs, queues["OrderPaid"])
+        assert [e["detail"]["n"] for e in placed] == [2] and [e["detail"]["n"] for e in paid] == [3]
+        assert placed[0]["replay-name"] == "r1" and placed[0]["account"]
+        assert events.describe_replay(ReplayName="r1")["State"] == "COMPLETED"
+
+        only_paid = events.describe_rule(Name="OrderPaid", EventBusName="hub")["Arn"]
+        events.start_replay(
+            ReplayName="r2",
+            EventSourceArn=archive,
+            EventStartTime=now - timedelta(hours=4),
+            EventEndTime=now,
+            Destination={"Arn": bus, "FilterArns": [only_paid]},
+        )
+        assert _drain(sqs, queues["OrderPlaced"]) == []
+        assert [e["detail"]["n"] for e in _drain(sqs, queues["OrderPaid"])] == [3]
+        # Replayed events are not archived again.
+        assert events.describe_archive(ArchiveName="hub")["EventCount"] == 3
+
+
+def test_install_marks_every_patch(patched: None) -> None:
+    assert moto_patches.installed()

@@ -15,6 +15,7 @@ from hub.domain.privacy import OrderErasure
 from hub.domain.stock import LowStockState, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent
+from hub.failures import RecordFailure
 
 __all__ = [
     "AlreadyAppliedError",
@@ -26,6 +27,7 @@ __all__ = [
     "CustomerStore",
     "DataKeys",
     "EventPublisher",
+    "FailureLog",
     "HubError",
     "Ledger",
     "LevelWritten",
@@ -77,6 +79,12 @@ class OrderConflictError(HubError):
 
 class AlreadyAppliedError(HubError):
     """The event is already in the order's timeline: a redelivery."""
+
+
+class FailureLog(Protocol):
+    """Where a queue record's failures are kept, by SQS message id (hub.failures)."""
+
+    def record(self, failure: RecordFailure) -> None: ...
 
 
 class EventPublisher(Protocol):

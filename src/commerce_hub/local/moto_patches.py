@@ -1,4 +1,5 @@
-"""Patches the local stack applies to moto's DynamoDB, so its cost follows the work, not the table.
+"""Patches the local stack applies to moto: DynamoDB, so its cost follows the work, not the table;
+EventBridge replays, so they replay what EventBridge would.
 
 1. Transactions undo by item, not by table copy.
 
@@ -29,6 +30,16 @@ conditions, filters, ordering, limits and pagination are still moto's. Index que
 Proposed upstream as well: "Table.query without an index: iterate `self.items[hash_key]` (the
 partition) instead of `self.all_items()`, which sorts every item of the table on each query."
 
+3. A replay sends the archive's events of its window to the rules it names. moto's
+`Replay.replay_events` sends every event the archive ever kept, whatever `EventStartTime`,
+`EventEndTime` and `Destination.FilterArns` say, so `commerce-hub replay` of an hour would replay
+the whole history. The patch keeps the events whose time falls in [start, end) and, when
+`FilterArns` is given, only those rules; replayed events carry `replay-name` (which keeps them out of
+the archive) and a new id, as moto and EventBridge do.
+
+Proposed upstream: "Replay.replay_events: filter `archive.events` on `event['time']` within
+[EventStartTime, EventEndTime) and, when Destination.FilterArns is set, send only to those rules."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -38,8 +49,10 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 __all__ = ["install", "installed"]
@@ -50,14 +63,24 @@ _MARK = "_commerce_hub_item_journal"
 def installed() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.events.models import Replay
 
-    return getattr(DynamoDBBackend.transact_write_items, _MARK, False) and getattr(Table.query, _MARK, False)
+    return bool(
+        getattr(DynamoDBBackend.transact_write_items, _MARK, False)
+        and getattr(Table.query, _MARK, False)
+        and getattr(Replay.replay_events, _MARK, False)
+    )
 
 
 def install() -> None:
-    """Patch moto's DynamoDB in this process (idempotent)."""
+    """Patch moto's DynamoDB and EventBridge replays in this process (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.events.models import Replay
+
+    if not getattr(Replay.replay_events, _MARK, False):
+        setattr(_replay_window, _MARK, True)
+        Replay.replay_events = _replay_window  # type: ignore[method-assign]
 
     if not getattr(Table.query, _MARK, False):
         Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
@@ -166,3 +189,37 @@ def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(query, _MARK, True)
     return query
+
+
+def _epoch(value: Any) -> float:
+    """A time as moto holds it (epoch seconds as a number or text, or a datetime) in epoch seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _replay_window(self: Any, archive: Any) -> None:
+    """moto's Replay.replay_events, limited to the replay's window and rules (see 3. above)."""
+    from moto.core.utils import unix_time
+    from moto.events.models import ReplayState, events_backends
+
+    start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
+    only = set(self.destination.get("FilterArns") or ())
+    backend = events_backends[self.account_id][self.region]
+    bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+    for event in list(archive.events):
+        if not start <= _epoch(event.get("time", 0)) < end:
+            continue
+        for rule in list(bus.rules.values()):
+            if only and rule.arn not in only:
+                continue
+            # As archived (moto's own choice, kept): the whole event, so `replay-name` reaches the target.
+            replayed = dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name})
+            rule.send_to_targets(replayed, transform_input=False)
+    self.state = ReplayState.COMPLETED
+    self.end_time = unix_time()

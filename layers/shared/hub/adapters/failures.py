@@ -1,0 +1,137 @@
+"""Record failures in the hub table, one item per SQS message: `FAILURE#<message id>` / `FAILURE`.
+
+Each failed attempt updates the message's item: the latest error and reason, the first ones (kept
+from the first attempt), how many attempts failed, and a TTL a day past the fourteen days a
+dead-letter queue keeps a message. `commerce-hub dlq show` joins a dead letter to its item by
+message id, which SQS keeps when it moves a message to the dead-letter queue and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hub.adapters.order_codec import plain
+from hub.failures import RecordFailure
+from hub.ports import StoreError
+
+__all__ = ["KEEP_FOR", "DynamoFailureLog", "StoredFailure", "failure_key"]
+
+KEEP_FOR = timedelta(days=15)  # longer than a dead-letter queue's 14 days of retention
+_BATCH_GET = 100
+
+
+def failure_key(message_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"FAILURE#{message_id}"}, "sk": {"S": "FAILURE"}}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFailure:
+    """What the table holds about one message's failures."""
+
+    message_id: str
+    queue: str
+    attempts: int
+    error: str
+    reason: str
+    first_error: str
+    first_reason: str
+    first_failed_at: str
+    last_failed_at: str
+    order_id: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+
+
+def _stored(item: dict[str, Any]) -> StoredFailure:
+    return StoredFailure(
+        message_id=str(item["pk"]).removeprefix("FAILURE#"),
+        queue=str(item.get("queue", "")),
+        attempts=int(item.get("attempts", 0)),
+        error=str(item.get("error", "")),
+        reason=str(item.get("reason", "")),
+        first_error=str(item.get("first_error", item.get("error", ""))),
+        first_reason=str(item.get("first_reason", item.get("reason", ""))),
+        first_failed_at=str(item.get("first_failed_at", "")),
+        last_failed_at=str(item.get("last_failed_at", "")),
+        order_id=item.get("order_id"),
+        event_id=item.get("event_id"),
+        event_type=item.get("event_type"),
+    )
+
+
+class DynamoFailureLog:
+    """`hub.ports.FailureLog` on the hub table, plus the read `commerce-hub dlq` needs."""
+
+    def __init__(self, client: Any, table_name: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._client = client
+        self._table = table_name
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def record(self, failure: RecordFailure) -> None:
+        now = self._clock()
+        names = {"#queue": "queue", "#error": "error", "#reason": "reason"}
+        values: dict[str, Any] = {
+            ":queue": {"S": failure.queue},
+            ":error": {"S": failure.error},
+            ":reason": {"S": failure.reason},
+            ":at": {"S": now.isoformat(timespec="seconds")},
+            ":expires": {"N": str(int((now + KEEP_FOR).timestamp()))},
+            ":one": {"N": "1"},
+        }
+        sets = [
+            "#queue = :queue",
+            "#error = :error",
+            "#reason = :reason",
+            "last_failed_at = :at",
+            "expires_at = :expires",
+            "first_error = if_not_exists(first_error, :error)",
+            "first_reason = if_not_exists(first_reason, :reason)",
+            "first_failed_at = if_not_exists(first_failed_at, :at)",
+        ]
+        optional = {
+            "order_id": failure.order_id,
+            "event_id": failure.event_id,
+            "event_type": failure.event_type,
+        }
+        for name, value in optional.items():
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": value}
+        if failure.receive_count is not None:
+            sets.append("receive_count = :receives")
+            values[":receives"] = {"N": str(failure.receive_count)}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=failure_key(failure.message_id),
+                UpdateExpression=f"SET {', '.join(sets)} ADD attempts :one",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not record the failure of message {failure.message_id}: {exc}") from exc
+
+    def find(self, message_ids: Iterable[str]) -> dict[str, StoredFailure]:
+        """The stored failures of these messages, by message id (messages never failed are absent)."""
+        wanted = list(dict.fromkeys(message_ids))
+        found: dict[str, StoredFailure] = {}
+        for start in range(0, len(wanted), _BATCH_GET):
+            keys = [failure_key(m) for m in wanted[start : start + _BATCH_GET]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for _attempt in range(5):
+                try:
+                    answer = self._client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not read recorded failures: {exc}") from exc
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    stored = _stored(plain(item))
+                    found[stored.message_id] = stored
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
