@@ -47,6 +47,7 @@ __all__ = [
     "MarketingRules",
     "MetaConfig",
     "ParcelConfig",
+    "ReconcileConfig",
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
@@ -98,6 +99,19 @@ ANY_LOCATION = "*"
 MAGENTO_DEFAULT_SOURCE = "default"
 # Platforms whose stock has no locations: one count per product (or variation).
 _LOCATIONLESS = ("woocommerce", "bigcommerce")
+
+
+class ReconcileConfig(_Strict):
+    """How often a channel's or gateway's reconciler lists what changed through the vendor's API
+    (docs/reconciliation.md)."""
+
+    every_minutes: int = Field(
+        default=5, ge=0, le=1440, description="minutes between runs; 0 turns this reconciler off"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.every_minutes > 0
 
 
 class SkuIds(_Strict):
@@ -153,6 +167,10 @@ class ChannelConfig(_Strict):
             "that name); default the platform's standard key (SHOPIFY_WEBHOOK_SECRET, WOOCOMMERCE_WEBHOOK_SECRET, "
             "BIGCOMMERCE_CLIENT_SECRET). Deliveries claiming this channel's store verify with this secret only"
         ),
+    )
+    reconcile: ReconcileConfig = Field(
+        default_factory=ReconcileConfig,
+        description="the reconciler that lists the orders changed through the platform's API (default every 5 minutes)",
     )
 
     @field_validator("auth")
@@ -229,6 +247,10 @@ class GatewayConfig(_Strict):
     channel: str
     invoice_prefix: str | None = Field(
         default=None, description="PayPal invoice_id prefix before the order number (e.g. 'WC-')"
+    )
+    reconcile: ReconcileConfig = Field(
+        default_factory=ReconcileConfig,
+        description="the reconciler that lists the payments changed through the gateway's API (default every 5 minutes)",
     )
 
 
