@@ -136,6 +136,7 @@ class FakeStorefronts:
         self.throttle_next = 0
         self.keys: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # idempotency key -> (input, answer)
         self.orders: Any = None  # a FakeShopifyOrders answers the fulfilment queries and mutations
+        self.feed: Any = None  # a FakeOrderFeed (order_feed_fakes.py) answers the reconcilers' order listings
         self.magento = MagentoOAuthCheck()
         self.strips_authorization = False  # a WooCommerce host that drops the Authorization header
         self._lock = threading.Lock()
@@ -186,6 +187,8 @@ class FakeStorefronts:
                     },
                 }
         query = body.get("query") or ""
+        if self.feed is not None and ("orders(" in query or "query MoreLines" in query):
+            return self.feed.shopify(query, body.get("variables") or {})
         if "inventorySetQuantities" not in query:
             if self.orders is None:
                 return {"errors": [{"message": "no orders in this fake", "extensions": {"code": "NOT_FOUND"}}]}

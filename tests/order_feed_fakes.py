@@ -1,0 +1,164 @@
+"""A fake of the storefronts' order listings, for the reconcilers: FakeStorefronts (tests/stock_fakes.py)
+hands it the order queries, so one fake storefront serves stock, fulfilment and reconciliation, in
+process (httpx.MockTransport) or over HTTP on 127.0.0.1.
+
+Shopify (GraphQL Admin 2026-10, shopify.dev/docs/api/admin-graphql/2026-10/queries/orders): orders
+filtered by the search syntax `updated_at:>'<ISO time>'`, sorted by `sortKey: UPDATED_AT`, paginated
+with `first`/`after` and `pageInfo { hasNextPage endCursor }`. It refuses what Shopify refuses: `first`
+over 250 ("The connection can't return more than 250 items"), a sort key it does not know, an
+`after` cursor it never gave; every answer carries `extensions.cost` with a throttle status.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_SEARCH = re.compile(r"^updated_at:>'(?P<at>[0-9T:\-]+Z)'$")
+_FIRST = re.compile(r"orders\(first: (?P<n>\d+)")
+_SORT = re.compile(r"sortKey: (?P<key>[A-Z_]+)")
+_KNOWN_SORT_KEYS = {"CREATED_AT", "ID", "UPDATED_AT", "PROCESSED_AT", "TOTAL_PRICE", "ORDER_NUMBER", "RELEVANCE"}
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _cursor(index: int) -> str:
+    return base64.b64encode(f'{{"last_id":{index}}}'.encode()).decode()
+
+
+@dataclass
+class FakeOrderFeed:
+    shop: str = "ada-goods.myshopify.com"
+    timezone: str = "America/New_York"
+    shopify_orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # gid -> Order node
+    asked: list[dict[str, Any]] = field(default_factory=list)  # the variables of each orders query
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put_shopify(self, node: dict[str, Any]) -> None:
+        """Add or replace an order (a GraphQL Order node, as Shopify answers it)."""
+        with self.lock:
+            self.shopify_orders[node["id"]] = node
+
+    # ---------------------------------------------------------------------------------- Shopify
+    def shopify(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.asked.append(dict(variables))
+            first = int(_FIRST.search(query)["n"]) if _FIRST.search(query) else 0
+            if first > 250:
+                return _error("The connection can't return more than 250 items.", "MAX_COST_EXCEEDED")
+            sort = _SORT.search(query)
+            if sort and sort["key"] not in _KNOWN_SORT_KEYS:
+                return _error(f"Argument 'sortKey' on Field 'orders' has an invalid value ({sort['key']}).", None)
+            search = _SEARCH.match(variables.get("query") or "")
+            if search is None:
+                return _error("this fake answers only updated_at:>'<ISO time>' searches", "BAD_REQUEST")
+            since = _time(search["at"])
+            ordered = sorted(
+                (n for n in self.shopify_orders.values() if _time(n["updatedAt"]) > since),
+                key=lambda n: (_time(n["updatedAt"]), n["id"]),
+            )
+            start = 0
+            if variables.get("after"):
+                known = {_cursor(i): i for i in range(len(ordered) + 1)}
+                if variables["after"] not in known:
+                    return _error("Invalid cursor for current pagination sort.", "BAD_REQUEST")
+                start = known[variables["after"]]
+            chunk = ordered[start : start + first]
+            end = start + len(chunk)
+            return {
+                "data": {
+                    "shop": {"myshopifyDomain": self.shop, "ianaTimezone": self.timezone},
+                    "orders": {
+                        "pageInfo": {"hasNextPage": end < len(ordered), "endCursor": _cursor(end) if chunk else None},
+                        "nodes": chunk,
+                    },
+                },
+                "extensions": {
+                    "cost": {
+                        "requestedQueryCost": 100,
+                        "actualQueryCost": 12,
+                        "throttleStatus": {
+                            "maximumAvailable": 2000.0,
+                            "currentlyAvailable": 1988,
+                            "restoreRate": 100.0,
+                        },
+                    }
+                },
+            }
+
+
+def _error(message: str, code: str | None) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code} if code else {}}]}
+
+
+def shopify_order_node(
+    order_id: int,
+    *,
+    created: str,
+    updated: str,
+    lines: list[tuple[int, str, int, str]],
+    total: str,
+    financial: str = "PAID",
+    email: str = "ada.lovelace@example.com",
+) -> dict[str, Any]:
+    """An Order node shaped as shopify.dev's Order object (2026-10) names its fields; `lines` are
+    (line item id, sku, quantity, unit price)."""
+    return {
+        "id": f"gid://shopify/Order/{order_id}",
+        "legacyResourceId": str(order_id),
+        "name": f"#{order_id % 10000}",
+        "email": email,
+        "currencyCode": "USD",
+        "totalPriceSet": {"shopMoney": {"amount": total, "currencyCode": "USD"}},
+        "displayFinancialStatus": financial,
+        "displayFulfillmentStatus": "UNFULFILLED",
+        "cancelledAt": None,
+        "cancelReason": None,
+        "createdAt": created,
+        "updatedAt": updated,
+        "customer": {
+            "legacyResourceId": "6940095564049",
+            "email": email,
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "phone": None,
+        },
+        "shippingAddress": {
+            "name": "Ada Lovelace",
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "company": None,
+            "address1": "12 Analytical Row",
+            "address2": None,
+            "city": "Boston",
+            "provinceCode": "MA",
+            "zip": "02110",
+            "countryCodeV2": "US",
+            "phone": None,
+        },
+        "lineItems": {
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "nodes": [
+                {
+                    "id": f"gid://shopify/LineItem/{line_id}",
+                    "sku": sku,
+                    "title": sku.title(),
+                    "quantity": quantity,
+                    "requiresShipping": True,
+                    "isGiftCard": False,
+                    "product": {"legacyResourceId": str(7712334455000 + n)},
+                    "variant": {"legacyResourceId": str(42500112233000 + n)},
+                    "originalUnitPriceSet": {"shopMoney": {"amount": price, "currencyCode": "USD"}},
+                }
+                for n, (line_id, sku, quantity, price) in enumerate(lines, start=1)
+            ],
+        },
+        "fulfillments": [],
+        "refunds": [],
+    }
