@@ -7,6 +7,15 @@ filtered by the search syntax `updated_at:>'<ISO time>'`, sorted by `sortKey: UP
 with `first`/`after` and `pageInfo { hasNextPage endCursor }`. It refuses what Shopify refuses: `first`
 over 250 ("The connection can't return more than 250 items"), a sort key it does not know, an
 `after` cursor it never gave; every answer carries `extensions.cost` with a throttle status.
+
+WooCommerce (REST v3, woocommerce.github.io/woocommerce-rest-api-docs #list-all-orders and
+#pagination; `modified_after`/`dates_are_gmt` since WooCommerce 5.8): `GET /wp-json/wc/v3/orders`
+checks the consumer key and secret as the store does (tests/woocommerce_auth.py), filters on
+`modified_after` (exclusive; read in the store's local time unless `dates_are_gmt=true`, as WordPress
+does), sorts by `orderby`/`order`, pages with `page`/`per_page` and answers `X-WP-Total` and
+`X-WP-TotalPages`. It refuses, as WordPress's REST argument validation does (400
+`rest_invalid_param`), a `per_page` over 100 and an `orderby` outside date, id, include, title,
+slug, modified.
 """
 
 from __future__ import annotations
@@ -15,8 +24,11 @@ import base64
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.woocommerce_auth import refusal as woocommerce_refusal
 
 _SEARCH = re.compile(r"^updated_at:>'(?P<at>[0-9T:\-]+Z)'$")
 _FIRST = re.compile(r"orders\(first: (?P<n>\d+)")
@@ -37,6 +49,7 @@ class FakeOrderFeed:
     shop: str = "ada-goods.myshopify.com"
     timezone: str = "America/New_York"
     shopify_orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # gid -> Order node
+    woocommerce_orders: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> REST order
     asked: list[dict[str, Any]] = field(default_factory=list)  # the variables of each orders query
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,6 +57,52 @@ class FakeOrderFeed:
         """Add or replace an order (a GraphQL Order node, as Shopify answers it)."""
         with self.lock:
             self.shopify_orders[node["id"]] = node
+
+    def put_woocommerce(self, order: dict[str, Any]) -> None:
+        with self.lock:
+            self.woocommerce_orders[int(order["id"])] = order
+
+    # ---------------------------------------------------------------------------------- REST
+    @staticmethod
+    def handles(path: str) -> bool:
+        return urlsplit(path).path in ("/wp-json/wc/v3/orders",)
+
+    def rest(self, method: str, url: str, headers: dict[str, str], storefronts: Any) -> tuple[int, Any, dict[str, str]]:
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self.lock:
+            self.asked.append(query)
+        if parts.path == "/wp-json/wc/v3/orders":
+            from tests.stock_fakes import WOO_KEY, WOO_SECRET
+
+            refused = woocommerce_refusal(
+                url, headers, WOO_KEY, WOO_SECRET, strips_authorization=storefronts.strips_authorization
+            )
+            if refused:
+                return refused[0], refused[1], {}
+            return self._woocommerce(query)
+        return 404, {"error": "no route"}, {}
+
+    def _woocommerce(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
+        if not 1 <= per_page <= 100:
+            return _wp_invalid("per_page", "per_page must be between 1 (inclusive) and 100 (inclusive)")
+        orderby = query.get("orderby", "date")
+        if orderby not in ("date", "id", "include", "title", "slug", "modified"):
+            return _wp_invalid("orderby", "orderby is not one of date, id, include, title, slug, and modified.")
+        gmt = query.get("dates_are_gmt") == "true"
+        field_name = "date_modified_gmt" if gmt else "date_modified"
+        with self.lock:
+            orders = list(self.woocommerce_orders.values())
+        if "modified_after" in query:
+            after = _naive(query["modified_after"])
+            orders = [o for o in orders if _naive(o[field_name]) > after]
+        key = {"modified": "date_modified_gmt", "date": "date_created_gmt", "id": "id"}.get(orderby, "id")
+        orders.sort(key=lambda o: (o[key], o["id"]), reverse=query.get("order", "desc") == "desc")
+        total = len(orders)
+        pages = max(1, -(-total // per_page))
+        chunk = orders[(page - 1) * per_page : page * per_page]
+        return 200, chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
 
     # ---------------------------------------------------------------------------------- Shopify
     def shopify(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +150,21 @@ class FakeOrderFeed:
                     }
                 },
             }
+
+
+def _naive(value: str) -> datetime:
+    """A WordPress date as the store compares it: to the second, no zone."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _wp_invalid(param: str, message: str) -> tuple[int, Any, dict[str, str]]:
+    body = {
+        "code": "rest_invalid_param",
+        "message": f"Invalid parameter(s): {param}",
+        "data": {"status": 400, "params": {param: message}},
+    }
+    return 400, body, {}
 
 
 def _error(message: str, code: str | None) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import importlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -34,11 +34,12 @@ from hub.money import MoneyError
 from hub.ports import ChangeFeed, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
 from hub.secrets import SecretsProvider
 
-__all__ = ["FeedContext", "VendorFeeds", "as_change", "feed_error"]
+__all__ = ["FeedContext", "TimeKeyset", "VendorFeeds", "as_change", "feed_error"]
 
 # Platform or gateway -> "module:function" building its feed.
 _WHERE: dict[str, str] = {
     "shopify": "hub.adapters.feeds.shopify:build",
+    "woocommerce": "hub.adapters.feeds.woocommerce:build",
 }
 
 
@@ -112,6 +113,42 @@ def _problem(exc: Exception) -> str:
     if isinstance(exc, MoneyError):
         return str(exc)
     return "a number in it cannot be read exactly"
+
+
+@dataclass(frozen=True)
+class TimeKeyset:
+    """Paging by modification time for APIs that page by number (WooCommerce, BigCommerce, Adobe
+    Commerce), so that an order changed while the pages are read cannot shift another past a page
+    boundary unseen: each page asks again for the changes at or after the last time listed, skipping
+    the ids already listed at exactly that time; only when a whole page shares one time does it move
+    to the next page number. Times are whole seconds, as these APIs keep them.
+    """
+
+    after: datetime  # list the changes at or after this time
+    skip: frozenset[str] = field(default_factory=frozenset)  # ids already listed at exactly `after`
+    page: int = 1
+
+    @classmethod
+    def first(cls, since: datetime, token: str | None) -> TimeKeyset:
+        if not token:
+            return cls(since.astimezone(UTC).replace(microsecond=0))
+        state = json.loads(token)
+        return cls(datetime.fromisoformat(state["after"]), frozenset(state.get("skip", [])), int(state.get("page", 1)))
+
+    def fresh(self, resource_id: str, modified: datetime) -> bool:
+        return not (modified == self.after and resource_id in self.skip)
+
+    def next(self, listed: list[tuple[str, datetime]], full: bool) -> str | None:
+        """The token of the page after one that listed `listed` (id, time), or None after the last."""
+        if not full or not listed:
+            return None
+        latest = max(moment for _, moment in listed)
+        at_latest = {rid for rid, moment in listed if moment == latest}
+        if latest > self.after:
+            state: dict[str, Any] = {"after": latest.isoformat(), "skip": sorted(at_latest), "page": 1}
+        else:  # the whole page is at one time: the next page number
+            state = {"after": self.after.isoformat(), "skip": sorted(self.skip | at_latest), "page": self.page + 1}
+        return json.dumps(state, separators=(",", ":"))
 
 
 def feed_error(what: str, exc: Exception) -> FeedError:
