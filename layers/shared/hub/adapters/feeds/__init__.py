@@ -40,6 +40,7 @@ __all__ = ["FeedContext", "TimeKeyset", "VendorFeeds", "as_change", "feed_error"
 _WHERE: dict[str, str] = {
     "shopify": "hub.adapters.feeds.shopify:build",
     "woocommerce": "hub.adapters.feeds.woocommerce:build",
+    "bigcommerce": "hub.adapters.feeds.bigcommerce:build",
 }
 
 
