@@ -16,6 +16,13 @@ does), sorts by `orderby`/`order`, pages with `page`/`per_page` and answers `X-W
 `X-WP-TotalPages`. It refuses, as WordPress's REST argument validation does (400
 `rest_invalid_param`), a `per_page` over 100 and an `orderby` outside date, id, include, title,
 slug, modified.
+
+Adobe Commerce (REST, developer.adobe.com/commerce/webapi/rest/use-rest/performing-searches):
+`GET /rest/V1/orders` checks OAuth 1.0a as a 2.4.4+ store does (tests/magento_oauth.py), applies
+`searchCriteria` filters on `updated_at` (`gt`, `gteq`, `lt`, `lteq`, `eq`; times in UTC as
+"YYYY-MM-DD HH:MM:SS"), `sortOrders`, `pageSize` (at most 300, the 2.4.7 default of
+webapi/validation/maximum_page_size) and `currentPage`, and answers `items`, `search_criteria` and
+`total_count`; like Commerce, a `currentPage` past the last answers the last page again.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class FakeOrderFeed:
     timezone: str = "America/New_York"
     shopify_orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # gid -> Order node
     woocommerce_orders: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> REST order
+    magento_orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity_id -> REST order
     asked: list[dict[str, Any]] = field(default_factory=list)  # the variables of each orders query
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,10 +70,14 @@ class FakeOrderFeed:
         with self.lock:
             self.woocommerce_orders[int(order["id"])] = order
 
+    def put_magento(self, order: dict[str, Any]) -> None:
+        with self.lock:
+            self.magento_orders[str(order["entity_id"])] = order
+
     # ---------------------------------------------------------------------------------- REST
     @staticmethod
     def handles(path: str) -> bool:
-        return urlsplit(path).path in ("/wp-json/wc/v3/orders",)
+        return urlsplit(path).path in ("/wp-json/wc/v3/orders", "/rest/V1/orders")
 
     def rest(self, method: str, url: str, headers: dict[str, str], storefronts: Any) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(url)
@@ -81,7 +93,41 @@ class FakeOrderFeed:
             if refused:
                 return refused[0], refused[1], {}
             return self._woocommerce(query)
+        if parts.path == "/rest/V1/orders":
+            refused = storefronts.magento.check(method, url, headers)
+            if refused:
+                return refused[0], refused[1], {}
+            return self._magento(query)
         return 404, {"error": "no route"}, {}
+
+    def _magento(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        criteria = "searchCriteria"
+        size = int(query.get(f"{criteria}[pageSize]", 0) or 0)
+        if size > 300:
+            return 400, {"message": "Maximum SearchCriteria pageSize is %1", "parameters": ["300"]}, {}
+        with self.lock:
+            orders = list(self.magento_orders.values())
+        tests = {"gt": lambda a, b: a > b, "gteq": lambda a, b: a >= b, "lt": lambda a, b: a < b,
+                 "lteq": lambda a, b: a <= b, "eq": lambda a, b: a == b}  # fmt: skip
+        n = 0
+        while f"{criteria}[filter_groups][{n}][filters][0][field]" in query:
+            where = f"{criteria}[filter_groups][{n}][filters][0]"
+            field_name, value = query[f"{where}[field]"], query.get(f"{where}[value]", "")
+            condition = query.get(f"{where}[condition_type]", "eq")
+            if condition not in tests:
+                return 400, {"message": f'Invalid condition type "{condition}"'}, {}
+            orders = [o for o in orders if tests[condition](str(o.get(field_name) or ""), value)]
+            n += 1
+        sort_field = query.get(f"{criteria}[sortOrders][0][field]")
+        if sort_field:
+            descending = query.get(f"{criteria}[sortOrders][0][direction]", "ASC").upper() == "DESC"
+            orders.sort(key=lambda o: (str(o.get(sort_field) or ""), int(o["entity_id"])), reverse=descending)
+        total = len(orders)
+        if size:
+            last = max(1, -(-total // size))
+            page = min(int(query.get(f"{criteria}[currentPage]", 1)), last)  # past the last: the last again
+            orders = orders[(page - 1) * size : page * size]
+        return 200, {"items": orders, "search_criteria": {}, "total_count": total}, {}
 
     def _woocommerce(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))

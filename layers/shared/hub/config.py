@@ -132,6 +132,14 @@ class ChannelConfig(_Strict):
         default=None, description="Shopify shop id; when set, privacy requests must carry it as shop_id"
     )
     store_hash: str | None = Field(default=None, description="BigCommerce store hash")
+    adobe_io_source: str | None = Field(
+        default=None,
+        description=(
+            "Adobe Commerce: the `source` of this store's Adobe I/O events (urn:uuid:...), so the reconciler "
+            "names the changes it finds as those events do. Unset: the store sends no Adobe I/O events "
+            "(open-source Magento 2), and its reconciler is its intake (docs/reconciliation.md)"
+        ),
+    )
     api_url: str | None = Field(
         default=None,
         description=(
@@ -698,7 +706,7 @@ class HubConfig(_Strict):
         candidates = [(name, ch) for name, ch in self.channels.items() if ch.platform == source]
         if account:
             for name, ch in candidates:
-                if account in {ch.shop_domain, ch.site_url, ch.store_hash}:
+                if account in {ch.shop_domain, ch.site_url, ch.store_hash, ch.adobe_io_source}:
                     return name
         if candidates:
             return candidates[0][0]

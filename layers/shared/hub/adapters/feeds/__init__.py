@@ -41,6 +41,7 @@ _WHERE: dict[str, str] = {
     "shopify": "hub.adapters.feeds.shopify:build",
     "woocommerce": "hub.adapters.feeds.woocommerce:build",
     "bigcommerce": "hub.adapters.feeds.bigcommerce:build",
+    "magento": "hub.adapters.feeds.magento:build",
 }
 
 
@@ -89,7 +90,9 @@ def as_change(
     """The webhook-shaped delivery (`headers`, `body`) through `source`'s own parser, as intake
     parses a verified delivery; what the parser refuses is the change's `problem` (a webhook would
     have been answered 400), never an exception that would stop the run."""
-    request = WebhookRequest({k.lower(): v for k, v in headers.items()}, json.dumps(body).encode())
+    # Amounts a vendor wrote as JSON numbers were read as Decimals; they travel on as exact strings.
+    raw = json.dumps(body, default=str).encode()
+    request = WebhookRequest({k.lower(): v for k, v in headers.items()}, raw)
     try:
         delivery = SOURCES[source].parse(request, config)
     except (IntakeError, ValidationError, MoneyError, ArithmeticError) as exc:

@@ -19,8 +19,10 @@ REST controllers since 5.8 (developer.woocommerce.com, "WooCommerce 5.8 released
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -66,7 +68,7 @@ class WooCommerceOrderFeed:
         keyset = TimeKeyset.first(since, token)
         try:
             response = check(self._client.get(ORDERS_PATH, params=self.params(keyset)), "WooCommerce orders")
-            orders = response.json()
+            orders = json.loads(response.content, parse_float=Decimal)
         except (OutboundError, httpx.HTTPError) as exc:
             raise feed_error("WooCommerce orders could not be listed", exc) from exc
         except ValueError as exc:
