@@ -81,7 +81,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     root.register_context(context)  # type: ignore[operator]
     force = bool(isinstance(event, dict) and event.get("force"))
     only = event.get("only") if isinstance(event, dict) else None
-    results = root.reconciler.run_due(force=force, only=only if isinstance(only, str) else None)
+    results = root.reconciler.run_due(
+        force=force,
+        only=only if isinstance(only, str) else None,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
     for result in results.values():
         _report(result)
     return {name: result.body() for name, result in results.items()}

@@ -85,6 +85,13 @@ def _cursor(aws) -> dict:
     return item.get("Item", {})
 
 
+class ScheduledContext(FakeContext):
+    """The reconciler's own timeout (template.yaml: 300 s), nearly all of it left."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 290_000
+
+
 def intake_events(bus_tap) -> list[dict]:
     """What was published as Shopify's (by intake or the reconciler), not the consumers' follow-ons."""
     return [e for e in bus_tap.events() if e["source"] == "commerce-hub.shopify"]
@@ -107,7 +114,7 @@ def test_a_missed_order_is_published_once_and_a_delivered_one_is_not(hub, fns, s
     reconciler = fns["reconciler"]
     monkeypatch.setattr(reconciler._root().reconciler, "_first_lookback", timedelta(days=3650))
 
-    result = reconciler.lambda_handler({"force": True}, FakeContext())
+    result = reconciler.lambda_handler({"force": True}, ScheduledContext())
     assert result == {"shopify": {"found": 2, "published": 1, "known": 1}}
 
     published = intake_events(bus_tap)
@@ -118,7 +125,7 @@ def test_a_missed_order_is_published_once_and_a_delivered_one_is_not(hub, fns, s
     assert cursor["since"]["S"].startswith("2026-11-20T15:00:00")
 
     # A second run lists both again (the overlap) and publishes nothing.
-    again = reconciler.lambda_handler({"force": True}, FakeContext())
+    again = reconciler.lambda_handler({"force": True}, ScheduledContext())
     assert again == {"shopify": {"found": 1, "published": 0, "known": 1}}
     assert intake_events(bus_tap) == []
 
@@ -131,13 +138,13 @@ def test_an_api_that_is_down_fails_the_run_and_the_next_run_finds_the_order(hub,
     shop.fail_next = 100
     shop.fail_status = 503
 
-    failed = reconciler.lambda_handler({"force": True}, FakeContext())
+    failed = reconciler.lambda_handler({"force": True}, ScheduledContext())
     assert failed["shopify"]["found"] == 0 and "503" in failed["shopify"]["error"]
     assert "since" not in _cursor(hub)
     assert intake_events(bus_tap) == []
 
     shop.fail_next = 0
-    later = reconciler.lambda_handler({"force": True}, FakeContext())
+    later = reconciler.lambda_handler({"force": True}, ScheduledContext())
     assert later == {"shopify": {"found": 2, "published": 2, "known": 0}}
     assert {e["detail"]["data"]["order_id"] for e in intake_events(bus_tap)} == {
         f"shopify:{DELIVERED}",
@@ -148,6 +155,12 @@ def test_an_api_that_is_down_fails_the_run_and_the_next_run_finds_the_order(hub,
 def test_the_scheduled_run_skips_a_reconciler_that_is_not_due(hub, fns, shop):
     scheduled = event("queue_health_scheduled.json")
     reconciler = fns["reconciler"]
-    assert set(reconciler.lambda_handler(scheduled, FakeContext())) == {"shopify"}
-    assert reconciler.lambda_handler(scheduled, FakeContext()) == {}  # 5 minutes have not passed
+    assert set(reconciler.lambda_handler(scheduled, ScheduledContext())) == {"shopify"}
+    assert reconciler.lambda_handler(scheduled, ScheduledContext()) == {}  # 5 minutes have not passed
     assert "last_run" in _cursor(hub)
+
+
+def test_no_reconciler_starts_without_time_for_a_page(hub, fns, shop):
+    # FakeContext has 5 s left: a run would not finish a page, so none starts and all stay due.
+    assert fns["reconciler"].lambda_handler({"force": True}, FakeContext()) == {}
+    assert _cursor(hub) == {}

@@ -207,3 +207,27 @@ def test_a_snapshot_no_newer_than_the_state_the_hub_holds_is_known_whichever_top
 
     assert results["shopify"].body() == {"found": 2, "published": 1, "known": 1}
     assert {e.data.order_id for e in log.events()} == {"shopify:1002"}
+
+
+def test_a_run_stops_between_pages_when_time_runs_short_and_the_next_goes_on_from_the_cursor():
+    first, second = order_change(1001, 0), order_change(1002, 10)
+    feed = FakeFeed([ChangePage([first], next_page="1"), ChangePage([second])])
+    cursors, log = FakeCursors(), FakeDeliveryLog()
+    left = iter([300.0, 300.0, 20.0])  # enough to start, enough for page 1, too little for page 2
+    clock = iter([NOW, NOW + timedelta(minutes=5)])
+    service = reconciler(FakeFeeds(shopify=feed), cursors, log=log, clock=lambda: next(clock))
+
+    stopped = service.run_due(only="shopify", time_left=lambda: next(left))["shopify"]
+    assert stopped.body() == {"found": 1, "published": 1, "known": 0, "unfinished": True}
+    assert cursors.since["shopify"] == first.changed_at
+
+    later = service.run_due(only="shopify")["shopify"]
+    assert feed.asked[-2][0] == first.changed_at - OVERLAP
+    assert later.body()["published"] == 1 and len(log.published) == 2
+
+
+def test_no_reconciler_is_started_without_time_for_a_page():
+    feed = FakeFeed([ChangePage([order_change(1001, 0)])])
+    cursors = FakeCursors()
+    assert reconciler(FakeFeeds(shopify=feed), cursors).run_due(only="shopify", time_left=lambda: 40.0) == {}
+    assert feed.asked == [] and "shopify" not in cursors.last_run  # still due next time

@@ -52,6 +52,9 @@ FIRST_LOOKBACK = timedelta(hours=24)
 # A run stops after this many pages (the next run goes on from the cursor), so one run of a large
 # backlog cannot outlast the function's timeout.
 MAX_PAGES = 50
+# No page is started with less time than this left (one page's calls, their retries and publishing),
+# and no reconciler with less than twice as much: the function stops between pages, never in one.
+PAGE_SECONDS = 30.0
 
 
 @dataclass
@@ -68,6 +71,7 @@ class ReconcileResult:
     pages: int = 0
     error: str | None = None  # the run stopped here; its cursor stayed where it was
     skipped: str | None = None  # nothing to list from (no API address)
+    unfinished: bool = False  # out of pages or time: the next run goes on from the cursor
     refusals: list[str] = field(default_factory=list)  # "order 42: why", at most a few
 
     @property
@@ -85,6 +89,8 @@ class ReconcileResult:
             document["error"] = self.error
         if self.skipped:
             document["skipped"] = self.skipped
+        if self.unfinished:
+            document["unfinished"] = True
         return document
 
 
@@ -127,22 +133,30 @@ class Reconciler:
         self._first_lookback = first_lookback
         self._max_pages = max_pages
 
-    def run_due(self, *, force: bool = False, only: str | None = None) -> Mapping[str, ReconcileResult]:
+    def run_due(
+        self, *, force: bool = False, only: str | None = None, time_left: Callable[[], float] | None = None
+    ) -> Mapping[str, ReconcileResult]:
         """Run every reconciler whose interval has passed since its last run (all of them when
-        `force`; only the one named `only` when given). Reconcilers not due are left out."""
+        `force`; only the one named `only` when given). Reconcilers not due are left out, and so
+        are those there is no time left for (`time_left`: seconds, from the Lambda's remaining
+        time): they are still due on the next invocation."""
         results: dict[str, ReconcileResult] = {}
         for target in reconcile_targets(self._config()):
             if only is not None and target.name != only:
                 continue
+            if time_left is not None and time_left() < 2 * PAGE_SECONDS:
+                break
             try:
-                result = self.run(target, force=force)
+                result = self.run(target, force=force, time_left=time_left)
             except HubError as exc:  # the cursor could not be read or claimed: this one fails alone
                 result = ReconcileResult(target.name, target.kind, error=str(exc))
             if result is not None:
                 results[target.name] = result
         return results
 
-    def run(self, target: ReconcileTarget, *, force: bool = False) -> ReconcileResult | None:
+    def run(
+        self, target: ReconcileTarget, *, force: bool = False, time_left: Callable[[], float] | None = None
+    ) -> ReconcileResult | None:
         """One run of one reconciler; None when it is not due (or runs elsewhere right now)."""
         now = self._clock()
         due_before = now if force else now - timedelta(minutes=target.every_minutes)
@@ -164,7 +178,10 @@ class Reconciler:
         since = cursor.since - self._overlap if cursor.since else now - self._first_lookback
         token: str | None = None
         high = cursor.since
-        while result.pages < self._max_pages:
+        while True:
+            if result.pages >= self._max_pages or (time_left is not None and time_left() < PAGE_SECONDS):
+                result.unfinished = True
+                break
             try:
                 page = feed.page(since, token)
                 for change in page.changes:
