@@ -114,7 +114,7 @@ def test_a_missed_order_is_published_once_and_a_delivered_one_is_not(hub, fns, s
     reconciler = fns["reconciler"]
     monkeypatch.setattr(reconciler._root().reconciler, "_first_lookback", timedelta(days=3650))
 
-    result = reconciler.lambda_handler({"force": True}, ScheduledContext())
+    result = reconciler.lambda_handler(event("reconciler_force.json"), ScheduledContext())
     assert result == {"shopify": {"found": 2, "published": 1, "known": 1}}
 
     published = intake_events(bus_tap)
@@ -153,7 +153,7 @@ def test_an_api_that_is_down_fails_the_run_and_the_next_run_finds_the_order(hub,
 
 
 def test_the_scheduled_run_skips_a_reconciler_that_is_not_due(hub, fns, shop):
-    scheduled = event("queue_health_scheduled.json")
+    scheduled = event("reconciler_scheduled.json")
     reconciler = fns["reconciler"]
     assert set(reconciler.lambda_handler(scheduled, ScheduledContext())) == {"shopify"}
     assert reconciler.lambda_handler(scheduled, ScheduledContext()) == {}  # 5 minutes have not passed
