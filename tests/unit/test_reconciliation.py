@@ -11,7 +11,7 @@ from hub.config import parse_config
 from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
 from hub.ports import ChangePage, FoundChange
-from hub.services.reconciliation import FIRST_LOOKBACK, OVERLAP, Reconciler, reconcile_targets
+from hub.services.reconciliation import CLOCK_MARGIN, FIRST_LOOKBACK, OVERLAP, Reconciler, reconcile_targets
 
 from tests.reconcile_fakes import FakeApplied, FakeCursors, FakeDeliveryLog, FakeFeed, FakeFeeds
 
@@ -78,8 +78,21 @@ def test_first_run_lists_the_last_day_and_publishes_every_change_once():
     assert feed.asked == [(NOW - FIRST_LOOKBACK, None)]
     assert results["shopify"].body() == {"found": 2, "published": 2, "known": 0}
     assert [e.type for e in log.events()] == ["OrderPlaced", "OrderPlaced"]
-    # The cursor is the last change listed, never the clock: a vendor's clock may differ from ours.
-    assert cursors.since["shopify"] == datetime(2026, 12, 5, 11, 5, tzinfo=UTC)
+    # Every page was listed: the cursor is a margin before the run began (the changes are older).
+    assert cursors.since["shopify"] == NOW - CLOCK_MARGIN
+
+
+def test_the_cursor_is_the_newest_change_when_it_is_newer_than_the_clock_margin():
+    recent = order_change(1001, 59)  # 11:59, a minute before the run
+    cursors = FakeCursors()
+    reconciler(FakeFeeds(shopify=FakeFeed([ChangePage([recent])])), cursors).run_due(only="shopify")
+    assert cursors.since["shopify"] == recent.changed_at
+
+
+def test_a_quiet_store_gets_a_cursor_so_its_first_window_never_slides():
+    cursors = FakeCursors()
+    reconciler(FakeFeeds(shopify=FakeFeed([ChangePage([])])), cursors).run_due(only="shopify")
+    assert cursors.since["shopify"] == NOW - CLOCK_MARGIN
 
 
 def test_next_run_lists_from_the_cursor_less_the_overlap_and_publishes_nothing_twice():
@@ -91,7 +104,7 @@ def test_next_run_lists_from_the_cursor_less_the_overlap_and_publishes_nothing_t
     service.run_due(only="shopify")
     again = service.run_due(only="shopify")
 
-    assert feed.asked[1] == (change.changed_at - OVERLAP, None)
+    assert feed.asked[1] == (NOW - CLOCK_MARGIN - OVERLAP, None)
     assert again["shopify"].body() == {"found": 1, "published": 0, "known": 1}
     assert len(log.published) == 1
 
@@ -126,7 +139,7 @@ def test_a_page_that_fails_keeps_the_cursor_and_the_next_run_lists_it_again():
     assert not retried.failed
     assert feed.asked[2] == (first.changed_at - OVERLAP, None)  # again from the cursor
     assert retried.body() == {"found": 2, "published": 1, "known": 1}
-    assert cursors.since["shopify"] == second.changed_at
+    assert cursors.since["shopify"] == NOW + timedelta(minutes=6) - CLOCK_MARGIN
     assert {k.split(":", 3)[-1].split(":")[0] for k in log.published} == {"1001", "1002"}
 
 
@@ -166,7 +179,7 @@ def test_a_target_without_an_api_is_skipped_and_one_failing_does_not_stop_the_ot
 
 
 def test_a_change_the_parser_refuses_is_counted_and_named_and_the_cursor_moves_on():
-    bad = FoundChange("order 7", NOW - timedelta(hours=1), "", problem="'ShopifyOrder.currency': Field required")
+    bad = FoundChange("order 7", NOW - timedelta(minutes=1), "", problem="'ShopifyOrder.currency': Field required")
     cursors = FakeCursors()
     result = reconciler(FakeFeeds(shopify=FakeFeed([ChangePage([bad])])), cursors).run_due(only="shopify")["shopify"]
 

@@ -10,8 +10,9 @@ same change makes (the same event ids), so a change seen both ways is applied on
 - any other is published through the intake's publish-once log under the reconciler's own
   delivery key, and counted `published`: the changes the webhooks had not delivered.
 
-The cursor moves forward only past a page whose every change is durable. A page the vendor could
-not answer, or whose publishing failed, stops the run for that reconciler with its cursor where it
+The cursor moves forward only past a page whose every change is durable, and after a run that
+listed every page, to at least ten minutes before the run began. A page the vendor could not
+answer, or whose publishing failed, stops the run for that reconciler with its cursor where it
 was: the next run lists the same changes again and nothing is skipped. The overlap window covers
 a vendor's search index that shows a change a little after its modification time.
 
@@ -49,6 +50,9 @@ __all__ = [
 OVERLAP = timedelta(minutes=2)
 # A reconciler's first run (no cursor yet) lists the changes of the last day.
 FIRST_LOOKBACK = timedelta(hours=24)
+# After a run that listed every page, the cursor is at least this long before the run began: more
+# than any vendor's clock is off from the hub's.
+CLOCK_MARGIN = timedelta(minutes=10)
 # A run stops after this many pages (the next run goes on from the cursor), so one run of a large
 # backlog cannot outlast the function's timeout.
 MAX_PAGES = 50
@@ -198,6 +202,10 @@ class Reconciler:
                 self._cursors.advance(target.name, high)
             token = page.next_page
             if not token:
+                # Every page listed: the vendor has shown every change up to about now. The cursor
+                # moves at least to a little before now (by the hub's clock, less a margin for the
+                # vendor's), so a quiet store's window stays short and a first run's never slides.
+                self._cursors.advance(target.name, now - CLOCK_MARGIN)
                 break
         return result
 
