@@ -51,7 +51,7 @@ ORDERS_QUERY = f"""query OrdersChanged($query: String!, $after: String) {{
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       displayFinancialStatus displayFulfillmentStatus
       cancelledAt cancelReason createdAt updatedAt
-      customer {{ legacyResourceId email firstName lastName phone }}
+      customer {{ legacyResourceId firstName lastName }}
       shippingAddress {{ name firstName lastName company address1 address2 city provinceCode zip countryCodeV2 phone }}
       lineItems(first: {LINES_PER_PAGE}) {{
         pageInfo {{ hasNextPage endCursor }}
@@ -155,12 +155,11 @@ def webhook_order(node: dict[str, Any], lines: list[dict[str, Any]], zone: str |
         "cancel_reason": _lower(node.get("cancelReason")),
         "created_at": at(node.get("createdAt")),
         "updated_at": at(node.get("updatedAt")),
+        # The customer's own email and phone are deprecated on Customer; the order's email is the one used.
         "customer": {
             "id": _legacy(customer),
-            "email": customer.get("email"),
             "first_name": customer.get("firstName"),
             "last_name": customer.get("lastName"),
-            "phone": customer.get("phone"),
         }
         if customer
         else None,
