@@ -3,6 +3,11 @@
 The same fake answers through `httpx.MockTransport` (unit and functional tests) and over real HTTP
 on 127.0.0.1 (end to end, where the local stack's functions call it). It checks X-Auth-Token, can
 be told to fail the next reads, and records every path it was asked for.
+
+Its order listing, for the reconciler (developer.bigcommerce.com/docs/rest-management/orders,
+"Get All Orders", V2): `GET /v2/orders` with `min_date_modified` (inclusive; RFC 2822 or ISO 8601),
+`sort` (`field:asc|desc`), `page` and `limit` (at most 250); 204 No Content when no order matches.
+A date it cannot read, a `limit` over 250 or an unknown sort field is refused with 400, as V2 does.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -188,6 +194,17 @@ def default_documents() -> dict[str, Any]:
     )
 
 
+def _when(value: str):
+    """An RFC 2822 date (as V2 writes them) or an ISO 8601 one (as V2 also reads them)."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class FakeBigCommerce:
     def __init__(self, token: str = ACCESS_TOKEN) -> None:
         self.token = token
@@ -223,6 +240,8 @@ class FakeBigCommerce:
         if token != self.token:
             return 401, {"status": 401, "title": "You are not authorized"}
         params = parse_qs(query)
+        if path == f"/stores/{STORE_HASH}/v2/orders":
+            return self._orders({k: v[-1] for k, v in params.items()})
         if "page" in params:  # v2 lists: everything on page 1, then 204 No Content
             return (
                 (200, self.documents.get(path)) if params["page"] == ["1"] and path in self.documents else (204, None)
@@ -231,6 +250,37 @@ class FakeBigCommerce:
         if key in self.documents:
             return 200, self.documents[key]
         return 404, {"status": 404, "title": "The requested resource was not found"}
+
+    def _orders(self, query: dict[str, str]) -> tuple[int, Any]:
+        limit, page = int(query.get("limit", 50)), int(query.get("page", 1))
+        if not 1 <= limit <= 250:
+            return 400, [{"status": 400, "message": "The field 'limit' is invalid."}]
+        field, _, direction = query.get("sort", "id:asc").partition(":")
+        if field not in (
+            "id",
+            "customer_id",
+            "date_created",
+            "date_modified",
+            "status_id",
+            "channel_id",
+            "external_id",
+        ):
+            return 400, [{"status": 400, "message": "The field 'sort' is invalid."}]
+        base = f"/stores/{STORE_HASH}/v2/orders/"
+        with self._lock:
+            orders = [doc for key, doc in self.documents.items() if key.startswith(base) and key[len(base) :].isdigit()]
+        if "min_date_modified" in query:
+            try:
+                since = _when(query["min_date_modified"])
+            except (TypeError, ValueError):
+                return 400, [{"status": 400, "message": "The field 'min_date_modified' is invalid."}]
+            orders = [o for o in orders if _when(o["date_modified"]) >= since]
+        if field in ("date_created", "date_modified"):
+            orders.sort(key=lambda o: (_when(o[field]), o["id"]), reverse=direction == "desc")
+        else:
+            orders.sort(key=lambda o: (o.get(field) or 0, o["id"]), reverse=direction == "desc")
+        chunk = orders[(page - 1) * limit : page * limit]
+        return (200, copy.deepcopy(chunk)) if chunk else (204, None)
 
     def transport(self) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:

@@ -137,6 +137,7 @@ class FakeStorefronts:
         self.throttle_next = 0
         self.keys: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # idempotency key -> (input, answer)
         self.orders: Any = None  # a FakeShopifyOrders answers the fulfilment queries and mutations
+        self.feed: Any = None  # a FakeOrderFeed (order_feed_fakes.py) answers the reconcilers' order listings
         self.magento = MagentoOAuthCheck()
         self.strips_authorization = False  # a WooCommerce host that drops the Authorization header
         self._lock = threading.Lock()
@@ -145,6 +146,27 @@ class FakeStorefronts:
         self, method: str, path: str, headers: dict[str, str], raw: bytes, url: str | None = None
     ) -> tuple[int, dict[str, Any]]:
         """`url` is the whole URL the request went to (Commerce signs it); `path` may carry a query."""
+        status, body, _headers = self.respond(method, path, headers, raw, url)
+        return status, body
+
+    def respond(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, url: str | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The answer with its response headers (WooCommerce's X-WP-TotalPages, for the order listings)."""
+        if self.feed is not None and method == "GET" and self.feed.handles(path):
+            with self._lock:
+                self.requests.append(Seen(method, path, {k.lower(): v for k, v in headers.items()}, None))
+                if self.fail_next:
+                    self.fail_next -= 1
+                    return self.fail_status, {"errors": "unavailable"}, {}
+            where = url or f"http://{headers.get('host') or headers.get('Host')}{path}"
+            return self.feed.rest(method, where, {k.lower(): v for k, v in headers.items()}, self)
+        status, body = self._answer(method, path, headers, raw, url)
+        return status, body, {}
+
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, url: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         body = json.loads(raw) if raw else None
         with self._lock:
             self.requests.append(Seen(method, path, {k.lower(): v for k, v in headers.items()}, body))
@@ -187,6 +209,8 @@ class FakeStorefronts:
                     },
                 }
         query = body.get("query") or ""
+        if self.feed is not None and ("orders(" in query or "query MoreLines" in query):
+            return self.feed.shopify(query, body.get("variables") or {})
         if "inventorySetQuantities" not in query:
             if self.orders is None:
                 return {"errors": [{"message": "no orders in this fake", "extensions": {"code": "NOT_FOUND"}}]}
@@ -257,10 +281,12 @@ class FakeStorefronts:
     # -------------------------------------------------------------------------------- transports
     def transport(self) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:
-            status, body = self.answer(
+            status, body, headers = self.respond(
                 request.method, request.url.path, dict(request.headers), request.content, str(request.url)
             )
-            return httpx.Response(status, json=body)
+            if status == 204:
+                return httpx.Response(204, headers=headers)
+            return httpx.Response(status, json=body, headers=headers)
 
         return httpx.MockTransport(handle)
 
@@ -272,9 +298,11 @@ class FakeStorefronts:
         class Handler(BaseHTTPRequestHandler):
             def _respond(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, body = fake.answer(self.command, self.path, dict(self.headers), raw)
-                data = json.dumps(body).encode()
+                status, body, headers = fake.respond(self.command, self.path, dict(self.headers), raw)
+                data = b"" if status == 204 else json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

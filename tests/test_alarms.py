@@ -177,9 +177,13 @@ def test_the_reconciled_missed_alarm_sums_every_channel_above_the_parameter():
     props = RESOURCES["ReconciledMissedAlarm"]["Properties"]
     (query,) = props["Metrics"]
     namespace = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
-    # The series published with the service dimension only: summed over channels, never counted twice.
+    # The series each reconciler run emits (functions/reconciler: its service and reconciler
+    # dimensions), summed over every channel and gateway.
     assert namespace == "CommerceHub"
-    assert query["Expression"] == "SELECT SUM(ReconciledMissed) FROM SCHEMA(CommerceHub, service)"
+    assert query["Expression"] == "SELECT SUM(ReconcilePublished) FROM SCHEMA(CommerceHub, reconciler, service)"
+    handler = (ROOT / "functions" / "reconciler" / "app.py").read_text()
+    assert '"ReconcilePublished": result.published' in handler
+    assert 'add_dimension(name="reconciler"' in handler
     assert props["Threshold"] == {"Ref": "ReconciledMissedAlarmThreshold"}
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
 

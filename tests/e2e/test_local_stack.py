@@ -61,7 +61,14 @@ def test_health_answers_200_with_every_function_poller_and_schedule(http: httpx.
         q.replace("${Stage}", "dev") for q in queues if "-dlq-" not in q
     )
     assert all(p["running"] for p in document["pollers"])
-    assert [s["function"] for s in document["schedules"]] == ["QueueHealthFunction"]
+    # Every function the template schedules (queue_health, the reconciler, ...), each once.
+    scheduled = sorted(
+        name
+        for name in _of_type("AWS::Serverless::Function")
+        if any(e["Type"] == "Schedule" for e in (TEMPLATE[name]["Properties"].get("Events") or {}).values())
+    )
+    assert {"QueueHealthFunction", "ReconcilerFunction"} <= set(scheduled)
+    assert sorted(s["function"] for s in document["schedules"]) == scheduled
 
 
 def test_an_iam_route_without_the_token_gets_401_json(http: httpx.Client) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "MarketingRules",
     "MetaConfig",
     "ParcelConfig",
+    "ReconcileConfig",
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
@@ -100,6 +101,19 @@ MAGENTO_DEFAULT_SOURCE = "default"
 _LOCATIONLESS = ("woocommerce", "bigcommerce")
 
 
+class ReconcileConfig(_Strict):
+    """How often a channel's or gateway's reconciler lists what changed through the vendor's API
+    (docs/reconciliation.md)."""
+
+    every_minutes: int = Field(
+        default=5, ge=0, le=1440, description="minutes between runs; 0 turns this reconciler off"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.every_minutes > 0
+
+
 class SkuIds(_Strict):
     """A SKU's ids on one platform, for the stock the hub pushes and the levels it is told."""
 
@@ -118,6 +132,14 @@ class ChannelConfig(_Strict):
         default=None, description="Shopify shop id; when set, privacy requests must carry it as shop_id"
     )
     store_hash: str | None = Field(default=None, description="BigCommerce store hash")
+    adobe_io_source: str | None = Field(
+        default=None,
+        description=(
+            "Adobe Commerce: the `source` of this store's Adobe I/O events (urn:uuid:...), so the reconciler "
+            "names the changes it finds as those events do. Unset: the store sends no Adobe I/O events "
+            "(open-source Magento 2), and its reconciler is its intake (docs/reconciliation.md)"
+        ),
+    )
     api_url: str | None = Field(
         default=None,
         description=(
@@ -153,6 +175,10 @@ class ChannelConfig(_Strict):
             "that name); default the platform's standard key (SHOPIFY_WEBHOOK_SECRET, WOOCOMMERCE_WEBHOOK_SECRET, "
             "BIGCOMMERCE_CLIENT_SECRET). Deliveries claiming this channel's store verify with this secret only"
         ),
+    )
+    reconcile: ReconcileConfig = Field(
+        default_factory=ReconcileConfig,
+        description="the reconciler that lists the orders changed through the platform's API (default every 5 minutes)",
     )
 
     @field_validator("auth")
@@ -229,6 +255,10 @@ class GatewayConfig(_Strict):
     channel: str
     invoice_prefix: str | None = Field(
         default=None, description="PayPal invoice_id prefix before the order number (e.g. 'WC-')"
+    )
+    reconcile: ReconcileConfig = Field(
+        default_factory=ReconcileConfig,
+        description="the reconciler that lists the payments changed through the gateway's API (default every 5 minutes)",
     )
 
 
@@ -676,7 +706,7 @@ class HubConfig(_Strict):
         candidates = [(name, ch) for name, ch in self.channels.items() if ch.platform == source]
         if account:
             for name, ch in candidates:
-                if account in {ch.shop_domain, ch.site_url, ch.store_hash}:
+                if account in {ch.shop_domain, ch.site_url, ch.store_hash, ch.adobe_io_source}:
                     return name
         if candidates:
             return candidates[0][0]

@@ -19,7 +19,11 @@ from hub.failures import RecordFailure
 
 __all__ = [
     "AlreadyAppliedError",
+    "AppliedEvents",
     "Catalog",
+    "ChangeFeed",
+    "ChangeFeeds",
+    "ChangePage",
     "ContactDeleter",
     "ContactRecord",
     "ContactRegistry",
@@ -28,6 +32,9 @@ __all__ = [
     "DataKeys",
     "EventPublisher",
     "FailureLog",
+    "FeedError",
+    "FeedNotConfiguredError",
+    "FoundChange",
     "HubError",
     "Ledger",
     "LevelWritten",
@@ -38,6 +45,9 @@ __all__ = [
     "ProfileConflictError",
     "ProfileStore",
     "PublishError",
+    "ReconcileCursor",
+    "ReconcileCursors",
+    "ReconcileTarget",
     "StaleLevelError",
     "StockConflictError",
     "StockLedger",
@@ -417,3 +427,79 @@ class ContactDeleter(Protocol):
 
     def delete_contact(self, contact_id: str) -> bool:
         """True deleted, False already gone; raises (an OutboundError) when the call failed."""
+
+
+# ------------------------------------------------------------------ reconciliation (docs/reconciliation.md)
+class FeedError(HubError):
+    """A vendor's API could not list what changed (down, throttled past every retry, refused the
+    credentials, answered what it never answers); the page is read again on the next run."""
+
+
+class FeedNotConfiguredError(HubError):
+    """The channel or gateway has no API address or no reconciler: nothing to list; the message says why."""
+
+
+@dataclass(frozen=True)
+class ReconcileTarget:
+    """A channel or gateway whose reconciler runs every `every_minutes` (configuration `reconcile`)."""
+
+    name: str  # the channel's or gateway's name in the configuration
+    kind: str  # "channel" or "gateway"
+    platform: str  # shopify, woocommerce, bigcommerce, magento; stripe, paypal, square
+    every_minutes: int
+    settings: Any  # its ChannelConfig or GatewayConfig
+
+
+@dataclass(frozen=True)
+class FoundChange:
+    """One change a vendor's API lists, already made into the canonical events its webhook would
+    have published (same event ids), with the reconciler's own delivery key for publish_once."""
+
+    ref: str  # what changed, for logs and lineage: "order 5849162203412" (never personal data)
+    changed_at: datetime  # the vendor's modification time; the cursor moves up to it
+    dedupe_key: str
+    events: Sequence[HubEvent] = ()
+    ignored_reason: str | None = None  # nothing in it concerns the hub (as a webhook answered "ignored")
+    problem: str | None = None  # the resource cannot be recorded (as a webhook answered 400)
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    changes: Sequence[FoundChange]
+    next_page: str | None = None  # opaque token of the next page; None: this was the last
+
+
+class ChangeFeed(Protocol):
+    """What changed at one vendor, oldest first, a page at a time, within the vendor's rate limit."""
+
+    def page(self, since: datetime, token: str | None) -> ChangePage:
+        """The page `token` (None: the first) of the changes made after `since`; FeedError when the
+        vendor could not answer it."""
+
+
+class ChangeFeeds(Protocol):
+    def feed(self, target: ReconcileTarget) -> ChangeFeed:
+        """The target's feed; FeedNotConfiguredError when it has nothing to list from."""
+
+
+@dataclass(frozen=True)
+class ReconcileCursor:
+    since: datetime | None  # every change up to here is in the hub; the next run lists from here less the overlap
+    last_run: datetime | None
+
+
+class ReconcileCursors(Protocol):
+    def get(self, name: str) -> ReconcileCursor:
+        """The cursor of one reconciler (both None before its first run)."""
+
+    def claim(self, name: str, now: datetime, due_before: datetime) -> bool:
+        """Start a run at `now` unless one started after `due_before` (not due, or running elsewhere)."""
+
+    def advance(self, name: str, since: datetime) -> None:
+        """Move `since` forward to `since`; never backwards."""
+
+
+class AppliedEvents(Protocol):
+    def applied(self, event: HubEvent) -> bool:
+        """Whether the hub already applied this event (its order's timeline holds it), or, for a
+        snapshot of an order, a state of the order at least as new (whichever topic delivered it)."""

@@ -6,7 +6,9 @@ response. It answers itself, as API Gateway would, for an unknown route (404), a
 (413), a function error (500) and a function timeout (503). `GET /health` (no auth) reports whether
 every resource, worker, poller and schedule is up; `POST /_local/schedules/{name}` (bearer token)
 fires a schedule now; `POST /_local/scheduler/fire-due?now=<ISO time>` (bearer token) fires every
-schedule created at run time that is due at that time (time passing, for tests and demos).
+schedule created at run time that is due at that time (time passing, for tests and demos);
+`POST /_local/reconcile` (bearer token) runs every configured reconciler once, now, and answers
+`{"<channel>": {"found": N, "published": M, ...}, ...}` when they are done (docs/reconciliation.md).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ __all__ = ["MAX_BODY_BYTES", "ApiServer", "Gateway"]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _SCHEDULE_PREFIX = "/_local/schedules/"
 _FIRE_DUE = "/_local/scheduler/fire-due"
+_RECONCILE = "/_local/reconcile"
+RECONCILER_FUNCTION = "ReconcilerFunction"
 
 
 @dataclass
@@ -135,6 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if raw_path == _FIRE_DUE and self.command == "POST":
             self._fire_due(raw_query)
+            return
+        if raw_path == _RECONCILE and self.command == "POST":
+            self._reconcile()
             return
         if not gateway.ready:
             self._send(error_response(503, "Service Unavailable"))
@@ -240,6 +247,27 @@ class _Handler(BaseHTTPRequestHandler):
             now = now.replace(tzinfo=UTC)
         fired = self.gateway.fire_due_schedules(now)
         self._send(self._json(200, {"fired": fired}))
+
+    def _reconcile(self) -> None:
+        if not self._authorized():
+            self._send(error_response(401, "send the local API token as 'Authorization: Bearer <token>'", "error"))
+            return
+        if not self.gateway.ready:
+            self._send(error_response(503, "Service Unavailable"))
+            return
+        invocation = self.gateway.invoke(RECONCILER_FUNCTION, {"force": True})
+        self.console.invocation(
+            self.gateway.function_name(RECONCILER_FUNCTION),
+            f"POST {_RECONCILE} {'200' if invocation.ok else '500'}",
+            invocation.summary(),
+            invocation.duration_ms,
+        )
+        if not invocation.ok:
+            error = invocation.error or {}
+            document = {"error": f"the reconciler failed: {error.get('errorType')}: {error.get('errorMessage')}"}
+            self._send(self._json(500, document))
+            return
+        self._send(self._json(200, invocation.result))
 
 
 class _Server(ThreadingHTTPServer):

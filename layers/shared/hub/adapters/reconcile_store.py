@@ -1,0 +1,117 @@
+"""The reconcilers' state in the hub table, and the check of what the hub already applied.
+
+- `RECONCILE#<channel or gateway>` / `CURSOR`: `since` (ISO time: every change up to it is in the
+  hub) and `last_run` (when the last run started). A run is claimed with a conditional write on
+  `last_run`, so two invocations never run one reconciler at once, and a reconciler runs no more
+  often than its `every_minutes`. `since` only moves forward (a conditional write too).
+- What the hub applied: the order's timeline entry `ORDER#<order id>` / `EVENT#<event id>`; for a
+  snapshot of the order (OrderPlaced, OrderUpdated: `data.updated_at`), also the order item's
+  `as_of`, the time of the newest storefront state it holds: a snapshot no newer than that is known
+  even when another topic delivered it (Shopify's `orders/create` and `orders/updated` of one state).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hub.events import HubEvent
+from hub.ports import ReconcileCursor, StoreError
+
+__all__ = ["DynamoAppliedEvents", "DynamoReconcileCursors"]
+
+
+def _key(name: str) -> dict[str, Any]:
+    return {"pk": {"S": f"RECONCILE#{name}"}, "sk": {"S": "CURSOR"}}
+
+
+def _time(item: dict[str, Any], name: str) -> datetime | None:
+    value = (item.get(name) or {}).get("S")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoReconcileCursors:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def get(self, name: str) -> ReconcileCursor:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=_key(name), ConsistentRead=True).get("Item") or {}
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read the reconcile cursor of {name}: {exc}") from exc
+        return ReconcileCursor(since=_time(item, "since"), last_run=_time(item, "last_run"))
+
+    def claim(self, name: str, now: datetime, due_before: datetime) -> bool:
+        # ISO times in UTC compare as strings.
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(name),
+                UpdateExpression="SET last_run = :now",
+                ConditionExpression="attribute_not_exists(last_run) OR last_run < :due",
+                ExpressionAttributeValues={":now": {"S": _iso(now)}, ":due": {"S": _iso(due_before)}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise StoreError(f"could not claim the reconciler of {name}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not claim the reconciler of {name}: {exc}") from exc
+        return True
+
+    def advance(self, name: str, since: datetime) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(name),
+                UpdateExpression="SET since = :since",
+                ConditionExpression="attribute_not_exists(since) OR since < :since",
+                ExpressionAttributeValues={":since": {"S": _iso(since)}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return  # already further on
+            raise StoreError(f"could not move the reconcile cursor of {name}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not move the reconcile cursor of {name}: {exc}") from exc
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class DynamoAppliedEvents:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def applied(self, event: HubEvent) -> bool:
+        order_id = getattr(getattr(event, "data", None), "order_id", None)
+        if not order_id:
+            return False  # not an order's event: only publishing once tells
+        if self._get(order_id, f"EVENT#{event.event_id}", "pk") is not None:
+            return True
+        stated = getattr(event.data, "updated_at", None)
+        if not isinstance(stated, datetime):
+            return False
+        order = self._get(order_id, "ORDER", "as_of")
+        as_of = ((order or {}).get("as_of") or {}).get("S")
+        return bool(as_of) and _aware(datetime.fromisoformat(as_of)) >= _aware(stated)
+
+    def _get(self, order_id: str, sk: str, projection: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": sk}}
+        try:
+            return self._client.get_item(TableName=self._table, Key=key, ProjectionExpression=projection).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read the order {order_id}: {exc}") from exc
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
