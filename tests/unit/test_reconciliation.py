@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hub.config import parse_config
+from hub.domain.lineage import Step
 from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
 from hub.ports import ChangePage, FoundChange
+from hub.services.lineage import LineageRecorder
 from hub.services.reconciliation import CLOCK_MARGIN, FIRST_LOOKBACK, OVERLAP, Reconciler, reconcile_targets
 
+from tests.fakes import FakeLineageLog
 from tests.reconcile_fakes import FakeApplied, FakeCursors, FakeDeliveryLog, FakeFeed, FakeFeeds
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -120,6 +123,28 @@ def test_a_change_the_webhook_delivered_is_known_and_not_published_again():
 
     assert results["shopify"].body() == {"found": 2, "published": 1, "known": 1}
     assert [e.event_id for e in log.events()] == [e.event_id for e in missed.events]
+
+
+def test_a_change_the_webhooks_missed_goes_into_its_orders_lineage_as_a_reconciler_find():
+    delivered, missed = order_change(1001, 0), order_change(1002, 1)
+    applied = FakeApplied()
+    applied.ids.add(delivered.events[0].event_id)
+    lineage = FakeLineageLog()
+    Reconciler(
+        FakeFeeds(shopify=FakeFeed([ChangePage([delivered, missed])])),
+        FakeCursors(),
+        applied,
+        FakeDeliveryLog(),
+        lambda: CONFIG,
+        clock=lambda: NOW,
+        lineage=LineageRecorder(lineage, clock=lambda: NOW),
+    ).run_due(only="shopify")
+
+    # Only the find the webhooks missed; the one they delivered has its webhook delivery already.
+    assert lineage.entries("shopify:1001") == []
+    (entry,) = lineage.entries("shopify:1002")
+    assert (entry.step, entry.result, entry.via, entry.source) == (Step.DELIVERY, "accepted", "reconciler", "shopify")
+    assert entry.ref == missed.dedupe_key
 
 
 def test_a_page_that_fails_keeps_the_cursor_and_the_next_run_lists_it_again():
