@@ -39,6 +39,9 @@ __all__ = ["FeedContext", "VendorFeeds", "as_change", "feed_error"]
 # Platform or gateway -> "module:function" building its feed.
 _WHERE: dict[str, str] = {
     "shopify": "hub.adapters.feeds.shopify:build",
+    "stripe": "hub.adapters.feeds.stripe:build",
+    "square": "hub.adapters.feeds.square:build",
+    "paypal": "hub.adapters.feeds.paypal:build",
 }
 
 
