@@ -153,3 +153,11 @@ def test_an_api_that_stays_down_is_a_feed_error():
 def test_without_an_api_key_the_feed_names_the_missing_key():
     with pytest.raises(CredentialsMissingError, match="STRIPE_API_KEY"):
         _feed(FakeGatewayApis(), key=None)
+
+
+def test_an_event_the_webhook_parser_refuses_is_a_problem_naming_the_field_not_an_error():
+    bad = sample("stripe_payment_intent_succeeded.json")
+    bad["data"]["object"]["amount_received"] = "74.50"  # Stripe sends integer minor units
+    (change,) = _feed(FakeGatewayApis(stripe_events=[bad])).page(datetime.fromtimestamp(0, UTC), None).changes
+    assert not change.events and "amount_received" in change.problem
+    assert "74.50" not in change.problem
