@@ -36,7 +36,7 @@ SECRETS_OF = {
     "payment_confirmation": set(),
     "admin_api": set(),
     "queue_health": set(),
-    "reconciler": {"storefronts"},
+    "reconciler": {"storefronts", "gateways"},
 }
 
 

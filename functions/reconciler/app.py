@@ -37,6 +37,7 @@ def _root() -> _Root:
     from hub.adapters.reconcile_store import DynamoAppliedEvents, DynamoReconcileCursors
     from hub.config import load_config
     from hub.secrets import SecretsProvider
+    from hub.services.payments import order_id_of
     from hub.settings import settings
 
     env = settings()
@@ -45,7 +46,7 @@ def _root() -> _Root:
     reconciler = Reconciler(
         VendorFeeds(FeedContext(SecretsProvider(), load_config)),
         DynamoReconcileCursors(dynamodb, env.table),
-        DynamoAppliedEvents(dynamodb, env.table),
+        DynamoAppliedEvents(dynamodb, env.table, order_of=lambda event: order_id_of(event, load_config())),
         log,
         load_config,
         lineage=lineage_recorder(dynamodb, env.table),

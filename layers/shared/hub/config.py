@@ -260,6 +260,21 @@ class GatewayConfig(_Strict):
         default_factory=ReconcileConfig,
         description="the reconciler that lists the payments changed through the gateway's API (default every 5 minutes)",
     )
+    api_url: str | None = Field(
+        default=None,
+        description=(
+            "the gateway API's base URL for the reconciler (default https://api.stripe.com, "
+            "https://connect.squareup.com, https://api-m.paypal.com; a sandbox, or a local fake in tests)"
+        ),
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_over_https(cls, value: str | None) -> str | None:
+        # The gateway's API key travels in a header: never over plain HTTP to anything but a local fake.
+        if value is not None and not _https_or_loopback(value):
+            raise ValueError("must start with https:// (http:// only for a local fake on 127.0.0.1, ::1 or localhost)")
+        return value.rstrip("/") if value else value
 
 
 class LocationConfig(_Strict):

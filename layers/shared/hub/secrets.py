@@ -62,6 +62,13 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
         "MAGENTO_ACCESS_TOKEN_SECRET",
         "BIGCOMMERCE_ACCESS_TOKEN",
     ),
+    # Payment gateway API credentials: the reconciler lists what changed (docs/reconciliation.md).
+    "gateways": (
+        "STRIPE_API_KEY",
+        "SQUARE_ACCESS_TOKEN",
+        "PAYPAL_CLIENT_ID",
+        "PAYPAL_CLIENT_SECRET",
+    ),
     # Carrier API keys that buy labels: order_routing only.
     "carriers": ("EASYPOST_API_KEY", "SHIPPO_API_TOKEN"),
     "crm": (

@@ -25,6 +25,7 @@ __all__ = [
     "PINNED",
     "SALESFORCE_API_VERSION",
     "SHOPIFY_ADMIN_API_VERSION",
+    "SQUARE_API_VERSION",
     "PinnedVersion",
     "add_months",
     "pinned",
@@ -144,8 +145,21 @@ SALESFORCE = PinnedVersion(
     source="https://developer.salesforce.com/docs/platform/connect-rest-api/guide/intro_api_eol",
 )
 
+SQUARE = PinnedVersion(
+    key="square",
+    vendor="Square",
+    api="`Square-Version` header (List payments by updated_at, Get payment refund: reconciliation)",
+    version="2026-09-16",
+    released=date(2026, 9, 16),
+    end_of_support=None,
+    rule="a dated version per release; no end of support is published per version (deprecated features "
+    "are retired, typically at least 12 months after deprecation, whatever the version)",
+    source="https://developer.squareup.com/docs/build-basics/versioning",
+)
+
 PINNED: tuple[PinnedVersion, ...] = (
     SHOPIFY,
+    SQUARE,
     KLAVIYO,
     HUBSPOT_DATED,
     HUBSPOT_LEGACY,
@@ -209,6 +223,7 @@ HUBSPOT_CRM_OBJECTS = HUBSPOT_DATED.version
 HUBSPOT_LEGACY_V3 = HUBSPOT_LEGACY.version
 META_GRAPH_VERSION = META.version
 SALESFORCE_API_VERSION = SALESFORCE.version
+SQUARE_API_VERSION = SQUARE.version
 
 
 def pinned(key: str) -> PinnedVersion:

@@ -4,7 +4,10 @@
   hub) and `last_run` (when the last run started). A run is claimed with a conditional write on
   `last_run`, so two invocations never run one reconciler at once, and a reconciler runs no more
   often than its `every_minutes`. `since` only moves forward (a conditional write too).
-- What the hub applied: the order's timeline entry `ORDER#<order id>` / `EVENT#<event id>`; for a
+- What the hub applied: the order's timeline entry `ORDER#<order id>` / `EVENT#<event id>`, or, for a
+  gateway's payment whose order is not recorded yet, the payment kept for it (`PENDING#<event id>`);
+  the order is the event's own (`data.order_id`) or the one `order_of` names (a gateway payment's
+  reference, as payment_confirmation resolves it); for a
   snapshot of the order (OrderPlaced, OrderUpdated: `data.updated_at`), also the order item's
   `as_of`, the time of the newest storefront state it holds: a snapshot no newer than that is known
   even when another topic delivered it (Shopify's `orders/create` and `orders/updated` of one state).
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,17 +91,24 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _own_order(event: HubEvent) -> str | None:
+    return getattr(getattr(event, "data", None), "order_id", None)
+
+
 class DynamoAppliedEvents:
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, order_of: Callable[[HubEvent], str | None] = _own_order) -> None:
         self._client = client
         self._table = table
+        self._order_of = order_of
 
     def applied(self, event: HubEvent) -> bool:
-        order_id = getattr(getattr(event, "data", None), "order_id", None)
+        order_id = self._order_of(event)
         if not order_id:
             return False  # not an order's event: only publishing once tells
         if self._get(order_id, f"EVENT#{event.event_id}", "pk") is not None:
             return True
+        if not _own_order(event) and self._get(order_id, f"PENDING#{event.event_id}", "pk") is not None:
+            return True  # a gateway's payment kept until its order is recorded
         stated = getattr(event.data, "updated_at", None)
         if not isinstance(stated, datetime):
             return False

@@ -43,7 +43,7 @@ from hub.ports import EventPublisher, Ledger
 from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome
 
-__all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for"]
+__all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for", "order_id_of"]
 
 GatewayEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentDisputed
 StorefrontEvent = OrderPaid | OrderUpdated | OrderCancelled | RefundIssued
@@ -63,6 +63,19 @@ def order_id_for(reference: OrderReference, channel: str, config: HubConfig, gat
         if prefix and number.startswith(prefix):
             number = number[len(prefix) :]
         return f"{channel}:{number}"
+    return None
+
+
+def order_id_of(event: HubEvent, config: HubConfig) -> str | None:
+    """The order an event concerns, as payment_confirmation applies it: the order's own events name
+    it (`data.order_id`); a gateway's payment, refund or dispute by its reference (order_id_for)."""
+    data = getattr(event, "data", None)
+    order_id = getattr(data, "order_id", None)
+    if order_id:
+        return order_id
+    reference, gateway = getattr(data, "reference", None), getattr(data, "gateway", None)
+    if isinstance(reference, OrderReference) and gateway:
+        return order_id_for(reference, event.channel, config, gateway)
     return None
 
 

@@ -42,6 +42,9 @@ _WHERE: dict[str, str] = {
     "woocommerce": "hub.adapters.feeds.woocommerce:build",
     "bigcommerce": "hub.adapters.feeds.bigcommerce:build",
     "magento": "hub.adapters.feeds.magento:build",
+    "stripe": "hub.adapters.feeds.stripe:build",
+    "square": "hub.adapters.feeds.square:build",
+    "paypal": "hub.adapters.feeds.paypal:build",
 }
 
 
