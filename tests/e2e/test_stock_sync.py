@@ -60,6 +60,10 @@ def _config(api_url: str) -> str:
             "sku_map": {"BEANIE-MER-CHR": {}, "TEE-ORGANIC-L": {}},
         },
     }
+    # This fake is the storefronts' stock API, not their orders API: the scheduled reconcilers stay
+    # off here (tests/e2e/test_reconciliation.py runs them against order fakes).
+    for channel in document["channels"].values():
+        channel["reconcile"] = {"every_minutes": 0}
     return yaml.safe_dump(document, sort_keys=False)
 
 
