@@ -25,11 +25,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+
+from tests.loopback import serving
 
 STRIPE_KEY = "sk_test_51ReconcileFakeKey"
 SQUARE_TOKEN = "EAAAl-fake-square-token"
@@ -273,14 +275,8 @@ class FakeGatewayApis:
             def log_message(self, *args: object) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(Handler) as url:
+            yield url
 
 
 def _flat(query: dict[str, list[str]]) -> dict[str, str]:

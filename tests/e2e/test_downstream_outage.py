@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 from tests.e2e.test_storefront_intake import payload, post
 from tests.e2e.waiting import wait_for
+from tests.loopback import serving
 
 from .conftest import API_TOKEN, ROOT, _environment
 
@@ -78,13 +79,8 @@ class FlakyHubSpot:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(Handler) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
