@@ -162,6 +162,10 @@ def test_the_scheduled_run_skips_a_reconciler_that_is_not_due(hub, fns, shop):
 
 
 def test_no_reconciler_starts_without_time_for_a_page(hub, fns, shop):
-    # FakeContext has 5 s left: a run would not finish a page, so none starts and all stay due.
-    assert fns["reconciler"].lambda_handler({"force": True}, FakeContext()) == {}
+    # 5 s left: a run would not finish a page, so none starts and all stay due.
+    class ShortContext(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 5_000
+
+    assert fns["reconciler"].lambda_handler({"force": True}, ShortContext()) == {}
     assert _cursor(hub) == {}
