@@ -19,8 +19,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/commerce-hub local
 
+# The whole suite, in two processes side by side: the end-to-end tests through the local stack
+# (mostly waiting on its workers) and the rest (mostly CPU). The e2e output is printed after.
 test: install
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest tests/e2e > .e2e-test.log 2>&1 & e2e=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/e2e; rest=$$?; \
+	wait $$e2e; e2e_rc=$$?; \
+	echo "---- end-to-end tests (tests/e2e) ----"; cat .e2e-test.log; rm -f .e2e-test.log; \
+	test $$rest -eq 0 && test $$e2e_rc -eq 0
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
