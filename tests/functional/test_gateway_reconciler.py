@@ -12,8 +12,8 @@ sample of Stripe's `payment_intent.succeeded`, signed again now); the API lists 
 from __future__ import annotations
 
 import copy
-import time
 import json
+import time
 from datetime import timedelta
 
 import boto3
