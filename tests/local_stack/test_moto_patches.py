@@ -302,3 +302,125 @@ def test_a_replay_sends_only_its_window_to_only_its_rules(patched: None) -> None
 
 def test_install_marks_every_patch(patched: None) -> None:
     assert moto_patches.installed()
+
+
+@pytest.fixture
+def sqs_patched() -> Iterator[None]:
+    import jsonpath_ng.ext
+    from moto.sqs.models import Queue
+
+    original = Queue.__dict__["attributes"], jsonpath_ng.ext.parse
+    moto_patches.install()
+    try:
+        yield
+    finally:
+        Queue.attributes, jsonpath_ng.ext.parse = original  # type: ignore[method-assign]
+
+
+def _queue_attributes_of(client, url: str) -> dict:  # type: ignore[no-untyped-def]
+    return client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def _queues(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    dlq = client.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fifo = client.create_queue(
+        QueueName="q.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "true",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+        },
+    )["QueueUrl"]
+    plain = client.create_queue(QueueName="plain", Attributes={"DelaySeconds": "0"})["QueueUrl"]
+    return {"fifo": fifo, "plain": plain}
+
+
+def _queue_facts() -> dict:
+    """Every attribute of two queues with messages in several states, and a content-deduplicated send."""
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        urls = _queues(client)
+        for n in range(3):
+            client.send_message(QueueUrl=urls["plain"], MessageBody=f"m{n}")
+        client.send_message(QueueUrl=urls["plain"], MessageBody="later", DelaySeconds=600)
+        client.receive_message(QueueUrl=urls["plain"], MaxNumberOfMessages=1, VisibilityTimeout=600)
+        for _ in range(2):  # the same body twice: content-based deduplication keeps one
+            client.send_message(QueueUrl=urls["fifo"], MessageBody="same", MessageGroupId="g")
+        facts = {name: _queue_attributes_of(client, url) for name, url in urls.items()}
+        for attrs in facts.values():  # times differ between runs, not between moto and the patch
+            for name in ("CreatedTimestamp", "LastModifiedTimestamp", "QueueArn"):
+                attrs.pop(name, None)
+        facts["some"] = client.get_queue_attributes(
+            QueueUrl=urls["plain"], AttributeNames=["ApproximateNumberOfMessages", "DelaySeconds"]
+        )["Attributes"]
+        return facts
+
+
+def test_queue_attributes_answer_exactly_as_moto_does() -> None:
+    from moto.sqs.models import Queue
+
+    before = _queue_facts()
+    original = Queue.__dict__["attributes"]
+    moto_patches.install()
+    try:
+        after = _queue_facts()
+    finally:
+        Queue.attributes = original  # type: ignore[method-assign]
+    assert after == before
+    assert before["plain"]["ApproximateNumberOfMessages"] == "2"
+    assert before["plain"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert before["plain"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert before["fifo"]["ApproximateNumberOfMessages"] == "1"
+    assert "RedrivePolicy" in before["fifo"]
+
+
+def test_a_send_or_a_receive_does_not_count_the_queue(sqs_patched: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Counting the messages is a pass over all of them; sending and receiving must not need it."""
+    from moto.sqs.models import Queue
+
+    counted: list[str] = []
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_not_visible",
+        "approximate_number_of_messages_delayed",
+    ):
+        real = Queue.__dict__[name]
+        monkeypatch.setattr(Queue, name, property(lambda q, _n=name, _r=real: counted.append(_n) or _r.fget(q)))
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        urls = _queues(client)
+        for n in range(5):
+            client.send_message(QueueUrl=urls["plain"], MessageBody=f"m{n}")
+        client.send_message(QueueUrl=urls["fifo"], MessageBody="x", MessageGroupId="g")
+        got = client.receive_message(QueueUrl=urls["plain"], MaxNumberOfMessages=5)["Messages"]
+        assert len(got) == 5
+        assert counted == []
+        depth = client.get_queue_attributes(QueueUrl=urls["plain"], AttributeNames=["ApproximateNumberOfMessages"])
+        assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
+        assert set(counted) == {"approximate_number_of_messages"}  # moto reads it more than once
+
+
+def test_an_input_path_is_parsed_once(sqs_patched: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A rule's target without an input transformer still goes through moto's template parser."""
+    import jsonpath_ng.ext
+
+    parsed = jsonpath_ng.ext.parse.cache_info()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        events = boto3.client("events", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="target")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["s"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+        for n in range(20):
+            events.put_events(Entries=[{"Source": "s", "DetailType": "D", "Detail": json.dumps({"n": n})}])
+        bodies = [
+            json.loads(m["Body"])["detail"]["n"]
+            for _ in range(4)
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+    assert sorted(bodies) == list(range(20))
+    now = jsonpath_ng.ext.parse.cache_info()
+    assert now.misses - parsed.misses <= 8  # the eight default paths, at most once each
+    assert now.hits - parsed.hits >= 19 * 8

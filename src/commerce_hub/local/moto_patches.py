@@ -40,6 +40,29 @@ the archive) and a new id, as moto and EventBridge do.
 Proposed upstream: "Replay.replay_events: filter `archive.events` on `event['time']` within
 [EventStartTime, EventEndTime) and, when Destination.FilterArns is set, send only to those rules."
 
+4. A queue's attributes are computed when read, one by one. moto's `Queue.attributes` builds every
+attribute of the queue, the three message counts among them (each a pass over every message of the
+queue, reading the clock once per message), and moto reads it on every `SendMessage` (for
+`ContentBasedDeduplication`), on every message a `ReceiveMessage` returns (for
+`MessageRetentionPeriod`) and on every event a rule sends to a queue. A queue with a backlog then
+costs in proportion to its backlog for each message in or out, which slows the consumers and grows
+the backlog further. The patch makes `attributes` a read-only mapping with the same keys whose values
+are computed on access, so reading one attribute costs one attribute; `GetQueueAttributes` still
+answers every attribute asked for, as moto computes it.
+
+Proposed upstream: "Queue.attributes: return a lazy Mapping (keys as today, values on access), or
+read `self.content_based_deduplication` / `self.message_retention_period` directly in send_message
+and is_message_valid_based_on_retention_period, so a send or receive does not count the queue."
+
+5. Input paths are parsed once. moto's `EventTemplateParser.parse` (run for every target of every
+matched event, input transformer or not) calls `jsonpath_ng.ext.parse` for each of eight default
+paths, and jsonpath_ng builds a new PLY parser on every call. The emulator process caches the parsed
+expressions by their text (a parsed path is not changed by `find`), so each is parsed once.
+
+Proposed upstream: "events.utils.EventTemplateParser.parse: cache parsed JSONPath expressions
+(functools.lru_cache around jsonpath_ng.ext.parse); each PutEvents currently rebuilds the parser
+per path per target."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -49,8 +72,9 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -61,22 +85,35 @@ _MARK = "_commerce_hub_item_journal"
 
 
 def installed() -> bool:
+    import jsonpath_ng.ext
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.events.models import Replay
+    from moto.sqs.models import Queue
 
     return bool(
         getattr(DynamoDBBackend.transact_write_items, _MARK, False)
         and getattr(Table.query, _MARK, False)
         and getattr(Replay.replay_events, _MARK, False)
+        and getattr(Queue.__dict__["attributes"].fget, _MARK, False)
+        and getattr(jsonpath_ng.ext.parse, _MARK, False)
     )
 
 
 def install() -> None:
-    """Patch moto's DynamoDB and EventBridge replays in this process (idempotent)."""
+    """Patch moto's DynamoDB, SQS and EventBridge in this process (idempotent)."""
+    import jsonpath_ng.ext
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.events.models import Replay
+    from moto.sqs.models import Queue
+
+    if not getattr(Queue.__dict__["attributes"].fget, _MARK, False):
+        Queue.attributes = property(_attributes_on_access)  # type: ignore[method-assign,assignment]
+    if not getattr(jsonpath_ng.ext.parse, _MARK, False):
+        cached = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+        setattr(cached, _MARK, True)
+        jsonpath_ng.ext.parse = cached
 
     if not getattr(Replay.replay_events, _MARK, False):
         setattr(_replay_window, _MARK, True)
@@ -189,6 +226,49 @@ def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(query, _MARK, True)
     return query
+
+
+class _QueueAttributes(Mapping[str, Any]):
+    """moto's `Queue.attributes`, same keys and values, each value computed when it is read."""
+
+    def __init__(self, queue: Any) -> None:
+        from moto.core.utils import camelcase_to_underscores
+
+        self._queue = queue
+        self._attribute_of = camelcase_to_underscores
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        if queue.policy:
+            names.append("Policy")
+        if queue.redrive_policy:
+            names.append("RedrivePolicy")
+        self._names = list(dict.fromkeys(names))
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        if name == "Policy":
+            return self._queue.policy
+        if name == "RedrivePolicy":
+            return json.dumps(self._queue.redrive_policy)
+        value = getattr(self._queue, self._attribute_of(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _attributes_on_access(queue: Any) -> Mapping[str, Any]:
+    return _QueueAttributes(queue)
+
+
+setattr(_attributes_on_access, _MARK, True)
 
 
 def _epoch(value: Any) -> float:
