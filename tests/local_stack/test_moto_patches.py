@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -23,14 +24,43 @@ from commerce_hub.local import moto_patches
 TABLE = "t"
 
 
-@pytest.fixture
-def patched() -> Iterator[None]:
-    original = DynamoDBBackend.transact_write_items, Table.query, Replay.replay_events
-    moto_patches.install()
+@contextmanager
+def _moto_as_it_was() -> Iterator[None]:
+    """Whatever is patched inside is moto's own again afterwards, so a test can compare with moto."""
+    import jsonpath_ng.ext
+    from moto.core.serialize import BaseJSONSerializer
+    from moto.sqs.models import Queue
+
+    original = (
+        DynamoDBBackend.transact_write_items,
+        Table.query,
+        Replay.replay_events,
+        Queue.__dict__["attributes"],
+        jsonpath_ng.ext.parse,
+        BaseJSONSerializer._serialize_type_structure,
+    )
     try:
         yield
     finally:
-        DynamoDBBackend.transact_write_items, Table.query, Replay.replay_events = original  # type: ignore[method-assign]
+        (
+            DynamoDBBackend.transact_write_items,
+            Table.query,
+            Replay.replay_events,
+            Queue.attributes,
+            jsonpath_ng.ext.parse,
+            BaseJSONSerializer._serialize_type_structure,
+        ) = original  # type: ignore[method-assign]
+
+
+def test_no_test_starts_patched() -> None:
+    assert not moto_patches.installed()
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    with _moto_as_it_was():
+        moto_patches.install()
+        yield
 
 
 @pytest.fixture
@@ -305,16 +335,8 @@ def test_install_marks_every_patch(patched: None) -> None:
 
 
 @pytest.fixture
-def sqs_patched() -> Iterator[None]:
-    import jsonpath_ng.ext
-    from moto.sqs.models import Queue
-
-    original = Queue.__dict__["attributes"], jsonpath_ng.ext.parse
-    moto_patches.install()
-    try:
-        yield
-    finally:
-        Queue.attributes, jsonpath_ng.ext.parse = original  # type: ignore[method-assign]
+def sqs_patched(patched: None) -> Iterator[None]:
+    yield
 
 
 def _queue_attributes_of(client, url: str) -> dict:  # type: ignore[no-untyped-def]
@@ -360,13 +382,11 @@ def _queue_facts() -> dict:
 def test_queue_attributes_answer_exactly_as_moto_does() -> None:
     from moto.sqs.models import Queue
 
+    assert type(Queue.__dict__["attributes"].fget(Queue("q", "us-east-1", "123456789012"))) is dict  # moto's own
     before = _queue_facts()
-    original = Queue.__dict__["attributes"]
-    moto_patches.install()
-    try:
+    with _moto_as_it_was():
+        moto_patches.install()
         after = _queue_facts()
-    finally:
-        Queue.attributes = original  # type: ignore[method-assign]
     assert after == before
     assert before["plain"]["ApproximateNumberOfMessages"] == "2"
     assert before["plain"]["ApproximateNumberOfMessagesNotVisible"] == "1"
@@ -424,3 +444,69 @@ def test_an_input_path_is_parsed_once(sqs_patched: None, monkeypatch) -> None:  
     now = jsonpath_ng.ext.parse.cache_info()
     assert now.misses - parsed.misses <= 8  # the eight default paths, at most once each
     assert now.hits - parsed.hits >= 19 * 8
+
+
+def _every_kind_of_value() -> dict:
+    """What GetItem, Query, Scan, BatchGetItem, TransactGetItems and UpdateItem answer for an item
+    holding every kind of attribute value, binary nested in maps and lists among them."""
+    item = {
+        **_key("p", "s"),
+        "s": {"S": "text é"},
+        "empty": {"S": ""},
+        "n": {"N": "-12.50"},
+        "b": {"B": b"\x00\xffpacked"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"\x01", b"\x02\x03"]},
+        "null": {"NULL": True},
+        "bool": {"BOOL": False},
+        "m": {"M": {"inner": {"B": b"\x10"}, "deeper": {"M": {"l": {"L": [{"N": "1"}, {"B": b"\x20"}]}}}}},
+        "l": {"L": [{"S": "x"}, {"M": {}}, {"L": []}, {"BOOL": True}]},
+    }
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName=TABLE, Item=item)
+        answers = {
+            "get": client.get_item(TableName=TABLE, Key=_key("p", "s"))["Item"],
+            "query": client.query(
+                TableName=TABLE,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "p"}},
+            )["Items"],
+            "scan": client.scan(TableName=TABLE)["Items"],
+            "batch": client.batch_get_item(RequestItems={TABLE: {"Keys": [_key("p", "s")]}})["Responses"],
+            "transact": client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": _key("p", "s")}}])[
+                "Responses"
+            ],
+            "update": client.update_item(
+                TableName=TABLE,
+                Key=_key("p", "s"),
+                UpdateExpression="SET added = :b",
+                ExpressionAttributeValues={":b": {"B": b"\x7f"}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"],
+        }
+        return {"item": item, **answers}
+
+
+def test_attribute_values_are_answered_exactly_as_moto_does() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    assert not getattr(BaseJSONSerializer._serialize_type_structure, "_commerce_hub_item_journal", False)
+    before = _every_kind_of_value()
+    with _moto_as_it_was():
+        moto_patches.install()
+        after = _every_kind_of_value()
+    assert after == before
+    item = before.pop("item")
+    assert before["get"] == item  # and both equal what was written, binary included
+    assert before["update"]["added"] == {"B": b"\x7f"}

@@ -63,12 +63,24 @@ Proposed upstream: "events.utils.EventTemplateParser.parse: cache parsed JSONPat
 (functools.lru_cache around jsonpath_ng.ext.parse); each PutEvents currently rebuilds the parser
 per path per target."
 
+6. DynamoDB attribute values are written to JSON directly. moto's response serializer walks every
+attribute value of every item through the botocore shape `AttributeValue` (ten members, each looked
+up under several aliases), which made serializing a response the largest single cost of the
+emulator. An attribute value reaches the serializer already in DynamoDB's wire form (`{"S": ...}`,
+`{"M": {...}}`, binary as raw bytes, see moto's `dynamo_to_dict`); the patch writes it as DynamoDB
+does: binary (`B`, `BS`) base64-encoded, maps and lists recursively, the rest as they are. Every
+other shape still goes through moto's serializer.
+
+Proposed upstream: "JSON serializer: a fast path for dynamodb's AttributeValue (recursive, B/BS
+base64), as the value is already in wire form after dynamo_to_dict."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import inspect
@@ -86,6 +98,7 @@ _MARK = "_commerce_hub_item_journal"
 
 def installed() -> bool:
     import jsonpath_ng.ext
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.events.models import Replay
@@ -97,17 +110,23 @@ def installed() -> bool:
         and getattr(Replay.replay_events, _MARK, False)
         and getattr(Queue.__dict__["attributes"].fget, _MARK, False)
         and getattr(jsonpath_ng.ext.parse, _MARK, False)
+        and getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False)
     )
 
 
 def install() -> None:
     """Patch moto's DynamoDB, SQS and EventBridge in this process (idempotent)."""
     import jsonpath_ng.ext
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.events.models import Replay
     from moto.sqs.models import Queue
 
+    if not getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False):
+        BaseJSONSerializer._serialize_type_structure = _attribute_values_direct(  # type: ignore[method-assign]
+            BaseJSONSerializer._serialize_type_structure
+        )
     if not getattr(Queue.__dict__["attributes"].fget, _MARK, False):
         Queue.attributes = property(_attributes_on_access)  # type: ignore[method-assign,assignment]
     if not getattr(jsonpath_ng.ext.parse, _MARK, False):
@@ -228,6 +247,35 @@ def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
     return query
 
 
+def _wire_value(value: Mapping[str, Any]) -> dict[str, Any]:
+    """One DynamoDB attribute value in its JSON wire form (see 6. above)."""
+    out: dict[str, Any] = {}
+    for kind, inner in value.items():
+        if kind == "B":
+            out[kind] = base64.b64encode(inner if isinstance(inner, bytes) else str(inner).encode()).decode()
+        elif kind == "BS":
+            out[kind] = [base64.b64encode(b if isinstance(b, bytes) else str(b).encode()).decode() for b in inner]
+        elif kind == "M":
+            out[kind] = {name: _wire_value(v) for name, v in inner.items()}
+        elif kind == "L":
+            out[kind] = [_wire_value(v) for v in inner]
+        else:
+            out[kind] = inner
+    return out
+
+
+def _attribute_values_direct(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and isinstance(value, dict):
+            self._default_serialize(serialized, _wire_value(value), shape, key)
+            return
+        original(self, serialized, value, shape, key)
+
+    setattr(serialize_structure, _MARK, True)
+    return serialize_structure
+
+
 class _QueueAttributes(Mapping[str, Any]):
     """moto's `Queue.attributes`, same keys and values, each value computed when it is read."""
 
@@ -250,9 +298,10 @@ class _QueueAttributes(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
             raise KeyError(name)
-        if name == "Policy":
+        # As moto: a base attribute of that name first, replaced when the queue has a policy.
+        if name == "Policy" and self._queue.policy:
             return self._queue.policy
-        if name == "RedrivePolicy":
+        if name == "RedrivePolicy" and self._queue.redrive_policy:
             return json.dumps(self._queue.redrive_policy)
         value = getattr(self._queue, self._attribute_of(name))
         return str(value).lower() if isinstance(value, bool) else value
