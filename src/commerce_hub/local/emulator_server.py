@@ -8,6 +8,7 @@ a runner that was killed without a chance to stop it.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
@@ -22,9 +23,19 @@ def _exit_when_parent_goes() -> None:
 
 
 class _OneDynamoDBRequestAtATime:
-    """moto's DynamoDB is not thread-safe: a transaction deep-copies the tables it touches while other
-    request threads write to them ("dictionary changed size during iteration"). DynamoDB requests are
-    handled one at a time, as DynamoDB itself orders them; every other service stays concurrent."""
+    """DynamoDB requests are handled one at a time; every other service stays concurrent.
+
+    What needs the lock is moto's DynamoDB backend, and only that: a conditional write checks then
+    writes in Python, so two writes interleaved by the interpreter could both pass one condition
+    (two deliveries both first, two reservations of the last unit), and a transaction's undo journal
+    (moto_patches) must see no other write. Reading the request body from the socket and writing the
+    answer back need no lock, so the body is read before the lock is taken and the answer is sent
+    after it is released: a slow client never holds DynamoDB for others.
+
+    Reads are not let through side by side with a shared lock: moto's reads are not all read-only
+    (a GetItem of a missing partition adds an empty one to the table's dict while an index query
+    or a scan iterates it), and the emulator is one Python process whose DynamoDB work is CPU under
+    one interpreter lock, so concurrent reads would overlap nothing but that risk."""
 
     def __init__(self, app: Any) -> None:
         self._app = app
@@ -33,6 +44,8 @@ class _OneDynamoDBRequestAtATime:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
             return self._app(environ, start_response)
+        if environ.get("CONTENT_LENGTH"):  # botocore always sends it; otherwise moto reads as it can
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
         with self._lock:
             return list(self._app(environ, start_response))
 
