@@ -29,8 +29,10 @@ def _moto_as_it_was() -> Iterator[None]:
     """Whatever is patched inside is moto's own again afterwards, so a test can compare with moto."""
     import jsonpath_ng.ext
     from moto.core.serialize import BaseJSONSerializer
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.sqs.models import Queue
 
+    make = UpdateExpressionParser.__dict__["make"]
     original = (
         DynamoDBBackend.transact_write_items,
         Table.query,
@@ -50,6 +52,7 @@ def _moto_as_it_was() -> Iterator[None]:
             jsonpath_ng.ext.parse,
             BaseJSONSerializer._serialize_type_structure,
         ) = original  # type: ignore[method-assign]
+        UpdateExpressionParser.make = make  # type: ignore[method-assign]
 
 
 def test_no_test_starts_patched() -> None:
@@ -510,3 +513,77 @@ def test_attribute_values_are_answered_exactly_as_moto_does() -> None:
     item = before.pop("item")
     assert before["get"] == item  # and both equal what was written, binary included
     assert before["update"]["added"] == {"B": b"\x7f"}
+
+
+_UPDATES = [
+    ("SET n = n + :one, #s = :s", {":one": {"N": "1"}, ":s": {"S": "paid"}}),
+    (
+        "SET l = list_append(if_not_exists(l, :empty), :more) REMOVE gone",
+        {":empty": {"L": []}, ":more": {"L": [{"N": "2"}]}},
+    ),
+    ("ADD tags :t, c :one", {":t": {"SS": ["x", "y"]}, ":one": {"N": "1"}}),
+    ("DELETE tags :drop SET m.deep = :s", {":drop": {"SS": ["x"]}, ":s": {"S": "deep"}}),
+]
+
+
+def _updates_applied() -> dict:
+    """Each update expression applied twice to one item, by UpdateItem and in a transaction, then
+    a malformed one; what moto answers each time."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName=TABLE, Item={**_key("p"), "n": {"N": "1"}, "gone": {"S": "x"}, "m": {"M": {}}})
+        seen = []
+        for expression, values in _UPDATES * 2:
+            names = {"#s": "status"} if "#s" in expression else {}
+            extra = {"ExpressionAttributeNames": names} if names else {}
+            seen.append(
+                client.update_item(
+                    TableName=TABLE,
+                    Key=_key("p"),
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    **extra,
+                )["Attributes"]
+            )
+            if (expression, values) in _UPDATES[1:3]:  # the two that need no names nor nested paths
+                update = {"TableName": TABLE, "Key": _key("q"), "UpdateExpression": expression}
+                client.transact_write_items(TransactItems=[{"Update": {**update, "ExpressionAttributeValues": values}}])
+            seen.append(client.get_item(TableName=TABLE, Key=_key("q")).get("Item"))
+        errors = []
+        for _ in range(2):
+            with pytest.raises(ClientError) as refused:
+                client.update_item(
+                    TableName=TABLE,
+                    Key=_key("p"),
+                    UpdateExpression="SET = :x",
+                    ExpressionAttributeValues={":x": {"N": "1"}},
+                )
+            errors.append(refused.value.response["Error"])
+        return {"seen": seen, "errors": errors}
+
+
+def test_update_expressions_are_applied_exactly_as_moto_does_and_parsed_once() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    before = _updates_applied()
+    with _moto_as_it_was():
+        moto_patches.install()
+        after = _updates_applied()
+        parses = UpdateExpressionParser.make.cache_info()
+    assert after == before
+    assert before["seen"][0]["n"] == {"N": "2"} and before["seen"][8]["n"] == {"N": "3"}
+    assert before["seen"][-1]["tags"] == {"SS": ["x", "y"]}  # the transactions' item, after ADD twice
+    assert before["errors"][0]["Code"] == "ValidationException"
+    # Four good expressions and one malformed (an error is not cached: raised each time).
+    assert parses.currsize == len(_UPDATES)
+    assert parses.hits > parses.misses

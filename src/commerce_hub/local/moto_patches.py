@@ -74,6 +74,15 @@ other shape still goes through moto's serializer.
 Proposed upstream: "JSON serializer: a fast path for dynamodb's AttributeValue (recursive, B/BS
 base64), as the value is already in wire form after dynamo_to_dict."
 
+7. An update expression is parsed once. moto tokenizes and parses a request's UpdateExpression
+twice per UpdateItem (and again in every transaction's Update), and the hub sends the same few
+expressions over and over. Parsed trees are cached by their text: moto only reads a parsed tree
+(finding its placeholders) and deep-copies it before validating or changing anything, so a shared
+tree is never changed. A malformed expression still raises moto's own error, every time.
+
+Proposed upstream: "UpdateExpressionParser.make: cache by expression string (functools.lru_cache);
+callers only read the tree, and UpdateExpressionValidator deep-copies it before normalising."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -101,6 +110,7 @@ def installed() -> bool:
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
     from moto.sqs.models import Queue
 
@@ -111,6 +121,7 @@ def installed() -> bool:
         and getattr(Queue.__dict__["attributes"].fget, _MARK, False)
         and getattr(jsonpath_ng.ext.parse, _MARK, False)
         and getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False)
+        and getattr(UpdateExpressionParser.make, _MARK, False)
     )
 
 
@@ -120,6 +131,7 @@ def install() -> None:
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
     from moto.sqs.models import Queue
 
@@ -127,6 +139,10 @@ def install() -> None:
         BaseJSONSerializer._serialize_type_structure = _attribute_values_direct(  # type: ignore[method-assign]
             BaseJSONSerializer._serialize_type_structure
         )
+    if not getattr(UpdateExpressionParser.make, _MARK, False):
+        parse = functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__)
+        setattr(parse, _MARK, True)
+        UpdateExpressionParser.make = classmethod(parse)  # type: ignore[method-assign,assignment]
     if not getattr(Queue.__dict__["attributes"].fget, _MARK, False):
         Queue.attributes = property(_attributes_on_access)  # type: ignore[method-assign,assignment]
     if not getattr(jsonpath_ng.ext.parse, _MARK, False):
