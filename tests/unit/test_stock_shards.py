@@ -20,6 +20,7 @@ from hub.domain.stock import (
     plan_placement,
     rebalance_moves,
     split_units,
+    taken_from,
 )
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -210,3 +211,21 @@ def test_wrong_shard_settings_are_errors_naming_the_key(document, named):
     with pytest.raises(ConfigError) as error:
         parse_config(f"locations: [{{id: wh-east, country: US}}]\n{document}\n")
     assert named in str(error.value)
+
+
+def test_the_levels_after_a_placement_are_the_read_less_what_it_took():
+    levels = {"FLASH-1": {"wh-east": level(9, (2, 3, 2, 2), reserved=1, version=10)}}
+    placement = plan_placement(
+        [OrderLine("FLASH-1", 4, 100)],
+        levels,
+        ["wh-east"],
+        channel="shopify",
+        placed_at=NOW,
+        counts_own_orders=False,
+        key="shopify:77",
+    )
+    after = taken_from(levels, placement)["FLASH-1"]["wh-east"]
+    draws = placement.draws[("FLASH-1", "wh-east")]
+    assert (after.available, after.reserved, sum(after.shards)) == (5, 5, 5)
+    assert after.version == 10 + len(draws)
+    assert levels["FLASH-1"]["wh-east"].available == 9  # the read itself is left as it was
