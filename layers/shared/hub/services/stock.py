@@ -400,10 +400,11 @@ class StockService:
         return {"shards": count} if count > 1 else {}
 
     def rebalance(self, sku: str) -> int:
-        """Even out a hot SKU's shards after a change: released units on a location's row go to its
-        emptiest shards, and a shard drawn below half its share is topped up from the fullest.
-        Each move is one small transaction; one that meets a reservation is skipped (the next
-        change tries again). Nothing for a SKU that is not sharded. Returns the units moved."""
+        """Even out a hot SKU's shards now, from a fresh read: released units on a location's row go to
+        its emptiest shards, and a shard drawn below half its share is topped up from the fullest.
+        Placements do this themselves after falling over (_rebalance_after); this is for an operator
+        or a script after a sale. Each move is one small transaction; one that meets a reservation
+        is skipped. Nothing for a SKU that is not sharded. Returns the units moved."""
         if self._config().stock.shards_for(sku) <= 1:
             return 0
         moved = 0
