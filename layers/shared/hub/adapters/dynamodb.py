@@ -371,11 +371,10 @@ class DynamoLedger:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
-                if old is None:
-                    old = self._get(_stock_key(sku, location)) or {}
-                    old = typed(old) if old else {}
-                if _shard_count(plain(old)) > 1:
+                # The row as it was (an emulator that does not return it: read it).
+                held = exc.response.get("Item")
+                row = plain(held) if held is not None else (self._get(_stock_key(sku, location)) or {})
+                if _shard_count(row) > 1:
                     # Sharded before, not any more: fold the shards back into the row.
                     return self._set_sharded(sku, location, available, by=by, at=at, newer_only=newer_only, shards=1)
                 raise StaleLevelError(f"{sku} at {location} holds a level newer than {at.isoformat()}") from exc
