@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, intake, lifecycle, through_stack
+from bench import coldstart, flash_sale, intake, lifecycle, through_stack
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -23,6 +23,8 @@ def main() -> int:
     os.environ.pop("AWS_PROFILE", None)
     quick = "--quick" in sys.argv
     results: dict = {"machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"}
+    print("flash sale model ...", flush=True)
+    results["flash"] = flash_sale.run(quick=quick)
     print("cold start ...", flush=True)
     results["coldstart"] = coldstart.run(rounds=3 if quick else 7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -112,7 +114,8 @@ reserves -> OrderStatusChanged -> order_routing chooses the location and records
 | orders/s | p50 ms | p95 ms | deliveries answered 503 and retried |
 |---|---|---|---|
 | {lc["orders_per_second"]} | {lc["p50_ms"]} | {lc["p95_ms"]} | {lc["retried_503"]} |
-"""
+
+{flash_sale.render(r["flash"])}"""
 
 
 if __name__ == "__main__":

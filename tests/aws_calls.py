@@ -58,6 +58,11 @@ _SHARED_KEY_CACHE = (
     "function has its own sandbox and unwraps the key itself (tests/functional/test_data_keys.py covers the calls)"
 )
 
+_SHARDS = (
+    "reads a hot SKU's stock shards (configuration stock.shards) with the levels; the functional tests "
+    "of sharded stock go through admin_api and stock_updates (tests/functional/test_sharded_stock.py)"
+)
+
 # Granted but never called by the functional tests, each with the reason it is still needed: by
 # action for every function, or by (function, action).
 NOT_RECORDED: dict[str | tuple[str, str], str] = {
@@ -117,6 +122,8 @@ NOT_RECORDED: dict[str | tuple[str, str], str] = {
     ("reporting", "keys DEK#*"): _SHARED_KEY_CACHE,
     ("stock_updates", "kms:Decrypt"): _SHARED_KEY_CACHE,
     ("stock_updates", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("channel_sync", "dynamodb:BatchGetItem"): _SHARDS,
+    ("payment_confirmation", "dynamodb:BatchGetItem"): _SHARDS,
 }
 # The poll also reads its queue's attributes (by action for the consumers only: queue_health calls it itself).
 for _consumer in (

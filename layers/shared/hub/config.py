@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from hub.domain.customers import is_contact_field
-from hub.domain.stock import LocationRef
+from hub.domain.stock import MAX_SHARDS, LocationRef
 from hub.vendor_versions import KLAVIYO_REVISION, META_GRAPH_VERSION, SALESFORCE_API_VERSION
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
+    "StockConfig",
     "UnknownChannelError",
     "load_config",
     "parse_config",
@@ -285,6 +286,27 @@ class LocationConfig(_Strict):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+
+class StockConfig(_Strict):
+    """How the ledger keeps stock. `shards` splits a hot SKU's units at each location over N rows so
+    that a flash sale's orders write to different items (docs/stock.md#hot-skus-sharded-stock)."""
+
+    shards: dict[str, int] = Field(
+        default_factory=dict, description="SKU -> shards per location (1 = not sharded), for hot SKUs"
+    )
+    default_shards: int = Field(default=1, ge=1, le=MAX_SHARDS, description="shards of every other SKU")
+
+    @field_validator("shards")
+    @classmethod
+    def _shard_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        for sku, count in value.items():
+            if not 1 <= count <= MAX_SHARDS:
+                raise ValueError(f"'{sku}': {count} shards; give 1 to {MAX_SHARDS}")
+        return value
+
+    def shards_for(self, sku: str) -> int:
+        return self.shards.get(sku, self.default_shards)
 
 
 class CarrierAddress(_Strict):
@@ -617,6 +639,7 @@ class HubConfig(_Strict):
     gateways: dict[Gateway, GatewayConfig] = Field(default_factory=dict)
     locations: list[LocationConfig] = Field(min_length=1)
     low_stock_threshold: int = Field(default=5, ge=0)
+    stock: StockConfig = Field(default_factory=StockConfig)
     carrier: CarrierConfig = Field(default_factory=CarrierConfig)
     crm: CrmConfig = Field(default_factory=CrmConfig)
     marketing: MarketingConfig | None = Field(

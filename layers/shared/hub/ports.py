@@ -12,7 +12,7 @@ from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.lineage import LineageEntry
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
-from hub.domain.stock import LowStockState, StockLevel
+from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent
 from hub.failures import RecordFailure
@@ -194,11 +194,13 @@ class StockLedger(Ledger, Protocol):
     """The ledger's stock rows, with the time and origin of each absolute level and a change counter."""
 
     def set_level(
-        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool
+        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool, shards: int = 1
     ) -> LevelWritten:
         """Set the available units at a location, recording who set them and the time of the value.
 
         With `newer_only`, raises StaleLevelError when the location holds a value set later than `at`.
+        With `shards` > 1 the units are spread over that many shard rows (a hot SKU); with 1, a
+        location sharded before is folded back into one row.
         """
 
     def place_order(
@@ -207,9 +209,15 @@ class StockLedger(Ledger, Protocol):
         reservations: Sequence[Reservation],
         entry: TimelineEntry,
         counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
+        draws: Mapping[tuple[str, str], Sequence[Draw]] | None = None,
     ) -> None:
         """Ledger.place_order; the `counted` (sku, location) reservations are held without taking from
-        `available`, on condition the level is still the report (set_by, set_at) the plan saw."""
+        `available`, on condition the level is still the report (set_by, set_at) the plan saw. A
+        reservation at a sharded location takes its units from the shards its `draws` name."""
+
+    def move_stock(self, sku: str, location: str, moves: Sequence[Move]) -> int:
+        """Move units between the shards of a sharded location, each move all or nothing; moves
+        that meet a concurrent change are skipped. Returns the units moved."""
 
     def low_stock(self, sku: str) -> LowStockState:
         """The SKU's low-stock crossing state (not low when never recorded)."""

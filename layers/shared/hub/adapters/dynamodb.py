@@ -11,6 +11,14 @@ whoever makes it), and `set_by` / `set_at`: who last set `available` as an absol
 channel, or "admin") and the time of that value in microseconds since the epoch. A level older than
 `set_at` is refused by a condition.
 
+A hot SKU's location may be sharded (configuration `stock.shards`): its row then holds `shards` (N)
+and the set time, and its units are spread over N shard rows `SKU#<sku>#SHARD#<nn>` / `LOC#<location>`,
+each in its own partition, each with its own `available`, `reserved` and `version`. The location's
+level is the sum of its row and its shards. Reservations draw from shards (each draw guarded by
+`available >= units` on its shard); releases and shipments change the location's row (so its
+`reserved` may go below zero while the shards hold the reserved units: only the sum means anything);
+rebalancing moves units between two rows in one transaction. See docs/stock.md.
+
 Multi-channel stock keeps, beside the ledger (hub.adapters.stock_tables): a SKU's learned platform
 ids `CHANNEL#<channel>` / `SKU#<sku>`, the reverse `CHANNEL#<channel>` / `ITEM#<platform id>`, a
 channel's default platform location `CHANNEL#<channel>` / `LOCATION#<location>`, and what was pushed
@@ -19,6 +27,7 @@ to a channel `SYNC#<channel>` / `SKU#<sku>#LOC#<location>`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -40,7 +49,7 @@ from hub.adapters.order_codec import (
     typed,
 )
 from hub.domain.orders import Order, Reservation, TimelineEntry
-from hub.domain.stock import LowStockState, StockLevel
+from hub.domain.stock import HEAD, Draw, LowStockState, Move, StockLevel, split_units
 from hub.ports import (
     AlreadyAppliedError,
     HubError,
@@ -68,6 +77,9 @@ _RESERVING, _COMPENSATING, _RELEASED, _PLACED = "reserving", "compensating", "re
 _RESERVED = "reserved"
 
 Counted = Mapping[tuple[str, str], tuple[str, datetime]]
+Draws = Mapping[tuple[str, str], Sequence[Draw]]
+# Tries of a level set on a sharded location, which touches every shard and so meets reservations.
+_SHARDED_SET_TRIES = 8
 
 
 def _now() -> str:
@@ -80,6 +92,22 @@ def _order_key(order_id: str) -> dict[str, Any]:
 
 def _stock_key(sku: str, location: str) -> dict[str, Any]:
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
+
+
+def _shard_key(sku: str, location: str, shard: int) -> dict[str, Any]:
+    """A shard row of a sharded location (HEAD: the location's own row). Each shard is its own
+    partition key, so DynamoDB can place them on different partitions (write sharding)."""
+    if shard == HEAD:
+        return _stock_key(sku, location)
+    return {"pk": {"S": f"SKU#{sku}#SHARD#{shard:02d}"}, "sk": {"S": f"LOC#{location}"}}
+
+
+def _row_id(key: Mapping[str, Any]) -> tuple[str, str]:
+    return key["pk"]["S"], key["sk"]["S"]
+
+
+def _shard_count(item: Mapping[str, Any]) -> int:
+    return int(item.get("shards") or 0)
 
 
 def _placing_key(order_id: str) -> dict[str, Any]:
@@ -126,9 +154,20 @@ class _Plan:
     counted: Counted
     records: list[dict[str, Any]]
     event_id: str
+    draws: Draws = dataclasses.field(default_factory=dict)
 
     def chunks(self) -> list[list[Reservation]]:
-        return [self.reservations[i : i + CHUNK_SIZE] for i in range(0, len(self.reservations), CHUNK_SIZE)]
+        """Reservations in chunks of at most CHUNK_SIZE item updates (a sharded one may take several)."""
+        chunks: list[list[Reservation]] = []
+        size = 0
+        for res in self.reservations:
+            updates = len(self.draws.get((res.sku, res.location), ())) or 1
+            if not chunks or size + updates > CHUNK_SIZE:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(res)
+            size += updates
+        return chunks
 
     def packed(self) -> bytes:
         return _pack(
@@ -136,6 +175,7 @@ class _Plan:
                 "reservations": [[r.sku, r.location, r.quantity] for r in self.reservations],
                 "counted": [[sku, loc, by, micros(at)] for (sku, loc), (by, at) in self.counted.items()],
                 "records": self.records,
+                "draws": [[sku, loc, [[d.shard, d.units] for d in draws]] for (sku, loc), draws in self.draws.items()],
             }
         )
 
@@ -148,6 +188,7 @@ class _Plan:
             {(sku, loc): (by, from_micros(at)) for sku, loc, by, at in plan["counted"]},  # type: ignore[misc]
             plan["records"],
             str(item.get("event_id", "")),
+            {(sku, loc): tuple(Draw(int(s), int(u)) for s, u in draws) for sku, loc, draws in plan.get("draws", [])},
         )
 
 
@@ -212,7 +253,52 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ stock
     def levels_for(self, sku: str) -> dict[str, StockLevel]:
-        return {i["location"]: _level(sku, i) for i in self._query(f"SKU#{sku}", "LOC#")}
+        items = self._query(f"SKU#{sku}", "LOC#")
+        sharded = [(i["location"], _shard_count(i)) for i in items if _shard_count(i) > 1]
+        if not sharded:
+            return {i["location"]: _level(sku, i) for i in items}
+        shards = self._batch_get([_shard_key(sku, loc, n) for loc, count in sharded for n in range(count)])
+        return {i["location"]: self._sharded_level(sku, i, shards) for i in items}
+
+    @staticmethod
+    def _sharded_level(
+        sku: str, item: Mapping[str, Any], shards: Mapping[tuple[str, str], dict[str, Any]]
+    ) -> StockLevel:
+        """The location's level: its row plus its shards (a shard never written counts as empty)."""
+        row = _level(sku, item)
+        count = _shard_count(item)
+        if count <= 1:
+            return row
+        parts = [shards.get(_row_id(_shard_key(sku, row.location, n)), {}) for n in range(count)]
+        available = tuple(int(p.get("available", 0)) for p in parts)
+        return dataclasses.replace(
+            row,
+            available=row.available + sum(available),
+            reserved=row.reserved + sum(int(p.get("reserved", 0)) for p in parts),
+            version=row.version + sum(int(p.get("version", 0)) for p in parts),
+            shards=available,
+        )
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys asked again."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            for attempt in range(_CONFLICT_TRIES * 2):
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not read stock shards: {exc}") from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    row = plain(item)
+                    found[(row["pk"], row["sk"])] = row
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+            else:
+                raise StoreError("could not read stock shards: DynamoDB kept keys unprocessed")
+        return found
 
     def stock_levels(self, skus: Iterable[str]) -> dict[str, dict[str, StockLevel]]:
         return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}
@@ -238,8 +324,21 @@ class DynamoLedger:
         return int(old["N"]) if old else None
 
     def set_level(
-        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool = True
+        self,
+        sku: str,
+        location: str,
+        available: int,
+        *,
+        by: str,
+        at: datetime,
+        newer_only: bool = True,
+        shards: int = 1,
     ) -> LevelWritten:
+        """Set the location's available units (see StockLedger.set_level). With `shards` > 1 they are
+        spread over that many shard rows; a location sharded before and set with fewer shards (or
+        none) is folded back in the same transaction."""
+        if shards > 1:
+            return self._set_sharded(sku, location, available, by=by, at=at, newer_only=newer_only, shards=shards)
         values = {
             ":n": available,
             ":zero": 0,
@@ -259,13 +358,25 @@ class DynamoLedger:
                     "set_by = :by, set_at = :at, updated_at = :now ADD version :one"
                 ),
                 # Never an older value over a newer one: the time of the value the location holds.
-                **({"ConditionExpression": "attribute_not_exists(set_at) OR set_at <= :at"} if newer_only else {}),
+                # A location kept in shards is set by _set_sharded (its units are in the shards).
+                ConditionExpression=(
+                    "(attribute_not_exists(set_at) OR set_at <= :at) AND attribute_not_exists(shards)"
+                    if newer_only
+                    else "attribute_not_exists(shards)"
+                ),
                 ExpressionAttributeNames={"#loc": "location"},
                 ExpressionAttributeValues=typed(values),
                 ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                # The row as it was (an emulator that does not return it: read it).
+                held = exc.response.get("Item")
+                row = plain(held) if held is not None else (self._get(_stock_key(sku, location)) or {})
+                if _shard_count(row) > 1:
+                    # Sharded before, not any more: fold the shards back into the row.
+                    return self._set_sharded(sku, location, available, by=by, at=at, newer_only=newer_only, shards=1)
                 raise StaleLevelError(f"{sku} at {location} holds a level newer than {at.isoformat()}") from exc
             raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
         except BotoCoreError as exc:
@@ -273,6 +384,162 @@ class DynamoLedger:
         old = plain(response.get("Attributes", {}))
         previous = _level(sku, old) if "available" in old else None
         return LevelWritten(previous, (previous.version if previous else 0) + 1)
+
+    def _set_sharded(
+        self, sku: str, location: str, available: int, *, by: str, at: datetime, newer_only: bool, shards: int
+    ) -> LevelWritten:
+        """One transaction: the row (set time, shard count) and every shard's share of `available`.
+
+        Shards beyond the new count (fewer shards, or 1: not sharded any more) are deleted, their
+        reserved units and versions added to the row, so the sums stay right. The transaction is
+        conditional on the shard count read, so two changes of the count cannot interleave. The
+        previous level is the one read just before (reservations may land in between: the set is
+        absolute, as on an unsharded row)."""
+        for attempt in range(_SHARDED_SET_TRIES):
+            row = self._get(_stock_key(sku, location))
+            old_count = _shard_count(row or {})
+            old_shards = (
+                self._batch_get([_shard_key(sku, location, n) for n in range(old_count)]) if old_count > 1 else {}
+            )
+            previous = self._sharded_level(sku, row, old_shards) if row and "available" in row else None
+            if newer_only and previous is not None and previous.set_at is not None and previous.set_at > at:
+                raise StaleLevelError(f"{sku} at {location} holds a level newer than {at.isoformat()}")
+            keep = shards if shards > 1 else 0
+            shares = split_units(available, keep) if keep else ()
+            dropped = [
+                old_shards.get(_row_id(_shard_key(sku, location, n)))
+                for n in range(keep, old_count if old_count > 1 else 0)
+            ]
+            folded_reserved = sum(int(d.get("reserved", 0)) for d in dropped if d)
+            folded_versions = sum(int(d.get("version", 0)) for d in dropped if d)
+            now = _now()
+            values: dict[str, Any] = {
+                ":n": 0 if keep else available,
+                ":zero": 0,
+                ":folded": folded_reserved,
+                ":sku": sku,
+                ":loc": location,
+                ":by": by,
+                ":at": micros(at),
+                ":now": now,
+                ":bump": 1 + folded_versions,
+            }
+            condition = "attribute_not_exists(shards)" if old_count <= 1 else "shards = :old"
+            if old_count > 1:
+                values[":old"] = old_count
+            if newer_only:
+                condition = f"({condition}) AND (attribute_not_exists(set_at) OR set_at <= :at)"
+            if keep:
+                values[":count"] = keep
+            head = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _stock_key(sku, location),
+                    "UpdateExpression": (
+                        "SET available = :n, reserved = if_not_exists(reserved, :zero) + :folded, sku = :sku, "
+                        "#loc = :loc, set_by = :by, set_at = :at, updated_at = :now"
+                        + (", shards = :count" if keep else "")
+                        + " ADD version :bump"
+                        + ("" if keep else " REMOVE shards")
+                    ),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#loc": "location"},
+                    "ExpressionAttributeValues": typed(values),
+                }
+            }
+            items: list[dict[str, Any]] = [head]
+            for n, share in enumerate(shares):
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _shard_key(sku, location, n),
+                            "UpdateExpression": (
+                                "SET available = :n, reserved = if_not_exists(reserved, :zero), sku = :sku, "
+                                "#loc = :loc, shard_index = :shard, updated_at = :now ADD version :one"
+                            ),
+                            "ExpressionAttributeNames": {"#loc": "location"},
+                            "ExpressionAttributeValues": typed(
+                                {
+                                    ":n": share,
+                                    ":zero": 0,
+                                    ":sku": sku,
+                                    ":loc": location,
+                                    ":shard": n,
+                                    ":now": now,
+                                    ":one": 1,
+                                }
+                            ),
+                        }
+                    }
+                )
+            for n, gone in zip(range(keep, max(old_count, 0)), dropped, strict=False):
+                if gone is None:
+                    continue
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _shard_key(sku, location, n),
+                            # Its reserved units and version were folded into the row as read.
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": typed({":v": int(gone.get("version", 0))}),
+                        }
+                    }
+                )
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if not _is_cancelled(exc):
+                    raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
+                # A reservation was in the way, the shard count changed, or a newer level arrived:
+                # read again (the stale case is told apart by the read).
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                continue
+            except BotoCoreError as exc:
+                raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
+            return LevelWritten(previous, (previous.version if previous else 0) + 1 + len(shares))
+        raise StoreError(f"could not set stock for {sku} at {location}: reservations kept conflicting")
+
+    def move_stock(self, sku: str, location: str, moves: Sequence[Move]) -> int:
+        """Rebalance a sharded location: each move is one transaction over two rows, taking units
+        from one (on condition it has them) and adding them to the other (on condition it still
+        exists: a shard dropped meanwhile is not recreated). A move that meets a reservation or a
+        changed level is skipped: rebalancing is an optimisation, never needed for correctness.
+        Returns the units moved."""
+        moved = 0
+        for move in moves:
+            now = _now()
+            items = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _shard_key(sku, location, move.source),
+                        "UpdateExpression": "SET available = available - :u, updated_at = :now ADD version :one",
+                        "ConditionExpression": "available >= :u",
+                        "ExpressionAttributeValues": typed({":u": move.units, ":now": now, ":one": 1}),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _shard_key(sku, location, move.target),
+                        "UpdateExpression": "SET available = available + :u, updated_at = :now ADD version :one",
+                        "ConditionExpression": "attribute_exists(available)",
+                        "ExpressionAttributeValues": typed({":u": move.units, ":now": now, ":one": 1}),
+                    }
+                },
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if not _is_cancelled(exc):
+                    raise StoreError(f"could not rebalance {sku} at {location}: {exc}") from exc
+                continue
+            except BotoCoreError as exc:
+                raise StoreError(f"could not rebalance {sku} at {location}: {exc}") from exc
+            moved += move.units
+        return moved
 
     # ------------------------------------------------------------------ low stock
     def low_stock(self, sku: str) -> LowStockState:
@@ -320,8 +587,34 @@ class DynamoLedger:
         )
 
     # ------------------------------------------------------------------ orders
-    def _reserve(self, res: Reservation, counted: Counted, now: str) -> dict[str, Any]:
-        """The update holding one reservation's units at its location."""
+    def _reserve_all(self, res: Reservation, counted: Counted, draws: Draws, now: str) -> list[dict[str, Any]]:
+        """The updates holding one reservation's units: one per shard it draws from, else one."""
+        drawn = draws.get((res.sku, res.location))
+        if not drawn:
+            return [self._reserve(res, counted, now)]
+        return [
+            self._reserve(
+                Reservation(res.sku, res.location, d.units), {}, now, _shard_key(res.sku, res.location, d.shard)
+            )
+            for d in drawn
+        ]
+
+    def _unreserve_all(self, res: Reservation, counted: Counted, draws: Draws, now: str) -> list[dict[str, Any]]:
+        """The updates giving back what _reserve_all took, each draw to the shard it came from."""
+        drawn = draws.get((res.sku, res.location))
+        if not drawn:
+            return [self._unreserve(res, counted, now)]
+        return [
+            self._unreserve(
+                Reservation(res.sku, res.location, d.units), {}, now, _shard_key(res.sku, res.location, d.shard)
+            )
+            for d in drawn
+        ]
+
+    def _reserve(
+        self, res: Reservation, counted: Counted, now: str, key: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The update holding one reservation's units at its location (or the shard `key`)."""
         report = counted.get((res.sku, res.location))
         if report is not None:
             # The storefront's own report already left these units out of `available`: hold them
@@ -345,15 +638,17 @@ class DynamoLedger:
                 "ConditionExpression": "available >= :q",
                 "ExpressionAttributeValues": typed({":q": res.quantity, ":zero": 0, ":now": now, ":one": 1}),
             }
-        return {"Update": {"TableName": self._table, "Key": _stock_key(res.sku, res.location), **update}}
+        return {"Update": {"TableName": self._table, "Key": key or _stock_key(res.sku, res.location), **update}}
 
-    def _unreserve(self, res: Reservation, counted: Counted, now: str) -> dict[str, Any]:
+    def _unreserve(
+        self, res: Reservation, counted: Counted, now: str, key: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The update giving one reservation's units back (what _reserve took, and nothing else)."""
         back = 0 if (res.sku, res.location) in counted else res.quantity
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": _stock_key(res.sku, res.location),
+                "Key": key or _stock_key(res.sku, res.location),
                 "UpdateExpression": (
                     "SET available = available + :back, reserved = reserved - :q, updated_at = :now ADD version :one"
                 ),
@@ -368,22 +663,26 @@ class DynamoLedger:
         reservations: Sequence[Reservation],
         entry: TimelineEntry,
         counted: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
+        draws: Draws | None = None,
     ) -> None:
         """Record a new order with its first timeline entry and its reservations.
 
-        An order with at most CHUNK_SIZE reservations is one transaction. A larger one is reserved
+        An order with at most CHUNK_SIZE item updates is one transaction. A larger one is reserved
         in chunks under a stored plan, and the order item is written last (see _place_in_chunks).
+        `draws` names the shards a reservation at a sharded location takes its units from.
         """
         now = _now()
         counted = dict(counted or {})
+        draws = dict(draws or {})
         order.reservations = tuple(reservations)
         order.version = 1
         head, parts = order_items(order, now)
         records = [head, timeline_item(order.order_id, entry), *parts]
-        if len(reservations) <= CHUNK_SIZE and 1 + len(records) + len(reservations) <= _TRANSACTION_ITEMS:
-            self._place_at_once(order.order_id, records, [self._reserve(r, counted, now) for r in reservations])
+        updates = [u for r in reservations for u in self._reserve_all(r, counted, draws, now)]
+        if len(updates) <= CHUNK_SIZE and 1 + len(records) + len(updates) <= _TRANSACTION_ITEMS:
+            self._place_at_once(order.order_id, records, updates)
         else:
-            self._place_in_chunks(order.order_id, list(reservations), counted, records, entry.event_id)
+            self._place_in_chunks(order.order_id, list(reservations), counted, records, entry.event_id, draws)
 
     def _place_at_once(self, order_id: str, records: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         items: list[dict[str, Any]] = [
@@ -441,8 +740,9 @@ class DynamoLedger:
         counted: Counted,
         records: list[dict[str, Any]],
         event_id: str,
+        draws: Draws | None = None,
     ) -> None:
-        plan = self._start_plan(order_id, _Plan(0, reservations, counted, records, event_id))
+        plan = self._start_plan(order_id, _Plan(0, reservations, counted, records, event_id, dict(draws or {})))
         if plan is None:
             self._follow_plan(order_id)
             return
@@ -464,7 +764,7 @@ class DynamoLedger:
                 values = {":previous": attempt - 1, ":released": _RELEASED}
             else:
                 return None
-            stored = _Plan(attempt, plan.reservations, plan.counted, plan.records, plan.event_id)
+            stored = _Plan(attempt, plan.reservations, plan.counted, plan.records, plan.event_id, plan.draws)
             try:
                 self._client.put_item(
                     TableName=self._table,
@@ -546,7 +846,7 @@ class DynamoLedger:
                         "ConditionExpression": "attribute_not_exists(sk)",
                     }
                 },
-                *(self._reserve(r, plan.counted, now) for r in chunk),
+                *(u for r in chunk for u in self._reserve_all(r, plan.counted, plan.draws, now)),
             ]
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -646,7 +946,7 @@ class DynamoLedger:
                         "ExpressionAttributeValues": typed({":released": _RELEASED, ":reserved": _RESERVED}),
                     }
                 },
-                *(self._unreserve(r, plan.counted, now) for r in chunk),
+                *(u for r in chunk for u in self._unreserve_all(r, plan.counted, plan.draws, now)),
             ]
             for _try in range(_CONFLICT_TRIES):
                 try:
@@ -686,7 +986,13 @@ class DynamoLedger:
         sku, location, available, reserved = change
         # Conditions cannot do arithmetic: a decrease by n needs at least n there now.
         guards = {"reserved": -reserved, "available": -available}
-        condition = " AND ".join(f"{name} >= :{name}_need" for name, need in guards.items() if need > 0)
+        # On a sharded location the reserved units are in the shards, the row's own count may go
+        # below zero: the sum is what the guard would protect, and the order's version guards it.
+        condition = " AND ".join(
+            f"({name} >= :{name}_need OR attribute_exists(shards))" if name == "reserved" else f"{name} >= :{name}_need"
+            for name, need in guards.items()
+            if need > 0
+        )
         values = {":a": available, ":r": reserved, ":now": now, ":one": 1}
         values.update({f":{name}_need": need for name, need in guards.items() if need > 0})
         update: dict[str, Any] = {

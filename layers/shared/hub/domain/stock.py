@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from zlib import crc32
 
 from hub.domain.orders import OrderLine, Reservation
 
 __all__ = [
     "COUNTS_OWN_ORDERS",
+    "HEAD",
+    "MAX_SHARDS",
     "Crossing",
+    "Draw",
     "InsufficientStockError",
     "LocationRef",
     "LowStockState",
+    "Move",
     "Placement",
     "StockChange",
     "StockLevel",
     "consume",
+    "draw_from_shards",
+    "home_shard",
     "low_stock_crossing",
     "order_locations",
     "plan_placement",
     "plan_reservations",
+    "rebalance_moves",
     "release",
+    "split_units",
+    "taken_from",
 ]
 
 
@@ -50,6 +60,15 @@ class StockLevel:
     version: int = 0
     set_by: str | None = None
     set_at: datetime | None = None
+    # A sharded location (a hot SKU, docs/stock.md#hot-skus-sharded-stock): the available units of
+    # each shard. `available` and `reserved` are then the sums over the location's row and its
+    # shards, and `version` the sum of their versions (it grows with every change to any of them).
+    shards: tuple[int, ...] = ()
+
+    @property
+    def spare(self) -> int:
+        """Available units on the location's own row, outside its shards (released units land there)."""
+        return self.available - sum(self.shards)
 
 
 class InsufficientStockError(Exception):
@@ -159,14 +178,148 @@ def consume(
 COUNTS_OWN_ORDERS: Mapping[str, str] = {"shopify": "placed", "bigcommerce": "placed", "woocommerce": "paid"}
 
 
+def taken_from(
+    levels: Mapping[str, Mapping[str, StockLevel]], placement: Placement
+) -> dict[str, dict[str, StockLevel]]:
+    """The levels once a placement's reservations are held: its units out of `available` (and out
+    of the shards it drew from), into `reserved`, one more version per row written. For the levels
+    a placement read, without reading them again."""
+    after = {sku: dict(by_loc) for sku, by_loc in levels.items()}
+    for res in placement.reservations:
+        level = after.get(res.sku, {}).get(res.location)
+        if level is None:
+            continue
+        draws = placement.draws.get((res.sku, res.location), ())
+        counted = (res.sku, res.location) in placement.counted
+        shards = list(level.shards)
+        for draw in draws:
+            if draw.shard != HEAD:
+                shards[draw.shard] -= draw.units
+        after[res.sku][res.location] = replace(
+            level,
+            available=level.available - (0 if counted else res.quantity),
+            reserved=level.reserved + res.quantity,
+            version=level.version + max(len(draws), 1),
+            shards=tuple(shards),
+        )
+    return after
+
+
+# ------------------------------------------------------------------------------------ sharded stock
+# A hot SKU's units at a location are split over N shard rows, so that concurrent orders write to
+# different items (DynamoDB holds one item to about 1,000 write units a second, and two transactions
+# touching one item at once conflict). See docs/stock.md and bench/flash_sale.py for the model.
+
+MAX_SHARDS = 64  # a level set writes the row and every shard in one transaction (100 items at most)
+HEAD = -1  # the location's own row: released units land there, and rebalancing moves them out
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """Units a reservation takes from one shard (or from the location's own row, HEAD)."""
+
+    shard: int
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Units moved from one shard (or HEAD) to another, in one transaction."""
+
+    source: int
+    target: int
+    units: int
+
+
+def split_units(total: int, shards: int) -> tuple[int, ...]:
+    """`total` units over `shards` shards as evenly as whole units go (the first ones get the rest)."""
+    if shards < 1:
+        raise ValueError("at least one shard")
+    base, rest = divmod(max(total, 0), shards)
+    return tuple(base + (1 if i < rest else 0) for i in range(shards))
+
+
+def home_shard(key: str, shards: int) -> int:
+    """The shard an order draws from first: a stable hash of its id (the same in every process)."""
+    return crc32(key.encode()) % shards
+
+
+def draw_from_shards(key: str, quantity: int, shards: Sequence[int], spare: int = 0) -> list[Draw]:
+    """Where `quantity` units are taken: the order's home shard first, falling over to the next
+    shards in turn while one is short, then the location's own row (`spare`, released units).
+    Raises InsufficientStockError when all of them together hold fewer than `quantity`.
+
+    Each draw is guarded in the ledger by `available >= units` on its shard, so a plan made from a
+    stale read can fail but never oversell."""
+    if not shards:
+        raise ValueError("a sharded level has at least one shard")
+    start = home_shard(key, len(shards))
+    order = [(start + i) % len(shards) for i in range(len(shards))]
+    draws: list[Draw] = []
+    still = quantity
+    for shard in order:
+        take = min(still, max(shards[shard], 0))
+        if take:
+            draws.append(Draw(shard, take))
+            still -= take
+        if not still:
+            return draws
+    take = min(still, max(spare, 0))
+    if take:
+        draws.append(Draw(HEAD, take))
+        still -= take
+    if still:
+        raise InsufficientStockError({"": still})
+    return draws
+
+
+def rebalance_moves(shards: Sequence[int], spare: int = 0, *, limit: int = 4) -> list[Move]:
+    """Moves that bring the shards back to an even split of what they and the row hold: units on the
+    row (released there) go to the emptiest shards; a shard below half its share is topped up from
+    the fullest. At most `limit` moves, each between two items only, so that each is a small
+    transaction that rarely meets a reservation. Nothing when the shards are even enough.
+
+    Units are only moved, never made: the total is unchanged by every move."""
+    if not shards:
+        return []
+    levels = {i: max(units, 0) for i, units in enumerate(shards)}
+    target = split_units(sum(levels.values()) + max(spare, 0), len(shards))
+    moves: list[Move] = []
+    row = max(spare, 0)
+    # Released units first: they are on no shard, so no order draws them until they are moved
+    # (except as a last resort).
+    while row and len(moves) < limit:
+        emptiest = min(levels, key=lambda i: (levels[i] - target[i], i))
+        room = target[emptiest] - levels[emptiest]
+        units = min(row, room) if room > 0 else row
+        moves.append(Move(HEAD, emptiest, units))
+        levels[emptiest] += units
+        row -= units
+    while len(moves) < limit:
+        low = min(levels, key=lambda i: (levels[i] - target[i], i))
+        high = max(levels, key=lambda i: (levels[i] - target[i], -i))
+        need = target[low] - levels[low]
+        extra = levels[high] - target[high]
+        # Only a shard below half its share is worth a transaction; small skews are left alone.
+        if need <= 0 or extra <= 0 or levels[low] * 2 >= target[low]:
+            break
+        units = min(need, extra)
+        moves.append(Move(high, low, units))
+        levels[low] += units
+        levels[high] -= units
+    return moves
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where an order's units are held. `counted` lists the (sku, location) reservations whose units
     the order's own storefront had already taken out of the level it reported, with the report
-    (set_by, set_at) that did: they are held without being taken from `available` a second time."""
+    (set_by, set_at) that did: they are held without being taken from `available` a second time.
+    `draws` says, for each reservation at a sharded location, which shards its units come from."""
 
     reservations: list[Reservation]
     counted: dict[tuple[str, str], tuple[str, datetime]]
+    draws: dict[tuple[str, str], tuple[Draw, ...]] = field(default_factory=dict)
 
 
 def _already_counted(level: StockLevel, channel: str, placed_at: datetime) -> bool:
@@ -181,6 +334,7 @@ def plan_placement(
     channel: str,
     placed_at: datetime,
     counts_own_orders: bool,
+    key: str = "",
 ) -> Placement:
     """plan_reservations, aware of the order's own storefront.
 
@@ -189,6 +343,9 @@ def plan_placement(
     report arrived before the order and already left the order's units out: the whole SKU is held
     there without taking from `available` again. Every other SKU is planned from `available`.
     Raises InsufficientStockError as plan_reservations does. Lines that hold no stock are skipped.
+
+    A reservation at a sharded location draws from the shards as draw_from_shards says, the order's
+    `key` (its id) choosing the shard it starts from.
     """
     lines = [line for line in lines if line.stocked]
     counted: dict[tuple[str, str], tuple[str, datetime]] = {}
@@ -216,7 +373,16 @@ def plan_placement(
     rest = [line for line in lines if not any(sku == line.sku for sku, _ in counted)]
     available = {sku: {loc: lvl.available for loc, lvl in by_loc.items()} for sku, by_loc in levels.items()}
     reservations.extend(plan_reservations(rest, available, preference))
-    return Placement(reservations, counted)
+    draws: dict[tuple[str, str], tuple[Draw, ...]] = {}
+    for res in reservations:
+        level = levels.get(res.sku, {}).get(res.location)
+        if level is not None and level.shards and (res.sku, res.location) not in counted:
+            try:
+                draws[(res.sku, res.location)] = tuple(draw_from_shards(key, res.quantity, level.shards, level.spare))
+            except InsufficientStockError as short:
+                # The row and its shards read apart (negative units): the ledger refuses the rest.
+                raise InsufficientStockError({res.sku: short.shortages[""]}) from short
+    return Placement(reservations, counted, draws)
 
 
 class Crossing(StrEnum):

@@ -10,7 +10,7 @@ See docs/stock.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -33,9 +33,12 @@ from hub.domain.stock import (
     InsufficientStockError,
     Placement,
     StockLevel,
+    home_shard,
     low_stock_crossing,
     order_locations,
     plan_placement,
+    rebalance_moves,
+    taken_from,
 )
 from hub.domain.sync import PlatformIds
 from hub.events import (
@@ -183,6 +186,7 @@ class StockService:
             deadline if deadline is not None else started + DEFAULT_BUDGET_SECONDS, self._monotonic, self._sleep
         )
         attempts = 0
+        levels: dict[str, dict[str, StockLevel]] = {}
         for attempts in patience.attempts():  # noqa: B007 (reported below)
             order = self._new_order(event, lines)
             if order.status is OrderStatus.CANCELLED:
@@ -197,6 +201,7 @@ class StockService:
                         channel=event.channel,
                         placed_at=event.occurred_at,
                         counts_own_orders=self._counts_own_orders(event),
+                        key=data.order_id,
                     )
                 except InsufficientStockError as short:
                     # An order is reserved whole or not at all; it waits on hold, holding nothing.
@@ -207,13 +212,18 @@ class StockService:
             plan = placement.reservations
             order.reservations = tuple(plan)
             try:
-                self._ledger.place_order(order, plan, entry, placement.counted)
+                if placement.draws:  # a hot SKU's shards (docs/stock.md#hot-skus-sharded-stock)
+                    self._ledger.place_order(order, plan, entry, placement.counted, placement.draws)
+                else:
+                    self._ledger.place_order(order, plan, entry, placement.counted)
             except OrderExistsError:
                 # Another placement recorded it between the read and the write.
                 return self._already_recorded(self._ledger.get_order(data.order_id) or order, event)
             except StockConflictError:
                 continue
-            self._publish_follow_ons(order, event)
+            self._publish_follow_ons(order, event, taken_from(levels, placement))
+            if placement.draws:
+                self._rebalance_after(data.order_id, levels, placement)
             return PlacementResult(Applied.APPLIED, order)
         raise StockConflictError(
             f"{data.order_id}: stock kept changing over {attempts + 1} attempts in {self._monotonic() - started:.1f} s"
@@ -287,7 +297,26 @@ class StockService:
         entry = next((e for e in order.timeline if e.event_id == event_id), None)
         return entry is not None and entry.applied
 
-    def _publish_follow_ons(self, order: Order, cause: OrderPlaced) -> None:
+    def _rebalance_after(self, key: str, read: Mapping[str, Mapping[str, StockLevel]], placement: Placement) -> None:
+        """After a placement at a sharded location that fell over from its home shard (it was short),
+        or that saw released units on the location's row, even the shards out (rebalance_moves),
+        from the levels the placement read less what it took: no read of its own. A move that meets
+        a reservation is skipped by the ledger; the next placement that falls over tries again."""
+        after = taken_from(read, placement)
+        for (sku, location), draws in placement.draws.items():
+            level = after.get(sku, {}).get(location)
+            if level is None or not level.shards:
+                continue
+            fell_over = len(draws) > 1 or draws[0].shard != home_shard(key, len(level.shards))
+            if not (fell_over or level.spare > 0):
+                continue
+            moves = rebalance_moves(level.shards, level.spare)
+            if moves:
+                self._ledger.move_stock(sku, location, moves)
+
+    def _publish_follow_ons(
+        self, order: Order, cause: OrderPlaced, planned: Mapping[str, Mapping[str, StockLevel]] | None = None
+    ) -> None:
         # The order is recorded: payments waiting for it apply, and a paid, reserved order is routed.
         follow: list[HubEvent] = [status_changed(order, None, cause)]
         if order.hold_reason is HoldReason.INSUFFICIENT_STOCK and order.shortages:
@@ -303,13 +332,19 @@ class StockService:
                     )
                 ]
             )
-        follow.extend(self._reserved(order, cause))
+        follow.extend(self._reserved(order, cause, planned or {}))
         self._publisher.publish(follow)
 
-    def _reserved(self, order: Order, cause: OrderPlaced) -> list[StockLevelChanged]:
-        """The levels an order's reservations changed, as the ledger holds them now."""
+    def _reserved(
+        self, order: Order, cause: OrderPlaced, planned: Mapping[str, Mapping[str, StockLevel]]
+    ) -> list[StockLevelChanged]:
+        """The levels an order's reservations changed, as the ledger holds them now. A sharded SKU's
+        levels are the ones the placement read less what it took (reading every shard again for an
+        event channel_sync re-reads anyway would double the reads of a flash sale)."""
         touched = list(dict.fromkeys((r.sku, r.location) for r in order.reservations))
-        levels = self._ledger.stock_levels(sku for sku, _ in touched)
+        sharded = {sku for sku, by_loc in planned.items() if any(lvl.shards for lvl in by_loc.values())}
+        levels = self._ledger.stock_levels(sku for sku, _ in touched if sku not in sharded)
+        levels.update({sku: dict(planned[sku]) for sku, _ in touched if sku in sharded})
         return [
             self._changed(
                 event_id_for("hub", order.order_id, "reserved", sku, location),
@@ -358,6 +393,27 @@ class StockService:
             ),
         )
 
+    def _shards(self, sku: str) -> dict[str, int]:
+        """The shard count to set a SKU's level with, only when it is sharded (the default path
+        passes nothing, so ledgers that know no shards keep working)."""
+        count = self._config().stock.shards_for(sku)
+        return {"shards": count} if count > 1 else {}
+
+    def rebalance(self, sku: str) -> int:
+        """Even out a hot SKU's shards now, from a fresh read: released units on a location's row go to
+        its emptiest shards, and a shard drawn below half its share is topped up from the fullest.
+        Placements do this themselves after falling over (_rebalance_after); this is for an operator
+        or a script after a sale. Each move is one small transaction; one that meets a reservation
+        is skipped. Nothing for a SKU that is not sharded. Returns the units moved."""
+        if self._config().stock.shards_for(sku) <= 1:
+            return 0
+        moved = 0
+        for location, level in sorted(self._ledger.levels_for(sku).items()):
+            moves = rebalance_moves(level.shards, level.spare) if level.shards else []
+            if moves:
+                moved += self._ledger.move_stock(sku, location, moves)
+        return moved
+
     def set_level(self, sku: str, location: str, available: int, origin: str) -> int | None:
         """A count correction: `available` becomes the sellable units at `location`."""
         if location not in self._config().location_ids():
@@ -367,7 +423,9 @@ class StockService:
             raise ValueError("available must be zero or more")
         now = self._clock()
         # A correction made now is the newest value there is: it is never refused as stale.
-        written = self._ledger.set_level(sku, location, available, by=origin, at=now, newer_only=False)
+        written = self._ledger.set_level(
+            sku, location, available, by=origin, at=now, newer_only=False, **self._shards(sku)
+        )
         previous = written.previous.available if written.previous else None
         self._publisher.publish(
             [
@@ -414,7 +472,9 @@ class StockService:
                 # The channel's default hub location: remember where it is on Shopify, to push there.
                 self._catalog.learn_location(event.channel, location, platform_location)
         try:
-            written = self._ledger.set_level(sku, location, report.available, by=event.channel, at=at, newer_only=True)
+            written = self._ledger.set_level(
+                sku, location, report.available, by=event.channel, at=at, newer_only=True, **self._shards(sku)
+            )
         except StaleLevelError:
             return LevelResult(LevelOutcome.STALE, sku, location)
         if self._sync_log is not None and channel.platform in _PUSHED_PLATFORMS:
