@@ -204,7 +204,7 @@ COMPETITORS = {
     "zapier": {
         "plan": "Professional, 5,000 tasks a month for $89 (list), extra tasks at 1.25x the plan's task price",
         "usd_per_unit": Decimal(89) / 5000 * Decimal("1.25"),
-        "unit": "task",
+        "unit": "tasks",
         "sources": [
             "https://arment.com/ArmstrongIAppConnector/Documentation/FAQ.aspx (a Zapier partner quoting Zapier's "
             "plan: Professional $89/mo for 5,000 tasks; overage $0.02225 a task)",
@@ -219,7 +219,7 @@ COMPETITORS = {
     "make": {
         "plan": "Core, 150,000 operations (credits) a month for $113.85",
         "usd_per_unit": Decimal("113.85") / 150_000,
-        "unit": "operation (credit)",
+        "unit": "operations (credits)",
         "sources": [
             "https://www.make.com/en/help/general/changing-your-subscription--upgrading,-downgrading,-or-canceling- "
             "(Core plan at $113.85 for 150,000 operations, in its worked example)",
@@ -230,7 +230,7 @@ COMPETITORS = {
     "celigo": {
         "plan": "quoted per contract: entitlements are endpoints (apps connected) and flows, not records",
         "usd_per_unit": None,
-        "unit": "flow / endpoint",
+        "unit": "flows and endpoints",
         "sources": [
             "https://docs.celigo.com/hc/en-us/articles/8136520732059-How-much-capacity-does-my-account-have "
             "(entitlements: endpoint apps, integration flows)",
@@ -293,15 +293,15 @@ def render(r: dict) -> str:
     )
     counted = (
         "DynamoDB, EventBridge, SQS, Scheduler, SES, Secrets Manager, KMS and S3 come from the calls counted "
-        "per order in (e), for a paid order placed -> fulfilling plus shipped -> delivered, plus "
+        "per order (the section on AWS calls), for a paid order placed -> fulfilling plus shipped -> delivered, plus "
         f"{r['gateway_share']} of a gateway payment."
         if r["calls_counted"]
         else "**The AWS calls per order were not counted in this run**, so only Lambda and API Gateway are "
-        "priced; the other services need the counts of section (e)."
+        "priced; the other services need the AWS calls counted per order."
     )
     flow = "\n".join(f"| {step} | {tasks} | {ops} |" for step, tasks, ops in EQUIVALENT_FLOW)
     comp = "\n".join(
-        f"| {name.title()} | {c['units_per_order'] if c['units_per_order'] is not None else '-'} {c['unit']}s | "
+        f"| {name.title()} | {c['units_per_order'] if c['units_per_order'] is not None else '-'} {c['unit']} | "
         f"{c['plan']} | {c['usd_per_million_orders'] if c['usd_per_million_orders'] is not None else 'not public'} |"
         for name, c in r["competitors"].items()
     )
@@ -315,7 +315,8 @@ def render(r: dict) -> str:
 
 What 1M orders cost in AWS (us-east-1, marginal: free tiers, storage, logs and data transfer left
 out). Lambda is priced from section (g): each function's invocations per order at the memory the
-template sets, at the modelled duration, billed per started ms (arm64). {counted} Each SQS or
+template sets, at the modelled duration, billed per started ms (arm64); an upper bound, as that
+duration carries the emulator's waiting. {counted} Each SQS or
 EventBridge call is one 64 KB chunk (bodies over the limit go to S3 by claim check), each
 `PutEvents` one event. Not counted as calls of the hub: the `SendMessage` EventBridge makes to each
 queue a rule targets ($0.40 per million more per target), and the queue pollers' empty receives

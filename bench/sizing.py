@@ -99,14 +99,23 @@ def model(cpu_ms: Sequence[float], wall_ms: Sequence[float], sizes: Iterable[int
     return table
 
 
-def choose(table: Mapping[int, Mapping], peak_rss_mb: float, budget_ms: float) -> tuple[int, str]:
-    """The cheapest size that holds peak RSS x HEADROOM and keeps p95 within the budget; when even
-    the largest size misses the budget (the time is waiting, which memory does not buy back), the
-    budget becomes RELAX x the largest size's p95."""
+def choose(
+    table: Mapping[int, Mapping],
+    peak_rss_mb: float,
+    budget_ms: float,
+    cold_cpu_ms: float = 0.0,
+    timeout_ms: float = math.inf,
+) -> tuple[int, str]:
+    """The cheapest size that holds peak RSS x HEADROOM, whose cold start (the first event's CPU:
+    imports, clients) takes at most half the function's timeout, and that keeps p95 within the
+    budget; when even the largest size misses the budget (the time is waiting, which memory does not
+    buy back), the budget becomes RELAX x the largest size's p95."""
     sizes = sorted(table)
-    fits = [m for m in sizes if peak_rss_mb * HEADROOM <= m]
+    fits = [
+        m for m in sizes if peak_rss_mb * HEADROOM <= m and cold_cpu_ms * max(1.0, FULL_VCPU_MB / m) <= timeout_ms / 2
+    ]
     if not fits:
-        return sizes[-1], f"peak RSS {peak_rss_mb:.0f} MB needs more than {sizes[-1]} MB: measure larger sizes"
+        return sizes[-1], f"peak RSS {peak_rss_mb:.0f} MB or its cold start needs more than {sizes[-1]} MB"
     fastest = table[sizes[-1]]["p95_ms"]
     bound = max(budget_ms, RELAX * fastest)
     within = [m for m in fits if table[m]["p95_ms"] <= bound]
@@ -116,7 +125,7 @@ def choose(table: Mapping[int, Mapping], peak_rss_mb: float, budget_ms: float) -
     else:
         why = f"cheapest with p95 <= {budget_ms:.0f} ms"
     if chosen == fits[0] and fits[0] > sizes[0]:
-        why += f"; the smallest that holds {peak_rss_mb:.0f} MB x {HEADROOM}"
+        why += f"; the smallest that holds {peak_rss_mb:.0f} MB x {HEADROOM} and a {cold_cpu_ms:.0f} ms CPU cold start"
     return chosen, why
 
 
@@ -132,11 +141,14 @@ def size_functions(
     configured: Mapping[str, int],
     scheduled: Iterable[str] = (),
     not_per_order: Mapping[str, int] | None = None,
+    cold_cpu_ms: Mapping[str, float] | None = None,
+    timeouts: Mapping[str, int] | None = None,
 ) -> dict[str, dict]:
     """The figures and the choice per function from LocalStack.function_usage() after `orders` orders.
 
     `not_per_order` counts invocations the benchmark made itself (its polls of the admin API, its
-    stock settings, the schedules it fired), left out of invocations per order."""
+    stock settings, the schedules it fired), left out of invocations per order; `cold_cpu_ms` is the
+    CPU of each function's first event, `timeouts` its Timeout in seconds."""
     scheduled, extra = set(scheduled), dict(not_per_order or {})
     out: dict[str, dict] = {}
     for logical_id in sorted(usage):
@@ -152,11 +164,14 @@ def size_functions(
             wait = [max(0.0, w - c) for c, w in zip(cpu, wall, strict=True)]
             peak = u["peak_rss_kb"] / 1024
             table = model(cpu, wall)
-            chosen, why = choose(table, peak, row["budget_ms"])
+            cold = (cold_cpu_ms or {}).get(logical_id, 0.0)
+            timeout_ms = (timeouts or {}).get(logical_id, 900) * 1000
+            chosen, why = choose(table, peak, row["budget_ms"], cold, timeout_ms)
             row.update(
                 cpu_ms={"p50": round(statistics.median(cpu), 1), "p95": round(percentile(cpu, 95), 1)},
                 wait_ms={"p50": round(statistics.median(wait), 1), "p95": round(percentile(wait, 95), 1)},
                 peak_rss_mb=round(peak, 1),
+                cold_cpu_ms=round(cold, 1),
                 sizes=table,
                 chosen_mb=chosen,
                 why=why,
@@ -167,23 +182,31 @@ def size_functions(
 
 def configured_memory(template_path: Path = ROOT / "template.yaml") -> tuple[dict[str, int], set[str]]:
     """MemorySize of every function in the template (its own, else Globals) and those run on a schedule."""
+    memory, scheduled, _ = template_functions(template_path)
+    return memory, scheduled
+
+
+def template_functions(template_path: Path = ROOT / "template.yaml") -> tuple[dict[str, int], set[str], dict[str, int]]:
+    """(MemorySize, the functions run on a schedule, Timeout) of the template's functions."""
 
     class _Loader(yaml.SafeLoader):
         pass
 
     _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     template = yaml.load(template_path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    default = (template.get("Globals", {}).get("Function", {}) or {}).get("MemorySize")
-    memory, scheduled = {}, set()
+    globals_ = template.get("Globals", {}).get("Function", {}) or {}
+    default, default_timeout = globals_.get("MemorySize"), globals_.get("Timeout", 3)
+    memory, scheduled, timeouts = {}, set(), {}
     for logical_id, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
         memory[logical_id] = properties.get("MemorySize", default)
+        timeouts[logical_id] = properties.get("Timeout", default_timeout)
         events = (properties.get("Events") or {}).values()
         if any(e.get("Type") in ("Schedule", "ScheduleV2") for e in events):
             scheduled.add(logical_id)
-    return memory, scheduled
+    return memory, scheduled, timeouts
 
 
 # ---------------------------------------------------------------- the load
@@ -300,7 +323,7 @@ def run(stack: Any, orders: int = 60, senders: int = 4, gateway_every: int = 4) 
     paid by a Stripe webhook, the rest paid Shopify orders), fire each schedule a few times, and
     size every function from what its invocations used."""
     driver = _Driver(stack, senders)
-    configured, scheduled = configured_memory(stack.root / "template.yaml")
+    configured, scheduled, timeouts = template_functions(stack.root / "template.yaml")
     schedules = [s for s in stack.schedules if s.function in scheduled]
     for sku in SKUS:
         driver.http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": orders + 10}).raise_for_status()
@@ -312,7 +335,8 @@ def run(stack: Any, orders: int = 60, senders: int = 4, gateway_every: int = 4) 
     for schedule in schedules:
         stack.fire_schedule(schedule.logical_id)
     driver.settle(quiet=2.0)
-    stack.function_usage(reset=True)
+    warm_up = stack.function_usage(reset=True)
+    cold_cpu = {name: max(u["cpu_ms"]) for name, u in warm_up.items() if u["cpu_ms"]}
     driver.admin_requests = 0
     fired: dict[str, int] = {}
     start = time.perf_counter()
@@ -334,7 +358,7 @@ def run(stack: Any, orders: int = 60, senders: int = 4, gateway_every: int = 4) 
         "cpu": _cpu_model(),
         "gateway_every": gateway_every,
         "seconds": round(wall, 1),
-        "functions": size_functions(usage, orders, configured, scheduled, not_per_order),
+        "functions": size_functions(usage, orders, configured, scheduled, not_per_order, cold_cpu, timeouts),
     }
 
 
@@ -405,7 +429,8 @@ The choice: the cheapest size whose p95 stays within the function's budget (300 
 or a person waits on the answer; 1,000 ms on an order's way to reserved, paid and fulfilling;
 {BACKGROUND_BUDGET_MS:,} ms in the background; {SCHEDULED_BUDGET_MS:,} ms on a schedule) and whose memory holds the
 measured peak RSS x {HEADROOM} (larger orders, up to 1 MiB bodies and 250 lines, take more than the
-benchmark's). When even 1,024 MB misses the budget, the time is waiting, which memory does not buy
+benchmark's), and at which the first event of a cold sandbox (its CPU measured while warming up:
+imports and clients are made then) takes at most half the function's timeout. When even 1,024 MB misses the budget, the time is waiting, which memory does not buy
 back: the cheapest size within 10% of 1,024 MB's p95 is taken. `template.yaml` sets each function's
 `MemorySize` to the chosen size; "(differs)" marks a function whose measurement moved since.
 

@@ -65,7 +65,15 @@ def test_a_size_must_hold_the_peak_rss_with_headroom() -> None:
     assert chosen == 256 and "100 MB x 1.5" in why
     assert choose(table, peak_rss_mb=85, budget_ms=300)[0] == 128  # 127.5 MB fits in 128
     chosen, why = choose(table, peak_rss_mb=400, budget_ms=300)
-    assert chosen == 512 and "measure larger sizes" in why
+    assert chosen == 512 and "needs more than 512 MB" in why
+
+
+def test_a_cold_start_must_take_at_most_half_the_timeout() -> None:
+    table = _table({128: 100, 256: 100, 512: 100}, {128: "1.0", 256: "1.2", 512: "1.5"})
+    # 400 ms of CPU on the first event: 5.5 s at 128 MB, 2.8 s at 256 MB; a 10 s timeout allows 5 s.
+    chosen, why = choose(table, peak_rss_mb=60, budget_ms=300, cold_cpu_ms=400, timeout_ms=10_000)
+    assert chosen == 256 and "400 ms CPU cold start" in why
+    assert choose(table, peak_rss_mb=60, budget_ms=300, cold_cpu_ms=400, timeout_ms=12_000)[0] == 128
 
 
 def test_a_budget_no_size_meets_falls_back_to_within_ten_percent_of_the_largest() -> None:
@@ -97,13 +105,17 @@ def test_functions_are_sized_from_the_stack_usage_and_the_benchmarks_own_calls_a
         configured={"WebhookIntakeFunction": 256, "AdminApiFunction": 512, "ReconcilerFunction": 256},
         scheduled={"ReconcilerFunction"},
         not_per_order={"AdminApiFunction": 40},
+        cold_cpu_ms={"WebhookIntakeFunction": 300.0},
+        timeouts={"WebhookIntakeFunction": 5},
     )
     assert out["WebhookIntakeFunction"]["per_order"] == 2.0
     assert out["AdminApiFunction"]["per_order"] == 1.0  # 50 invocations, 40 of them the benchmark's polls
     intake = out["WebhookIntakeFunction"]
     assert intake["budget_ms"] == 300 and intake["peak_rss_mb"] == 100.0
     assert intake["cpu_ms"] == {"p50": 5.0, "p95": 5.0} and intake["wait_ms"] == {"p50": 25.0, "p95": 25.0}
-    assert intake["chosen_mb"] == 256  # 150 MB needed; 5 ms x 6.9 + 25 ms is well within 300 ms
+    assert intake["cold_cpu_ms"] == 300.0
+    # 150 MB needed, and a cold start of 300 ms x 1769 / M within 2.5 s: 256 MB (2.07 s).
+    assert intake["chosen_mb"] == 256
     reconciler = out["ReconcilerFunction"]
     assert reconciler["budget_ms"] == sizing.SCHEDULED_BUDGET_MS and "sizes" not in reconciler
 
