@@ -42,6 +42,7 @@ def test_the_model_gives_p95_mean_billed_ms_and_cost_per_million_for_each_size()
     # p95 of 20 samples is the 19th: one of the light ones.
     assert table[1024]["p95_ms"] == round(10 * 1769 / 1024 + 10, 1)
     assert table[128]["p95_ms"] == round(10 * 1769 / 128 + 10, 1)
+    assert table[128]["cpu_p95_ms"] == round(10 * 1769 / 128, 1)  # the CPU part alone
     light, heavy = 10 * 1769 / 1024 + 10, 100 * 1769 / 1024 + 100
     assert table[1024]["mean_ms"] == round((19 * light + heavy) / 20, 1)
     assert table[1024]["billed_ms"] == (19 * 28 + 273) / 20  # 27.27 -> 28, 272.75 -> 273
@@ -49,14 +50,18 @@ def test_the_model_gives_p95_mean_billed_ms_and_cost_per_million_for_each_size()
     assert table[1024]["usd_per_million"] == (per_invocation * 1_000_000).quantize(Decimal("0.0001"))
 
 
-def _table(p95: dict[int, float], usd: dict[int, str]) -> dict[int, dict]:
-    return {m: {"p95_ms": p95[m], "usd_per_million": Decimal(usd[m])} for m in p95}
+def _table(cpu_p95: dict[int, float], usd: dict[int, str]) -> dict[int, dict]:
+    return {
+        m: {"cpu_p95_ms": cpu_p95[m], "p95_ms": cpu_p95[m] + 500, "usd_per_million": Decimal(usd[m])} for m in cpu_p95
+    }
 
 
-def test_the_cheapest_size_within_the_budget_wins() -> None:
-    table = _table({128: 900, 256: 450, 512: 250, 1024: 150}, {128: "1.0", 256: "1.2", 512: "1.5", 1024: "2.5"})
-    assert choose(table, peak_rss_mb=60, budget_ms=300)[0] == 512
-    assert choose(table, peak_rss_mb=60, budget_ms=1000)[0] == 128
+def test_the_cheapest_size_whose_cpu_takes_at_most_half_the_budget_wins() -> None:
+    table = _table({128: 900, 256: 450, 512: 150, 1024: 75}, {128: "1.0", 256: "1.2", 512: "1.5", 1024: "2.5"})
+    chosen, why = choose(table, peak_rss_mb=60, budget_ms=300)
+    assert chosen == 512 and "CPU p95 <= 150 ms" in why
+    assert choose(table, peak_rss_mb=60, budget_ms=1000)[0] == 256
+    assert choose(table, peak_rss_mb=60, budget_ms=2000)[0] == 128
 
 
 def test_a_size_must_hold_the_peak_rss_with_headroom() -> None:
@@ -76,11 +81,10 @@ def test_a_cold_start_must_take_at_most_half_the_timeout() -> None:
     assert choose(table, peak_rss_mb=60, budget_ms=300, cold_cpu_ms=400, timeout_ms=12_000)[0] == 128
 
 
-def test_a_budget_no_size_meets_falls_back_to_within_ten_percent_of_the_largest() -> None:
-    # Mostly waiting: memory cannot buy the 300 ms back.
-    table = _table({128: 1500, 256: 1150, 512: 1080, 1024: 1000}, {128: "1", 256: "2", 512: "3", 1024: "5"})
+def test_a_budget_no_size_meets_takes_the_largest_size() -> None:
+    table = _table({128: 1500, 256: 750, 512: 375, 1024: 190}, {128: "1", 256: "2", 512: "3", 1024: "5"})
     chosen, why = choose(table, peak_rss_mb=60, budget_ms=300)
-    assert chosen == 512 and "out of reach" in why
+    assert chosen == 1024 and "the largest tested" in why
 
 
 def test_equal_costs_take_the_smaller_size() -> None:
@@ -114,7 +118,7 @@ def test_functions_are_sized_from_the_stack_usage_and_the_benchmarks_own_calls_a
     assert intake["budget_ms"] == 300 and intake["peak_rss_mb"] == 100.0
     assert intake["cpu_ms"] == {"p50": 5.0, "p95": 5.0} and intake["wait_ms"] == {"p50": 25.0, "p95": 25.0}
     assert intake["cold_cpu_ms"] == 300.0
-    # 150 MB needed, and a cold start of 300 ms x 1769 / M within 2.5 s: 256 MB (2.07 s).
+    # 150 MB needed, a cold start of 300 ms x 1769 / M within 2.5 s, 5 ms x 6.9 CPU within 150 ms: 256 MB.
     assert intake["chosen_mb"] == 256
     reconciler = out["ReconcilerFunction"]
     assert reconciler["budget_ms"] == sizing.SCHEDULED_BUDGET_MS and "sizes" not in reconciler
