@@ -83,16 +83,23 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def model(cpu_ms: Sequence[float], wall_ms: Sequence[float], sizes: Iterable[int] = MEMORY_SIZES) -> dict[int, dict]:
-    """For each memory size: p95 and mean modelled duration, p95 of its CPU part alone, mean billed
-    duration (whole ms), and USD per million invocations."""
+def model(
+    cpu_ms: Sequence[float],
+    wall_ms: Sequence[float],
+    sizes: Iterable[int] = MEMORY_SIZES,
+    records: Sequence[int] | None = None,
+) -> dict[int, dict]:
+    """For each memory size: p95 and mean modelled duration, p95 of its CPU part alone per message
+    (a batch's CPU divided by its `records`), mean billed duration (whole ms), and USD per million
+    invocations."""
+    per_message = [c / max(1, n) for c, n in zip(cpu_ms, records or [1] * len(cpu_ms), strict=True)]
     table = {}
     for memory in sizes:
         durations = [duration_ms(c, w, memory) for c, w in zip(cpu_ms, wall_ms, strict=True)]
         usd = sum((invocation_usd(d, memory) for d in durations), Decimal(0)) / len(durations)
         table[memory] = {
             "p95_ms": round(percentile(durations, 95), 1),
-            "cpu_p95_ms": round(percentile([c * max(1.0, FULL_VCPU_MB / memory) for c in cpu_ms], 95), 1),
+            "cpu_p95_ms": round(percentile([c * max(1.0, FULL_VCPU_MB / memory) for c in per_message], 95), 1),
             "mean_ms": round(statistics.fmean(durations), 1),
             "billed_ms": round(statistics.fmean(math.ceil(d) for d in durations), 3),
             "usd_per_million": (usd * 1_000_000).quantize(Decimal("0.0001")),
@@ -166,7 +173,8 @@ def size_functions(
             cpu, wall = u["cpu_ms"], u["wall_ms"]
             wait = [max(0.0, w - c) for c, w in zip(cpu, wall, strict=True)]
             peak = u["peak_rss_kb"] / 1024
-            table = model(cpu, wall)
+            records = u.get("records") or [1] * len(cpu)
+            table = model(cpu, wall, records=records)
             cold = (cold_cpu_ms or {}).get(logical_id, 0.0)
             timeout_ms = (timeouts or {}).get(logical_id, 900) * 1000
             chosen, why = choose(table, peak, row["budget_ms"], cold, timeout_ms)
@@ -174,6 +182,7 @@ def size_functions(
                 cpu_ms={"p50": round(statistics.median(cpu), 1), "p95": round(percentile(cpu, 95), 1)},
                 wait_ms={"p50": round(statistics.median(wait), 1), "p95": round(percentile(wait, 95), 1)},
                 peak_rss_mb=round(peak, 1),
+                batch=round(statistics.fmean(records), 1),
                 cold_cpu_ms=round(cold, 1),
                 sizes=table,
                 chosen_mb=chosen,
@@ -380,7 +389,7 @@ def _cpu_model() -> str:
 
 def render(r: dict) -> str:
     functions = r["functions"]
-    head = "| function | invocations per order | CPU p50/p95 ms | wait p50/p95 ms | peak RSS MB |"
+    head = "| function | invocations per order | batch | CPU p50/p95 ms | wait p50/p95 ms | peak RSS MB |"
     for memory in MEMORY_SIZES:
         head += f" {memory} MB: p95 (CPU) ms, $/1M |"
     head += " budget ms | chosen MB | template MB |"
@@ -389,7 +398,7 @@ def render(r: dict) -> str:
     for name, f in functions.items():
         short = name.removesuffix("Function")
         if "sizes" not in f:
-            rows.append(f"| {short} | {f['per_order']} | not invoked by the load |" + " |" * (len(MEMORY_SIZES) + 2)
+            rows.append(f"| {short} | {f['per_order']} | not invoked by the load |" + " |" * (len(MEMORY_SIZES) + 3)
                         + f" {f['budget_ms']} | - | {f['configured_mb']} |")  # fmt: skip
             continue
         cells = []
@@ -399,7 +408,7 @@ def render(r: dict) -> str:
             cells.append(f"{mark}{size['p95_ms']:.0f} ({size['cpu_p95_ms']:.0f}), {size['usd_per_million']:.2f}{mark}")
         flag = "" if f["configured_mb"] == f["chosen_mb"] else " (differs)"
         rows.append(
-            f"| {short} | {f['per_order']} | {f['cpu_ms']['p50']}/{f['cpu_ms']['p95']} | "
+            f"| {short} | {f['per_order']} | {f['batch']} | {f['cpu_ms']['p50']}/{f['cpu_ms']['p95']} | "
             f"{f['wait_ms']['p50']}/{f['wait_ms']['p95']} | {f['peak_rss_mb']} | "
             + " | ".join(cells)
             + f" | {f['budget_ms']} | {f['chosen_mb']} | {f['configured_mb']}{flag} |"
@@ -420,8 +429,8 @@ about `cpu_ms x max(1, 1769 / M) + wait_ms`, with `wait_ms = wall_ms - cpu_ms` m
 wait stands for the AWS and vendor round trips; it overstates them (moto is far slower than
 DynamoDB, and this 2-core machine is shared by every worker and the emulator), which makes memory
 look less useful than it is. The CPU time is this machine's ({r.get("cpu", "local CPU")}), not a
-Graviton2 core's. Each cell: p95 modelled duration, p95 of its CPU part alone, and USD per
-million invocations at the arm64
+Graviton2 core's. Each cell: p95 modelled duration, p95 of its CPU part alone (per message), and
+USD per million invocations at the arm64
 price (${ARM64_USD_PER_GB_SECOND} per GB-s, billed per started ms, plus $0.20 per million requests).
 Invocations per order leave out the benchmark's own admin API polls and the schedules it fired.
 
@@ -436,8 +445,10 @@ the other half is for the AWS round trips, which memory does not change and whic
 makes far slower than AWS), whose memory holds the measured peak RSS x {HEADROOM} (larger orders, up to
 1 MiB bodies and 250 lines, take more than the benchmark's), and at which the first event of a cold
 sandbox (its CPU measured while warming up: boto3 is imported and the clients made then) takes at
-most half the function's timeout. Queue consumers are measured per batch, as the pollers delivered
-them here; at a steady 1M orders a month (0.4 a second) their batches are smaller.
+most half the function's timeout. A queue consumer's CPU is judged per message (its batch's CPU
+divided by the batch's size, "batch" being the mean here): at a steady 1M orders a month, 0.4 a
+second, its batches hold about one message, where the benchmark's queues fill faster than some
+consumers drain them. Durations and costs stay per invocation, as billed.
 `template.yaml` sets each function's `MemorySize` to the chosen size; "(differs)" marks a function
 whose measurement moved since. Functions the load does not invoke (an unsubscribe click; the
 resource fetch of thin BigCommerce and Magento webhooks) keep 512 MB. The reconciler has no vendor

@@ -159,7 +159,13 @@ def test_each_invocation_reports_its_wall_and_cpu_time_and_the_peak_rss(pool: Fu
     assert usage["wall_ms"] == [slept.usage["wall_ms"], spun.usage["wall_ms"], grown.usage["wall_ms"]]
     assert usage["cpu_ms"] == [slept.usage["cpu_ms"], spun.usage["cpu_ms"], grown.usage["cpu_ms"]]
     assert usage["peak_rss_kb"] == grown.usage["max_rss_kb"]
-    assert pool.usage.snapshot() == {"invocations": 0, "wall_ms": [], "cpu_ms": [], "peak_rss_kb": 0}
+    assert usage["records"] == [1, 1, 1]
+    assert pool.usage.snapshot() == {"invocations": 0, "wall_ms": [], "cpu_ms": [], "records": [], "peak_rss_kb": 0}
+
+
+def test_a_batch_is_measured_with_its_size(pool: FunctionPool) -> None:
+    pool.invoke({"Records": [{"body": "1"}, {"body": "2"}, {"body": "3"}]})
+    assert pool.usage.snapshot()["records"] == [3]
 
 
 def test_a_failed_invocation_is_measured_too(pool: FunctionPool) -> None:

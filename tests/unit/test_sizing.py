@@ -50,6 +50,12 @@ def test_the_model_gives_p95_mean_billed_ms_and_cost_per_million_for_each_size()
     assert table[1024]["usd_per_million"] == (per_invocation * 1_000_000).quantize(Decimal("0.0001"))
 
 
+def test_a_batch_is_judged_per_message_and_billed_per_invocation() -> None:
+    table = model([100.0], [300.0], sizes=(1769,), records=[10])
+    assert table[1769]["cpu_p95_ms"] == 10.0
+    assert table[1769]["p95_ms"] == 300.0
+
+
 def _table(cpu_p95: dict[int, float], usd: dict[int, str]) -> dict[int, dict]:
     return {
         m: {"cpu_p95_ms": cpu_p95[m], "p95_ms": cpu_p95[m] + 500, "usd_per_million": Decimal(usd[m])} for m in cpu_p95
@@ -115,7 +121,7 @@ def test_functions_are_sized_from_the_stack_usage_and_the_benchmarks_own_calls_a
     assert out["WebhookIntakeFunction"]["per_order"] == 2.0
     assert out["AdminApiFunction"]["per_order"] == 1.0  # 50 invocations, 40 of them the benchmark's polls
     intake = out["WebhookIntakeFunction"]
-    assert intake["budget_ms"] == 300 and intake["peak_rss_mb"] == 100.0
+    assert intake["budget_ms"] == 300 and intake["peak_rss_mb"] == 100.0 and intake["batch"] == 1.0
     assert intake["cpu_ms"] == {"p50": 5.0, "p95": 5.0} and intake["wait_ms"] == {"p50": 25.0, "p95": 25.0}
     assert intake["cold_cpu_ms"] == 300.0
     # 150 MB needed, a cold start of 300 ms x 1769 / M within 2.5 s, 5 ms x 6.9 CPU within 150 ms: 256 MB.

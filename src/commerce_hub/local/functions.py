@@ -316,26 +316,28 @@ class Usage:
 
     def __init__(self, keep: int = 100_000) -> None:
         self._lock = threading.Lock()
-        self._samples: deque[tuple[float, float]] = deque(maxlen=keep)
+        self._samples: deque[tuple[float, float, int]] = deque(maxlen=keep)
         self._invocations = 0
         self._peak_rss_kb = 0
 
-    def record(self, usage: Mapping[str, float] | None) -> None:
+    def record(self, usage: Mapping[str, float] | None, records: int = 1) -> None:
+        """One invocation's usage; `records` is the size of the batch it handled (1 if not a batch)."""
         if not usage:
             return
         with self._lock:
             self._invocations += 1
-            self._samples.append((float(usage["wall_ms"]), float(usage["cpu_ms"])))
+            self._samples.append((float(usage["wall_ms"]), float(usage["cpu_ms"]), records))
             self._peak_rss_kb = max(self._peak_rss_kb, int(usage.get("max_rss_kb", 0)))
 
     def snapshot(self, reset: bool = False) -> dict[str, Any]:
-        """{"invocations", "wall_ms": [...], "cpu_ms": [...], "peak_rss_kb"}; `reset` starts afresh
+        """{"invocations", "wall_ms": [...], "cpu_ms": [...], "records": [...], "peak_rss_kb"}; `reset` starts afresh
         (the peak RSS too: it is then the peak of the workers' lives so far, as they report it next)."""
         with self._lock:
             snapshot = {
                 "invocations": self._invocations,
-                "wall_ms": [wall for wall, _ in self._samples],
-                "cpu_ms": [cpu for _, cpu in self._samples],
+                "wall_ms": [wall for wall, _, _ in self._samples],
+                "cpu_ms": [cpu for _, cpu, _ in self._samples],
+                "records": [records for _, _, records in self._samples],
                 "peak_rss_kb": self._peak_rss_kb,
             }
             if reset:
@@ -391,7 +393,8 @@ class FunctionPool:
             invocation = worker.invoke(event, request_id, float(self.spec.timeout))
         finally:
             self._give_back(worker)
-        self.usage.record(invocation.usage)
+        batch = event.get("Records") if isinstance(event, dict) else None
+        self.usage.record(invocation.usage, len(batch) if isinstance(batch, list) and batch else 1)
         if invocation.status == "error" and invocation.error and not self._stopping:
             trace = "".join(invocation.error.get("stackTrace") or [])
             message = f"{invocation.error.get('errorType')}: {invocation.error.get('errorMessage')}"
