@@ -320,8 +320,8 @@ duration carries the emulator's waiting. {counted} Each SQS or
 EventBridge call is one 64 KB chunk (bodies over the limit go to S3 by claim check), each
 `PutEvents` one event. Not counted as calls of the hub: the `SendMessage` EventBridge makes to each
 queue a rule targets ($0.40 per million more per target), and the queue pollers' empty receives
-(fixed, about 7 queues x 5 pollers x one 20 s long poll: some 4.5M requests, $1.81 a month, whatever
-the orders). Prices read on {READ_ON}.
+(fixed: 8 consumer queues x about 5 pollers x one 20 s long poll each, some 5.2M requests or $2.07 a
+month, whatever the orders), and the recurring schedules (queue health, reconcilers). Prices read on {READ_ON}.
 
 | what | per order | price | USD per 1M orders |
 |---|---|---|---|

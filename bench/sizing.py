@@ -12,9 +12,10 @@ would take about
 vendor's (fake) API, or to be scheduled on this busy 2-core machine. It stands for the AWS and
 vendor round trips, and overstates them: moto answers far slower than DynamoDB and serialises its
 requests. For each M the model gives the p95 duration and the cost of a million invocations
-(GB-s at the arm64 price, billed per started millisecond, plus the request price), and each
-function gets the cheapest M whose p95 stays within its latency budget and whose memory holds
-its measured peak RSS with headroom.
+(GB-s at the arm64 price, billed per started millisecond, plus the request price). Each function
+gets the cheapest M at which its own CPU time (per message, for a queue consumer) takes at most half
+its latency budget at p95, whose memory holds its measured peak RSS with headroom, and at which a
+cold start's CPU takes at most half its timeout (see `choose`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ USD_PER_REQUEST = Decimal("0.20") / 1_000_000
 HEADROOM = 1.5  # memory >= 1.5 x the measured peak RSS: larger orders than the benchmark's need more
 CPU_SHARE = 0.5  # of a latency budget, what the function's own CPU may take: the rest is AWS round trips
 
-# p95 duration each function may take, in ms, and why (rendered with the table).
+# The latency each function may take at p95, in ms, and why (its CPU may take CPU_SHARE of it).
 BUDGETS_MS: dict[str, int] = {
     "WebhookIntakeFunction": 300,  # a vendor waits on it; goal: intake p95 <= 300 ms
     "AdminApiFunction": 300,  # a person or the console waits on it
