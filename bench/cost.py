@@ -202,8 +202,8 @@ EQUIVALENT_FLOW: tuple[tuple[str, int, int], ...] = (
 
 COMPETITORS = {
     "zapier": {
-        "plan": "Professional, 5,000 tasks a month for $89 (list), extra tasks at 1.25x the plan's task price",
-        "usd_per_unit": Decimal(89) / 5000 * Decimal("1.25"),
+        "plan": "Professional, 5,000 tasks a month for $89 ($0.0178 a task; extra tasks at 1.25x that)",
+        "usd_per_unit": Decimal(89) / 5000,
         "unit": "tasks",
         "sources": [
             "https://arment.com/ArmstrongIAppConnector/Documentation/FAQ.aspx (a Zapier partner quoting Zapier's "
@@ -213,8 +213,9 @@ COMPETITORS = {
             "https://help.zapier.com/hc/en-us/articles/15279018245901-Metered-tasks-in-Zapier (Professional 2M "
             "tasks or higher: metered tasks; the price of those tiers is not public in what was read)",
         ],
-        "note": "1M orders need tiers above 2M tasks a month, priced by Zapier's sales: the per-task price "
-        "of the 5,000-task plan with its overage rate is the public reference used",
+        "note": "1M orders need tiers above 2M tasks a month, priced by Zapier's sales (and pay-per-task stops "
+        "at 3x a plan's tasks): the per-task price of the 5,000-task plan is the public reference used, "
+        "without its 1.25x overage",
     },
     "make": {
         "plan": "Core, 150,000 operations (credits) a month for $113.85",
@@ -284,6 +285,10 @@ LABELS = {
 }
 
 
+def _usd(value: Decimal | None) -> str:
+    return "not public" if value is None else f"{value:,}"
+
+
 def render(r: dict) -> str:
     aws = r["aws"]
     rows = "\n".join(
@@ -302,7 +307,7 @@ def render(r: dict) -> str:
     flow = "\n".join(f"| {step} | {tasks} | {ops} |" for step, tasks, ops in EQUIVALENT_FLOW)
     comp = "\n".join(
         f"| {name.title()} | {c['units_per_order'] if c['units_per_order'] is not None else '-'} {c['unit']} | "
-        f"{c['plan']} | {c['usd_per_million_orders'] if c['usd_per_million_orders'] is not None else 'not public'} |"
+        f"{c['plan']} | {_usd(c['usd_per_million_orders'])} |"
         for name, c in r["competitors"].items()
     )
     notes = "\n".join(f"- {name.title()}: {c['note']}." for name, c in COMPETITORS.items())

@@ -98,7 +98,7 @@ def test_the_no_code_platforms_are_priced_per_task_and_operation_of_the_same_flo
     operations = sum(o for _, _, o in cost.EQUIVALENT_FLOW)
     c = cost.competitors(orders=1_000_000)
     assert c["zapier"]["units_per_order"] == tasks
-    assert c["zapier"]["usd_per_million_orders"] == (Decimal("0.02225") * tasks * 1_000_000).quantize(Decimal(1))
+    assert c["zapier"]["usd_per_million_orders"] == (Decimal("0.0178") * tasks * 1_000_000).quantize(Decimal(1))
     assert c["make"]["usd_per_million_orders"] == (Decimal("113.85") / 150_000 * operations * 1_000_000).quantize(
         Decimal(1)
     )
