@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, flash_sale, intake, lifecycle, through_stack
+from bench import coldstart, cost, flash_sale, intake, lifecycle, sizing, through_stack
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -39,7 +39,11 @@ def main() -> int:
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("paid order to fulfilling ...", flush=True)
         results["lifecycle"] = lifecycle.run(stack, orders=30 if quick else 80)
-    print(json.dumps(results, indent=2))
+    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+        print("memory size per function ...", flush=True)
+        results["sizing"] = sizing.run(stack, orders=8 if quick else 60)
+    results["cost"] = cost.run(results.get("calls"), results["sizing"])
+    print(json.dumps(results, indent=2, default=str))
     if not quick:
         OUT.write_text(render(results))
         print(f"wrote {OUT.relative_to(ROOT)}")
@@ -51,7 +55,7 @@ def render(r: dict) -> str:
     rows = "\n".join(
         f"| {name} | {v['import_ms']} | {v['ratio_to_boto3']} |" for name, v in sorted(cs["functions"].items())
     )
-    return f"""# Performance
+    page = f"""# Performance
 
 Measured by `make bench` on {datetime.now(UTC).date()} ({r["machine"]}). Each figure is a ratio or
 a rate measured in one run, so both sides of a ratio saw the same machine. The local stack runs
@@ -115,7 +119,9 @@ reserves -> OrderStatusChanged -> order_routing chooses the location and records
 |---|---|---|---|
 | {lc["orders_per_second"]} | {lc["p50_ms"]} | {lc["p95_ms"]} | {lc["retried_503"]} |
 
-{flash_sale.render(r["flash"])}"""
+{flash_sale.render(r["flash"])}
+"""
+    return page + sizing.render(r["sizing"]) + cost.render(r["cost"])
 
 
 if __name__ == "__main__":

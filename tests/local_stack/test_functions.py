@@ -27,6 +27,14 @@ def handler(event, context):
         raise ValueError("bad input")
     if action == "sleep":
         time.sleep(event["seconds"])
+    if action == "spin":  # burn this much CPU time
+        until = time.process_time() + event["seconds"]
+        while time.process_time() < until:
+            pass
+    if action == "allocate":  # touch this many MB, so they count in the peak RSS
+        block = bytearray(event["mb"] * 1024 * 1024)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
     if action == "exit":
         sys.exit(3)
     if action == "unencodable":
@@ -135,6 +143,35 @@ def test_a_handler_that_raises_fails_the_invocation_and_keeps_the_sandbox(
     assert failed.error["errorMessage"] == "bad input"
     assert "Traceback" in output.getvalue() and "bad input" in output.getvalue()
     assert pool.invoke({}).result["count"] == 3  # same sandbox
+
+
+def test_each_invocation_reports_its_wall_and_cpu_time_and_the_peak_rss(pool: FunctionPool) -> None:
+    slept = pool.invoke({"action": "sleep", "seconds": 0.3})
+    spun = pool.invoke({"action": "spin", "seconds": 0.2})
+    assert slept.usage["wall_ms"] >= 300 and slept.usage["cpu_ms"] < slept.usage["wall_ms"] - 200
+    assert spun.usage["cpu_ms"] >= 200 and spun.usage["wall_ms"] >= spun.usage["cpu_ms"]
+    before = spun.usage["max_rss_kb"]
+    grown = pool.invoke({"action": "allocate", "mb": 64})
+    assert grown.usage["max_rss_kb"] >= before + 60 * 1024
+
+    usage = pool.usage.snapshot(reset=True)
+    assert usage["invocations"] == 3
+    assert usage["wall_ms"] == [slept.usage["wall_ms"], spun.usage["wall_ms"], grown.usage["wall_ms"]]
+    assert usage["cpu_ms"] == [slept.usage["cpu_ms"], spun.usage["cpu_ms"], grown.usage["cpu_ms"]]
+    assert usage["peak_rss_kb"] == grown.usage["max_rss_kb"]
+    assert usage["records"] == [1, 1, 1]
+    assert pool.usage.snapshot() == {"invocations": 0, "wall_ms": [], "cpu_ms": [], "records": [], "peak_rss_kb": 0}
+
+
+def test_a_batch_is_measured_with_its_size(pool: FunctionPool) -> None:
+    pool.invoke({"Records": [{"body": "1"}, {"body": "2"}, {"body": "3"}]})
+    assert pool.usage.snapshot()["records"] == [3]
+
+
+def test_a_failed_invocation_is_measured_too(pool: FunctionPool) -> None:
+    failed = pool.invoke({"action": "raise"})
+    assert failed.status == "error" and failed.usage["wall_ms"] >= 0
+    assert pool.usage.snapshot()["invocations"] == 1
 
 
 def test_a_timeout_kills_the_sandbox_and_the_next_invocation_starts_cold(pool: FunctionPool) -> None:

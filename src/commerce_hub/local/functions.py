@@ -7,7 +7,8 @@ reserved variables, dummy credentials and AWS_ENDPOINT_URL pointing at the emula
 
 A `FunctionPool` holds `size` workers of one function (one by default: reserved concurrency 1) and
 enforces the function's Timeout: a worker that overruns is killed and replaced, and the invocation
-fails with "Task timed out after N seconds", as Lambda reports it.
+fails with "Task timed out after N seconds", as Lambda reports it. Each pool also keeps what every
+invocation used (handler wall and CPU time, the workers' peak RSS) for the memory sizing benchmark.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
@@ -32,7 +34,7 @@ from .emulator import DUMMY_CREDENTIALS, REGION
 from .intrinsics import Resolver, UnresolvableError
 from .template import SamTemplate
 
-__all__ = ["FunctionPool", "FunctionSpec", "Invocation", "function_specs", "worker_environment"]
+__all__ = ["FunctionPool", "FunctionSpec", "Invocation", "Usage", "function_specs", "worker_environment"]
 
 # Lambda allows 10 s for init; workers start together on a small machine, so locally allow more.
 INIT_TIMEOUT_SECONDS = 30.0
@@ -162,6 +164,8 @@ class Invocation:
     result: Any = None
     error: dict[str, Any] | None = None
     duration_ms: float = 0.0
+    # Measured in the worker: {"wall_ms", "cpu_ms", "max_rss_kb"}; None when the worker gave no answer.
+    usage: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -267,14 +271,16 @@ class _Worker:
                 duration_ms=(time.monotonic() - started) * 1000,
             )
         duration_ms = (time.monotonic() - started) * 1000
+        usage = reply.get("usage")
         if reply.get("status") == "ok":
             self.state, self.init_error = "ready", None
-            return Invocation(request_id, "ok", result=json.loads(reply["payload"]), duration_ms=duration_ms)
+            result = json.loads(reply["payload"])
+            return Invocation(request_id, "ok", result=result, duration_ms=duration_ms, usage=usage)
         # A handler that raised, or an init that failed again: the worker itself stays usable.
         self.state = "ready" if reply.get("initialized", True) else "init_error"
         if self.state == "ready":
             self.init_error = None
-        return Invocation(request_id, "error", error=reply.get("error"), duration_ms=duration_ms)
+        return Invocation(request_id, "error", error=reply.get("error"), duration_ms=duration_ms, usage=usage)
 
     def kill(self) -> None:
         self.state = "dead"
@@ -303,6 +309,44 @@ class _Worker:
         self.state = "dead"
 
 
+class Usage:
+    """What a function's invocations used, as Lambda's REPORT lines would say: per invocation the
+    handler's wall and CPU time, and the highest peak RSS any worker reported. Thread-safe; keeps the
+    last `keep` invocations."""
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._samples: deque[tuple[float, float, int]] = deque(maxlen=keep)
+        self._invocations = 0
+        self._peak_rss_kb = 0
+
+    def record(self, usage: Mapping[str, float] | None, records: int = 1) -> None:
+        """One invocation's usage; `records` is the size of the batch it handled (1 if not a batch)."""
+        if not usage:
+            return
+        with self._lock:
+            self._invocations += 1
+            self._samples.append((float(usage["wall_ms"]), float(usage["cpu_ms"]), records))
+            self._peak_rss_kb = max(self._peak_rss_kb, int(usage.get("max_rss_kb", 0)))
+
+    def snapshot(self, reset: bool = False) -> dict[str, Any]:
+        """{"invocations", "wall_ms": [...], "cpu_ms": [...], "records": [...], "peak_rss_kb"}; `reset` starts afresh
+        (the peak RSS too: it is then the peak of the workers' lives so far, as they report it next)."""
+        with self._lock:
+            snapshot = {
+                "invocations": self._invocations,
+                "wall_ms": [wall for wall, _, _ in self._samples],
+                "cpu_ms": [cpu for _, cpu, _ in self._samples],
+                "records": [records for _, _, records in self._samples],
+                "peak_rss_kb": self._peak_rss_kb,
+            }
+            if reset:
+                self._samples.clear()
+                self._invocations = 0
+                self._peak_rss_kb = 0
+        return snapshot
+
+
 class FunctionPool:
     """`size` workers of one function; invocations wait for an idle worker, like reserved concurrency."""
 
@@ -315,6 +359,7 @@ class FunctionPool:
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
         self._stopping = False
+        self.usage = Usage()
 
     def start(self) -> None:
         for _ in range(self.size):
@@ -348,6 +393,8 @@ class FunctionPool:
             invocation = worker.invoke(event, request_id, float(self.spec.timeout))
         finally:
             self._give_back(worker)
+        batch = event.get("Records") if isinstance(event, dict) else None
+        self.usage.record(invocation.usage, len(batch) if isinstance(batch, list) and batch else 1)
         if invocation.status == "error" and invocation.error and not self._stopping:
             trace = "".join(invocation.error.get("stackTrace") or [])
             message = f"{invocation.error.get('errorType')}: {invocation.error.get('errorMessage')}"

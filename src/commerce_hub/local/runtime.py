@@ -12,9 +12,12 @@ This module imports only the standard library, so a worker's cold start is the f
 Protocol, one JSON document per message:
   worker -> runner once:  {"status": "ready"} or {"status": "init_error", "error": {...}}
   runner -> worker:       {"request_id", "timeout_ms", "event"}
-  worker -> runner:       {"status": "ok", "payload": "<json>", "initialized": true}
-                          or {"status": "error", "error": {...}, "initialized": true | false}
-Errors have Lambda's shape: {"errorType", "errorMessage", "stackTrace"}.
+  worker -> runner:       {"status": "ok", "payload": "<json>", "initialized": true, "usage": {...}}
+                          or {"status": "error", "error": {...}, "initialized": true | false, "usage": {...}}
+Errors have Lambda's shape: {"errorType", "errorMessage", "stackTrace"}. `usage` is what Lambda's REPORT
+line would say of the invocation, measured in the worker: {"wall_ms", "cpu_ms", "max_rss_kb"} (the
+handler's wall and CPU time, `time.process_time()`, and the worker's peak RSS so far); the memory
+sizing benchmark (bench/sizing.py) reads it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+try:
+    import resource
+except ImportError:  # not on Windows: no peak RSS there
+    resource = None  # type: ignore[assignment]
 
 
 class LambdaContext:
@@ -91,6 +99,30 @@ def _init(task_root: str, layers: list[str], handler_spec: str) -> Callable[[Any
     return _load_handler(handler_spec)
 
 
+def _peak_rss_kb() -> int:
+    """The peak RSS of this process since it started its program: Linux's VmHWM. Not ru_maxrss,
+    which on Linux keeps the high-water mark of the parent's copy this process was forked from."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    if resource is None:
+        return 0
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return max_rss // 1024 if sys.platform == "darwin" else max_rss  # bytes on macOS
+
+
+def _usage(wall_start: float, cpu_start: float) -> dict[str, float]:
+    return {
+        "wall_ms": round((time.perf_counter() - wall_start) * 1000, 3),
+        "cpu_ms": round((time.process_time() - cpu_start) * 1000, 3),
+        "max_rss_kb": _peak_rss_kb(),
+    }
+
+
 def serve(connection: Connection) -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     layers = [p for p in os.environ.get("HUB_LOCAL_LAYERS", "").split(os.pathsep) if p]
@@ -118,6 +150,7 @@ def serve(connection: Connection) -> None:
                 connection.send_bytes(json.dumps(reply).encode())
                 continue
         context = LambdaContext(request["request_id"], request["timeout_ms"])
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
         try:
             result = handler(request["event"], context)
         except Exception as exc:
@@ -128,6 +161,7 @@ def serve(connection: Connection) -> None:
                 reply = {"status": "ok", "payload": payload, "initialized": True}
             except (TypeError, ValueError) as exc:
                 reply = {"status": "error", "error": _error(exc, "Runtime.MarshalError"), "initialized": True}
+        reply["usage"] = _usage(wall_start, cpu_start)
         sys.stdout.flush()
         sys.stderr.flush()
         connection.send_bytes(json.dumps(reply).encode())

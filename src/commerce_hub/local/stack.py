@@ -364,6 +364,11 @@ class LocalStack:
             raise LocalStackError(f"function {logical_id} is not running")
         return pool.invoke(event)
 
+    def function_usage(self, reset: bool = False) -> dict[str, dict[str, Any]]:
+        """What each function's invocations used since the start (or the last reset), by logical id:
+        {"invocations", "wall_ms": [...], "cpu_ms": [...], "peak_rss_kb"} (see functions.Usage)."""
+        return {logical_id: pool.usage.snapshot(reset) for logical_id, pool in self._pools.items()}
+
     def fire_schedule(self, name: str) -> Invocation:
         """Fire a schedule now (logical id or name) and wait for the function; KeyError if unknown."""
         for spec in self.schedules:
