@@ -47,6 +47,7 @@ def main(argv: list[str]) -> None:
     from werkzeug.serving import make_server
 
     from commerce_hub.local import moto_patches
+    from commerce_hub.local.calls import CallCounter
 
     # Transactions undo by item instead of copying whole tables (see moto_patches).
     moto_patches.install()
@@ -56,7 +57,8 @@ def main(argv: list[str]) -> None:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return
 
-    app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    # The counter sits inside the DynamoDB lock: it reads the items a request writes before and after it.
+    app = _OneDynamoDBRequestAtATime(CallCounter(DomainDispatcherApplication(create_backend_app)))
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     actual_port = server.server_address[1]
     # moto builds some URLs (queue URLs among them) from MOTO_PORT; it must be the real port.
