@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, intake, lifecycle, through_stack
+from bench import calls, coldstart, intake, lifecycle, through_stack
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -37,6 +37,9 @@ def main() -> int:
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("paid order to fulfilling ...", flush=True)
         results["lifecycle"] = lifecycle.run(stack, orders=30 if quick else 80)
+    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+        print("AWS calls per order ...", flush=True)
+        results["calls"] = calls.run(stack, orders=1 if quick else 3, quiet=1.0 if quick else 2.0)
     print(json.dumps(results, indent=2))
     if not quick:
         OUT.write_text(render(results))
@@ -112,7 +115,7 @@ reserves -> OrderStatusChanged -> order_routing chooses the location and records
 | orders/s | p50 ms | p95 ms | deliveries answered 503 and retried |
 |---|---|---|---|
 | {lc["orders_per_second"]} | {lc["p50_ms"]} | {lc["p95_ms"]} | {lc["retried_503"]} |
-"""
+""" + calls.render(r)
 
 
 if __name__ == "__main__":
