@@ -29,10 +29,11 @@ QUIET = 0.5
 PINNED = {
     "paid_order": {
         "CrmUpsertFunction": {
-            "dynamodb:GetItem": 20,
+            "dynamodb:BatchGetItem": 3,
+            "dynamodb:GetItem": 1,
             "dynamodb:PutItem": 4,
             "dynamodb:Query": 9,
-            "dynamodb:TransactWriteItems": 6,
+            "dynamodb:TransactWriteItems": 3,
             "kms:Decrypt": 1,
         },
         "MarketingTriggersFunction": {
@@ -66,10 +67,10 @@ PINNED = {
     },
     "gateway_payment": {
         "CrmUpsertFunction": {
-            "dynamodb:GetItem": 34,
+            "dynamodb:BatchGetItem": 3,
             "dynamodb:PutItem": 4,
             "dynamodb:Query": 15,
-            "dynamodb:TransactWriteItems": 6,
+            "dynamodb:TransactWriteItems": 3,
         },
         "MarketingTriggersFunction": {
             "dynamodb:GetItem": 2,
@@ -78,11 +79,7 @@ PINNED = {
             "scheduler:CreateSchedule": 1,
         },
         "OrderRoutingFunction": {"dynamodb:Query": 1, "dynamodb:TransactWriteItems": 1, "events:PutEvents": 1},
-        "PaymentConfirmationFunction": {
-            "dynamodb:Query": 1,
-            "dynamodb:TransactWriteItems": 1,
-            "events:PutEvents": 1,
-        },
+        "PaymentConfirmationFunction": {"dynamodb:Query": 1, "dynamodb:TransactWriteItems": 1, "events:PutEvents": 1},
         "WebhookIntakeFunction": {
             "dynamodb:BatchWriteItem": 1,
             "dynamodb:PutItem": 1,
@@ -93,10 +90,10 @@ PINNED = {
     },
     "shipped_to_delivered": {
         "CrmUpsertFunction": {
-            "dynamodb:GetItem": 6,
+            "dynamodb:BatchGetItem": 1,
             "dynamodb:PutItem": 1,
             "dynamodb:Query": 3,
-            "dynamodb:TransactWriteItems": 2,
+            "dynamodb:TransactWriteItems": 1,
         },
         "MarketingTriggersFunction": {
             "dynamodb:DeleteItem": 1,
