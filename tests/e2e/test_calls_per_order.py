@@ -45,7 +45,7 @@ PINNED = {
             "kms:Decrypt": 1,
             "scheduler:CreateSchedule": 2,
         },
-        "OrderRoutingFunction": {"dynamodb:Query": 3, "dynamodb:TransactWriteItems": 1, "events:PutEvents": 1},
+        "OrderRoutingFunction": {"dynamodb:Query": 2, "dynamodb:TransactWriteItems": 1, "events:PutEvents": 1},
         "PaymentConfirmationFunction": {"dynamodb:Query": 1},
         "ReportingFunction": {"dynamodb:GetItem": 3, "dynamodb:TransactWriteItems": 2, "kms:Decrypt": 1},
         "StockUpdatesFunction": {
