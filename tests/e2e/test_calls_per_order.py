@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.calls import count_order, warm_up
+from bench.calls import WHY, count_order, render, warm_up
 from commerce_hub.local import LocalStack
 
 from .conftest import ROOT, _environment
@@ -134,3 +134,16 @@ def test_one_order_costs_exactly_the_pinned_calls(counting_stack, scenario):
     assert {caller for caller, c in counted["dynamodb_units"].items() if c["read"] + c["write"] > 0} == {
         caller for caller, actions in PINNED[scenario].items() if any(a.startswith("dynamodb:") for a in actions)
     }
+
+
+def test_every_pinned_dynamodb_call_says_why_in_the_report():
+    unexplained = {
+        (caller, action)
+        for calls in PINNED.values()
+        for caller, actions in calls.items()
+        for action in actions
+        if action.startswith("dynamodb:") and (caller, action) not in WHY
+    }
+    assert not unexplained, f"bench/calls.py WHY has no reason for {sorted(unexplained)}"
+    rendered = render({"calls": {s: {"calls": c, "dynamodb_units": {}, "totals": {}} for s, c in PINNED.items()}})
+    assert "(no reason recorded)" not in rendered
