@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, cost, flash_sale, intake, lifecycle, sizing, through_stack
+from bench import calls, coldstart, cost, flash_sale, intake, lifecycle, sizing, through_stack
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -39,6 +39,9 @@ def main() -> int:
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("paid order to fulfilling ...", flush=True)
         results["lifecycle"] = lifecycle.run(stack, orders=30 if quick else 80)
+    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+        print("AWS calls per order ...", flush=True)
+        results["calls"] = calls.run(stack, orders=1 if quick else 3, quiet=1.0 if quick else 2.0)
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("memory size per function ...", flush=True)
         results["sizing"] = sizing.run(stack, orders=8 if quick else 60)
@@ -121,7 +124,7 @@ reserves -> OrderStatusChanged -> order_routing chooses the location and records
 
 {flash_sale.render(r["flash"])}
 """
-    return page + sizing.render(r["sizing"]) + cost.render(r["cost"])
+    return page + calls.render(r) + sizing.render(r["sizing"]) + cost.render(r["cost"])
 
 
 if __name__ == "__main__":

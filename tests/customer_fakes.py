@@ -46,7 +46,10 @@ class FakeCustomerStore:
     def customer(self, email: str) -> StoredCustomer:
         stored = self.profiles.get(email)
         orders = {o: summary for o, (summary, _version) in self.summaries.get(email, {}).items()}
-        return StoredCustomer(list(self.customers.get(email, {}).values()), orders, stored[1] if stored else 0)
+        versions = {o: version for o, (_summary, version) in self.summaries.get(email, {}).items()}
+        return StoredCustomer(
+            list(self.customers.get(email, {}).values()), orders, stored[1] if stored else 0, versions
+        )
 
     def summary_version(self, email: str, order_id: str) -> int:
         stored = self.summaries.get(email, {}).get(order_id)
@@ -119,6 +122,38 @@ class FakeCustomerStore:
                     del self.summaries[email]
             else:
                 orders[order_id] = (summary, version + 1)
+            return
+
+    def save_derived(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        summary_version: int,
+        profile: CustomerProfile | None,
+        profile_version: int,
+        marks: Mapping[str, datetime | None],
+    ) -> None:
+        # One transaction: both versions and every mark are checked before either write lands.
+        for _ in range(2):
+            stored = self.profiles.get(email)
+            try:
+                self._guard(self.summary_version(email, order_id), summary_version, marks)
+            except _Retry:
+                continue
+            if (stored[1] if stored else 0) != profile_version:
+                raise ProfileConflictError("changed")
+            orders = self.summaries.setdefault(email, {})
+            if summary is None:
+                orders.pop(order_id, None)
+            else:
+                orders[order_id] = (summary, summary_version + 1)
+            if not orders:
+                del self.summaries[email]
+            if profile is None:
+                self.profiles.pop(email, None)
+            else:
+                self.profiles[email] = (profile, profile_version + 1)
             return
 
     def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:

@@ -35,7 +35,7 @@ from hub.events import (
     StatusChangeData,
     event_id_for,
 )
-from hub.services.customers import CustomerService
+from hub.services.customers import CustomerService, OrderNotRecordedError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -410,3 +410,54 @@ def test_a_normal_orders_lines_are_kept_as_sent_and_thousands_are_bounded_per_sk
     kept = placed_lines(many)
     assert len(kept) == 300 and len(json.dumps(kept)) <= 64 * 1024
     assert kept[0] == {"sku": "SKU-0000", "title": many[0][1][:100], "quantity": 20}
+
+
+# ------------------------------------------------------------------------------------------ reads and writes
+class _CountingStore(FakeCustomerStore):
+    """Counts what a fact costs the store: erasure mark reads and writes of derived items."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mark_reads: list[list[str]] = []
+        self.writes: list[str] = []
+
+    def erasure_marks(self, subjects):  # type: ignore[no-untyped-def]
+        self.mark_reads.append(sorted(set(subjects)))
+        return super().erasure_marks(subjects)
+
+    def save_derived(self, email, order_id, *args):  # type: ignore[no-untyped-def]
+        self.writes.append(f"derived {email} {order_id}")
+        return super().save_derived(email, order_id, *args)
+
+    def save_summary(self, email, order_id, *args):  # type: ignore[no-untyped-def]
+        self.writes.append(f"summary {email} {order_id}")
+        return super().save_summary(email, order_id, *args)
+
+    def save_profile(self, email, *args):  # type: ignore[no-untyped-def]
+        self.writes.append(f"profile {email}")
+        return super().save_profile(email, *args)
+
+
+def test_a_fact_reads_its_erasure_marks_once_and_writes_summary_and_profile_together():
+    svc, store = service(_CountingStore())
+    svc.handle(placed("1001", "ada@example.com"))
+    svc.handle(status("1001", "fulfilling"))
+    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
+    # One read per fact, naming the shop and every customer the order's facts name.
+    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
+    assert store.writes == ["derived ada@example.com shopify:1001"] * 2
+    assert store.get("ada@example.com").order_ids == ("shopify:1001",)
+
+
+def test_an_erasure_landing_after_the_marks_were_read_makes_the_derivation_read_them_again():
+    svc, store = service(_CountingStore())
+    svc.handle(placed("1001", "ada@example.com"))
+    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
+    store.mark_reads.clear()
+    store.before_save = lambda: store.mark_erased(key, datetime(2100, 1, 1, tzinfo=UTC))
+    # The write derived under the old marks was refused; the retry read them again, derived nothing
+    # (every fact is covered now) and went on to erase the order, which this fake does not hold.
+    with pytest.raises(OrderNotRecordedError):
+        svc.handle(status("1001", "fulfilling"))
+    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
+    assert store.get("ada@example.com") is None

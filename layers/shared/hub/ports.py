@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -299,6 +299,7 @@ class StoredCustomer:
     facts: list[Fact]
     orders: dict[str, OrderSummary]
     version: int
+    summary_versions: dict[str, int] = field(default_factory=dict)  # order id -> version of its summary
 
 
 class ProfileStore(Protocol):
@@ -337,6 +338,19 @@ class CustomerStore(ProfileStore, Protocol):
     ) -> None:
         """Store (or, with None, remove) the customer's summary of an order, read at `version`, under the
         same guard as `save_profile`; ProfileConflictError otherwise."""
+
+    def save_derived(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        summary_version: int,
+        profile: CustomerProfile | None,
+        profile_version: int,
+        marks: Mapping[str, datetime | None],
+    ) -> None:
+        """`save_summary` and `save_profile` at once: both land, under both versions and the erasure
+        marks, or neither does (ProfileConflictError)."""
 
     def order_facts(self, order_id: str) -> list[Fact]:
         """The facts kept under an order."""

@@ -30,15 +30,18 @@ DUMMY_CREDENTIALS = {
 _STARTUP_SECONDS = 60
 
 
-def aws_client(service: str, endpoint: str) -> Any:
-    """A boto3 client for the emulator, independent of the developer's own AWS profile and region."""
+def aws_client(service: str, endpoint: str, app_id: str | None = None) -> Any:
+    """A boto3 client for the emulator, independent of the developer's own AWS profile and region.
+
+    `app_id` goes into the User-Agent (`app/<id>`), so the emulator's call counts name this caller.
+    """
     session = boto3.session.Session(
         aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
         region_name=REGION,
     )
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=32)
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=32, user_agent_appid=app_id)
     return session.client(service, endpoint_url=endpoint, config=config)
 
 

@@ -69,13 +69,15 @@ def main(argv: list[str]) -> None:
     from waitress.server import create_server
 
     from commerce_hub.local import moto_patches
+    from commerce_hub.local.calls import CallCounter
 
     # Transactions undo by item instead of copying whole tables (see moto_patches).
     moto_patches.install()
 
     # waitress says when its queue of requests grows; the runner's console has no use for it.
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    # The counter sits inside the DynamoDB lock: it reads the items a request writes before and after it.
+    app = _OneDynamoDBRequestAtATime(CallCounter(DomainDispatcherApplication(create_backend_app)))
     server = create_server(app, host=host, port=port, threads=_THREADS, ident="moto")
     actual_port = server.effective_port
     # moto builds some URLs (queue URLs among them) from MOTO_PORT; it must be the real port.

@@ -150,6 +150,8 @@ def worker_environment(
             "PYTHONDONTWRITEBYTECODE": "1",
             "HUB_LOCAL_FUNCTION_ARN": spec.arn,
             "HUB_LOCAL_LAYERS": os.pathsep.join(str(p) for p in spec.layer_folders),
+            # botocore puts it in the User-Agent (`app/<id>`): the emulator counts calls by function.
+            "AWS_SDK_UA_APP_ID": spec.logical_id,
         }
     )
     return env

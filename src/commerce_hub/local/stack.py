@@ -19,7 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from .apigw import Route, routes_from_openapi
+from .calls import CALLS_PATH, EVENT_SOURCE_MAPPING, RESET_PATH, SCHEDULER
 from .console import Console
 from .emulator import ACCOUNT_ID, REGION, Emulator, aws_client
 from .errors import LocalStackError
@@ -131,9 +134,21 @@ class LocalStack:
     def aws_endpoint(self) -> str:
         return self._emulator.endpoint
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for the emulator (dummy credentials, us-east-1)."""
-        return aws_client(service, self.aws_endpoint)
+    def client(self, service: str, app_id: str | None = None) -> Any:
+        """A boto3 client for the emulator (dummy credentials, us-east-1); `app_id` names the caller
+        in the emulator's call counts."""
+        return aws_client(service, self.aws_endpoint, app_id)
+
+    def calls(self) -> dict[str, Any]:
+        """Every AWS request the emulator served since it started or was last reset, by caller, service
+        and action, with DynamoDB's read and write units (see commerce_hub.local.calls)."""
+        response = httpx.get(f"{self.aws_endpoint}{CALLS_PATH}", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def reset_calls(self) -> None:
+        """Set the emulator's call counts back to zero."""
+        httpx.post(f"{self.aws_endpoint}{RESET_PATH}", timeout=30).raise_for_status()
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -181,7 +196,9 @@ class LocalStack:
         self._start_pollers()
         self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
         self._scheduler.start()
-        self._schedule_poller = SchedulePoller(self.client("scheduler"), self.client("sqs"), self.console)
+        self._schedule_poller = SchedulePoller(
+            self.client("scheduler", app_id=SCHEDULER), self.client("sqs", app_id=SCHEDULER), self.console
+        )
         self._schedule_poller.start()
         self._not_stopped()
         self._gateway.routes = self.routes
@@ -267,7 +284,7 @@ class LocalStack:
             poller = Poller(
                 source_mapping,
                 self._pools[source_mapping.function],
-                self.client("sqs"),
+                self.client("sqs", app_id=EVENT_SOURCE_MAPPING),
                 self.console,
                 region=REGION,
                 retry_delay=self.retry_delay,

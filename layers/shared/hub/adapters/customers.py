@@ -42,6 +42,7 @@ __all__ = ["DynamoCustomerStore", "DynamoProfileStore"]
 
 _FACT_ITEM = "customer_fact"
 _BATCH = 25  # BatchWriteItem takes at most 25 requests
+_BATCH_GET = 100  # BatchGetItem takes at most 100 keys
 
 
 def _customer(email: str) -> str:
@@ -88,6 +89,29 @@ def _fact(item: Mapping[str, Any]) -> Fact:
         order_id=item.get("order_id"),
         data=json.loads(item.get("data") or "{}"),
     )
+
+
+def _profile_values(email: str, profile: CustomerProfile | None) -> dict[str, Any] | None:
+    if profile is None:
+        return None
+    return {
+        "kind": "customer_profile",
+        "email": email,
+        "erasure_key": profile.erasure_key,
+        "updated_at": profile.updated_at.isoformat(),
+        "profile": json.dumps(profile_to_dict(profile), sort_keys=True),
+    }
+
+
+def _summary_values(order_id: str, summary: OrderSummary | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    return {
+        "kind": "customer_order",
+        "order_id": order_id,
+        "channel": summary.channel,
+        "summary": json.dumps(summary.to_dict(), sort_keys=True),
+    }
 
 
 def _failed_condition(exc: ClientError) -> bool:
@@ -177,8 +201,9 @@ class DynamoCustomerStore(DynamoProfileStore):
             for i in items
             if i["sk"].startswith("ORDER#")
         }
+        versions = {i["order_id"]: int(i["version"]) for i in items if i["sk"].startswith("ORDER#")}
         profile = next((i for i in items if i["sk"] == "PROFILE"), None)
-        return StoredCustomer(facts, orders, int(profile["version"]) if profile else 0)
+        return StoredCustomer(facts, orders, int(profile["version"]) if profile else 0, versions)
 
     def summary_version(self, email: str, order_id: str) -> int:
         item = self._get(_customer(email), f"ORDER#{order_id}")
@@ -205,11 +230,29 @@ class DynamoCustomerStore(DynamoProfileStore):
         return list(found.values())
 
     def erasure_marks(self, subjects: Iterable[str]) -> dict[str, datetime]:
+        """Every subject's mark in one request: a consistent GetItem for one, BatchGetItem for more."""
+        wanted = sorted(set(subjects))
         marks = {}
-        for subject in sorted(set(subjects)):
-            item = self._get(f"PRIVACY#{subject}", "ERASED")
-            if item:
-                marks[subject] = _from_micros(item["erased_before_us"])
+        if len(wanted) == 1:
+            item = self._get(f"PRIVACY#{wanted[0]}", "ERASED")
+            return {wanted[0]: _from_micros(item["erased_before_us"])} if item else {}
+        for start in range(0, len(wanted), _BATCH_GET):
+            keys = [_key(f"PRIVACY#{subject}", "ERASED") for subject in wanted[start : start + _BATCH_GET]]
+            pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(8):
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not read erasure marks: {exc}") from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found = plain(item)
+                    marks[found["pk"].removeprefix("PRIVACY#")] = _from_micros(found["erased_before_us"])
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise StoreError("DynamoDB kept refusing to read erasure marks")
         return marks
 
     # ------------------------------------------------------------------ writes
@@ -269,16 +312,7 @@ class DynamoCustomerStore(DynamoProfileStore):
     def save_profile(
         self, email: str, profile: CustomerProfile | None, version: int, marks: Mapping[str, datetime | None]
     ) -> None:
-        item = None
-        if profile is not None:
-            item = {
-                "kind": "customer_profile",
-                "email": email,
-                "erasure_key": profile.erasure_key,
-                "updated_at": profile.updated_at.isoformat(),
-                "profile": json.dumps(profile_to_dict(profile), sort_keys=True),
-            }
-        self._guarded_write(_customer(email), "PROFILE", item, version, marks)
+        self._guarded_write(_customer(email), "PROFILE", _profile_values(email, profile), version, marks)
 
     def save_summary(
         self,
@@ -288,26 +322,31 @@ class DynamoCustomerStore(DynamoProfileStore):
         version: int,
         marks: Mapping[str, datetime | None],
     ) -> None:
-        item = None
-        if summary is not None:
-            item = {
-                "kind": "customer_order",
-                "order_id": order_id,
-                "channel": summary.channel,
-                "summary": json.dumps(summary.to_dict(), sort_keys=True),
-            }
-        self._guarded_write(_customer(email), f"ORDER#{order_id}", item, version, marks)
+        self._guarded_write(_customer(email), f"ORDER#{order_id}", _summary_values(order_id, summary), version, marks)
 
-    def _guarded_write(
-        self, pk: str, sk: str, values: dict[str, Any] | None, version: int, marks: Mapping[str, datetime | None]
+    def save_derived(
+        self,
+        email: str,
+        order_id: str,
+        summary: OrderSummary | None,
+        summary_version: int,
+        profile: CustomerProfile | None,
+        profile_version: int,
+        marks: Mapping[str, datetime | None],
     ) -> None:
-        """Put (or delete, with None) an item read at `version`, in one transaction with a check that
-        every erasure mark is still the one seen: a derivation that raced an erasure never lands."""
+        writes = [
+            self._versioned(_customer(email), f"ORDER#{order_id}", _summary_values(order_id, summary), summary_version),
+            self._versioned(_customer(email), "PROFILE", _profile_values(email, profile), profile_version),
+        ]
+        self._transact([w for w in writes if w is not None], marks)
+
+    def _versioned(self, pk: str, sk: str, values: dict[str, Any] | None, version: int) -> dict[str, Any] | None:
+        """Put (or delete, with None) an item read at `version`, on condition it is still at it."""
         guard = typed({":version": version})
         if values is None:
             if version == 0:
-                return
-            write: dict[str, Any] = {
+                return None
+            return {
                 "Delete": {
                     "TableName": self._table,
                     "Key": _key(pk, sk),
@@ -315,14 +354,27 @@ class DynamoCustomerStore(DynamoProfileStore):
                     "ExpressionAttributeValues": guard,
                 }
             }
+        write: dict[str, Any] = {
+            "Put": {"TableName": self._table, "Item": typed({"pk": pk, "sk": sk, **values, "version": version + 1})}
+        }
+        if version:
+            write["Put"].update(ConditionExpression="version = :version", ExpressionAttributeValues=guard)
         else:
-            write = {
-                "Put": {"TableName": self._table, "Item": typed({"pk": pk, "sk": sk, **values, "version": version + 1})}
-            }
-            if version:
-                write["Put"].update(ConditionExpression="version = :version", ExpressionAttributeValues=guard)
-            else:
-                write["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+            write["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        return write
+
+    def _guarded_write(
+        self, pk: str, sk: str, values: dict[str, Any] | None, version: int, marks: Mapping[str, datetime | None]
+    ) -> None:
+        """Put (or delete, with None) an item read at `version`, in one transaction with a check that
+        every erasure mark is still the one seen: a derivation that raced an erasure never lands."""
+        write = self._versioned(pk, sk, values, version)
+        if write is not None:
+            self._transact([write], marks)
+
+    def _transact(self, writes: list[dict[str, Any]], marks: Mapping[str, datetime | None]) -> None:
+        if not writes:
+            return
         checks = []
         for subject, seen in sorted(marks.items()):
             check: dict[str, Any] = {"TableName": self._table, "Key": _key(f"PRIVACY#{subject}", "ERASED")}
@@ -333,7 +385,7 @@ class DynamoCustomerStore(DynamoProfileStore):
                 check["ExpressionAttributeValues"] = typed({":seen": _micros(seen)})
             checks.append({"ConditionCheck": check})
         try:
-            self._client.transact_write_items(TransactItems=[write, *checks])
+            self._client.transact_write_items(TransactItems=[*writes, *checks])
         except ClientError as exc:
             if _failed_condition(exc):
                 raise ProfileConflictError("a customer item or an erasure covering it changed") from exc

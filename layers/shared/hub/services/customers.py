@@ -143,6 +143,8 @@ class CustomerService:
         self._config = config
         self._contacts = contacts
         self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
+        # The erasure marks read while one fact is recorded: subject -> mark (None: not erased).
+        self._seen: dict[str, datetime | None] = {}
 
     def handle(self, event: HubEvent) -> Handled:
         if isinstance(event, CustomerRedactionRequested | ShopRedactionRequested | CustomerDataRequested):
@@ -159,26 +161,92 @@ class CustomerService:
         return erasure_key(email, self._store.salt())
 
     def record(self, fact: Fact) -> Handled:
-        if self._covered(fact):
+        """Keep the fact, then derive again the summary and profile of each customer it concerns.
+
+        The erasure marks are read once for the fact and reused by the derivations: each derivation
+        is written on condition that the marks it was derived under are still the ones stored, so a
+        mark that changed in between fails the write, and the retry reads the marks again."""
+        self._seen = {}
+        try:
+            return self._record(fact)
+        finally:
+            self._seen = {}
+
+    def _record(self, fact: Fact) -> Handled:
+        emails = {fact.email} if fact.email else set()
+        if fact.order_id:
+            emails |= {f.email for f in self._store.order_facts(fact.order_id) if f.email}
+        if self._covered(fact, emails):
             if fact.kind is FactKind.PLACED:
                 self.privacy.erase_late_order(fact)
             return Handled("already_erased")
         self._store.put_fact(fact)
-        emails = {fact.email} if fact.email else set()
         late: list[Fact] = []
         if fact.order_id:
-            emails |= {f.email for f in self._store.order_facts(fact.order_id) if f.email}
             for email in sorted(emails):
-                late += [f for f in self.summarise(email, fact.order_id) if f.kind is FactKind.PLACED]
-        for email in sorted(emails):
-            self.refresh(email)
+                late += [f for f in self.derive(email, fact.order_id) if f.kind is FactKind.PLACED]
+        else:
+            for email in sorted(emails):
+                self.refresh(email)
         for stale_fact in late:
             self.privacy.erase_late_order(stale_fact)
         return Handled("recorded", frozenset(emails), order_id=fact.order_id)
 
-    def _covered(self, fact: Fact) -> bool:
+    def _marks(self, subjects: list[str], fresh: bool) -> dict[str, datetime]:
+        """The erasure marks of `subjects`: read again when `fresh`, else the ones this fact already read."""
+        if fresh:
+            self._seen = {}
+        missing = [s for s in subjects if s not in self._seen]
+        if missing:
+            found = self._store.erasure_marks(missing)
+            self._seen.update({s: found.get(s) for s in missing})
+        return {s: mark for s in subjects if (mark := self._seen[s]) is not None}
+
+    def _covered(self, fact: Fact, emails: set[str]) -> bool:
+        """Whether an erasure of the fact's shop or customer covers it. The marks of every customer
+        the derivations will concern are read at the same time, in the same request."""
         subjects = [f"shop:{fact.channel}"] + ([f"customer:{self.key(fact.email)}"] if fact.email else [])
-        return any(fact.occurred_at <= mark for mark in self._store.erasure_marks(subjects).values())
+        marks = self._marks([*subjects, *(f"customer:{self.key(e)}" for e in sorted(emails))], fresh=False)
+        return any(fact.occurred_at <= marks[s] for s in subjects if s in marks)
+
+    def derive(self, email: str, order_id: str) -> list[Fact]:
+        """Derive and store again the customer's summary of one order and their profile, in one write;
+        returns the order's facts found to be covered by an erasure (now deleted).
+
+        The customer's items (with the versions of the profile and of the summary) are read before the
+        order's facts, so a fact kept after that read comes with a summary write that changes the
+        version, and this write fails and is retried instead of losing it."""
+        key = self.key(email)
+        for attempt in range(_ATTEMPTS):
+            stored = self._store.customer(email)
+            facts = self._store.order_facts(order_id)
+            channels = {f.channel for f in [*stored.facts, *facts]} | {o.channel for o in stored.orders.values()}
+            subjects = [f"customer:{key}", *(f"shop:{c}" for c in sorted(channels))]
+            marks = self._marks(subjects, fresh=attempt > 0)
+            covered = [f for f in facts if self._stale(f, email, key, marks)]
+            summary = summary_for(email, order_id, [f for f in facts if f not in covered])
+            orders = {o: s for o, s in stored.orders.items() if o != order_id}
+            if summary is not None:
+                orders[order_id] = summary
+            own_covered = [f for f in stored.facts if self._stale(f, email, key, marks)]
+            profile = build_profile(email, key, [f for f in stored.facts if f not in own_covered], orders.values())
+            try:
+                self._store.save_derived(
+                    email,
+                    order_id,
+                    summary,
+                    stored.summary_versions.get(order_id, 0),
+                    profile,
+                    stored.version,
+                    {s: marks.get(s) for s in subjects},
+                )
+            except ProfileConflictError:
+                continue
+            stale = covered + [f for f in own_covered if f not in covered]
+            if stale:
+                self._store.delete_facts(stale)
+            return covered
+        raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")
 
     @staticmethod
     def _stale(fact: Fact, email: str, key: str, marks: dict[str, datetime]) -> bool:

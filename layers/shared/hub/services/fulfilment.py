@@ -177,14 +177,18 @@ class FulfilmentService:
     def handle(self, event: HubEvent) -> str:
         if isinstance(event, OrderStatusChanged):
             done: list[str] = []
+            read: Order | None = None  # the order as read here, while nothing here changed it
             if event.data.previous is None:
                 kept = self.apply_kept(event.data.order_id)
                 if kept:
                     done.append(f"{kept} kept shipments applied")
-                if self.apply_stated(event.data.order_id):
+                # Kept shipments just changed the order: then each step reads it again.
+                read = None if kept else self._ledger.get_order(event.data.order_id)
+                if self.apply_stated(event.data.order_id, read):
                     done.append("the storefront's stated shipment applied")
+                    read = None
             if event.data.status == OrderStatus.PAID.value and event.data.reserved:
-                done.append(self.route(event))
+                done.append(self.route(event, read))
             return ", ".join(done) or "ignored"
         if isinstance(event, OrderFulfilled):
             return self.storefront_shipped(event)
@@ -195,7 +199,8 @@ class FulfilmentService:
         return "ignored"
 
     # ------------------------------------------------------------------ routing and labels
-    def route(self, event: OrderStatusChanged) -> str:
+    def route(self, event: OrderStatusChanged, read: Order | None = None) -> str:
+        """Choose where the order ships from; `read` is the order if the caller just read it."""
         order_id = event.data.order_id
 
         def decide(order: Order) -> Change:
@@ -218,7 +223,7 @@ class FulfilmentService:
             )
             return _change(decision, [routed] if decision.routed else [])
 
-        outcome, _ = self._orders.apply(order_id, event, decide)
+        outcome, _ = self._orders.apply(order_id, event, decide, read)
         if outcome is Outcome.NO_ORDER:
             # The status change is published after the order is stored, so this is a lagging read.
             raise LookupError(f"{order_id} is not recorded yet")
@@ -425,12 +430,13 @@ class FulfilmentService:
                 applied += 1
         return applied
 
-    def apply_stated(self, order_id: str) -> bool:
+    def apply_stated(self, order_id: str, read: Order | None = None) -> bool:
         """The order was just recorded from a snapshot saying the storefront shipped some of it, with
         no OrderFulfilled of its own to report it (WooCommerce completed, BigCommerce shipped, Adobe
         Commerce qty_shipped): record those units as shipped by the storefront, before routing, so
-        the hub never labels them. Its id is derived from the order, so a redelivery applies it once."""
-        order = self._ledger.get_order(order_id)
+        the hub never labels them. Its id is derived from the order, so a redelivery applies it once.
+        `read` is the order if the caller just read it."""
+        order = read if read is not None else self._ledger.get_order(order_id)
         if order is None or not order.storefront_shipped:
             return False
         stated = OrderFulfilled(

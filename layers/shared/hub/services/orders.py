@@ -80,9 +80,13 @@ class OrderUpdater:
         self._clock = clock
         self._lineage = lineage or LineageRecorder(None)
 
-    def apply(self, order_id: str, event: HubEvent, decide: Callable[[Order], Change]) -> tuple[Outcome, Order | None]:
-        for _attempt in range(_MAX_ATTEMPTS):
-            order = self._ledger.get_order(order_id)
+    def apply(
+        self, order_id: str, event: HubEvent, decide: Callable[[Order], Change], read: Order | None = None
+    ) -> tuple[Outcome, Order | None]:
+        """`read`: the order as the caller just read it, used for the first attempt instead of reading it
+        again (the save is conditional on it being unchanged, so a stale one only costs a retry)."""
+        for attempt in range(_MAX_ATTEMPTS):
+            order = read if attempt == 0 and read is not None else self._ledger.get_order(order_id)
             if order is None:
                 return Outcome.NO_ORDER, None
             if order.applied(event.event_id):
