@@ -18,7 +18,7 @@ emulator that has gone is the case that used to leave orphans. The emulator exit
 Why a pipe and not Linux's PR_SET_PDEATHSIG: the death signal fires when the *thread* that forked
 the child ends, not the process, and workers are replaced (after a timeout or an exit) from poller
 and HTTP request threads that come and go; it is Linux only, too. A pipe works on every POSIX
-system and on Windows, and is the same mechanism the emulator uses. Its one limit: a process forked
+system (macOS included) and is the same mechanism the emulator uses. Its one limit: a process forked
 from the parent without exec (multiprocessing's "fork") inherits the pipe's write end and keeps the
 workers alive until it ends too; the stack never forks without exec.
 """
