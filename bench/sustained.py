@@ -73,6 +73,7 @@ def run(stack: Any, orders: int = 1000, senders: int = 4) -> dict:
             value = rss_mb(pid)
             with rss_lock:
                 rss[done] = value
+            print(f"  {done:,} of {orders:,} orders reserved, emulator RSS {value} MB", flush=True)
 
     load_before = round(os.getloadavg()[0], 1)
     with Completions(stack) as completions:
