@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.completions import FULFILLING
 from bench.through_stack import drive
 
 
 def run(stack: Any, orders: int = 100, senders: int = 4) -> dict:
-    return drive(stack, orders, senders, lambda order: order["status"] == "fulfilling", offset=500)
+    return drive(stack, orders, senders, FULFILLING, offset=500)

@@ -9,6 +9,19 @@ A `FunctionPool` holds `size` workers of one function (one by default: reserved 
 enforces the function's Timeout: a worker that overruns is killed and replaced, and the invocation
 fails with "Task timed out after N seconds", as Lambda reports it. Each pool also keeps what every
 invocation used (handler wall and CPU time, the workers' peak RSS) for the memory sizing benchmark.
+
+Workers never outlive the process that started them. Each one's stdin is a pipe only that process
+holds and never writes; the runtime exits as soon as it reads end-of-file there, which the kernel
+delivers however the parent ended (clean stop, SIGTERM without clean-up, SIGKILL, a crash), and
+whatever the worker is doing at the time: a handler in the middle of a retry loop against an
+emulator that has gone is the case that used to leave orphans. The emulator exits the same way.
+
+Why a pipe and not Linux's PR_SET_PDEATHSIG: the death signal fires when the *thread* that forked
+the child ends, not the process, and workers are replaced (after a timeout or an exit) from poller
+and HTTP request threads that come and go; it is Linux only, too. A pipe works on every POSIX
+system (macOS included) and is the same mechanism the emulator uses. Its one limit: a process forked
+from the parent without exec (multiprocessing's "fork") inherits the pipe's write end and keeps the
+workers alive until it ends too; the stack never forks without exec.
 """
 
 from __future__ import annotations
@@ -201,7 +214,9 @@ class _Worker:
             pass_fds=(theirs.fileno(),),
             env=dict(self.env),
             cwd=str(self.spec.code_folder),
-            stdin=subprocess.DEVNULL,
+            # A pipe only this process holds and never writes: when this process dies, however
+            # it dies, the worker reads end-of-file and exits, even in the middle of a handler.
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             # Its own session, so Ctrl-C reaches the runner only and shutdown stays orderly.
@@ -291,6 +306,11 @@ class _Worker:
             self.process.wait()
         if self.connection is not None:
             self.connection.close()
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self.process is not None and self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
 
     def stop(self, grace: float = 2.0) -> None:
         # Terminate first: an invocation in flight on another thread then sees the pipe close and
@@ -304,6 +324,7 @@ class _Worker:
                 self.process.wait()
         if self.connection is not None:
             self.connection.close()
+        self._close_stdin()
         if self._reader is not None:
             self._reader.join(timeout=1)
         if self.process is not None and self.process.stdout is not None:

@@ -9,6 +9,11 @@ result that cannot be encoded is an error, as in AWS).
 
 This module imports only the standard library, so a worker's cold start is the function's own.
 
+stdin is a pipe the runner holds and never writes. A daemon thread reads it from the first moment;
+end-of-file means the runner has gone (killed, crashed, or stopped), and the worker exits at once,
+even while a handler runs: nothing else would end a handler stuck retrying an emulator that went
+with the runner, since the runner enforced its timeout.
+
 Protocol, one JSON document per message:
   worker -> runner once:  {"status": "ready"} or {"status": "init_error", "error": {...}}
   runner -> worker:       {"request_id", "timeout_ms", "event"}
@@ -27,6 +32,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -167,7 +173,26 @@ def serve(connection: Connection) -> None:
         connection.send_bytes(json.dumps(reply).encode())
 
 
+def _exit_when_runner_goes(fd: int = 0) -> None:
+    """Block on the runner's pipe; at end-of-file (or an error) end this process at once."""
+    try:
+        while os.read(fd, 65536):
+            pass  # the runner never writes; anything read is ignored
+    except OSError:
+        pass
+    finally:
+        os._exit(0)
+
+
+def watch_runner(fd: int = 0) -> threading.Thread:
+    """Exit this worker when `fd` (stdin: a pipe only the runner holds) reaches end-of-file."""
+    watcher = threading.Thread(target=_exit_when_runner_goes, args=(fd,), name="runner-watch", daemon=True)
+    watcher.start()
+    return watcher
+
+
 def main(argv: list[str]) -> None:
+    watch_runner()
     connection = Connection(int(argv[0]))
     serve(connection)
 
