@@ -372,7 +372,7 @@ def render(results: dict[str, Any]) -> str:
     today = sims[0]
     best = sims[-1]
     orders_per_call = RATE * 3
-    return f"""## (e) A flash sale: 500 orders/s on one SKU, on AWS
+    return f"""## (f) A flash sale: 500 orders/s on one SKU, on AWS
 
 Model and simulation in `bench/flash_sale.py` (no AWS call; seeded, so the figures repeat). The
 design is in [stock.md](stock.md#hot-skus-sharded-stock): a hot SKU's units at a location are split

@@ -45,6 +45,6 @@ def test_the_same_seed_gives_the_same_sale():
 
 def test_the_quick_run_renders_its_section():
     text = render(run(quick=True))
-    assert "## (e) A flash sale" in text and '`stock.shards: {"SKU": 32}`' in text
+    assert "## (f) A flash sale" in text and '`stock.shards: {"SKU": 32}`' in text
     assert "docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html" in text
     assert "eb-quota.html" in text and "services-sqs-scaling.html" in text
