@@ -1,6 +1,6 @@
 """A flash sale of a sharded SKU end to end, through a local stack of this module's own whose
-configuration keeps FLASH-E2E in 8 shards (`stock.shards`), with two workers per function: 200 paid
-Shopify orders for 50 units from many senders at once reserve exactly 50, the rest go on hold as the
+configuration keeps FLASH-E2E in 8 shards (`stock.shards`), with two workers per function: 80 paid
+Shopify orders for 20 units from many senders at once reserve exactly 20, the rest go on hold as the
 hub holds any order it has no stock for, and the inventory's total is right whenever it is read.
 
 The orders are Shopify `orders/create` webhooks built from events/payloads/shopify_orders_create.json
@@ -33,8 +33,8 @@ pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SKU = "FLASH-E2E"
 SHARDS = 8
-UNITS = 50
-ORDERS = 200
+UNITS = 20
+ORDERS = 80
 wait_for = functools.partial(waiting.wait_for, seconds=900)
 
 

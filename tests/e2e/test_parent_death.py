@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")]
 
 ROOT = Path(__file__).resolve().parents[2]
 GONE_WITHIN_SECONDS = 5.0
