@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import calls, coldstart, cost, flash_sale, intake, lifecycle, sizing, sustained, through_stack
+from bench import budget, calls, coldstart, cost, flash_sale, intake, lifecycle, sizing, sustained, through_stack
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -36,6 +36,9 @@ def main() -> int:
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("through the local stack ...", flush=True)
         results["stack"] = through_stack.run(stack, orders=50 if quick else 200, senders=4)
+    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+        print("CPU per order ...", flush=True)
+        results["budget"] = budget.run(stack, orders=20 if quick else 100, warm=5 if quick else 20)
     with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
         print("paid order to fulfilling ...", flush=True)
         results["lifecycle"] = lifecycle.run(stack, orders=30 if quick else 80)
@@ -126,6 +129,7 @@ announces it, read as in (e)).
 |---|---|---|---|
 | {lc["orders_per_second"]} | {lc["p50_ms"]} | {lc["p95_ms"]} | {lc["retried_503"]} |
 
+{budget.render(r["budget"])}
 {sustained.render(r["sustained"])}
 
 {flash_sale.render(r["flash"])}

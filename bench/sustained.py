@@ -47,11 +47,6 @@ def rss_mb(pid: int) -> float:
     raise LookupError(f"no VmRSS for process {pid}")
 
 
-def emulator_pid(stack: Any) -> int:
-    """The process id of the stack's AWS emulator (moto server, a child of this process)."""
-    return stack._emulator._process.pid  # the benchmark reads what the stack runs
-
-
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 2) if seconds > 0 else 0.0
 
@@ -63,7 +58,7 @@ def _ms(seconds: float) -> float:
 def run(stack: Any, orders: int = 1000, senders: int = 4) -> dict:
     """Send `orders` orders; returns every figure of the section (see the module docstring)."""
     window = max(1, orders // 10)
-    pid = emulator_pid(stack)
+    pid = stack.emulator_pid
     stock_up(stack, orders)
     rss: dict[int, float] = {}
     rss_lock = threading.Lock()

@@ -63,6 +63,12 @@ class Emulator:
             raise LocalStackError("the AWS emulator has not started")
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise LocalStackError("the AWS emulator has not started")
+        return self._process.pid
+
     def start(self) -> None:
         """Spawn the child; `wait_ready` returns once it listens."""
         env = dict(os.environ)

@@ -134,6 +134,11 @@ class LocalStack:
     def aws_endpoint(self) -> str:
         return self._emulator.endpoint
 
+    @property
+    def emulator_pid(self) -> int:
+        """The process id of the AWS emulator (for benchmarks that read its memory and CPU)."""
+        return self._emulator.pid
+
     def client(self, service: str, app_id: str | None = None) -> Any:
         """A boto3 client for the emulator (dummy credentials, us-east-1); `app_id` names the caller
         in the emulator's call counts."""
