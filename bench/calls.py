@@ -571,7 +571,10 @@ and `tests/e2e/test_calls_per_order.py` pins them.
 Before this count existed, a paid order cost 73 DynamoDB requests (a Stripe payment 70, a delivery
 20). crm_upsert read the erasure marks six times per fact and wrote each summary and profile in two
 transactions (39 requests per paid order); it now reads the marks once per fact and writes summary
-and profile in one transaction (20). order_routing read a just-recorded order twice (3 queries, now 2).
+and profile in one transaction (20). Its event rule then stopped delivering the hub's status changes
+that cannot change a customer's summary (routed, shipped, delivered; an order recorded as paid, which
+its placement already said): crm_upsert's requests per paid order 20 -> 8, per Stripe payment
+25 -> 17, per delivery 6 -> 0, each with one SQS receive and delete fewer. order_routing read a just-recorded order twice (3 queries, now 2).
 A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
 one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
 guarantees below), marketing's separate reads and writes per scheduled message, and stock_updates'

@@ -145,11 +145,15 @@ def storefront_update(order: str, *, channel="woocommerce", minutes=4, **values)
     )
 
 
-def status(order: str, value: str, *, channel="shopify", minutes=2) -> OrderStatusChanged:
+def status(
+    order: str, value: str, *, channel="shopify", minutes=2, previous: str | None = "on_hold"
+) -> OrderStatusChanged:
+    """The hub moving an order to `value`; from on hold by default, which can move to any status it
+    tells a summary (paid, fulfilling, shipped, cancelled, refunded)."""
     return OrderStatusChanged(
         **_envelope("status", order, value, channel="hub", minutes=minutes, source="hub") | {"channel": channel},
         data=StatusChangeData(
-            order_id=f"{channel}:{order}", previous=None, status=value, reserved=True, cause_event_id="evt_x"
+            order_id=f"{channel}:{order}", previous=previous, status=value, reserved=True, cause_event_id="evt_x"
         ),
     )
 
@@ -296,6 +300,28 @@ def test_events_that_say_nothing_about_customers_are_ignored():
     assert outcome.emails == frozenset()
     assert store.profiles == {}
     assert svc.handle(payment("77", 100)).outcome == "recorded"
+
+
+def test_status_moves_that_tell_a_summary_nothing_keep_no_fact():
+    svc, store = service()
+    svc.handle(placed("1", "ada@example.com", 1000, paid=True))
+    before = store.get("ada@example.com")
+    # Recorded paid (its placement said so), then routed, shipped and delivered: nothing new.
+    for previous, value in [
+        (None, "paid"),
+        ("paid", "fulfilling"),
+        ("fulfilling", "shipped"),
+        ("shipped", "delivered"),
+    ]:
+        assert svc.handle(status("1", value, previous=previous, minutes=9)).outcome == "ignored"
+    assert set(store.orders["shopify:1"]) == {placed("1", None).event_id}
+    assert store.get("ada@example.com") == before
+    # A first move into a paid status, a cancellation and a refund are kept.
+    svc.handle(placed("2", "ada@example.com", 500, paid=False, minutes=1))
+    assert svc.handle(status("2", "paid", previous="pending_payment", minutes=3)).outcome == "recorded"
+    assert store.get("ada@example.com").total_spent == {"USD": 1500}
+    assert svc.handle(status("1", "refunded", previous="delivered", minutes=9)).outcome == "recorded"
+    assert store.get("ada@example.com").total_spent == {"USD": 500}
 
 
 def test_a_refund_before_its_order_is_counted_once_the_order_arrives():

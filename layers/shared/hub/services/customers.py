@@ -26,6 +26,7 @@ from hub.domain.customers import (
     erasure_key,
     normalise_email,
     placed_lines,
+    status_tells_a_summary,
     summary_for,
 )
 from hub.events import (
@@ -105,6 +106,8 @@ def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
         values = {"refund_id": data.refund_id, "amount": data.amount, "currency": (data.currency or "").upper() or None}
         return Fact(kind=FactKind.STOREFRONT_REFUND, order_id=data.order_id, data=values, **common)
     if isinstance(event, OrderStatusChanged):
+        if not status_tells_a_summary(event.data.previous, event.data.status):
+            return None  # the rule (template.yaml, CrmRule) does not even deliver these
         return Fact(kind=FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status}, **common)
     if isinstance(event, PaymentSucceeded | PaymentRefunded):
         data = event.data
