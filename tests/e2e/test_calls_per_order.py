@@ -31,8 +31,7 @@ PINNED = {
         "CrmUpsertFunction": {
             "dynamodb:BatchGetItem": 1,
             "dynamodb:GetItem": 1,
-            "dynamodb:PutItem": 2,
-            "dynamodb:Query": 3,
+            "dynamodb:Query": 2,
             "dynamodb:TransactWriteItems": 1,
             "kms:Decrypt": 1,
         },
@@ -68,8 +67,7 @@ PINNED = {
     "gateway_payment": {
         "CrmUpsertFunction": {
             "dynamodb:BatchGetItem": 2,
-            "dynamodb:PutItem": 3,
-            "dynamodb:Query": 10,
+            "dynamodb:Query": 6,
             "dynamodb:TransactWriteItems": 2,
         },
         "MarketingTriggersFunction": {

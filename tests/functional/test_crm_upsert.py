@@ -15,7 +15,7 @@ from hub.events import CustomerDataRequested, CustomerRedactionRequested, Redact
 
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
 from tests.functional.test_payment_confirmation import record
-from tests.unit.test_customer_profiles import _envelope, customer, placed
+from tests.unit.test_customer_profiles import _envelope, customer, payment, placed
 
 ADA = "ada.lovelace@example.com"
 
@@ -180,3 +180,49 @@ def test_a_record_that_is_not_a_hub_event_fails_alone(aws, functions, context):
     good = record(placed("1", "ada@example.com"), "good")
     bad = dict(good, messageId="bad", body=json.dumps({"not": "an event"}))
     assert crm.lambda_handler({"Records": [good, bad]}, context) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+
+# ------------------------------------------------------------------------------ two sandboxes at once
+def _interleave(first, second, context, first_events, second_events) -> list[str]:
+    """Deliver `first_events` to one crm_upsert sandbox and, once it has read everything and is about
+    to write, all of `second_events` to another: both read before either writes. Returns the facts
+    each transaction carried, in the order they were tried."""
+    store = first._root().customers._store
+    tried: list[str] = []
+    save = store.save_fact
+
+    def save_fact(fact, *args):  # type: ignore[no-untyped-def]
+        if not tried:
+            tried.append(f"{fact.kind.value}: second sandbox runs")
+            assert deliver(second, context, *second_events) == {"batchItemFailures": []}
+        tried.append(fact.kind.value)
+        return save(fact, *args)
+
+    store.save_fact = save_fact
+    assert deliver(first, context, *first_events) == {"batchItemFailures": []}
+    return tried
+
+
+def test_two_facts_for_one_customer_read_at_once_both_end_in_the_profile(aws, load_function, context):
+    # Each fact is kept only in the transaction of its derivation: the one that writes second read
+    # the profile's version before the other moved it on, is refused, reads again, and keeps both.
+    first, second, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    tried = _interleave(first, second, context, [placed("1", ADA, 2000)], [placed("2", ADA, 3000, minutes=5)])
+    assert tried == ["placed: second sandbox runs", "placed", "placed"]  # refused once, then written
+    status, body = get_customer(admin, context, ADA)
+    assert status == 200, body
+    assert body["orders"] == ["shopify:1", "shopify:2"] and body["total_spent"] == {"USD": "50.00"}
+
+
+def test_two_facts_for_one_order_naming_two_customers_read_at_once_both_count(aws, load_function, context):
+    # Ada's unpaid WooCommerce order and Grace's Stripe payment of it: neither derivation writes the
+    # other's customer, so the order's own version is what refuses the second write.
+    first, second, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    order = placed("9", ADA, 5000, channel="woocommerce", paid=False)
+    tried = _interleave(first, second, context, [order], [payment("9", 5000, email="grace@example.com")])
+    assert tried == ["placed: second sandbox runs", "placed", "placed"]
+    status, body = get_customer(admin, context, ADA)
+    assert status == 200 and body["orders"] == ["woocommerce:9"]
+    assert body["total_spent"] == {"USD": "50.00"}  # paid by the payment the first read missed
+    status, _body = get_customer(admin, context, "grace%40example.com")
+    assert status == 404  # the payer has no order of hers: the order is Ada's

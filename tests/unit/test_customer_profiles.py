@@ -440,20 +440,29 @@ def test_a_normal_orders_lines_are_kept_as_sent_and_thousands_are_bounded_per_sk
 
 # ------------------------------------------------------------------------------------------ reads and writes
 class _CountingStore(FakeCustomerStore):
-    """Counts what a fact costs the store: erasure mark reads and writes of derived items."""
+    """Counts what a fact costs the store: erasure mark reads, partition reads and transactions."""
 
     def __init__(self) -> None:
         super().__init__()
         self.mark_reads: list[list[str]] = []
+        self.reads: list[str] = []
         self.writes: list[str] = []
 
     def erasure_marks(self, subjects):  # type: ignore[no-untyped-def]
         self.mark_reads.append(sorted(set(subjects)))
         return super().erasure_marks(subjects)
 
-    def save_derived(self, email, order_id, *args):  # type: ignore[no-untyped-def]
-        self.writes.append(f"derived {email} {order_id}")
-        return super().save_derived(email, order_id, *args)
+    def customer(self, email):  # type: ignore[no-untyped-def]
+        self.reads.append(f"customer {email}")
+        return super().customer(email)
+
+    def order(self, order_id):  # type: ignore[no-untyped-def]
+        self.reads.append(f"order {order_id}")
+        return super().order(order_id)
+
+    def save_fact(self, fact, order_version, derived, marks):  # type: ignore[no-untyped-def]
+        self.writes.append(f"{fact.kind.value} with {' '.join(d.email for d in derived)}")
+        return super().save_fact(fact, order_version, derived, marks)
 
     def save_summary(self, email, order_id, *args):  # type: ignore[no-untyped-def]
         self.writes.append(f"summary {email} {order_id}")
@@ -464,26 +473,27 @@ class _CountingStore(FakeCustomerStore):
         return super().save_profile(email, *args)
 
 
-def test_a_fact_reads_its_erasure_marks_once_and_writes_summary_and_profile_together():
+def test_a_fact_reads_its_order_and_customer_once_and_writes_everything_in_one_transaction():
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     svc.handle(status("1001", "fulfilling"))
     key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
-    # One read per fact, naming the shop and every customer the order's facts name.
-    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
-    assert store.writes == ["derived ada@example.com shopify:1001"] * 2
+    # One read of marks per fact, naming the shop and every customer the order's facts name.
+    assert store.mark_reads == [[key, "shop:shopify"]] * 2
+    assert store.reads == ["order shopify:1001", "customer ada@example.com"] * 2
+    assert store.writes == ["placed with ada@example.com", "status with ada@example.com"]
     assert store.get("ada@example.com").order_ids == ("shopify:1001",)
 
 
-def test_an_erasure_landing_after_the_marks_were_read_makes_the_derivation_read_them_again():
+def test_an_erasure_landing_after_the_reads_makes_the_derivation_read_the_marks_again():
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
-    store.mark_reads.clear()
     store.before_save = lambda: store.mark_erased(key, datetime(2100, 1, 1, tzinfo=UTC))
+    store.mark_reads.clear()
     # The write derived under the old marks was refused; the retry read them again, derived nothing
     # (every fact is covered now) and went on to erase the order, which this fake does not hold.
     with pytest.raises(OrderNotRecordedError):
         svc.handle(status("1001", "fulfilling"))
-    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
+    assert store.mark_reads == [[key, "shop:shopify"]] * 2
     assert store.get("ada@example.com") is None
