@@ -29,7 +29,6 @@ QUIET = 0.5
 PINNED = {
     "paid_order": {
         "CrmUpsertFunction": {
-            "dynamodb:BatchGetItem": 1,
             "dynamodb:GetItem": 1,
             "dynamodb:Query": 2,
             "dynamodb:TransactWriteItems": 1,
@@ -65,11 +64,7 @@ PINNED = {
         "event-source-mapping": {"sqs:DeleteMessageBatch": 10, "sqs:ReceiveMessage": 10},
     },
     "gateway_payment": {
-        "CrmUpsertFunction": {
-            "dynamodb:BatchGetItem": 2,
-            "dynamodb:Query": 6,
-            "dynamodb:TransactWriteItems": 2,
-        },
+        "CrmUpsertFunction": {"dynamodb:Query": 6, "dynamodb:TransactWriteItems": 2},
         "MarketingTriggersFunction": {
             "dynamodb:GetItem": 2,
             "dynamodb:PutItem": 1,

@@ -226,3 +226,24 @@ def test_two_facts_for_one_order_naming_two_customers_read_at_once_both_count(aw
     assert body["total_spent"] == {"USD": "50.00"}  # paid by the payment the first read missed
     status, _body = get_customer(admin, context, "grace%40example.com")
     assert status == 404  # the payer has no order of hers: the order is Ada's
+
+
+def test_a_new_sandbox_that_reads_no_mark_first_still_refuses_an_erased_customers_fact(aws, load_function, context):
+    # Marks are read only once a transaction was refused: a sandbox that never read Ada's mark
+    # tries the write as if she were not erased, is refused by the mark, reads it and refuses the fact.
+    eraser, late, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    assert deliver(eraser, context, customer(ADA, first="Ada", minutes=1)) == {"batchItemFailures": []}
+    redaction = CustomerRedactionRequested(
+        **_envelope("customers/redact", ADA, minutes=60),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA, order_ids=[]),
+    )
+    assert deliver(eraser, context, redaction) == {"batchItemFailures": []}
+    assert deliver(late, context, customer(ADA, first="Ada", phone="+1 617 555 0142", minutes=30)) == {
+        "batchItemFailures": []
+    }
+    assert get_customer(admin, context, "ada.lovelace%40example.com")[0] == 404
+    assert "ada.lovelace" not in table_text(aws) and "555 0142" not in table_text(aws)
+    # She comes back after the erasure: a new profile, written on condition the mark is the one read.
+    assert deliver(late, context, customer(ADA, first="Ada", minutes=90)) == {"batchItemFailures": []}
+    status, body = get_customer(admin, context, "ada.lovelace%40example.com")
+    assert status == 200 and body["first_name"] == "Ada"

@@ -477,23 +477,34 @@ def test_a_fact_reads_its_order_and_customer_once_and_writes_everything_in_one_t
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     svc.handle(status("1001", "fulfilling"))
-    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
-    # One read of marks per fact, naming the shop and every customer the order's facts name.
-    assert store.mark_reads == [[key, "shop:shopify"]] * 2
+    # Nobody is erased: no mark is read, the transaction checks that none exists.
+    assert store.mark_reads == []
     assert store.reads == ["order shopify:1001", "customer ada@example.com"] * 2
     assert store.writes == ["placed with ada@example.com", "status with ada@example.com"]
     assert store.get("ada@example.com").order_ids == ("shopify:1001",)
 
 
-def test_an_erasure_landing_after_the_reads_makes_the_derivation_read_the_marks_again():
+def test_an_erasure_landing_after_the_reads_makes_the_derivation_read_the_marks():
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
     store.before_save = lambda: store.mark_erased(key, datetime(2100, 1, 1, tzinfo=UTC))
-    store.mark_reads.clear()
-    # The write derived under the old marks was refused; the retry read them again, derived nothing
-    # (every fact is covered now) and went on to erase the order, which this fake does not hold.
+    # The write derived with no mark was refused; the retry read the marks, derived nothing (every
+    # fact is covered now) and went on to erase the order, which this fake does not hold.
     with pytest.raises(OrderNotRecordedError):
         svc.handle(status("1001", "fulfilling"))
-    assert store.mark_reads == [[key, "shop:shopify"]] * 2
+    assert store.mark_reads == [[key, "shop:shopify"]]
     assert store.get("ada@example.com") is None
+
+
+def test_a_mark_read_once_is_remembered_and_refuses_a_later_fact_without_a_write():
+    svc, store = service(_CountingStore())
+    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
+    store.mark_erased(key, at(50))
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=10)).outcome == "already_erased"
+    assert store.mark_reads == [[key, "shop:shopify"]] and len(store.writes) == 1  # the refused write
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=20)).outcome == "already_erased"
+    assert store.mark_reads == [[key, "shop:shopify"]] and len(store.writes) == 1
+    # A fact after the erasure starts a new profile, written on condition the mark is still the one read.
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=60)).outcome == "recorded"
+    assert store.get("ada@example.com").first_name == "Ada" and len(store.mark_reads) == 1

@@ -61,6 +61,7 @@ from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
 __all__ = ["CustomerService", "Handled", "OrderNotRecordedError", "facts_from"]
 
 _ATTEMPTS = 8
+_MARKS_REMEMBERED = 10_000
 
 
 def _utcnow() -> datetime:
@@ -155,7 +156,7 @@ class CustomerService:
         self._config = config
         self._contacts = contacts
         self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
-        # The erasure marks read while one fact is recorded: subject -> mark (None: not erased).
+        # The erasure marks read by this sandbox: subject -> mark (None: not erased when read).
         self._seen: dict[str, datetime | None] = {}
 
     def handle(self, event: HubEvent) -> Handled:
@@ -190,16 +191,17 @@ class CustomerService:
         tests/functional/test_crm_upsert.py interleaves two such derivations on moto.
 
         Erasure marks: each derivation's write checks every mark it depends on (the shops of every
-        fact and summary involved, every concerned customer) as the one it saw; they are read once
-        per attempt, in one request."""
-        try:
-            for _attempt in range(_ATTEMPTS):
-                self._seen = {}
-                result = self._attempt(fact, fresh=True)
-                if result is not None:
-                    return result
-        finally:
-            self._seen = {}
+        fact and summary involved, every concerned customer) as the one it saw. Marks are read only
+        when a write was refused: until then a subject not read yet is taken as not erased, which the
+        transaction checks. A mark read is remembered for the sandbox's later records: marks only
+        ever move forward, so a remembered mark that refuses a fact is never wrong, and one that
+        moved on since fails the write, which reads the marks again."""
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                self._seen = {}  # a write was refused: every mark is read again
+            result = self._attempt(fact, fresh=attempt > 0)
+            if result is not None:
+                return result
         raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")
 
     def _attempt(self, fact: Fact, fresh: bool) -> Handled | None:
@@ -259,11 +261,15 @@ class CustomerService:
         return Handled("recorded", frozenset(emails), order_id=fact.order_id)
 
     def _marks(self, subjects: list[str], fresh: bool) -> dict[str, datetime]:
-        """The erasure marks of `subjects`, read in one request (those this attempt did not read yet)."""
-        missing = [s for s in subjects if s not in self._seen]
-        if fresh and missing:
-            found = self._store.erasure_marks(missing)
-            self._seen.update({s: found.get(s) for s in missing})
+        """The erasure marks of `subjects`: read when `fresh`, else the ones remembered, a subject
+        not read yet taken as not erased (the write that depends on it checks it)."""
+        if fresh:
+            missing = [s for s in subjects if s not in self._seen]
+            if missing:
+                found = self._store.erasure_marks(missing)
+                self._seen.update({s: found.get(s) for s in missing})
+        if len(self._seen) > _MARKS_REMEMBERED:
+            self._seen = {s: self._seen[s] for s in subjects if s in self._seen}
         return {s: mark for s in subjects if (mark := self._seen.get(s)) is not None}
 
     @staticmethod
