@@ -441,22 +441,16 @@ WHY: dict[tuple[str, str], str] = {
         "the fulfilments (or the delivery) and the timeline entry, on condition the order is unchanged"
     ),
     ("CrmUpsertFunction", "dynamodb:GetItem"): "the customer's data key, to open the sealed email (once per sandbox)",
-    ("CrmUpsertFunction", "dynamodb:BatchGetItem"): (
-        "one per fact: the erasure marks of its shop and of every customer it concerns, so that an erased "
-        "customer's facts never come back; reused by the derivation, whose write re-checks them"
-    ),
-    ("CrmUpsertFunction", "dynamodb:PutItem"): (
-        "the fact, under the customer and under the order, kept before any derivation reads: two events handled "
-        "at once always see each other's facts"
-    ),
     ("CrmUpsertFunction", "dynamodb:Query"): (
-        "per fact, the order's facts (which customers it concerns); per customer, their items (facts, summaries "
-        "and versions), then the order's facts again after them, so that a fact kept in between changes a "
-        "version and fails the write instead of being lost"
+        "per fact, the order's partition (its facts, their version read first: which customers it concerns, "
+        "what their summary is derived from), and each concerned customer's partition (profile version first, "
+        "then summaries and facts), each read once"
     ),
     ("CrmUpsertFunction", "dynamodb:TransactWriteItems"): (
-        "per fact and customer, the order summary and the profile together, on their versions and on the "
-        "erasure marks they were derived under"
+        "per fact, everything at once: the fact (under the order and the customer), the order's fact version, "
+        "each concerned customer's summary and profile, on the versions read and the erasure marks seen, so "
+        "that of two derivations that missed each other's fact the second is refused and reads again (marks "
+        "are checked as absent until a refused write has read them, in one BatchGetItem, so none is read here)"
     ),
     ("ReportingFunction", "dynamodb:GetItem"): (
         "the customer's data key (once per sandbox); the order's and the customer's report facts, with the "
@@ -571,7 +565,15 @@ and `tests/e2e/test_calls_per_order.py` pins them.
 Before this count existed, a paid order cost 73 DynamoDB requests (a Stripe payment 70, a delivery
 20). crm_upsert read the erasure marks six times per fact and wrote each summary and profile in two
 transactions (39 requests per paid order); it now reads the marks once per fact and writes summary
-and profile in one transaction (20). order_routing read a just-recorded order twice (3 queries, now 2).
+and profile in one transaction (20). Its event rule then stopped delivering the hub's status changes
+that cannot change a customer's summary (routed, shipped, delivered; an order recorded as paid, which
+its placement already said): crm_upsert's requests per paid order 20 -> 8, per Stripe payment
+25 -> 17, per delivery 6 -> 0, each with one SQS receive and delete fewer. crm_upsert then kept each
+fact in its derivation's transaction instead of two PutItems before it, and read the order's facts
+and each customer's partition once (each partition's version first): 8 -> 5 per paid order, 17 -> 10
+per Stripe payment. Last, the erasure marks are no longer read before each derivation: the
+transaction checks them (as absent, until a refused write has read them), so a customer nobody
+erased costs no read: 5 -> 4 per paid order, 10 -> 8 per Stripe payment. order_routing read a just-recorded order twice (3 queries, now 2).
 A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
 one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
 guarantees below), marketing's separate reads and writes per scheduled message, and stock_updates'

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary, normalise_email
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
-from hub.ports import ContactRecord, ProfileConflictError, StoredCustomer
+from hub.ports import ContactRecord, Derived, ProfileConflictError, StoredCustomer, StoredOrder
 
 
 class FakeCustomerStore:
@@ -21,6 +21,7 @@ class FakeCustomerStore:
         self.orders: dict[str, dict[str, Fact]] = {}
         self.profiles: dict[str, tuple[CustomerProfile, int]] = {}
         self.summaries: dict[str, dict[str, tuple[OrderSummary, int]]] = {}
+        self.order_versions: dict[str, int] = {}
         self.marks: dict[str, datetime] = {}
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.crm: dict[str, str] = {}
@@ -37,12 +38,6 @@ class FakeCustomerStore:
     def salt(self) -> str:
         return self._salt
 
-    def put_fact(self, fact: Fact) -> None:
-        if fact.email:
-            self.customers.setdefault(fact.email, {})[fact.event_id] = fact
-        if fact.order_id:
-            self.orders.setdefault(fact.order_id, {})[fact.event_id] = fact
-
     def customer(self, email: str) -> StoredCustomer:
         stored = self.profiles.get(email)
         orders = {o: summary for o, (summary, _version) in self.summaries.get(email, {}).items()}
@@ -57,6 +52,9 @@ class FakeCustomerStore:
 
     def order_facts(self, order_id: str) -> list[Fact]:
         return list(self.orders.get(order_id, {}).values())
+
+    def order(self, order_id: str) -> StoredOrder:
+        return StoredOrder(self.order_facts(order_id), self.order_versions.get(order_id, 0))
 
     def facts_of_channel(self, channel: str) -> list[Fact]:
         found = {f.event_id: f for facts in [*self.customers.values(), *self.orders.values()] for f in facts.values()}
@@ -124,37 +122,38 @@ class FakeCustomerStore:
                 orders[order_id] = (summary, version + 1)
             return
 
-    def save_derived(
-        self,
-        email: str,
-        order_id: str,
-        summary: OrderSummary | None,
-        summary_version: int,
-        profile: CustomerProfile | None,
-        profile_version: int,
-        marks: Mapping[str, datetime | None],
+    def save_fact(
+        self, fact: Fact, order_version: int, derived: Sequence[Derived], marks: Mapping[str, datetime | None]
     ) -> None:
-        # One transaction: both versions and every mark are checked before either write lands.
-        for _ in range(2):
-            stored = self.profiles.get(email)
-            try:
-                self._guard(self.summary_version(email, order_id), summary_version, marks)
-            except _Retry:
-                continue
-            if (stored[1] if stored else 0) != profile_version:
-                raise ProfileConflictError("changed")
-            orders = self.summaries.setdefault(email, {})
-            if summary is None:
-                orders.pop(order_id, None)
+        # One transaction: every version and every mark is checked before anything lands.
+        if self.before_save is not None:
+            hook, self.before_save = self.before_save, None
+            hook()
+        stale = [fact.order_id and self.order_versions.get(fact.order_id, 0) != order_version]
+        for d in derived:
+            stored = self.profiles.get(d.email)
+            stale.append((stored[1] if stored else 0) != d.profile_version)
+            stale.append(bool(d.order_id) and self.summary_version(d.email, d.order_id or "") != d.summary_version)
+        if any(stale) or any(self.marks.get(s) != seen for s, seen in marks.items()):
+            raise ProfileConflictError("changed")
+        if fact.email:
+            self.customers.setdefault(fact.email, {})[fact.event_id] = fact
+        if fact.order_id:
+            self.orders.setdefault(fact.order_id, {})[fact.event_id] = fact
+            self.order_versions[fact.order_id] = order_version + 1
+        for d in derived:
+            if d.order_id:
+                orders = self.summaries.setdefault(d.email, {})
+                if d.summary is None:
+                    orders.pop(d.order_id, None)
+                else:
+                    orders[d.order_id] = (d.summary, d.summary_version + 1)
+                if not orders:
+                    del self.summaries[d.email]
+            if d.profile is None:
+                self.profiles.pop(d.email, None)
             else:
-                orders[order_id] = (summary, summary_version + 1)
-            if not orders:
-                del self.summaries[email]
-            if profile is None:
-                self.profiles.pop(email, None)
-            else:
-                self.profiles[email] = (profile, profile_version + 1)
-            return
+                self.profiles[d.email] = (d.profile, d.profile_version + 1)
 
     def record_privacy(self, subject: str, request: str, values: Mapping[str, str], counts: Mapping[str, int]) -> None:
         record = self.records.setdefault((subject, request), {})

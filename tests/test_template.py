@@ -104,3 +104,43 @@ def test_tables_keep_point_in_time_recovery_and_ttl():
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
         assert props["TimeToLiveSpecification"]["Enabled"], name
+
+
+def _crm_rule_delivers(event: dict) -> bool:
+    """Whether CrmRule's pattern, as the emulator's EventBridge (moto) evaluates it, delivers `event`."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    pattern = RESOURCES["CrmRule"]["Properties"]["EventPattern"]
+    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+
+
+def test_crm_rule_delivers_exactly_the_status_changes_a_customer_summary_needs():
+    from hub.domain.customers import status_tells_a_summary
+    from hub.domain.orders import OrderStatus
+
+    statuses = [s.value for s in OrderStatus]
+    told = set()
+    for previous in [None, *statuses]:
+        for status in statuses:
+            data = {"order_id": "shopify:1", "previous": previous, "status": status, "reserved": True}
+            event = {"source": "commerce-hub.hub", "detail-type": "OrderStatusChanged", "detail": {"data": data}}
+            assert _crm_rule_delivers(event) == status_tells_a_summary(previous, status), (previous, status)
+            if status_tells_a_summary(previous, status):
+                told.add((previous, status))
+    # The moves a paid order makes after it was recorded paid reach crm_upsert no more; these do.
+    assert ("paid", "fulfilling") not in told and ("shipped", "delivered") not in told and (None, "paid") not in told
+    assert {("pending_payment", "paid"), ("on_hold", "fulfilling"), ("delivered", "refunded")} <= told
+    assert {(None, "cancelled"), ("paid", "cancelled")} <= told
+
+
+def test_crm_rule_delivers_every_other_event_crm_upsert_handles_and_claim_checked_status_changes():
+    for detail_type in ["OrderPlaced", "OrderUpdated", "OrderPaid", "OrderCancelled", "RefundIssued",
+                        "PaymentSucceeded", "PaymentRefunded", "CustomerUpserted", "CustomerRedactionRequested",
+                        "CustomerDataRequested", "ShopRedactionRequested", "CustomerErased"]:  # fmt: skip
+        assert _crm_rule_delivers({"source": "commerce-hub.shopify", "detail-type": detail_type, "detail": {}})
+    checked = {"claim_check": {"bucket": "b", "key": "events/x.json", "bytes": 300000}}
+    assert _crm_rule_delivers({"source": "commerce-hub.hub", "detail-type": "OrderStatusChanged", "detail": checked})
+    assert not _crm_rule_delivers({"source": "commerce-hub.hub", "detail-type": "StockLevelChanged", "detail": {}})
+    assert not _crm_rule_delivers({"source": "elsewhere", "detail-type": "OrderPlaced", "detail": {}})

@@ -29,11 +29,9 @@ QUIET = 0.5
 PINNED = {
     "paid_order": {
         "CrmUpsertFunction": {
-            "dynamodb:BatchGetItem": 3,
             "dynamodb:GetItem": 1,
-            "dynamodb:PutItem": 4,
-            "dynamodb:Query": 9,
-            "dynamodb:TransactWriteItems": 3,
+            "dynamodb:Query": 2,
+            "dynamodb:TransactWriteItems": 1,
             "kms:Decrypt": 1,
         },
         "MarketingTriggersFunction": {
@@ -63,15 +61,10 @@ PINNED = {
             "events:PutEvents": 1,
             "kms:GenerateDataKey": 1,
         },
-        "event-source-mapping": {"sqs:DeleteMessageBatch": 12, "sqs:ReceiveMessage": 12},
+        "event-source-mapping": {"sqs:DeleteMessageBatch": 10, "sqs:ReceiveMessage": 10},
     },
     "gateway_payment": {
-        "CrmUpsertFunction": {
-            "dynamodb:BatchGetItem": 3,
-            "dynamodb:PutItem": 4,
-            "dynamodb:Query": 15,
-            "dynamodb:TransactWriteItems": 3,
-        },
+        "CrmUpsertFunction": {"dynamodb:Query": 6, "dynamodb:TransactWriteItems": 2},
         "MarketingTriggersFunction": {
             "dynamodb:GetItem": 2,
             "dynamodb:PutItem": 1,
@@ -86,15 +79,9 @@ PINNED = {
             "dynamodb:UpdateItem": 1,
             "events:PutEvents": 1,
         },
-        "event-source-mapping": {"sqs:DeleteMessageBatch": 6, "sqs:ReceiveMessage": 6},
+        "event-source-mapping": {"sqs:DeleteMessageBatch": 5, "sqs:ReceiveMessage": 5},
     },
     "shipped_to_delivered": {
-        "CrmUpsertFunction": {
-            "dynamodb:BatchGetItem": 1,
-            "dynamodb:PutItem": 1,
-            "dynamodb:Query": 3,
-            "dynamodb:TransactWriteItems": 1,
-        },
         "MarketingTriggersFunction": {
             "dynamodb:DeleteItem": 1,
             "dynamodb:GetItem": 1,
@@ -108,7 +95,7 @@ PINNED = {
             "events:PutEvents": 1,
         },
         "WebhookIntakeFunction": {"dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1, "events:PutEvents": 1},
-        "event-source-mapping": {"sqs:DeleteMessageBatch": 3, "sqs:ReceiveMessage": 3},
+        "event-source-mapping": {"sqs:DeleteMessageBatch": 2, "sqs:ReceiveMessage": 2},
     },
 }
 

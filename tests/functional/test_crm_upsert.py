@@ -15,7 +15,7 @@ from hub.events import CustomerDataRequested, CustomerRedactionRequested, Redact
 
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, event
 from tests.functional.test_payment_confirmation import record
-from tests.unit.test_customer_profiles import _envelope, customer, placed
+from tests.unit.test_customer_profiles import _envelope, customer, payment, placed
 
 ADA = "ada.lovelace@example.com"
 
@@ -180,3 +180,86 @@ def test_a_record_that_is_not_a_hub_event_fails_alone(aws, functions, context):
     good = record(placed("1", "ada@example.com"), "good")
     bad = dict(good, messageId="bad", body=json.dumps({"not": "an event"}))
     assert crm.lambda_handler({"Records": [good, bad]}, context) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+
+# ------------------------------------------------------------------------------ two sandboxes at once
+def _interleave(first, second, context, first_events, second_events) -> list[str]:
+    """Deliver `first_events` to one crm_upsert sandbox and, once it has read everything and is about
+    to write, all of `second_events` to another: both read before either writes. Returns the facts
+    each transaction carried, in the order they were tried."""
+    store = first._root().customers._store
+    tried: list[str] = []
+    save = store.save_fact
+
+    def save_fact(fact, *args):  # type: ignore[no-untyped-def]
+        if not tried:
+            tried.append(f"{fact.kind.value}: second sandbox runs")
+            assert deliver(second, context, *second_events) == {"batchItemFailures": []}
+        tried.append(fact.kind.value)
+        return save(fact, *args)
+
+    store.save_fact = save_fact
+    assert deliver(first, context, *first_events) == {"batchItemFailures": []}
+    return tried
+
+
+def test_two_facts_for_one_customer_read_at_once_both_end_in_the_profile(aws, load_function, context):
+    # Each fact is kept only in the transaction of its derivation: the one that writes second read
+    # the profile's version before the other moved it on, is refused, reads again, and keeps both.
+    first, second, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    tried = _interleave(first, second, context, [placed("1", ADA, 2000)], [placed("2", ADA, 3000, minutes=5)])
+    assert tried == ["placed: second sandbox runs", "placed", "placed"]  # refused once, then written
+    status, body = get_customer(admin, context, ADA)
+    assert status == 200, body
+    assert body["orders"] == ["shopify:1", "shopify:2"] and body["total_spent"] == {"USD": "50.00"}
+
+
+def test_two_facts_for_one_order_naming_two_customers_read_at_once_both_count(aws, load_function, context):
+    # Ada's unpaid WooCommerce order and Grace's Stripe payment of it: neither derivation writes the
+    # other's customer, so the order's own version is what refuses the second write.
+    first, second, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    order = placed("9", ADA, 5000, channel="woocommerce", paid=False)
+    tried = _interleave(first, second, context, [order], [payment("9", 5000, email="grace@example.com")])
+    assert tried == ["placed: second sandbox runs", "placed", "placed"]
+    status, body = get_customer(admin, context, ADA)
+    assert status == 200 and body["orders"] == ["woocommerce:9"]
+    assert body["total_spent"] == {"USD": "50.00"}  # paid by the payment the first read missed
+    status, _body = get_customer(admin, context, "grace%40example.com")
+    assert status == 404  # the payer has no order of hers: the order is Ada's
+
+
+def test_a_new_sandbox_that_reads_no_mark_first_still_refuses_an_erased_customers_fact(aws, load_function, context):
+    # Marks are read only once a transaction was refused: a sandbox that never read Ada's mark
+    # tries the write as if she were not erased, is refused by the mark, reads it and refuses the fact.
+    eraser, late, admin = load_function("crm_upsert"), load_function("crm_upsert"), load_function("admin_api")
+    assert deliver(eraser, context, customer(ADA, first="Ada", minutes=1)) == {"batchItemFailures": []}
+    redaction = CustomerRedactionRequested(
+        **_envelope("customers/redact", ADA, minutes=60),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA, order_ids=[]),
+    )
+    assert deliver(eraser, context, redaction) == {"batchItemFailures": []}
+    assert deliver(late, context, customer(ADA, first="Ada", phone="+1 617 555 0142", minutes=30)) == {
+        "batchItemFailures": []
+    }
+    assert get_customer(admin, context, "ada.lovelace%40example.com")[0] == 404
+    assert "ada.lovelace" not in table_text(aws) and "555 0142" not in table_text(aws)
+    # She comes back after the erasure: a new profile, written on condition the mark is the one read.
+    assert deliver(late, context, customer(ADA, first="Ada", minutes=90)) == {"batchItemFailures": []}
+    status, body = get_customer(admin, context, "ada.lovelace%40example.com")
+    assert status == 200 and body["first_name"] == "Ada"
+
+
+def test_each_partition_is_read_with_its_version_first(aws, load_function, context):
+    # What the argument against lost facts rests on: a Query returns, for each later part of the read,
+    # what a transaction committed before it, so the version must come before the facts.
+    from hub.adapters.customers import DynamoCustomerStore
+
+    assert deliver(load_function("crm_upsert"), context, placed("1", ADA, 2000)) == {"batchItemFailures": []}
+    client = boto3.client("dynamodb")
+    queries: list[dict] = []
+    client.meta.events.register("provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params))
+    store = DynamoCustomerStore(client, aws.resources["HubTable"], lambda: "salt")
+    assert store.customer(ADA).version == 1 and store.order("shopify:1").version == 1
+    read = [[i["sk"]["S"] for i in boto3.client("dynamodb").query(**q)["Items"]] for q in queries]
+    assert read[0][0] == "PROFILE" and {"ORDER#shopify:1", "FACT#" + placed("1", ADA).event_id} <= set(read[0])
+    assert read[1] == ["VERSION", "FACT#" + placed("1", ADA).event_id]

@@ -145,11 +145,15 @@ def storefront_update(order: str, *, channel="woocommerce", minutes=4, **values)
     )
 
 
-def status(order: str, value: str, *, channel="shopify", minutes=2) -> OrderStatusChanged:
+def status(
+    order: str, value: str, *, channel="shopify", minutes=2, previous: str | None = "on_hold"
+) -> OrderStatusChanged:
+    """The hub moving an order to `value`; from on hold by default, which can move to any status it
+    tells a summary (paid, fulfilling, shipped, cancelled, refunded)."""
     return OrderStatusChanged(
         **_envelope("status", order, value, channel="hub", minutes=minutes, source="hub") | {"channel": channel},
         data=StatusChangeData(
-            order_id=f"{channel}:{order}", previous=None, status=value, reserved=True, cause_event_id="evt_x"
+            order_id=f"{channel}:{order}", previous=previous, status=value, reserved=True, cause_event_id="evt_x"
         ),
     )
 
@@ -298,6 +302,28 @@ def test_events_that_say_nothing_about_customers_are_ignored():
     assert svc.handle(payment("77", 100)).outcome == "recorded"
 
 
+def test_status_moves_that_tell_a_summary_nothing_keep_no_fact():
+    svc, store = service()
+    svc.handle(placed("1", "ada@example.com", 1000, paid=True))
+    before = store.get("ada@example.com")
+    # Recorded paid (its placement said so), then routed, shipped and delivered: nothing new.
+    for previous, value in [
+        (None, "paid"),
+        ("paid", "fulfilling"),
+        ("fulfilling", "shipped"),
+        ("shipped", "delivered"),
+    ]:
+        assert svc.handle(status("1", value, previous=previous, minutes=9)).outcome == "ignored"
+    assert set(store.orders["shopify:1"]) == {placed("1", None).event_id}
+    assert store.get("ada@example.com") == before
+    # A first move into a paid status, a cancellation and a refund are kept.
+    svc.handle(placed("2", "ada@example.com", 500, paid=False, minutes=1))
+    assert svc.handle(status("2", "paid", previous="pending_payment", minutes=3)).outcome == "recorded"
+    assert store.get("ada@example.com").total_spent == {"USD": 1500}
+    assert svc.handle(status("1", "refunded", previous="delivered", minutes=9)).outcome == "recorded"
+    assert store.get("ada@example.com").total_spent == {"USD": 500}
+
+
 def test_a_refund_before_its_order_is_counted_once_the_order_arrives():
     profiles = profiles_after([storefront_refund("1001", "r1", 1000), placed("1001", "ada@example.com", 5000)])
     assert profiles["ada@example.com"].refunded == {"USD": 1000}
@@ -414,20 +440,29 @@ def test_a_normal_orders_lines_are_kept_as_sent_and_thousands_are_bounded_per_sk
 
 # ------------------------------------------------------------------------------------------ reads and writes
 class _CountingStore(FakeCustomerStore):
-    """Counts what a fact costs the store: erasure mark reads and writes of derived items."""
+    """Counts what a fact costs the store: erasure mark reads, partition reads and transactions."""
 
     def __init__(self) -> None:
         super().__init__()
         self.mark_reads: list[list[str]] = []
+        self.reads: list[str] = []
         self.writes: list[str] = []
 
     def erasure_marks(self, subjects):  # type: ignore[no-untyped-def]
         self.mark_reads.append(sorted(set(subjects)))
         return super().erasure_marks(subjects)
 
-    def save_derived(self, email, order_id, *args):  # type: ignore[no-untyped-def]
-        self.writes.append(f"derived {email} {order_id}")
-        return super().save_derived(email, order_id, *args)
+    def customer(self, email):  # type: ignore[no-untyped-def]
+        self.reads.append(f"customer {email}")
+        return super().customer(email)
+
+    def order(self, order_id):  # type: ignore[no-untyped-def]
+        self.reads.append(f"order {order_id}")
+        return super().order(order_id)
+
+    def save_fact(self, fact, order_version, derived, marks):  # type: ignore[no-untyped-def]
+        self.writes.append(f"{fact.kind.value} with {' '.join(d.email for d in derived)}")
+        return super().save_fact(fact, order_version, derived, marks)
 
     def save_summary(self, email, order_id, *args):  # type: ignore[no-untyped-def]
         self.writes.append(f"summary {email} {order_id}")
@@ -438,26 +473,38 @@ class _CountingStore(FakeCustomerStore):
         return super().save_profile(email, *args)
 
 
-def test_a_fact_reads_its_erasure_marks_once_and_writes_summary_and_profile_together():
+def test_a_fact_reads_its_order_and_customer_once_and_writes_everything_in_one_transaction():
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     svc.handle(status("1001", "fulfilling"))
-    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
-    # One read per fact, naming the shop and every customer the order's facts name.
-    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
-    assert store.writes == ["derived ada@example.com shopify:1001"] * 2
+    # Nobody is erased: no mark is read, the transaction checks that none exists.
+    assert store.mark_reads == []
+    assert store.reads == ["order shopify:1001", "customer ada@example.com"] * 2
+    assert store.writes == ["placed with ada@example.com", "status with ada@example.com"]
     assert store.get("ada@example.com").order_ids == ("shopify:1001",)
 
 
-def test_an_erasure_landing_after_the_marks_were_read_makes_the_derivation_read_them_again():
+def test_an_erasure_landing_after_the_reads_makes_the_derivation_read_the_marks():
     svc, store = service(_CountingStore())
     svc.handle(placed("1001", "ada@example.com"))
     key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
-    store.mark_reads.clear()
     store.before_save = lambda: store.mark_erased(key, datetime(2100, 1, 1, tzinfo=UTC))
-    # The write derived under the old marks was refused; the retry read them again, derived nothing
-    # (every fact is covered now) and went on to erase the order, which this fake does not hold.
+    # The write derived with no mark was refused; the retry read the marks, derived nothing (every
+    # fact is covered now) and went on to erase the order, which this fake does not hold.
     with pytest.raises(OrderNotRecordedError):
         svc.handle(status("1001", "fulfilling"))
-    assert store.mark_reads == [[key, "shop:shopify"], [key, "shop:shopify"]]
+    assert store.mark_reads == [[key, "shop:shopify"]]
     assert store.get("ada@example.com") is None
+
+
+def test_a_mark_read_once_is_remembered_and_refuses_a_later_fact_without_a_write():
+    svc, store = service(_CountingStore())
+    key = f"customer:{erasure_key('ada@example.com', 'test-salt')}"
+    store.mark_erased(key, at(50))
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=10)).outcome == "already_erased"
+    assert store.mark_reads == [[key, "shop:shopify"]] and len(store.writes) == 1  # the refused write
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=20)).outcome == "already_erased"
+    assert store.mark_reads == [[key, "shop:shopify"]] and len(store.writes) == 1
+    # A fact after the erasure starts a new profile, written on condition the mark is still the one read.
+    assert svc.handle(customer("ada@example.com", first="Ada", minutes=60)).outcome == "recorded"
+    assert store.get("ada@example.com").first_name == "Ada" and len(store.mark_reads) == 1

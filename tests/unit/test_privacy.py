@@ -187,10 +187,15 @@ def test_an_erasure_between_a_derivation_and_its_write_is_not_undone(world):
 
 def test_an_erasure_while_a_first_profile_is_derived_leaves_no_profile(world):
     # No profile exists yet, so only the erasure mark can tell the derivation it is stale.
+    # The placement is kept only with the derivation's write, so the erasure finds nothing of Grace's;
+    # the refused write reads the marks again and erases the order as a late one (recorded by now).
     grace = "grace@example.com"
+    world.order_in_ledger("shopify:1500", grace)
     world.store.before_save = lambda: world.service.handle(redact(grace, minutes=100))
-    world.service.handle(placed("1500", grace, 800, minutes=40))
+    assert world.service.handle(placed("1500", grace, 800, minutes=40)).outcome == "already_erased"
     assert world.store.get(grace) is None and grace not in world.store.customers
+    assert "shopify:1500" not in world.store.orders
+    assert "customer_email" not in world.orders.head("shopify:1500")
 
 
 def test_a_redaction_that_names_orders_only_finds_the_customer_through_them(world):

@@ -30,6 +30,7 @@ __all__ = [
     "CrmClient",
     "CustomerStore",
     "DataKeys",
+    "Derived",
     "EventPublisher",
     "FailureLog",
     "FeedError",
@@ -55,6 +56,7 @@ __all__ = [
     "StockPushers",
     "StoreError",
     "StoredCustomer",
+    "StoredOrder",
     "SyncBusyError",
     "SyncLog",
     "SyncStaleError",
@@ -302,6 +304,28 @@ class StoredCustomer:
     summary_versions: dict[str, int] = field(default_factory=dict)  # order id -> version of its summary
 
 
+@dataclass(frozen=True)
+class StoredOrder:
+    """What is kept under one order: its facts, and the version of that set (0: none yet). Every
+    write of a fact of the order moves the version on, in the same transaction."""
+
+    facts: list[Fact]
+    version: int
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One customer's profile (and, for a fact about an order, their summary of it) derived from
+    what was read at the versions given; None removes the item (or, with version 0, writes nothing)."""
+
+    email: str
+    profile: CustomerProfile | None
+    profile_version: int
+    order_id: str | None = None
+    summary: OrderSummary | None = None
+    summary_version: int = 0
+
+
 class ProfileStore(Protocol):
     """The read side of customer profiles: what marketing and reporting use."""
 
@@ -319,11 +343,12 @@ class CustomerStore(ProfileStore, Protocol):
     def salt(self) -> str:
         """The secret salt of erasure keys: the same for every function of the deployment."""
 
-    def put_fact(self, fact: Fact) -> None:
-        """Keep a fact under its customer (when it names one) and its order (when it has one)."""
-
     def customer(self, email: str) -> StoredCustomer:
-        """Everything kept under a customer, read at once."""
+        """Everything kept under a customer, read at once, the profile's version before anything else:
+        a read that sees a version written by a transaction sees every other item it wrote there."""
+
+    def order(self, order_id: str) -> StoredOrder:
+        """The facts kept under an order, read at once, their version before anything else."""
 
     def summary_version(self, email: str, order_id: str) -> int:
         """The version of the customer's summary of an order (0: none)."""
@@ -339,18 +364,18 @@ class CustomerStore(ProfileStore, Protocol):
         """Store (or, with None, remove) the customer's summary of an order, read at `version`, under the
         same guard as `save_profile`; ProfileConflictError otherwise."""
 
-    def save_derived(
+    def save_fact(
         self,
-        email: str,
-        order_id: str,
-        summary: OrderSummary | None,
-        summary_version: int,
-        profile: CustomerProfile | None,
-        profile_version: int,
+        fact: Fact,
+        order_version: int,
+        derived: Sequence[Derived],
         marks: Mapping[str, datetime | None],
     ) -> None:
-        """`save_summary` and `save_profile` at once: both land, under both versions and the erasure
-        marks, or neither does (ProfileConflictError)."""
+        """Keep a fact under its customer (when it names one) and its order (when it has one, moving
+        the order's version on from `order_version`), with every derived summary and profile on its
+        version (a customer with nothing to write has their profile's version checked), all on
+        condition that the erasure marks are still the ones seen (None: no mark): all of it lands in
+        one transaction, or none of it does (ProfileConflictError)."""
 
     def order_facts(self, order_id: str) -> list[Fact]:
         """The facts kept under an order."""

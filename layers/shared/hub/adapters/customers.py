@@ -7,12 +7,19 @@
 | `CUSTOMER#<email>` | `PROFILE` | the profile derived from the facts and summaries, with a version |
 | `CUSTOMER#<email>` | `CRM` / `CRMLOCK` | what was last pushed to the CRM; the lease of whoever pushes |
 | `CUSTORDER#<order id>` | `FACT#<event id>` | a fact about an order's money (a copy when it also names a customer) |
+| `CUSTORDER#<order id>` | `VERSION` | the version of the order's set of facts, moved on by every write of one |
 | `PRIVACY#<subject>` | `ERASED` | the time up to which `customer:<erasure key>` or `shop:<channel>` is erased |
 | `PRIVACY#<subject>` | `ERASURE#<event id>` / `EXPORT#<event id>` | the record of a privacy request |
 | `PRIVACY#salt` | `SALT` | the generated salt of erasure keys, when the secret holds none |
 
 The email is a key only where the customer's own data is; an erasure removes every such item.
 Records of erasures name the customer by the salted erasure key alone.
+
+A customer's partition and an order's are each read in one Query, newest sort key first, so the item
+whose version a derivation's write is conditional on (`PROFILE`, `VERSION`) is read before the facts
+and summaries: DynamoDB isolates a Query from a transaction item by item only (read-committed), and
+a later part of a Query returns what a transaction committed before it, so a read that sees the
+version a transaction wrote also sees every fact and summary that transaction wrote there.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +43,15 @@ from hub.domain.customers import (
     profile_from_dict,
     profile_to_dict,
 )
-from hub.ports import ProfileConflictError, StoredCustomer, StoreError
+from hub.ports import Derived, ProfileConflictError, StoredCustomer, StoredOrder, StoreError
 
 __all__ = ["DynamoCustomerStore", "DynamoProfileStore"]
 
 _FACT_ITEM = "customer_fact"
 _BATCH = 25  # BatchWriteItem takes at most 25 requests
 _BATCH_GET = 100  # BatchGetItem takes at most 100 keys
+_TRANSACT = 100  # TransactWriteItems takes at most 100 items
+_ORDER_VERSION = "VERSION"
 
 
 def _customer(email: str) -> str:
@@ -153,7 +162,7 @@ class DynamoCustomerStore(DynamoProfileStore):
         self._salt: str | None = None
 
     # ------------------------------------------------------------------ reads
-    def _query(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
+    def _query(self, pk: str, prefix: str | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
         values = {":pk": {"S": pk}, **({":prefix": {"S": prefix}} if prefix else {})}
         try:
@@ -162,6 +171,7 @@ class DynamoCustomerStore(DynamoProfileStore):
                 KeyConditionExpression=condition,
                 ExpressionAttributeValues=values,
                 ConsistentRead=True,
+                ScanIndexForward=not newest_first,
             )
             return [plain(i) for page in pages for i in page["Items"]]
         except (ClientError, BotoCoreError) as exc:
@@ -194,7 +204,8 @@ class DynamoCustomerStore(DynamoProfileStore):
         return str(item["salt"])
 
     def customer(self, email: str) -> StoredCustomer:
-        items = self._query(_customer(email))
+        # PROFILE sorts after ORDER# and FACT#: newest first, its version is read before them.
+        items = self._query(_customer(email), newest_first=True)
         facts = [_fact(i) for i in items if i["sk"].startswith("FACT#")]
         orders = {
             i["order_id"]: OrderSummary.from_dict(json.loads(i["summary"]))
@@ -211,6 +222,12 @@ class DynamoCustomerStore(DynamoProfileStore):
 
     def order_facts(self, order_id: str) -> list[Fact]:
         return [_fact(i) for i in self._query(f"CUSTORDER#{order_id}", "FACT#")]
+
+    def order(self, order_id: str) -> StoredOrder:
+        # VERSION sorts after FACT#: newest first, it is read before the facts.
+        items = self._query(f"CUSTORDER#{order_id}", newest_first=True)
+        version = next((int(i["version"]) for i in items if i["sk"] == _ORDER_VERSION), 0)
+        return StoredOrder([_fact(i) for i in items if i["sk"].startswith("FACT#")], version)
 
     def facts_of_channel(self, channel: str) -> list[Fact]:
         found: dict[str, Fact] = {}
@@ -256,16 +273,6 @@ class DynamoCustomerStore(DynamoProfileStore):
         return marks
 
     # ------------------------------------------------------------------ writes
-    def put_fact(self, fact: Fact) -> None:
-        keys = ([_customer(fact.email)] if fact.email else []) + (
-            [f"CUSTORDER#{fact.order_id}"] if fact.order_id else []
-        )
-        for pk in keys:
-            try:
-                self._client.put_item(TableName=self._table, Item=_fact_item(fact, pk))
-            except (ClientError, BotoCoreError) as exc:
-                raise StoreError(f"could not keep fact {fact.event_id}: {exc}") from exc
-
     def delete_facts(self, facts: Iterable[Fact]) -> int:
         facts = list(facts)
         keys = {
@@ -324,21 +331,44 @@ class DynamoCustomerStore(DynamoProfileStore):
     ) -> None:
         self._guarded_write(_customer(email), f"ORDER#{order_id}", _summary_values(order_id, summary), version, marks)
 
-    def save_derived(
+    def save_fact(
         self,
-        email: str,
-        order_id: str,
-        summary: OrderSummary | None,
-        summary_version: int,
-        profile: CustomerProfile | None,
-        profile_version: int,
+        fact: Fact,
+        order_version: int,
+        derived: Sequence[Derived],
         marks: Mapping[str, datetime | None],
     ) -> None:
-        writes = [
-            self._versioned(_customer(email), f"ORDER#{order_id}", _summary_values(order_id, summary), summary_version),
-            self._versioned(_customer(email), "PROFILE", _profile_values(email, profile), profile_version),
-        ]
+        writes: list[dict[str, Any]] = []
+        if fact.email:
+            writes.append({"Put": {"TableName": self._table, "Item": _fact_item(fact, _customer(fact.email))}})
+        if fact.order_id:
+            pk = f"CUSTORDER#{fact.order_id}"
+            writes.append({"Put": {"TableName": self._table, "Item": _fact_item(fact, pk)}})
+            version = {"kind": "customer_order_version", "order_id": fact.order_id}
+            writes.append(self._versioned(pk, _ORDER_VERSION, version, order_version))
+        for d in derived:
+            pk = _customer(d.email)
+            if d.order_id:
+                summary = _summary_values(d.order_id, d.summary)
+                writes.append(self._versioned(pk, f"ORDER#{d.order_id}", summary, d.summary_version))
+            profile = self._versioned(pk, "PROFILE", _profile_values(d.email, d.profile), d.profile_version)
+            # Nothing to write for this customer: their profile's version is checked all the same, so
+            # every derivation for a customer conflicts with every other one it may have missed.
+            writes.append(profile or self._unchanged(pk, "PROFILE", d.profile_version))
+        if len(writes) + len(marks) > _TRANSACT:
+            raise StoreError(f"fact {fact.event_id} concerns too many customers for one transaction")
         self._transact([w for w in writes if w is not None], marks)
+
+    def _unchanged(self, pk: str, sk: str, version: int) -> dict[str, Any]:
+        """A check that an item read at `version` (0: absent) still is."""
+        check: dict[str, Any] = {"TableName": self._table, "Key": _key(pk, sk)}
+        if version:
+            check.update(
+                ConditionExpression="version = :version", ExpressionAttributeValues=typed({":version": version})
+            )
+        else:
+            check["ConditionExpression"] = "attribute_not_exists(pk)"
+        return {"ConditionCheck": check}
 
     def _versioned(self, pk: str, sk: str, values: dict[str, Any] | None, version: int) -> dict[str, Any] | None:
         """Put (or delete, with None) an item read at `version`, on condition it is still at it."""

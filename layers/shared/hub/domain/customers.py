@@ -39,6 +39,8 @@ from hub.money import exponent
 
 __all__ = [
     "CONTACT_FIELDS",
+    "STATUSES_ALWAYS_TOLD",
+    "UNPAID_STATUSES",
     "ConsentStatement",
     "Contact",
     "CustomerProfile",
@@ -56,6 +58,7 @@ __all__ = [
     "placed_lines",
     "profile_from_dict",
     "profile_to_dict",
+    "status_tells_a_summary",
     "summarise_order",
     "summary_for",
 ]
@@ -63,6 +66,25 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Statuses the hub's ledger only reaches once an order was paid.
 _PAID_STATUSES = frozenset({"paid", "fulfilling", "shipped", "delivered", "partially_refunded", "refunded"})
+# What a status can tell a summary: cancelled, all refunded, or paid (any of _PAID_STATUSES).
+STATUSES_ALWAYS_TOLD = ("cancelled", "refunded")
+# The statuses an order leaves when the ledger moves it to a paid status for the first time.
+UNPAID_STATUSES = ("pending_payment", "on_hold", "cancelled")
+
+
+def status_tells_a_summary(previous: str | None, status: str) -> bool:
+    """Whether the hub's move of an order from `previous` to `status` can change a summary of it.
+
+    Only cancelled, refunded and paid do (`summarise_order`). A move into a paid status counts only
+    when it comes from an unpaid one: a move between two paid statuses (fulfilling, shipped,
+    delivered...) follows a move into a paid status the summary already has, and an order recorded as
+    paid (`previous` None) was recorded so because its placement, which is also a fact, said paid.
+    Statuses that say nothing (pending payment, on hold) tell nothing. crm_upsert's event rule
+    (template.yaml, CrmRule) lets through exactly these moves; tests/test_template.py holds the two
+    to the same answer for every pair of statuses."""
+    if status in STATUSES_ALWAYS_TOLD:
+        return True
+    return status in _PAID_STATUSES and previous in UNPAID_STATUSES
 
 
 def normalise_email(value: str | None) -> str | None:

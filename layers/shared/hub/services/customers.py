@@ -2,13 +2,14 @@
 
 Each event becomes one fact (`facts_from`), kept under its event id. A fact about an order makes
 each customer the order's facts name derive again their summary of that order (from the order's
-facts); then each customer concerned derives their profile again (from their own facts and their
+facts), and each customer concerned derives their profile again (from their own facts and their
 order summaries, read at once, so the work per event does not grow with the customer's history).
-Both are stored conditionally on the version they were read at and on the erasure marks they were
-derived under: two events for one customer handled at once both derive, the later write retries,
-and neither is lost; a redelivery writes the same fact again and derives the same result. Facts an
-erasure already covers (a late delivery, a replay of the archive) are refused, and any that
-slipped in around an erasure are deleted when found.
+The fact, the summaries and the profiles are written in one transaction, conditional on the
+versions they were read at and on the erasure marks they were derived under (`record` says why no
+fact is lost): two events for one customer or one order handled at once both derive, the later
+write is refused and derives again, and neither is lost; a redelivery writes the same fact again
+and derives the same result. Facts an erasure already covers (a late delivery, a replay of the
+archive) are refused, and any that slipped in around an erasure are deleted when found.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hub.domain.customers import (
     erasure_key,
     normalise_email,
     placed_lines,
+    status_tells_a_summary,
     summary_for,
 )
 from hub.events import (
@@ -44,13 +46,22 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy, ProfileConflictError
+from hub.ports import (
+    CustomerStore,
+    DataKeys,
+    Derived,
+    EventPublisher,
+    OrderPrivacy,
+    ProfileConflictError,
+    StoredOrder,
+)
 from hub.services.payments import order_id_for
 from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
 
 __all__ = ["CustomerService", "Handled", "OrderNotRecordedError", "facts_from"]
 
 _ATTEMPTS = 8
+_MARKS_REMEMBERED = 10_000
 
 
 def _utcnow() -> datetime:
@@ -105,6 +116,8 @@ def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
         values = {"refund_id": data.refund_id, "amount": data.amount, "currency": (data.currency or "").upper() or None}
         return Fact(kind=FactKind.STOREFRONT_REFUND, order_id=data.order_id, data=values, **common)
     if isinstance(event, OrderStatusChanged):
+        if not status_tells_a_summary(event.data.previous, event.data.status):
+            return None  # the rule (template.yaml, CrmRule) does not even deliver these
         return Fact(kind=FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status}, **common)
     if isinstance(event, PaymentSucceeded | PaymentRefunded):
         data = event.data
@@ -143,7 +156,7 @@ class CustomerService:
         self._config = config
         self._contacts = contacts
         self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
-        # The erasure marks read while one fact is recorded: subject -> mark (None: not erased).
+        # The erasure marks read by this sandbox: subject -> mark (None: not erased when read).
         self._seen: dict[str, datetime | None] = {}
 
     def handle(self, event: HubEvent) -> Handled:
@@ -161,92 +174,103 @@ class CustomerService:
         return erasure_key(email, self._store.salt())
 
     def record(self, fact: Fact) -> Handled:
-        """Keep the fact, then derive again the summary and profile of each customer it concerns.
+        """Keep the fact and derive again the summary and profile of each customer it concerns, in one
+        transaction (`CustomerStore.save_fact`); read again and retried when it fails its conditions.
 
-        The erasure marks are read once for the fact and reused by the derivations: each derivation
-        is written on condition that the marks it was derived under are still the ones stored, so a
-        mark that changed in between fails the write, and the retry reads the marks again."""
-        self._seen = {}
-        try:
-            return self._record(fact)
-        finally:
-            self._seen = {}
+        Per fact: a Query of the order's partition (its facts, their version first), a Query of each
+        concerned customer's partition (their profile's version first), one transaction. Why no fact
+        is lost though it is kept only with the derivation, not before any derivation reads: every
+        derivation writes the version of each partition whose contents it derived from and that a
+        fact of it lands in (the order's VERSION, each concerned customer's PROFILE, or a check of
+        it), on condition it is still the one read, and reads that version before the rest of the
+        partition. So of two derivations that each missed the other's fact, both read a version the
+        other moves on (a fact of an order is written with the order's version, a fact naming a
+        customer with that customer's profile): the one that commits second fails its condition,
+        reads again and sees the other's fact. One that reads after another committed reads that
+        version as moved on, and then (the version first) everything the other wrote with it.
+        tests/functional/test_crm_upsert.py interleaves two such derivations on moto.
 
-    def _record(self, fact: Fact) -> Handled:
-        emails = {fact.email} if fact.email else set()
-        if fact.order_id:
-            emails |= {f.email for f in self._store.order_facts(fact.order_id) if f.email}
-        if self._covered(fact, emails):
+        Erasure marks: each derivation's write checks every mark it depends on (the shops of every
+        fact and summary involved, every concerned customer) as the one it saw. Marks are read only
+        when a write was refused: until then a subject not read yet is taken as not erased, which the
+        transaction checks. A mark read is remembered for the sandbox's later records: marks only
+        ever move forward, so a remembered mark that refuses a fact is never wrong, and one that
+        moved on since fails the write, which reads the marks again."""
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                self._seen = {}  # a write was refused: every mark is read again
+            result = self._attempt(fact, fresh=attempt > 0)
+            if result is not None:
+                return result
+        raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")
+
+    def _attempt(self, fact: Fact, fresh: bool) -> Handled | None:
+        """One read, derivation and write; None when the write was refused."""
+        order = self._store.order(fact.order_id) if fact.order_id else StoredOrder([], 0)
+        order_facts = {f.event_id: f for f in order.facts} | ({fact.event_id: fact} if fact.order_id else {})
+        emails = sorted(({fact.email} if fact.email else set()) | {f.email for f in order_facts.values() if f.email})
+        stored = {email: self._store.customer(email) for email in emails}
+        keys = {email: self.key(email) for email in emails}
+        channels = {fact.channel} | {f.channel for f in order_facts.values()}
+        for customer in stored.values():
+            channels |= {f.channel for f in customer.facts} | {o.channel for o in customer.orders.values()}
+        subjects = sorted({f"shop:{c}" for c in channels} | {f"customer:{k}" for k in keys.values()})
+        marks = self._marks(subjects, fresh)
+        if self._stale(fact, fact.email or "", keys.get(fact.email or "", ""), marks):
             if fact.kind is FactKind.PLACED:
                 self.privacy.erase_late_order(fact)
             return Handled("already_erased")
-        self._store.put_fact(fact)
-        late: list[Fact] = []
-        if fact.order_id:
-            for email in sorted(emails):
-                late += [f for f in self.derive(email, fact.order_id) if f.kind is FactKind.PLACED]
-        else:
-            for email in sorted(emails):
-                self.refresh(email)
-        for stale_fact in late:
-            self.privacy.erase_late_order(stale_fact)
+        derived: list[Derived] = []
+        stale: dict[str, Fact] = {}
+        late: dict[str, Fact] = {}
+        for email in emails:
+            key, customer = keys[email], stored[email]
+            orders = dict(customer.orders)
+            summary = None
+            if fact.order_id:
+                covered = [f for f in order_facts.values() if self._stale(f, email, key, marks)]
+                stale |= {f.event_id: f for f in covered}
+                late |= {f.event_id: f for f in covered if f.kind is FactKind.PLACED}
+                kept = [f for f in order_facts.values() if f.event_id not in {c.event_id for c in covered}]
+                summary = summary_for(email, fact.order_id, kept)
+                orders.pop(fact.order_id, None)
+                if summary is not None:
+                    orders[fact.order_id] = summary
+            own = {f.event_id: f for f in customer.facts} | ({fact.event_id: fact} if fact.email == email else {})
+            own_covered = {i: f for i, f in own.items() if self._stale(f, email, key, marks)}
+            stale |= own_covered
+            profile = build_profile(email, key, [f for i, f in own.items() if i not in own_covered], orders.values())
+            derived.append(
+                Derived(
+                    email,
+                    profile,
+                    customer.version,
+                    fact.order_id,
+                    summary,
+                    customer.summary_versions.get(fact.order_id, 0) if fact.order_id else 0,
+                )
+            )
+        try:
+            self._store.save_fact(fact, order.version, derived, {s: marks.get(s) for s in subjects})
+        except ProfileConflictError:
+            return None
+        if stale:
+            self._store.delete_facts(stale.values())
+        for placed in late.values():
+            self.privacy.erase_late_order(placed)
         return Handled("recorded", frozenset(emails), order_id=fact.order_id)
 
     def _marks(self, subjects: list[str], fresh: bool) -> dict[str, datetime]:
-        """The erasure marks of `subjects`: read again when `fresh`, else the ones this fact already read."""
+        """The erasure marks of `subjects`: read when `fresh`, else the ones remembered, a subject
+        not read yet taken as not erased (the write that depends on it checks it)."""
         if fresh:
-            self._seen = {}
-        missing = [s for s in subjects if s not in self._seen]
-        if missing:
-            found = self._store.erasure_marks(missing)
-            self._seen.update({s: found.get(s) for s in missing})
-        return {s: mark for s in subjects if (mark := self._seen[s]) is not None}
-
-    def _covered(self, fact: Fact, emails: set[str]) -> bool:
-        """Whether an erasure of the fact's shop or customer covers it. The marks of every customer
-        the derivations will concern are read at the same time, in the same request."""
-        subjects = [f"shop:{fact.channel}"] + ([f"customer:{self.key(fact.email)}"] if fact.email else [])
-        marks = self._marks([*subjects, *(f"customer:{self.key(e)}" for e in sorted(emails))], fresh=False)
-        return any(fact.occurred_at <= marks[s] for s in subjects if s in marks)
-
-    def derive(self, email: str, order_id: str) -> list[Fact]:
-        """Derive and store again the customer's summary of one order and their profile, in one write;
-        returns the order's facts found to be covered by an erasure (now deleted).
-
-        The customer's items (with the versions of the profile and of the summary) are read before the
-        order's facts, so a fact kept after that read comes with a summary write that changes the
-        version, and this write fails and is retried instead of losing it."""
-        key = self.key(email)
-        for attempt in range(_ATTEMPTS):
-            stored = self._store.customer(email)
-            facts = self._store.order_facts(order_id)
-            channels = {f.channel for f in [*stored.facts, *facts]} | {o.channel for o in stored.orders.values()}
-            subjects = [f"customer:{key}", *(f"shop:{c}" for c in sorted(channels))]
-            marks = self._marks(subjects, fresh=attempt > 0)
-            covered = [f for f in facts if self._stale(f, email, key, marks)]
-            summary = summary_for(email, order_id, [f for f in facts if f not in covered])
-            orders = {o: s for o, s in stored.orders.items() if o != order_id}
-            if summary is not None:
-                orders[order_id] = summary
-            own_covered = [f for f in stored.facts if self._stale(f, email, key, marks)]
-            profile = build_profile(email, key, [f for f in stored.facts if f not in own_covered], orders.values())
-            try:
-                self._store.save_derived(
-                    email,
-                    order_id,
-                    summary,
-                    stored.summary_versions.get(order_id, 0),
-                    profile,
-                    stored.version,
-                    {s: marks.get(s) for s in subjects},
-                )
-            except ProfileConflictError:
-                continue
-            stale = covered + [f for f in own_covered if f not in covered]
-            if stale:
-                self._store.delete_facts(stale)
-            return covered
-        raise ProfileConflictError(f"a profile kept changing over {_ATTEMPTS} attempts")
+            missing = [s for s in subjects if s not in self._seen]
+            if missing:
+                found = self._store.erasure_marks(missing)
+                self._seen.update({s: found.get(s) for s in missing})
+        if len(self._seen) > _MARKS_REMEMBERED:
+            self._seen = {s: self._seen[s] for s in subjects if s in self._seen}
+        return {s: mark for s in subjects if (mark := self._seen.get(s)) is not None}
 
     @staticmethod
     def _stale(fact: Fact, email: str, key: str, marks: dict[str, datetime]) -> bool:
