@@ -414,13 +414,13 @@ WHY: dict[tuple[str, str], str] = {
     ),
     ("WebhookIntakeFunction", "dynamodb:BatchWriteItem"): "the delivery's lineage entries, in one request",
     ("StockUpdatesFunction", "dynamodb:GetItem"): (
-        "the customer's data key, to open the sealed fields (once per customer per sandbox); the SKU's "
-        "low-stock crossing (LOW), so a crossing is announced once"
+        "the customer's data key, to open the sealed fields (once per customer per sandbox)"
     ),
     ("StockUpdatesFunction", "dynamodb:Query"): (
         "the order first (a later delivery of a recorded placement costs this read only), the SKU's levels to "
-        "plan the reservation, and the levels after it, from which StockLevelChanged and the low-stock check "
-        "are derived (read twice: the stock ledger's rows are being reworked for hot SKUs, so left as they are)"
+        "plan the reservation (the levels after it are computed from them, not read again), and, for the "
+        "StockLevelChanged it announced, the SKU's partition once: its levels and its low-stock crossing (LOW) "
+        "together, so a crossing is announced once"
     ),
     ("StockUpdatesFunction", "dynamodb:TransactWriteItems"): (
         "the order, its first timeline entry and every reservation in one transaction, each reservation on "
@@ -477,8 +477,7 @@ WHY: dict[tuple[str, str], str] = {
         "the customer's latest order, which answers whether this one is the newest (win-back)"
     ),
     ("MarketingTriggersFunction", "dynamodb:Query"): (
-        "the customer's open checkouts (an order converts them), the order on `paid` (whose it is), the "
-        "back-in-stock waiters of a SKU whose level changed"
+        "the customer's open checkouts (an order converts them), the order on `paid` (whose it is)"
     ),
     ("MarketingTriggersFunction", "dynamodb:PutItem"): (
         "each one-time schedule remembered under the customer before it is created, so an erasure finds it"
@@ -572,10 +571,14 @@ Before this count existed, a paid order cost 73 DynamoDB requests (a Stripe paym
 20). crm_upsert read the erasure marks six times per fact and wrote each summary and profile in two
 transactions (39 requests per paid order); it now reads the marks once per fact and writes summary
 and profile in one transaction (20). order_routing read a just-recorded order twice (3 queries, now 2).
+stock_updates read the SKU's levels again after its transaction, and the low-stock crossing apart from
+the levels (7 requests per paid order); it now computes the levels after from the levels it read and
+the units it took, and reads levels and crossing in one Query of the SKU's partition (5). A
+reservation's StockLevelChanged now states the level before it (`previous`), so marketing no longer
+takes the fall for a rise and looks for back-in-stock waiters (marketing's queries 3 -> 2).
 A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
 one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
-guarantees below), marketing's separate reads and writes per scheduled message, and stock_updates'
-reads of the SKU after its transaction, which wait for the stock ledger's rework for hot SKUs.
+guarantees below), and marketing's separate reads and writes per scheduled message.
 
 ### Why each DynamoDB call remains
 

@@ -39,7 +39,7 @@ PINNED = {
         "MarketingTriggersFunction": {
             "dynamodb:GetItem": 5,
             "dynamodb:PutItem": 2,
-            "dynamodb:Query": 3,
+            "dynamodb:Query": 2,
             "dynamodb:TransactWriteItems": 1,
             "dynamodb:UpdateItem": 1,
             "kms:Decrypt": 1,
@@ -49,8 +49,8 @@ PINNED = {
         "PaymentConfirmationFunction": {"dynamodb:Query": 1},
         "ReportingFunction": {"dynamodb:GetItem": 3, "dynamodb:TransactWriteItems": 2, "kms:Decrypt": 1},
         "StockUpdatesFunction": {
-            "dynamodb:GetItem": 2,
-            "dynamodb:Query": 4,
+            "dynamodb:GetItem": 1,
+            "dynamodb:Query": 3,
             "dynamodb:TransactWriteItems": 1,
             "events:PutEvents": 1,
             "kms:Decrypt": 1,
