@@ -458,13 +458,13 @@ WHY: dict[tuple[str, str], str] = {
         "per fact and customer, the order summary and the profile together, on their versions and on the "
         "erasure marks they were derived under"
     ),
-    ("ReportingFunction", "dynamodb:GetItem"): (
-        "the customer's data key (once per sandbox); the order's and the customer's report facts, with the "
-        "versions their writes are conditional on"
+    ("ReportingFunction", "dynamodb:GetItem"): "the customer's data key, to open the sealed email (once per sandbox)",
+    ("ReportingFunction", "dynamodb:BatchGetItem"): (
+        "the order's and the customer's report facts together, with the versions their write is conditional on"
     ),
     ("ReportingFunction", "dynamodb:TransactWriteItems"): (
-        "the order's facts with the day's counters, then the customer's facts with theirs, each on its version "
-        "(both touch the same day counter, which one transaction cannot hold twice)"
+        "the order's and the customer's facts, each on its version, with the day's counters moved once by the "
+        "sum of both changes (one transaction may name the day's counter item only once)"
     ),
     ("MarketingTriggersFunction", "dynamodb:GetItem"): (
         "the customer's data key (once per sandbox); the customer's erasure mark before scheduling for them; "
@@ -576,6 +576,9 @@ the levels (7 requests per paid order); it now computes the levels after from th
 the units it took, and reads levels and crossing in one Query of the SKU's partition (5). A
 reservation's StockLevelChanged now states the level before it (`previous`), so marketing no longer
 takes the fall for a rise and looks for back-in-stock waiters (marketing's queries 3 -> 2).
+reporting read the order's and the customer's facts apart and wrote them in two transactions, both
+moving the same day counter (5 requests); it now reads them in one BatchGetItem and writes them in
+one transaction with the counter moved once by the sum of both changes (3).
 A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
 one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
 guarantees below), and marketing's separate reads and writes per scheduled message.

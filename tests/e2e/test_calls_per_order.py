@@ -47,7 +47,12 @@ PINNED = {
         },
         "OrderRoutingFunction": {"dynamodb:Query": 2, "dynamodb:TransactWriteItems": 1, "events:PutEvents": 1},
         "PaymentConfirmationFunction": {"dynamodb:Query": 1},
-        "ReportingFunction": {"dynamodb:GetItem": 3, "dynamodb:TransactWriteItems": 2, "kms:Decrypt": 1},
+        "ReportingFunction": {
+            "dynamodb:BatchGetItem": 1,
+            "dynamodb:GetItem": 1,
+            "dynamodb:TransactWriteItems": 1,
+            "kms:Decrypt": 1,
+        },
         "StockUpdatesFunction": {
             "dynamodb:GetItem": 1,
             "dynamodb:Query": 3,
