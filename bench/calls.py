@@ -575,7 +575,9 @@ stock_updates read the SKU's levels again after its transaction, and the low-sto
 the levels (7 requests per paid order); it now computes the levels after from the levels it read and
 the units it took, and reads levels and crossing in one Query of the SKU's partition (5). A
 reservation's StockLevelChanged now states the level before it (`previous`), so marketing no longer
-takes the fall for a rise and looks for back-in-stock waiters (marketing's queries 3 -> 2).
+takes the fall for a rise and looks for back-in-stock waiters (marketing's queries 3 -> 2); and
+marketing's rule no longer takes a reservation's StockLevelChanged off the bus at all (a fall brings
+nothing back in stock): one SQS message per paid order fewer (12 -> 11).
 reporting read the order's and the customer's facts apart and wrote them in two transactions, both
 moving the same day counter (5 requests); it now reads them in one BatchGetItem and writes them in
 one transaction with the counter moved once by the sum of both changes (3).

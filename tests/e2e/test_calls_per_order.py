@@ -68,7 +68,7 @@ PINNED = {
             "events:PutEvents": 1,
             "kms:GenerateDataKey": 1,
         },
-        "event-source-mapping": {"sqs:DeleteMessageBatch": 12, "sqs:ReceiveMessage": 12},
+        "event-source-mapping": {"sqs:DeleteMessageBatch": 11, "sqs:ReceiveMessage": 11},
     },
     "gateway_payment": {
         "CrmUpsertFunction": {

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from hub.domain.customers import erasure_key
+from hub.events import ProviderRef
 from hub.marketing.ports import MessageBusyError
 from hub.marketing.rules import Trigger
 from hub.marketing.unsubscribe import verify
@@ -300,6 +301,17 @@ def test_back_in_stock_goes_to_customers_who_ran_short_when_the_level_rises(worl
     assert world.store.waiters("MUG") == []
     world.service.handle(level_changed("MUG", available=9, previous=4))
     assert len(world.email.sent) == 1
+
+
+def test_a_reservation_never_brings_a_sku_back_in_stock(world):
+    world.profiles.add(ADA, products=[("MUG", "Enamel Mug")])
+    world.orders.add("shopify:1001", ADA, "on_hold")
+    world.service.handle(shortage("shopify:1001", {"MUG": 2}))
+    # Another order reserved a unit: the level fell, even when an event leaves `previous` out.
+    reserved = level_changed("MUG", available=1, previous=None)
+    reserved = reserved.model_copy(update={"provider": ProviderRef(topic="inventory/reserved")})
+    assert world.service.handle(reserved).outcome == "ignored"
+    assert world.email.sent == [] and len(world.store.waiters("MUG")) == 1
 
 
 # --------------------------------------------------------------------------------- once-only

@@ -29,6 +29,7 @@ from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.orders import Order, OrderStatus
 from hub.events import (
+    RESERVED_TOPIC,
     CheckoutStarted,
     CustomerErased,
     HubEvent,
@@ -309,7 +310,8 @@ class MarketingService:
         if not marketing.rules.active("back_in_stock"):
             return Handled("rule_off")
         in_stock = (data.total_available if data.total_available is not None else data.available) > 0
-        if not (data.available > (data.previous or 0) and in_stock):
+        reserved = event.provider.topic == RESERVED_TOPIC  # a fall, whatever `previous` says (or omits)
+        if reserved or not (data.available > (data.previous or 0) and in_stock):
             return Handled("ignored")
         outcomes: dict[str, int] = {}
         for waiter in self._store.waiters(data.sku):
