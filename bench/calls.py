@@ -467,20 +467,24 @@ WHY: dict[tuple[str, str], str] = {
         "sum of both changes (one transaction may name the day's counter item only once)"
     ),
     ("MarketingTriggersFunction", "dynamodb:GetItem"): (
-        "the customer's data key (once per sandbox); the customer's erasure mark before scheduling for them; "
-        "whether a message was already sent (a redelivery after it went out schedules nothing)"
+        "the customer's data key, to open the sealed email (once per customer per sandbox)"
+    ),
+    ("MarketingTriggersFunction", "dynamodb:BatchGetItem"): (
+        "one per decision, what it reads: the customer's erasure mark and whether each message it would "
+        "schedule already went out; for a placement also the customer's newest order and the order's "
+        "co-purchase guard"
     ),
     ("MarketingTriggersFunction", "dynamodb:TransactWriteItems"): (
-        "the order's co-purchase counts and the SKUs' titles, once per order"
-    ),
-    ("MarketingTriggersFunction", "dynamodb:UpdateItem"): (
-        "the customer's latest order, which answers whether this one is the newest (win-back)"
+        "a placement's decision in one write: the co-purchase counts and titles (once per order), the "
+        "customer's newest order (on condition it is still the one read) and the win-back's schedule "
+        "remembered under the customer before it is created"
     ),
     ("MarketingTriggersFunction", "dynamodb:Query"): (
         "the customer's open checkouts (an order converts them), the order on `paid` (whose it is)"
     ),
     ("MarketingTriggersFunction", "dynamodb:PutItem"): (
-        "each one-time schedule remembered under the customer before it is created, so an erasure finds it"
+        "a schedule a status sets (post-purchase on `paid`) remembered under the customer before it is "
+        "created, so an erasure finds it"
     ),
     ("MarketingTriggersFunction", "dynamodb:DeleteItem"): "a schedule replaced on delivery, forgotten",
 }
@@ -577,13 +581,17 @@ the units it took, and reads levels and crossing in one Query of the SKU's parti
 reservation's StockLevelChanged now states the level before it (`previous`), so marketing no longer
 takes the fall for a rise and looks for back-in-stock waiters (marketing's queries 3 -> 2); and
 marketing's rule no longer takes a reservation's StockLevelChanged off the bus at all (a fall brings
-nothing back in stock): one SQS message per paid order fewer (12 -> 11).
+nothing back in stock): one SQS message per paid order fewer (12 -> 11). marketing read the
+customer's erasure mark and each message's marker with a GetItem apiece, and wrote the co-purchase
+counts, the customer's newest order and the win-back's schedule in three requests (12 per paid
+order, 11 after the rule above); each decision now reads what it needs in one BatchGetItem, and a
+placement writes what it decided in one transaction, on condition what it read did not move (7).
 reporting read the order's and the customer's facts apart and wrote them in two transactions, both
 moving the same day counter (5 requests); it now reads them in one BatchGetItem and writes them in
 one transaction with the counter moved once by the sum of both changes (3).
 A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
 one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
-guarantees below), and marketing's separate reads and writes per scheduled message.
+guarantees below).
 
 ### Why each DynamoDB call remains
 

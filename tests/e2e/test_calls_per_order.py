@@ -37,11 +37,11 @@ PINNED = {
             "kms:Decrypt": 1,
         },
         "MarketingTriggersFunction": {
-            "dynamodb:GetItem": 5,
-            "dynamodb:PutItem": 2,
+            "dynamodb:BatchGetItem": 2,
+            "dynamodb:GetItem": 1,
+            "dynamodb:PutItem": 1,
             "dynamodb:Query": 2,
             "dynamodb:TransactWriteItems": 1,
-            "dynamodb:UpdateItem": 1,
             "kms:Decrypt": 1,
             "scheduler:CreateSchedule": 2,
         },
@@ -78,7 +78,7 @@ PINNED = {
             "dynamodb:TransactWriteItems": 3,
         },
         "MarketingTriggersFunction": {
-            "dynamodb:GetItem": 2,
+            "dynamodb:BatchGetItem": 1,
             "dynamodb:PutItem": 1,
             "dynamodb:Query": 1,
             "scheduler:CreateSchedule": 1,
@@ -101,8 +101,8 @@ PINNED = {
             "dynamodb:TransactWriteItems": 1,
         },
         "MarketingTriggersFunction": {
+            "dynamodb:BatchGetItem": 1,
             "dynamodb:DeleteItem": 1,
-            "dynamodb:GetItem": 1,
             "dynamodb:Query": 1,
             "scheduler:DeleteSchedule": 1,
         },
