@@ -133,7 +133,7 @@ class DynamoMarketingStore:
         keys = [mark, *(_key(f"MKTMSG#{k}", "MESSAGE") for k in dict.fromkeys(message_keys))]
         if order_id is not None:
             keys += [_key(f"MKTCUST#{customer}", "LASTORDER"), _key(f"MKTORDER#{order_id}", "COPURCHASE")]
-        found = self._batch_get(keys[:_BATCH_GET])
+        found = self._batch_get(keys)
         erased = found.get((mark["pk"]["S"], "ERASED"))
         last = found.get((f"MKTCUST#{customer}", "LASTORDER"))
         return Look(
@@ -146,21 +146,25 @@ class DynamoMarketingStore:
         )
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys asked again."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(8):
-            try:
-                response = self._client.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as exc:
-                raise StoreError(f"could not read marketing items: {exc}") from exc
-            for item in response.get("Responses", {}).get(self._table, []):
-                values = plain(item)
-                found[(values["pk"], values["sk"])] = values
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(0.05 * 2**attempt)
-        raise StoreError("DynamoDB kept refusing to read marketing items")
+        for start in range(0, len(keys), _BATCH_GET):
+            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}}
+            for attempt in range(8):
+                try:
+                    response = self._client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not read marketing items: {exc}") from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    values = plain(item)
+                    found[(values["pk"], values["sk"])] = values
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreError("DynamoDB kept refusing to read marketing items")
+        return found
 
     def record_placement(
         self,
@@ -471,24 +475,8 @@ class DynamoMarketingStore:
         }
 
     def titles(self, skus: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        wanted = list(dict.fromkeys(skus))
-        for start in range(0, len(wanted), _BATCH_GET):
-            keys = [_key(f"MKTSKU#{sku}", "TITLE") for sku in wanted[start : start + _BATCH_GET]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(8):
-                try:
-                    response = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise StoreError(f"could not read product titles: {exc}") from exc
-                for item in response.get("Responses", {}).get(self._table, []):
-                    values = plain(item)
-                    found[values["pk"].removeprefix("MKTSKU#")] = values["title"]
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        found = self._batch_get([_key(f"MKTSKU#{sku}", "TITLE") for sku in dict.fromkeys(skus)])
+        return {pk.removeprefix("MKTSKU#"): item["title"] for (pk, _sk), item in found.items()}
 
     # ------------------------------------------------------------------ back in stock
     def add_waiter(self, waiter: Waiter) -> None:
