@@ -414,13 +414,13 @@ WHY: dict[tuple[str, str], str] = {
     ),
     ("WebhookIntakeFunction", "dynamodb:BatchWriteItem"): "the delivery's lineage entries, in one request",
     ("StockUpdatesFunction", "dynamodb:GetItem"): (
-        "the customer's data key, to open the sealed fields (once per customer per sandbox); the SKU's "
-        "low-stock crossing (LOW), so a crossing is announced once"
+        "the customer's data key, to open the sealed fields (once per customer per sandbox)"
     ),
     ("StockUpdatesFunction", "dynamodb:Query"): (
         "the order first (a later delivery of a recorded placement costs this read only), the SKU's levels to "
-        "plan the reservation, and the levels after it, from which StockLevelChanged and the low-stock check "
-        "are derived (read twice: the stock ledger's rows are being reworked for hot SKUs, so left as they are)"
+        "plan the reservation (the levels after it are computed from them, not read again), and, for the "
+        "StockLevelChanged it announced, the SKU's partition once: its levels and its low-stock crossing (LOW) "
+        "together, so a crossing is announced once"
     ),
     ("StockUpdatesFunction", "dynamodb:TransactWriteItems"): (
         "the order, its first timeline entry and every reservation in one transaction, each reservation on "
@@ -452,30 +452,33 @@ WHY: dict[tuple[str, str], str] = {
         "that of two derivations that missed each other's fact the second is refused and reads again (marks "
         "are checked as absent until a refused write has read them, in one BatchGetItem, so none is read here)"
     ),
-    ("ReportingFunction", "dynamodb:GetItem"): (
-        "the customer's data key (once per sandbox); the order's and the customer's report facts, with the "
-        "versions their writes are conditional on"
+    ("ReportingFunction", "dynamodb:GetItem"): "the customer's data key, to open the sealed email (once per sandbox)",
+    ("ReportingFunction", "dynamodb:BatchGetItem"): (
+        "the order's and the customer's report facts together, with the versions their write is conditional on"
     ),
     ("ReportingFunction", "dynamodb:TransactWriteItems"): (
-        "the order's facts with the day's counters, then the customer's facts with theirs, each on its version "
-        "(both touch the same day counter, which one transaction cannot hold twice)"
+        "the order's and the customer's facts, each on its version, with the day's counters moved once by the "
+        "sum of both changes (one transaction may name the day's counter item only once)"
     ),
     ("MarketingTriggersFunction", "dynamodb:GetItem"): (
-        "the customer's data key (once per sandbox); the customer's erasure mark before scheduling for them; "
-        "whether a message was already sent (a redelivery after it went out schedules nothing)"
+        "the customer's data key, to open the sealed email (once per customer per sandbox)"
+    ),
+    ("MarketingTriggersFunction", "dynamodb:BatchGetItem"): (
+        "one per decision, what it reads: the customer's erasure mark and whether each message it would "
+        "schedule already went out; for a placement also the customer's newest order and the order's "
+        "co-purchase guard"
     ),
     ("MarketingTriggersFunction", "dynamodb:TransactWriteItems"): (
-        "the order's co-purchase counts and the SKUs' titles, once per order"
-    ),
-    ("MarketingTriggersFunction", "dynamodb:UpdateItem"): (
-        "the customer's latest order, which answers whether this one is the newest (win-back)"
+        "a placement's decision in one write: the co-purchase counts and titles (once per order), the "
+        "customer's newest order (on condition it is still the one read) and the win-back's schedule "
+        "remembered under the customer before it is created"
     ),
     ("MarketingTriggersFunction", "dynamodb:Query"): (
-        "the customer's open checkouts (an order converts them), the order on `paid` (whose it is), the "
-        "back-in-stock waiters of a SKU whose level changed"
+        "the customer's open checkouts (an order converts them), the order on `paid` (whose it is)"
     ),
     ("MarketingTriggersFunction", "dynamodb:PutItem"): (
-        "each one-time schedule remembered under the customer before it is created, so an erasure finds it"
+        "a schedule a status sets (post-purchase on `paid`) remembered under the customer before it is "
+        "created, so an erasure finds it"
     ),
     ("MarketingTriggersFunction", "dynamodb:DeleteItem"): "a schedule replaced on delivery, forgotten",
 }
@@ -567,17 +570,28 @@ Before this count existed, a paid order cost 73 DynamoDB requests (a Stripe paym
 transactions (39 requests per paid order); it now reads the marks once per fact and writes summary
 and profile in one transaction (20). Its event rule then stopped delivering the hub's status changes
 that cannot change a customer's summary (routed, shipped, delivered; an order recorded as paid, which
-its placement already said): crm_upsert's requests per paid order 20 -> 8, per Stripe payment
-25 -> 17, per delivery 6 -> 0, each with one SQS receive and delete fewer. crm_upsert then kept each
-fact in its derivation's transaction instead of two PutItems before it, and read the order's facts
-and each customer's partition once (each partition's version first): 8 -> 5 per paid order, 17 -> 10
-per Stripe payment. Last, the erasure marks are no longer read before each derivation: the
-transaction checks them (as absent, until a refused write has read them), so a customer nobody
-erased costs no read: 5 -> 4 per paid order, 10 -> 8 per Stripe payment. order_routing read a just-recorded order twice (3 queries, now 2).
-A Stripe payment is down by half; a paid order by a quarter, not yet half: most of what remains is
-one fact per event kept and derived by crm_upsert (six requests per event, each needed by the
-guarantees below), marketing's separate reads and writes per scheduled message, and stock_updates'
-reads of the SKU after its transaction, which wait for the stock ledger's rework for hot SKUs.
+its placement already said): 20 -> 8 per paid order, 25 -> 17 per Stripe payment, 6 -> 0 per
+delivery, each with one SQS receive and delete fewer. It then kept each fact in its derivation's
+transaction instead of two PutItems before it, and read the order's facts and each customer's
+partition once (each partition's version first): 8 -> 5 and 17 -> 10. Last, the erasure marks are no
+longer read before each derivation: the transaction checks them (as absent, until a refused write
+has read them), so a customer nobody erased costs no read: 5 -> 4 and 10 -> 8.
+order_routing read a just-recorded order twice (3 queries, now 2).
+stock_updates read the SKU's levels again after its transaction, and the low-stock crossing apart from
+the levels (7 requests per paid order); it now computes the levels after from the levels it read and
+the units it took, and reads levels and crossing in one Query of the SKU's partition (5). marketing
+read the customer's erasure mark and each message's marker with a GetItem apiece, wrote the
+co-purchase counts, the customer's newest order and the win-back's schedule in three requests, and
+took a reservation's StockLevelChanged (which did not say the level fell) for a rise, looking for
+back-in-stock waiters (12); each of its decisions now reads what it needs in one BatchGetItem, a
+placement writes what it decided in one transaction on condition that what it read did not move,
+and its rule leaves a reservation's StockLevelChanged on the bus, one SQS message fewer (7).
+reporting read the order's and the customer's facts apart and wrote them in two transactions, both
+moving the same day counter (5); it now reads them in one BatchGetItem and writes them in one
+transaction, the counter moved once by the sum of both changes (3).
+All together: a paid order costs 28 DynamoDB requests (73 at first, 53 before this round), a Stripe
+payment 18 (70, 36), a delivery 8 (20, 14). What remains is listed below, one line per function and
+action.
 
 ### Why each DynamoDB call remains
 

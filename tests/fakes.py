@@ -82,6 +82,9 @@ class FakeLedger:
     def low_stock(self, sku: str) -> LowStockState:
         return self.low.get(sku, LowStockState())
 
+    def levels_and_low_stock(self, sku: str) -> tuple[dict[str, StockLevel], LowStockState]:
+        return self.levels_for(sku), self.low.get(sku, LowStockState())
+
     def enter_low_stock(self, sku: str, crossing: int) -> bool:
         state = self.low_stock(sku)
         if state.low or state.crossings != crossing - 1:

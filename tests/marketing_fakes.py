@@ -30,7 +30,7 @@ from hub.events import (
     StockShortageData,
     event_id_for,
 )
-from hub.marketing.ports import CheckoutState, Claim, LastOrder, OutboundMessage, Waiter
+from hub.marketing.ports import CheckoutState, Claim, LastOrder, Look, MarketingConflictError, OutboundMessage, Waiter
 from hub.marketing.rules import Due, admit
 from hub.money import Money
 
@@ -76,6 +76,49 @@ class FakeMarketingStore:
         self.waiting: dict[str, dict[str, Waiter]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.caps: dict[str, tuple[dict[str, int], int]] = {}
+        # The erasure marks a look reads (share FakeKeys.marks, as both read one table).
+        self.erasures: dict[str, datetime] = {}
+        self.looks = 0
+        self.placements_recorded = 0
+        # Simulates another writer moving what a placement read, just before its write, n times.
+        self.before_record: list[Any] = []
+
+    # one read, one write
+    def look(self, customer: str, message_keys: Sequence[str], order_id: str | None = None) -> Look:
+        self.looks += 1
+        return Look(
+            erased_before=self.erasures.get(customer),
+            sent=frozenset(k for k in message_keys if self.messages.get(k, {}).get("state") in ("sent", "capped")),
+            last_order=self.last.get(customer) if order_id is not None else None,
+            counted=order_id is not None and order_id in self.counted,
+        )
+
+    def record_placement(
+        self,
+        order_id: str,
+        pairs: Sequence[tuple[str, str]],
+        titles: Mapping[str, str],
+        *,
+        count: bool,
+        customer: str | None = None,
+        seen: LastOrder | None = None,
+        newest: LastOrder | None = None,
+        schedules: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        if self.before_record:
+            self.before_record.pop(0)()
+        if (count and (pairs or titles) and order_id in self.counted) or (
+            newest is not None and customer and self.last.get(customer) != seen
+        ):
+            raise MarketingConflictError(order_id)
+        self.placements_recorded += 1
+        if count:
+            self.count_order(order_id, pairs, titles)
+        if newest is not None and customer:
+            self.last[customer] = newest
+        for name, at in schedules:
+            if customer:
+                self.remember_schedule(customer, name, at)
 
     # customers
     def note_order(self, customer: str, order_id: str, placed_at: datetime) -> tuple[bool, str | None]:

@@ -22,6 +22,8 @@ class FakeReportStore:
         # Simulates another writer saving between a read and a write, n times.
         self.conflicts = 0
         self.saves = 0
+        self.batch_loads = 0
+        self.saved_together: list[list[str]] = []  # the kinds of facts each save_all wrote
 
     def load(self, kind: str, key: str) -> StoredFacts | None:
         found = self.facts.get((kind, key))
@@ -30,6 +32,23 @@ class FakeReportStore:
         text, contribution, version = found
         return StoredFacts(facts_from_json(json.loads(text)), copy.deepcopy(contribution), version)
 
+    def load_many(self, keys) -> dict[tuple[str, str], StoredFacts]:
+        self.batch_loads += 1
+        return {(kind, key): found for kind, key in keys if (found := self.load(kind, key)) is not None}
+
+    def save_all(self, writes) -> None:
+        """Every write on its version, all or nothing (as one transaction)."""
+        self.saved_together.append(sorted(w.facts.kind for w in writes))
+        if self.conflicts:
+            self.conflicts -= 1
+            raise ReportConflictError("changed meanwhile")
+        for write in writes:
+            current = self.facts.get((write.facts.kind, write.facts.key))
+            if (current[2] if current else None) != write.expected_version:
+                raise ReportConflictError("changed meanwhile")
+        for write in writes:
+            self._store(write.facts, write.contribution, write.expected_version, write.delta)
+
     def save(self, facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
         if self.conflicts:
             self.conflicts -= 1
@@ -37,6 +56,9 @@ class FakeReportStore:
         current = self.facts.get((facts.kind, facts.key))
         if (current[2] if current else None) != expected_version:
             raise ReportConflictError("changed meanwhile")
+        self._store(facts, contribution, expected_version, delta)
+
+    def _store(self, facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
         self.facts[(facts.kind, facts.key)] = (
             json.dumps(facts.to_json()),
             copy.deepcopy(contribution),

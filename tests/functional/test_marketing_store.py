@@ -3,12 +3,14 @@ once-only and order-independent hold in DynamoDB itself."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
 import pytest
 from hub.adapters.marketing_store import DynamoMarketingStore
-from hub.marketing.ports import CheckoutState, Waiter
+from hub.marketing.ports import CheckoutState, LastOrder, Look, MarketingConflictError, Waiter
 
 from tests.marketing_fakes import T0
 
@@ -118,3 +120,111 @@ def test_waiters_wait_per_sku(store):
     assert sorted(w.order_id for w in store.waiters("MUG")) == ["shopify:1", "shopify:2"]
     store.remove_waiter("MUG", "shopify:1")
     assert store.waiters("MUG") == [Waiter("MUG", "shopify:2", "shopify", KEY)]
+
+
+# ------------------------------------------------------------------ a decision: one read, one write
+def test_a_look_reads_the_erasure_mark_the_markers_the_newest_order_and_the_guard_in_one_request(store, aws):
+    from hub.adapters.customers import DynamoCustomerStore
+
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    reader = DynamoMarketingStore(client, aws.resources["HubTable"])
+    assert reader.look(KEY, ["win_back:order:shopify:1"], "shopify:1") == Look()
+    DynamoCustomerStore(boto3.client("dynamodb"), aws.resources["HubTable"]).mark_erased(
+        f"customer:{KEY}", T0 + timedelta(days=1)
+    )
+    store.record_placement(
+        "shopify:1",
+        [("MUG", "TEE"), ("TEE", "MUG")],
+        {},
+        count=True,
+        customer=KEY,
+        newest=LastOrder("shopify:1", T0),
+        schedules=[("win_back-placed-abc", T0 + timedelta(days=90))],
+    )
+    store.claim("win_back:order:shopify:1", KEY, T0, 60)
+    store.finish("win_back:order:shopify:1", "sent", T0)
+
+    look = reader.look(KEY, ["win_back:order:shopify:1", "post_purchase:order:shopify:1"], "shopify:1")
+
+    assert calls == ["BatchGetItem", "BatchGetItem"]
+    assert look == Look(
+        erased_before=T0 + timedelta(days=1),
+        sent=frozenset({"win_back:order:shopify:1"}),
+        last_order=LastOrder("shopify:1", T0),
+        counted=True,
+    )
+    assert store.customer_schedules(KEY) == ["win_back-placed-abc"]
+    assert store.bought_with(["MUG"]) == {"MUG": {"TEE": 1}}
+
+
+def test_a_placement_whose_reads_moved_writes_nothing(store):
+    store.record_placement("shopify:1", [], {}, count=False, customer=KEY, newest=LastOrder("shopify:1", T0))
+    # Decided on a look that saw no newest order, and that the co-purchases were not counted yet:
+    with pytest.raises(MarketingConflictError):
+        store.record_placement(
+            "shopify:2",
+            [("MUG", "TEE")],
+            {"MUG": "Enamel Mug"},
+            count=True,
+            customer=KEY,
+            seen=None,
+            newest=LastOrder("shopify:2", T0 + timedelta(hours=1)),
+            schedules=[("win_back-placed-two", T0 + timedelta(days=90))],
+        )
+    assert store.last_order(KEY) == LastOrder("shopify:1", T0)
+    assert store.customer_schedules(KEY) == [] and store.titles(["MUG"]) == {}
+    store.record_placement("shopify:3", [("MUG", "TEE")], {}, count=True)
+    with pytest.raises(MarketingConflictError):  # counted meanwhile by another delivery
+        store.record_placement("shopify:3", [("MUG", "TEE")], {}, count=True)
+    assert store.bought_with(["MUG"]) == {"MUG": {"TEE": 1}}
+
+
+def test_two_orders_of_one_customer_at_once_leave_one_win_back_from_the_newer(aws):
+    """Both placements read the customer's newest order before either writes: the later write fails
+    its condition and decides again (moto applies each request alone, as DynamoDB does)."""
+    from hub.services.marketing import MarketingService
+
+    from tests.fakes import FakePublisher
+    from tests.functional.test_sharded_stock import _Atomic
+    from tests.marketing_fakes import FakeKeys, FakeOrders, FakeProfiles, FakeSchedules, config, order_placed
+
+    store = DynamoMarketingStore(_Atomic(boto3.client("dynamodb")), aws.resources["HubTable"])
+    both_read = threading.Barrier(2)
+    first_reads: set[int] = set()
+    look = store.look
+
+    def look_then_wait(*args, **kwargs):
+        found = look(*args, **kwargs)
+        if threading.get_ident() not in first_reads:
+            first_reads.add(threading.get_ident())
+            both_read.wait(timeout=30)
+        return found
+
+    store.look = look_then_wait  # type: ignore[method-assign]
+    schedules, hub_config = FakeSchedules(), config()
+    service = MarketingService(
+        store=store,
+        schedules=schedules,
+        orders=FakeOrders(),
+        profiles=FakeProfiles(),
+        keys=FakeKeys(),
+        publisher=FakePublisher(),
+        config=lambda: hub_config,
+        senders=lambda _m: [],
+        tracker=lambda _m: None,
+        unsubscribe=lambda _m: ("https://hub.example/unsubscribe", "secret"),
+        clock=lambda: T0,
+    )
+    older, newer = order_placed("shopify:1001", at=T0), order_placed("shopify:1002", at=T0 + timedelta(hours=1))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda e: service.handle(e).outcome, (older, newer)))
+
+    assert outcomes == ["placed", "placed"]
+    customer = FakeKeys().key("ada@example.com")
+    assert store.last_order(customer) == LastOrder("shopify:1002", T0 + timedelta(hours=1))
+    win_backs = [due.subject_id for due, _at in schedules.by_trigger("win_back")]
+    assert win_backs == ["shopify:1002"]
+    # The older order's win-back, if it was scheduled first, is forgotten with its schedule.
+    assert store.customer_schedules(customer) == [due.schedule_name for due, _at in schedules.by_trigger("win_back")]

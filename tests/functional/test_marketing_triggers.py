@@ -261,3 +261,41 @@ def test_the_message_sent_and_the_report_name_the_customer_by_one_salted_key(
 
     unsalted = hashlib.sha256(ADA.encode()).hexdigest()
     assert unsalted not in json.dumps(items) and unsalted not in json.dumps(published)
+
+
+def test_the_rule_leaves_out_the_levels_a_reservation_lowered(aws):
+    """StockLevelChanged reaches marketing when units may have come back (a set, a report, a release),
+    never for a reservation: a fall brings nothing back in stock."""
+    from hub.events import ProviderRef, StockLevelChanged, StockLevelData
+
+    def changed(topic: str, available: int, previous: int | None) -> StockLevelChanged:
+        return StockLevelChanged(
+            event_id=f"level-{topic}-{available}",
+            source="hub",
+            channel="shopify",
+            occurred_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+            provider=ProviderRef(topic=topic),
+            data=StockLevelData(
+                sku="MUG", location="wh-east", available=available, previous=previous, origin="shopify"
+            ),
+        )
+
+    sent = [
+        changed("inventory/reserved", 4, 5),
+        changed("inventory/set", 5, 0),
+        changed("inventory/moved", 6, 4),
+        changed("inventory/reported", 0, 3),  # nothing left: not for marketing either
+    ]
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": aws.bus_name,
+                "Source": f"commerce-hub.{e.source}",
+                "DetailType": e.type,
+                "Detail": e.model_dump_json(),
+            }
+            for e in sent
+        ]
+    )
+    arrived = sorted(m["detail"]["event_id"] for m in aws.drain("MarketingQueue"))
+    assert arrived == ["level-inventory/moved-6", "level-inventory/set-5"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -355,3 +357,87 @@ def test_the_rule_sends_the_reports_events_to_its_queue(aws):
     arrived = sorted((m["detail-type"], m["detail"]["event_id"]) for m in aws.drain("ReportingQueue"))
     expected = sorted((e.type, e.event_id) for e in sent if e is not paid)
     assert arrived == expected
+
+
+# ------------------------------------------------------------------ an order and its customer, together
+def _store(aws, client=None):
+    from hub.adapters.report_store import DynamoReportStore
+
+    return DynamoReportStore(client or boto3.client("dynamodb"), aws.resources["HubTable"])
+
+
+def _service(store):
+    from hub.services.reporting import ReportingService
+
+    from tests.unit.test_reporting import SALT, config
+
+    cfg = config()
+    return ReportingService(store, lambda: cfg, salt=lambda: SALT)
+
+
+def _usd(store, day: str = "2026-11-20") -> dict:
+    from hub.domain.reporting import daily_report
+
+    rows = store.day(day)
+    return next(c for c in daily_report(day, rows, window_days=7)["totals"]["currencies"] if c["currency"] == "USD")
+
+
+def test_an_order_and_its_customer_are_read_in_one_request_and_written_in_one_transaction(aws):
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    store = _store(aws, client)
+    _service(store).handle(placed("shopify:1", datetime(2026, 11, 20, 8, 0, tzinfo=UTC)))
+
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
+    totals = _usd(store)
+    assert (totals["orders"], totals["new_customer_orders"]) == (1, 1)
+
+
+def test_a_stale_customer_version_writes_neither_the_order_nor_the_counters(aws):
+    from hub.domain.reporting import CustomerFacts, OrderFacts, Placement, stamp
+    from hub.services.reporting import FactsWrite, ReportConflictError
+
+    store = _store(aws)
+    at = stamp(datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
+    order = OrderFacts("shopify:1").with_placement(Placement("e1", at, "shopify", "USD", 5000, (), "ck_1"))
+    summary = order.customer_order()
+    assert summary is not None
+    customer = CustomerFacts("ck_1", 7).with_order("shopify:1", summary)
+    stale = [
+        FactsWrite(order, order.contribution(), None, order.contribution()),
+        FactsWrite(customer, customer.contribution(), 4, customer.contribution()),  # not stored at version 4
+    ]
+    with pytest.raises(ReportConflictError):
+        store.save_all(stale)
+    assert store.load_many([("order", "shopify:1"), ("customer", "ck_1")]) == {}
+    assert store.day("2026-11-20") == []
+
+
+def test_two_orders_of_one_customer_at_once_count_one_new_and_one_returning(aws):
+    """Both read the customer's facts before either writes: the second write fails its version and
+    applies again, over the first's facts (moto applies each request alone, as DynamoDB does)."""
+    from tests.functional.test_sharded_stock import _Atomic
+
+    store = _store(aws, _Atomic(boto3.client("dynamodb")))
+    both_read = threading.Barrier(2)
+    first_reads: set[int] = set()
+    load_many = store.load_many
+
+    def read_then_wait(keys):
+        found = load_many(keys)
+        if threading.get_ident() not in first_reads:
+            first_reads.add(threading.get_ident())
+            both_read.wait(timeout=30)
+        return found
+
+    store.load_many = read_then_wait  # type: ignore[method-assign]
+    at = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(
+            pool.map(lambda n: _service(store).handle(placed(f"shopify:{n}", at + timedelta(hours=n))).outcome, (1, 2))
+        )
+
+    assert outcomes == ["applied", "applied"]
+    totals = _usd(store)
+    assert (totals["orders"], totals["new_customer_orders"], totals["returning_customer_orders"]) == (2, 1, 1)

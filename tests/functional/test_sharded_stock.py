@@ -16,7 +16,7 @@ import pytest
 from hub.adapters.dynamodb import DynamoLedger
 from hub.config import parse_config
 from hub.domain.orders import OrderLine, TimelineEntry
-from hub.domain.stock import HEAD, Move, home_shard, release
+from hub.domain.stock import HEAD, LowStockState, Move, home_shard, release
 from hub.events import OrderPlaced
 from hub.ports import StaleLevelError
 from hub.services.stock import Applied, StockService
@@ -169,6 +169,40 @@ def test_an_order_that_falls_over_evens_the_shards_out_after_it(aws, ledger):
     assert (level.available, level.reserved) == (8, 4)
     # The emptied home shard got units back from the fullest; the total is unchanged.
     assert level.shards[0] > 0 and sum(level.shards) == 8
+
+
+class _Counting:
+    """The client, counting the requests made through it by operation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+        client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_kwargs: Any) -> None:
+        self.calls.append(model.name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_the_levels_and_the_low_stock_crossing_are_read_in_one_query_of_the_skus_partition(aws, ledger):
+    ledger.set_level(SKU, "wh-east", 10, by="admin", at=NOW, newer_only=False, shards=4)
+    ledger.set_level(SKU, "wh-west", 3, by="admin", at=NOW, newer_only=False)
+    assert ledger.enter_low_stock(SKU, 1)
+    counting = _Counting(boto3.client("dynamodb"))
+    reader = DynamoLedger(counting, aws.resources["HubTable"])
+
+    levels, low = reader.levels_and_low_stock(SKU)
+
+    # One Query of SKU#<sku> holds the rows and the crossing; the hot location's shards, which
+    # live in partitions of their own, are one BatchGetItem, as levels_for reads them.
+    assert counting.calls == ["Query", "BatchGetItem"]
+    assert levels == ledger.levels_for(SKU)
+    assert (levels["wh-east"].available, levels["wh-east"].shards, levels["wh-west"].available) == (10, (3, 3, 2, 2), 3)
+    assert low == ledger.low_stock(SKU) == LowStockState(low=True, crossings=1, announced=False)
+    # A SKU never low reads as not low.
+    assert ledger.levels_and_low_stock("NEVER-LOW") == ({}, LowStockState())
 
 
 def test_a_move_takes_only_units_the_source_has(aws, ledger):

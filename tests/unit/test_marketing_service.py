@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from hub.domain.customers import erasure_key
+from hub.events import ProviderRef
 from hub.marketing.ports import MessageBusyError
 from hub.marketing.rules import Trigger
 from hub.marketing.unsubscribe import verify
@@ -51,6 +52,7 @@ class World:
         self.orders = FakeOrders()
         self.profiles = FakeProfiles()
         self.keys = FakeKeys()
+        self.store.erasures = self.keys.marks  # one table: the store's look reads the same marks
         self.publisher = FakePublisher()
         self.email = RecordingSender("email")
         self.klaviyo = RecordingSender("klaviyo")
@@ -140,6 +142,36 @@ def test_a_newer_order_moves_the_win_back_and_an_older_one_arriving_late_does_no
     world.service.handle(order_placed("shopify:2", ADA, at=T0 + timedelta(days=5)))
     world.service.handle(order_placed("shopify:0", ADA, at=T0 - timedelta(days=5)))
     assert [d.subject_id for d, _ in world.schedules.by_trigger("win_back")] == ["shopify:2"]
+
+
+def test_each_decision_reads_once_and_a_placement_writes_once(world):
+    paid_order(world)
+    # The placement and the payment: one look each; the placement's counts, newest order and
+    # win-back in one write; no marker read apart from the look.
+    assert (world.store.looks, world.store.placements_recorded) == (2, 1)
+    world.store.message_sent = None  # type: ignore[assignment]  # never asked on these paths
+    world.service.handle(order_placed())
+    world.service.handle(status_changed("shopify:1001", "paid"))
+    assert world.store.looks == 4
+
+
+def test_a_placement_whose_reads_moved_decides_again(world):
+    world.profiles.add(ADA)
+    # Between the look of shopify:1 and its write, a newer order of the customer is recorded.
+    world.store.before_record.append(
+        lambda: world.service.handle(order_placed("shopify:2", ADA, at=T0 + timedelta(days=1)))
+    )
+    world.service.handle(order_placed("shopify:1", ADA, at=T0))
+    assert world.store.last_order(erasure_key(ADA, SALT)).order_id == "shopify:2"
+    assert [d.subject_id for d, _ in world.schedules.by_trigger("win_back")] == ["shopify:2"]
+    assert world.store.bought_with(["MUG"]) == {"MUG": {"TEE": 2}}  # each order counted once
+
+
+def test_an_erased_customers_order_still_counts_its_co_purchases_and_schedules_nothing(world):
+    world.keys.marks[erasure_key(ADA, SALT)] = T0 + timedelta(days=1)
+    assert world.service.handle(order_placed()).outcome == "erased_customer"
+    assert world.schedules.schedules == {} and world.store.last == {}
+    assert world.store.bought_with(["MUG"]) == {"MUG": {"TEE": 1}}
 
 
 def test_a_checkout_schedules_a_reminder_that_its_completion_cancels(world):
@@ -300,6 +332,17 @@ def test_back_in_stock_goes_to_customers_who_ran_short_when_the_level_rises(worl
     assert world.store.waiters("MUG") == []
     world.service.handle(level_changed("MUG", available=9, previous=4))
     assert len(world.email.sent) == 1
+
+
+def test_a_reservation_never_brings_a_sku_back_in_stock(world):
+    world.profiles.add(ADA, products=[("MUG", "Enamel Mug")])
+    world.orders.add("shopify:1001", ADA, "on_hold")
+    world.service.handle(shortage("shopify:1001", {"MUG": 2}))
+    # Another order reserved a unit: the level fell, even when an event leaves `previous` out.
+    reserved = level_changed("MUG", available=1, previous=None)
+    reserved = reserved.model_copy(update={"provider": ProviderRef(topic="inventory/reserved")})
+    assert world.service.handle(reserved).outcome == "ignored"
+    assert world.email.sent == [] and len(world.store.waiters("MUG")) == 1
 
 
 # --------------------------------------------------------------------------------- once-only

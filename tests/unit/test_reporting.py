@@ -434,6 +434,47 @@ def test_a_concurrent_writer_makes_the_fact_apply_again_not_twice():
         service(store).handle(placed("shopify:2", BASE))
 
 
+def test_an_order_and_its_customer_are_read_together_and_written_together():
+    store = FakeReportStore()
+    service(store).handle(placed("shopify:1", BASE))
+    assert store.batch_loads == 1
+    assert store.saved_together == [["customer", "order"]]
+    assert usd(report(store))["new_customer_orders"] == 1
+    # A redelivery reads both again and writes nothing.
+    assert service(store).handle(placed("shopify:1", BASE)).outcome == "duplicate"
+    assert (store.batch_loads, store.saved_together) == (2, [["customer", "order"]])
+
+
+def test_a_customer_changed_by_another_order_meanwhile_makes_both_facts_apply_again():
+    store = FakeReportStore()
+    svc = service(store)
+    svc.handle(placed("shopify:1", BASE))
+    load_many = store.load_many
+
+    def another_order_lands_after_the_read(keys):
+        found = load_many(keys)
+        if store.batch_loads == 2:  # the first read of shopify:2: shopify:0 lands before its write
+            svc.handle(placed("shopify:0", BASE - timedelta(hours=1)))
+        return found
+
+    store.load_many = another_order_lands_after_the_read
+    svc.handle(placed("shopify:2", BASE + timedelta(hours=1)))
+    counts = usd(report(store))
+    assert counts["orders"] == 3
+    # shopify:0 came first: the customer's first order; the other two are returning orders.
+    assert (counts["new_customer_orders"], counts["returning_customer_orders"]) == (1, 2)
+
+
+def test_a_cancellation_reads_the_customer_its_order_names():
+    store = FakeReportStore()
+    svc = service(store)
+    svc.handle(placed("shopify:1", BASE))
+    svc.handle(placed("shopify:2", BASE + timedelta(hours=1)))
+    svc.handle(cancelled("shopify:1", BASE + timedelta(hours=2)))
+    counts = usd(report(store))
+    assert (counts["orders"], counts["new_customer_orders"], counts["returning_customer_orders"]) == (1, 1, 0)
+
+
 def test_events_the_report_does_not_use_are_ignored():
     store = FakeReportStore()
     status = cancelled("shopify:1", BASE).model_copy(

@@ -270,6 +270,30 @@ def test_a_reservation_announces_the_new_level_with_the_orders_channel_as_origin
     assert reserved.data.version == world.ledger.levels[("MUG", "wh-east")].version
 
 
+def test_a_reservation_announces_the_levels_it_read_less_what_it_took_without_reading_them_again(world):
+    world.service.set_level("MUG", "wh-east", 10, "admin")
+    world.service.set_level("MUG", "wh-west", 4, "admin")
+    reads = []
+    read_levels = world.ledger.stock_levels
+    world.ledger.stock_levels = lambda skus: reads.append(list(skus)) or read_levels(reads[-1])
+    world.service.place_order(placed("woocommerce", "13", [("MUG", 3)], at=T0))
+    assert reads == [["MUG"]]  # the plan's read only
+    reserved = world.changed()[-1]
+    assert (reserved.data.available, reserved.data.previous, reserved.data.total_available) == (7, 10, 11)
+    assert reserved.data.version == world.ledger.levels[("MUG", "wh-east")].version
+
+
+def test_a_redelivered_placement_announces_the_levels_as_the_ledger_holds_them(world):
+    world.service.set_level("MUG", "wh-east", 10, "admin")
+    first = placed("woocommerce", "14", [("MUG", 3)], at=T0)
+    world.service.place_order(first)
+    world.service.set_level("MUG", "wh-east", 20, "admin")  # a count correction since
+    world.service.place_order(first)  # its publish failed, say: announced again, from a fresh read
+    again = world.changed()[-1]
+    assert again.provider.topic == "inventory/reserved"
+    assert (again.data.available, again.data.previous) == (20, None)
+
+
 # ------------------------------------------------------------------------------------ released units
 def test_units_released_by_another_function_are_announced_for_the_sync(world):
     world.service.set_level("MUG", "wh-east", 10, "admin")

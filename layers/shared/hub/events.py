@@ -21,6 +21,7 @@ __all__ = [
     "MAX_LINE_QUANTITY",
     "MAX_STOCK_LEVEL",
     "PERSONAL",
+    "RESERVED_TOPIC",
     "SCHEMA_VERSION",
     "AppUninstalled",
     "CatalogItem",
@@ -101,6 +102,9 @@ BUS_SOURCE_PREFIX = "commerce-hub."
 MAX_LINE_QUANTITY = 1_000_000
 # The most units a reported stock level may hold, either way (levels may be negative when oversold).
 MAX_STOCK_LEVEL = 1_000_000_000
+# The provider topic of StockLevelChanged for units an order's reservation took: the level only
+# ever falls by it (marketing's rule leaves these events out: a fall brings nothing back in stock).
+RESERVED_TOPIC = "inventory/reserved"
 # Marks a field as personal data: the publisher seals it under its subject's data key, and an
 # erasure that deletes the key makes every copy of it unreadable (hub.shredding).
 PERSONAL = {"personal": True}

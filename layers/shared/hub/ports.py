@@ -224,6 +224,9 @@ class StockLedger(Ledger, Protocol):
     def low_stock(self, sku: str) -> LowStockState:
         """The SKU's low-stock crossing state (not low when never recorded)."""
 
+    def levels_and_low_stock(self, sku: str) -> tuple[dict[str, StockLevel], LowStockState]:
+        """levels_for and low_stock together, in one read where the store keeps them side by side."""
+
     def enter_low_stock(self, sku: str, crossing: int) -> bool:
         """Record crossing number `crossing` (not yet announced); False when it is already recorded."""
 

@@ -45,7 +45,7 @@ from hub.domain.customers import (
 )
 from hub.ports import Derived, ProfileConflictError, StoredCustomer, StoredOrder, StoreError
 
-__all__ = ["DynamoCustomerStore", "DynamoProfileStore"]
+__all__ = ["DynamoCustomerStore", "DynamoProfileStore", "erasure_mark_key", "erasure_mark_time"]
 
 _FACT_ITEM = "customer_fact"
 _BATCH = 25  # BatchWriteItem takes at most 25 requests
@@ -69,6 +69,17 @@ def _micros(value: datetime) -> int:
 
 def _from_micros(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value) / 1_000_000, UTC)
+
+
+def erasure_mark_key(subject: str) -> dict[str, Any]:
+    """The key of a subject's erasure mark (`customer:<erasure key>` or `shop:<channel>`), for a
+    function that reads it beside its own items in one request."""
+    return _key(f"PRIVACY#{subject}", "ERASED")
+
+
+def erasure_mark_time(item: dict[str, Any]) -> datetime:
+    """The time up to which an erasure mark (a plain item) erases its subject."""
+    return _from_micros(item["erased_before_us"])
 
 
 def _fact_item(fact: Fact, pk: str) -> dict[str, Any]:

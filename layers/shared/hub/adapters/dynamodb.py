@@ -224,6 +224,12 @@ def _level(sku: str, item: Mapping[str, Any]) -> StockLevel:
     )
 
 
+def _low_state(item: Mapping[str, Any] | None) -> LowStockState:
+    if not item:
+        return LowStockState()
+    return LowStockState(bool(item.get("low")), int(item.get("crossings", 0)), bool(item.get("announced")))
+
+
 def _reasons(exc: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
 
@@ -253,7 +259,16 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ stock
     def levels_for(self, sku: str) -> dict[str, StockLevel]:
-        items = self._query(f"SKU#{sku}", "LOC#")
+        return self._levels(sku, self._query(f"SKU#{sku}", "LOC#"))
+
+    def levels_and_low_stock(self, sku: str) -> tuple[dict[str, StockLevel], LowStockState]:
+        """The SKU's levels and its low-stock crossing in one Query: both live in the SKU's own
+        partition (`LOC#<location>` and `LOW`), so the low-stock check reads them together."""
+        items = self._query(f"SKU#{sku}")
+        low = next((i for i in items if i["sk"] == "LOW"), None)
+        return self._levels(sku, [i for i in items if i["sk"].startswith("LOC#")]), _low_state(low)
+
+    def _levels(self, sku: str, items: list[dict[str, Any]]) -> dict[str, StockLevel]:
         sharded = [(i["location"], _shard_count(i)) for i in items if _shard_count(i) > 1]
         if not sharded:
             return {i["location"]: _level(sku, i) for i in items}
@@ -547,10 +562,7 @@ class DynamoLedger:
             item = self._client.get_item(TableName=self._table, Key=_low_key(sku), ConsistentRead=True).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not read the low-stock state of {sku}: {exc}") from exc
-        if not item:
-            return LowStockState()
-        state = plain(item)
-        return LowStockState(bool(state.get("low")), int(state.get("crossings", 0)), bool(state.get("announced")))
+        return _low_state(plain(item) if item else None)
 
     def _low_update(self, sku: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
         try:

@@ -14,6 +14,10 @@
 | `MKTSTOCK#<sku>` | `WAIT#<order id>` | a customer whose order ran short of the SKU |
 | `MKTOPTOUT#<erasure key>` | `OPTOUT` | the customer unsubscribed |
 
+A decision reads in one BatchGetItem (`look`: the customer's erasure mark, `PRIVACY#customer:<key>`
+/ `ERASED`, kept by hub.adapters.customers, beside marketing's own items) and a placement writes in
+one transaction (`record_placement`), conditional on what it read.
+
 Customers are named by their salted erasure key; the only email kept is a checkout's (a reminder
 needs it), removed with everything else under the customer when they are erased. The opt-out
 survives an erasure: honouring it needs no personal data. Items that only matter for a while
@@ -30,9 +34,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.adapters.customers import erasure_mark_key, erasure_mark_time
 from hub.adapters.order_codec import plain, typed
 from hub.domain.customers import erasure_key
-from hub.marketing.ports import CheckoutState, Claim, LastOrder, Waiter
+from hub.marketing.ports import CheckoutState, Claim, LastOrder, Look, MarketingConflictError, Waiter
 from hub.marketing.rules import admit
 from hub.ports import StoreError
 
@@ -119,6 +124,103 @@ class DynamoMarketingStore:
     def _delete(self, pk: str, sk: str) -> None:
         self._call("delete a marketing item", "delete_item", Key=_key(pk, sk))
 
+    # ------------------------------------------------------------------ one read, one write
+    def look(self, customer: str, message_keys: Sequence[str], order_id: str | None = None) -> Look:
+        """One BatchGetItem (consistent): the erasure mark `PRIVACY#customer:<key>` / `ERASED`, each
+        message's marker, and with an order id `MKTCUST#<key>` / `LASTORDER` and the order's
+        `MKTORDER#<id>` / `COPURCHASE` guard."""
+        mark = erasure_mark_key(f"customer:{customer}")
+        keys = [mark, *(_key(f"MKTMSG#{k}", "MESSAGE") for k in dict.fromkeys(message_keys))]
+        if order_id is not None:
+            keys += [_key(f"MKTCUST#{customer}", "LASTORDER"), _key(f"MKTORDER#{order_id}", "COPURCHASE")]
+        found = self._batch_get(keys)
+        erased = found.get((mark["pk"]["S"], "ERASED"))
+        last = found.get((f"MKTCUST#{customer}", "LASTORDER"))
+        return Look(
+            erased_before=erasure_mark_time(erased) if erased else None,
+            sent=frozenset(
+                k for k in message_keys if found.get((f"MKTMSG#{k}", "MESSAGE"), {}).get("state") in ("sent", "capped")
+            ),
+            last_order=LastOrder(last["order_id"], _from_micros(last["placed_at_us"])) if last else None,
+            counted=order_id is not None and (f"MKTORDER#{order_id}", "COPURCHASE") in found,
+        )
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys asked again."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}}
+            for attempt in range(8):
+                try:
+                    response = self._client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StoreError(f"could not read marketing items: {exc}") from exc
+                for item in response.get("Responses", {}).get(self._table, []):
+                    values = plain(item)
+                    found[(values["pk"], values["sk"])] = values
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreError("DynamoDB kept refusing to read marketing items")
+        return found
+
+    def record_placement(
+        self,
+        order_id: str,
+        pairs: Sequence[tuple[str, str]],
+        titles: Mapping[str, str],
+        *,
+        count: bool,
+        customer: str | None = None,
+        seen: LastOrder | None = None,
+        newest: LastOrder | None = None,
+        schedules: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        """One transaction: the co-purchase guard and counts (as count_order), the customer's
+        `LASTORDER` on condition it is still what the look found, and each schedule remembered."""
+        items: list[dict[str, Any]] = []
+        if newest is not None and customer:
+            items.append({"Update": self._newest_order(customer, seen, newest)})
+        items += [{"Put": self._schedule_item(customer, name, at)} for name, at in schedules if customer]
+        if count and (pairs or titles):
+            items += self._copurchase_items(order_id, pairs, titles, room=_TRANSACTION_ITEMS - len(items))
+        if not items:
+            return
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                if not reasons or "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    raise MarketingConflictError(
+                        f"{order_id}: the customer's newest order or its counts moved"
+                    ) from exc
+            raise StoreError(f"could not record a placement: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not record a placement: {exc}") from exc
+
+    def _newest_order(self, customer: str, seen: LastOrder | None, newest: LastOrder) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            ":id": newest.order_id,
+            ":us": _micros(newest.placed_at),
+            ":iso": newest.placed_at.isoformat(),
+            ":kind": "marketing_last_order",
+        }
+        if seen is None:
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = "order_id = :seen_id AND placed_at_us = :seen_us"
+            values.update({":seen_id": seen.order_id, ":seen_us": _micros(seen.placed_at)})
+        return {
+            "TableName": self._table,
+            "Key": _key(f"MKTCUST#{customer}", "LASTORDER"),
+            "UpdateExpression": "SET kind = :kind, order_id = :id, placed_at_us = :us, placed_at = :iso",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": typed(values),
+        }
+
     # ------------------------------------------------------------------ customers
     def note_order(self, customer: str, order_id: str, placed_at: datetime) -> tuple[bool, str | None]:
         values = {
@@ -166,19 +268,17 @@ class DynamoMarketingStore:
         )
 
     def remember_schedule(self, customer: str, name: str, due_at: datetime) -> None:
-        self._call(
-            "remember a schedule",
-            "put_item",
-            Item=typed(
-                {
-                    "pk": f"MKTCUST#{customer}",
-                    "sk": f"SCHEDULE#{name}",
-                    "kind": "marketing_schedule",
-                    "due_at": due_at.isoformat(),
-                    "expires_at": int(due_at.timestamp()) + 30 * _DAY,
-                }
-            ),
-        )
+        self._call("remember a schedule", "put_item", Item=self._schedule_item(customer, name, due_at)["Item"])
+
+    def _schedule_item(self, customer: str, name: str, due_at: datetime) -> dict[str, Any]:
+        item = {
+            "pk": f"MKTCUST#{customer}",
+            "sk": f"SCHEDULE#{name}",
+            "kind": "marketing_schedule",
+            "due_at": due_at.isoformat(),
+            "expires_at": int(due_at.timestamp()) + 30 * _DAY,
+        }
+        return {"TableName": self._table, "Item": typed(item)}
 
     def forget_schedule(self, customer: str, name: str) -> None:
         self._delete(f"MKTCUST#{customer}", f"SCHEDULE#{name}")
@@ -318,6 +418,22 @@ class DynamoMarketingStore:
     def count_order(self, order_id: str, pairs: Sequence[tuple[str, str]], titles: Mapping[str, str]) -> bool:
         if not pairs and not titles:
             return False
+        items = self._copurchase_items(order_id, pairs, titles, room=_TRANSACTION_ITEMS)
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "TransactionCanceledException" and self._get(f"MKTORDER#{order_id}", "COPURCHASE"):
+                return False
+            raise StoreError(f"could not count the co-purchases of an order: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not count the co-purchases of an order: {exc}") from exc
+        return True
+
+    def _copurchase_items(
+        self, order_id: str, pairs: Sequence[tuple[str, str]], titles: Mapping[str, str], room: int
+    ) -> list[dict[str, Any]]:
+        """The guard (written once per order), each pair's count and as many titles as `room` holds."""
         guard = {
             "Put": {
                 "TableName": self._table,
@@ -336,7 +452,7 @@ class DynamoMarketingStore:
             }
             for a, b in pairs
         ]
-        room = _TRANSACTION_ITEMS - 1 - len(updates)
+        left = room - 1 - len(updates)
         updates += [
             {
                 "Update": {
@@ -346,18 +462,9 @@ class DynamoMarketingStore:
                     "ExpressionAttributeValues": typed({":kind": "marketing_title", ":title": title}),
                 }
             }
-            for sku, title in sorted(titles.items())[: max(room, 0)]
+            for sku, title in sorted(titles.items())[: max(left, 0)]
         ]
-        try:
-            self._client.transact_write_items(TransactItems=[guard, *updates])
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "TransactionCanceledException" and self._get(f"MKTORDER#{order_id}", "COPURCHASE"):
-                return False
-            raise StoreError(f"could not count the co-purchases of an order: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not count the co-purchases of an order: {exc}") from exc
-        return True
+        return [guard, *updates]
 
     def bought_with(self, skus: Sequence[str]) -> dict[str, dict[str, int]]:
         return {
@@ -368,24 +475,8 @@ class DynamoMarketingStore:
         }
 
     def titles(self, skus: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        wanted = list(dict.fromkeys(skus))
-        for start in range(0, len(wanted), _BATCH_GET):
-            keys = [_key(f"MKTSKU#{sku}", "TITLE") for sku in wanted[start : start + _BATCH_GET]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(8):
-                try:
-                    response = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise StoreError(f"could not read product titles: {exc}") from exc
-                for item in response.get("Responses", {}).get(self._table, []):
-                    values = plain(item)
-                    found[values["pk"].removeprefix("MKTSKU#")] = values["title"]
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        found = self._batch_get([_key(f"MKTSKU#{sku}", "TITLE") for sku in dict.fromkeys(skus)])
+        return {pk.removeprefix("MKTSKU#"): item["title"] for (pk, _sk), item in found.items()}
 
     # ------------------------------------------------------------------ back in stock
     def add_waiter(self, waiter: Waiter) -> None:

@@ -10,6 +10,11 @@ Keys:
   so no day item grows with the shop's catalogue and one order's SKUs spread over a few items;
 - what was forwarded to an analytics destination: `REPORT#SENT#<order id>` / `<destination>#<what>`.
 
+An order's facts and its customer's are read in one BatchGetItem and saved together: one
+transaction with both puts, each conditional on its version, and the day items' updates for the sum
+of their changes (both touch the same day item, which one transaction may name only once). When
+that does not fit in one transaction, each is saved alone, as below.
+
 Saving facts is one transaction when it fits: the facts put, conditional on the version read, and an
 atomic ADD to each day item the change moves. A condition that fails writes nothing. A change too
 large for one transaction (100 items) or one expression (4 KB; an item gets at most 50 counters per
@@ -25,7 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,11 +42,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hub.domain.reporting import SKU_REVENUE, SKU_UNITS, BucketRow, Contribution, facts_from_json
 from hub.ports import StoreError
 from hub.services.analytics import SentMarker
-from hub.services.reporting import Facts, ReportConflictError, StoredFacts
+from hub.services.reporting import Facts, FactsWrite, ReportConflictError, StoredFacts
 
 __all__ = ["DynamoReportStore"]
 
 _CHUNK = 90  # counter updates per transaction, beside the facts item
+_TRANSACTION_ITEMS = 100
 _MAX_COUNTERS = 50  # counters per update expression: about 650 characters of DynamoDB's 4 KB
 _SKU_SHARDS = 16
 _COMPRESS_ABOVE = 16 * 1024  # JSON longer than this is stored zlib-compressed, as a binary attribute
@@ -144,6 +152,16 @@ def _is(exc: ClientError, code: str) -> bool:
     return exc.response.get("Error", {}).get("Code") == code
 
 
+def _sum(deltas: Sequence[Contribution]) -> Contribution:
+    total: Contribution = {}
+    for delta in deltas:
+        for bucket, counters in delta.items():
+            row = total.setdefault(bucket, {})
+            for name, value in counters.items():
+                row[name] = row.get(name, 0) + value
+    return {bucket: {n: v for n, v in row.items() if v} for bucket, row in total.items() if any(row.values())}
+
+
 class DynamoReportStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -162,8 +180,41 @@ class DynamoReportStore:
 
     def load(self, kind: str, key: str) -> StoredFacts | None:
         item = self._read(kind, key)
-        if item is None:
-            return None
+        return self._stored(kind, key, item) if item is not None else None
+
+    def load_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredFacts]:
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) == 1:
+            found = self.load(*wanted[0])
+            return {wanted[0]: found} if found is not None else {}
+        items = self._read_many(wanted)
+        return {
+            (kind, key): self._stored(kind, key, items[(kind, key)]) for kind, key in wanted if (kind, key) in items
+        }
+
+    def _read_many(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The facts items of `wanted` (at most 100), read consistently in one BatchGetItem (keys
+        left unprocessed asked again)."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending: dict[str, Any] = {
+            self._table: {"Keys": [self._facts_key(kind, key) for kind, key in wanted], "ConsistentRead": True}
+        }
+        for attempt in range(8):
+            try:
+                response = self._client.batch_get_item(RequestItems=pending)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"could not read the report facts: {exc}") from exc
+            for raw in response.get("Responses", {}).get(self._table, []):
+                item = _plain(raw)
+                _prefix, kind, key = str(item["pk"]).split("#", 2)
+                found[(kind, key)] = item
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+            time.sleep(0.05 * 2**attempt)
+        raise StoreError("could not read the report facts: DynamoDB kept keys unprocessed")
+
+    def _stored(self, kind: str, key: str, item: dict[str, Any]) -> StoredFacts:
         if "owed" in item:
             # A change whose counters are not all added yet: finish it before anyone builds on it.
             self._finish(kind, key, int(item["version"]), _owed_from(item), int(item.get("owed_done", 0)))
@@ -173,20 +224,21 @@ class DynamoReportStore:
             int(item["version"]),
         )
 
-    def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
-        version = (expected_version or 0) + 1
+    def _put(
+        self, facts: Facts, contribution: Contribution, expected_version: int | None, owed: list[list[_Write]]
+    ) -> dict[str, Any]:
+        """The conditional put of new facts (with the counter chunks they still owe, if any)."""
         item: dict[str, Any] = {
             "pk": f"REPORT#{facts.kind}#{facts.key}",
             "sk": "FACTS",
             "kind": facts.kind,
             "facts": _packed(json.dumps(facts.to_json(), separators=(",", ":"))),
             "contribution": _packed(_contribution_json(contribution)),
-            "version": version,
+            "version": (expected_version or 0) + 1,
             "updated_at": _now(),
         }
-        chunks = _chunks(_writes(delta))
-        if len(chunks) > 1:
-            item["owed"] = zlib.compress(json.dumps(chunks, separators=(",", ":")).encode(), 9)
+        if owed:
+            item["owed"] = zlib.compress(json.dumps(owed, separators=(",", ":")).encode(), 9)
             item["owed_done"] = 0
         put: dict[str, Any] = {"TableName": self._table, "Item": _typed(item)}
         if expected_version is None:
@@ -194,6 +246,32 @@ class DynamoReportStore:
         else:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = _typed({":expected": expected_version})
+        return put
+
+    def save_all(self, writes: Sequence[FactsWrite]) -> None:
+        chunks = _chunks(_writes(_sum([w.delta for w in writes])))
+        if len(writes) == 1 or len(chunks) > 1 or len(writes) + sum(len(c) for c in chunks) > _TRANSACTION_ITEMS:
+            for write in writes:
+                self.save(write.facts, write.contribution, write.expected_version, write.delta)
+            return
+        puts = [{"Put": self._put(w.facts, w.contribution, w.expected_version, [])} for w in writes]
+        updates = [{"Update": self._counter_update(write)} for chunk in chunks for write in chunk]
+        try:
+            self._client.transact_write_items(TransactItems=[*puts, *updates])
+        except ClientError as exc:
+            if _is(exc, "TransactionCanceledException"):
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                if not reasons or "ConditionalCheckFailed" in reasons[: len(puts)]:
+                    raise ReportConflictError("the facts changed meanwhile") from exc
+                raise StoreError(f"could not save the report facts: {', '.join(reasons)}") from exc
+            raise StoreError(f"could not save the report facts: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"could not save the report facts: {exc}") from exc
+
+    def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
+        version = (expected_version or 0) + 1
+        chunks = _chunks(_writes(delta))
+        put = self._put(facts, contribution, expected_version, chunks if len(chunks) > 1 else [])
         try:
             if len(chunks) != 1:
                 self._client.put_item(**put)

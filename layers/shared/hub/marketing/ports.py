@@ -18,6 +18,8 @@ __all__ = [
     "Claim",
     "CustomerKeys",
     "LastOrder",
+    "Look",
+    "MarketingConflictError",
     "MarketingStore",
     "MessageBusyError",
     "MessageContent",
@@ -53,6 +55,21 @@ class CheckoutState:
 class LastOrder:
     order_id: str
     placed_at: datetime
+
+
+class MarketingConflictError(Exception):
+    """What a decision read changed before its write (another delivery, or another order of the
+    customer): nothing was written; read again and decide again."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one event's decision reads, in one request (MarketingStore.look)."""
+
+    erased_before: datetime | None = None  # the customer's erasure mark
+    sent: frozenset[str] = frozenset()  # of the message keys asked, those already sent (or capped)
+    last_order: LastOrder | None = None  # the customer's newest order (asked with an order id)
+    counted: bool = False  # the order's co-purchases are counted (asked with an order id)
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,28 @@ class OutboundMessage:
 
 class MarketingStore(Protocol):
     """Marketing's own state (co-purchases, checkouts, latest orders, schedules, markers, caps)."""
+
+    # ------------------------------------------------------------------ one read, one write
+    def look(self, customer: str, message_keys: Sequence[str], order_id: str | None = None) -> Look:
+        """The customer's erasure mark and which of `message_keys` went out, with `order_id` also the
+        customer's newest order and whether the order's co-purchases are counted: one read."""
+
+    def record_placement(
+        self,
+        order_id: str,
+        pairs: Sequence[tuple[str, str]],
+        titles: Mapping[str, str],
+        *,
+        count: bool,
+        customer: str | None = None,
+        seen: LastOrder | None = None,
+        newest: LastOrder | None = None,
+        schedules: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        """What a placement decided, in one write: the co-purchases counted once (`count`), the
+        customer's newest order moved from `seen` (what the look found) to `newest`, and the
+        schedules it creates remembered under the customer (name, due). MarketingConflictError,
+        writing nothing, when the co-purchases were counted or the newest order moved meanwhile."""
 
     # ------------------------------------------------------------------ customers
     def note_order(self, customer: str, order_id: str, placed_at: datetime) -> tuple[bool, str | None]:

@@ -29,6 +29,7 @@ from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.orders import Order, OrderStatus
 from hub.events import (
+    RESERVED_TOPIC,
     CheckoutStarted,
     CustomerErased,
     HubEvent,
@@ -45,6 +46,8 @@ from hub.marketing.ports import (
     ActivityTracker,
     CheckoutState,
     CustomerKeys,
+    LastOrder,
+    MarketingConflictError,
     MarketingStore,
     MessageBusyError,
     MessageSender,
@@ -81,6 +84,9 @@ MARKETING_SYSTEMS = frozenset({"klaviyo", "mailchimp"})
 
 # A one-time schedule is never set in the past: at least this far ahead.
 _MIN_LEAD = timedelta(minutes=1)
+# Reads and decisions of one placement before its write gives up (another delivery of the order, or
+# another order of the customer, moved what it read each time).
+_MAX_ATTEMPTS = 8
 # How long an attempt holds a message before another may take it over (above the function timeout).
 LEASE_SECONDS = 900
 _STATUSES = frozenset({"paid", "delivered", "cancelled", "refunded"})
@@ -183,28 +189,62 @@ class MarketingService:
         return Handled("ignored")
 
     def _placed(self, event: OrderPlaced, marketing: Any) -> Handled:
+        """The order counted for co-purchases (for guests and erased customers too: what is bought
+        together says nothing about who bought it), the customer's newest order moved, a win-back
+        planned from it, and the checkouts it converts. What the decision needs is read in one
+        request (MarketingStore.look), what it decides written in one (record_placement), on
+        condition nothing it read moved meanwhile; when something did, it reads and decides again."""
         data = event.data
         placed_at = _aware(event.occurred_at)
-        # What is bought together says nothing about who bought it: counted for guests too.
         titles = {line.sku: line.title for line in data.lines if line.title}
-        counted = self._store.count_order(data.order_id, co_purchase_pairs(ln.sku for ln in data.lines), titles)
-        detail = {"order_id": data.order_id, "co_purchases": "counted" if counted else "seen"}
+        pairs = co_purchase_pairs(ln.sku for ln in data.lines)
         email = normalise_email(data.customer_email)
         if email is None:
+            counted = self._store.count_order(data.order_id, pairs, titles)
+            detail = {"order_id": data.order_id, "co_purchases": "counted" if counted else "seen"}
             return Handled("placed_without_customer", detail)
         customer = self._keys.key(email)
-        if self._erased_before(customer, placed_at):
-            return Handled("erased_customer", detail)
-        newest, previous = self._store.note_order(customer, data.order_id, placed_at)
+        wanted = for_order_placed(marketing.rules, data.order_id, event.channel, placed_at, customer, None)
+        for _attempt in range(_MAX_ATTEMPTS):
+            look = self._store.look(customer, [due.message_key for due in wanted.schedule], data.order_id)
+            count = not look.counted and bool(pairs or titles)
+            detail = {"order_id": data.order_id, "co_purchases": "counted" if count else "seen"}
+            erased = _covered(look.erased_before, placed_at)
+            last = look.last_order
+            newest = not erased and (last is None or (last.placed_at, last.order_id) <= (placed_at, data.order_id))
+            plan = Plan()
+            if newest:
+                previous = last.order_id if last is not None and last.order_id != data.order_id else None
+                plan = for_order_placed(marketing.rules, data.order_id, event.channel, placed_at, customer, previous)
+            due_now = self._due(plan.schedule, look.sent)
+            moved = newest and last != LastOrder(data.order_id, placed_at)
+            try:
+                self._store.record_placement(
+                    data.order_id,
+                    pairs,
+                    titles,
+                    count=count,
+                    customer=customer,
+                    seen=last,
+                    newest=LastOrder(data.order_id, placed_at) if moved else None,
+                    schedules=[(due.schedule_name, at) for due, at in due_now],
+                )
+            except MarketingConflictError:
+                continue
+            if erased:
+                return Handled("erased_customer", detail)
+            break
+        else:
+            raise MarketingConflictError(f"{data.order_id}: kept changing over {_MAX_ATTEMPTS} attempts")
+        for due, at in due_now:
+            self._schedules.create(due, at)  # remembered above, so an erasure always finds it
+        self._cancel(plan.cancel, customer)
         converted = [data.checkout_id] if data.checkout_id else []
         converted += [cid for cid, started in self._store.open_checkouts(customer) if started <= placed_at]
         for checkout_id in dict.fromkeys(converted):
             self._store.convert_checkout(checkout_id, data.order_id, customer)
             self._cancel([_abandoned_name(checkout_id)], customer)
         detail["checkouts_converted"] = str(len(set(converted)))
-        if newest:
-            plan = for_order_placed(marketing.rules, data.order_id, event.channel, placed_at, customer, previous)
-            self._apply(plan, customer)
         self._track(
             marketing,
             "Placed Order",
@@ -230,16 +270,21 @@ class MarketingService:
             return Handled("ignored")
         at = _aware(event.occurred_at)
         customer = None
+        sent: frozenset[str] | None = None
         if data.status in ("paid", "delivered"):
             order = self._orders.get_order(data.order_id)
             email = normalise_email(order.customer_email) if order else None
             if email is None:
                 return Handled("no_customer", {"order_id": data.order_id})
             customer = self._keys.key(email)
-            if self._erased_before(customer, at):
-                return Handled("erased_customer", {"order_id": data.order_id})
         plan = for_status(marketing.rules, data.order_id, event.channel, data.status, at, customer)
-        self._apply(plan, customer)
+        if customer is not None:
+            # The erasure mark and the markers of the messages it would schedule, in one read.
+            look = self._store.look(customer, [due.message_key for due in plan.schedule])
+            if _covered(look.erased_before, at):
+                return Handled("erased_customer", {"order_id": data.order_id})
+            sent = look.sent
+        self._apply(plan, customer, sent)
         return Handled(f"order_{data.status}", {"order_id": data.order_id, "scheduled": str(len(plan.schedule))})
 
     def _checkout(self, event: CheckoutStarted, marketing: Any) -> Handled:
@@ -309,7 +354,8 @@ class MarketingService:
         if not marketing.rules.active("back_in_stock"):
             return Handled("rule_off")
         in_stock = (data.total_available if data.total_available is not None else data.available) > 0
-        if not (data.available > (data.previous or 0) and in_stock):
+        reserved = event.provider.topic == RESERVED_TOPIC  # a fall, whatever `previous` says (or omits)
+        if reserved or not (data.available > (data.previous or 0) and in_stock):
             return Handled("ignored")
         outcomes: dict[str, int] = {}
         for waiter in self._store.waiters(data.sku):
@@ -321,8 +367,7 @@ class MarketingService:
 
     def _erased_before(self, customer: str, at: datetime | None) -> bool:
         """Whether what happened at `at` is covered by an erasure of the customer (refused, as crm_upsert does)."""
-        before = self._keys.erased_before(customer)
-        return before is not None and (at is None or _aware(at) <= before)
+        return _covered(self._keys.erased_before(customer), at)
 
     def _customer_erased(self, event: CustomerErased) -> Handled:
         key = event.data.erasure_key
@@ -365,20 +410,30 @@ class MarketingService:
             self._contacts.record(customer, system, contact_id)
 
     # ================================================================== scheduling
-    def _apply(self, plan: Plan, customer: str | None) -> None:
+    def _apply(self, plan: Plan, customer: str | None, sent: frozenset[str] | None = None) -> None:
+        """Schedule and cancel what `plan` says; `sent`: the plan's messages known to have gone out
+        (read with the erasure mark), else each message's marker is read before it is scheduled."""
         for due in plan.schedule:
-            self._schedule(due)
+            self._schedule(due, sent)
         self._cancel(plan.cancel, customer)
 
-    def _schedule(self, due: Due) -> None:
+    def _due(self, dues: Sequence[Due], sent: frozenset[str]) -> list[tuple[Due, datetime]]:
+        """The messages to schedule and when: not a replay of old events (stale), not gone out yet."""
         now = self._clock()
-        if now - due.due_at > STALE_AFTER or self._store.message_sent(due.message_key):
-            return  # a replay of old events, or a redelivery after the message went out
-        at = max(due.due_at, now + _MIN_LEAD)
-        if due.customer:
-            # Remembered first, so an erasure always finds the schedule (a stale entry is harmless).
-            self._store.remember_schedule(due.customer, due.schedule_name, at)
-        self._schedules.create(due, at)
+        return [
+            (due, max(due.due_at, now + _MIN_LEAD))
+            for due in dues
+            if now - due.due_at <= STALE_AFTER and due.message_key not in sent
+        ]
+
+    def _schedule(self, due: Due, sent: frozenset[str] | None = None) -> None:
+        if sent is None:
+            sent = frozenset({due.message_key}) if self._store.message_sent(due.message_key) else frozenset()
+        for ready, at in self._due([due], sent):
+            if ready.customer:
+                # Remembered first, so an erasure always finds the schedule (a stale entry is harmless).
+                self._store.remember_schedule(ready.customer, ready.schedule_name, at)
+            self._schedules.create(ready, at)
 
     def _cancel(self, names: Sequence[str], customer: str | None) -> None:
         for name in names:
@@ -642,6 +697,11 @@ class MarketingService:
             self._store.release(once)  # the retry tracks it
             raise
         self._store.finish(once, "sent", now)
+
+
+def _covered(erased_before: datetime | None, at: datetime | None) -> bool:
+    """Whether what happened at `at` falls under an erasure mark (None: the customer was never erased)."""
+    return erased_before is not None and (at is None or _aware(at) <= erased_before)
 
 
 def _abandoned_name(checkout_id: str) -> str:

@@ -5,13 +5,15 @@ then forwarded to the analytics destinations that are configured (hub.services.a
 Every write is conditional on the version the facts were read at, and carries the counter
 changes in the same transaction, so concurrent consumers and redeliveries never count twice.
 An order's facts are copied to its customer's (the customer key, never the email: the erasure key,
-keyed with the deployment's salt, hub.domain.pii.customer_key) after they are stored; both copies
-only ever grow, so whichever writer comes second sees the other's facts.
+keyed with the deployment's salt, hub.domain.pii.customer_key): both are read together and written
+together, each on its version, with the sum of their counter changes (the store writes them one
+after the other only when they do not fit in one transaction). Both copies only ever grow, so
+whichever writer comes second sees the other's facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -45,7 +47,7 @@ from hub.ports import HubError
 from hub.services.analytics import AnalyticsForwarder, Contact, Purchase, RefundMade
 from hub.services.payments import order_id_for
 
-__all__ = ["ReportChange", "ReportConflictError", "ReportStore", "ReportingService", "StoredFacts"]
+__all__ = ["FactsWrite", "ReportChange", "ReportConflictError", "ReportStore", "ReportingService", "StoredFacts"]
 
 Facts = OrderFacts | CheckoutFacts | CustomerFacts
 _MAX_ATTEMPTS = 8
@@ -63,15 +65,35 @@ class StoredFacts:
     version: int
 
 
+@dataclass(frozen=True)
+class FactsWrite:
+    """New facts to store: their contribution, the version they were read at (None: not stored yet)
+    and what they add to the daily counters."""
+
+    facts: Facts
+    contribution: Contribution
+    expected_version: int | None
+    delta: Contribution
+
+
 class ReportStore(Protocol):
     def load(self, kind: str, key: str) -> StoredFacts | None:
         """The facts kept for one order, checkout or customer, or None."""
+
+    def load_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredFacts]:
+        """The facts kept for each (kind, key), in one read; the keys with none are left out."""
 
     def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
         """Store the facts with their contribution and add `delta` to the daily counters, atomically.
 
         Conditional on the version read (None: not stored yet); ReportConflictError otherwise.
         """
+
+    def save_all(self, writes: Sequence[FactsWrite]) -> None:
+        """Store several facts and add their deltas, atomically when they fit in one write, each on
+        its version (ReportConflictError when one changed; nothing is written then). Otherwise one
+        `save` after the other: a conflict may then leave the first written, which the caller's
+        retry finds applied."""
 
     def day(self, day: str) -> list[BucketRow]:
         """Every channel and currency's counters for one UTC day."""
@@ -117,8 +139,7 @@ class ReportingService:
         if isinstance(event, OrderPlaced):
             return self._placed(event)
         if isinstance(event, OrderStatusChanged) and event.data.status == "cancelled":
-            facts, delta = self._update(OrderFacts(event.data.order_id), lambda f: f.with_cancellation())
-            self._to_customer(facts)
+            _facts, delta = self._update_order(OrderFacts(event.data.order_id), lambda f: f.with_cancellation())
             return ReportChange("applied" if delta else "duplicate", delta)
         if isinstance(event, RefundIssued | PaymentRefunded):
             return self._refund(event)
@@ -153,8 +174,9 @@ class ReportingService:
             lines=tuple((line.sku, line.quantity, line.unit_price) for line in data.lines),
             customer=self._key(data.customer_email),
         )
-        facts, delta = self._update(OrderFacts(data.order_id), lambda f: f.with_placement(placement))
-        self._to_customer(facts)
+        facts, delta = self._update_order(
+            OrderFacts(data.order_id), lambda f: f.with_placement(placement), customer=placement.customer
+        )
         if data.checkout_id:
             # The order completed a checkout; it counts in the conversion rate once the checkout is known.
             self._update(CheckoutFacts(data.checkout_id), lambda f: f.with_completion())
@@ -183,15 +205,48 @@ class ReportingService:
             change.forwarded = self._forwarder.refunds(facts, refund.currency, _refund_made(facts, event))
         return change
 
-    def _to_customer(self, order: OrderFacts) -> None:
-        summary = order.customer_order()
-        if summary is None or order.placement is None or order.placement.customer is None:
-            return
-        window = self._window()
-        self._update(
-            CustomerFacts(order.placement.customer, window),
-            lambda f: f.with_window(window).with_order(order.order_id, summary),
-        )
+    def _update_order(
+        self, empty: OrderFacts, change: Callable[[OrderFacts], OrderFacts], customer: str | None = None
+    ) -> tuple[OrderFacts, Contribution]:
+        """Apply one fact to an order's facts and copy the order to its customer's facts, both read
+        in one request and written in one (see the module docstring); the order's counter change.
+
+        `customer` is the customer the order is expected to name, read with it; an order that names
+        another (or a change that names none, a cancellation) has its customer's facts read after."""
+        for _attempt in range(_MAX_ATTEMPTS):
+            window = self._window()
+            wanted = [(empty.kind, empty.key)] + ([("customer", customer)] if customer else [])
+            stored = self._store.load_many(wanted)
+            order = stored.get((empty.kind, empty.key))
+            current = order.facts if order else empty
+            new = change(current)
+            writes: list[FactsWrite] = []
+            delta: Contribution = {}
+            if new != current:
+                delta = self._write(writes, new, order)
+            summary = new.customer_order()
+            who = new.placement.customer if new.placement else None
+            if summary is not None and who is not None:
+                kept = stored.get(("customer", who)) if who == customer else self._store.load("customer", who)
+                before = kept.facts if kept else CustomerFacts(who, window)
+                after = before.with_window(window).with_order(new.order_id, summary)
+                if after != before:
+                    self._write(writes, after, kept)
+            if not writes:
+                return new, {}
+            try:
+                self._store.save_all(writes)
+            except ReportConflictError:
+                continue
+            return new, delta
+        raise ReportConflictError(f"order {empty.key}: kept changing over {_MAX_ATTEMPTS} attempts")
+
+    @staticmethod
+    def _write(writes: list[FactsWrite], new: Facts, stored: StoredFacts | None) -> Contribution:
+        after = new.contribution()
+        delta = difference(stored.contribution if stored else {}, after)
+        writes.append(FactsWrite(new, after, stored.version if stored else None, delta))
+        return delta
 
     def _window(self) -> int:
         return self._config().analytics.attribution_window_days

@@ -42,6 +42,7 @@ from hub.domain.stock import (
 )
 from hub.domain.sync import PlatformIds
 from hub.events import (
+    RESERVED_TOPIC,
     HubEvent,
     LowStock,
     LowStockData,
@@ -117,6 +118,11 @@ def _units(lines: Iterable[ShipmentLine]) -> dict[str, int]:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _available(levels: Mapping[str, Mapping[str, StockLevel]], sku: str, location: str) -> int | None:
+    level = levels.get(sku, {}).get(location)
+    return level.available if level is not None else None
 
 
 class StockService:
@@ -221,7 +227,7 @@ class StockService:
                 return self._already_recorded(self._ledger.get_order(data.order_id) or order, event)
             except StockConflictError:
                 continue
-            self._publish_follow_ons(order, event, taken_from(levels, placement))
+            self._publish_follow_ons(order, event, levels, placement)
             if placement.draws:
                 self._rebalance_after(data.order_id, levels, placement)
             return PlacementResult(Applied.APPLIED, order)
@@ -315,7 +321,11 @@ class StockService:
                 self._ledger.move_stock(sku, location, moves)
 
     def _publish_follow_ons(
-        self, order: Order, cause: OrderPlaced, planned: Mapping[str, Mapping[str, StockLevel]] | None = None
+        self,
+        order: Order,
+        cause: OrderPlaced,
+        read: Mapping[str, Mapping[str, StockLevel]] | None = None,
+        placement: Placement | None = None,
     ) -> None:
         # The order is recorded: payments waiting for it apply, and a paid, reserved order is routed.
         follow: list[HubEvent] = [status_changed(order, None, cause)]
@@ -332,19 +342,29 @@ class StockService:
                     )
                 ]
             )
-        follow.extend(self._reserved(order, cause, planned or {}))
+        follow.extend(self._reserved(order, cause, read or {}, placement))
         self._publisher.publish(follow)
 
     def _reserved(
-        self, order: Order, cause: OrderPlaced, planned: Mapping[str, Mapping[str, StockLevel]]
+        self,
+        order: Order,
+        cause: OrderPlaced,
+        read: Mapping[str, Mapping[str, StockLevel]],
+        placement: Placement | None,
     ) -> list[StockLevelChanged]:
-        """The levels an order's reservations changed, as the ledger holds them now. A sharded SKU's
-        levels are the ones the placement read less what it took (reading every shard again for an
-        event channel_sync re-reads anyway would double the reads of a flash sale)."""
+        """The levels an order's reservations changed. When this placement wrote them, they are the
+        levels it read less what it took (taken_from): its transaction held every reservation on its
+        condition, so nothing else is needed to know them, and reading them again would cost a read
+        per SKU (every shard of a hot one). Another change landing in between publishes its own
+        StockLevelChanged; channel_sync and the low-stock check read the ledger again, so the event
+        is a faithful trigger either way (as hub.services.stock_events' are). A redelivery of the
+        placement that recorded the order read nothing: it reads the levels as they are now."""
         touched = list(dict.fromkeys((r.sku, r.location) for r in order.reservations))
-        sharded = {sku for sku, by_loc in planned.items() if any(lvl.shards for lvl in by_loc.values())}
-        levels = self._ledger.stock_levels(sku for sku, _ in touched if sku not in sharded)
-        levels.update({sku: dict(planned[sku]) for sku, _ in touched if sku in sharded})
+        after = taken_from(read, placement) if placement is not None else {}
+        levels = {sku: dict(after[sku]) for sku, _ in touched if sku in after}
+        unread = [sku for sku, _ in touched if sku not in levels]
+        if unread:
+            levels.update(self._ledger.stock_levels(unread))
         return [
             self._changed(
                 event_id_for("hub", order.order_id, "reserved", sku, location),
@@ -353,8 +373,9 @@ class StockService:
                 location,
                 origin=order.channel,
                 at=cause.occurred_at,
-                topic="inventory/reserved",
+                topic=RESERVED_TOPIC,
                 cause=cause.event_id,
+                previous=_available(read, sku, location) if sku in after else None,
                 order_id=order.order_id,
             )
             for sku, location in touched
@@ -529,11 +550,10 @@ class StockService:
         not again until it has been above the threshold. The crossing is kept in the ledger under a
         condition, so concurrent checks announce it once, and a failed announcement is made again."""
         threshold = self._config().low_stock_threshold
-        levels = self._ledger.levels_for(sku)
+        levels, state = self._ledger.levels_and_low_stock(sku)
         if not levels:
             return Crossing.NONE
         total = sum(level.available for level in levels.values())
-        state = self._ledger.low_stock(sku)
         crossing = low_stock_crossing(total, threshold, was_low=state.low)
         if crossing is Crossing.LEFT:
             self._ledger.leave_low_stock(sku)
