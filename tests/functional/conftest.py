@@ -34,6 +34,7 @@ EVENTS = ROOT / "events"
 REGION = "us-east-1"
 CONFIG_PARAMETER = "/commerce-hub/test/config"
 SECRETS_PREFIX = "commerce-hub/test"
+STACK_PARAMETERS = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
 RECORD = os.environ.get("HUB_RECORD_AWS_CALLS") == "1"
 TEMPLATE_RESOURCES = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
 
@@ -104,6 +105,14 @@ def check_calls(calls: list[AwsCall], policies: Policies) -> None:
         )
 
 
+@functools.cache
+def _emulator_template() -> str:
+    """What moto's CloudFormation creates from template.yaml, translated once per session: the SAM
+    transform costs as much as creating the stack, and every test's stack is built from the same text."""
+    body, _warnings = load_template(ROOT, STACK_PARAMETERS, region=REGION).emulator_template()
+    return json.dumps(body)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
     from aws_lambda_powertools.utilities import parameters
@@ -121,13 +130,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: 
         boto3.client("ssm").put_parameter(
             Name=CONFIG_PARAMETER, Type="String", Value=(ROOT / "config" / "local.yaml").read_text()
         )
-        values = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
-        body, _warnings = load_template(ROOT, values, region=REGION).emulator_template()
         cloudformation = boto3.client("cloudformation")
         cloudformation.create_stack(
             StackName="hub",
-            TemplateBody=json.dumps(body),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            TemplateBody=_emulator_template(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK_PARAMETERS.items()],
         )
         resources = {
             r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
