@@ -5,6 +5,7 @@ The tables, queues, bus and rules are created from template.yaml, as the local s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -113,8 +114,10 @@ def _emulator_template() -> str:
     return json.dumps(body)
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+@contextlib.contextmanager
+def hub_stack(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """The hub's resources on moto, created from template.yaml, with the functions' environment set;
+    on leaving, every AWS call made meanwhile is checked against the template's policies."""
     from aws_lambda_powertools.utilities import parameters
     from hub import config, settings
     from hub.shredding import use_data_keys
@@ -167,6 +170,21 @@ def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: 
     use_data_keys(None)
 
 
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """A stack of the test's own."""
+    with hub_stack(monkeypatch, call_recorder, policies) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def module_aws(call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """One stack for a whole module, for modules whose tests each send their own deliveries and read
+    nothing another test left (creating a stack costs more than most such tests)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, hub_stack(monkeypatch, call_recorder, policies) as stack:
+        yield stack
+
+
 class BusTap:
     """A catch-all rule on the hub bus with a queue behind it: what was published, in order."""
 
@@ -198,7 +216,7 @@ def bus_tap(aws: Aws) -> BusTap:
     return BusTap(aws)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def load_function() -> Callable[[str], ModuleType]:
     """Import functions/<name>/app.py afresh, as a new Lambda sandbox would."""
 
