@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d" " -f1)
 
-.PHONY: install run test unit lint lock audit build bench events clean
+.PHONY: install deploy-tools run test unit lint lock audit build bench events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Commerce Hub needs Python 3.11 or newer; set PYTHON=python3.12")'
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# The SAM CLI, for lint and build only (the tests do not need it): the deploy extra, on top of dev.
+DEPLOY_STAMP := $(VENV)/.deploy-$(shell cat pyproject.toml | cksum | cut -d" " -f1)
+$(DEPLOY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,deploy]'
+	rm -f $(VENV)/.deploy-* && touch $@
+
+deploy-tools: $(DEPLOY_STAMP)
 
 run: install
 	$(BIN)/commerce-hub local
@@ -34,7 +42,7 @@ test: install
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
-lint: install
+lint: deploy-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
@@ -56,7 +64,7 @@ audit: install
 
 # sam build installs the layer from layers/shared/requirements.txt, the lock, checking every hash.
 # sam build needs the runtime's Python (python3.12) on PATH; pyenv often has it when python3 is older.
-build: install
+build: deploy-tools
 	@PY312=""; \
 	for c in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) $$(command -v python3.12); do \
 		if "$$c" -c 'import sys' >/dev/null 2>&1; then PY312="$$c"; break; fi; \
