@@ -84,6 +84,30 @@ def call_recorder() -> Iterator[CallRecorder]:
         save_recorded([*load_recorded(), *recorder.calls])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_rsa_key_for_symmetric_kms_keys() -> Iterator[None]:
+    """moto generates a 2,048-bit RSA key pair for every KMS key it creates, symmetric ones included,
+    where it never uses it (only asymmetric keys sign, verify or give a public key); each of the
+    template's symmetric keys cost every functional test an RSA key generation. They share one here;
+    asymmetric keys still get their own."""
+    from moto.kms import models
+
+    original = models.generate_private_key
+    shared: list[Any] = []
+
+    def generate_private_key(key_spec: str) -> Any:
+        if key_spec != "SYMMETRIC_DEFAULT":
+            return original(key_spec)
+        if not shared:
+            shared.append(original(key_spec))
+        return shared[0]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(models, "generate_private_key", generate_private_key)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def policies() -> Policies:
     return Policies(TEMPLATE_RESOURCES)
