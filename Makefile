@@ -28,15 +28,13 @@ run: install
 	$(BIN)/commerce-hub local
 
 # The whole suite, in two processes side by side: the end-to-end tests through the local stack
-# (mostly waiting on its workers) with the longest functional tests, and the rest (mostly CPU).
+# (mostly waiting on its workers), and the rest (mostly CPU); they take about as long as each other.
 # The first process's output is printed after.
-SLOW_FUNCTIONAL := tests/functional/test_large_orders.py tests/functional/test_large_orders_downstream.py \
-	tests/functional/test_sharded_stock.py
 test: install
-	@$(BIN)/python -m pytest tests/e2e $(SLOW_FUNCTIONAL) > .e2e-test.log 2>&1 & e2e=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/e2e $(addprefix --ignore=,$(SLOW_FUNCTIONAL)); rest=$$?; \
+	@$(BIN)/python -m pytest tests/e2e > .e2e-test.log 2>&1 & e2e=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/e2e; rest=$$?; \
 	wait $$e2e; e2e_rc=$$?; \
-	echo "---- end-to-end tests (tests/e2e) and the longest functional tests ----"; cat .e2e-test.log; rm -f .e2e-test.log; \
+	echo "---- end-to-end tests (tests/e2e) ----"; cat .e2e-test.log; rm -f .e2e-test.log; \
 	test $$rest -eq 0 && test $$e2e_rc -eq 0
 
 unit: install
