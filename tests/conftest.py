@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,3 +36,25 @@ def _closed_circuits() -> None:
     from hub.adapters.breaker import reset_breakers
 
     reset_breakers()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_loader() -> Iterator[None]:
+    """moto gives every test a new boto3 session, and each new session's loader would read and parse
+    botocore's service models from JSON again (tenths of a second for every test on moto). One loader
+    per data path serves every session: what it caches is the models as read, which botocore never
+    changes (it hands the same ones to every client of a session already)."""
+    import botocore.session
+
+    original = botocore.session.create_loader
+    loaders: dict[str | None, Any] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(botocore.session, "create_loader", shared_loader)
+    yield
+    patch.undo()

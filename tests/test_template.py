@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -28,17 +27,10 @@ def _of_type(kind: str) -> dict:
 
 
 def test_cfn_lint_passes_with_no_warnings():
+    # `sam validate --lint` (run by make lint) is this same linter called through its API, with its
+    # default rules and the same region, failing on any finding: the suite runs the linter once.
     result = subprocess.run([_tool("cfn-lint"), "template.yaml"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
-
-
-def test_sam_validate_lint_passes():
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    result = subprocess.run(
-        [_tool("sam"), "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout
 
 
 def _watched(namespace: str, metric: str) -> list[dict]:

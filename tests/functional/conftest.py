@@ -5,6 +5,7 @@ The tables, queues, bus and rules are created from template.yaml, as the local s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -34,6 +35,7 @@ EVENTS = ROOT / "events"
 REGION = "us-east-1"
 CONFIG_PARAMETER = "/commerce-hub/test/config"
 SECRETS_PREFIX = "commerce-hub/test"
+STACK_PARAMETERS = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
 RECORD = os.environ.get("HUB_RECORD_AWS_CALLS") == "1"
 TEMPLATE_RESOURCES = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
 
@@ -82,6 +84,30 @@ def call_recorder() -> Iterator[CallRecorder]:
         save_recorded([*load_recorded(), *recorder.calls])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_rsa_key_for_symmetric_kms_keys() -> Iterator[None]:
+    """moto generates a 2,048-bit RSA key pair for every KMS key it creates, symmetric ones included,
+    where it never uses it (only asymmetric keys sign, verify or give a public key); each of the
+    template's symmetric keys cost every functional test an RSA key generation. They share one here;
+    asymmetric keys still get their own."""
+    from moto.kms import models
+
+    original = models.generate_private_key
+    shared: list[Any] = []
+
+    def generate_private_key(key_spec: str) -> Any:
+        if key_spec != "SYMMETRIC_DEFAULT":
+            return original(key_spec)
+        if not shared:
+            shared.append(original(key_spec))
+        return shared[0]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(models, "generate_private_key", generate_private_key)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def policies() -> Policies:
     return Policies(TEMPLATE_RESOURCES)
@@ -104,8 +130,18 @@ def check_calls(calls: list[AwsCall], policies: Policies) -> None:
         )
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+@functools.cache
+def _emulator_template() -> str:
+    """What moto's CloudFormation creates from template.yaml, translated once per session: the SAM
+    transform costs as much as creating the stack, and every test's stack is built from the same text."""
+    body, _warnings = load_template(ROOT, STACK_PARAMETERS, region=REGION).emulator_template()
+    return json.dumps(body)
+
+
+@contextlib.contextmanager
+def hub_stack(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """The hub's resources on moto, created from template.yaml, with the functions' environment set;
+    on leaving, every AWS call made meanwhile is checked against the template's policies."""
     from aws_lambda_powertools.utilities import parameters
     from hub import config, settings
     from hub.shredding import use_data_keys
@@ -121,13 +157,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: 
         boto3.client("ssm").put_parameter(
             Name=CONFIG_PARAMETER, Type="String", Value=(ROOT / "config" / "local.yaml").read_text()
         )
-        values = {"Stage": "dev", "SecretsPrefix": SECRETS_PREFIX, "ConfigParameterName": CONFIG_PARAMETER}
-        body, _warnings = load_template(ROOT, values, region=REGION).emulator_template()
         cloudformation = boto3.client("cloudformation")
         cloudformation.create_stack(
             StackName="hub",
-            TemplateBody=json.dumps(body),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            TemplateBody=_emulator_template(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK_PARAMETERS.items()],
         )
         resources = {
             r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
@@ -158,6 +192,21 @@ def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: 
         yield Aws(document, resources, bus)
         check_calls(sorted(call_recorder.window, key=AwsCall.describe), policies)
     use_data_keys(None)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """A stack of the test's own."""
+    with hub_stack(monkeypatch, call_recorder, policies) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def module_aws(call_recorder: CallRecorder, policies: Policies) -> Iterator[Aws]:
+    """One stack for a whole module, for modules whose tests each send their own deliveries and read
+    nothing another test left (creating a stack costs more than most such tests)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, hub_stack(monkeypatch, call_recorder, policies) as stack:
+        yield stack
 
 
 class BusTap:
@@ -191,7 +240,7 @@ def bus_tap(aws: Aws) -> BusTap:
     return BusTap(aws)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def load_function() -> Callable[[str], ModuleType]:
     """Import functions/<name>/app.py afresh, as a new Lambda sandbox would."""
 

@@ -93,7 +93,15 @@ def api_event(source: str, hdrs: dict[str, str], body: bytes, as_base64: bool) -
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def aws(module_aws):
+    """One stack for the module: every test here sends the intake deliveries of its own (each signed
+    one under a delivery id of its own) and reads back only the answer and the bus tap, so no test
+    depends on what another left; the property tests already send 150 deliveries each to one stack."""
+    return module_aws
+
+
+@pytest.fixture(scope="module")
 def intake(aws, load_function):
     return load_function("webhook_intake")
 

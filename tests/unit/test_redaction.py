@@ -16,6 +16,8 @@ from hub.observability import RedactingFormatter
 from hub.redaction import RedactedError, describe, field_problems, format_exception, redacted
 from pydantic import BaseModel, ValidationError
 
+from tests.fakes import FakeFailureLog
+
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL, PHONE, STREET = "jane.roe.7731@example.com", "+1-415-555-0134", "417 Montgomery Street"
 PERSONAL = (EMAIL, PHONE, STREET)
@@ -133,7 +135,8 @@ def broken_body() -> str:
 
 
 def test_a_batch_that_fails_whole_raises_an_error_without_the_records_input():
-    processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+    # The failure log in memory: the default one writes to DynamoDB, which a unit test must not reach.
+    processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord, failures=FakeFailureLog)
 
     def handler(record):
         raise AssertionError("the broken records never reach the handler")
@@ -150,7 +153,7 @@ def test_a_batch_that_fails_whole_raises_an_error_without_the_records_input():
 
 
 def test_a_record_whose_handler_fails_on_a_validation_error_is_reported_without_its_input():
-    processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
+    processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord, failures=FakeFailureLog)
     good = json.loads((ROOT / "events" / "crm_upsert_order_placed.json").read_text())["Records"][0]["body"]
 
     def handler(record: HubSqsRecord):
