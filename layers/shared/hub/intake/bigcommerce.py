@@ -59,6 +59,7 @@ from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
 
@@ -628,12 +629,7 @@ class BigCommerceSource:
                 given.append(base64.b64decode(value, validate=True))
             except ValueError:  # binascii.Error, or text that is not ASCII
                 continue
-        # Compare every pair, so the time taken does not tell which secret or signature matched.
-        matched = False
-        for digest in expected:
-            for candidate in given:
-                matched |= hmac.compare_digest(digest, candidate)
-        if not matched:
+        if not any_match(expected, given):
             raise SignatureError("the webhook-signature does not match the body; check the BigCommerce client secret")
 
     # ------------------------------------------------------------------- parse

@@ -22,7 +22,6 @@ Registering the webhook sends `GET ?challenge=...`, answered with the value.
 from __future__ import annotations
 
 import base64
-import hmac
 import re
 import time
 from collections.abc import Callable
@@ -62,6 +61,7 @@ from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json
+from hub.intake.signatures import any_match
 from hub.money import MoneyError, QuantityError, parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
@@ -686,10 +686,7 @@ class MagentoSource:
             raise SignatureError(
                 "the event has no recipient_client_id; Adobe I/O Events names the integration each event is for"
             )
-        matched = False
-        for client_id in ours:  # every one, in constant time
-            matched |= hmac.compare_digest(client_id.encode(), recipient.encode())
-        if not matched:
+        if not any_match(ours, [recipient]):
             raise SignatureError(
                 "the event's recipient_client_id is not this hub's Adobe I/O client id: it was signed by Adobe for "
                 "another integration; check ADOBE_IO_CLIENT_ID"

@@ -24,7 +24,6 @@ The storefront order is `payment.reference_id`. Amounts are already minor units.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Annotated, Generic, Literal, TypeVar
@@ -49,7 +48,7 @@ from hub.events import (
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
-from hub.intake.signatures import hmac_sha256_b64
+from hub.intake.signatures import any_match, hmac_sha256_b64
 from hub.secrets import SecretsProvider
 
 __all__ = ["SquareEvent", "SquareSource"]
@@ -192,14 +191,9 @@ class SquareSource:
                 "no SQUARE_NOTIFICATION_URL is configured; Square signs the subscription's notification URL "
                 "with the body, so the signature cannot be checked"
             )
-        given = header.encode()
-        # Every key and URL is tried, so the time taken does not tell which one matched.
-        matched = False
-        for url in urls:
-            message = url.encode() + request.body
-            for key in keys:
-                matched |= hmac.compare_digest(hmac_sha256_b64(key, message).encode(), given)
-        if not matched:
+        # Every key with every URL (either may be mid-rotation).
+        expected = [hmac_sha256_b64(key, url.encode() + request.body) for url in urls for key in keys]
+        if not any_match(expected, [header]):
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} signature does not match the body; check the Square signature key "
                 "and that SQUARE_NOTIFICATION_URL is exactly the subscription's notification URL"

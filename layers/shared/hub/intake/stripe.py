@@ -53,6 +53,7 @@ from hub.events import (
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.secrets import SecretsProvider
 
 __all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSignatureHeader", "StripeSource", "parse_signature_header"]
@@ -287,14 +288,9 @@ class StripeSource:
         if not candidates:
             raise SignatureError("no Stripe webhook secret is configured, so the signature cannot be checked")
         reading = parse_signature_header(header)
-        # Every secret against every v1, in constant time, so the time taken does not tell which
-        # one matched. The bytes signed are the raw body, exactly as received.
-        matched = False
-        for secret in candidates:
-            expected = _v1(secret, reading.timestamp, request.body).encode()
-            for given in reading.signatures:
-                matched |= hmac.compare_digest(expected, given.encode())
-        if not matched:
+        # Every secret against every v1; the bytes signed are the raw body, exactly as received.
+        expected = [_v1(secret, reading.timestamp, request.body) for secret in candidates]
+        if not any_match(expected, reading.signatures):
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} signature does not match the body; check STRIPE_WEBHOOK_SECRET "
                 "(the endpoint's whsec_ signing secret)"
