@@ -56,6 +56,7 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
+from hub.intake.envelopes import validation_problem
 from hub.intake.errors import IntakeError, MalformedPayloadError, NotDurableError, SignatureError
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
@@ -311,17 +312,11 @@ def _load(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"'{where}': {first['msg']}"
-
-
 def _model(model: type[_M], document: Any, what: str) -> _M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {_problem(exc)}") from exc
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {validation_problem(exc)}") from exc
 
 
 def _units(value: str, what: str, *, signed: bool = False) -> int:
@@ -722,5 +717,5 @@ class MagentoSource:
         try:
             events = handler(translation)
         except ValidationError as exc:
-            raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {_problem(exc)}") from exc
+            raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {validation_problem(exc)}") from exc
         return Delivery(dedupe_key, event_name, events)
