@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -61,6 +62,7 @@ __all__ = [
     "StockShortageData",
     "StorefrontFulfilmentRef",
     "event_id_for",
+    "hub_event",
     "parse_event",
     "personal_paths",
 ]
@@ -747,6 +749,35 @@ HubEvent = Annotated[
 EVENT_TYPES: tuple[type[_Event], ...] = get_args(get_args(HubEvent)[0])
 __all__ += [model.__name__ for model in EVENT_TYPES]
 _ADAPTER: TypeAdapter[HubEvent] = TypeAdapter(HubEvent)
+
+_E = TypeVar("_E", bound=_Event)
+
+
+def hub_event(
+    model: type[_E],
+    *,
+    key: Sequence[str],
+    channel: str,
+    occurred_at: datetime,
+    topic: str,
+    data: BaseModel,
+    cause: str | None = None,
+) -> _E:
+    """An event the hub publishes itself (source "hub"), its id derived from `key`.
+
+    `key` names what the event is about and what caused it (the order, "routed", the cause's
+    event id), so a redelivered cause derives the same id and the bus delivers the event once.
+    `topic` is the hub's own topic (`order/routed`); `cause` is the id of the event that made it,
+    when there is one, recorded as the provider event id.
+    """
+    return model(
+        event_id=event_id_for("hub", *key),
+        source="hub",
+        channel=channel,
+        occurred_at=occurred_at,
+        provider=ProviderRef(topic=topic, event_id=cause),
+        data=data,
+    )
 
 
 def parse_event(payload: dict | str | bytes) -> HubEvent:
