@@ -55,10 +55,12 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
+from hub.intake.envelopes import validation_problem
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
 
@@ -208,12 +210,6 @@ class BcVariant(_Wire):
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"'{where}': {first['msg']}"
-
-
 def _minor(amount: Decimal, currency: str, where: str) -> int:
     try:
         return parse_minor(amount, currency)
@@ -361,7 +357,9 @@ class BigCommerceResources:
         try:
             return model.model_validate(document)
         except ValidationError as exc:
-            raise BigCommerceFetchError(f"BigCommerce returned {what} in an unexpected shape: {_problem(exc)}") from exc
+            raise BigCommerceFetchError(
+                f"BigCommerce returned {what} in an unexpected shape: {validation_problem(exc)}"
+            ) from exc
 
     def _order(self, notice: Notice, deadline: float | None, settings: ChannelConfig | None) -> list[HubEvent]:
         """The order, as the scope names it. Every order scope reads the whole order, and BigCommerce
@@ -628,12 +626,7 @@ class BigCommerceSource:
                 given.append(base64.b64decode(value, validate=True))
             except ValueError:  # binascii.Error, or text that is not ASCII
                 continue
-        # Compare every pair, so the time taken does not tell which secret or signature matched.
-        matched = False
-        for digest in expected:
-            for candidate in given:
-                matched |= hmac.compare_digest(digest, candidate)
-        if not matched:
+        if not any_match(expected, given):
             raise SignatureError("the webhook-signature does not match the body; check the BigCommerce client secret")
 
     # ------------------------------------------------------------------- parse
@@ -641,7 +634,7 @@ class BigCommerceSource:
         try:
             payload = BcWebhookPayload.model_validate(load_json_object(request.body, "BigCommerce"))
         except ValidationError as exc:
-            raise MalformedPayloadError(f"not a BigCommerce webhook: {_problem(exc)}") from exc
+            raise MalformedPayloadError(f"not a BigCommerce webhook: {validation_problem(exc)}") from exc
         notice = self.notice(payload, request.header("webhook-id"), config)
         if notice is None:
             key = f"bigcommerce:{request.header('webhook-id')}"

@@ -25,6 +25,7 @@ from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, event_
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.secrets import SecretsProvider
 
 __all__ = ["EasyPostSource", "easypost_signature"]
@@ -83,11 +84,7 @@ class EasyPostSource:
         candidates = secrets.candidates("EASYPOST_WEBHOOK_SECRET")
         if not candidates:
             raise SignatureError("no EasyPost webhook secret is configured, so the signature cannot be checked")
-        given = header.encode()
-        matched = False
-        for secret in candidates:
-            matched |= hmac.compare_digest(easypost_signature(secret, request.body).encode(), given)
-        if not matched:
+        if not any_match([easypost_signature(secret, request.body) for secret in candidates], [header]):
             raise SignatureError("the X-Hmac-Signature does not match the body; check the EasyPost webhook secret")
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:

@@ -22,7 +22,6 @@ Registering the webhook sends `GET ?challenge=...`, answered with the value.
 from __future__ import annotations
 
 import base64
-import hmac
 import re
 import time
 from collections.abc import Callable
@@ -57,11 +56,13 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
+from hub.intake.envelopes import validation_problem
 from hub.intake.errors import IntakeError, MalformedPayloadError, NotDurableError, SignatureError
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json
+from hub.intake.signatures import any_match
 from hub.money import MoneyError, QuantityError, parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
@@ -311,17 +312,11 @@ def _load(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"'{where}': {first['msg']}"
-
-
 def _model(model: type[_M], document: Any, what: str) -> _M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {_problem(exc)}") from exc
+        raise MalformedPayloadError(f"not an Adobe Commerce {what}: {validation_problem(exc)}") from exc
 
 
 def _units(value: str, what: str, *, signed: bool = False) -> int:
@@ -686,10 +681,7 @@ class MagentoSource:
             raise SignatureError(
                 "the event has no recipient_client_id; Adobe I/O Events names the integration each event is for"
             )
-        matched = False
-        for client_id in ours:  # every one, in constant time
-            matched |= hmac.compare_digest(client_id.encode(), recipient.encode())
-        if not matched:
+        if not any_match(ours, [recipient]):
             raise SignatureError(
                 "the event's recipient_client_id is not this hub's Adobe I/O client id: it was signed by Adobe for "
                 "another integration; check ADOBE_IO_CLIENT_ID"
@@ -725,5 +717,5 @@ class MagentoSource:
         try:
             events = handler(translation)
         except ValidationError as exc:
-            raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {_problem(exc)}") from exc
+            raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {validation_problem(exc)}") from exc
         return Delivery(dedupe_key, event_name, events)

@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from hub.config import HubConfig
 from hub.events import (
@@ -60,10 +60,10 @@ from hub.events import (
     ProviderRef,
     event_id_for,
 )
+from hub.intake.envelopes import EventReader
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.model import Delivery, WebhookRequest
-from hub.intake.service import load_json_object
 from hub.money import MoneyError, parse_minor
 from hub.secrets import SecretsProvider
 
@@ -213,12 +213,7 @@ class _Envelope(_Wire):
     event_type: str
 
 
-def _problem(exc: ValidationError, tag: str | None = None) -> str:
-    first = exc.errors()[0]
-    loc = list(first["loc"])
-    if tag is not None and loc and loc[0] == tag:
-        loc = loc[1:]  # the union's tag, not a field
-    return f"'{'.'.join(str(p) for p in loc)}': {first['msg']}"
+_READER = EventReader("PayPal", _Envelope, _EVENT, envelope_name="PayPal webhook event")
 
 
 def _load_certificate(pem: bytes) -> Certificate:
@@ -385,20 +380,13 @@ class PayPalSource:
     # --- parsing ------------------------------------------------------------------------------
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
-        body = load_json_object(request.body, "PayPal")
-        try:
-            envelope = _Envelope.model_validate(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a PayPal webhook event: {_problem(exc)}") from exc
+        body, envelope = _READER.envelope(request.body)
         dedupe_key = f"paypal:{envelope.id}"
         topic = envelope.event_type
         if topic not in HANDLED_TYPES:
             reason = _IGNORED_WHY.get(topic, f"the hub does not use PayPal event type '{topic[:80]}'")
             return Delivery(dedupe_key, topic, [], ignored_reason=reason)
-        try:
-            event = _EVENT.validate_python(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a PayPal {topic} event: {_problem(exc, topic)}") from exc
+        event = _READER.event(body, topic)
         try:
             canonical = _translate(event, config, request.header(TRANSMISSION_ID))
         except MoneyError as exc:

@@ -19,7 +19,6 @@ status and its date.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import threading
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, event_
 from hub.intake.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.secrets import SecretsProvider
 
 __all__ = ["RefusalLimiter", "ShippoSource"]
@@ -145,10 +145,7 @@ class ShippoSource:
         candidates = secrets.candidates("SHIPPO_WEBHOOK_TOKEN")
         if not candidates:
             raise SignatureError("no Shippo webhook token is configured, so the delivery cannot be checked")
-        matched = False
-        for token in candidates:
-            matched |= hmac.compare_digest(token.encode(), given.encode())
-        if not matched:
+        if not any_match(candidates, [given]):
             raise SignatureError("the webhook URL's token is wrong; check SHIPPO_WEBHOOK_TOKEN")
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:

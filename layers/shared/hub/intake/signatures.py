@@ -10,6 +10,28 @@ from collections.abc import Iterable
 from hub.intake.errors import SignatureError
 
 
+def any_match(expected: Iterable[bytes | str], given: Iterable[bytes | str]) -> bool:
+    """True when some value in `expected` equals some value in `given`.
+
+    Every pair is compared with `hmac.compare_digest`, and the loop goes on after a match: the time
+    taken depends on how many candidates there are, never on which one matched (or how close a
+    wrong one came), so rotated secrets and several signatures leak nothing. Text is compared as
+    its UTF-8 bytes, so a header with characters outside ASCII is a mismatch, not a TypeError.
+    Either side empty is no match.
+    """
+    wanted = [_as_bytes(value) for value in expected]
+    offered = [_as_bytes(value) for value in given]
+    matched = False
+    for mine in wanted:
+        for theirs in offered:
+            matched |= hmac.compare_digest(mine, theirs)
+    return matched
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
 def hmac_sha256_b64(secret: str, message: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
@@ -31,11 +53,6 @@ def require_base64_hmac(
     if not candidates:
         where = f" (expected under {secret_name})" if secret_name else ""
         raise SignatureError(f"no {source} webhook secret is configured{where}, so the signature cannot be checked")
-    given = header.encode()
-    # Check every candidate, so the time taken does not reveal which one matched.
-    matched = False
-    for secret in candidates:
-        matched |= hmac.compare_digest(hmac_sha256_b64(secret, message).encode(), given)
-    if not matched:
+    if not any_match([hmac_sha256_b64(secret, message) for secret in candidates], [header]):
         which = secret_name or f"the {source} secret"
         raise SignatureError(f"the {header_name} signature does not match the body; check {which}")

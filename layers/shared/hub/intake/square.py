@@ -24,12 +24,11 @@ The storefront order is `payment.reference_id`. Amounts are already minor units.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from hub.config import HubConfig
 from hub.events import (
@@ -46,10 +45,10 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
+from hub.intake.envelopes import EventReader
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
-from hub.intake.service import load_json_object
-from hub.intake.signatures import hmac_sha256_b64
+from hub.intake.signatures import any_match, hmac_sha256_b64
 from hub.secrets import SecretsProvider
 
 __all__ = ["SquareEvent", "SquareSource"]
@@ -168,12 +167,7 @@ class _Envelope(_Wire):
     type: str
 
 
-def _problem(exc: ValidationError, tag: str | None = None) -> str:
-    first = exc.errors()[0]
-    loc = list(first["loc"])
-    if tag is not None and loc and loc[0] == tag:
-        loc = loc[1:]  # the union's tag, not a field
-    return f"'{'.'.join(str(p) for p in loc)}': {first['msg']}"
+_READER = EventReader("Square", _Envelope, _EVENT, envelope_name="Square webhook event")
 
 
 class SquareSource:
@@ -192,34 +186,22 @@ class SquareSource:
                 "no SQUARE_NOTIFICATION_URL is configured; Square signs the subscription's notification URL "
                 "with the body, so the signature cannot be checked"
             )
-        given = header.encode()
-        # Every key and URL is tried, so the time taken does not tell which one matched.
-        matched = False
-        for url in urls:
-            message = url.encode() + request.body
-            for key in keys:
-                matched |= hmac.compare_digest(hmac_sha256_b64(key, message).encode(), given)
-        if not matched:
+        # Every key with every URL (either may be mid-rotation).
+        expected = [hmac_sha256_b64(key, url.encode() + request.body) for url in urls for key in keys]
+        if not any_match(expected, [header]):
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} signature does not match the body; check the Square signature key "
                 "and that SQUARE_NOTIFICATION_URL is exactly the subscription's notification URL"
             )
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
-        body = load_json_object(request.body, "Square")
-        try:
-            envelope = _Envelope.model_validate(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a Square webhook event: {_problem(exc)}") from exc
+        body, envelope = _READER.envelope(request.body)
         dedupe_key = f"square:{envelope.event_id}"
         topic = envelope.type
         if topic not in HANDLED_TYPES:
             reason = _IGNORED_WHY.get(topic, f"the hub does not use Square event type '{topic[:80]}'")
             return Delivery(dedupe_key, topic, [], ignored_reason=reason)
-        try:
-            event = _EVENT.validate_python(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a Square {topic} event: {_problem(exc, topic)}") from exc
+        event = _READER.event(body, topic)
         events, why_none = _translate(event, config)
         if not events:
             return Delivery(dedupe_key, topic, [], ignored_reason=why_none)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from hub.config import HubConfig
 from hub.events import (
@@ -50,9 +50,10 @@ from hub.events import (
     ProviderRef,
     event_id_for,
 )
+from hub.intake.envelopes import EventReader
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
-from hub.intake.service import load_json_object
+from hub.intake.signatures import any_match
 from hub.secrets import SecretsProvider
 
 __all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSignatureHeader", "StripeSource", "parse_signature_header"]
@@ -219,13 +220,7 @@ class _Envelope(_Wire):
     object: str = "event"
 
 
-def _problem(exc: ValidationError, tag: str | None = None) -> str:
-    first = exc.errors()[0]
-    loc = list(first["loc"])
-    if tag is not None and loc and loc[0] == tag:
-        loc = loc[1:]  # the union's tag, not a field
-    where = ".".join(str(p) for p in loc)
-    return f"'{where}': {first['msg']}"
+_READER = EventReader("Stripe", _Envelope, _EVENT, envelope_name="Stripe event")
 
 
 @dataclass(frozen=True)
@@ -287,14 +282,9 @@ class StripeSource:
         if not candidates:
             raise SignatureError("no Stripe webhook secret is configured, so the signature cannot be checked")
         reading = parse_signature_header(header)
-        # Every secret against every v1, in constant time, so the time taken does not tell which
-        # one matched. The bytes signed are the raw body, exactly as received.
-        matched = False
-        for secret in candidates:
-            expected = _v1(secret, reading.timestamp, request.body).encode()
-            for given in reading.signatures:
-                matched |= hmac.compare_digest(expected, given.encode())
-        if not matched:
+        # Every secret against every v1; the bytes signed are the raw body, exactly as received.
+        expected = [_v1(secret, reading.timestamp, request.body) for secret in candidates]
+        if not any_match(expected, reading.signatures):
             raise SignatureError(
                 f"the {SIGNATURE_HEADER} signature does not match the body; check STRIPE_WEBHOOK_SECRET "
                 "(the endpoint's whsec_ signing secret)"
@@ -314,11 +304,7 @@ class StripeSource:
             )
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
-        body = load_json_object(request.body, "Stripe")
-        try:
-            envelope = _Envelope.model_validate(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a Stripe event: {_problem(exc)}") from exc
+        body, envelope = _READER.envelope(request.body)
         dedupe_key = f"stripe:{envelope.id}"
         if envelope.object != "event":
             reason = f"the hub does not use Stripe '{envelope.object[:40]}' notifications"
@@ -326,10 +312,7 @@ class StripeSource:
         if envelope.type not in HANDLED_TYPES:
             reason = f"the hub does not use Stripe event type '{envelope.type[:80]}'"
             return Delivery(dedupe_key, envelope.type, [], ignored_reason=reason)
-        try:
-            event = _EVENT.validate_python(body)
-        except ValidationError as exc:
-            raise MalformedPayloadError(f"not a Stripe {envelope.type} event: {_problem(exc, envelope.type)}") from exc
+        event = _READER.event(body, envelope.type)
         return _translate(event, config, dedupe_key)
 
 

@@ -44,6 +44,7 @@ from hub.events import (
     StockReportData,
     event_id_for,
 )
+from hub.intake.envelopes import validation_problem
 from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
@@ -199,12 +200,6 @@ class WooProduct(_Wire):
     manage_stock: bool | str | None = None  # a variation may say "parent"
     stock_quantity: int | None = None
     date_modified_gmt: GmtTime | None = None
-
-
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"'{where}': {first['msg']}"
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -558,6 +553,6 @@ class WooCommerceSource:
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            raise MalformedPayloadError(f"not a WooCommerce {what}: {_problem(exc)}") from exc
+            raise MalformedPayloadError(f"not a WooCommerce {what}: {validation_problem(exc)}") from exc
         except (InvalidOperation, ValueError) as exc:
             raise MalformedPayloadError(f"not a WooCommerce {what}: {exc}") from exc

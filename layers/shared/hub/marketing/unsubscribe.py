@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from hub.intake.signatures import any_match
+
 __all__ = ["sign", "unsubscribe_link", "verify"]
 
 _KEY = re.compile(r"^ck_[0-9a-f]{8,64}$")
@@ -34,10 +36,7 @@ def verify(token: str, secrets: Sequence[str]) -> str | None:
     customer, _, signature = (token or "").strip().partition(".")
     if not _KEY.match(customer) or not signature:
         return None
-    for secret in secrets:
-        if hmac.compare_digest(signature.encode(), _signature(customer, secret).encode()):
-            return customer
-    return None
+    return customer if any_match([_signature(customer, secret) for secret in secrets], [signature]) else None
 
 
 def unsubscribe_link(base_url: str, customer: str, secret: str) -> str:

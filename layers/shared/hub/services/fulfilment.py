@@ -53,10 +53,9 @@ from hub.events import (
     OrderRouted,
     OrderRoutedData,
     OrderStatusChanged,
-    ProviderRef,
     ShipmentLine,
     ShipmentTracked,
-    event_id_for,
+    hub_event,
     parse_event,
 )
 from hub.observability import logger
@@ -206,12 +205,13 @@ class FulfilmentService:
         def decide(order: Order) -> Change:
             preference = order_locations(self._config().location_refs(), order.shipping_country)
             decision = route(order, preference)
-            routed = OrderRouted(
-                event_id=event_id_for("hub", order_id, "routed", event.event_id),
-                source="hub",
+            routed = hub_event(
+                OrderRouted,
+                key=(order_id, "routed", event.event_id),
                 channel=order.channel,
                 occurred_at=event.occurred_at,
-                provider=ProviderRef(topic="order/routed", event_id=event.event_id),
+                topic="order/routed",
+                cause=event.event_id,
                 data=OrderRoutedData(
                     order_id=order_id,
                     fulfilments=[
@@ -302,12 +302,13 @@ class FulfilmentService:
 
     def _ship(self, order: Order, fulfilment: Fulfilment, shipment: Shipment) -> Outcome:
         now = self._clock()
-        shipped = FulfilmentShipped(
-            event_id=event_id_for("hub", order.order_id, fulfilment.fulfilment_id, "shipped"),
-            source="hub",
+        shipped = hub_event(
+            FulfilmentShipped,
+            key=(order.order_id, fulfilment.fulfilment_id, "shipped"),
             channel=order.channel,
             occurred_at=now,
-            provider=ProviderRef(topic="fulfilment/shipped", event_id=shipment.external_id),
+            topic="fulfilment/shipped",
+            cause=shipment.external_id,
             data=FulfilmentShippedData(
                 order_id=order.order_id,
                 fulfilment_id=fulfilment.fulfilment_id,
@@ -385,12 +386,13 @@ class FulfilmentService:
             decision = storefront_shipped(order, shipment, lines, event.occurred_at)
             shipped_now[:] = decision.shipped
             emits: list[HubEvent] = [
-                FulfilmentShipped(
-                    event_id=event_id_for("hub", order.order_id, f.fulfilment_id, "shipped"),
-                    source="hub",
+                hub_event(
+                    FulfilmentShipped,
+                    key=(order.order_id, f.fulfilment_id, "shipped"),
                     channel=order.channel,
                     occurred_at=event.occurred_at,
-                    provider=ProviderRef(topic="fulfilment/shipped", event_id=event.event_id),
+                    topic="fulfilment/shipped",
+                    cause=event.event_id,
                     data=FulfilmentShippedData(
                         order_id=order.order_id,
                         fulfilment_id=f.fulfilment_id,
@@ -439,12 +441,12 @@ class FulfilmentService:
         order = read if read is not None else self._ledger.get_order(order_id)
         if order is None or not order.storefront_shipped:
             return False
-        stated = OrderFulfilled(
-            event_id=event_id_for("hub", order_id, "storefront_shipped", "stated"),
-            source="hub",
+        stated = hub_event(
+            OrderFulfilled,
+            key=(order_id, "storefront_shipped", "stated"),
             channel=order.channel,
             occurred_at=order.as_of or order.placed_at or self._clock(),
-            provider=ProviderRef(topic=order.recorded_from or "order/recorded"),
+            topic=order.recorded_from or "order/recorded",
             data=OrderFulfilledData(
                 order_id=order_id,
                 lines=[ShipmentLine(sku=sku, quantity=qty) for sku, qty in order.storefront_shipped.items() if qty > 0],
@@ -467,12 +469,13 @@ class FulfilmentService:
             detail = f"{data.fulfilment_id}: retried later: {failure_detail(exc)}"
             self._lineage.call([data.order_id], Call.WRITE_BACK, CallResult.FAILED, system=order.channel, detail=detail)
             raise
-        cause = FulfilmentWrittenBack(
-            event_id=event_id_for("hub", data.order_id, data.fulfilment_id, "written_back"),
-            source="hub",
+        cause = hub_event(
+            FulfilmentWrittenBack,
+            key=(data.order_id, data.fulfilment_id, "written_back"),
             channel=order.channel,
             occurred_at=self._clock(),
-            provider=ProviderRef(topic="fulfilment/written_back", event_id=event.event_id),
+            topic="fulfilment/written_back",
+            cause=event.event_id,
             data=FulfilmentWrittenBackData(
                 order_id=data.order_id,
                 fulfilment_id=data.fulfilment_id,

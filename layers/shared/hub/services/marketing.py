@@ -37,10 +37,9 @@ from hub.events import (
     MarketingMessageSent,
     OrderPlaced,
     OrderStatusChanged,
-    ProviderRef,
     StockLevelChanged,
     StockShortage,
-    event_id_for,
+    hub_event,
 )
 from hub.marketing.ports import (
     ActivityTracker,
@@ -560,12 +559,12 @@ class MarketingService:
             return
         self._publisher.publish(
             [
-                MarketingMessageSent(
-                    event_id=event_id_for("hub", "marketing-message", due.message_key, channel),
-                    source="hub",
+                hub_event(
+                    MarketingMessageSent,
+                    key=("marketing-message", due.message_key, channel),
                     channel=due.channel,
                     occurred_at=sent_at,
-                    provider=ProviderRef(topic=f"marketing/{due.trigger.value}"),
+                    topic=f"marketing/{due.trigger.value}",
                     data=MarketingMessageData(
                         customer=customer, channel=channel, trigger=due.trigger.value, sent_at=sent_at
                     ),

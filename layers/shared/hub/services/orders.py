@@ -18,7 +18,7 @@ from enum import StrEnum
 from hub.domain.lineage import DecisionResult
 from hub.domain.orders import Order, OrderLine, TimelineEntry
 from hub.domain.stock import StockChange, consume, release
-from hub.events import HubEvent, OrderStatusChanged, ProviderRef, StatusChangeData, event_id_for, parse_event
+from hub.events import HubEvent, OrderStatusChanged, StatusChangeData, hub_event, parse_event
 from hub.ports import AlreadyAppliedError, EventPublisher, Ledger, OrderConflictError
 from hub.services.lineage import LineageRecorder
 from hub.services.stock_events import stock_moved
@@ -50,12 +50,13 @@ def _utcnow() -> datetime:
 
 
 def status_changed(order: Order, previous: str | None, cause: HubEvent) -> OrderStatusChanged:
-    return OrderStatusChanged(
-        event_id=event_id_for("hub", order.order_id, "status", cause.event_id),
-        source="hub",
+    return hub_event(
+        OrderStatusChanged,
+        key=(order.order_id, "status", cause.event_id),
         channel=order.channel,
         occurred_at=cause.occurred_at,
-        provider=ProviderRef(topic="order/status", event_id=cause.event_id),
+        topic="order/status",
+        cause=cause.event_id,
         data=StatusChangeData(
             order_id=order.order_id,
             previous=previous,

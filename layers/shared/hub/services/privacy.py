@@ -35,9 +35,8 @@ from hub.events import (
     CustomerErased,
     CustomerErasedData,
     CustomerRedactionRequested,
-    ProviderRef,
     ShopRedactionRequested,
-    event_id_for,
+    hub_event,
 )
 from hub.ports import CustomerStore, DataKeys, EventPublisher, HubError, OrderPrivacy
 from hub.views import customer_view
@@ -317,12 +316,13 @@ class PrivacyService:
         profile_erased: bool,
         order_ids: list[str],
     ) -> CustomerErased:
-        return CustomerErased(
-            event_id=event_id_for("hub", "customer-erased", cause.event_id, part),
-            source="hub",
+        return hub_event(
+            CustomerErased,
+            key=("customer-erased", cause.event_id, part),
             channel=cause.channel,
             occurred_at=cause.occurred_at,
-            provider=ProviderRef(topic="privacy/erased", event_id=cause.event_id),
+            topic="privacy/erased",
+            cause=cause.event_id,
             data=CustomerErasedData(
                 erasure_key=key,
                 scope=scope,  # type: ignore[arg-type]

@@ -48,14 +48,13 @@ from hub.events import (
     LowStockData,
     OrderPlaced,
     ProductUpdated,
-    ProviderRef,
     ShipmentLine,
     StockLevelChanged,
     StockLevelData,
     StockLevelReported,
     StockShortage,
     StockShortageData,
-    event_id_for,
+    hub_event,
 )
 from hub.money import Money
 from hub.ports import (
@@ -332,12 +331,13 @@ class StockService:
         if order.hold_reason is HoldReason.INSUFFICIENT_STOCK and order.shortages:
             follow.extend(
                 [
-                    StockShortage(
-                        event_id=event_id_for("hub", order.order_id, "StockShortage"),
-                        source="hub",
+                    hub_event(
+                        StockShortage,
+                        key=(order.order_id, "StockShortage"),
                         channel=order.channel,
                         occurred_at=cause.occurred_at,
-                        provider=ProviderRef(topic="stock/shortage", event_id=cause.event_id),
+                        topic="stock/shortage",
+                        cause=cause.event_id,
                         data=StockShortageData(order_id=order.order_id, shortages=order.shortages),
                     )
                 ]
@@ -367,7 +367,7 @@ class StockService:
             levels.update(self._ledger.stock_levels(unread))
         return [
             self._changed(
-                event_id_for("hub", order.order_id, "reserved", sku, location),
+                (order.order_id, "reserved", sku, location),
                 levels.get(sku, {}),
                 sku,
                 location,
@@ -383,7 +383,7 @@ class StockService:
 
     @staticmethod
     def _changed(
-        event_id: str,
+        key: tuple[str, ...],
         levels: dict[str, StockLevel],
         sku: str,
         location: str,
@@ -396,12 +396,13 @@ class StockService:
         order_id: str | None = None,
     ) -> StockLevelChanged:
         level = levels.get(location)
-        return StockLevelChanged(
-            event_id=event_id,
-            source="hub",
+        return hub_event(
+            StockLevelChanged,
+            key=key,
             channel=origin,
             occurred_at=at,
-            provider=ProviderRef(topic=topic, event_id=cause),
+            topic=topic,
+            cause=cause,
             data=StockLevelData(
                 sku=sku,
                 location=location,
@@ -451,7 +452,7 @@ class StockService:
         self._publisher.publish(
             [
                 self._changed(
-                    event_id_for("hub", sku, location, origin, now.isoformat()),
+                    (sku, location, origin, now.isoformat()),
                     self._ledger.levels_for(sku),
                     sku,
                     location,
@@ -508,7 +509,7 @@ class StockService:
             self._publisher.publish(
                 [
                     self._changed(
-                        event_id_for("hub", "level", event.event_id, sku, location),
+                        ("level", event.event_id, sku, location),
                         self._ledger.levels_for(sku),
                         sku,
                         location,
@@ -568,12 +569,12 @@ class StockService:
             return Crossing.NONE
         self._publisher.publish(
             [
-                LowStock(
-                    event_id=event_id_for("hub", sku, "LowStock", str(number)),
-                    source="hub",
+                hub_event(
+                    LowStock,
+                    key=(sku, "LowStock", str(number)),
                     channel="hub",
                     occurred_at=self._clock(),
-                    provider=ProviderRef(topic="inventory/low"),
+                    topic="inventory/low",
                     data=LowStockData(
                         sku=sku,
                         available=total,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from hub.domain.orders import Order
 from hub.domain.stock import StockChange
-from hub.events import HubEvent, ProviderRef, StockLevelChanged, StockLevelData, event_id_for
+from hub.events import HubEvent, StockLevelChanged, StockLevelData, hub_event
 from hub.ports import Ledger
 
 __all__ = ["STOREFRONT_SOURCES", "change_origin", "stock_moved"]
@@ -46,12 +46,13 @@ def stock_moved(
             level = levels.get(location)
             before = level.available if level else 0
             events.append(
-                StockLevelChanged(
-                    event_id=event_id_for("hub", order.order_id, "stock", cause.event_id, sku, location),
-                    source="hub",
+                hub_event(
+                    StockLevelChanged,
+                    key=(order.order_id, "stock", cause.event_id, sku, location),
                     channel=order.channel,
                     occurred_at=cause.occurred_at,
-                    provider=ProviderRef(topic="inventory/moved", event_id=cause.event_id),
+                    topic="inventory/moved",
+                    cause=cause.event_id,
                     data=StockLevelData(
                         sku=sku,
                         location=location,
