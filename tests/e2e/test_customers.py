@@ -20,14 +20,14 @@ import yaml
 
 from commerce_hub.local import LocalStack
 from commerce_hub.signing.shopify import DEFAULT_SHOP
-from tests.e2e.test_storefront_intake import payload, post, read_order, wait_for, woo_order
+from tests.e2e.test_storefront_intake import payload, post, read_order, woo_order
+from tests.e2e.waiting import wait_for
 from tests.loopback import serving
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 HUBSPOT_TOKEN = "pat-local-e2e-token"
 
 

@@ -33,11 +33,10 @@ from tests.e2e.test_storefront_intake import payload, post
 from tests.e2e.waiting import wait_for
 from tests.loopback import serving
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 RUN = uuid.uuid4().hex[:8]
 COOLDOWN_SECONDS = 6
 

@@ -26,11 +26,10 @@ from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
 from tests.loopback import serving
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 KLAVIYO_KEY = "pk_local_e2e"
 SENDER = "news@ada-goods.example"

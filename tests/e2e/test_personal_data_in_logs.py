@@ -29,11 +29,10 @@ from tests.e2e.test_storefront_intake import payload, post, woo_order
 from tests.e2e.waiting import wait_for
 from tests.loopback import serving
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 TAG = uuid.uuid4().hex[:10]
 EMAIL = f"pii.probe.{TAG}@example.com"
 PHONE_DIGITS = f"415{int(TAG[:7], 16) % 10**7:07d}"

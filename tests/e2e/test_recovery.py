@@ -28,11 +28,9 @@ from tests.e2e.test_customers import HUBSPOT_TOKEN, FakeHubSpot, shopify_order
 from tests.e2e.test_storefront_intake import post, read_order
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 class RefusingHubSpot(FakeHubSpot):
