@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from tests.loopback import serving_json
+from tests.loopback import json_transport, serving_json
 
 GA4_MEASUREMENT_ID = "G-TEST123456"
 GA4_API_SECRET = "local-ga4-api-secret"
@@ -238,13 +238,7 @@ def _meta_problem(body: dict[str, Any]) -> str | None:
 
 
 def _transport(fake: FakeGa4 | FakeMeta) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        status, document = fake.answer(request.url.path, request.url.query.decode(), request.content)
-        if document is None:
-            return httpx.Response(status)
-        return httpx.Response(status, json=document)
-
-    return httpx.MockTransport(handle)
+    return json_transport(lambda r: fake.answer(r.path, r.query, r.body))
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from tests.loopback import serving_json
+from tests.loopback import Request, json_transport, serving_json
 
 STORE_HASH = "k7qd3x2m9f"
 ACCESS_TOKEN = "local-bigcommerce-access-token"
@@ -280,19 +280,14 @@ class FakeBigCommerce:
         chunk = orders[(page - 1) * limit : page * limit]
         return (200, copy.deepcopy(chunk)) if chunk else (204, None)
 
-    def transport(self) -> httpx.MockTransport:
-        def handle(request: httpx.Request) -> httpx.Response:
-            status, document = self.answer(
-                request.url.path, request.url.query.decode(), request.headers.get("X-Auth-Token")
-            )
-            if document is None:
-                return httpx.Response(status)
-            return httpx.Response(status, json=document)
+    def reply(self, request: Request) -> tuple[int, Any]:
+        return self.answer(request.path, request.query, request.headers.get("X-Auth-Token"))
 
-        return httpx.MockTransport(handle)
+    def transport(self) -> httpx.MockTransport:
+        return json_transport(self.reply)
 
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake on 127.0.0.1; yields its base URL (a channel's api_url)."""
-        with serving_json(lambda r: self.answer(r.path, r.query, r.headers.get("X-Auth-Token"))) as url:
+        with serving_json(self.reply) as url:
             yield url

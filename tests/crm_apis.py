@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, unquote
 
 import httpx
 
-from tests.loopback import serving_json
+from tests.loopback import json_transport, serving_json
 
 SALESFORCE_CLIENT_ID = "3MVG9local.e2e.consumer.key"
 SALESFORCE_CLIENT_SECRET = "local-e2e-consumer-secret"
@@ -384,12 +384,7 @@ def _basic_password(header: str) -> str | None:
 
 # ------------------------------------------------------------------------------------------- plumbing
 def _transport(answer: Callable[[str, str, dict[str, str], bytes], Answer]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        status, document = answer(request.method, request.url.path, headers, request.content)
-        return httpx.Response(status) if document is None else httpx.Response(status, json=document)
-
-    return httpx.MockTransport(handle)
+    return json_transport(lambda r: answer(r.method, r.path, r.lowered_headers(), r.body))
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 Every fake vendor API is served the same way: `serving_json` reads each request into a `Request`,
 asks the fake's `answer` for a status and a JSON document (and, optionally, headers), and writes
-them back; the fake itself is plain code the unit tests can call without a socket.
+them back. `json_transport` puts the same `answer` behind an `httpx.MockTransport`, for the unit and
+functional tests, which need no socket.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 
 @dataclass(frozen=True)
 class Request:
@@ -24,8 +27,9 @@ class Request:
 
     method: str
     target: str  # the path with its query, as sent
-    headers: Message  # looked up without regard to case
+    headers: Message | httpx.Headers  # looked up without regard to case
     body: bytes
+    scheme: str = "http"
 
     @property
     def path(self) -> str:
@@ -38,7 +42,7 @@ class Request:
     @property
     def url(self) -> str:
         """The whole URL the client asked for (the vendors that sign requests sign this)."""
-        return f"http://{self.headers.get('Host')}{self.target}"
+        return f"{self.scheme}://{self.headers.get('Host')}{self.target}"
 
     def lowered_headers(self) -> dict[str, str]:
         return {k.lower(): v for k, v in self.headers.items()}
@@ -82,3 +86,19 @@ def serving_json(answer: Callable[[Request], Reply]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def json_transport(answer: Callable[[Request], Reply]) -> httpx.MockTransport:
+    """The fake behind an httpx.MockTransport: the same `answer` as `serving_json`, no socket."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        target = request.url.raw_path.decode()
+        status, document, *more = answer(
+            Request(request.method, target, request.headers, request.content, request.url.scheme)
+        )
+        headers = more[0] if more else {}
+        if document is None:
+            return httpx.Response(status, headers=headers)
+        return httpx.Response(status, json=document, headers=headers)
+
+    return httpx.MockTransport(handle)
