@@ -19,13 +19,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 
-from tests.loopback import serving
+from tests.loopback import json_transport, serving_json
 
 GA4_MEASUREMENT_ID = "G-TEST123456"
 GA4_API_SECRET = "local-ga4-api-secret"
@@ -239,31 +238,10 @@ def _meta_problem(body: dict[str, Any]) -> str | None:
 
 
 def _transport(fake: FakeGa4 | FakeMeta) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        status, document = fake.answer(request.url.path, request.url.query.decode(), request.content)
-        if document is None:
-            return httpx.Response(status)
-        return httpx.Response(status, json=document)
-
-    return httpx.MockTransport(handle)
+    return json_transport(lambda r: fake.answer(r.path, r.query, r.body))
 
 
 @contextmanager
 def _serve(fake: FakeGa4 | FakeMeta) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_POST(self) -> None:
-            target = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, document = fake.answer(target.path, target.query, raw)
-            body = b"" if document is None else json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    with serving(Handler) as url:
+    with serving_json(lambda r: fake.answer(r.path, r.query, r.body)) as url:
         yield url

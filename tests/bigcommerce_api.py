@@ -13,18 +13,16 @@ A date it cannot read, a `limit` over 250 or an unknown sort field is refused wi
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 
-from tests.loopback import serving
+from tests.loopback import Request, json_transport, serving_json
 
 STORE_HASH = "k7qd3x2m9f"
 ACCESS_TOKEN = "local-bigcommerce-access-token"
@@ -282,35 +280,14 @@ class FakeBigCommerce:
         chunk = orders[(page - 1) * limit : page * limit]
         return (200, copy.deepcopy(chunk)) if chunk else (204, None)
 
-    def transport(self) -> httpx.MockTransport:
-        def handle(request: httpx.Request) -> httpx.Response:
-            status, document = self.answer(
-                request.url.path, request.url.query.decode(), request.headers.get("X-Auth-Token")
-            )
-            if document is None:
-                return httpx.Response(status)
-            return httpx.Response(status, json=document)
+    def reply(self, request: Request) -> tuple[int, Any]:
+        return self.answer(request.path, request.query, request.headers.get("X-Auth-Token"))
 
-        return httpx.MockTransport(handle)
+    def transport(self) -> httpx.MockTransport:
+        return json_transport(self.reply)
 
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake on 127.0.0.1; yields its base URL (a channel's api_url)."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                target = urlsplit(self.path)
-                status, document = fake.answer(target.path, target.query, self.headers.get("X-Auth-Token"))
-                body = b"" if document is None else json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        with serving(Handler) as url:
+        with serving_json(self.reply) as url:
             yield url

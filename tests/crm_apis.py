@@ -39,13 +39,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 import httpx
 
-from tests.loopback import serving
+from tests.loopback import json_transport, serving_json
 
 SALESFORCE_CLIENT_ID = "3MVG9local.e2e.consumer.key"
 SALESFORCE_CLIENT_SECRET = "local-e2e-consumer-secret"
@@ -385,33 +384,10 @@ def _basic_password(header: str) -> str | None:
 
 # ------------------------------------------------------------------------------------------- plumbing
 def _transport(answer: Callable[[str, str, dict[str, str], bytes], Answer]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        status, document = answer(request.method, request.url.path, headers, request.content)
-        return httpx.Response(status) if document is None else httpx.Response(status, json=document)
-
-    return httpx.MockTransport(handle)
+    return json_transport(lambda r: answer(r.method, r.path, r.lowered_headers(), r.body))
 
 
 @contextmanager
 def _serve(answer: Callable[[str, str, dict[str, str], bytes], Answer]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _any(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, document = answer(self.command, urlsplit(self.path).path, headers, raw)
-            payload = b"" if document is None else json.dumps(document).encode()
-            self.send_response(status)
-            if payload:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
-
-    with serving(Handler) as url:
+    with serving_json(lambda r: answer(r.method, r.path, r.lowered_headers(), r.body)) as url:
         yield url

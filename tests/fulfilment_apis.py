@@ -12,11 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
-from tests.loopback import serving
+from tests.loopback import serving_json
 from tests.woocommerce_auth import refusal as woocommerce_refusal
 
 EASYPOST_KEY = "EZTK-e2e-key"
@@ -133,27 +131,5 @@ class FakeApis:
 
     @contextmanager
     def serve(self) -> Iterator[str]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                url = f"http://{headers.get('host')}{self.path}"
-                status, document = fake.answer(self.command, urlsplit(self.path).path, headers, body, url)
-                payload = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = _handle
-
-        with serving(Handler) as url:
+        with serving_json(lambda r: self.answer(r.method, r.path, r.lowered_headers(), r.json(), r.url)) as url:
             yield url

@@ -78,7 +78,11 @@ class FakeWriteResult:
 
 
 @dataclass
-class FakeStorefronts:
+class FakeStorefrontWriter:
+    """The fulfilment service's StorefrontWriter: records each write-back, can fail the next ones
+    (502) or answer for a channel it does not know (skipped). The storefronts' HTTP APIs themselves
+    are FakeStorefronts (tests/stock_fakes.py)."""
+
     writes: list[tuple[str, str]] = field(default_factory=list)
     fail_next: int = 0
     known: bool = True

@@ -19,19 +19,17 @@ never gave, a query the API does not take.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from tests.loopback import serving
+from tests.loopback import serving_json
 
 STRIPE_KEY = "sk_test_51ReconcileFakeKey"
 SQUARE_TOKEN = "EAAAl-fake-square-token"
@@ -256,26 +254,7 @@ class FakeGatewayApis:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake on 127.0.0.1; yields its base URL."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _respond(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                host = f"http://{self.headers.get('Host')}"
-                status, body = fake.answer(self.command, host + self.path, dict(self.headers), raw)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_POST = do_GET = _respond
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        with serving(Handler) as url:
+        with serving_json(lambda r: self.answer(r.method, r.url, dict(r.headers), r.body)) as url:
             yield url
 
 

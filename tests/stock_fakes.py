@@ -13,14 +13,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 from hub.domain.sync import PlatformIds, SyncState
 from hub.ports import SyncBusyError, SyncStaleError
 
-from tests.loopback import serving
+from tests.loopback import Reply, Request, serving_json
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS, MagentoOAuthCheck
 from tests.woocommerce_auth import refusal as woocommerce_refusal
 
@@ -293,25 +292,10 @@ class FakeStorefronts:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake on 127.0.0.1; yields its base URL."""
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _respond(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, body, headers = fake.respond(self.command, self.path, dict(self.headers), raw)
-                data = b"" if status == 204 else json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def reply(request: Request) -> Reply:
+            status, body, headers = self.respond(request.method, request.target, dict(request.headers), request.body)
+            return status, None if status == 204 else body, headers
 
-            do_POST = do_PUT = do_GET = _respond
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        with serving(Handler) as url:
+        with serving_json(reply) as url:
             yield url

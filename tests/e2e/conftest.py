@@ -20,6 +20,8 @@ from commerce_hub.local import LocalStack
 ROOT = Path(__file__).resolve().parents[2]
 MINI_ROOT = Path(__file__).resolve().parent / "fixtures" / "mini_stack"
 API_TOKEN = "e2e-local-token"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+"""The header the local admin API asks for, with the token the stacks here are started with."""
 
 
 def _environment(**extra: str) -> dict[str, str]:

@@ -32,11 +32,10 @@ from tests.crm_apis import (
 from tests.e2e.test_marketing import customer, order, post, profile_consent, scheduled
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 RUN = uuid.uuid4().hex[:8]
 
 

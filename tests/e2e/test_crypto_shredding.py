@@ -20,13 +20,12 @@ import pytest
 
 from commerce_hub.local import LocalStack
 from commerce_hub.signing.shopify import DEFAULT_SHOP
-from tests.e2e.test_storefront_intake import BusTap, payload, post, read_order, wait_for
+from tests.e2e.test_storefront_intake import BusTap, payload, post, read_order
+from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture(scope="module")

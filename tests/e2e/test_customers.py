@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
 
@@ -20,14 +19,14 @@ import yaml
 
 from commerce_hub.local import LocalStack
 from commerce_hub.signing.shopify import DEFAULT_SHOP
-from tests.e2e.test_storefront_intake import payload, post, read_order, wait_for, woo_order
-from tests.loopback import serving
+from tests.e2e.test_storefront_intake import payload, post, read_order, woo_order
+from tests.e2e.waiting import wait_for
+from tests.loopback import Request, serving_json
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 HUBSPOT_TOKEN = "pat-local-e2e-token"
 
 
@@ -41,45 +40,30 @@ class FakeHubSpot:
         self.calls: list[dict[str, Any]] = []
         self.held: dict[str, str] = {}  # email -> contact id
 
+    def answer(self, request: Request) -> tuple[int, Any]:
+        body = request.json()
+        self.calls.append({"path": request.target, "authorization": request.headers.get("Authorization"), "body": body})
+        if request.target == "/crm/v3/objects/contacts/gdpr-delete":
+            contact_id = body.get("objectId")
+            if not contact_id:
+                return 400, {"status": "error", "category": "VALIDATION_ERROR"}
+            email = next((e for e, i in self.held.items() if i == contact_id), None)
+            if email is None:
+                return 404, {"status": "error", "category": "OBJECT_NOT_FOUND"}
+            del self.held[email]
+            return 204, None
+        if request.target != "/crm/objects/2026-03/contacts/batch/upsert":
+            # The date-versioned path (developers.hubspot.com, api-reference/2026-03, "Upsert contacts").
+            return 404, {"status": "error", "category": "OBJECT_NOT_FOUND"}
+        results = []
+        for item in body["inputs"]:
+            contact_id = self.held.setdefault(item["id"], str(9000 + len(self.calls) * 100 + len(results)))
+            results.append({"id": contact_id, "properties": {**item["properties"], "email": item["id"]}})
+        return 200, {"status": "COMPLETE", "results": results}
+
     @contextmanager
     def serve(self) -> Iterator[str]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self, status: int, body: dict | None = None) -> None:
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                fake.calls.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
-                if self.path == "/crm/v3/objects/contacts/gdpr-delete":
-                    contact_id = body.get("objectId")
-                    if not contact_id:
-                        return self.answer(400, {"status": "error", "category": "VALIDATION_ERROR"})
-                    email = next((e for e, i in fake.held.items() if i == contact_id), None)
-                    if email is None:
-                        return self.answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
-                    del fake.held[email]
-                    return self.answer(204)
-                if self.path != "/crm/objects/2026-03/contacts/batch/upsert":
-                    # The date-versioned path (developers.hubspot.com, api-reference/2026-03, "Upsert contacts").
-                    return self.answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
-                results = []
-                for item in body["inputs"]:
-                    contact_id = fake.held.setdefault(item["id"], str(9000 + len(fake.calls) * 100 + len(results)))
-                    results.append({"id": contact_id, "properties": {**item["properties"], "email": item["id"]}})
-                return self.answer(200, {"status": "COMPLETE", "results": results})
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        with serving(Handler) as url:
+        with serving_json(self.answer) as url:
             yield url
 
     def contacts(self, email: str) -> list[dict[str, Any]]:

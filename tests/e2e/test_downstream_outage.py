@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
 
@@ -31,13 +30,12 @@ from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 from tests.e2e.test_storefront_intake import payload, post
 from tests.e2e.waiting import wait_for
-from tests.loopback import serving
+from tests.loopback import serving_json
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 RUN = uuid.uuid4().hex[:8]
 COOLDOWN_SECONDS = 6
 
@@ -63,23 +61,7 @@ class FlakyHubSpot:
 
     @contextmanager
     def serve(self) -> Iterator[str]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, body = fake.answer(json.loads(raw or b"{}"))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        with serving(Handler) as url:
+        with serving_json(lambda request: self.answer(request.json() or {})) as url:
             yield url
 
 

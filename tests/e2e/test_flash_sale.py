@@ -26,11 +26,10 @@ from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e import waiting
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SKU = "FLASH-E2E"
 SHARDS = 8
 UNITS = 20

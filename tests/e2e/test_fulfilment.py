@@ -26,11 +26,10 @@ from tests.fulfilment_apis import EASYPOST_KEY, WOO_KEY, WOO_SECRET, FakeApis
 from tests.shopify_fake import FakeShopifyOrders
 from tests.stock_fakes import SHOPIFY_TOKEN, FakeStorefronts
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import API_TOKEN, AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 
 

@@ -18,6 +18,7 @@ from commerce_hub.signing import sign_delivery
 from commerce_hub.signing import stripe as stripe_signer
 
 from .conftest import ROOT
+from .waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -53,13 +54,9 @@ class BusTap:
         return [e for e in self.seen if e["detail"]["provider"]["event_id"] == provider_event_id]
 
     def wait_for(self, provider_event_id: str, seconds: float = 30) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            found = self.about(provider_event_id)
-            if found:
-                return found
-            time.sleep(0.2)
-        raise AssertionError(f"nothing from {provider_event_id} reached the bus")
+        return wait_for(
+            lambda: self.about(provider_event_id), seconds, what=f"anything from {provider_event_id} to reach the bus"
+        )
 
     def close(self) -> None:
         self._events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])

@@ -24,11 +24,10 @@ from tests.e2e import waiting
 from tests.e2e.test_payments import order, send, status_is, stripe_event, woo_order
 from tests.gateway_api_fakes import GATEWAY_SECRETS, FakeGatewayApis
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 wait_for = functools.partial(waiting.wait_for, seconds=180)
 
 

@@ -23,11 +23,9 @@ from tests.e2e.test_customers import HUBSPOT_TOKEN, FakeHubSpot
 from tests.e2e.test_storefront_intake import payload, post, read_order, set_level
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,11 @@ from samtranslator.yaml_helper import yaml_parse
 from commerce_hub.local import LocalStack, LocalStackError
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, MINI_ROOT, ROOT
+from .conftest import API_TOKEN, AUTH, MINI_ROOT, ROOT
 
 pytestmark = pytest.mark.e2e
 
 TEMPLATE = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def _of_type(kind: str) -> list[str]:

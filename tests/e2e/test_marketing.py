@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -24,13 +23,12 @@ import yaml
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
-from tests.loopback import serving
+from tests.loopback import Request, serving_json
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 KLAVIYO_KEY = "pk_local_e2e"
 SENDER = "news@ada-goods.example"
@@ -55,48 +53,36 @@ class FakeKlaviyo:
         self.profiles: dict[str, str] = {}  # email -> profile id
         self.refused = 0
 
+    def answer(self, request: Request) -> tuple[int, Any]:
+        if request.method != "POST":
+            return 501, None
+        signed = request.headers.get("Authorization") == f"Klaviyo-API-Key {KLAVIYO_KEY}"
+        if not (signed and request.headers.get("revision")):
+            self.refused += 1
+            return 401, None
+        if request.target == "/api/events":
+            self.events.append(request.json()["data"]["attributes"])
+            return 202, None
+        if request.target == "/api/profile-import":
+            email_address = request.json()["data"]["attributes"]["email"]
+            profile_id = self.profiles.setdefault(email_address, f"01PROFILE{len(self.profiles):06d}")
+            return 201, {"data": {"type": "profile", "id": profile_id}}
+        if request.target == "/api/data-privacy-deletion-jobs":
+            profile = request.json()["data"]["attributes"]["profile"]["data"]
+            if "id" not in profile or profile.get("attributes"):
+                self.refused += 1  # Klaviyo refuses none or several identifiers
+                return 400, None
+            owner = next((e for e, i in self.profiles.items() if i == profile["id"]), None)
+            if owner is None:
+                return 404, None
+            del self.profiles[owner]
+            return 202, None
+        self.refused += 1
+        return 404, None
+
     @contextmanager
     def serve(self) -> Iterator[str]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def reply(self, status: int, answer: dict | None = None) -> None:
-                data = json.dumps(answer).encode() if answer is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                signed = self.headers.get("Authorization") == f"Klaviyo-API-Key {KLAVIYO_KEY}"
-                if not (signed and self.headers.get("revision")):
-                    fake.refused += 1
-                    return self.reply(401)
-                if self.path == "/api/events":
-                    fake.events.append(json.loads(body)["data"]["attributes"])
-                    return self.reply(202)
-                if self.path == "/api/profile-import":
-                    email_address = json.loads(body)["data"]["attributes"]["email"]
-                    profile_id = fake.profiles.setdefault(email_address, f"01PROFILE{len(fake.profiles):06d}")
-                    return self.reply(201, {"data": {"type": "profile", "id": profile_id}})
-                if self.path == "/api/data-privacy-deletion-jobs":
-                    profile = json.loads(body)["data"]["attributes"]["profile"]["data"]
-                    if "id" not in profile or profile.get("attributes"):
-                        fake.refused += 1  # Klaviyo refuses none or several identifiers
-                        return self.reply(400)
-                    owner = next((e for e, i in fake.profiles.items() if i == profile["id"]), None)
-                    if owner is None:
-                        return self.reply(404)
-                    del fake.profiles[owner]
-                    return self.reply(202)
-                fake.refused += 1
-                return self.reply(404)
-
-        with serving(Handler) as url:
+        with serving_json(self.answer) as url:
             yield url
 
     def metrics_for(self, email_address: str) -> list[str]:

@@ -20,11 +20,9 @@ from commerce_hub.client import sign_delivery
 from commerce_hub.local.secrets import local_secrets
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT
+from .conftest import AUTH, ROOT
 
 pytestmark = pytest.mark.e2e
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def payload(name: str) -> dict:

@@ -14,11 +14,10 @@ import pytest
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT
+from .conftest import AUTH, ROOT
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 
 

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -27,13 +26,12 @@ from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 from tests.e2e.test_storefront_intake import payload, post, woo_order
 from tests.e2e.waiting import wait_for
-from tests.loopback import serving
+from tests.loopback import Request, serving_json
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 TAG = uuid.uuid4().hex[:10]
 EMAIL = f"pii.probe.{TAG}@example.com"
 PHONE_DIGITS = f"415{int(TAG[:7], 16) % 10**7:07d}"
@@ -56,33 +54,19 @@ class EchoingHubSpot:
     def __init__(self) -> None:
         self.calls = 0
 
+    def answer(self, request: Request) -> tuple[int, Any]:
+        self.calls += 1
+        status = 503 if self.calls == 1 else 400
+        return status, {
+            "status": "error",
+            "message": f"Property values were not valid: {request.body.decode()}",
+            "correlationId": f"c0ffee00-{self.calls:04d}-4e5f-8a9b-0c1d2e3f4a5b",
+            "category": "VALIDATION_ERROR",
+        }
+
     @contextmanager
     def serve(self) -> Iterator[str]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                sent = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                fake.calls += 1
-                status = 503 if fake.calls == 1 else 400
-                answer = json.dumps(
-                    {
-                        "status": "error",
-                        "message": f"Property values were not valid: {sent}",
-                        "correlationId": f"c0ffee00-{fake.calls:04d}-4e5f-8a9b-0c1d2e3f4a5b",
-                        "category": "VALIDATION_ERROR",
-                    }
-                ).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        with serving(Handler) as url:
+        with serving_json(self.answer) as url:
             yield url
 
 

@@ -30,11 +30,10 @@ from tests.e2e import waiting
 from tests.order_feed_fakes import FakeOrderFeed, shopify_order_node
 from tests.stock_fakes import STOREFRONT_SECRETS, FakeStorefronts
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SHOP = "ada-goods.myshopify.com"
 wait_for = functools.partial(waiting.wait_for, seconds=180)
 

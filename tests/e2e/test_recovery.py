@@ -27,12 +27,11 @@ from commerce_hub.local import LocalStack
 from tests.e2e.test_customers import HUBSPOT_TOKEN, FakeHubSpot, shopify_order
 from tests.e2e.test_storefront_intake import post, read_order
 from tests.e2e.waiting import wait_for
+from tests.loopback import Request
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 class RefusingHubSpot(FakeHubSpot):
@@ -43,6 +42,11 @@ class RefusingHubSpot(FakeHubSpot):
         super().__init__()
         self.refusing = True
 
+    def answer(self, request: Request) -> tuple[int, Any]:
+        if self.refusing:
+            return 400, {"status": "error", "category": "VALIDATION_ERROR", "correlationId": "e2e-refused"}
+        return super().answer(request)
+
 
 @pytest.fixture(scope="module")
 def hubspot() -> RefusingHubSpot:
@@ -51,7 +55,7 @@ def hubspot() -> RefusingHubSpot:
 
 @pytest.fixture(scope="module")
 def recovery_stack(hubspot: RefusingHubSpot, tmp_path_factory) -> Iterator[LocalStack]:
-    with _refusing(hubspot) as api_url:
+    with hubspot.serve() as api_url:
         document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
         document["crm"] = {"provider": "hubspot", "api_url": api_url}
         config = tmp_path_factory.mktemp("config") / "recovery.yaml"
@@ -59,56 +63,6 @@ def recovery_stack(hubspot: RefusingHubSpot, tmp_path_factory) -> Iterator[Local
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
             running.put_secrets({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN})
             yield running
-
-
-class _refusing:
-    """Serve the fake with a front that answers 400 while it refuses, and passes through after."""
-
-    def __init__(self, fake: RefusingHubSpot) -> None:
-        self.fake = fake
-
-    def __enter__(self) -> str:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self._inner = self.fake.serve()
-        inner_url = self._inner.__enter__()
-        fake = self.fake
-
-        class Front(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if fake.refusing:
-                    body = json.dumps(
-                        {"status": "error", "category": "VALIDATION_ERROR", "correlationId": "e2e-refused"}
-                    ).encode()
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
-                answer = httpx.post(f"{inner_url}{self.path}", content=raw, headers=headers)
-                self.send_response(answer.status_code)
-                for name in ("Content-Type",):
-                    if name in answer.headers:
-                        self.send_header(name, answer.headers[name])
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Front)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._inner.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -27,12 +27,12 @@ from tests.analytics_apis import (
     FakeMeta,
 )
 
-from .conftest import API_TOKEN, ROOT, _environment
-from .test_storefront_intake import payload, post, wait_for
+from .conftest import AUTH, ROOT, _environment
+from .test_storefront_intake import payload, post
+from .waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 # One moment for everything sent, so the report's day is known (an hour ago: within Meta's 7 days).
 AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 DAY = AT.date().isoformat()

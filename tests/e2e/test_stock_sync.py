@@ -25,11 +25,10 @@ from commerce_hub.signing import sign_delivery
 from tests.e2e import waiting
 from tests.stock_fakes import STOREFRONT_SECRETS, FakeStorefronts
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 WORKERS = 2
 BEANIE_ITEM = "44981234567009"

@@ -20,11 +20,10 @@ from commerce_hub.signing import sign_delivery
 from tests.bigcommerce_api import ACCESS_TOKEN, ORDER_ID, STORE_HASH, FakeBigCommerce
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 
 

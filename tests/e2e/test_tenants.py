@@ -22,11 +22,10 @@ from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
 
-from .conftest import API_TOKEN, ROOT, _environment
+from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 PAYLOADS = ROOT / "events" / "payloads"
 EU, US = "ada-goods-eu.myshopify.com", "ada-goods-us.myshopify.com"
 EU_OLD, EU_NEW, US_SECRET = "shpss_eu_old", "shpss_eu_new, after rotation", "shpss_us_store"

@@ -37,7 +37,7 @@ from hub.services.fulfilment import FulfilmentService, ShipError
 from hub.services.orders import Outcome
 
 from tests.fakes import FakeLedger, FakePublisher
-from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefronts
+from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefrontWriter
 
 S = OrderStatus
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -234,7 +234,7 @@ def make(world, provider="easypost", carrier=None, storefronts=None, shipments=N
     ledger, publisher = world
     config = parse_config(CONFIG % provider)
     carrier = carrier or FakeCarrier()
-    storefronts = storefronts or FakeStorefronts()
+    storefronts = storefronts or FakeStorefrontWriter()
     shipments = shipments or FakeShipmentStore()
     service = FulfilmentService(
         ledger,
@@ -317,7 +317,7 @@ def test_a_manual_shipment_of_an_unrouted_or_unknown_order_is_refused(world):
 def test_write_back_happens_once_and_a_failure_is_retried(world):
     ledger, publisher = world
     ledger.orders[ORDER_ID] = order(SINGLE)
-    storefronts = FakeStorefronts(fail_next=1)
+    storefronts = FakeStorefrontWriter(fail_next=1)
     service, *_ = make(world, storefronts=storefronts)
     service.handle(status_changed())
     (shipped,) = [e for e in publisher.events if e.type == "FulfilmentShipped"]
@@ -334,7 +334,7 @@ def test_write_back_happens_once_and_a_failure_is_retried(world):
 def test_a_channel_without_an_api_is_not_marked_written_back(world):
     ledger, publisher = world
     ledger.orders[ORDER_ID] = order(SINGLE)
-    service, *_ = make(world, storefronts=FakeStorefronts(known=False))
+    service, *_ = make(world, storefronts=FakeStorefrontWriter(known=False))
     service.handle(status_changed())
     (shipped,) = [e for e in publisher.events if e.type == "FulfilmentShipped"]
     service.handle(shipped)

@@ -19,24 +19,10 @@ from hub.intake.sources import SOURCES
 from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
+from tests.reconcile_fakes import FakeDeliveryLog
 from tests.unit.test_shopify_source import PAYLOAD, SECRET, request, sign
 
 CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
-
-
-class FakeDeliveryLog:
-    def __init__(self) -> None:
-        self.published: dict[str, list] = {}
-        self.fail_next = False
-
-    def publish_once(self, dedupe_key, events):
-        if self.fail_next:
-            self.fail_next = False
-            raise NotDurableError("bus down")
-        if dedupe_key in self.published:
-            return False
-        self.published[dedupe_key] = list(events)
-        return True
 
 
 @pytest.fixture
@@ -57,7 +43,7 @@ def test_a_delivery_is_accepted_then_recognised_as_a_duplicate(intake):
 
 def test_a_failed_publish_is_published_by_the_retry(intake):
     service, log = intake
-    log.fail_next = True
+    log.fail_next = 1
     with pytest.raises(NotDurableError):
         service.receive("shopify", request())
     assert service.receive("shopify", request()).status == "accepted"

@@ -368,7 +368,7 @@ def test_labels_and_write_backs_are_recorded_failed_then_ok():
     from hub.config import parse_config as parse
     from hub.services.fulfilment import FulfilmentService
 
-    from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefronts
+    from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefrontWriter
     from tests.unit.test_fulfilment import CONFIG as FULFILMENT_CONFIG
     from tests.unit.test_fulfilment import NOW, ORDER_ID, SINGLE, order, shipment_request, status_changed
 
@@ -379,7 +379,7 @@ def test_labels_and_write_backs_are_recorded_failed_then_ok():
         ledger.levels[(sku, location)] = StockLevel(sku, location, 10, 2)
     ledger.orders[ORDER_ID] = order(SINGLE)
     config = parse(FULFILMENT_CONFIG % "easypost")
-    carrier, storefronts = FakeCarrier(fail_buys=1), FakeStorefronts(fail_next=1)
+    carrier, storefronts = FakeCarrier(fail_buys=1), FakeStorefrontWriter(fail_next=1)
     service = FulfilmentService(
         ledger,
         publisher,

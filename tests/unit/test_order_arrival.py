@@ -43,7 +43,7 @@ from hub.services.stock import Applied, StockService
 from commerce_hub.signing.bigcommerce import sign as sign_bigcommerce
 from tests.bigcommerce_api import ACCESS_TOKEN, FakeBigCommerce
 from tests.fakes import FakeLedger, FakePublisher
-from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefronts
+from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefrontWriter
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ class Hub:
             lambda: config,
             FakeShipmentStore(),
             carrier=lambda _c: self.carrier,
-            storefronts=lambda _c: FakeStorefronts(),
+            storefronts=lambda _c: FakeStorefrontWriter(),
             shipment_request=shipment_request,
             clock=lambda: NOW,
         )
