@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import httpx_retries
 import pytest
 from hub.adapters.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, breaker_for, reset_breakers
 from hub.adapters.http import (
@@ -113,8 +114,11 @@ def test_no_retry_when_too_little_is_left_the_last_answer_stands():
     assert time.monotonic() - started < 0.5
 
 
-def test_a_wait_between_retries_is_cut_so_the_call_ends_within_the_budget():
+def test_a_wait_between_retries_is_cut_so_the_call_ends_within_the_budget(monkeypatch):
     # Backoff would wait 30 s and more; the budget has 3.5 s: one wait of about 2 s, then a last try.
+    # The backoff's full jitter draws the wait from [0, 60 s]; a draw under 1.5 s would leave time for a
+    # third try, so the draw is pinned to its top: the wait the budget has to cut.
+    monkeypatch.setattr(httpx_retries.retry.random, "uniform", lambda _low, high: high)
     transport, calls = scripted(503)
     started = time.monotonic()
     with budget(3.5), pytest.raises(OutboundError, match="HTTP 503"):
