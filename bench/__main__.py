@@ -17,6 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "performance.md"
 
 
+def fresh_stack() -> LocalStack:
+    """A new local stack on free ports, quiet, with none of the developer's HUB_ settings: each
+    benchmark starts from an empty emulator, so none pays for what another left behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True))
+
+
 def main() -> int:
     # The emulator's dummy account; nothing here may reach real AWS.
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
@@ -27,28 +34,27 @@ def main() -> int:
     results["flash"] = flash_sale.run(quick=quick)
     print("cold start ...", flush=True)
     results["coldstart"] = coldstart.run(rounds=3 if quick else 7)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("intake in-process ...", flush=True)
         results["intake"] = intake.run(stack, webhooks=50 if quick else 300)
         print("cold first webhook ...", flush=True)
         results["cold"] = intake.cold(stack, rounds=2 if quick else 7)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("through the local stack ...", flush=True)
         results["stack"] = through_stack.run(stack, orders=50 if quick else 200, senders=4)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("CPU per order ...", flush=True)
         results["budget"] = budget.run(stack, orders=20 if quick else 100, warm=5 if quick else 20)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("paid order to fulfilling ...", flush=True)
         results["lifecycle"] = lifecycle.run(stack, orders=30 if quick else 80)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("a day of orders (goals 1 and 2) ...", flush=True)
         results["sustained"] = sustained.run(stack, orders=60 if quick else 1000, senders=4)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("AWS calls per order ...", flush=True)
         results["calls"] = calls.run(stack, orders=1 if quick else 3, quiet=1.0 if quick else 2.0)
-    with LocalStack(ROOT, http_port=0, aws_port=0, env=env, console=Console(verbose=False, quiet=True)) as stack:
+    with fresh_stack() as stack:
         print("memory size per function ...", flush=True)
         results["sizing"] = sizing.run(stack, orders=8 if quick else 60)
     results["cost"] = cost.run(results.get("calls"), results["sizing"])
