@@ -14,6 +14,7 @@ import boto3
 import httpx
 import pytest
 import respx
+from hub.adapters.eventbridge import EventBridgePublisher
 from hub.domain.customers import erasure_key
 
 from tests.analytics_apis import GA4_API_SECRET, GA4_MEASUREMENT_ID, META_ACCESS_TOKEN, META_PIXEL_ID
@@ -343,17 +344,7 @@ def test_the_rule_sends_the_reports_events_to_its_queue(aws):
         checkout("shopify:c", at),
         message("m", "ada@example.com", at),
     ]
-    boto3.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": aws.bus_name,
-                "Source": f"commerce-hub.{e.source}",
-                "DetailType": e.type,
-                "Detail": e.model_dump_json(),
-            }
-            for e in sent
-        ]
-    )
+    EventBridgePublisher(boto3.client("events"), aws.bus_name).publish(sent)  # as the hub publishes
     arrived = sorted((m["detail-type"], m["detail"]["event_id"]) for m in aws.drain("ReportingQueue"))
     expected = sorted((e.type, e.event_id) for e in sent if e is not paid)
     assert arrived == expected
