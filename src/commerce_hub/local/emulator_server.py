@@ -71,6 +71,11 @@ class _OneDynamoDBRequestAtATime:
 
 
 class _Server(wsgi.Server):  # type: ignore[misc]  # cheroot ships no type information
+    # cheroot keeps at most 10 idle keep-alive connections by default and closes every connection
+    # beyond them after its answer; the functions, pollers and CLI hold far more (each worker keeps
+    # a pool per client), so every request would pay a new connection. Keep them all.
+    keep_alive_conn_limit = None
+
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         # A caller that drops its connection (a worker that ended mid-poll) is logged at INFO and
         # is not an error of the emulator; what is (WARNING and above) goes to the runner's console.
