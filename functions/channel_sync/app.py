@@ -11,9 +11,10 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
+from hub.errors import SyncFailedError
 from hub.events import StockLevelChanged
 from hub.observability import MetricUnit, logger, metrics
-from hub.services.channel_sync import ChannelSync, PushResult, SyncFailedError
+from hub.services.channel_sync import ChannelSync, PushResult
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
 from hub.claimcheck import PayloadStore, resolve
+from hub.errors import OutOfTimeError
 from hub.events import OrderPlaced, ProductUpdated, StockLevelChanged, StockLevelReported
 from hub.observability import MetricUnit, logger, metrics
 from hub.services.stock import LevelOutcome, StockService
@@ -81,10 +82,6 @@ class _Batch:
         """The batch's time is up: a record not started now fails at once (SQS delivers it again)
         rather than run the function into its timeout, which would return the whole batch."""
         return self.deadline is not None and time.monotonic() >= self.deadline
-
-
-class OutOfTimeError(Exception):
-    """No time left in this invocation for the record; it goes back to its queue."""
 
 
 _batch = _Batch()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hub.config import parse_config
+from hub.errors import UnmatchedPaymentError
 from hub.events import (
     DisputeData,
     LineItem,
@@ -28,7 +29,7 @@ from hub.events import (
     RefundLine,
 )
 from hub.services.orders import Outcome
-from hub.services.payments import PaymentService, UnmatchedPaymentError
+from hub.services.payments import PaymentService
 from hub.services.stock import StockService
 
 from tests.fakes import FakeLedger, FakePublisher

@@ -27,6 +27,7 @@ from pydantic import (
 
 from hub.domain.customers import is_contact_field
 from hub.domain.stock import MAX_SHARDS, LocationRef
+from hub.errors import ConfigError, UnknownChannelError
 from hub.vendor_versions import KLAVIYO_REVISION, META_GRAPH_VERSION, SALESFORCE_API_VERSION
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "CarrierAddress",
     "CarrierConfig",
     "ChannelConfig",
-    "ConfigError",
     "CrmConfig",
     "FrequencyCap",
     "Ga4Config",
@@ -52,7 +52,6 @@ __all__ = [
     "ServiceLevel",
     "SkuIds",
     "StockConfig",
-    "UnknownChannelError",
     "load_config",
     "parse_config",
 ]
@@ -69,14 +68,6 @@ STANDARD_WEBHOOK_SECRETS: dict[str, str] = {
     "woocommerce": "WOOCOMMERCE_WEBHOOK_SECRET",
     "bigcommerce": "BIGCOMMERCE_CLIENT_SECRET",
 }
-
-
-class UnknownChannelError(LookupError):
-    """A delivery claims a store no configured channel is; the message names the store, never a secret."""
-
-
-class ConfigError(ValueError):
-    """The configuration document is not valid; the message names the offending key."""
 
 
 class _Strict(BaseModel):

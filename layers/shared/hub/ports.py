@@ -18,7 +18,6 @@ from hub.events import HubEvent
 from hub.failures import RecordFailure
 
 __all__ = [
-    "AlreadyAppliedError",
     "AppliedEvents",
     "Catalog",
     "ChangeFeed",
@@ -33,64 +32,22 @@ __all__ = [
     "Derived",
     "EventPublisher",
     "FailureLog",
-    "FeedError",
-    "FeedNotConfiguredError",
     "FoundChange",
-    "HubError",
     "Ledger",
     "LevelWritten",
     "LineageLog",
-    "OrderConflictError",
-    "OrderExistsError",
     "OrderPrivacy",
-    "ProfileConflictError",
     "ProfileStore",
-    "PublishError",
     "ReconcileCursor",
     "ReconcileCursors",
     "ReconcileTarget",
-    "StaleLevelError",
-    "StockConflictError",
     "StockLedger",
     "StockPusher",
     "StockPushers",
-    "StoreError",
     "StoredCustomer",
     "StoredOrder",
-    "SyncBusyError",
     "SyncLog",
-    "SyncStaleError",
 ]
-
-
-class HubError(Exception):
-    """Base of the errors adapters raise in the project's own terms."""
-
-
-class PublishError(HubError):
-    """Events could not be made durable on the bus."""
-
-
-class StoreError(HubError):
-    """The state store failed for a reason other than a guarded condition."""
-
-
-class OrderExistsError(HubError):
-    """The order is already recorded: a redelivery of its placement."""
-
-
-class StockConflictError(HubError):
-    """Stock changed between reading the levels and reserving, or a concurrent transaction was in
-    the way (DynamoDB's TransactionConflict); read again and retry."""
-
-
-class OrderConflictError(HubError):
-    """The order changed since it was read, or a concurrent transaction was in the way; read again
-    and apply the event again."""
-
-
-class AlreadyAppliedError(HubError):
-    """The event is already in the order's timeline: a redelivery."""
 
 
 class FailureLog(Protocol):
@@ -174,18 +131,6 @@ class LineageLog(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------- stock
-class StaleLevelError(HubError):
-    """A level older than the one the location holds: refused, so an older value never wins."""
-
-
-class SyncStaleError(HubError):
-    """The channel already has (or is being sent) this version of the level or a newer one."""
-
-
-class SyncBusyError(HubError):
-    """Another push of an older version to the same channel is in flight; try again after it."""
-
-
 @dataclass(frozen=True, slots=True)
 class LevelWritten:
     previous: StockLevel | None  # the row before the write (None: the first level of that location)
@@ -292,10 +237,6 @@ class StockPushers(Protocol):
 
 
 # ------------------------------------------------------------------------------------------ customers
-class ProfileConflictError(HubError):
-    """The profile, or an erasure covering it, changed since it was read; read again and retry."""
-
-
 @dataclass(frozen=True)
 class StoredCustomer:
     """What is kept under one customer: the facts naming them, their orders' summaries, and the
@@ -480,15 +421,6 @@ class ContactDeleter(Protocol):
 
 
 # ------------------------------------------------------------------ reconciliation (docs/reconciliation.md)
-class FeedError(HubError):
-    """A vendor's API could not list what changed (down, throttled past every retry, refused the
-    credentials, answered what it never answers); the page is read again on the next run."""
-
-
-class FeedNotConfiguredError(HubError):
-    """The channel or gateway has no API address or no reconciler: nothing to list; the message says why."""
-
-
 @dataclass(frozen=True)
 class ReconcileTarget:
     """A channel or gateway whose reconciler runs every `every_minutes` (configuration `reconcile`)."""

@@ -24,7 +24,8 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.http import OutboundError, outbound_client, outbound_error
+from hub.adapters.http import outbound_client, outbound_error
+from hub.errors import OutboundError
 from hub.marketing.ports import OutboundMessage
 from hub.vendor_versions import KLAVIYO_REVISION
 

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain, typed
 from hub.domain.lineage import Call, LineageEntry, Step, in_time_order
-from hub.ports import StoreError
+from hub.errors import StoreError
 
 if TYPE_CHECKING:
     from hub.services.lineage import LineageRecorder

@@ -37,7 +37,8 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.adapters.http import RETRY_STATUSES, HubRetry, OutboundError, outbound_client, outbound_error
+from hub.adapters.http import RETRY_STATUSES, HubRetry, outbound_client, outbound_error
+from hub.errors import OutboundError
 from hub.marketing.ports import OutboundMessage
 
 __all__ = ["EVENT_NAME", "MailchimpClient", "event_properties", "subscriber_hash", "trigger_event"]

@@ -16,14 +16,10 @@ import httpx
 from hub.adapters.klaviyo import KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient
 from hub.adapters.ses import SesSender
+from hub.errors import MissingCredentialError
 from hub.marketing.ports import ActivityTracker, MessageSender
-from hub.ports import HubError
 
-__all__ = ["MarketingChannels", "MissingCredentialError"]
-
-
-class MissingCredentialError(HubError):
-    """A key the configured channels need is not in the hub secret."""
+__all__ = ["MarketingChannels"]
 
 
 class MarketingChannels:

@@ -37,7 +37,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.errors import BigCommerceFetchError, MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -56,19 +57,17 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import validation_problem
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
-from hub.money import MoneyError, parse_minor
+from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
 __all__ = [
     "DEFAULT_API_URL",
     "TOLERANCE_SECONDS",
     "BigCommerceApi",
-    "BigCommerceFetchError",
     "BigCommerceResources",
     "BigCommerceSource",
     "Notice",
@@ -101,13 +100,6 @@ ORDER_PLACED_SCOPE = "store/order/created"
 _PAID_STATUS_IDS = frozenset({2, 3, 4, 8, 9, 10, 11, 14})  # shipped, awaiting fulfilment, refunded, ...
 _CANCELLED_STATUS_ID = 5
 _SHIPPED_STATUS_ID = 2  # 3 is "Partially Shipped": the products' quantity_shipped say which units
-
-
-class BigCommerceFetchError(Exception):
-    """The resource could not be read now (network, 5xx, 429, 404, no token, unexpected shape).
-
-    Never fatal to a delivery: intake makes it durable, and resource_fetch retries it.
-    """
 
 
 class BigCommerceApi(Protocol):

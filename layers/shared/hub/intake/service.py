@@ -10,10 +10,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from hub.config import HubConfig
+from hub.errors import (
+    MalformedPayloadError,
+    MethodNotAllowedError,
+    MoneyError,
+    PayloadTooLargeError,
+    UnknownSourceError,
+)
 from hub.events import HubEvent
-from hub.intake.errors import MalformedPayloadError, MethodNotAllowedError, PayloadTooLargeError, UnknownSourceError
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
-from hub.money import MoneyError
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -19,9 +19,7 @@ __all__ = [
     "CustomerKeys",
     "LastOrder",
     "Look",
-    "MarketingConflictError",
     "MarketingStore",
-    "MessageBusyError",
     "MessageContent",
     "MessageSender",
     "OrderReader",
@@ -29,10 +27,6 @@ __all__ = [
     "Schedules",
     "Waiter",
 ]
-
-
-class MessageBusyError(Exception):
-    """Another attempt is sending this message right now; the record is retried after it."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +49,6 @@ class CheckoutState:
 class LastOrder:
     order_id: str
     placed_at: datetime
-
-
-class MarketingConflictError(Exception):
-    """What a decision read changed before its write (another delivery, or another order of the
-    customer): nothing was written; read again and decide again."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from hub.domain.customers import (
     status_tells_a_summary,
     summary_for,
 )
+from hub.errors import ProfileConflictError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
@@ -46,19 +47,11 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import (
-    CustomerStore,
-    DataKeys,
-    Derived,
-    EventPublisher,
-    OrderPrivacy,
-    ProfileConflictError,
-    StoredOrder,
-)
+from hub.ports import CustomerStore, DataKeys, Derived, EventPublisher, OrderPrivacy, StoredOrder
 from hub.services.payments import order_id_for
-from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
+from hub.services.privacy import Handled, PrivacyService
 
-__all__ = ["CustomerService", "Handled", "OrderNotRecordedError", "facts_from"]
+__all__ = ["CustomerService", "Handled", "facts_from"]
 
 _ATTEMPTS = 8
 _MARKS_REMEMBERED = 10_000

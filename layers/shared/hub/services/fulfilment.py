@@ -40,6 +40,7 @@ from hub.domain.fulfilment import (
 from hub.domain.lineage import Call, CallResult, DecisionResult
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.domain.stock import order_locations
+from hub.errors import ShipError
 from hub.events import (
     FulfilmentLine,
     FulfilmentPlan,
@@ -67,18 +68,9 @@ __all__ = [
     "CarrierPort",
     "FulfilmentService",
     "LabelPort",
-    "ShipError",
     "ShipmentStore",
     "StorefrontWriter",
 ]
-
-
-class ShipError(ValueError):
-    """A manual shipment that cannot be recorded; the message says why, for the merchant."""
-
-    def __init__(self, message: str, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class LabelPort(Protocol):

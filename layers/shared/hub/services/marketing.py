@@ -28,6 +28,7 @@ from typing import Any
 from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.orders import Order, OrderStatus
+from hub.errors import MarketingConflictError, MessageBusyError
 from hub.events import (
     RESERVED_TOPIC,
     CheckoutStarted,
@@ -46,9 +47,7 @@ from hub.marketing.ports import (
     CheckoutState,
     CustomerKeys,
     LastOrder,
-    MarketingConflictError,
     MarketingStore,
-    MessageBusyError,
     MessageSender,
     OrderReader,
     OutboundMessage,
@@ -77,7 +76,7 @@ from hub.ports import ContactDeleter, ContactRegistry, EventPublisher, ProfileSt
 from hub.services.contact_erasure import ContactErasure
 from hub.services.lineage import LineageRecorder, failure_detail
 
-__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService"]
 
 MARKETING_SYSTEMS = frozenset({"klaviyo", "mailchimp"})
 
@@ -98,10 +97,6 @@ KLAVIYO_METRICS = {
     Trigger.WIN_BACK: "Win-Back",
     Trigger.BACK_IN_STOCK: "Back In Stock",
 }
-
-
-class UnsubscribeNotConfiguredError(RuntimeError):
-    """Email needs an unsubscribe link: no page URL or no MARKETING_UNSUBSCRIBE_SECRET."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from hub.domain.payments import (
     apply_payment_failure,
     apply_refund,
 )
+from hub.errors import UnmatchedPaymentError
 from hub.events import (
     HubEvent,
     OrderCancelled,
@@ -43,14 +44,10 @@ from hub.ports import EventPublisher, Ledger
 from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome
 
-__all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for", "order_id_of"]
+__all__ = ["PaymentService", "order_id_for", "order_id_of"]
 
 GatewayEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentDisputed
 StorefrontEvent = OrderPaid | OrderUpdated | OrderCancelled | RefundIssued
-
-
-class UnmatchedPaymentError(ValueError):
-    """A gateway payment that names no order; it is kept for a person to look at."""
 
 
 def order_id_for(reference: OrderReference, channel: str, config: HubConfig, gateway: str) -> str | None:

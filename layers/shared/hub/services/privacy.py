@@ -30,6 +30,7 @@ from typing import Protocol
 from hub.claimcheck import PayloadStore
 from hub.domain.customers import CustomerProfile, Fact, FactKind, normalise_email, owner_of
 from hub.domain.privacy import OrderErasure
+from hub.errors import OrderNotRecordedError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
@@ -38,16 +39,12 @@ from hub.events import (
     ShopRedactionRequested,
     hub_event,
 )
-from hub.ports import CustomerStore, DataKeys, EventPublisher, HubError, OrderPrivacy
+from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy
 from hub.views import customer_view
 
-__all__ = ["Handled", "OrderNotRecordedError", "PrivacyService", "Profiles"]
+__all__ = ["Handled", "PrivacyService", "Profiles"]
 
 _ORDERS_PER_EVENT = 200
-
-
-class OrderNotRecordedError(HubError):
-    """An erased customer's order arrived before the ledger recorded it; erase it on a later try."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from hub.config import HubConfig
+from hub.domain.analytics import Contact, Purchase, RefundMade
 from hub.domain.pii import customer_key
 from hub.domain.reporting import (
     BucketRow,
@@ -26,14 +27,18 @@ from hub.domain.reporting import (
     CheckoutStart,
     Contribution,
     CustomerFacts,
+    Facts,
+    FactsWrite,
     Message,
     OrderFacts,
     Placement,
     Refund,
+    StoredFacts,
     daily_report,
     difference,
     stamp,
 )
+from hub.errors import ReportConflictError
 from hub.events import (
     CheckoutStarted,
     HubEvent,
@@ -43,37 +48,13 @@ from hub.events import (
     PaymentRefunded,
     RefundIssued,
 )
-from hub.ports import HubError
-from hub.services.analytics import AnalyticsForwarder, Contact, Purchase, RefundMade
+from hub.services.analytics import AnalyticsForwarder
 from hub.services.payments import order_id_for
 
-__all__ = ["FactsWrite", "ReportChange", "ReportConflictError", "ReportStore", "ReportingService", "StoredFacts"]
+__all__ = ["FactsWrite", "ReportChange", "ReportStore", "ReportingService", "StoredFacts"]
 
-Facts = OrderFacts | CheckoutFacts | CustomerFacts
 _MAX_ATTEMPTS = 8
 _COMPLETED = ("completed", "succeeded")
-
-
-class ReportConflictError(HubError):
-    """The facts changed since they were read; read again and apply the fact again."""
-
-
-@dataclass(frozen=True)
-class StoredFacts:
-    facts: Facts
-    contribution: Contribution  # what these facts have added to the counters so far
-    version: int
-
-
-@dataclass(frozen=True)
-class FactsWrite:
-    """New facts to store: their contribution, the version they were read at (None: not stored yet)
-    and what they add to the daily counters."""
-
-    facts: Facts
-    contribution: Contribution
-    expected_version: int | None
-    delta: Contribution
 
 
 class ReportStore(Protocol):

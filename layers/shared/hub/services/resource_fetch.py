@@ -14,19 +14,16 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.config import HubConfig
+from hub.errors import UnknownPlatformError
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.intake.service import DeliveryLog
 
-__all__ = ["FetchOutcome", "FetchResult", "ResourceCompleter", "ResourceFetchService", "UnknownPlatformError"]
+__all__ = ["FetchOutcome", "FetchResult", "ResourceCompleter", "ResourceFetchService"]
 
 
 class ResourceCompleter(Protocol):
     def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
         """The canonical events, or none and why; raises while the resource cannot be read."""
-
-
-class UnknownPlatformError(LookupError):
-    """A fetch request for a platform this hub cannot read from."""
 
 
 class FetchOutcome(StrEnum):
