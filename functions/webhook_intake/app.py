@@ -31,10 +31,11 @@ def _root() -> _Root:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.idempotency import IdempotentDeliveryLog
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.config import load_config
     from hub.intake.sources import SOURCES
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -42,7 +43,7 @@ def _root() -> _Root:
         DynamoDBPersistenceLayer(table_name=env.idempotency_table),
         bus_publisher(env),
     )
-    lineage = lineage_recorder(boto3.client("dynamodb"), env.table)
+    lineage = LineageRecorder(DynamoLineageLog(boto3.client("dynamodb"), env.table))
     service = IntakeService(SOURCES, SecretsProvider(), load_config, log, lineage)
     return _Root(service, log.config.register_lambda_context)
 

@@ -16,8 +16,8 @@ import pytest
 from hub.adapters.klaviyo import KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient, subscriber_hash
 from hub.adapters.ses import mime_message
+from hub.domain.marketing import MessageContent, OutboundMessage
 from hub.errors import OutboundError, RenderError
-from hub.marketing.ports import MessageContent, OutboundMessage
 from hub.marketing.render import Renderer
 from hub.marketing.rules import Trigger
 

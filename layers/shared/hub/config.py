@@ -689,6 +689,11 @@ class HubConfig(_Strict):
                 )
         return self
 
+    def invoice_prefix(self, gateway: str) -> str | None:
+        """What the gateway's invoice ids put before the order number (PayPal), when configured."""
+        gateway_config = self.gateways.get(gateway)  # type: ignore[call-overload]
+        return gateway_config.invoice_prefix if gateway_config else None
+
     def webhook_channel(self, platform: str, account: str | None) -> tuple[str, ChannelConfig]:
         """The channel a storefront delivery claiming store `account` belongs to, before it is verified.
 

@@ -30,8 +30,8 @@ from hub.domain.analytics import Contact, NotYet, Purchase, RefundMade
 from hub.domain.pii import hashed, is_sha256, split_name
 from hub.errors import AnalyticsConfigError, OutboundError
 from hub.money import format_minor
+from hub.ports import AnalyticsSink
 from hub.secrets import SecretsProvider
-from hub.services.analytics import AnalyticsSink
 
 __all__ = [
     "META_MAX_AGE",

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.klaviyo import KlaviyoClient
+from hub.adapters.klaviyo import KLAVIYO_METRICS, KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient
 from hub.adapters.ses import SesSender
 from hub.errors import MissingCredentialError
-from hub.marketing.ports import ActivityTracker, MessageSender
+from hub.ports import ActivityTracker, MessageSender
 
 __all__ = ["MarketingChannels"]
 
@@ -45,8 +45,6 @@ class MarketingChannels:
         return values[-1]  # the newest, during a rotation
 
     def _build(self, marketing: Any) -> tuple[list[MessageSender], KlaviyoClient | None]:
-        from hub.services.marketing import KLAVIYO_METRICS
-
         signature = marketing.model_dump_json()
         if signature not in self._built:
             senders: list[MessageSender] = []

@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.domain.marketing import OutboundMessage
 from hub.errors import SesError
 from hub.marketing.pages import ONE_CLICK
-from hub.marketing.ports import OutboundMessage
 
 __all__ = ["SesSender", "mime_message"]
 

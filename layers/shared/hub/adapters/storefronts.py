@@ -64,6 +64,8 @@ class WriteResult:
 
 
 class _Writer(Protocol):
+    """This module's own per-platform writers (private: the core calls StorefrontWriter in hub.ports)."""
+
     def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult: ...
 
 

@@ -13,8 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from hub.domain.marketing import MessageContent
 from hub.errors import RenderError
-from hub.marketing.ports import MessageContent
 
 __all__ = ["TEMPLATES", "Renderer"]
 

@@ -22,38 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Protocol
 
-from hub.domain.analytics import NotYet, Purchase, RefundMade, SentMarker
+from hub.domain.analytics import NotYet, Purchase, RefundMade
 from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.reporting import OrderFacts, refunded_total
+from hub.ports import AnalyticsSink, SentMarkers
 from hub.services.lineage import LineageRecorder, failure_detail
 
 __all__ = [
     "AnalyticsForwarder",
-    "AnalyticsSink",
-    "SentMarkers",
 ]
-
-
-class SentMarkers(Protocol):
-    def sent(self, destination: str, order_id: str, what: str) -> SentMarker | None:
-        """The marker of what was forwarded, or None."""
-
-    def mark_sent(
-        self, destination: str, order_id: str, what: str, *, previous: SentMarker | None, total: int, note: str | None
-    ) -> bool:
-        """Record what was forwarded, if the marker is still `previous`; False when it was not."""
-
-
-class AnalyticsSink(Protocol):
-    name: str
-
-    def purchase(self, purchase: Purchase) -> str | None:
-        """Forward a purchase; None when sent, else why it was not (the marker keeps the reason)."""
-
-    def refund(self, refund: RefundMade) -> str | None:
-        """Forward a refund (amount: what it adds); None when sent, else why not (`NotYet`: not yet)."""
 
 
 class AnalyticsForwarder:

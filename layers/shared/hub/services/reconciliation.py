@@ -28,8 +28,7 @@ from typing import Any
 
 from hub.config import HubConfig
 from hub.errors import FeedNotConfiguredError, HubError
-from hub.intake.service import DeliveryLog
-from hub.ports import AppliedEvents, ChangeFeeds, ReconcileCursors, ReconcileTarget
+from hub.ports import AppliedEvents, ChangeFeeds, DeliveryLog, ReconcileCursors, ReconcileTarget
 from hub.services.lineage import VIA_RECONCILER, LineageRecorder
 
 __all__ = [

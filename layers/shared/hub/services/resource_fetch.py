@@ -11,19 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 from hub.config import HubConfig
 from hub.errors import UnknownPlatformError
-from hub.events import HubEvent, ResourceFetchRequested
-from hub.intake.service import DeliveryLog
+from hub.events import ResourceFetchRequested
+from hub.ports import DeliveryLog, ResourceCompleter
 
-__all__ = ["FetchOutcome", "FetchResult", "ResourceCompleter", "ResourceFetchService"]
-
-
-class ResourceCompleter(Protocol):
-    def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
-        """The canonical events, or none and why; raises while the resource cannot be read."""
+__all__ = ["FetchOutcome", "FetchResult", "ResourceFetchService"]
 
 
 class FetchOutcome(StrEnum):

@@ -30,8 +30,8 @@ from pydantic import ValidationError
 from hub.adapters.feeds import FeedContext, TimeKeyset
 from hub.config import ChannelConfig
 from hub.errors import BigCommerceFetchError, FeedError, FeedNotConfiguredError, MalformedPayloadError, MoneyError
-from hub.intake.bigcommerce import DEFAULT_API_URL, BigCommerceApi, BigCommerceResources, Notice, _rfc2822
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.intake.bigcommerce import DEFAULT_API_URL, BigCommerceResources, Notice, _rfc2822
+from hub.ports import BigCommerceApi, ChangePage, FoundChange, ReconcileTarget
 
 __all__ = ["LIMIT", "BigCommerceOrderFeed", "build", "orders_path"]
 
