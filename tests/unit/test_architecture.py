@@ -143,17 +143,41 @@ def test_no_import_cycle_among_the_hub_modules() -> None:
     assert found == [], "import cycles among hub modules: " + "; ".join(" <-> ".join(c) for c in found)
 
 
-def test_no_adapter_imports_a_service() -> None:
+# The change feeds run a delivery they rebuilt through intake's own parser for that source, so a
+# change the reconciler finds becomes the very events its webhook would have (docs/reconciliation.md).
+# They are the only adapters that reach into hub.intake; no other may start to.
+_FEEDS_USE_INTAKE = {
+    ("hub.adapters.feeds", "hub.intake.model"),
+    ("hub.adapters.feeds", "hub.intake.sources"),
+    ("hub.adapters.feeds.bigcommerce", "hub.intake.bigcommerce"),
+    ("hub.adapters.feeds.stripe", "hub.intake.stripe"),
+}
+
+
+def _adapter_imports_of(layer: str) -> list[tuple[str, str, int]]:
     modules = _modules()
     known = set(modules)
-    offending = [
-        f"{name}:{i.line} imports {i.target}"
+    return [
+        (name, i.target, i.line)
         for name, path in modules.items()
         if name.startswith("hub.adapters")
         for i in _imports(name, path, known)
-        if i.target == "hub.services" or i.target.startswith("hub.services.")
+        if i.target == layer or i.target.startswith(layer + ".")
     ]
+
+
+def test_no_adapter_imports_a_service() -> None:
+    offending = [f"{name}:{line} imports {target}" for name, target, line in _adapter_imports_of("hub.services")]
     assert offending == [], "adapters must not import services: " + "; ".join(offending)
+
+
+def test_no_adapter_but_the_change_feeds_imports_intake() -> None:
+    found = _adapter_imports_of("hub.intake")
+    offending = [
+        f"{name}:{line} imports {target}" for name, target, line in found if (name, target) not in _FEEDS_USE_INTAKE
+    ]
+    assert offending == [], "adapters must not import hub.intake: " + "; ".join(offending)
+    assert {(name, target) for name, target, _ in found} == _FEEDS_USE_INTAKE, "a feed no longer needs intake: drop it"
 
 
 def _classes() -> list[tuple[str, ast.ClassDef]]:
