@@ -71,7 +71,7 @@ def _imports(name: str, path: Path, known: set[str]) -> list[Import]:
             visit(child, type_only)
 
     visit(ast.parse(path.read_text()), False)
-    return [i for i in found if i.target != name]
+    return [i for i in dict.fromkeys(found) if i.target != name]  # one per module and line
 
 
 def _graph(*, with_type_only: bool) -> dict[str, set[str]]:
