@@ -50,3 +50,30 @@ def test_calls_to_several_services_share_one_connection(port: int) -> None:
     assert [a[0] for a in answers] == [200, 200, 200]
     assert all(a[1] != "close" for a in answers)
     assert answers[0][2] == answers[2][2] == b'{"TableNames": []}'
+
+
+def test_every_connection_stays_open_however_many_callers_hold_one(port: int) -> None:
+    """The local stack's workers, pollers and CLI hold dozens of connections at once; each stays
+    open for its next call (cheroot's default keeps only 10 and closes the rest after answering)."""
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": _SIGNED.format(service="dynamodb"),
+    }
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(40)]
+    try:
+        for connection in connections:
+            connection.request("POST", "/", body=b"{}", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and response.getheader("Connection") != "close"
+        sockets = [connection.sock for connection in connections]
+        for connection, sock in zip(connections, sockets, strict=True):  # a second call on each, all still open
+            connection.request("POST", "/", body=b"{}", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            assert connection.sock is sock, "the emulator closed a connection and a new one was opened"
+    finally:
+        for connection in connections:
+            connection.close()

@@ -28,11 +28,14 @@ TABLE = "t"
 def _moto_as_it_was() -> Iterator[None]:
     """Whatever is patched inside is moto's own again afterwards, so a test can compare with moto."""
     import jsonpath_ng.ext
+    from moto.core import responses
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue
 
     make = UpdateExpressionParser.__dict__["make"]
+    dispatch = (responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host)
     original = (
         DynamoDBBackend.transact_write_items,
         Table.query,
@@ -53,6 +56,7 @@ def _moto_as_it_was() -> Iterator[None]:
             BaseJSONSerializer._serialize_type_structure,
         ) = original  # type: ignore[method-assign]
         UpdateExpressionParser.make = make  # type: ignore[method-assign]
+        responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host = dispatch  # type: ignore[method-assign]
 
 
 def test_no_test_starts_patched() -> None:
@@ -576,3 +580,97 @@ def test_update_expressions_are_applied_exactly_as_moto_does_and_parsed_once() -
     # Four good expressions and one malformed (an error is not cached: raised each time).
     assert parses.currsize == len(_UPDATES)
     assert parses.hits > parses.misses
+
+
+_SIGNED = "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+
+
+def _requests_as_sent() -> list[dict[str, str]]:
+    """Headers and paths as botocore sends them to an endpoint URL, one per service the hub calls."""
+    json_target = [
+        ("dynamodb", "DynamoDB_20120810.GetItem"),
+        ("sqs", "AmazonSQS.ReceiveMessage"),
+        ("events", "AWSEvents.PutEvents"),
+        ("kms", "TrentService.Decrypt"),
+        ("secretsmanager", "secretsmanager.GetSecretValue"),
+    ]
+    requests = [
+        {"PATH_INFO": "/", "HTTP_X_AMZ_TARGET": target, "HTTP_AUTHORIZATION": _SIGNED.format(service=service)}
+        for service, target in json_target
+    ]
+    requests.append({"PATH_INFO": "/schedules/x", "HTTP_AUTHORIZATION": _SIGNED.format(service="scheduler")})
+    requests.append({"PATH_INFO": "/moto-api/reset"})
+    return [{"REQUEST_METHOD": "POST", "HTTP_HOST": "127.0.0.1:5000", **r} for r in requests]
+
+
+def _backends_found() -> list[str]:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    dispatcher = DomainDispatcherApplication(lambda service: service)  # the "app" is the service's name
+    return [dispatcher.get_application(environ) for environ in _requests_as_sent() * 2]
+
+
+def test_requests_reach_the_service_moto_finds_and_each_host_is_searched_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from moto import backends
+
+    before = _backends_found()
+    assert before[:7] == ["dynamodb", "sqs", "events", "kms", "secretsmanager", "scheduler", "moto_api"]
+    searches = []
+    listing = backends.list_of_moto_modules
+    monkeypatch.setattr(backends, "list_of_moto_modules", lambda: searches.append(1) or listing())
+    with _moto_as_it_was():
+        moto_patches.install()
+        after = _backends_found()
+    assert after == before
+    # The first pass over seven requests searched per host (every one shares the endpoint's host
+    # and is told apart by its headers, which moto turns into one host name per service); the second
+    # pass searched nothing.
+    first_pass = len(searches)
+    assert 0 < first_pass <= 7
+    with _moto_as_it_was():
+        moto_patches.install()
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        dispatcher = DomainDispatcherApplication(lambda service: service)
+        for environ in _requests_as_sent():
+            dispatcher.get_application(environ)
+        searched = len(searches)
+        for environ in _requests_as_sent():
+            dispatcher.get_application(environ)
+        assert len(searches) == searched
+
+
+def test_an_action_is_found_among_the_same_method_names_as_moto_lists() -> None:
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    mine = {cls: set(responses.method_names_from_class(cls)) for cls in (DynamoHandler, SQSResponse)}
+    with _moto_as_it_was():
+        moto_patches.install()
+        patched = {cls: responses.method_names_from_class(cls) for cls in (DynamoHandler, SQSResponse)}
+        assert responses.method_names_from_class(DynamoHandler) is patched[DynamoHandler]  # listed once
+    assert {cls: set(names) for cls, names in patched.items()} == mine
+    assert "transact_write_items" in patched[DynamoHandler] and "receive_message" in patched[SQSResponse]
+
+
+def _unknown_action_answers() -> list[int]:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.NoSuchAction",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": _SIGNED.format(service="dynamodb"),
+    }
+    # The second answer comes from the lookups kept by the first.
+    return [client.post("/", data=b"{}", headers=headers).status_code for _ in range(2)]
+
+
+def test_an_unknown_action_is_still_refused_as_moto_refuses_it() -> None:
+    before = _unknown_action_answers()
+    with _moto_as_it_was():
+        moto_patches.install()
+        after = _unknown_action_answers()
+    assert after == before == [404, 404]

@@ -1,5 +1,6 @@
 """Patches the local stack applies to moto: DynamoDB, so its cost follows the work, not the table;
-EventBridge replays, so they replay what EventBridge would.
+EventBridge replays, so they replay what EventBridge would; request dispatch, so finding a request's
+service and action costs a lookup.
 
 1. Transactions undo by item, not by table copy.
 
@@ -83,6 +84,20 @@ tree is never changed. A malformed expression still raises moto's own error, eve
 Proposed upstream: "UpdateExpressionParser.make: cache by expression string (functools.lru_cache);
 callers only read the tree, and UpdateExpressionValidator deep-copies it before normalising."
 
+8. A request finds its service and its action by lookup, not by search. For every request, moto's
+server (`DomainDispatcherApplication.get_backend_for_host`) lists moto's package directory on disk
+and then tries the URL pattern of every service until one matches the request's host, under a lock
+every request takes; then `BaseResponse.call_action` lists every function of the response class with
+`inspect.getmembers` to see whether the action is one of them. Both answers depend only on the host
+and on the class, so the patch keeps each answer: the first request from a host still searches as
+moto does, later ones read what it found; the method names of a class are listed once. Measured
+in-process on a GetItem, a SendMessage and a PutEvents, this took 0.4 to 0.6 ms off each request
+(of about 1.0 to 1.3 ms).
+
+Proposed upstream: "DomainDispatcherApplication.get_backend_for_host: memoise by host (the module
+list and the URL patterns do not change while the server runs); BaseResponse.call_action: cache
+method_names_from_class per class (a frozenset)."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -107,11 +122,13 @@ _MARK = "_commerce_hub_item_journal"
 
 def installed() -> bool:
     import jsonpath_ng.ext
+    from moto.core import responses
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue
 
     return bool(
@@ -122,19 +139,29 @@ def installed() -> bool:
         and getattr(jsonpath_ng.ext.parse, _MARK, False)
         and getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False)
         and getattr(UpdateExpressionParser.make, _MARK, False)
+        and getattr(responses.method_names_from_class, _MARK, False)
+        and getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False)
     )
 
 
 def install() -> None:
-    """Patch moto's DynamoDB, SQS and EventBridge in this process (idempotent)."""
+    """Patch moto's DynamoDB, SQS, EventBridge and request dispatch in this process (idempotent)."""
     import jsonpath_ng.ext
+    from moto.core import responses
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue
 
+    if not getattr(responses.method_names_from_class, _MARK, False):
+        responses.method_names_from_class = _method_names_once(responses.method_names_from_class)
+    if not getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False):
+        DomainDispatcherApplication.get_backend_for_host = _backend_by_host(  # type: ignore[method-assign]
+            DomainDispatcherApplication.get_backend_for_host
+        )
     if not getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False):
         BaseJSONSerializer._serialize_type_structure = _attribute_values_direct(  # type: ignore[method-assign]
             BaseJSONSerializer._serialize_type_structure
@@ -346,6 +373,34 @@ def _epoch(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _method_names_once(original: Callable[[object], list[str]]) -> Callable[[object], frozenset[str]]:
+    """moto's `method_names_from_class`, listed once per class; its caller only asks `in`."""
+
+    @functools.cache
+    def method_names_from_class(clazz: object) -> frozenset[str]:
+        return frozenset(original(clazz))
+
+    setattr(method_names_from_class, _MARK, True)
+    return method_names_from_class
+
+
+def _backend_by_host(original: Callable[[Any, str | None], Any]) -> Callable[[Any, str | None], Any]:
+    """moto's `get_backend_for_host`, searched once per host by each dispatcher. Its one caller,
+    `get_application`, holds the dispatcher's lock, so two requests never search at once."""
+
+    @functools.wraps(original)
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        found: dict[str | None, Any] = self.__dict__.setdefault("_commerce_hub_backends", {})
+        try:
+            return found[host]
+        except KeyError:
+            found[host] = backend = original(self, host)
+            return backend
+
+    setattr(get_backend_for_host, _MARK, True)
+    return get_backend_for_host
 
 
 def _replay_window(self: Any, archive: Any) -> None:
