@@ -17,14 +17,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.domain.stock import (
-    HEAD,
-    InsufficientStockError,
-    draw_from_shards,
-    home_shard,
-    rebalance_moves,
-    split_units,
-)
+from hub.domain.stock import HEAD, draw_from_shards, home_shard, rebalance_moves, split_units
+from hub.errors import InsufficientStockError
 
 # ----------------------------------------------------------------------------------- documented limits
 DOCS = {

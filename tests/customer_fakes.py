@@ -11,7 +11,8 @@ from typing import Any
 
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary, normalise_email
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
-from hub.ports import ContactRecord, Derived, ProfileConflictError, StoredCustomer, StoredOrder
+from hub.errors import ProfileConflictError
+from hub.ports import ContactRecord, Derived, StoredCustomer, StoredOrder
 
 
 class FakeCustomerStore:

@@ -12,10 +12,8 @@ from datetime import datetime
 from hub.domain.lineage import LineageEntry, in_time_order
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
-from hub.events import HubEvent
-from hub.ports import (
+from hub.errors import (
     AlreadyAppliedError,
-    LevelWritten,
     OrderConflictError,
     OrderExistsError,
     PublishError,
@@ -23,6 +21,8 @@ from hub.ports import (
     StockConflictError,
     StoreError,
 )
+from hub.events import HubEvent
+from hub.ports import LevelWritten
 
 
 class FakePublisher:

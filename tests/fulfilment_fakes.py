@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.adapters.http import OutboundError
+from hub.errors import OutboundError
 
 
 class FakeShipmentStore:

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from hub.config import parse_config
 from hub.domain.customers import ConsentStatement, CustomerProfile, ProductBought, erasure_key, normalise_email
+from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
 from hub.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
+from hub.errors import MarketingConflictError
 from hub.events import (
     CheckoutData,
     CheckoutStarted,
@@ -30,7 +32,6 @@ from hub.events import (
     StockShortageData,
     event_id_for,
 )
-from hub.marketing.ports import CheckoutState, Claim, LastOrder, Look, MarketingConflictError, OutboundMessage, Waiter
 from hub.marketing.rules import Due, admit
 from hub.money import Money
 

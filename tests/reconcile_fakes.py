@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from hub.errors import FeedError, FeedNotConfiguredError, NotDurableError
 from hub.events import HubEvent
-from hub.intake.errors import NotDurableError
-from hub.ports import ChangePage, FeedError, FeedNotConfiguredError, ReconcileCursor, ReconcileTarget
+from hub.ports import ChangePage, ReconcileCursor, ReconcileTarget
 
 
 class FakeDeliveryLog:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import copy
 import json
 
-from hub.adapters.http import OutboundError
-from hub.domain.reporting import BucketRow, Contribution, facts_from_json
-from hub.services.analytics import Purchase, RefundMade, SentMarker
-from hub.services.reporting import ReportConflictError, StoredFacts
+from hub.domain.analytics import Purchase, RefundMade, SentMarker
+from hub.domain.reporting import BucketRow, Contribution, StoredFacts, facts_from_json
+from hub.errors import OutboundError, ReportConflictError
 
 
 class FakeReportStore:

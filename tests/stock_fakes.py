@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 from hub.domain.sync import PlatformIds, SyncState
-from hub.ports import SyncBusyError, SyncStaleError
+from hub.errors import SyncBusyError, SyncStaleError
 
 from tests.loopback import Reply, Request, serving_json
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS, MagentoOAuthCheck

@@ -12,25 +12,18 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.errors import BadRequestError, NotFoundError, RefusedError
 from hub.observability import logger, metrics
 from hub.ports import Ledger, ProfileStore
-from hub.services.fulfilment import FulfilmentService, ShipError
+from hub.services.fulfilment import FulfilmentService
 from hub.services.lineage import LineageReader
 from hub.services.reporting import ReportingService
-from hub.services.stock import StockService, UnknownLocationError
+from hub.services.stock import StockService
 from hub.views import customer_view, inventory_view, lineage_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 app = APIGatewayHttpResolver()
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class NotFoundError(LookupError):
-    pass
-
-
-class BadRequestError(ValueError):
-    pass
 
 
 class NewShipment(BaseModel):
@@ -138,16 +131,13 @@ def post_shipment(order_id: str) -> Response:
         raise BadRequestError(
             'send JSON {"tracking_number": "...", "carrier": "UPS"} (optional: "tracking_url", "fulfilment_id")'
         ) from exc
-    try:
-        order = _root().fulfilment.ship_manually(
-            order_id,
-            tracking_number=body.tracking_number,
-            carrier=body.carrier,
-            tracking_url=body.tracking_url,
-            fulfilment_id=body.fulfilment_id,
-        )
-    except ShipError as exc:
-        return _error(exc.status_code, str(exc))
+    order = _root().fulfilment.ship_manually(
+        order_id,
+        tracking_number=body.tracking_number,
+        carrier=body.carrier,
+        tracking_url=body.tracking_url,
+        fulfilment_id=body.fulfilment_id,
+    )
     logger.info("shipment recorded", extra={"order_id": order_id})
     return Response(200, content_types.APPLICATION_JSON, json.dumps(order_view(order)))
 
@@ -169,10 +159,7 @@ def put_inventory(sku: str) -> dict:
     except (ValidationError, json.JSONDecodeError, TypeError) as exc:
         raise BadRequestError('send JSON {"location": "<location id>", "available": <units, 0 or more>}') from exc
     root = _root()
-    try:
-        root.stock.set_level(sku, body.location, body.available, origin="admin")
-    except UnknownLocationError as exc:
-        raise BadRequestError(str(exc)) from exc
+    root.stock.set_level(sku, body.location, body.available, origin="admin")
     logger.info("stock level set", extra={"sku": sku, "location": body.location})
     return inventory_view(sku, root.ledger.levels_for(sku))
 
@@ -217,14 +204,11 @@ def _error(status: int, message: str) -> Response:
     return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": message}))
 
 
-@app.exception_handler(NotFoundError)
-def _not_found_error(exc: NotFoundError) -> Response:
-    return _error(404, str(exc))
-
-
-@app.exception_handler(BadRequestError)
-def _bad_request(exc: BadRequestError) -> Response:
-    return _error(400, str(exc))
+@app.exception_handler(RefusedError)
+def _refused(exc: RefusedError) -> Response:
+    # By branch (hub.errors): a refusal answers its own 4xx (NotFoundError 404, BadRequestError and
+    # UnknownLocationError 400, ShipError the status it names).
+    return _error(exc.status_code, str(exc))
 
 
 @app.not_found

@@ -11,9 +11,10 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
+from hub.errors import SyncFailedError
 from hub.events import StockLevelChanged
 from hub.observability import MetricUnit, logger, metrics
-from hub.services.channel_sync import ChannelSync, PushResult, SyncFailedError
+from hub.services.channel_sync import ChannelSync, PushResult
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
 
@@ -23,11 +24,12 @@ def _root() -> ChannelSync:
     """Composition root: clients are built on first use, once per sandbox."""
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.stock_tables import DynamoCatalog, DynamoSyncLog
     from hub.adapters.storefront_stock import StorefrontStock
     from hub.config import load_config
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -38,7 +40,7 @@ def _root() -> ChannelSync:
         DynamoSyncLog(dynamodb, env.table),
         StorefrontStock(SecretsProvider()),
         load_config,
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
 
 

@@ -9,8 +9,9 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.crm import CrmSync
 from hub.services.customers import CustomerService
 
@@ -32,11 +33,12 @@ def _root() -> _Root:
     from hub.adapters.crm import crm_client
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.order_privacy import DynamoOrderPrivacy
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import load_config
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
     from hub.shredding import data_keys
 
@@ -50,7 +52,7 @@ def _root() -> _Root:
         lambda config: crm_client(config, secrets),
         load_config,
         registry=DynamoContactRegistry(dynamodb, env.table),
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
     customers = CustomerService(
         store,

@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubBusEvent
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
 from hub.marketing.rules import Due, Trigger
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.marketing import MarketingService
 from pydantic import BaseModel, ConfigDict, Json
 
@@ -64,7 +65,7 @@ def _root() -> _Root:
     from hub.adapters.customers import DynamoCustomerStore
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.marketing_channels import MarketingChannels
     from hub.adapters.marketing_store import DynamoMarketingStore, SaltedCustomerKeys
     from hub.adapters.s3 import S3PayloadStore
@@ -72,6 +73,7 @@ def _root() -> _Root:
     from hub.config import load_config
     from hub.marketing.settings import marketing_settings
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env, own = settings(), marketing_settings()
@@ -97,7 +99,7 @@ def _root() -> _Root:
         tracker=channels.tracker,
         unsubscribe=channels.unsubscribe,
         registry=DynamoContactRegistry(dynamodb, env.table),
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
     return _Root(marketing, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

@@ -40,7 +40,8 @@ def _root() -> _Root:
 
 
 def _shop_name() -> str:
-    from hub.config import ConfigError, load_config
+    from hub.config import load_config
+    from hub.errors import ConfigError
 
     try:
         marketing = load_config().marketing

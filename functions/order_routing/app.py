@@ -12,8 +12,9 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.fulfilment import FulfilmentService
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
@@ -32,12 +33,13 @@ def _root() -> _Root:
     from hub.adapters.carriers import carrier_for, shipment_request
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.s3 import S3PayloadStore
     from hub.adapters.shipments import DynamoShipmentStore
     from hub.adapters.storefronts import StorefrontWriters
     from hub.config import load_config
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -51,7 +53,7 @@ def _root() -> _Root:
         carrier=lambda config: carrier_for(config, secrets),
         storefronts=lambda config: StorefrontWriters(config, secrets),
         shipment_request=shipment_request,
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
     return _Root(service, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 

@@ -9,8 +9,9 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.payments import PaymentService
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
@@ -28,9 +29,10 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import load_config
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -40,7 +42,7 @@ def _root() -> _Root:
             DynamoLedger(dynamodb, env.table),
             bus_publisher(env),
             load_config,
-            lineage=lineage_recorder(dynamodb, env.table),
+            lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
         ),
         S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),
     )

@@ -33,10 +33,11 @@ def _root() -> _Root:
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.feeds import FeedContext, VendorFeeds
     from hub.adapters.idempotency import IdempotentDeliveryLog
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.reconcile_store import DynamoAppliedEvents, DynamoReconcileCursors
     from hub.config import load_config
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.services.payments import order_id_of
     from hub.settings import settings
 
@@ -49,7 +50,7 @@ def _root() -> _Root:
         DynamoAppliedEvents(dynamodb, env.table, order_of=lambda event: order_id_of(event, load_config())),
         log,
         load_config,
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
     return _Root(reconciler, log.config.register_lambda_context)
 

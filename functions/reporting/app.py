@@ -10,10 +10,11 @@ from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
 from hub.domain.reporting import ORDERS, REFUNDS, REVENUE
 from hub.money import format_minor
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.reporting import ReportChange, ReportingService
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
@@ -31,12 +32,13 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.analytics import analytics_sinks
     from hub.adapters.customers import DynamoCustomerStore
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.report_store import DynamoReportStore
     from hub.adapters.s3 import S3PayloadStore
     from hub.config import AnalyticsConfig, load_config
     from hub.secrets import SecretsProvider
     from hub.services.analytics import AnalyticsForwarder
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -58,7 +60,7 @@ def _root() -> _Root:
         ReportingService(
             store,
             load_config,
-            AnalyticsForwarder(store, configured_sinks, lineage_recorder(dynamodb, env.table)),
+            AnalyticsForwarder(store, configured_sinks, LineageRecorder(DynamoLineageLog(dynamodb, env.table))),
             salt=keys.salt,
         ),
         S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""),

@@ -13,9 +13,11 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubSqsRecord
-from hub.claimcheck import PayloadStore, resolve
+from hub.claimcheck import resolve
+from hub.errors import OutOfTimeError
 from hub.events import OrderPlaced, ProductUpdated, StockLevelChanged, StockLevelReported
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import PayloadStore
 from hub.services.stock import LevelOutcome, StockService
 
 processor = HubBatchProcessor(event_type=EventType.SQS, model=HubSqsRecord)
@@ -33,10 +35,11 @@ def _root() -> _Root:
     import boto3
     from hub.adapters.dynamodb import DynamoLedger
     from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.adapters.s3 import S3PayloadStore
     from hub.adapters.stock_tables import DynamoCatalog, DynamoSyncLog
     from hub.config import load_config
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -47,7 +50,7 @@ def _root() -> _Root:
         load_config,
         catalog=DynamoCatalog(dynamodb, env.table),
         sync_log=DynamoSyncLog(dynamodb, env.table),
-        lineage=lineage_recorder(dynamodb, env.table),
+        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
     )
     return _Root(stock, S3PayloadStore(lambda: boto3.client("s3"), env.payload_bucket or ""))
 
@@ -81,10 +84,6 @@ class _Batch:
         """The batch's time is up: a record not started now fails at once (SQS delivers it again)
         rather than run the function into its timeout, which would return the whole batch."""
         return self.deadline is not None and time.monotonic() >= self.deadline
-
-
-class OutOfTimeError(Exception):
-    """No time left in this invocation for the record; it goes back to its queue."""
 
 
 _batch = _Batch()

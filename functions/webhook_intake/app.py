@@ -11,7 +11,8 @@ from functools import cache
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hub.intake import IntakeError, IntakeService, MalformedPayloadError, SignatureError, WebhookRequest
+from hub.errors import MalformedPayloadError, RefusedError, RetryableError, SignatureError
+from hub.intake import IntakeService, WebhookRequest
 from hub.observability import MetricUnit, logger, metrics
 
 app = APIGatewayHttpResolver()
@@ -30,10 +31,11 @@ def _root() -> _Root:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from hub.adapters.eventbridge import bus_publisher
     from hub.adapters.idempotency import IdempotentDeliveryLog
-    from hub.adapters.lineage import lineage_recorder
+    from hub.adapters.lineage import DynamoLineageLog
     from hub.config import load_config
     from hub.intake.sources import SOURCES
     from hub.secrets import SecretsProvider
+    from hub.services.lineage import LineageRecorder
     from hub.settings import settings
 
     env = settings()
@@ -41,7 +43,7 @@ def _root() -> _Root:
         DynamoDBPersistenceLayer(table_name=env.idempotency_table),
         bus_publisher(env),
     )
-    lineage = lineage_recorder(boto3.client("dynamodb"), env.table)
+    lineage = LineageRecorder(DynamoLineageLog(boto3.client("dynamodb"), env.table))
     service = IntakeService(SOURCES, SecretsProvider(), load_config, log, lineage)
     return _Root(service, log.config.register_lambda_context)
 
@@ -83,14 +85,23 @@ def challenge(source: str) -> Response:
     return Response(200, content_types.APPLICATION_JSON, json.dumps(answer))
 
 
-@app.exception_handler(IntakeError)
-def _intake_error(exc: IntakeError) -> Response:
-    logger.warning("webhook refused", extra={"status": exc.status_code, "reason": exc.message})
+@app.exception_handler(RefusedError)
+def _refused(exc: RefusedError) -> Response:
+    logger.warning("webhook refused", extra={"status": exc.status_code, "reason": str(exc)})
     metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
     if isinstance(exc, SignatureError):
         # The 401 alarm's metric: a genuine delivery is refused only when its secret is wrong.
         metrics.add_metric(name="WebhookUnauthorized", unit=MetricUnit.Count, value=1)
-    return _error(exc.status_code, exc.message)
+    return _error(exc.status_code, str(exc))
+
+
+@app.exception_handler(RetryableError)
+def _retryable(exc: RetryableError) -> Response:
+    # Not durable (the bus, the delivery log, a signing key's host): 503 saying what failed, so the
+    # sender retries.
+    logger.warning("webhook refused", extra={"status": 503, "reason": str(exc)})
+    metrics.add_metric(name="WebhookRefused", unit=MetricUnit.Count, value=1)
+    return _error(503, str(exc))
 
 
 @app.exception_handler(Exception)

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import httpx
-from hub.config import STANDARD_WEBHOOK_SECRETS, ConfigError, UnknownChannelError, parse_config
+from hub.config import STANDARD_WEBHOOK_SECRETS, parse_config
+from hub.errors import ConfigError, UnknownChannelError
 
 from commerce_hub.local.keys import local_signing_keys
 from commerce_hub.local.provision import DEFAULT_CONFIG

@@ -17,7 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from hub.secrets import SecretsError, split_document
+from hub.errors import SecretsError
+from hub.secrets import split_document
 
 from commerce_hub.local.provision import put_secrets
 

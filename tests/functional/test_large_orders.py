@@ -24,8 +24,8 @@ from hub.adapters.dynamodb import CHUNK_SIZE, DynamoLedger
 from hub.adapters.eventbridge import EventBridgePublisher
 from hub.adapters.order_privacy import DynamoOrderPrivacy
 from hub.config import parse_config
+from hub.errors import StockConflictError
 from hub.events import parse_event
-from hub.ports import StockConflictError
 from hub.services.stock import StockService
 
 from tests.functional.conftest import ROOT, event

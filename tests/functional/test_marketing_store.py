@@ -10,7 +10,8 @@ from datetime import timedelta
 import boto3
 import pytest
 from hub.adapters.marketing_store import DynamoMarketingStore
-from hub.marketing.ports import CheckoutState, LastOrder, Look, MarketingConflictError, Waiter
+from hub.domain.marketing import CheckoutState, LastOrder, Look, Waiter
+from hub.errors import MarketingConflictError
 
 from tests.marketing_fakes import T0
 

@@ -386,8 +386,8 @@ def test_an_order_and_its_customer_are_read_in_one_request_and_written_in_one_tr
 
 
 def test_a_stale_customer_version_writes_neither_the_order_nor_the_counters(aws):
-    from hub.domain.reporting import CustomerFacts, OrderFacts, Placement, stamp
-    from hub.services.reporting import FactsWrite, ReportConflictError
+    from hub.domain.reporting import CustomerFacts, FactsWrite, OrderFacts, Placement, stamp
+    from hub.errors import ReportConflictError
 
     store = _store(aws)
     at = stamp(datetime(2026, 11, 20, 8, 0, tzinfo=UTC))

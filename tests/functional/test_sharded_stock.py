@@ -17,8 +17,8 @@ from hub.adapters.dynamodb import DynamoLedger
 from hub.config import parse_config
 from hub.domain.orders import OrderLine, TimelineEntry
 from hub.domain.stock import HEAD, LowStockState, Move, home_shard, release
+from hub.errors import StaleLevelError
 from hub.events import OrderPlaced
-from hub.ports import StaleLevelError
 from hub.services.stock import Applied, StockService
 
 from tests.fakes import FakePublisher

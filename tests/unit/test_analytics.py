@@ -8,24 +8,25 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from hub.adapters.analytics import AnalyticsConfigError, Ga4Client, MetaClient, analytics_sinks
-from hub.adapters.http import OutboundError, default_retry
-from hub.config import parse_config
-from hub.domain.customers import erasure_key
-from hub.domain.reporting import OrderFacts, Refund
-from hub.secrets import SecretsProvider
-from hub.services.analytics import (
-    AnalyticsForwarder,
-    Contact,
+from hub.adapters.analytics import (
+    Ga4Client,
     Ga4Sink,
+    MetaClient,
     MetaSink,
-    Purchase,
-    RefundMade,
+    analytics_sinks,
     ga4_purchase,
     ga4_refund,
     meta_purchase,
     meta_refund,
 )
+from hub.adapters.http import default_retry
+from hub.config import parse_config
+from hub.domain.analytics import Contact, Purchase, RefundMade
+from hub.domain.customers import erasure_key
+from hub.domain.reporting import OrderFacts, Refund
+from hub.errors import AnalyticsConfigError, OutboundError
+from hub.secrets import SecretsProvider
+from hub.services.analytics import AnalyticsForwarder
 from hub.services.reporting import ReportingService
 
 from tests.analytics_apis import (
@@ -395,7 +396,7 @@ def test_sinks_are_built_from_the_configuration_and_the_hub_secret():
     ],
 )
 def test_a_wrong_analytics_section_names_its_key(document, message):
-    from hub.config import ConfigError
+    from hub.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_config("locations: [{id: a, country: US}]\n" + document)
@@ -412,7 +413,7 @@ def test_the_meta_graph_version_defaults_to_the_pinned_one():
 
 # ------------------------------------------------------------------------- once, and only once
 class RecordingSender:
-    """A JsonSender that keeps every body it is given."""
+    """A sink client (Ga4Client, MetaClient stand-in) that keeps every body it is given."""
 
     def __init__(self) -> None:
         self.bodies: list[dict] = []

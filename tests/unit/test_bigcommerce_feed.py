@@ -16,9 +16,9 @@ from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import bigcommerce as feed_module
 from hub.config import parse_config
+from hub.errors import FeedError, FeedNotConfiguredError
 from hub.intake.bigcommerce import BigCommerceSource
 from hub.intake.model import WebhookRequest
-from hub.ports import FeedError, FeedNotConfiguredError
 from hub.secrets import SecretsProvider
 from hub.services.reconciliation import reconcile_targets
 

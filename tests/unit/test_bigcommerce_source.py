@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.config import parse_config
+from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import parse_event
-from hub.intake import MalformedPayloadError, SignatureError, WebhookRequest
+from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource, Notice
 from hub.secrets import SecretsProvider
 from standardwebhooks.webhooks import Webhook

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from hub.config import parse_config
+from hub.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.easypost import EasyPostSource, easypost_signature
-from hub.intake.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.model import WebhookRequest
 from hub.intake.shippo import RefusalLimiter, ShippoSource
 from hub.secrets import SecretsProvider

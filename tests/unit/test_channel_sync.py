@@ -14,9 +14,10 @@ from httpx_retries import Retry
 from hub.adapters.storefront_stock import SET_QUANTITIES, StorefrontStock
 from hub.config import parse_config
 from hub.domain.sync import PlatformIds
+from hub.errors import SyncFailedError
 from hub.events import ProviderRef, StockLevelChanged, StockLevelData
 from hub.secrets import SecretsProvider
-from hub.services.channel_sync import ChannelSync, PushOutcome, SyncFailedError
+from hub.services.channel_sync import ChannelSync, PushOutcome
 
 from tests.fakes import FakeLedger
 from tests.stock_fakes import (

@@ -9,8 +9,8 @@ import pytest
 from hub.adapters.eventbridge import EventBridgePublisher
 from hub.bus import HubBusEvent
 from hub.claimcheck import MAX_DETAIL_BYTES, ClaimChecked, resolve
+from hub.errors import PublishError
 from hub.events import LineItem, OrderData, OrderPlaced, ProviderRef
-from hub.ports import PublishError
 
 
 class FakeEvents:

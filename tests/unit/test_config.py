@@ -1,7 +1,8 @@
 from pathlib import Path
 
 import pytest
-from hub.config import ConfigError, load_config, parse_config
+from hub.config import load_config, parse_config
+from hub.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from hub.adapters.http import OutboundError
-from hub.adapters.hubspot import GDPR_DELETE_PATH, HubSpotClient, HubSpotError
+from hub.adapters.hubspot import GDPR_DELETE_PATH, HubSpotClient
 from hub.adapters.klaviyo import KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient
 from hub.adapters.salesforce import SalesforceClient
 from hub.config import parse_config
 from hub.domain.customers import erasure_key
+from hub.errors import ContactErasureError, HubSpotError, OutboundError
 from hub.events import CustomerErased, CustomerErasedData, ProviderRef
 from hub.ports import ContactRecord
-from hub.services.contact_erasure import ContactErasure, ContactErasureError
+from hub.services.contact_erasure import ContactErasure
 from hub.services.crm import CrmSync
 
 from tests.customer_fakes import FakeContactRegistry, FakeCrm

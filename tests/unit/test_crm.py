@@ -9,13 +9,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hub.adapters.crm import CrmSetupError, crm_client
+from hub.adapters.crm import crm_client
 from hub.adapters.http import rate_limit_wait
-from hub.adapters.hubspot import UPSERT_PATH, HubSpotError
+from hub.adapters.hubspot import UPSERT_PATH
 from hub.config import parse_config
 from hub.domain.customers import Contact
+from hub.errors import CrmBusyError, CrmSetupError, HubSpotError
 from hub.secrets import SecretsProvider
-from hub.services.crm import CrmBusyError, CrmSync
+from hub.services.crm import CrmSync
 
 from tests.customer_fakes import FakeCrm
 from tests.unit.test_customer_profiles import customer, placed, service

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hub.config import ConfigError, parse_config
+from hub.config import parse_config
+from hub.errors import ConfigError
 
 BASE = "locations: [{id: wh-east, country: US}]\n"
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hub.config import parse_config
 from hub.domain.customers import erasure_key, normalise_email, profile_from_dict, profile_to_dict
+from hub.errors import OrderNotRecordedError
 from hub.events import (
     Consent,
     CustomerData,
@@ -35,7 +36,7 @@ from hub.events import (
     StatusChangeData,
     event_id_for,
 )
-from hub.services.customers import CustomerService, OrderNotRecordedError
+from hub.services.customers import CustomerService
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ import json
 from typing import Annotated, Literal
 
 import pytest
-from hub.intake import MalformedPayloadError
+from hub.errors import MalformedPayloadError
 from hub.intake.envelopes import EventReader
 from pydantic import BaseModel, Field, TypeAdapter
 

@@ -6,10 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hub.adapters.carriers import shipment_request
-from hub.adapters.http import OutboundError
 from hub.config import parse_config
 from hub.domain.fulfilment import (
-    NotShippedYetError,
     Rate,
     Shipment,
     choose_rate,
@@ -22,6 +20,7 @@ from hub.domain.fulfilment import (
 )
 from hub.domain.orders import Address, Order, OrderLine, OrderStatus, Reservation
 from hub.domain.stock import StockLevel
+from hub.errors import NotShippedYetError, OutboundError, ShipError
 from hub.events import (
     OrderFulfilled,
     OrderFulfilledData,
@@ -33,7 +32,7 @@ from hub.events import (
     StatusChangeData,
 )
 from hub.money import Money
-from hub.services.fulfilment import FulfilmentService, ShipError
+from hub.services.fulfilment import FulfilmentService
 from hub.services.orders import Outcome
 
 from tests.fakes import FakeLedger, FakePublisher

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from hub.adapters.carriers import EasyPostCarrier, NoRateError, ShipmentRequest, ShippoCarrier, carrier_for
-from hub.adapters.http import OutboundError, default_retry
+from hub.adapters.carriers import EasyPostCarrier, ShipmentRequest, ShippoCarrier, carrier_for
+from hub.adapters.http import default_retry
 from hub.adapters.storefronts import (
     FULFILLMENT_CREATE,
     FULFILLMENT_ORDER_OPEN,
@@ -20,6 +20,7 @@ from hub.adapters.storefronts import (
 )
 from hub.config import parse_config
 from hub.domain.orders import Address, Fulfilment, Order, OrderLine, OrderStatus
+from hub.errors import NoRateError, OutboundError
 from hub.money import Money
 from hub.secrets import SecretsProvider
 

@@ -4,15 +4,8 @@ import json
 
 import pytest
 from hub.config import parse_config
-from hub.intake import (
-    IntakeService,
-    MalformedPayloadError,
-    NotDurableError,
-    PayloadTooLargeError,
-    SignatureError,
-    UnknownSourceError,
-    WebhookRequest,
-)
+from hub.errors import MalformedPayloadError, NotDurableError, PayloadTooLargeError, SignatureError, UnknownSourceError
+from hub.intake import IntakeService, WebhookRequest
 from hub.intake.model import Delivery
 from hub.intake.service import MAX_JSON_DEPTH, load_json, load_json_object
 from hub.intake.sources import SOURCES

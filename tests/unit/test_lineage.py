@@ -11,7 +11,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hub.adapters.hubspot import HubSpotError
 from hub.config import parse_config
 from hub.domain.lineage import (
     Call,
@@ -21,6 +20,7 @@ from hub.domain.lineage import (
     Step,
     in_time_order,
 )
+from hub.errors import HubSpotError
 from hub.intake import IntakeService
 from hub.intake.sources import SOURCES
 from hub.secrets import SecretsProvider
@@ -249,7 +249,7 @@ def test_a_delivery_is_timed_when_received_so_it_sorts_before_what_consumers_dec
 
 # ----------------------------------------------------------------------------------------- analytics
 def test_each_analytics_forwarding_is_recorded_sent_or_failed_per_destination():
-    from hub.adapters.http import OutboundError
+    from hub.errors import OutboundError
     from hub.services.analytics import AnalyticsForwarder
     from hub.services.reporting import ReportingService
 
@@ -364,8 +364,8 @@ def test_the_pushes_an_orders_stock_movement_causes_are_in_its_lineage():
 
 # ------------------------------------------------------------------------------ labels and write-back
 def test_labels_and_write_backs_are_recorded_failed_then_ok():
-    from hub.adapters.http import OutboundError
     from hub.config import parse_config as parse
+    from hub.errors import OutboundError
     from hub.services.fulfilment import FulfilmentService
 
     from tests.fulfilment_fakes import FakeCarrier, FakeShipmentStore, FakeStorefrontWriter

@@ -19,9 +19,9 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import magento as feed_module
 from hub.config import parse_config
+from hub.errors import FeedError
 from hub.intake.magento import MagentoSource
 from hub.intake.model import WebhookRequest
-from hub.ports import FeedError
 from hub.services.reconciliation import reconcile_targets
 
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS

@@ -10,14 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hub.config import parse_config
-from hub.intake import (
-    IntakeService,
-    MalformedPayloadError,
-    MethodNotAllowedError,
-    NotDurableError,
-    SignatureError,
-    WebhookRequest,
-)
+from hub.errors import MalformedPayloadError, MethodNotAllowedError, NotDurableError, SignatureError
+from hub.intake import IntakeService, WebhookRequest
 from hub.intake.keyfetch import KeyFetcher
 from hub.intake.magento import KEY_POLICY, MagentoSource
 from hub.intake.shopify import ShopifySource

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from hub.adapters.http import OutboundError
 from hub.adapters.mailchimp import EVENT_NAME, MailchimpClient, event_properties, subscriber_hash, trigger_event
+from hub.errors import OutboundError
 from hub.marketing.rules import Trigger
 
 from tests.crm_apis import MAILCHIMP_KEY, MAILCHIMP_LIST, FakeMailchimp, JourneyStart

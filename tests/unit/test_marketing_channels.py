@@ -13,12 +13,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hub.adapters.http import OutboundError
 from hub.adapters.klaviyo import KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient, subscriber_hash
 from hub.adapters.ses import mime_message
-from hub.marketing.ports import MessageContent, OutboundMessage
-from hub.marketing.render import Renderer, RenderError
+from hub.domain.marketing import MessageContent, OutboundMessage
+from hub.errors import OutboundError, RenderError
+from hub.marketing.render import Renderer
 from hub.marketing.rules import Trigger
 
 WHEN = datetime(2026, 11, 20, 14, 21, 9, tzinfo=UTC)

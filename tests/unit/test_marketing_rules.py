@@ -7,7 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from hub.config import ConfigError, parse_config
+from hub.config import parse_config
+from hub.errors import ConfigError
 from hub.marketing.rules import (
     Due,
     Situation,

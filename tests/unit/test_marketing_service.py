@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 from hub.domain.customers import erasure_key
+from hub.errors import MessageBusyError
 from hub.events import ProviderRef
-from hub.marketing.ports import MessageBusyError
 from hub.marketing.rules import Trigger
 from hub.marketing.unsubscribe import verify
 from hub.services.marketing import MarketingService

@@ -1,7 +1,8 @@
 from decimal import Decimal
 
 import pytest
-from hub.money import Money, MoneyError, QuantityError, exponent, format_minor, parse_minor, parse_units
+from hub.errors import MoneyError, QuantityError
+from hub.money import Money, exponent, format_minor, parse_minor, parse_units
 
 
 @pytest.mark.parametrize(

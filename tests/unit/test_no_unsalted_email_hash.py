@@ -16,11 +16,11 @@ DEPLOYED = [ROOT / "layers" / "shared" / "hub", ROOT / "functions"]
 
 REVIEWED = {
     # Meta's Conversions API requires contact details as SHA-256 of their normalised form; made
-    # while a request to Meta is built, never stored (hub.services.analytics).
+    # while a request to Meta is built, never stored (hub.adapters.analytics).
     ("layers/shared/hub/domain/pii.py", "hashed"): "Meta's required hashing, request bodies only",
     # The salted customer key, hashed again for Meta's external_id, and a seed from an order id.
-    ("layers/shared/hub/services/analytics.py", "ga4_client_id"): "order id, when there is no customer",
-    ("layers/shared/hub/services/analytics.py", "_customer_ids"): "the salted key, hashed as Meta asks",
+    ("layers/shared/hub/adapters/analytics.py", "ga4_client_id"): "order id, when there is no customer",
+    ("layers/shared/hub/adapters/analytics.py", "_customer_ids"): "the salted key, hashed as Meta asks",
     # Change detection of a CRM contact, kept on the customer's own item beside the email itself
     # and erased with it.
     ("layers/shared/hub/services/crm.py", "contact_digest"): "kept with the email it covers",

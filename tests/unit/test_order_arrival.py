@@ -28,7 +28,7 @@ import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.adapters.carriers import shipment_request
 from hub.config import parse_config
-from hub.domain.fulfilment import StorefrontShipmentPendingError
+from hub.errors import StorefrontShipmentPendingError
 from hub.events import HubEvent, OrderStatusChanged
 from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource

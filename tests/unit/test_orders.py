@@ -1,5 +1,6 @@
 import pytest
-from hub.domain.orders import HoldReason, IllegalTransitionError, Order, OrderStatus, can_transition
+from hub.domain.orders import HoldReason, Order, OrderStatus, can_transition
+from hub.errors import IllegalTransitionError
 from hub.money import Money
 
 

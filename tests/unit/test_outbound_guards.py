@@ -9,15 +9,9 @@ import httpx
 import httpx_retries
 import pytest
 from hub.adapters.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, breaker_for, reset_breakers
-from hub.adapters.http import (
-    CircuitOpenError,
-    OutboundError,
-    OutOfTimeError,
-    check,
-    default_retry,
-    outbound_client,
-)
+from hub.adapters.http import check, default_retry, outbound_client
 from hub.budget import MIN_CALL_SECONDS, deadline_from, remaining, time_budget
+from hub.errors import CircuitOpenError, OutboundError, OutOfTimeError
 
 
 class Clock:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hub.adapters.http import OutboundError, check, default_retry, outbound_client
+from hub.adapters.http import check, default_retry, outbound_client
+from hub.errors import OutboundError
 
 
 def scripted(*statuses: int, retry_after: str | None = None):

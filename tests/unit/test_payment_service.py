@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hub.config import parse_config
+from hub.errors import UnmatchedPaymentError
 from hub.events import (
     DisputeData,
     LineItem,
@@ -28,7 +29,7 @@ from hub.events import (
     RefundLine,
 )
 from hub.services.orders import Outcome
-from hub.services.payments import PaymentService, UnmatchedPaymentError
+from hub.services.payments import PaymentService
 from hub.services.stock import StockService
 
 from tests.fakes import FakeLedger, FakePublisher
@@ -316,3 +317,17 @@ def test_follow_ons_lost_to_a_failed_publish_are_sent_by_the_redelivery(world):
         payments.handle(payment())
     assert payments.handle(payment()) is Outcome.DUPLICATE
     assert [e.data.status for e in bus.events if e.type == "OrderStatusChanged" and e.data.previous] == ["paid"]
+
+
+def test_order_id_for_reads_the_order_id_before_the_invoice_and_strips_only_its_prefix():
+    """hub.domain.payments.order_id_for, the one resolution payments, reports, customers and lineage
+    share: the reference's order id wins; an invoice id loses the gateway's prefix only when it
+    starts with it; a reference naming neither names no order."""
+    from hub.domain.payments import order_id_for
+
+    assert order_id_for("woocommerce", "727", "WC-999", "WC-") == "woocommerce:727"
+    assert order_id_for("woocommerce", None, "WC-727", "WC-") == "woocommerce:727"
+    assert order_id_for("woocommerce", None, "INV-727", "WC-") == "woocommerce:INV-727"
+    assert order_id_for("woocommerce", None, "727", None) == "woocommerce:727"
+    assert order_id_for("woocommerce", None, None, "WC-") is None
+    assert CONFIG.invoice_prefix("paypal") == "WC-" and CONFIG.invoice_prefix("stripe") is None

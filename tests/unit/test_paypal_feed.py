@@ -20,9 +20,9 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import paypal as paypal_feed
 from hub.config import parse_config
+from hub.errors import FeedError
 from hub.intake.model import WebhookRequest
 from hub.intake.paypal import PayPalSource
-from hub.ports import FeedError
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import PAYPAL_ACCESS_TOKEN, PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, FakeGatewayApis

@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from hub.config import parse_config
+from hub.errors import MalformedPayloadError, NotDurableError, SignatureError
 from hub.events import event_id_for
-from hub.intake import MalformedPayloadError, NotDurableError, SignatureError, WebhookRequest
+from hub.intake import WebhookRequest
 from hub.intake.paypal import PayPalSource
 from hub.secrets import SecretsProvider
 

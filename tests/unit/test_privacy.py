@@ -7,6 +7,7 @@ import json
 
 import pytest
 from hub.domain.customers import erasure_key
+from hub.errors import OrderNotRecordedError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
@@ -14,7 +15,7 @@ from hub.events import (
     RedactionData,
     ShopRedactionRequested,
 )
-from hub.services.customers import CustomerService, OrderNotRecordedError
+from hub.services.customers import CustomerService
 
 from tests.customer_fakes import FakeCustomerStore, FakeOrderPrivacy, FakePayloads
 from tests.fakes import FakePublisher

@@ -215,7 +215,7 @@ def test_a_change_the_parser_refuses_is_counted_and_named_and_the_cursor_moves_o
 
 @pytest.mark.parametrize("value", [-1, 1441, "often"])
 def test_every_minutes_is_bounded(value):
-    from hub.config import ConfigError
+    from hub.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"channels\.s\.reconcile\.every_minutes"):
         parse_config(
@@ -225,7 +225,7 @@ def test_every_minutes_is_bounded(value):
 
 
 def test_unknown_reconcile_keys_are_refused_by_name():
-    from hub.config import ConfigError
+    from hub.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"unknown key 'gateways\.stripe\.reconcile\.every'"):
         parse_config("gateways: {stripe: {channel: x, reconcile: {every: 5}}}\nlocations: [{id: a, country: US}]")

@@ -12,8 +12,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from hub.bus import HubBatchProcessor, HubSqsRecord
+from hub.errors import RedactedError
 from hub.observability import RedactingFormatter
-from hub.redaction import RedactedError, describe, field_problems, format_exception, redacted
+from hub.redaction import describe, field_problems, format_exception, redacted
 from pydantic import BaseModel, ValidationError
 
 from tests.fakes import FakeFailureLog

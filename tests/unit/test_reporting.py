@@ -19,6 +19,7 @@ import pytest
 from hub.config import parse_config
 from hub.domain.customers import erasure_key
 from hub.domain.reporting import CustomerFacts, OrderFacts, Placement, stamp
+from hub.errors import ReportConflictError
 from hub.events import (
     CheckoutData,
     CheckoutStarted,
@@ -37,7 +38,7 @@ from hub.events import (
     RefundLine,
     StatusChangeData,
 )
-from hub.services.reporting import ReportConflictError, ReportingService
+from hub.services.reporting import ReportingService
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -23,17 +23,17 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from hub.adapters.crm import CrmSetupError, crm_client
-from hub.adapters.salesforce import (
-    ClientCredentials,
+from hub.adapters.crm import crm_client
+from hub.adapters.salesforce import ClientCredentials, SalesforceClient
+from hub.config import parse_config
+from hub.domain.customers import Contact
+from hub.errors import (
+    CrmSetupError,
     SalesforceAuthError,
-    SalesforceClient,
     SalesforceError,
     SalesforceLimitError,
     SalesforceMultipleMatchesError,
 )
-from hub.config import parse_config
-from hub.domain.customers import Contact
 from hub.secrets import SecretsProvider
 from hub.services.crm import contact_for
 

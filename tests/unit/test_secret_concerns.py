@@ -9,7 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from hub.secrets import SECRET_KEYS, SecretsError, SecretsProvider, concern_of, environment_variable, split_document
+from hub.errors import SecretsError
+from hub.secrets import SECRET_KEYS, SecretsProvider, concern_of, environment_variable, split_document
 from moto import mock_aws
 
 from commerce_hub.local.provision import put_secrets

@@ -4,7 +4,8 @@ import json
 import random
 
 import pytest
-from hub.secrets import SecretsError, SecretsProvider, secret_values
+from hub.errors import SecretsError
+from hub.secrets import SecretsProvider, secret_values
 
 # The alphabet of WordPress's wp_generate_password($length, true, true), which WooCommerce uses for
 # a new webhook's secret (wp-includes/pluggable.php): letters and digits, the special characters,

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from hub.adapters.carriers import ShipmentRequest, ShippoCarrier
-from hub.adapters.http import OutboundError, default_retry
+from hub.adapters.http import default_retry
 from hub.config import parse_config
 from hub.domain.orders import Address
+from hub.errors import OutboundError
 
 from tests.shippo_api import SHIPPO_TOKEN, FakeShippo
 

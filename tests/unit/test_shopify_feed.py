@@ -20,9 +20,9 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds.shopify import ORDERS_QUERY, search_query
 from hub.config import parse_config
+from hub.errors import FeedError
 from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
-from hub.ports import FeedError
 from hub.services.reconciliation import reconcile_targets
 
 from tests.order_feed_fakes import FakeOrderFeed, shopify_order_node
@@ -243,7 +243,7 @@ def _no_retry():
 
 
 def test_the_feed_is_not_configured_without_a_shop(monkeypatch):
-    from hub.ports import FeedNotConfiguredError
+    from hub.errors import FeedNotConfiguredError
 
     config = parse_config("channels: {shopify: {platform: shopify}}\nlocations: [{id: a, country: US}]")
     (target,) = reconcile_targets(config)

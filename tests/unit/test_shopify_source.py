@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from hub.config import parse_config
-from hub.intake import MalformedPayloadError, SignatureError, WebhookRequest
+from hub.errors import MalformedPayloadError, SignatureError
+from hub.intake import WebhookRequest
 from hub.intake.shopify import ShopifySource
 from hub.secrets import SecretsProvider
 

@@ -10,6 +10,7 @@ import pytest
 from hub.adapters.eventbridge import EventBridgePublisher
 from hub.bus import HubBusEvent
 from hub.claimcheck import ClaimChecked, resolve
+from hub.errors import PublishError, SealError, StoreError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -21,8 +22,7 @@ from hub.events import (
     parse_event,
     personal_paths,
 )
-from hub.ports import PublishError, StoreError
-from hub.shredding import Sealer, SealError, is_sealed, open_value, seal_value, use_data_keys
+from hub.shredding import Sealer, is_sealed, open_value, seal_value, use_data_keys
 
 from tests.fakes import FakeDataKeys
 from tests.unit.test_claimcheck import FakeEvents, MemoryStore

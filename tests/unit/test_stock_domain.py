@@ -1,6 +1,7 @@
 import pytest
 from hub.domain.orders import OrderLine, Reservation
-from hub.domain.stock import InsufficientStockError, LocationRef, order_locations, plan_reservations
+from hub.domain.stock import LocationRef, order_locations, plan_reservations
+from hub.errors import InsufficientStockError
 
 PREF = ["wh-east", "wh-west", "wh-eu"]
 

@@ -8,10 +8,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hub.config import ConfigError, parse_config
+from hub.config import parse_config
 from hub.domain.orders import OrderLine
 from hub.domain.stock import Crossing
 from hub.domain.sync import PlatformIds
+from hub.errors import ConfigError
 from hub.events import (
     CatalogItem,
     LineItem,

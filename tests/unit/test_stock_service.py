@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 from hub.config import parse_config
+from hub.errors import StockConflictError, UnknownLocationError
 from hub.events import LineItem, OrderData, OrderPlaced, ProviderRef
-from hub.ports import StockConflictError
-from hub.services.stock import Applied, StockService, UnknownLocationError
+from hub.services.stock import Applied, StockService
 
 from tests.fakes import FakeLedger, FakePublisher
 

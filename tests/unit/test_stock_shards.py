@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hub.config import ConfigError, parse_config
+from hub.config import parse_config
 from hub.domain.orders import OrderLine, Reservation
 from hub.domain.stock import (
     HEAD,
     MAX_SHARDS,
     Draw,
-    InsufficientStockError,
     Move,
     StockLevel,
     draw_from_shards,
@@ -22,6 +21,7 @@ from hub.domain.stock import (
     split_units,
     taken_from,
 )
+from hub.errors import ConfigError, InsufficientStockError
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -9,13 +9,13 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from hub.adapters.http import OutboundError
-from hub.adapters.storefront_auth import CredentialsMissingError, MagentoOAuthSigner
+from hub.adapters.storefront_auth import MagentoOAuthSigner
 from hub.adapters.storefront_stock import StorefrontStock
 from hub.adapters.storefronts import StorefrontWriters, magento_carrier_code
-from hub.config import ConfigError, parse_config
+from hub.config import parse_config
 from hub.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
 from hub.domain.sync import PlatformIds, StockPush
+from hub.errors import ConfigError, CredentialsMissingError, OutboundError
 from hub.money import Money
 from hub.secrets import SecretsProvider
 

@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
-from hub.config import ConfigError, parse_config
-from hub.intake import IntakeService, MalformedPayloadError, SignatureError, WebhookRequest
+from hub.config import parse_config
+from hub.errors import ConfigError, MalformedPayloadError, SignatureError
+from hub.intake import IntakeService, WebhookRequest
 from hub.intake.sources import SOURCES
 from hub.secrets import SecretsProvider
 

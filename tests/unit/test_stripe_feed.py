@@ -17,11 +17,10 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import stripe as stripe_feed
 from hub.adapters.http import default_retry
-from hub.adapters.storefront_auth import CredentialsMissingError
 from hub.config import parse_config
+from hub.errors import CredentialsMissingError, FeedError
 from hub.intake.model import WebhookRequest
 from hub.intake.stripe import HANDLED_TYPES, StripeSource
-from hub.ports import FeedError
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import STRIPE_KEY, FakeGatewayApis

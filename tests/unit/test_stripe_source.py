@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import stripe
 from hub.config import parse_config
+from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import event_id_for
-from hub.intake import MalformedPayloadError, SignatureError, WebhookRequest
+from hub.intake import WebhookRequest
 from hub.intake.stripe import StripeSource
 from hub.secrets import SecretsProvider
 

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 from hub.adapters.ses import mime_message
+from hub.domain.marketing import MessageContent, OutboundMessage
 from hub.marketing.pages import ONE_CLICK, confirmation_page, invalid_link_page, unsubscribed_page
-from hub.marketing.ports import MessageContent, OutboundMessage
 from hub.marketing.unsubscribe import sign, unsubscribe_link, verify
 
 HOSTILE_SHOP = 'Ada\'s <script>alert(1)</script> & "Goods"'

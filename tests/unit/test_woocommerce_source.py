@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from hub.config import parse_config
-from hub.intake import IntakeService, MalformedPayloadError, SignatureError, WebhookRequest
+from hub.errors import MalformedPayloadError, SignatureError
+from hub.intake import IntakeService, WebhookRequest
 from hub.intake.woocommerce import WooCommerceSource, woocommerce_secret_keys
 from hub.secrets import SecretsProvider
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+
+from hub.ports import RemainingTime
 
 __all__ = [
     "MIN_CALL_SECONDS",
     "SAFETY_MARGIN_SECONDS",
-    "RemainingTime",
     "deadline_from",
     "remaining",
     "time_budget",
@@ -35,12 +35,6 @@ MIN_CALL_SECONDS = 1.0
 Clock = Callable[[], float]
 
 _deadline: ContextVar[float | None] = ContextVar("hub_deadline", default=None)
-
-
-class RemainingTime(Protocol):
-    """What a Lambda context offers: its remaining time."""
-
-    def get_remaining_time_in_millis(self) -> int: ...
 
 
 def deadline_from(

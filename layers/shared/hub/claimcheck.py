@@ -7,27 +7,15 @@ back into the full event before handling it.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from pydantic import BaseModel, ConfigDict
 
 from hub.events import HubEvent, ProviderRef, parse_event
+from hub.ports import PayloadStore
 
-__all__ = ["MAX_DETAIL_BYTES", "ClaimCheck", "ClaimChecked", "PayloadStore", "resolve"]
+__all__ = ["MAX_DETAIL_BYTES", "ClaimCheck", "ClaimChecked", "resolve"]
 
 # EventBridge counts Source, DetailType, Detail and Resources against 256 KiB; keep a margin.
 MAX_DETAIL_BYTES = 250 * 1024
-
-
-class PayloadStore(Protocol):
-    def put(self, key: str, body: bytes) -> str:
-        """Store the bytes; returns the location (bucket) they were written to."""
-
-    def get(self, location: str, key: str) -> bytes:
-        """The bytes stored under `key`."""
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every object whose key starts with `prefix`; how many were deleted."""
 
 
 class ClaimCheck(BaseModel):

@@ -27,6 +27,7 @@ from pydantic import (
 
 from hub.domain.customers import is_contact_field
 from hub.domain.stock import MAX_SHARDS, LocationRef
+from hub.errors import ConfigError, UnknownChannelError
 from hub.vendor_versions import KLAVIYO_REVISION, META_GRAPH_VERSION, SALESFORCE_API_VERSION
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "CarrierAddress",
     "CarrierConfig",
     "ChannelConfig",
-    "ConfigError",
     "CrmConfig",
     "FrequencyCap",
     "Ga4Config",
@@ -52,7 +52,6 @@ __all__ = [
     "ServiceLevel",
     "SkuIds",
     "StockConfig",
-    "UnknownChannelError",
     "load_config",
     "parse_config",
 ]
@@ -69,14 +68,6 @@ STANDARD_WEBHOOK_SECRETS: dict[str, str] = {
     "woocommerce": "WOOCOMMERCE_WEBHOOK_SECRET",
     "bigcommerce": "BIGCOMMERCE_CLIENT_SECRET",
 }
-
-
-class UnknownChannelError(LookupError):
-    """A delivery claims a store no configured channel is; the message names the store, never a secret."""
-
-
-class ConfigError(ValueError):
-    """The configuration document is not valid; the message names the offending key."""
 
 
 class _Strict(BaseModel):
@@ -697,6 +688,11 @@ class HubConfig(_Strict):
                     f"give each its {field} so deliveries can be told apart"
                 )
         return self
+
+    def invoice_prefix(self, gateway: str) -> str | None:
+        """What the gateway's invoice ids put before the order number (PayPal), when configured."""
+        gateway_config = self.gateways.get(gateway)  # type: ignore[call-overload]
+        return gateway_config.invoice_prefix if gateway_config else None
 
     def webhook_channel(self, platform: str, account: str | None) -> tuple[str, ChannelConfig]:
         """The channel a storefront delivery claiming store `account` belongs to, before it is verified.

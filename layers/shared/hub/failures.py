@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hub.redaction import RedactedError, describe, redacted
+from hub.errors import RedactedError
+from hub.redaction import describe, redacted
 
 __all__ = ["MAX_REASON", "RecordFailure", "failure_of", "queue_name"]
 

@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from hub.errors import MoneyError, QuantityError
+
 __all__ = [
     "CURRENCY_EXPONENTS",
     "MAX_MINOR_DIGITS",
     "MAX_UNITS",
     "Money",
-    "MoneyError",
-    "QuantityError",
     "exact_decimal",
     "exponent",
     "format_minor",
@@ -41,15 +41,6 @@ MAX_UNITS = 10**9
 # What vendors write in a string: "59.10", "-5.00", "348.0", "200.0000", "3". No exponents, no
 # digit separators (Decimal would read "1_000"), no "NaN" or "Infinity".
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-
-
-class MoneyError(ValueError):
-    """An amount or currency that cannot be represented exactly. Messages name the problem, never the
-    value: a field can hold anything a sender put there, an email included, and errors reach logs."""
-
-
-class QuantityError(ValueError):
-    """A quantity that is not a whole number of units the hub can count (its message, not the value)."""
 
 
 def exact_decimal(value: str | int | Decimal) -> Decimal:

@@ -1,25 +1,45 @@
-"""The small interfaces the core owns; adapters (DynamoDB, EventBridge, fakes) implement them."""
+"""Every interface the core owns, in one place; adapters (DynamoDB, EventBridge, S3, the vendors'
+APIs), intake's sources and the tests' fakes implement them.
+
+The rule (docs/architecture.md, "Interfaces"): a Protocol that one part of the hub calls and
+another part, an adapter or the runtime implements lives here. A Protocol that only types one
+module's own helpers stays in that module, private (a leading underscore) and saying so. The
+values a port carries live in hub/domain (or hub/events), so an adapter never imports a service.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hub.config import ChannelConfig
+from hub.config import ChannelConfig, HubConfig
+from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.lineage import LineageEntry
-from hub.domain.orders import Order, Reservation, TimelineEntry
+from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
+from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
+from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
-from hub.events import HubEvent
+from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
+from hub.marketing.rules import Due
+from hub.secrets import SecretsProvider
+
+if TYPE_CHECKING:
+    # Types only: hub.intake's package imports its service, which imports these ports.
+    from hub.intake.model import Delivery, WebhookRequest
 
 __all__ = [
-    "AlreadyAppliedError",
+    "ActivityTracker",
+    "AnalyticsSink",
     "AppliedEvents",
+    "BigCommerceApi",
+    "CarrierPort",
     "Catalog",
     "ChangeFeed",
     "ChangeFeeds",
@@ -28,69 +48,45 @@ __all__ = [
     "ContactRecord",
     "ContactRegistry",
     "CrmClient",
+    "CustomerKeys",
     "CustomerStore",
     "DataKeys",
+    "DeliveryLog",
     "Derived",
     "EventPublisher",
     "FailureLog",
-    "FeedError",
-    "FeedNotConfiguredError",
     "FoundChange",
-    "HubError",
+    "LabelPort",
     "Ledger",
     "LevelWritten",
     "LineageLog",
-    "OrderConflictError",
-    "OrderExistsError",
+    "MarketingStore",
+    "MessageSender",
     "OrderPrivacy",
-    "ProfileConflictError",
+    "OrderReader",
+    "PayloadStore",
     "ProfileStore",
-    "PublishError",
+    "Profiles",
     "ReconcileCursor",
     "ReconcileCursors",
     "ReconcileTarget",
-    "StaleLevelError",
-    "StockConflictError",
+    "RemainingTime",
+    "ReportStore",
+    "ResourceCompleter",
+    "Schedules",
+    "SentMarkers",
+    "ShipmentStore",
     "StockLedger",
     "StockPusher",
     "StockPushers",
-    "StoreError",
     "StoredCustomer",
     "StoredOrder",
-    "SyncBusyError",
+    "StorefrontSource",
+    "StorefrontWriter",
     "SyncLog",
-    "SyncStaleError",
+    "WebhookSource",
+    "WriteResultPort",
 ]
-
-
-class HubError(Exception):
-    """Base of the errors adapters raise in the project's own terms."""
-
-
-class PublishError(HubError):
-    """Events could not be made durable on the bus."""
-
-
-class StoreError(HubError):
-    """The state store failed for a reason other than a guarded condition."""
-
-
-class OrderExistsError(HubError):
-    """The order is already recorded: a redelivery of its placement."""
-
-
-class StockConflictError(HubError):
-    """Stock changed between reading the levels and reserving, or a concurrent transaction was in
-    the way (DynamoDB's TransactionConflict); read again and retry."""
-
-
-class OrderConflictError(HubError):
-    """The order changed since it was read, or a concurrent transaction was in the way; read again
-    and apply the event again."""
-
-
-class AlreadyAppliedError(HubError):
-    """The event is already in the order's timeline: a redelivery."""
 
 
 class FailureLog(Protocol):
@@ -174,18 +170,6 @@ class LineageLog(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------- stock
-class StaleLevelError(HubError):
-    """A level older than the one the location holds: refused, so an older value never wins."""
-
-
-class SyncStaleError(HubError):
-    """The channel already has (or is being sent) this version of the level or a newer one."""
-
-
-class SyncBusyError(HubError):
-    """Another push of an older version to the same channel is in flight; try again after it."""
-
-
 @dataclass(frozen=True, slots=True)
 class LevelWritten:
     previous: StockLevel | None  # the row before the write (None: the first level of that location)
@@ -292,10 +276,6 @@ class StockPushers(Protocol):
 
 
 # ------------------------------------------------------------------------------------------ customers
-class ProfileConflictError(HubError):
-    """The profile, or an erasure covering it, changed since it was read; read again and retry."""
-
-
 @dataclass(frozen=True)
 class StoredCustomer:
     """What is kept under one customer: the facts naming them, their orders' summaries, and the
@@ -480,15 +460,6 @@ class ContactDeleter(Protocol):
 
 
 # ------------------------------------------------------------------ reconciliation (docs/reconciliation.md)
-class FeedError(HubError):
-    """A vendor's API could not list what changed (down, throttled past every retry, refused the
-    credentials, answered what it never answers); the page is read again on the next run."""
-
-
-class FeedNotConfiguredError(HubError):
-    """The channel or gateway has no API address or no reconciler: nothing to list; the message says why."""
-
-
 @dataclass(frozen=True)
 class ReconcileTarget:
     """A channel or gateway whose reconciler runs every `every_minutes` (configuration `reconcile`)."""
@@ -553,3 +524,317 @@ class AppliedEvents(Protocol):
     def applied(self, event: HubEvent) -> bool:
         """Whether the hub already applied this event (its order's timeline holds it), or, for a
         snapshot of an order, a state of the order at least as new (whichever topic delivered it)."""
+
+
+# ------------------------------------------------------------------ marketing (docs/marketing.md)
+class MarketingStore(Protocol):
+    """Marketing's own state (co-purchases, checkouts, latest orders, schedules, markers, caps)."""
+
+    # ------------------------------------------------------------------ one read, one write
+    def look(self, customer: str, message_keys: Sequence[str], order_id: str | None = None) -> Look:
+        """The customer's erasure mark and which of `message_keys` went out, with `order_id` also the
+        customer's newest order and whether the order's co-purchases are counted: one read."""
+
+    def record_placement(
+        self,
+        order_id: str,
+        pairs: Sequence[tuple[str, str]],
+        titles: Mapping[str, str],
+        *,
+        count: bool,
+        customer: str | None = None,
+        seen: LastOrder | None = None,
+        newest: LastOrder | None = None,
+        schedules: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        """What a placement decided, in one write: the co-purchases counted once (`count`), the
+        customer's newest order moved from `seen` (what the look found) to `newest`, and the
+        schedules it creates remembered under the customer (name, due). MarketingConflictError,
+        writing nothing, when the co-purchases were counted or the newest order moved meanwhile."""
+
+    # ------------------------------------------------------------------ customers
+    def note_order(self, customer: str, order_id: str, placed_at: datetime) -> tuple[bool, str | None]:
+        """Record an order of the customer: (it is their newest, the order that was newest before)."""
+
+    def last_order(self, customer: str) -> LastOrder | None: ...
+
+    def opted_out(self, customer: str) -> bool: ...
+
+    def opt_out(self, customer: str, at: datetime) -> None: ...
+
+    def remember_schedule(self, customer: str, name: str, due_at: datetime) -> None: ...
+
+    def forget_schedule(self, customer: str, name: str) -> None: ...
+
+    def customer_schedules(self, customer: str) -> list[str]: ...
+
+    def forget_customer(self, customer: str) -> int:
+        """Remove everything kept for the customer (checkouts with their email included), except
+        the opt-out; returns how many items went."""
+
+    # ------------------------------------------------------------------ checkouts
+    def save_checkout(self, state: CheckoutState, at: datetime) -> CheckoutState:
+        """Keep the checkout as of `at` (a later statement wins; the start is the earliest seen);
+        returns what is stored, conversion included."""
+
+    def checkout(self, checkout_id: str) -> CheckoutState | None: ...
+
+    def convert_checkout(self, checkout_id: str, by: str, customer: str | None = None) -> None:
+        """Mark the checkout converted (even before its own events arrive); no longer open for `customer`."""
+
+    def open_checkouts(self, customer: str) -> list[tuple[str, datetime]]:
+        """(checkout id, started at) of the customer's checkouts not known to be converted."""
+
+    # ------------------------------------------------------------------ co-purchases
+    def count_order(self, order_id: str, pairs: Sequence[tuple[str, str]], titles: Mapping[str, str]) -> bool:
+        """Count each pair once for the order and remember the titles; False when counted before."""
+
+    def bought_with(self, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        """sku -> {other sku: orders that had both}, for the given SKUs."""
+
+    def titles(self, skus: Sequence[str]) -> dict[str, str]:
+        """The product title last seen on an order for each SKU (when one was)."""
+
+    # ------------------------------------------------------------------ back in stock
+    def add_waiter(self, waiter: Waiter) -> None: ...
+
+    def waiters(self, sku: str) -> list[Waiter]: ...
+
+    def remove_waiter(self, sku: str, order_id: str) -> None: ...
+
+    # ------------------------------------------------------------------ once-only, frequency cap
+    def message_sent(self, message_key: str) -> bool: ...
+
+    def claim(self, message_key: str, customer: str, now: datetime, lease_seconds: int) -> Claim: ...
+
+    def admit(self, customer: str, message_key: str, now: datetime, max_messages: int, per_days: int) -> bool:
+        """Count the message against the customer's cap (a conditional write); False when full."""
+
+    def mark_admitted(self, message_key: str) -> None: ...
+
+    def channel_done(self, message_key: str, channel: str) -> None: ...
+
+    def release(self, message_key: str) -> None:
+        """A send failed: let the next attempt resume at once (channels done stay done)."""
+
+    def finish(self, message_key: str, status: Literal["sent", "capped"], at: datetime) -> None: ...
+
+    def mark_published(self, message_key: str) -> None: ...
+
+
+class Schedules(Protocol):
+    """One-time schedules that deliver a Due to the marketing queue (EventBridge Scheduler)."""
+
+    def create(self, due: Due, at: datetime) -> bool:
+        """Create the schedule named `due.schedule_name` firing at `at`; False when it exists."""
+
+    def delete(self, name: str) -> bool:
+        """Delete a schedule; False when there was none."""
+
+
+class CustomerKeys(Protocol):
+    """Erasure keys, as crm_upsert makes them, and the erasure marks privacy requests leave."""
+
+    def key(self, email: str) -> str: ...
+
+    def erased_before(self, customer: str) -> datetime | None: ...
+
+
+class OrderReader(Protocol):
+    def get_order(self, order_id: str) -> Order | None: ...
+
+
+class MessageSender(Protocol):
+    """One marketing channel. `channel` is what MarketingMessageSent records (email, klaviyo, mailchimp)."""
+
+    channel: str
+
+    def send(self, message: OutboundMessage) -> str | None:
+        """Deliver the message or raise; a retry of the same message must be safe or is never made.
+
+        Returns the recipient's id in the channel when the channel keeps a contact (Klaviyo's
+        profile, Mailchimp's member), so an erasure can delete it; None otherwise."""
+
+
+class ActivityTracker(Protocol):
+    """Customer activity forwarded to a marketing platform (Klaviyo's Placed Order, Started Checkout)."""
+
+    def track(
+        self,
+        metric: str,
+        email: str,
+        unique_id: str,
+        time: datetime,
+        properties: Mapping[str, Any],
+        value: Decimal | None = None,
+        currency: str | None = None,
+    ) -> str | None:
+        """Forward the activity; the customer's id in the platform, when it keeps one (as send)."""
+
+
+# ---------------------------------------------------------------------------------------- privacy
+class Profiles(Protocol):
+    """What an erasure needs from profile building."""
+
+    def key(self, email: str) -> str:
+        """The erasure key of a customer."""
+
+    def summarise(self, email: str, order_id: str) -> list[Fact]:
+        """Derive and store the customer's summary of an order again (none once its facts are gone)."""
+
+    def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
+        """Derive and store the customer's profile again (None: nothing left)."""
+
+
+# -------------------------------------------------------------------------- reports and analytics
+class ReportStore(Protocol):
+    def load(self, kind: str, key: str) -> StoredFacts | None:
+        """The facts kept for one order, checkout or customer, or None."""
+
+    def load_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredFacts]:
+        """The facts kept for each (kind, key), in one read; the keys with none are left out."""
+
+    def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
+        """Store the facts with their contribution and add `delta` to the daily counters, atomically.
+
+        Conditional on the version read (None: not stored yet); ReportConflictError otherwise.
+        """
+
+    def save_all(self, writes: Sequence[FactsWrite]) -> None:
+        """Store several facts and add their deltas, atomically when they fit in one write, each on
+        its version (ReportConflictError when one changed; nothing is written then). Otherwise one
+        `save` after the other: a conflict may then leave the first written, which the caller's
+        retry finds applied."""
+
+    def day(self, day: str) -> list[BucketRow]:
+        """Every channel and currency's counters for one UTC day."""
+
+
+# ------------------------------------------------------------------- resource fetch (BigCommerce)
+class ResourceCompleter(Protocol):
+    def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
+        """The canonical events, or none and why; raises while the resource cannot be read."""
+
+
+class SentMarkers(Protocol):
+    def sent(self, destination: str, order_id: str, what: str) -> SentMarker | None:
+        """The marker of what was forwarded, or None."""
+
+    def mark_sent(
+        self, destination: str, order_id: str, what: str, *, previous: SentMarker | None, total: int, note: str | None
+    ) -> bool:
+        """Record what was forwarded, if the marker is still `previous`; False when it was not."""
+
+
+class AnalyticsSink(Protocol):
+    name: str
+
+    def purchase(self, purchase: Purchase) -> str | None:
+        """Forward a purchase; None when sent, else why it was not (the marker keeps the reason)."""
+
+    def refund(self, refund: RefundMade) -> str | None:
+        """Forward a refund (amount: what it adds); None when sent, else why not (`NotYet`: not yet)."""
+
+
+# ------------------------------------------------------------------------------------- fulfilment
+class LabelPort(Protocol):
+    shipment_id: str
+    carrier: str | None
+    service: str | None
+    tracking_number: str
+    tracking_url: str | None
+    label_url: str | None
+
+
+class CarrierPort(Protocol):
+    name: str
+
+    def create_shipment(self, request: object) -> str: ...
+
+    def buy(self, shipment_id: str, request: object, rebook: Callable[[str], str] | None = None) -> LabelPort:
+        """Buy the shipment's label, or return the one already bought. A carrier that must re-rate
+        (rates too old to buy) creates a new shipment and calls `rebook` with its id before buying on
+        it; `rebook` keeps it as the fulfilment's booking and returns the booking kept."""
+        ...
+
+
+class ShipmentStore(Protocol):
+    def booking(self, fulfilment_id: str) -> str | None: ...
+
+    def record_booking(self, fulfilment_id: str, order_id: str, provider: str, shipment_id: str) -> str: ...
+
+    def rebook(self, fulfilment_id: str, previous: str, shipment_id: str) -> str:
+        """Replace the kept shipment `previous` by `shipment_id`, unless it changed; the one kept."""
+        ...
+
+    def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None: ...
+
+    def find_tracking(self, tracking_number: str) -> tuple[str, str] | None: ...
+
+
+class WriteResultPort(Protocol):
+    platform: str
+    reference: str | None
+    skipped: str | None
+    known: bool
+
+
+class StorefrontWriter(Protocol):
+    def write(self, order: Order, fulfilment: Fulfilment) -> WriteResultPort: ...
+
+
+# ---------------------------------------------------------------------- claim checks, time budget
+class PayloadStore(Protocol):
+    def put(self, key: str, body: bytes) -> str:
+        """Store the bytes; returns the location (bucket) they were written to."""
+
+    def get(self, location: str, key: str) -> bytes:
+        """The bytes stored under `key`."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix`; how many were deleted."""
+
+
+class RemainingTime(Protocol):
+    """What a Lambda context offers: its remaining time."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+# ----------------------------------------------------------------------------------------- intake
+class WebhookSource(Protocol):
+    name: str
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
+        """Raise SignatureError unless the raw bytes carry a valid signature."""
+
+    def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
+        """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
+
+
+class StorefrontSource(WebhookSource, Protocol):
+    """A source whose deliveries name their store in an unsigned header: the store chooses the
+    channel, and the channel the one secret that may verify the delivery."""
+
+    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
+        """The key of the secret of the channel this delivery claims; SignatureError (401) when no
+        configured channel is the store it names."""
+
+    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
+        """Raise SignatureError unless the raw bytes carry a valid signature by `secret_key`'s secret."""
+
+
+class DeliveryLog(Protocol):
+    def publish_once(self, dedupe_key: str, events: Sequence[HubEvent]) -> bool:
+        """Publish unless this delivery was already published; True when published now.
+
+        A failed publish leaves no trace, so the sender's retry publishes.
+        """
+
+
+class BigCommerceApi(Protocol):
+    def get_json(self, api_url: str, store_hash: str, path: str, *, deadline: float | None = None) -> Any:
+        """GET {api_url}/stores/{store_hash}{path}: the JSON document, None for 204 No Content.
+
+        Raises BigCommerceFetchError for anything else, before `deadline` (time.monotonic()) passes.
+        """

@@ -17,17 +17,11 @@ from types import TracebackType
 
 from pydantic import ValidationError
 
-__all__ = ["RedactedError", "describe", "field_problems", "format_exception", "redacted", "redacted_info"]
+from hub.errors import RedactedError
+
+__all__ = ["describe", "field_problems", "format_exception", "redacted", "redacted_info"]
 
 _MAX_PROBLEMS = 5
-
-
-class RedactedError(Exception):
-    """Stands in for an exception whose chain held input values: its text without them."""
-
-    def __init__(self, message: str, original: str) -> None:
-        super().__init__(message)
-        self.original = original  # the type name of the exception it stands for
 
 
 def field_problems(exc: ValidationError, *, skip_tag: str | None = None) -> list[str]:

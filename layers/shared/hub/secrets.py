@@ -20,9 +20,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from hub.errors import SecretsError
+
 __all__ = [
     "SECRET_KEYS",
-    "SecretsError",
     "SecretsProvider",
     "concern_of",
     "environment_variable",
@@ -87,10 +88,6 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 _CONCERN_OF_KEY: dict[str, str] = {key: concern for concern, keys in SECRET_KEYS.items() for key in keys}
-
-
-class SecretsError(RuntimeError):
-    """The secret could not be read; the message never contains a secret value."""
 
 
 def concern_of(key: str) -> str:

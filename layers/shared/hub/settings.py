@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["Settings", "SettingsError", "settings"]
+from hub.errors import SettingsError
 
-
-class SettingsError(RuntimeError):
-    """A required environment variable is missing; the message names it."""
+__all__ = ["Settings", "settings"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,12 +24,13 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from hub.errors import SealError
+
 if TYPE_CHECKING:
     from hub.ports import DataKeys
 
 __all__ = [
     "SEALED_VERSION",
-    "SealError",
     "Sealer",
     "data_keys",
     "is_sealed",
@@ -41,10 +42,6 @@ __all__ = [
 
 SEALED_VERSION = "v1"
 _NONCE_BYTES = 12
-
-
-class SealError(ValueError):
-    """A sealed value could not be opened: tampered, moved to another field, or no key store configured."""
 
 
 def is_sealed(value: Any) -> bool:

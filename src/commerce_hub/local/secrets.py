@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
-from hub.secrets import SECRET_KEYS, SecretsError, secret_values
+from hub.errors import SecretsError
+from hub.secrets import SECRET_KEYS, secret_values
 
 from commerce_hub.local.keys import LocalKeys
 

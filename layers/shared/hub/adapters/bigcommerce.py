@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from hub.intake.bigcommerce import BigCommerceFetchError
-from hub.secrets import SecretsError, SecretsProvider
+from hub.errors import BigCommerceFetchError, SecretsError
+from hub.secrets import SecretsProvider
 
 __all__ = ["HttpBigCommerceApi"]
 

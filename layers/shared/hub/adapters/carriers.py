@@ -30,10 +30,11 @@ from typing import Any
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.http import OutboundError, check, default_retry, outbound_client, purchase_retry
+from hub.adapters.http import check, default_retry, outbound_client, purchase_retry
 from hub.config import CarrierAddress, CarrierConfig
 from hub.domain.fulfilment import Rate, choose_rate
 from hub.domain.orders import Address, Fulfilment, Order
+from hub.errors import NoRateError, OutboundError
 from hub.secrets import SecretsProvider
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "SHIPPO_URL",
     "EasyPostCarrier",
     "Label",
-    "NoRateError",
     "ShipmentRequest",
     "ShippoCarrier",
     "carrier_for",
@@ -73,10 +73,6 @@ def _instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class NoRateError(OutboundError):
-    """No rate offered for the shipment meets the configured service level."""
 
 
 @dataclass(frozen=True)

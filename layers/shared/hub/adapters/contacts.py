@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.ports import ContactRecord, StoreError
+from hub.errors import StoreError
+from hub.ports import ContactRecord
 
 __all__ = ["DynamoContactRegistry"]
 

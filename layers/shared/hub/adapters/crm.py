@@ -16,16 +16,13 @@ from hub.adapters.http import outbound_client
 from hub.adapters.hubspot import HubSpotClient
 from hub.adapters.salesforce import ClientCredentials, SalesforceAuth, SalesforceClient, StaticToken
 from hub.config import CrmConfig
-from hub.ports import CrmClient, HubError
+from hub.errors import CrmSetupError
+from hub.ports import CrmClient
 from hub.secrets import SecretsProvider
 
-__all__ = ["CrmSetupError", "crm_client"]
+__all__ = ["crm_client"]
 
 HUBSPOT_URL = "https://api.hubapi.com"
-
-
-class CrmSetupError(HubError):
-    """The CRM is configured but cannot be called (a credential is missing); names the key."""
 
 
 def _required(secrets: SecretsProvider, name: str) -> str:

@@ -43,7 +43,8 @@ from hub.domain.customers import (
     profile_from_dict,
     profile_to_dict,
 )
-from hub.ports import Derived, ProfileConflictError, StoredCustomer, StoredOrder, StoreError
+from hub.errors import ProfileConflictError, StoreError
+from hub.ports import Derived, StoredCustomer, StoredOrder
 
 __all__ = ["DynamoCustomerStore", "DynamoProfileStore", "erasure_mark_key", "erasure_mark_time"]
 

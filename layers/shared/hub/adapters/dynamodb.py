@@ -39,27 +39,20 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import (
-    PartsMissingError,
-    order_from_items,
-    order_items,
-    part_keys,
-    plain,
-    timeline_item,
-    typed,
-)
+from hub.adapters.order_codec import order_from_items, order_items, part_keys, plain, timeline_item, typed
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import HEAD, Draw, LowStockState, Move, StockLevel, split_units
-from hub.ports import (
+from hub.errors import (
     AlreadyAppliedError,
     HubError,
-    LevelWritten,
     OrderConflictError,
     OrderExistsError,
+    PartsMissingError,
     StaleLevelError,
     StockConflictError,
     StoreError,
 )
+from hub.ports import LevelWritten
 
 __all__ = ["CHUNK_SIZE", "DynamoLedger"]
 

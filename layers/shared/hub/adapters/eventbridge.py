@@ -12,9 +12,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.claimcheck import MAX_DETAIL_BYTES, PayloadStore
+from hub.claimcheck import MAX_DETAIL_BYTES
+from hub.errors import HubError, PublishError
 from hub.events import BUS_SOURCE_PREFIX, HubEvent
-from hub.ports import HubError, PublishError
+from hub.ports import PayloadStore
 from hub.shredding import Sealer
 
 __all__ = ["EventBridgePublisher", "bus_publisher"]

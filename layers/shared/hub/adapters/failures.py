@@ -16,8 +16,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain
+from hub.errors import StoreError
 from hub.failures import RecordFailure
-from hub.ports import StoreError
 
 __all__ = ["KEEP_FOR", "DynamoFailureLog", "StoredFailure", "failure_key"]
 

@@ -34,15 +34,12 @@ from httpx_retries import Retry, RetryTransport
 
 from hub.adapters.breaker import CircuitBreaker, breaker_for
 from hub.budget import MIN_CALL_SECONDS, remaining
-from hub.ports import HubError
+from hub.errors import CircuitOpenError, OutboundError, OutOfTimeError, ThrottledError
 
 __all__ = [
     "META_THROTTLING_CODES",
-    "CircuitOpenError",
     "GuardTransport",
     "HubRetry",
-    "OutOfTimeError",
-    "OutboundError",
     "SigningTransport",
     "VendorError",
     "check",
@@ -66,37 +63,6 @@ FAILING_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePr
 # /docs/graph-api/guides/error-handling): 4 application, 17 user, 32 page, 613 custom rate limit,
 # 341 application limit reached, 80000-80014 business use case limits (80004: ads management).
 META_THROTTLING_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
-
-
-class OutboundError(HubError):
-    """A downstream API refused or failed a call after every retry.
-
-    The message names the call, the status, the vendor's error code and request id, never the body.
-    """
-
-    def __init__(
-        self, message: str, status_code: int | None = None, *, code: str | None = None, request_id: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.request_id = request_id
-
-
-class OutOfTimeError(OutboundError):
-    """A call not started: too little of the record's time budget is left for it to finish.
-
-    Retryable: the record goes back to its queue and is tried in a later invocation."""
-
-
-class CircuitOpenError(OutboundError):
-    """A call not made: the API's circuit is open after repeated failures (hub.adapters.breaker).
-
-    Retryable: the record goes back to its queue and is tried after the cool-down."""
-
-    def __init__(self, api: str, retry_in: float) -> None:
-        super().__init__(f"circuit open for {api}: not called, tried again after {retry_in:.0f}s")
-        self.api = api
 
 
 # A vendor's error code is a word from its fixed vocabulary (INVALID_EMAIL, "Member Exists"), a request
@@ -239,11 +205,6 @@ def throttled(response: httpx.Response) -> bool:
         return False
     code = error.get("code") if isinstance(error, Mapping) else None
     return isinstance(code, int) and not isinstance(code, bool) and code in META_THROTTLING_CODES
-
-
-class ThrottledError(Exception):
-    """Raised inside the retry loop so a throttled answer is retried like a 429; never escapes it
-    (when the retries are spent, the throttled response itself is returned to the caller)."""
 
 
 def _refuse_throttled(response: httpx.Response) -> None:

@@ -27,31 +27,17 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.http import OutboundError, vendor_error
+from hub.adapters.http import vendor_error
 from hub.domain.customers import Contact
+from hub.errors import HubSpotError
 from hub.vendor_versions import HUBSPOT_CRM_OBJECTS, HUBSPOT_LEGACY_V3
 
-__all__ = ["GDPR_DELETE_PATH", "UPSERT_PATH", "HubSpotClient", "HubSpotError", "hubspot_value"]
+__all__ = ["GDPR_DELETE_PATH", "UPSERT_PATH", "HubSpotClient", "hubspot_value"]
 
 UPSERT_PATH = f"/crm/objects/{HUBSPOT_CRM_OBJECTS}/contacts/batch/upsert"
 GDPR_DELETE_PATH = f"/crm/{HUBSPOT_LEGACY_V3}/objects/contacts/gdpr-delete"
 MAX_INPUTS = 100
 _PERMANENT = frozenset({"VALIDATION_ERROR", "INVALID_EMAIL", "BAD_REQUEST", "PROPERTY_DOESNT_EXIST"})
-
-
-class HubSpotError(OutboundError):
-    """HubSpot refused or failed one contact (or the whole call)."""
-
-    def __init__(
-        self,
-        message: str,
-        status_code: int | None = None,
-        category: str | None = None,
-        *,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, status_code, code=category, request_id=request_id)
-        self.category = category
 
 
 def hubspot_value(value: Any) -> str:

@@ -19,9 +19,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 
+from hub.errors import NotDurableError, PublishError
 from hub.events import HubEvent
-from hub.intake.errors import NotDurableError
-from hub.ports import EventPublisher, PublishError
+from hub.ports import EventPublisher
 
 __all__ = ["IdempotentDeliveryLog"]
 

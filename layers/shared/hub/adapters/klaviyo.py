@@ -24,11 +24,22 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.http import OutboundError, outbound_client, outbound_error
-from hub.marketing.ports import OutboundMessage
+from hub.adapters.http import outbound_client, outbound_error
+from hub.domain.marketing import OutboundMessage
+from hub.errors import OutboundError
+from hub.marketing.rules import Trigger
 from hub.vendor_versions import KLAVIYO_REVISION
 
-__all__ = ["KlaviyoClient", "event_body"]
+__all__ = ["KLAVIYO_METRICS", "KlaviyoClient", "event_body"]
+
+# The Klaviyo metric each marketing trigger's messages are tracked under (the flows key on it).
+KLAVIYO_METRICS = {
+    Trigger.POST_PURCHASE: "Post-Purchase Follow-Up",
+    Trigger.ABANDONED_CHECKOUT: "Abandoned Checkout Reminder",
+    Trigger.REVIEW_REQUEST: "Review Request",
+    Trigger.WIN_BACK: "Win-Back",
+    Trigger.BACK_IN_STOCK: "Back In Stock",
+}
 
 _CONTENT_TYPE = "application/vnd.api+json"
 

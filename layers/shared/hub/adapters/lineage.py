@@ -13,18 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain, typed
 from hub.domain.lineage import Call, LineageEntry, Step, in_time_order
-from hub.ports import StoreError
+from hub.errors import StoreError
 
-if TYPE_CHECKING:
-    from hub.services.lineage import LineageRecorder
-
-__all__ = ["LINEAGE_DAYS", "DynamoLineageLog", "lineage_item", "lineage_recorder"]
+__all__ = ["LINEAGE_DAYS", "DynamoLineageLog", "lineage_item"]
 
 # As long as the longest history the hub keeps (a year of disputes and returns, and some).
 LINEAGE_DAYS = 400
@@ -108,10 +105,3 @@ class DynamoLineageLog:
             return in_time_order(_entry(plain(i)) for page in pages for i in page["Items"])
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not read the lineage of {order_id}: {exc}") from exc
-
-
-def lineage_recorder(client: Any, table_name: str) -> LineageRecorder:
-    """What a function's composition root hands its services to record lineage on the table."""
-    from hub.services.lineage import LineageRecorder
-
-    return LineageRecorder(DynamoLineageLog(client, table_name))

@@ -37,8 +37,9 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.adapters.http import RETRY_STATUSES, HubRetry, OutboundError, outbound_client, outbound_error
-from hub.marketing.ports import OutboundMessage
+from hub.adapters.http import RETRY_STATUSES, HubRetry, outbound_client, outbound_error
+from hub.domain.marketing import OutboundMessage
+from hub.errors import OutboundError
 
 __all__ = ["EVENT_NAME", "MailchimpClient", "event_properties", "subscriber_hash", "trigger_event"]
 

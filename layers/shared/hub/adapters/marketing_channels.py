@@ -13,17 +13,13 @@ from typing import Any
 
 import httpx
 
-from hub.adapters.klaviyo import KlaviyoClient
+from hub.adapters.klaviyo import KLAVIYO_METRICS, KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient
 from hub.adapters.ses import SesSender
-from hub.marketing.ports import ActivityTracker, MessageSender
-from hub.ports import HubError
+from hub.errors import MissingCredentialError
+from hub.ports import ActivityTracker, MessageSender
 
-__all__ = ["MarketingChannels", "MissingCredentialError"]
-
-
-class MissingCredentialError(HubError):
-    """A key the configured channels need is not in the hub secret."""
+__all__ = ["MarketingChannels"]
 
 
 class MarketingChannels:
@@ -49,8 +45,6 @@ class MarketingChannels:
         return values[-1]  # the newest, during a rotation
 
     def _build(self, marketing: Any) -> tuple[list[MessageSender], KlaviyoClient | None]:
-        from hub.services.marketing import KLAVIYO_METRICS
-
         signature = marketing.model_dump_json()
         if signature not in self._built:
             senders: list[MessageSender] = []

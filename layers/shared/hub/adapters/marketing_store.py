@@ -37,9 +37,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hub.adapters.customers import erasure_mark_key, erasure_mark_time
 from hub.adapters.order_codec import plain, typed
 from hub.domain.customers import erasure_key
-from hub.marketing.ports import CheckoutState, Claim, LastOrder, Look, MarketingConflictError, Waiter
+from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, Waiter
+from hub.errors import MarketingConflictError, StoreError
 from hub.marketing.rules import admit
-from hub.ports import StoreError
 
 __all__ = ["DynamoMarketingStore", "SaltedCustomerKeys"]
 

@@ -32,12 +32,12 @@ from hub.domain.orders import (
     StorefrontFulfilment,
     TimelineEntry,
 )
+from hub.errors import PartsMissingError
 from hub.money import Money
 
 __all__ = [
     "INLINE_BYTES",
     "PAGE_BYTES",
-    "PartsMissingError",
     "order_from_items",
     "order_item",
     "order_items",
@@ -55,10 +55,6 @@ PAGE_BYTES = 64 * 1024
 # Follow-on events kept on a timeline entry above this size are compressed.
 EMITS_INLINE_BYTES = 64 * 1024
 _PAGED = ("lines", "reservations")
-
-
-class PartsMissingError(Exception):
-    """The order item names parts the read did not return (a write in flight): read again."""
 
 
 _ser = TypeSerializer()

@@ -16,9 +16,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import PartsMissingError, plain, stored_order
+from hub.adapters.order_codec import plain, stored_order
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
-from hub.ports import StoreError
+from hub.errors import PartsMissingError, StoreError
 
 __all__ = ["DynamoOrderPrivacy"]
 

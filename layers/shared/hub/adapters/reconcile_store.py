@@ -21,8 +21,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.errors import StoreError
 from hub.events import HubEvent
-from hub.ports import ReconcileCursor, StoreError
+from hub.ports import ReconcileCursor
 
 __all__ = ["DynamoAppliedEvents", "DynamoReconcileCursors"]
 

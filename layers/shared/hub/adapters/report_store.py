@@ -39,10 +39,18 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.domain.reporting import SKU_REVENUE, SKU_UNITS, BucketRow, Contribution, facts_from_json
-from hub.ports import StoreError
-from hub.services.analytics import SentMarker
-from hub.services.reporting import Facts, FactsWrite, ReportConflictError, StoredFacts
+from hub.domain.analytics import SentMarker
+from hub.domain.reporting import (
+    SKU_REVENUE,
+    SKU_UNITS,
+    BucketRow,
+    Contribution,
+    Facts,
+    FactsWrite,
+    StoredFacts,
+    facts_from_json,
+)
+from hub.errors import ReportConflictError, StoreError
 
 __all__ = ["DynamoReportStore"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.ports import PublishError, StoreError
+from hub.errors import PublishError, StoreError
 
 __all__ = ["S3PayloadStore"]
 

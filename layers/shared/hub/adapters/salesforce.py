@@ -45,19 +45,21 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.adapters.http import OutboundError, outbound_client, vendor_error
+from hub.adapters.http import outbound_client, vendor_error
 from hub.domain.customers import Contact
+from hub.errors import (
+    SalesforceAuthError,
+    SalesforceError,
+    SalesforceLimitError,
+    SalesforceMissingFieldsError,
+    SalesforceMultipleMatchesError,
+)
 
 __all__ = [
     "BATCH_SIZE",
     "ClientCredentials",
     "SalesforceAuth",
-    "SalesforceAuthError",
     "SalesforceClient",
-    "SalesforceError",
-    "SalesforceLimitError",
-    "SalesforceMissingFieldsError",
-    "SalesforceMultipleMatchesError",
     "StaticToken",
     "salesforce_value",
 ]
@@ -65,22 +67,6 @@ __all__ = [
 BATCH_SIZE = 200  # sObject Collections take at most 200 records per call
 OAUTH_TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
 _OAUTH_CODE = re.compile(r"[a-z_]{1,48}")  # RFC 6749 error codes (invalid_client, ...); nothing else is kept
-
-
-class SalesforceError(OutboundError):
-    """Salesforce refused or failed the upsert of one record."""
-
-
-class SalesforceMultipleMatchesError(SalesforceError):
-    """DUPLICATE_EXTERNAL_ID: several records carry this external id; merge them in Salesforce."""
-
-
-class SalesforceLimitError(SalesforceError):
-    """The org's API request allocation is spent (REQUEST_LIMIT_EXCEEDED)."""
-
-
-class SalesforceAuthError(SalesforceError):
-    """No session could be had: the credentials were refused, or a static token expired."""
 
 
 def salesforce_value(value: Any) -> Any:
@@ -214,14 +200,6 @@ class SalesforceAuth(httpx.Auth):
 
 
 # ------------------------------------------------------------------------------------------- records
-class SalesforceMissingFieldsError(SalesforceError):
-    """REQUIRED_FIELD_MISSING: the record cannot be created without these fields."""
-
-    def __init__(self, message: str, fields: frozenset[str]) -> None:
-        super().__init__(message)
-        self.fields = fields
-
-
 def _missing_only(outcome: Exception | str | None, defaults: Mapping[str, Any]) -> bool:
     return (
         isinstance(outcome, SalesforceMissingFieldsError) and bool(outcome.fields) and outcome.fields <= set(defaults)

@@ -19,14 +19,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.errors import ScheduleError
 from hub.marketing.rules import Due
-from hub.ports import HubError
 
-__all__ = ["ScheduleError", "SchedulerSchedules"]
-
-
-class ScheduleError(HubError):
-    """EventBridge Scheduler refused to create or delete a schedule."""
+__all__ = ["SchedulerSchedules"]
 
 
 def _code(exc: ClientError) -> str:

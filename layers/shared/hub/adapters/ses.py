@@ -14,15 +14,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.domain.marketing import OutboundMessage
+from hub.errors import SesError
 from hub.marketing.pages import ONE_CLICK
-from hub.marketing.ports import OutboundMessage
-from hub.ports import HubError
 
-__all__ = ["SesError", "SesSender", "mime_message"]
-
-
-class SesError(HubError):
-    """SES refused the message (identity not verified, sending paused, throttled)."""
+__all__ = ["SesSender", "mime_message"]
 
 
 def mime_message(message: OutboundMessage, sender: str, reply_to: str | None = None) -> EmailMessage:

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain, typed
-from hub.ports import StoreError
+from hub.errors import StoreError
 
 __all__ = ["DynamoShipmentStore", "tracking_key"]
 

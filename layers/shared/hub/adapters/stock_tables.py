@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.order_codec import plain, typed
 from hub.domain.sync import PlatformIds, SyncState
-from hub.ports import StoreError, SyncBusyError, SyncStaleError
+from hub.errors import StoreError, SyncBusyError, SyncStaleError
 
 __all__ = ["DynamoCatalog", "DynamoSyncLog"]
 

@@ -33,13 +33,13 @@ from httpx_retries import Retry
 from oauthlib.common import generate_nonce
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
-from hub.adapters.http import OutboundError, outbound_client
+from hub.adapters.http import outbound_client
 from hub.config import ChannelConfig
-from hub.secrets import SecretsError, SecretsProvider
+from hub.errors import CredentialsMissingError, SecretsError
+from hub.secrets import SecretsProvider
 
 __all__ = [
     "MAGENTO_OAUTH_KEYS",
-    "CredentialsMissingError",
     "MagentoOAuthSigner",
     "magento_client",
     "required_secret",
@@ -53,10 +53,6 @@ MAGENTO_OAUTH_KEYS = (
     "MAGENTO_ACCESS_TOKEN",
     "MAGENTO_ACCESS_TOKEN_SECRET",
 )
-
-
-class CredentialsMissingError(OutboundError):
-    """A channel's API credentials are not in the hub secret; the message names the missing key."""
 
 
 def required_secret(secrets: SecretsProvider, name: str, channel: str, purpose: str) -> str:

@@ -34,10 +34,11 @@ from typing import Any
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
-from hub.adapters.storefront_auth import CredentialsMissingError, magento_client, required_secret, woocommerce_client
+from hub.adapters.http import check, outbound_client, vendor_error
+from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig
 from hub.domain.sync import StockPush
+from hub.errors import ChangeFromQuantityStaleError, OutboundError
 from hub.ports import StockPusher
 from hub.secrets import SecretsProvider
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
@@ -45,9 +46,7 @@ from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 __all__ = [
     "SET_QUANTITIES",
     "SHOPIFY_API_VERSION",
-    "ChangeFromQuantityStaleError",
     "CompareQuantityStaleError",
-    "CredentialsMissingError",
     "StorefrontStock",
 ]
 
@@ -66,10 +65,6 @@ SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!, 
 _STALE = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
 # Key generations tried in one push; each is only used after Shopify said the one before failed.
 _KEY_GENERATIONS = 4
-
-
-class ChangeFromQuantityStaleError(OutboundError):
-    """The storefront's count changed since the hub last knew it; retry once the hub has heard."""
 
 
 CompareQuantityStaleError = ChangeFromQuantityStaleError  # the name before Shopify 2026-04

@@ -33,10 +33,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from hub.adapters.http import OutboundError, check, outbound_client, vendor_error
-from hub.adapters.storefront_auth import CredentialsMissingError, magento_client, required_secret, woocommerce_client
+from hub.adapters.http import check, outbound_client, vendor_error
+from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
+from hub.errors import OutboundError
 from hub.secrets import SecretsProvider
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
@@ -45,7 +46,6 @@ __all__ = [
     "FULFILLMENT_ORDER_OPEN",
     "ORDER_FULFILMENTS_QUERY",
     "SHOPIFY_API_VERSION",
-    "CredentialsMissingError",
     "StorefrontWriters",
     "WriteResult",
     "magento_carrier_code",
@@ -64,6 +64,8 @@ class WriteResult:
 
 
 class _Writer(Protocol):
+    """This module's own per-platform writers (private: the core calls StorefrontWriter in hub.ports)."""
+
     def write(self, order: Order, fulfilment: Fulfilment, platform_order_id: str) -> WriteResult: ...
 
 

@@ -23,15 +23,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from hub.domain.orders import Fulfilment, Order, OrderLine, OrderStatus, can_transition
+from hub.errors import NotShippedYetError, StorefrontShipmentPendingError
 
 __all__ = [
     "OPEN",
     "SHIPPED",
     "Decision",
-    "NotShippedYetError",
     "Rate",
     "Shipment",
-    "StorefrontShipmentPendingError",
     "choose_rate",
     "fulfilment_id_for",
     "mark_written_back",
@@ -46,22 +45,6 @@ S = OrderStatus
 OPEN = frozenset({"pending", "label_purchased"})
 SHIPPED = frozenset({"shipped", "delivered"})
 _CLOSED_ORDER = frozenset({S.CANCELLED, S.REFUNDED})
-
-
-class NotShippedYetError(Exception):
-    """A carrier reports a delivery for a fulfilment the hub has not recorded as shipped yet.
-
-    Raised (not recorded) so the update is retried: the shipment's own record is on its way.
-    """
-
-
-class StorefrontShipmentPendingError(Exception):
-    """The order says the storefront shipped (some of) it, but that shipment is not applied yet.
-
-    Raised (not recorded) so routing is retried: the storefront's OrderFulfilled was published in
-    the same PutEvents as the statement, so it is on its way, and routing now could buy a label for
-    units that have already left.
-    """
 
 
 @dataclass

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from hub.errors import IllegalTransitionError
 from hub.money import Money
 
 __all__ = [
     "Address",
     "Fulfilment",
     "HoldReason",
-    "IllegalTransitionError",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -60,10 +60,6 @@ _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     return target in _TRANSITIONS[current]
-
-
-class IllegalTransitionError(ValueError):
-    """The event would move the order somewhere its status does not allow."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ __all__ = [
     "apply_payment",
     "apply_payment_failure",
     "apply_refund",
+    "order_id_for",
     "paid_amount",
     "refunded_amount",
 ]
@@ -171,3 +172,17 @@ def apply_cancellation(order: Order, reason: str | None) -> Decision:
     if not moved:
         return Decision(f"cancelled by the storefront, but the order is {order.status.value}", applied=False)
     return Decision(f"cancelled ({reason or 'no reason given'})", restock=_unshipped(order))
+
+
+def order_id_for(channel: str, order_id: str | None, invoice_id: str | None, invoice_prefix: str | None) -> str | None:
+    """The order a gateway's payment points at, from its reference: the storefront's order id, else
+    its invoice id less the gateway's configured prefix (PayPal's `WC-` before the order number);
+    None when the reference names neither."""
+    if order_id:
+        return f"{channel}:{order_id}"
+    if invoice_id:
+        number = invoice_id
+        if invoice_prefix and number.startswith(invoice_prefix):
+            number = number[len(invoice_prefix) :]
+        return f"{channel}:{number}"
+    return None

@@ -55,10 +55,13 @@ __all__ = [
     "Contribution",
     "CustomerFacts",
     "CustomerOrder",
+    "Facts",
+    "FactsWrite",
     "Message",
     "OrderFacts",
     "Placement",
     "Refund",
+    "StoredFacts",
     "contribution_of",
     "daily_report",
     "day_of",
@@ -506,3 +509,21 @@ def daily_report(
         "channels": channels,
         "totals": _summary(selected, top) or empty,
     }
+
+
+@dataclass(frozen=True)
+class StoredFacts:
+    facts: Facts
+    contribution: Contribution  # what these facts have added to the counters so far
+    version: int
+
+
+@dataclass(frozen=True)
+class FactsWrite:
+    """New facts to store: their contribution, the version they were read at (None: not stored yet)
+    and what they add to the daily counters."""
+
+    facts: Facts
+    contribution: Contribution
+    expected_version: int | None
+    delta: Contribution

@@ -9,6 +9,7 @@ from enum import StrEnum
 from zlib import crc32
 
 from hub.domain.orders import OrderLine, Reservation
+from hub.errors import InsufficientStockError
 
 __all__ = [
     "COUNTS_OWN_ORDERS",
@@ -16,7 +17,6 @@ __all__ = [
     "MAX_SHARDS",
     "Crossing",
     "Draw",
-    "InsufficientStockError",
     "LocationRef",
     "LowStockState",
     "Move",
@@ -69,15 +69,6 @@ class StockLevel:
     def spare(self) -> int:
         """Available units on the location's own row, outside its shards (released units land there)."""
         return self.available - sum(self.shards)
-
-
-class InsufficientStockError(Exception):
-    """Not every line can be reserved; `shortages` maps sku -> units missing."""
-
-    def __init__(self, shortages: Mapping[str, int]) -> None:
-        self.shortages = dict(shortages)
-        listed = ", ".join(f"{sku} short by {n}" for sku, n in sorted(self.shortages.items()))
-        super().__init__(f"insufficient stock: {listed}")
 
 
 def order_locations(locations: Sequence[LocationRef], ship_country: str | None) -> list[str]:

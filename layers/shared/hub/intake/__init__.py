@@ -1,32 +1,12 @@
 """Webhook intake: verify the raw bytes, normalise into canonical events, publish exactly once."""
 
-from hub.intake.errors import (
-    IntakeError,
-    MalformedPayloadError,
-    MethodNotAllowedError,
-    NotDurableError,
-    PayloadTooLargeError,
-    SignatureError,
-    TooManyRefusalsError,
-    UnknownSourceError,
-)
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
-from hub.intake.service import MAX_BODY_BYTES, DeliveryLog, IntakeService, WebhookSource
+from hub.intake.service import MAX_BODY_BYTES, IntakeService
 
 __all__ = [
     "MAX_BODY_BYTES",
     "Delivery",
-    "DeliveryLog",
-    "IntakeError",
     "IntakeResult",
     "IntakeService",
-    "MalformedPayloadError",
-    "MethodNotAllowedError",
-    "NotDurableError",
-    "PayloadTooLargeError",
-    "SignatureError",
-    "TooManyRefusalsError",
-    "UnknownSourceError",
     "WebhookRequest",
-    "WebhookSource",
 ]

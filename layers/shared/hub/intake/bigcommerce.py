@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.errors import BigCommerceFetchError, MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -56,19 +57,17 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import validation_problem
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
-from hub.money import MoneyError, parse_minor
+from hub.money import parse_minor
+from hub.ports import BigCommerceApi
 from hub.secrets import SecretsProvider
 
 __all__ = [
     "DEFAULT_API_URL",
     "TOLERANCE_SECONDS",
-    "BigCommerceApi",
-    "BigCommerceFetchError",
     "BigCommerceResources",
     "BigCommerceSource",
     "Notice",
@@ -101,21 +100,6 @@ ORDER_PLACED_SCOPE = "store/order/created"
 _PAID_STATUS_IDS = frozenset({2, 3, 4, 8, 9, 10, 11, 14})  # shipped, awaiting fulfilment, refunded, ...
 _CANCELLED_STATUS_ID = 5
 _SHIPPED_STATUS_ID = 2  # 3 is "Partially Shipped": the products' quantity_shipped say which units
-
-
-class BigCommerceFetchError(Exception):
-    """The resource could not be read now (network, 5xx, 429, 404, no token, unexpected shape).
-
-    Never fatal to a delivery: intake makes it durable, and resource_fetch retries it.
-    """
-
-
-class BigCommerceApi(Protocol):
-    def get_json(self, api_url: str, store_hash: str, path: str, *, deadline: float | None = None) -> Any:
-        """GET {api_url}/stores/{store_hash}{path}: the JSON document, None for 204 No Content.
-
-        Raises BigCommerceFetchError for anything else, before `deadline` (time.monotonic()) passes.
-        """
 
 
 def standard_webhooks_key(secret: str) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from hub.intake.errors import MalformedPayloadError
+from hub.errors import MalformedPayloadError
 from hub.intake.service import load_json_object
 
 __all__ = ["EventReader", "validation_problem"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from hub.intake.errors import IntakeError, NotDurableError, SignatureError
+from hub.errors import NotDurableError, SignatureError
 
 if TYPE_CHECKING:
     import httpx
@@ -62,7 +62,7 @@ class FetchPolicy:
 @dataclass(frozen=True)
 class _Failure:
     until: float
-    error: IntakeError
+    error: SignatureError | NotDurableError
 
 
 class KeyFetcher(Generic[T]):

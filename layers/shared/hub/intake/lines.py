@@ -28,7 +28,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainValidator
 
 from hub.config import ChannelConfig
-from hub.intake.errors import MalformedPayloadError
+from hub.errors import MalformedPayloadError
 from hub.money import exact_decimal, parse_units
 
 __all__ = ["Amount", "OptionalAmount", "OptionalTime", "Units", "line_sku"]

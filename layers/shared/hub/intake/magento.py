@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.config import ChannelConfig, HubConfig
+from hub.errors import IntakeError, MalformedPayloadError, MoneyError, NotDurableError, QuantityError, SignatureError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -57,13 +58,12 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import validation_problem
-from hub.intake.errors import IntakeError, MalformedPayloadError, NotDurableError, SignatureError
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json
 from hub.intake.signatures import any_match
-from hub.money import MoneyError, QuantityError, parse_minor, parse_units
+from hub.money import parse_minor, parse_units
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
@@ -642,7 +642,7 @@ class MagentoSource:
 
     def _verify_with_fetched(self, pairs: list, urls: list[str | None], body: bytes) -> None:
         """Signature n with the key at path n, as Adobe pairs them; either verifying is enough."""
-        failures: list[IntakeError] = []
+        failures: list[IntakeError | NotDurableError] = []
         for (value, _), url in zip(pairs, urls, strict=True):
             if not value:
                 continue
@@ -654,7 +654,7 @@ class MagentoSource:
                 continue
             try:
                 key = self._keys.get(url)
-            except IntakeError as exc:
+            except (IntakeError, NotDurableError) as exc:
                 failures.append(exc)
                 continue
             if _verifies((key,), signature, body):

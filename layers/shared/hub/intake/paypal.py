@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from hub.config import HubConfig
+from hub.errors import MalformedPayloadError, MoneyError, SignatureError
 from hub.events import (
     DisputeData,
     HubEvent,
@@ -61,10 +62,9 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.model import Delivery, WebhookRequest
-from hub.money import MoneyError, parse_minor
+from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from hub.config import HubConfig
-from hub.events import HubEvent
-from hub.intake.errors import MalformedPayloadError, MethodNotAllowedError, PayloadTooLargeError, UnknownSourceError
+from hub.errors import (
+    MalformedPayloadError,
+    MethodNotAllowedError,
+    MoneyError,
+    PayloadTooLargeError,
+    UnknownSourceError,
+)
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
-from hub.money import MoneyError
+from hub.ports import DeliveryLog, WebhookSource
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
@@ -22,36 +27,6 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1024 * 1024
 # The deepest any vendor's payload nests is about ten levels; a document deeper than this is refused.
 MAX_JSON_DEPTH = 64
-
-
-class WebhookSource(Protocol):
-    name: str
-
-    def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
-        """Raise SignatureError unless the raw bytes carry a valid signature."""
-
-    def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
-        """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
-
-
-class StorefrontSource(WebhookSource, Protocol):
-    """A source whose deliveries name their store in an unsigned header: the store chooses the
-    channel, and the channel the one secret that may verify the delivery."""
-
-    def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
-        """The key of the secret of the channel this delivery claims; SignatureError (401) when no
-        configured channel is the store it names."""
-
-    def verify(self, request: WebhookRequest, secrets: SecretsProvider, secret_key: str | None = None) -> None:
-        """Raise SignatureError unless the raw bytes carry a valid signature by `secret_key`'s secret."""
-
-
-class DeliveryLog(Protocol):
-    def publish_once(self, dedupe_key: str, events: Sequence[HubEvent]) -> bool:
-        """Publish unless this delivery was already published; True when published now.
-
-        A failed publish leaves no trace, so the sender's retry publishes.
-        """
 
 
 def load_json(body: bytes, source: str, *, parse_float: Callable[[str], Any] | None = None) -> Any:

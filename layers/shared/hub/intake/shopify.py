@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     AppUninstalled,
     AppUninstalledData,
@@ -53,12 +54,11 @@ from hub.events import (
     StorefrontFulfilmentRef,
     event_id_for,
 )
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
-from hub.money import MoneyError, parse_minor
+from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
 __all__ = ["TOPICS", "ShopifySource"]

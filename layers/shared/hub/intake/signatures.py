@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from hub.intake.errors import SignatureError
+from hub.errors import SignatureError
 
 
 def any_match(expected: Iterable[bytes | str], given: Iterable[bytes | str]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from hub.intake.service import WebhookSource
+from hub.ports import WebhookSource
 
 _WHERE: dict[str, str] = {
     "shopify": "hub.intake.shopify:ShopifySource",

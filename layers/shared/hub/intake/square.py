@@ -31,6 +31,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from hub.config import HubConfig
+from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import (
     MAX_STOCK_LEVEL,
     HubEvent,
@@ -46,7 +47,6 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import any_match, hmac_sha256_b64
 from hub.secrets import SecretsProvider

@@ -35,6 +35,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from hub.config import HubConfig
+from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import (
     CheckoutData,
     CheckoutExpired,
@@ -51,7 +52,6 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import any_match
 from hub.secrets import SecretsProvider

@@ -19,7 +19,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig, UnknownChannelError
+from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     CustomerData,
     CustomerUpserted,
@@ -45,12 +46,11 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import validation_problem
-from hub.intake.errors import MalformedPayloadError, SignatureError
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
-from hub.money import MoneyError, parse_minor
+from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
 __all__ = ["WooCommerceSource", "woocommerce_secret_keys"]

@@ -1,6 +1,7 @@
-"""Marketing automation: rules (`rules`), the interfaces marketing owns (`ports`), email content
-(`render`, `templates/`) and unsubscribe links (`unsubscribe`). The service that runs them is
-`hub.services.marketing`; docs/marketing.md describes the whole."""
+"""Marketing automation: rules (`rules`), email content (`render`, `templates/`) and unsubscribe
+links (`unsubscribe`). Its interfaces are in `hub.ports` with the others, the values they carry in
+`hub.domain.marketing`; the service that runs them is `hub.services.marketing`; docs/marketing.md
+describes the whole."""
 
 from hub.marketing.rules import Due, Situation, Trigger
 

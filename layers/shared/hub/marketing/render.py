@@ -13,15 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from hub.marketing.ports import MessageContent
+from hub.domain.marketing import MessageContent
+from hub.errors import RenderError
 
-__all__ = ["TEMPLATES", "RenderError", "Renderer"]
+__all__ = ["TEMPLATES", "Renderer"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-class RenderError(ValueError):
-    """A template is missing, broken, or lacks a subject or the unsubscribe link."""
 
 
 class Renderer:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-from hub.settings import SettingsError
+from hub.errors import SettingsError
 
 __all__ = ["MarketingSettings", "marketing_settings"]
 

@@ -22,15 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hub.adapters.http import OutboundError
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.lineage import Call, CallResult
 from hub.domain.sync import PlatformIds, PushTarget, StockPush
+from hub.errors import OutboundError, SyncBusyError, SyncFailedError, SyncStaleError
 from hub.events import StockLevelChanged
-from hub.ports import Catalog, StockLedger, StockPushers, SyncBusyError, SyncLog, SyncStaleError
+from hub.ports import Catalog, StockLedger, StockPushers, SyncLog
 from hub.services.lineage import LineageRecorder
 
-__all__ = ["ChannelSync", "PushOutcome", "PushResult", "SyncFailedError", "sync_targets"]
+__all__ = ["ChannelSync", "PushOutcome", "PushResult", "sync_targets"]
 
 PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")
 # Longer than a push can take (the outbound client's retry budget plus its timeouts).
@@ -54,15 +54,6 @@ class PushResult:
     outcome: PushOutcome
     quantity: int | None = None
     reason: str | None = None
-
-
-class SyncFailedError(Exception):
-    """At least one channel's push failed; the record is retried (pushes that succeeded are not redone)."""
-
-    def __init__(self, results: list[PushResult]) -> None:
-        self.results = results
-        failed = ", ".join(f"{r.channel}: {r.reason}" for r in results if r.outcome is PushOutcome.FAILED)
-        super().__init__(f"stock push failed ({failed})")
 
 
 def sync_targets(

@@ -19,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from hub.errors import ContactErasureError
 from hub.events import CustomerErased
-from hub.ports import ContactDeleter, ContactRecord, ContactRegistry, HubError
+from hub.ports import ContactDeleter, ContactRecord, ContactRegistry
 
-__all__ = ["ContactErasure", "ContactErasureError", "erases_contacts"]
-
-
-class ContactErasureError(HubError):
-    """Some of the customer's downstream contacts could not be deleted; the event is retried."""
+__all__ = ["ContactErasure", "erases_contacts"]
 
 
 def _now() -> datetime:

@@ -22,20 +22,17 @@ from typing import Any
 from hub.config import CrmConfig, HubConfig
 from hub.domain.customers import Contact, CustomerProfile, contact_value, erasure_key
 from hub.domain.lineage import Call, CallResult, LineageEntry
+from hub.errors import CrmBusyError, HubError
 from hub.events import CustomerErased
-from hub.ports import ContactDeleter, ContactRegistry, CrmClient, CustomerStore, HubError
+from hub.ports import ContactDeleter, ContactRegistry, CrmClient, CustomerStore
 from hub.services.contact_erasure import ContactErasure
 from hub.services.lineage import LineageRecorder, failure_detail
 
-__all__ = ["CRM_SYSTEMS", "CrmBusyError", "CrmSync", "contact_digest", "contact_for"]
+__all__ = ["CRM_SYSTEMS", "CrmSync", "contact_digest", "contact_for"]
 
 CRM_SYSTEMS = frozenset({"hubspot", "salesforce"})
 
 LEASE_SECONDS = 120  # longer than the function's timeout, so a live push always outlasts its lease
-
-
-class CrmBusyError(HubError):
-    """Another push for the same customer holds the lease; this one is retried later."""
 
 
 def contact_for(profile: CustomerProfile, crm: CrmConfig) -> Contact:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from hub.claimcheck import PayloadStore
 from hub.config import HubConfig
 from hub.domain.customers import (
     CustomerProfile,
@@ -30,6 +29,8 @@ from hub.domain.customers import (
     status_tells_a_summary,
     summary_for,
 )
+from hub.domain.payments import order_id_for
+from hub.errors import ProfileConflictError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
@@ -46,19 +47,10 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import (
-    CustomerStore,
-    DataKeys,
-    Derived,
-    EventPublisher,
-    OrderPrivacy,
-    ProfileConflictError,
-    StoredOrder,
-)
-from hub.services.payments import order_id_for
-from hub.services.privacy import Handled, OrderNotRecordedError, PrivacyService
+from hub.ports import CustomerStore, DataKeys, Derived, EventPublisher, OrderPrivacy, PayloadStore, StoredOrder
+from hub.services.privacy import Handled, PrivacyService
 
-__all__ = ["CustomerService", "Handled", "OrderNotRecordedError", "facts_from"]
+__all__ = ["CustomerService", "Handled", "facts_from"]
 
 _ATTEMPTS = 8
 _MARKS_REMEMBERED = 10_000
@@ -121,7 +113,8 @@ def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
         return Fact(kind=FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status}, **common)
     if isinstance(event, PaymentSucceeded | PaymentRefunded):
         data = event.data
-        order_id = order_id_for(data.reference, event.channel, config, data.gateway)
+        ref = data.reference
+        order_id = order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(data.gateway))
         if order_id is None:
             return None
         if isinstance(event, PaymentSucceeded):

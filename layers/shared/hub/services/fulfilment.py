@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from hub.config import CarrierConfig, HubConfig
 from hub.domain.fulfilment import (
@@ -40,6 +39,7 @@ from hub.domain.fulfilment import (
 from hub.domain.lineage import Call, CallResult, DecisionResult
 from hub.domain.orders import Fulfilment, Order, OrderStatus
 from hub.domain.stock import order_locations
+from hub.errors import ShipError
 from hub.events import (
     FulfilmentLine,
     FulfilmentPlan,
@@ -59,72 +59,13 @@ from hub.events import (
     parse_event,
 )
 from hub.observability import logger
-from hub.ports import EventPublisher, Ledger
+from hub.ports import CarrierPort, EventPublisher, Ledger, ShipmentStore, StorefrontWriter
 from hub.services.lineage import LineageRecorder, failure_detail
 from hub.services.orders import Change, OrderUpdater, Outcome
 
 __all__ = [
-    "CarrierPort",
     "FulfilmentService",
-    "LabelPort",
-    "ShipError",
-    "ShipmentStore",
-    "StorefrontWriter",
 ]
-
-
-class ShipError(ValueError):
-    """A manual shipment that cannot be recorded; the message says why, for the merchant."""
-
-    def __init__(self, message: str, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
-class LabelPort(Protocol):
-    shipment_id: str
-    carrier: str | None
-    service: str | None
-    tracking_number: str
-    tracking_url: str | None
-    label_url: str | None
-
-
-class CarrierPort(Protocol):
-    name: str
-
-    def create_shipment(self, request: object) -> str: ...
-
-    def buy(self, shipment_id: str, request: object, rebook: Callable[[str], str] | None = None) -> LabelPort:
-        """Buy the shipment's label, or return the one already bought. A carrier that must re-rate
-        (rates too old to buy) creates a new shipment and calls `rebook` with its id before buying on
-        it; `rebook` keeps it as the fulfilment's booking and returns the booking kept."""
-        ...
-
-
-class ShipmentStore(Protocol):
-    def booking(self, fulfilment_id: str) -> str | None: ...
-
-    def record_booking(self, fulfilment_id: str, order_id: str, provider: str, shipment_id: str) -> str: ...
-
-    def rebook(self, fulfilment_id: str, previous: str, shipment_id: str) -> str:
-        """Replace the kept shipment `previous` by `shipment_id`, unless it changed; the one kept."""
-        ...
-
-    def index_tracking(self, tracking_number: str, order_id: str, fulfilment_id: str) -> None: ...
-
-    def find_tracking(self, tracking_number: str) -> tuple[str, str] | None: ...
-
-
-class WriteResultPort(Protocol):
-    platform: str
-    reference: str | None
-    skipped: str | None
-    known: bool
-
-
-class StorefrontWriter(Protocol):
-    def write(self, order: Order, fulfilment: Fulfilment) -> WriteResultPort: ...
 
 
 @dataclass(frozen=True)

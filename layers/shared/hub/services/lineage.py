@@ -22,6 +22,7 @@ from hub.domain.lineage import (
     decision_from_timeline,
     in_time_order,
 )
+from hub.domain.payments import order_id_for
 from hub.events import HubEvent
 from hub.observability import MetricUnit, logger, metrics
 from hub.ports import Ledger, LineageLog
@@ -48,9 +49,8 @@ def orders_named(events: Iterable[HubEvent], config: HubConfig) -> dict[str, lis
         data = getattr(event, "data", None)
         order_id = getattr(data, "order_id", None)
         if not isinstance(order_id, str) and getattr(data, "gateway", None) and hasattr(data, "reference"):
-            from hub.services.payments import order_id_for  # only deliveries from gateways pay for this
-
-            order_id = order_id_for(data.reference, event.channel, config, data.gateway)
+            ref = data.reference
+            order_id = order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(data.gateway))
         if isinstance(order_id, str) and order_id:
             named.setdefault(order_id, []).append(event)
     return named

@@ -27,7 +27,9 @@ from typing import Any
 
 from hub.domain.customers import CustomerProfile, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
+from hub.domain.marketing import CheckoutState, LastOrder, OutboundMessage, Waiter
 from hub.domain.orders import Order, OrderStatus
+from hub.errors import MarketingConflictError, MessageBusyError
 from hub.events import (
     RESERVED_TOPIC,
     CheckoutStarted,
@@ -40,20 +42,6 @@ from hub.events import (
     StockLevelChanged,
     StockShortage,
     hub_event,
-)
-from hub.marketing.ports import (
-    ActivityTracker,
-    CheckoutState,
-    CustomerKeys,
-    LastOrder,
-    MarketingConflictError,
-    MarketingStore,
-    MessageBusyError,
-    MessageSender,
-    OrderReader,
-    OutboundMessage,
-    Schedules,
-    Waiter,
 )
 from hub.marketing.render import Renderer
 from hub.marketing.rules import (
@@ -73,11 +61,22 @@ from hub.marketing.rules import (
 )
 from hub.marketing.unsubscribe import unsubscribe_link
 from hub.money import format_minor
-from hub.ports import ContactDeleter, ContactRegistry, EventPublisher, ProfileStore
+from hub.ports import (
+    ActivityTracker,
+    ContactDeleter,
+    ContactRegistry,
+    CustomerKeys,
+    EventPublisher,
+    MarketingStore,
+    MessageSender,
+    OrderReader,
+    ProfileStore,
+    Schedules,
+)
 from hub.services.contact_erasure import ContactErasure
 from hub.services.lineage import LineageRecorder, failure_detail
 
-__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService", "UnsubscribeNotConfiguredError"]
+__all__ = ["MARKETING_SYSTEMS", "Handled", "MarketingService"]
 
 MARKETING_SYSTEMS = frozenset({"klaviyo", "mailchimp"})
 
@@ -91,17 +90,6 @@ LEASE_SECONDS = 900
 _STATUSES = frozenset({"paid", "delivered", "cancelled", "refunded"})
 _SUGGESTION_SOURCES = 10  # at most this many of the customer's products feed the suggestions
 _ITEMS_SHOWN = 5
-KLAVIYO_METRICS = {
-    Trigger.POST_PURCHASE: "Post-Purchase Follow-Up",
-    Trigger.ABANDONED_CHECKOUT: "Abandoned Checkout Reminder",
-    Trigger.REVIEW_REQUEST: "Review Request",
-    Trigger.WIN_BACK: "Win-Back",
-    Trigger.BACK_IN_STOCK: "Back In Stock",
-}
-
-
-class UnsubscribeNotConfiguredError(RuntimeError):
-    """Email needs an unsubscribe link: no page URL or no MARKETING_UNSUBSCRIBE_SECRET."""
 
 
 @dataclass(frozen=True)

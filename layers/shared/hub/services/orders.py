@@ -18,8 +18,9 @@ from enum import StrEnum
 from hub.domain.lineage import DecisionResult
 from hub.domain.orders import Order, OrderLine, TimelineEntry
 from hub.domain.stock import StockChange, consume, release
+from hub.errors import AlreadyAppliedError, OrderConflictError
 from hub.events import HubEvent, OrderStatusChanged, StatusChangeData, hub_event, parse_event
-from hub.ports import AlreadyAppliedError, EventPublisher, Ledger, OrderConflictError
+from hub.ports import EventPublisher, Ledger
 from hub.services.lineage import LineageRecorder
 from hub.services.stock_events import stock_moved
 

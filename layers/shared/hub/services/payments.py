@@ -24,7 +24,9 @@ from hub.domain.payments import (
     apply_payment,
     apply_payment_failure,
     apply_refund,
+    order_id_for,
 )
+from hub.errors import UnmatchedPaymentError
 from hub.events import (
     HubEvent,
     OrderCancelled,
@@ -43,27 +45,10 @@ from hub.ports import EventPublisher, Ledger
 from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome
 
-__all__ = ["PaymentService", "UnmatchedPaymentError", "order_id_for", "order_id_of"]
+__all__ = ["PaymentService", "order_id_of"]
 
 GatewayEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentDisputed
 StorefrontEvent = OrderPaid | OrderUpdated | OrderCancelled | RefundIssued
-
-
-class UnmatchedPaymentError(ValueError):
-    """A gateway payment that names no order; it is kept for a person to look at."""
-
-
-def order_id_for(reference: OrderReference, channel: str, config: HubConfig, gateway: str) -> str | None:
-    if reference.order_id:
-        return f"{channel}:{reference.order_id}"
-    if reference.invoice_id:
-        gateway_config = config.gateways.get(gateway)  # type: ignore[call-overload]
-        prefix = gateway_config.invoice_prefix if gateway_config else None
-        number = reference.invoice_id
-        if prefix and number.startswith(prefix):
-            number = number[len(prefix) :]
-        return f"{channel}:{number}"
-    return None
 
 
 def order_id_of(event: HubEvent, config: HubConfig) -> str | None:
@@ -75,7 +60,7 @@ def order_id_of(event: HubEvent, config: HubConfig) -> str | None:
         return order_id
     reference, gateway = getattr(data, "reference", None), getattr(data, "gateway", None)
     if isinstance(reference, OrderReference) and gateway:
-        return order_id_for(reference, event.channel, config, gateway)
+        return order_id_for(event.channel, reference.order_id, reference.invoice_id, config.invoice_prefix(gateway))
     return None
 
 
@@ -185,7 +170,10 @@ class PaymentService:
     # ------------------------------------------------------------------ gateway facts
     def _gateway(self, event: GatewayEvent) -> Outcome:
         data = event.data
-        order_id = order_id_for(data.reference, event.channel, self._config(), data.gateway)
+        ref = data.reference
+        order_id = order_id_for(
+            event.channel, ref.order_id, ref.invoice_id, self._config().invoice_prefix(data.gateway)
+        )
         if order_id is None:
             raise UnmatchedPaymentError(
                 f"{data.gateway} {event.type} names no order (no order id, custom_id, invoice_id or reference_id)"

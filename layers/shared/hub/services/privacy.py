@@ -25,11 +25,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
-from hub.claimcheck import PayloadStore
-from hub.domain.customers import CustomerProfile, Fact, FactKind, normalise_email, owner_of
+from hub.domain.customers import Fact, FactKind, normalise_email, owner_of
 from hub.domain.privacy import OrderErasure
+from hub.errors import OrderNotRecordedError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
@@ -38,16 +37,12 @@ from hub.events import (
     ShopRedactionRequested,
     hub_event,
 )
-from hub.ports import CustomerStore, DataKeys, EventPublisher, HubError, OrderPrivacy
+from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy, PayloadStore, Profiles
 from hub.views import customer_view
 
-__all__ = ["Handled", "OrderNotRecordedError", "PrivacyService", "Profiles"]
+__all__ = ["Handled", "PrivacyService"]
 
 _ORDERS_PER_EVENT = 200
-
-
-class OrderNotRecordedError(HubError):
-    """An erased customer's order arrived before the ledger recorded it; erase it on a later try."""
 
 
 @dataclass(frozen=True)
@@ -59,19 +54,6 @@ class Handled:
     emails: frozenset[str] = frozenset()
     detail: dict[str, str] = field(default_factory=dict)
     order_id: str | None = None  # the order the event concerns, for the lineage of the CRM push
-
-
-class Profiles(Protocol):
-    """What an erasure needs from profile building."""
-
-    def key(self, email: str) -> str:
-        """The erasure key of a customer."""
-
-    def summarise(self, email: str, order_id: str) -> list[Fact]:
-        """Derive and store the customer's summary of an order again (none once its facts are gone)."""
-
-    def refresh(self, email: str) -> tuple[CustomerProfile | None, list[Fact]]:
-        """Derive and store the customer's profile again (None: nothing left)."""
 
 
 def _exports_prefix(key: str) -> str:

@@ -27,16 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.config import HubConfig
-from hub.intake.errors import IntakeError
-from hub.intake.service import DeliveryLog
-from hub.ports import (
-    AppliedEvents,
-    ChangeFeeds,
-    FeedNotConfiguredError,
-    HubError,
-    ReconcileCursors,
-    ReconcileTarget,
-)
+from hub.errors import FeedNotConfiguredError, HubError
+from hub.ports import AppliedEvents, ChangeFeeds, DeliveryLog, ReconcileCursors, ReconcileTarget
 from hub.services.lineage import VIA_RECONCILER, LineageRecorder
 
 __all__ = [
@@ -193,7 +185,7 @@ class Reconciler:
                 page = feed.page(since, token)
                 for change in page.changes:
                     self._take(target, change, result)
-            except (HubError, IntakeError) as exc:
+            except HubError as exc:
                 # A FeedError (the vendor), a StoreError (the table), or NotDurableError (the bus or
                 # the delivery log did not take the change): the cursor stays before this page.
                 result.error = str(exc)

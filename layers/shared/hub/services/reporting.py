@@ -13,27 +13,32 @@ whichever writer comes second sees the other's facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from hub.config import HubConfig
+from hub.domain.analytics import Contact, Purchase, RefundMade
+from hub.domain.payments import order_id_for
 from hub.domain.pii import customer_key
 from hub.domain.reporting import (
-    BucketRow,
     CheckoutFacts,
     CheckoutStart,
     Contribution,
     CustomerFacts,
+    Facts,
+    FactsWrite,
     Message,
     OrderFacts,
     Placement,
     Refund,
+    StoredFacts,
     daily_report,
     difference,
     stamp,
 )
+from hub.errors import ReportConflictError
 from hub.events import (
     CheckoutStarted,
     HubEvent,
@@ -43,60 +48,13 @@ from hub.events import (
     PaymentRefunded,
     RefundIssued,
 )
-from hub.ports import HubError
-from hub.services.analytics import AnalyticsForwarder, Contact, Purchase, RefundMade
-from hub.services.payments import order_id_for
+from hub.ports import ReportStore
+from hub.services.analytics import AnalyticsForwarder
 
-__all__ = ["FactsWrite", "ReportChange", "ReportConflictError", "ReportStore", "ReportingService", "StoredFacts"]
+__all__ = ["ReportChange", "ReportingService"]
 
-Facts = OrderFacts | CheckoutFacts | CustomerFacts
 _MAX_ATTEMPTS = 8
 _COMPLETED = ("completed", "succeeded")
-
-
-class ReportConflictError(HubError):
-    """The facts changed since they were read; read again and apply the fact again."""
-
-
-@dataclass(frozen=True)
-class StoredFacts:
-    facts: Facts
-    contribution: Contribution  # what these facts have added to the counters so far
-    version: int
-
-
-@dataclass(frozen=True)
-class FactsWrite:
-    """New facts to store: their contribution, the version they were read at (None: not stored yet)
-    and what they add to the daily counters."""
-
-    facts: Facts
-    contribution: Contribution
-    expected_version: int | None
-    delta: Contribution
-
-
-class ReportStore(Protocol):
-    def load(self, kind: str, key: str) -> StoredFacts | None:
-        """The facts kept for one order, checkout or customer, or None."""
-
-    def load_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredFacts]:
-        """The facts kept for each (kind, key), in one read; the keys with none are left out."""
-
-    def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
-        """Store the facts with their contribution and add `delta` to the daily counters, atomically.
-
-        Conditional on the version read (None: not stored yet); ReportConflictError otherwise.
-        """
-
-    def save_all(self, writes: Sequence[FactsWrite]) -> None:
-        """Store several facts and add their deltas, atomically when they fit in one write, each on
-        its version (ReportConflictError when one changed; nothing is written then). Otherwise one
-        `save` after the other: a conflict may then leave the first written, which the caller's
-        retry finds applied."""
-
-    def day(self, day: str) -> list[BucketRow]:
-        """Every channel and currency's counters for one UTC day."""
 
 
 @dataclass
@@ -192,7 +150,10 @@ class ReportingService:
         else:
             if (event.data.status or "completed").lower() not in _COMPLETED:
                 return ReportChange("ignored")
-            found = order_id_for(event.data.reference, event.channel, self._config(), event.data.gateway)
+            ref = event.data.reference
+            found = order_id_for(
+                event.channel, ref.order_id, ref.invoice_id, self._config().invoice_prefix(event.data.gateway)
+            )
             # A refund that names no order still moved money: it counts under its payment.
             order_id = found or f"{event.channel}:unmatched-payment:{event.data.gateway}:{event.data.payment_id}"
             key, origin = f"{event.data.gateway}:{data.refund_id}", "gateway"

@@ -11,22 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 from hub.config import HubConfig
-from hub.events import HubEvent, ResourceFetchRequested
-from hub.intake.service import DeliveryLog
+from hub.errors import UnknownPlatformError
+from hub.events import ResourceFetchRequested
+from hub.ports import DeliveryLog, ResourceCompleter
 
-__all__ = ["FetchOutcome", "FetchResult", "ResourceCompleter", "ResourceFetchService", "UnknownPlatformError"]
-
-
-class ResourceCompleter(Protocol):
-    def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
-        """The canonical events, or none and why; raises while the resource cannot be read."""
-
-
-class UnknownPlatformError(LookupError):
-    """A fetch request for a platform this hub cannot read from."""
+__all__ = ["FetchOutcome", "FetchResult", "ResourceFetchService"]
 
 
 class FetchOutcome(StrEnum):

@@ -30,7 +30,6 @@ from hub.domain.orders import (
 from hub.domain.stock import (
     COUNTS_OWN_ORDERS,
     Crossing,
-    InsufficientStockError,
     Placement,
     StockLevel,
     home_shard,
@@ -41,6 +40,13 @@ from hub.domain.stock import (
     taken_from,
 )
 from hub.domain.sync import PlatformIds
+from hub.errors import (
+    InsufficientStockError,
+    OrderExistsError,
+    StaleLevelError,
+    StockConflictError,
+    UnknownLocationError,
+)
 from hub.events import (
     RESERVED_TOPIC,
     HubEvent,
@@ -57,20 +63,12 @@ from hub.events import (
     hub_event,
 )
 from hub.money import Money
-from hub.ports import (
-    Catalog,
-    EventPublisher,
-    OrderExistsError,
-    StaleLevelError,
-    StockConflictError,
-    StockLedger,
-    SyncLog,
-)
+from hub.ports import Catalog, EventPublisher, StockLedger, SyncLog
 from hub.services.lineage import LineageRecorder
 from hub.services.orders import Change, OrderUpdater, Outcome, status_changed
 from hub.services.retry import DEFAULT_BUDGET_SECONDS, Patience
 
-__all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService", "UnknownLocationError"]
+__all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService"]
 
 # Channels whose levels the hub also pushes to: what a report says they hold is their known count.
 _PUSHED_PLATFORMS = ("shopify", "woocommerce", "magento")
@@ -80,10 +78,6 @@ class Applied(StrEnum):
     APPLIED = "applied"  # this placement recorded the order
     DUPLICATE = "duplicate"  # this very placement was seen before
     NOT_APPLIED = "not_applied"  # the order was already recorded from another of its deliveries
-
-
-class UnknownLocationError(ValueError):
-    """A stock level for a location the configuration does not list."""
 
 
 @dataclass(frozen=True)

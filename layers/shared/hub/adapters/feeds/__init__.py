@@ -25,13 +25,11 @@ import httpx
 from httpx_retries import Retry
 from pydantic import ValidationError
 
-from hub.adapters.http import OutboundError
 from hub.config import HubConfig
-from hub.intake.errors import IntakeError
+from hub.errors import FeedError, FeedNotConfiguredError, IntakeError, MoneyError, OutboundError
 from hub.intake.model import WebhookRequest
 from hub.intake.sources import SOURCES
-from hub.money import MoneyError
-from hub.ports import ChangeFeed, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
+from hub.ports import ChangeFeed, FoundChange, ReconcileTarget
 from hub.secrets import SecretsProvider
 
 __all__ = ["FeedContext", "TimeKeyset", "VendorFeeds", "as_change", "feed_error"]

@@ -29,17 +29,9 @@ from pydantic import ValidationError
 
 from hub.adapters.feeds import FeedContext, TimeKeyset
 from hub.config import ChannelConfig
-from hub.intake.bigcommerce import (
-    DEFAULT_API_URL,
-    BigCommerceApi,
-    BigCommerceFetchError,
-    BigCommerceResources,
-    Notice,
-    _rfc2822,
-)
-from hub.intake.errors import MalformedPayloadError
-from hub.money import MoneyError
-from hub.ports import ChangePage, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
+from hub.errors import BigCommerceFetchError, FeedError, FeedNotConfiguredError, MalformedPayloadError, MoneyError
+from hub.intake.bigcommerce import DEFAULT_API_URL, BigCommerceResources, Notice, _rfc2822
+from hub.ports import BigCommerceApi, ChangePage, FoundChange, ReconcileTarget
 
 __all__ = ["LIMIT", "BigCommerceOrderFeed", "build", "orders_path"]
 

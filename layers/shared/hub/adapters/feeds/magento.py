@@ -31,9 +31,10 @@ from typing import Any
 import httpx
 
 from hub.adapters.feeds import FeedContext, TimeKeyset, as_change, feed_error
-from hub.adapters.http import OutboundError, check
+from hub.adapters.http import check
 from hub.adapters.storefront_auth import magento_client
-from hub.ports import ChangePage, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
+from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
+from hub.ports import ChangePage, FoundChange, ReconcileTarget
 
 __all__ = ["ORDERS_PATH", "PAGE_SIZE", "MagentoOrderFeed", "build", "search_params"]
 

@@ -42,10 +42,11 @@ import httpx
 
 from hub.adapters.feeds import FeedContext, as_change, feed_error
 from hub.adapters.feeds.windows import Listing, oldest_window
-from hub.adapters.http import OutboundError, check, outbound_client
+from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
-from hub.ports import ChangePage, FeedError, FoundChange, ReconcileTarget
+from hub.errors import FeedError, OutboundError
+from hub.ports import ChangePage, FoundChange, ReconcileTarget
 
 __all__ = ["DEFAULT_API_URL", "EVENTS_PATH", "TOKEN_PATH", "PayPalEventFeed", "build"]
 

@@ -26,10 +26,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from hub.adapters.feeds import FeedContext, as_change, feed_error
-from hub.adapters.http import OutboundError, check, outbound_client
+from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.adapters.storefront_stock import _throttle_wait
-from hub.ports import ChangePage, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
+from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
+from hub.ports import ChangePage, FoundChange, ReconcileTarget
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = ["ORDERS_QUERY", "ShopifyOrderFeed", "build", "search_query", "webhook_order"]

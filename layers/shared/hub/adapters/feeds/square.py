@@ -32,10 +32,11 @@ from typing import Any
 import httpx
 
 from hub.adapters.feeds import FeedContext, as_change, feed_error
-from hub.adapters.http import OutboundError, check, outbound_client
+from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
-from hub.ports import ChangePage, FeedError, FoundChange, ReconcileTarget
+from hub.errors import FeedError, OutboundError
+from hub.ports import ChangePage, FoundChange, ReconcileTarget
 from hub.vendor_versions import SQUARE_API_VERSION
 
 __all__ = ["DEFAULT_API_URL", "PAYMENTS_PATH", "SquarePaymentFeed", "build", "query"]

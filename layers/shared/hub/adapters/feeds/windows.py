@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from hub.ports import FeedError
+from hub.errors import FeedError
 
 __all__ = ["Listing", "oldest_window"]
 

@@ -28,9 +28,10 @@ from typing import Any
 import httpx
 
 from hub.adapters.feeds import FeedContext, TimeKeyset, as_change, feed_error
-from hub.adapters.http import OutboundError, check
+from hub.adapters.http import check
 from hub.adapters.storefront_auth import woocommerce_client
-from hub.ports import ChangePage, FeedError, FeedNotConfiguredError, FoundChange, ReconcileTarget
+from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
+from hub.ports import ChangePage, FoundChange, ReconcileTarget
 
 __all__ = ["ORDERS_PATH", "PER_PAGE", "WooCommerceOrderFeed", "build"]
 
