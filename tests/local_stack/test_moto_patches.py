@@ -32,10 +32,15 @@ def _moto_as_it_was() -> Iterator[None]:
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.scheduler.models import EventBridgeSchedulerBackend
     from moto.sqs.models import Queue
 
     make = UpdateExpressionParser.__dict__["make"]
     dispatch = (responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host)
+    scheduler = {
+        name: EventBridgeSchedulerBackend.__dict__[name]
+        for name in ("create_schedule", "update_schedule", "delete_schedule", "delete_schedule_group")
+    }
     original = (
         DynamoDBBackend.transact_write_items,
         Table.query,
@@ -57,6 +62,8 @@ def _moto_as_it_was() -> Iterator[None]:
         ) = original  # type: ignore[method-assign]
         UpdateExpressionParser.make = make  # type: ignore[method-assign]
         responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host = dispatch  # type: ignore[method-assign]
+        for name, method in scheduler.items():
+            setattr(EventBridgeSchedulerBackend, name, method)
 
 
 def test_no_test_starts_patched() -> None:
@@ -674,3 +681,36 @@ def test_an_unknown_action_is_still_refused_as_moto_refuses_it() -> None:
         moto_patches.install()
         after = _unknown_action_answers()
     assert after == before == [404, 404]
+
+
+def test_scheduler_notes_each_schedule_it_changes_and_a_deleted_group_starts_over(patched: None) -> None:
+    from commerce_hub.local.schedule_journal import JOURNAL
+
+    start = JOURNAL.since(None)["last"]
+    with mock_aws():
+        scheduler = boto3.client("scheduler", region_name="us-east-1")
+        scheduler.create_schedule_group(Name="marketing")
+        shape = {
+            "ScheduleExpression": "at(2030-01-01T00:00:00)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": "arn:aws:iam::123456789012:role/r"},
+        }
+        scheduler.create_schedule(Name="a", GroupName="marketing", **shape)
+        scheduler.create_schedule(Name="b", **shape)  # the default group
+        with pytest.raises(ClientError):  # refused: the name is taken, nothing changed
+            scheduler.create_schedule(Name="a", GroupName="marketing", **shape)
+        scheduler.update_schedule(
+            Name="a", GroupName="marketing", **{**shape, "ScheduleExpression": "at(2031-01-01T00:00:00)"}
+        )
+        scheduler.delete_schedule(Name="b")
+        noted = JOURNAL.since(start)
+        assert noted["complete"] and noted["last"] == start + 4
+        assert [(c["group"], c["name"]) for c in noted["changes"]] == [
+            ("marketing", "a"),
+            ("default", "b"),
+            ("marketing", "a"),
+            ("default", "b"),
+        ]
+        scheduler.delete_schedule_group(Name="marketing")
+        assert JOURNAL.since(start)["complete"] is False  # whoever read before must list again
+        assert JOURNAL.since(start + 5) == {"last": start + 5, "complete": True, "changes": []}

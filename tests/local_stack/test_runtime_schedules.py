@@ -13,6 +13,7 @@ from moto import mock_aws
 from commerce_hub.local.console import Console
 from commerce_hub.local.provision import create_schedule_groups, marketing_sender, verify_sender
 from commerce_hub.local.runtime_schedules import SchedulePoller
+from commerce_hub.local.schedule_journal import ScheduleJournal
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
@@ -226,3 +227,73 @@ def test_a_schedule_deleted_between_listing_and_reading_is_skipped(aws):
     poller = SchedulePoller(DeletesOnRead(), sqs, Console(), clock=lambda: NOW)
     assert poller.fire_due() == ["kept"]
     assert received(sqs, url) == [{"name": "kept"}]
+
+
+class Journaled:
+    """The scheduler as the emulator serves it: each change is noted in a journal (moto_patches,
+    patch 9), and every ListSchedules is counted."""
+
+    def __init__(self, scheduler, journal: ScheduleJournal) -> None:  # type: ignore[no-untyped-def]
+        self._scheduler = scheduler
+        self.journal = journal
+        self.exceptions = scheduler.exceptions
+        self.lists = 0
+
+    def _noted(self, action: str, **kwargs):  # type: ignore[no-untyped-def]
+        answer = getattr(self._scheduler, action)(**kwargs)
+        self.journal.record(kwargs.get("GroupName") or "default", kwargs["Name"])
+        return answer
+
+    def create_schedule(self, **kwargs):  # type: ignore[no-untyped-def]
+        return self._noted("create_schedule", **kwargs)
+
+    def update_schedule(self, **kwargs):  # type: ignore[no-untyped-def]
+        return self._noted("update_schedule", **kwargs)
+
+    def delete_schedule(self, **kwargs):  # type: ignore[no-untyped-def]
+        return self._noted("delete_schedule", **kwargs)
+
+    def list_schedules(self, **kwargs):  # type: ignore[no-untyped-def]
+        self.lists += 1
+        return self._scheduler.list_schedules(**kwargs)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._scheduler, name)
+
+
+def test_with_the_journal_schedules_are_listed_once_then_read_as_they_change(aws):
+    scheduler, sqs, url = aws
+    journaled = Journaled(scheduler, ScheduleJournal())
+    schedule(journaled, "moved", NOW + timedelta(hours=4))
+    poller = SchedulePoller(journaled, sqs, Console(), clock=lambda: NOW, changes=journaled.journal.since)
+    assert poller.fire_due() == []
+    assert journaled.lists == 1
+
+    schedule(journaled, "new", NOW - timedelta(minutes=1))  # created after the listing
+    schedule(journaled, "cancelled", NOW - timedelta(minutes=1))
+    journaled.delete_schedule(GroupName="marketing", Name="cancelled")
+    journaled.update_schedule(  # brought forward: due now
+        Name="moved",
+        GroupName="marketing",
+        ScheduleExpression=f"at({NOW - timedelta(minutes=2):%Y-%m-%dT%H:%M:%S})",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={"Arn": "arn:aws:sqs:us-east-1:123456789012:marketing", "RoleArn": ROLE, "Input": '{"name": "moved"}'},
+    )
+    assert sorted(poller.fire_due()) == ["moved", "new"]
+    assert journaled.lists == 1  # every later round read the journal's changes, not the whole list
+    assert sorted(m["name"] for m in received(sqs, url)) == ["moved", "new"]
+    assert poller.fire_due() == []  # fired once: both deleted themselves
+    assert names(scheduler) == set()
+
+
+def test_when_the_journal_no_longer_holds_the_changes_the_poller_lists_again(aws):
+    scheduler, sqs, url = aws
+    journaled = Journaled(scheduler, ScheduleJournal(keep=1))
+    poller = SchedulePoller(journaled, sqs, Console(), clock=lambda: NOW, changes=journaled.journal.since)
+    assert poller.fire_due() == []
+    for name in ("one", "two", "three"):  # more changes than the journal keeps
+        schedule(journaled, name, NOW - timedelta(minutes=1))
+    assert sorted(poller.fire_due()) == ["one", "three", "two"]
+    assert journaled.lists == 2
+    assert sorted(m["name"] for m in received(sqs, url)) == ["one", "three", "two"]

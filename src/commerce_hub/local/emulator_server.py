@@ -89,12 +89,13 @@ def main(argv: list[str]) -> None:
 
     from commerce_hub.local import moto_patches
     from commerce_hub.local.calls import CallCounter
+    from commerce_hub.local.schedule_journal import ScheduleChanges
 
     # Transactions undo by item instead of copying whole tables (see moto_patches).
     moto_patches.install()
 
     # The counter sits inside the DynamoDB lock: it reads the items a request writes before and after it.
-    app = _OneDynamoDBRequestAtATime(CallCounter(DomainDispatcherApplication(create_backend_app)))
+    app = _OneDynamoDBRequestAtATime(ScheduleChanges(CallCounter(DomainDispatcherApplication(create_backend_app))))
     # The listen backlog takes every worker's first connections at once when the stack starts.
     server = _Server((host, port), app, numthreads=_THREADS, server_name="moto", request_queue_size=128)
     server.prepare()  # binds: the port is known from here

@@ -1,6 +1,6 @@
 """Patches the local stack applies to moto: DynamoDB, so its cost follows the work, not the table;
 EventBridge replays, so they replay what EventBridge would; request dispatch, so finding a request's
-service and action costs a lookup.
+service and action costs a lookup; Scheduler, so its changes can be read without listing.
 
 1. Transactions undo by item, not by table copy.
 
@@ -98,6 +98,12 @@ Proposed upstream: "DomainDispatcherApplication.get_backend_for_host: memoise by
 list and the URL patterns do not change while the server runs); BaseResponse.call_action: cache
 method_names_from_class per class (a frozenset)."
 
+9. Scheduler's changes are noted. moto's Scheduler backend writes the group and name of every
+schedule it creates, updates or deletes to the emulator's schedule journal (see schedule_journal),
+and a deleted group tells the journal to start over, so the runner can read what changed instead of
+listing every schedule each second. Nothing moto answers changes. This is the local stack's own
+need, not a proposal for moto.
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -129,6 +135,7 @@ def installed() -> bool:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.scheduler.models import EventBridgeSchedulerBackend
     from moto.sqs.models import Queue
 
     return bool(
@@ -141,6 +148,7 @@ def installed() -> bool:
         and getattr(UpdateExpressionParser.make, _MARK, False)
         and getattr(responses.method_names_from_class, _MARK, False)
         and getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False)
+        and getattr(EventBridgeSchedulerBackend.create_schedule, _MARK, False)
     )
 
 
@@ -154,8 +162,11 @@ def install() -> None:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.events.models import Replay
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.scheduler.models import EventBridgeSchedulerBackend
     from moto.sqs.models import Queue
 
+    if not getattr(EventBridgeSchedulerBackend.create_schedule, _MARK, False):
+        _journal_schedule_changes(EventBridgeSchedulerBackend)
     if not getattr(responses.method_names_from_class, _MARK, False):
         responses.method_names_from_class = _method_names_once(responses.method_names_from_class)
     if not getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False):
@@ -373,6 +384,37 @@ def _epoch(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _journal_schedule_changes(backend: Any) -> None:
+    """Each create, update and delete of a schedule is noted in the journal once moto has done it
+    (a refused one, such as a name already taken, is not); a deleted group starts the journal over."""
+    from .schedule_journal import JOURNAL
+
+    def noting(original: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(original)
+
+        @functools.wraps(original)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            asked = signature.bind(self, *args, **kwargs).arguments
+            JOURNAL.record(asked.get("group_name") or "default", asked["name"])
+            return result
+
+        setattr(wrapper, _MARK, True)
+        return wrapper
+
+    original_delete_group = backend.delete_schedule_group
+
+    @functools.wraps(original_delete_group)
+    def delete_schedule_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original_delete_group(self, *args, **kwargs)
+        JOURNAL.forget_all()
+        return result
+
+    backend.delete_schedule_group = delete_schedule_group
+    for name in ("create_schedule", "update_schedule", "delete_schedule"):
+        setattr(backend, name, noting(getattr(backend, name)))
 
 
 def _method_names_once(original: Callable[[object], list[str]]) -> Callable[[object], frozenset[str]]:

@@ -14,6 +14,12 @@ SCHEDULE_ARN, TARGET_ARN), or, with no dead-letter queue, is dropped and reporte
 retries come once a round (a second), not with exponential backoff, so an attempts limit is reached
 sooner here.
 
+Listing every schedule each round would cost in proportion to every schedule kept (marketing keeps
+two per order for days). Given `changes` (the emulator's schedule journal, see schedule_journal),
+the poller lists them all at its first round only, or when the journal no longer holds what it
+needs, and otherwise reads again just the schedules changed since its last round; what it knows of
+the others (their due times, targets and versions) it keeps.
+
 To make time pass in tests, `fire_due(now)` fires at once every schedule due at `now`
 (LocalStack.fire_due_schedules, or `POST /_local/scheduler/fire-due?now=<ISO time>`).
 """
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +88,7 @@ class SchedulePoller:
         *,
         interval: float = _INTERVAL_SECONDS,
         clock: Callable[[], datetime] | None = None,
+        changes: Callable[[int | None], Mapping[str, Any]] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.sqs = sqs
@@ -89,6 +96,9 @@ class SchedulePoller:
         self.interval = interval
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()  # one round at a time: a schedule never fires twice
+        self._changes = changes
+        self._seen: int | None = None  # the journal's last change already read; None: list everything
+        # Every schedule known, with its version (LastModificationDate) and what it is (None: not fired here).
         self._details: dict[tuple[str, str], tuple[Any, OneTimeSchedule | None]] = {}
         self._completed: set[tuple[str, str, Any]] = set()
         self._reported: set[tuple[str, str]] = set()
@@ -129,11 +139,10 @@ class SchedulePoller:
         moment = (now or self._clock()).astimezone(UTC)
         fired = []
         with self._lock:
-            for summary in self._list():
-                schedule = self._schedule(summary)
+            for version, schedule in self._current():
                 if schedule is None or schedule.due > moment:
                     continue
-                completed = (schedule.group, schedule.name, summary.get("LastModificationDate"))
+                completed = (schedule.group, schedule.name, version)
                 if completed in self._completed:
                     continue
                 delivered = True
@@ -152,6 +161,35 @@ class SchedulePoller:
                     self.fired += 1
                     fired.append(schedule.name)
         return fired
+
+    def _current(self) -> list[tuple[Any, OneTimeSchedule | None]]:
+        """Every schedule there is now, with its version: from the journal's changes when it has
+        them all, else by listing every schedule."""
+        if self._changes is not None and self._seen is not None:
+            journal = self._changes(self._seen)
+            if journal.get("complete"):
+                for change in journal["changes"]:
+                    self._reread((change["group"], change["name"]))
+                self._seen = int(journal["last"])
+                return list(self._details.values())
+        # The journal's position is taken before listing: a change made during the listing is read
+        # again next round, never missed.
+        seen = int(self._changes(None)["last"]) if self._changes is not None else None
+        summaries = self._list()
+        listed = {(summary.get("GroupName") or "default", summary["Name"]) for summary in summaries}
+        current = [(summary.get("LastModificationDate"), self._schedule(summary)) for summary in summaries]
+        for gone in set(self._details) - listed:
+            del self._details[gone]
+        self._seen = seen
+        return current
+
+    def _reread(self, key: tuple[str, str]) -> None:
+        try:
+            detail = self.scheduler.get_schedule(GroupName=key[0], Name=key[1])
+        except self.scheduler.exceptions.ResourceNotFoundException:
+            self._details.pop(key, None)  # deleted
+            return
+        self._details[key] = (detail.get("LastModificationDate"), self._one_time(key, detail))
 
     def _list(self) -> list[dict[str, Any]]:
         summaries, token = [], None

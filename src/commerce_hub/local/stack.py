@@ -42,6 +42,7 @@ from .provision import (
     verify_sender,
 )
 from .runtime_schedules import SchedulePoller
+from .schedule_journal import CHANGES_PATH
 from .schedules import Scheduler, ScheduleSpec, scheduled_event, schedules_of
 from .secrets import SECRETS_PREFIX, channel_secret_keys, local_secrets
 from .server import ApiServer, Gateway
@@ -151,6 +152,14 @@ class LocalStack:
         response.raise_for_status()
         return response.json()
 
+    def schedule_changes(self, after: int | None) -> dict[str, Any]:
+        """The schedules created, updated or deleted in the emulator after change number `after`
+        (see commerce_hub.local.schedule_journal); with None, only the latest number."""
+        params = {} if after is None else {"after": str(after)}
+        response = httpx.get(f"{self.aws_endpoint}{CHANGES_PATH}", params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
     def reset_calls(self) -> None:
         """Set the emulator's call counts back to zero."""
         httpx.post(f"{self.aws_endpoint}{RESET_PATH}", timeout=30).raise_for_status()
@@ -202,7 +211,10 @@ class LocalStack:
         self._scheduler = Scheduler(self.schedules, self._fire_on_time, self.console)
         self._scheduler.start()
         self._schedule_poller = SchedulePoller(
-            self.client("scheduler", app_id=SCHEDULER), self.client("sqs", app_id=SCHEDULER), self.console
+            self.client("scheduler", app_id=SCHEDULER),
+            self.client("sqs", app_id=SCHEDULER),
+            self.console,
+            changes=self.schedule_changes,
         )
         self._schedule_poller.start()
         self._not_stopped()
