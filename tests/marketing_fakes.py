@@ -13,6 +13,7 @@ from typing import Any, Literal
 from hub.config import parse_config
 from hub.domain.customers import ConsentStatement, CustomerProfile, ProductBought, erasure_key, normalise_email
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
+from hub.domain.marketing_rules import Due, admit
 from hub.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
 from hub.errors import MarketingConflictError
 from hub.events import (
@@ -32,7 +33,6 @@ from hub.events import (
     StockShortageData,
     event_id_for,
 )
-from hub.marketing.rules import Due, admit
 from hub.money import Money
 
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

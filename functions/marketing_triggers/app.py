@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bus import HubBatchProcessor, HubBusEvent
 from hub.claimcheck import resolve
-from hub.marketing.rules import Due, Trigger
+from hub.domain.marketing_rules import Due, Trigger
 from hub.observability import MetricUnit, logger, metrics
 from hub.ports import PayloadStore
 from hub.services.marketing import MarketingService
@@ -71,10 +71,9 @@ def _root() -> _Root:
     from hub.adapters.s3 import S3PayloadStore
     from hub.adapters.scheduler import SchedulerSchedules
     from hub.config import load_config
-    from hub.marketing.settings import marketing_settings
     from hub.secrets import SecretsProvider
     from hub.services.lineage import LineageRecorder
-    from hub.settings import settings
+    from hub.settings import marketing_settings, settings
 
     env, own = settings(), marketing_settings()
     dynamodb = boto3.client("dynamodb")

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import httpx
-from hub.config import STANDARD_WEBHOOK_SECRETS, parse_config
+from hub.config import parse_config
+from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import ConfigError, UnknownChannelError
 
 from commerce_hub.local.keys import local_signing_keys

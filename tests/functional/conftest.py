@@ -143,13 +143,14 @@ def hub_stack(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, poli
     """The hub's resources on moto, created from template.yaml, with the functions' environment set;
     on leaving, every AWS call made meanwhile is checked against the template's policies."""
     from aws_lambda_powertools.utilities import parameters
-    from hub import config, settings
+    from hub import settings
+    from hub.config import forget_config
     from hub.shredding import use_data_keys
 
     parameters.clear_caches()
     settings.settings.cache_clear()
     use_data_keys(None)  # a new sandbox: its data key store is built from this test's environment
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     with mock_aws():
         document = local_secrets({}, local_signing_keys(ROOT))
@@ -192,6 +193,7 @@ def hub_stack(monkeypatch: pytest.MonkeyPatch, call_recorder: CallRecorder, poli
         yield Aws(document, resources, bus)
         check_calls(sorted(call_recorder.window, key=AwsCall.describe), policies)
     use_data_keys(None)
+    forget_config()  # the next test reads its own document, not this stack's
 
 
 @pytest.fixture

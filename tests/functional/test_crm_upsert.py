@@ -38,11 +38,11 @@ def get_customer(admin, context, email: str) -> tuple[int, dict]:
 
 
 def use_config(aws, monkeypatch, extra: str, secrets: dict | None = None) -> None:
-    from hub import config
+    from hub.config import forget_config
 
     text = (ROOT / "config" / "local.yaml").read_text() + extra
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=text, Overwrite=True)
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
     if secrets:
         aws.put_secrets({**aws.secrets, **secrets})
     parameters.clear_caches()

@@ -42,7 +42,7 @@ SAMPLE = json.loads((ROOT / "events" / "payloads" / "stripe_payment_intent_succe
 @pytest.fixture
 def hub(aws, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config
 
     from commerce_hub.local.keys import local_signing_keys
     from commerce_hub.local.secrets import local_secrets
@@ -52,7 +52,7 @@ def hub(aws, monkeypatch):
         {**local_secrets({}, local_signing_keys(ROOT)), "STRIPE_API_KEY": GATEWAY_SECRETS["STRIPE_API_KEY"]}
     )
     parameters.clear_caches()
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
     return aws
 
 

@@ -221,7 +221,7 @@ def test_marketing_counts_a_large_orders_co_purchases_once_within_its_bound(
     count,
     distinct,
 ):
-    from hub.marketing.rules import MAX_PAIRED_SKUS
+    from hub.domain.marketing_rules import MAX_PAIRED_SKUS
 
     bodies = publish(aws, functions, context, order_body(5849162203412, sku_lines(count, distinct)))["MarketingQueue"]
     started = time.monotonic()

@@ -63,7 +63,7 @@ def marketing(aws, load_function, monkeypatch):
         "HUB_MARKETING_SCHEDULE_DLQ_ARN", f"arn:aws:sqs:{REGION}:{ACCOUNT}:commerce-hub-marketing-dlq-dev"
     )
     monkeypatch.setenv("HUB_UNSUBSCRIBE_URL", "https://hub.example/unsubscribe")
-    from hub.marketing.settings import marketing_settings
+    from hub.settings import marketing_settings
 
     marketing_settings.cache_clear()
     return load_function("marketing_triggers")

@@ -37,7 +37,7 @@ ADDRESS = {
 def configure(aws, provider: str) -> None:
     """The hub's configuration and secret as an operator would set them, caches dropped."""
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config
 
     document = (
         (ROOT / "config" / "local.yaml")
@@ -58,7 +58,7 @@ def configure(aws, provider: str) -> None:
         }
     )
     parameters.clear_caches()
-    config._cached = None
+    forget_config()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ MISSED = 820982911946154999
 @pytest.fixture
 def hub(aws, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config
 
     from commerce_hub.local.keys import local_signing_keys
     from commerce_hub.local.secrets import local_secrets
@@ -45,7 +45,7 @@ def hub(aws, monkeypatch):
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=CONFIG, Overwrite=True)
     aws.put_secrets({**local_secrets({}, local_signing_keys(ROOT)), **STOREFRONT_SECRETS})
     parameters.clear_caches()
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
     return aws
 
 

@@ -78,7 +78,7 @@ def admin(aws, load_function):
 def analytics_configured(aws, monkeypatch):
     """GA4 and Meta configured (SSM), their credentials in the hub secret (Secrets Manager)."""
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config
 
     document = (ROOT / "config" / "local.yaml").read_text() + (
         "analytics:\n"
@@ -88,7 +88,7 @@ def analytics_configured(aws, monkeypatch):
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=document, Overwrite=True)
     aws.put_secrets({**aws.secrets, "GA4_API_SECRET": GA4_API_SECRET, "META_ACCESS_TOKEN": META_ACCESS_TOKEN})
     parameters.clear_caches()
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
 
 
 def test_the_sample_order_and_its_events_make_the_daily_report(aws, reporting, admin, context):

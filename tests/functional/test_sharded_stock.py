@@ -264,13 +264,13 @@ def test_orders_from_many_threads_never_take_more_than_the_shards_hold(aws, ledg
 @pytest.fixture
 def sharded_config(aws, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config, load_config
 
     text = (ROOT / "config" / "local.yaml").read_text() + f"\nstock:\n  shards: {{{SKU}: 4}}\n"
     boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=text, Overwrite=True)
     parameters.clear_caches()
-    monkeypatch.setattr(config, "_cached", None)
-    return config.load_config()
+    forget_config()
+    return load_config()
 
 
 def put_inventory(admin, context, sku: str, location: str, available: int) -> dict[str, Any]:

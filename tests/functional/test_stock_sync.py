@@ -48,7 +48,7 @@ low_stock_threshold: 5
 def hub(aws, monkeypatch):
     """The stack with three storefront channels configured and their API credentials in the secret."""
     from aws_lambda_powertools.utilities import parameters
-    from hub import config
+    from hub.config import forget_config
 
     from commerce_hub.local.keys import local_signing_keys
     from commerce_hub.local.secrets import local_secrets
@@ -57,7 +57,7 @@ def hub(aws, monkeypatch):
     secrets = {**local_secrets({}, local_signing_keys(ROOT)), **STOREFRONT_SECRETS}
     aws.put_secrets(secrets)
     parameters.clear_caches()
-    monkeypatch.setattr(config, "_cached", None)
+    forget_config()
     return aws
 
 

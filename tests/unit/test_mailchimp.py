@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from hub.adapters.mailchimp import EVENT_NAME, MailchimpClient, event_properties, subscriber_hash, trigger_event
+from hub.domain.marketing_rules import Trigger
 from hub.errors import OutboundError
-from hub.marketing.rules import Trigger
 
 from tests.crm_apis import MAILCHIMP_KEY, MAILCHIMP_LIST, FakeMailchimp, JourneyStart
 from tests.unit.test_marketing_channels import message

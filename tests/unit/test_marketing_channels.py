@@ -17,9 +17,9 @@ from hub.adapters.klaviyo import KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient, subscriber_hash
 from hub.adapters.ses import mime_message
 from hub.domain.marketing import MessageContent, OutboundMessage
+from hub.domain.marketing_rules import Trigger
 from hub.errors import OutboundError, RenderError
 from hub.marketing.render import Renderer
-from hub.marketing.rules import Trigger
 
 WHEN = datetime(2026, 11, 20, 14, 21, 9, tzinfo=UTC)
 UNSUBSCRIBE = "https://hub.example/unsubscribe?token=ck_" + "ab" * 20 + "." + "s" * 43

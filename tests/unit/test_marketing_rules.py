@@ -3,13 +3,13 @@ skip rules when a message comes due, the frequency window and co-purchase sugges
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 import pytest
 from hub.config import parse_config
-from hub.errors import ConfigError
-from hub.marketing.rules import (
+from hub.domain.marketing_rules import (
     Due,
     Situation,
     Trigger,
@@ -22,7 +22,10 @@ from hub.marketing.rules import (
     skip_reason,
     suggest,
 )
+from hub.errors import ConfigError
+from hub.marketing.scheduled import DueBody
 from hub.marketing.unsubscribe import sign, unsubscribe_link, verify
+from pydantic import ValidationError
 
 from tests.marketing_fakes import MARKETING_YAML, T0, config
 
@@ -83,6 +86,17 @@ def test_a_newer_order_moves_the_win_back_and_cancels_the_previous_one():
     assert plan.cancel == (previous.schedule_name,)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("trigger", "birthday"), ("subject_kind", "customer"), ("due_at", "next tuesday"), ("surprise", "1")],
+)
+def test_a_scheduled_message_with_a_field_the_rules_do_not_know_is_refused(field: str, value: str):
+    payload = Due(Trigger.WIN_BACK, "order", "shopify:1", "placed", "shopify", T0).to_payload()
+    payload["marketing_due"][field] = value
+    with pytest.raises(ValidationError):
+        DueBody.model_validate(payload)
+
+
 def test_abandoned_checkout_is_due_hours_after_the_start():
     due = for_checkout(RULES, "shopify:tok", "shopify", T0, "ck_1")
     assert due is not None and due.due_at == T0 + timedelta(hours=4) and due.subject_kind == "checkout"
@@ -93,7 +107,8 @@ def test_names_are_deterministic_valid_scheduler_names_and_payloads_round_trip()
     again = Due(Trigger.ABANDONED_CHECKOUT, "checkout", "shopify:" + "x" * 200, "started", "other", T0 + timedelta(1))
     assert due.schedule_name == again.schedule_name  # the subject names it, not when or where
     assert NAME.match(due.schedule_name)
-    assert Due.from_payload(due.to_payload()) == due
+    # What the schedule's Input carries (hub.adapters.scheduler) reads back as the same Due.
+    assert DueBody.model_validate_json(json.dumps(due.to_payload(), sort_keys=True)).due() == due
     stock = Due(Trigger.BACK_IN_STOCK, "order", "shopify:1", "restocked", "shopify", T0, None, "MUG")
     assert stock.message_key == "back_in_stock:order:shopify:1:MUG"
     assert NAME.match(stock.schedule_name)

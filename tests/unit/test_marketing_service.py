@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 from hub.domain.customers import erasure_key
+from hub.domain.marketing_rules import Trigger
 from hub.errors import MessageBusyError
 from hub.events import ProviderRef
-from hub.marketing.rules import Trigger
 from hub.marketing.unsubscribe import verify
 from hub.services.marketing import MarketingService
 

@@ -20,6 +20,7 @@ from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.lineage import LineageEntry
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
+from hub.domain.marketing_rules import Due
 from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
@@ -27,7 +28,6 @@ from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
-from hub.marketing.rules import Due
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from functools import cache
 
 from hub.errors import SettingsError
 
-__all__ = ["Settings", "settings"]
+__all__ = ["MarketingSettings", "Settings", "marketing_settings", "settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,17 @@ class Settings:
     stage: str
     payload_bucket: str | None = None
     data_key_id: str | None = None  # the KMS key that wraps data keys (hub.shredding)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketingSettings:
+    """marketing_triggers' own environment."""
+
+    schedule_group: str  # the EventBridge Scheduler group marketing's schedules live in
+    queue_arn: str  # where a schedule delivers its message (the marketing queue)
+    scheduler_role_arn: str  # the role Scheduler assumes to send to the queue
+    schedule_dlq_arn: str  # where Scheduler puts a message it could not deliver (the marketing DLQ)
+    unsubscribe_url: str | None  # the hub's GET /unsubscribe (configuration may name another page)
 
 
 def _required(name: str) -> str:
@@ -37,4 +48,15 @@ def settings() -> Settings:
         stage=os.environ.get("HUB_STAGE", "dev"),
         payload_bucket=os.environ.get("HUB_PAYLOAD_BUCKET") or None,
         data_key_id=os.environ.get("HUB_DATA_KEY_ID") or None,
+    )
+
+
+@cache
+def marketing_settings() -> MarketingSettings:
+    return MarketingSettings(
+        schedule_group=_required("HUB_MARKETING_SCHEDULE_GROUP"),
+        queue_arn=_required("HUB_MARKETING_QUEUE_ARN"),
+        scheduler_role_arn=_required("HUB_MARKETING_SCHEDULER_ROLE_ARN"),
+        schedule_dlq_arn=_required("HUB_MARKETING_SCHEDULE_DLQ_ARN"),
+        unsubscribe_url=os.environ.get("HUB_UNSUBSCRIBE_URL") or None,
     )

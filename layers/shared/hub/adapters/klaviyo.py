@@ -26,8 +26,8 @@ import httpx
 
 from hub.adapters.http import outbound_client, outbound_error
 from hub.domain.marketing import OutboundMessage
+from hub.domain.marketing_rules import Trigger
 from hub.errors import OutboundError
-from hub.marketing.rules import Trigger
 from hub.vendor_versions import KLAVIYO_REVISION
 
 __all__ = ["KLAVIYO_METRICS", "KlaviyoClient", "event_body"]

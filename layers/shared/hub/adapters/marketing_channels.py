@@ -16,6 +16,7 @@ import httpx
 from hub.adapters.klaviyo import KLAVIYO_METRICS, KlaviyoClient
 from hub.adapters.mailchimp import MailchimpClient
 from hub.adapters.ses import SesSender
+from hub.config import MarketingConfig
 from hub.errors import MissingCredentialError
 from hub.ports import ActivityTracker, MessageSender
 
@@ -44,7 +45,7 @@ class MarketingChannels:
             raise MissingCredentialError(f"{name} is not in the hub secret; the marketing configuration needs it")
         return values[-1]  # the newest, during a rotation
 
-    def _build(self, marketing: Any) -> tuple[list[MessageSender], KlaviyoClient | None]:
+    def _build(self, marketing: MarketingConfig) -> tuple[list[MessageSender], KlaviyoClient | None]:
         signature = marketing.model_dump_json()
         if signature not in self._built:
             senders: list[MessageSender] = []
@@ -74,13 +75,13 @@ class MarketingChannels:
             self._built = {signature: (senders, klaviyo)}  # only the configuration in force is kept
         return self._built[signature]
 
-    def senders(self, marketing: Any) -> list[MessageSender]:
+    def senders(self, marketing: MarketingConfig) -> list[MessageSender]:
         return self._build(marketing)[0]
 
-    def tracker(self, marketing: Any) -> ActivityTracker | None:
+    def tracker(self, marketing: MarketingConfig) -> ActivityTracker | None:
         return self._build(marketing)[1]
 
-    def unsubscribe(self, marketing: Any) -> tuple[str, str]:
+    def unsubscribe(self, marketing: MarketingConfig) -> tuple[str, str]:
         """The page unsubscribe links open, and the secret that signs them."""
         page = marketing.unsubscribe_url or self._default_unsubscribe_url
         if not page:

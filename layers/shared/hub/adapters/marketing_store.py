@@ -38,8 +38,8 @@ from hub.adapters.customers import erasure_mark_key, erasure_mark_time
 from hub.adapters.order_codec import plain, typed
 from hub.domain.customers import erasure_key
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, Waiter
+from hub.domain.marketing_rules import admit
 from hub.errors import MarketingConflictError, StoreError
-from hub.marketing.rules import admit
 
 __all__ = ["DynamoMarketingStore", "SaltedCustomerKeys"]
 

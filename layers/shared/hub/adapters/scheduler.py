@@ -19,8 +19,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.domain.marketing_rules import Due
 from hub.errors import ScheduleError
-from hub.marketing.rules import Due
 
 __all__ = ["SchedulerSchedules"]
 

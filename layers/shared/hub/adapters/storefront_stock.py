@@ -37,6 +37,7 @@ from httpx_retries import Retry
 from hub.adapters.http import check, outbound_client, vendor_error
 from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig
+from hub.domain.platforms import MAGENTO_DEFAULT_SOURCE, PUSH_PLATFORMS
 from hub.domain.sync import StockPush
 from hub.errors import ChangeFromQuantityStaleError, OutboundError
 from hub.ports import StockPusher
@@ -51,8 +52,6 @@ __all__ = [
 ]
 
 SHOPIFY_API_VERSION = SHOPIFY_ADMIN_API_VERSION
-MAGENTO_DEFAULT_SOURCE = "default"
-PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")
 _PUSH = "pushing stock to"  # BigCommerce and Square levels come in only
 
 SET_QUANTITIES = """mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {

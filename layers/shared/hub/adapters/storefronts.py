@@ -37,6 +37,7 @@ from hub.adapters.http import check, outbound_client, vendor_error
 from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.orders import Fulfilment, Order, OrderStatus
+from hub.domain.platforms import STOREFRONTS
 from hub.errors import OutboundError
 from hub.secrets import SecretsProvider
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
@@ -380,7 +381,7 @@ class StorefrontWriters:
         configured = self._config.channels.get(channel)
         if configured is not None:
             return configured
-        if channel in ("shopify", "woocommerce", "magento", "bigcommerce"):
+        if channel in STOREFRONTS:
             return ChannelConfig(platform=channel)  # type: ignore[arg-type]
         return None
 

@@ -12,7 +12,6 @@ from hub.domain.orders import OrderLine, Reservation
 from hub.errors import InsufficientStockError
 
 __all__ = [
-    "COUNTS_OWN_ORDERS",
     "HEAD",
     "MAX_SHARDS",
     "Crossing",
@@ -161,12 +160,6 @@ def consume(
 ) -> tuple[tuple[Reservation, ...], list[StockChange]]:
     """Units leaving with a shipment: no longer reserved, and not available again."""
     return _take(reservations, lines, "consumed")
-
-
-# When a storefront takes an order's units out of the count it reports: Shopify and BigCommerce when
-# the order is placed, WooCommerce when it is paid (processing). Adobe Commerce (MSI) keeps the source
-# quantity until shipment and deducts open orders as reservations, so its count never excludes them.
-COUNTS_OWN_ORDERS: Mapping[str, str] = {"shopify": "placed", "bigcommerce": "placed", "woocommerce": "paid"}
 
 
 def taken_from(
@@ -329,7 +322,7 @@ def plan_placement(
 ) -> Placement:
     """plan_reservations, aware of the order's own storefront.
 
-    A storefront's reported level already excludes its own orders (COUNTS_OWN_ORDERS). When the
+    A storefront's reported level already excludes its own orders (hub.domain.platforms.COUNTS_OWN_ORDERS). When the
     level a location holds was set by the order's channel at or after the order was placed, that
     report arrived before the order and already left the order's units out: the whole SKU is held
     there without taking from `available` again. Every other SKU is planned from `available`.

@@ -37,7 +37,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.config import ChannelConfig, HubConfig
+from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import BigCommerceFetchError, MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     CustomerData,

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.config import ChannelConfig, HubConfig
+from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     AppUninstalled,

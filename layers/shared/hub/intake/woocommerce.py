@@ -19,7 +19,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from hub.config import STANDARD_WEBHOOK_SECRETS, ChannelConfig, HubConfig
+from hub.config import ChannelConfig, HubConfig
+from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
     CustomerData,

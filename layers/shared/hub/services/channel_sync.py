@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.lineage import Call, CallResult
+from hub.domain.platforms import PUSH_PLATFORMS
 from hub.domain.sync import PlatformIds, PushTarget, StockPush
 from hub.errors import OutboundError, SyncBusyError, SyncFailedError, SyncStaleError
 from hub.events import StockLevelChanged
@@ -32,7 +33,6 @@ from hub.services.lineage import LineageRecorder
 
 __all__ = ["ChannelSync", "PushOutcome", "PushResult", "sync_targets"]
 
-PUSH_PLATFORMS = ("shopify", "woocommerce", "magento")
 # Longer than a push can take (the outbound client's retry budget plus its timeouts).
 LEASE_MS = 60_000
 # How long a push waits, in all, for an older push of the same level to finish before failing its record.

@@ -2,7 +2,7 @@
 
 Two kinds of input arrive on the marketing queue: hub events (`handle`) and messages that came due
 (`fire`, from a one-time EventBridge Scheduler schedule, or at once for back in stock). The rules
-themselves are `hub.marketing.rules`; this module keeps state, asks the store and the ledger what
+themselves are `hub.domain.marketing_rules`; this module keeps state, asks the store and the ledger what
 is true now, and sends.
 
 Every message, on every channel, goes through the same gate when it is sent:
@@ -25,9 +25,25 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hub.domain.customers import CustomerProfile, normalise_email
+from hub.config import HubConfig, MarketingConfig
+from hub.domain.customers import CustomerProfile, ProductBought, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
 from hub.domain.marketing import CheckoutState, LastOrder, OutboundMessage, Waiter
+from hub.domain.marketing_rules import (
+    STALE_AFTER,
+    Due,
+    Plan,
+    Situation,
+    Trigger,
+    co_purchase_pairs,
+    for_checkout,
+    for_order_placed,
+    for_shortage,
+    for_status,
+    order_schedule_names,
+    skip_reason,
+    suggest,
+)
 from hub.domain.orders import Order, OrderStatus
 from hub.errors import MarketingConflictError, MessageBusyError
 from hub.events import (
@@ -44,21 +60,6 @@ from hub.events import (
     hub_event,
 )
 from hub.marketing.render import Renderer
-from hub.marketing.rules import (
-    STALE_AFTER,
-    Due,
-    Plan,
-    Situation,
-    Trigger,
-    co_purchase_pairs,
-    for_checkout,
-    for_order_placed,
-    for_shortage,
-    for_status,
-    order_schedule_names,
-    skip_reason,
-    suggest,
-)
 from hub.marketing.unsubscribe import unsubscribe_link
 from hub.money import format_minor
 from hub.ports import (
@@ -128,17 +129,17 @@ class MarketingService:
         profiles: ProfileStore,
         keys: CustomerKeys,
         publisher: EventPublisher,
-        config: Callable[[], Any],
-        senders: Callable[[Any], Sequence[MessageSender]],
-        tracker: Callable[[Any], ActivityTracker | None],
-        unsubscribe: Callable[[Any], tuple[str, str]],
+        config: Callable[[], HubConfig],
+        senders: Callable[[MarketingConfig], Sequence[MessageSender]],
+        tracker: Callable[[MarketingConfig], ActivityTracker | None],
+        unsubscribe: Callable[[MarketingConfig], tuple[str, str]],
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] = _utcnow,
         registry: ContactRegistry | None = None,
         lineage: LineageRecorder | None = None,
     ) -> None:
-        """`config` returns hub.config.HubConfig; `senders` and `tracker` build the channels of a
-        MarketingConfig (lazily: their credentials are read then); `unsubscribe` gives the link's
+        """`config` returns the configuration; `senders` and `tracker` build the channels of its
+        marketing section (lazily: their credentials are read then); `unsubscribe` gives the link's
         page and signing secret; `registry` keeps the Klaviyo and Mailchimp contacts created, so an
         erasure deletes them."""
         self._contacts = ContactErasure(registry, self._deleters, MARKETING_SYSTEMS) if registry else None
@@ -175,7 +176,7 @@ class MarketingService:
             return self._level(event, marketing)
         return Handled("ignored")
 
-    def _placed(self, event: OrderPlaced, marketing: Any) -> Handled:
+    def _placed(self, event: OrderPlaced, marketing: MarketingConfig) -> Handled:
         """The order counted for co-purchases (for guests and erased customers too: what is bought
         together says nothing about who bought it), the customer's newest order moved, a win-back
         planned from it, and the checkouts it converts. What the decision needs is read in one
@@ -251,7 +252,7 @@ class MarketingService:
         )
         return Handled("placed", detail)
 
-    def _status(self, event: OrderStatusChanged, marketing: Any) -> Handled:
+    def _status(self, event: OrderStatusChanged, marketing: MarketingConfig) -> Handled:
         data = event.data
         if data.status not in _STATUSES:
             return Handled("ignored")
@@ -274,7 +275,7 @@ class MarketingService:
         self._apply(plan, customer, sent)
         return Handled(f"order_{data.status}", {"order_id": data.order_id, "scheduled": str(len(plan.schedule))})
 
-    def _checkout(self, event: CheckoutStarted, marketing: Any) -> Handled:
+    def _checkout(self, event: CheckoutStarted, marketing: MarketingConfig) -> Handled:
         data = event.data
         at = _aware(event.occurred_at)
         email = normalise_email(data.customer_email)
@@ -329,14 +330,14 @@ class MarketingService:
         )
         return Handled("checkout_scheduled" if due else "checkout_kept", detail)
 
-    def _shortage(self, event: StockShortage, marketing: Any) -> Handled:
+    def _shortage(self, event: StockShortage, marketing: MarketingConfig) -> Handled:
         if not marketing.rules.active("back_in_stock"):
             return Handled("rule_off")
         for sku in sorted(event.data.shortages):
             self._store.add_waiter(Waiter(sku, event.data.order_id, event.channel))
         return Handled("waiting", {"order_id": event.data.order_id, "skus": str(len(event.data.shortages))})
 
-    def _level(self, event: StockLevelChanged, marketing: Any) -> Handled:
+    def _level(self, event: StockLevelChanged, marketing: MarketingConfig) -> Handled:
         data = event.data
         if not marketing.rules.active("back_in_stock"):
             return Handled("rule_off")
@@ -381,7 +382,9 @@ class MarketingService:
                 found[system] = channel
         return found
 
-    def _record_contact(self, customer: str, channel: Any, contact_id: Any, email: str) -> None:
+    def _record_contact(
+        self, customer: str, channel: MessageSender | ActivityTracker, contact_id: str | None, email: str
+    ) -> None:
         """Keep the contact a channel created for the customer, so an erasure can delete it.
 
         A channel whose answer names no id (Klaviyo's events API) is asked for it once, while the
@@ -485,7 +488,13 @@ class MarketingService:
         return _Subject(email, order.placed_at, situation, order=order)
 
     def _send(
-        self, due: Due, marketing: Any, subject: _Subject, customer: str, profile: CustomerProfile, detail: dict
+        self,
+        due: Due,
+        marketing: MarketingConfig,
+        subject: _Subject,
+        customer: str,
+        profile: CustomerProfile,
+        detail: dict,
     ) -> Handled:
         key = due.message_key
         now = self._clock()
@@ -563,7 +572,7 @@ class MarketingService:
 
     # ================================================================== personalisation
     def _message(
-        self, due: Due, marketing: Any, subject: _Subject, customer: str, profile: CustomerProfile
+        self, due: Due, marketing: MarketingConfig, subject: _Subject, customer: str, profile: CustomerProfile
     ) -> OutboundMessage:
         known_titles = {p.sku: p.title for p in profile.products if p.title}
         items = self._items(due, subject, profile, known_titles)
@@ -643,7 +652,7 @@ class MarketingService:
     # ================================================================== activity (Klaviyo)
     def _track(
         self,
-        marketing: Any,
+        marketing: MarketingConfig,
         metric: str,
         email: str,
         *,
@@ -695,5 +704,5 @@ def _abandoned_name(checkout_id: str) -> str:
     return Due(Trigger.ABANDONED_CHECKOUT, "checkout", checkout_id, "started", "", datetime.min).schedule_name
 
 
-def _recent(profile: CustomerProfile) -> list[Any]:
+def _recent(profile: CustomerProfile) -> list[ProductBought]:
     return sorted(profile.products, key=lambda p: (p.last_bought_at, p.sku), reverse=True)

@@ -27,8 +27,8 @@ from hub.domain.orders import (
     TimelineEntry,
     shipping_address,
 )
+from hub.domain.platforms import COUNTS_OWN_ORDERS, PUSH_PLATFORMS
 from hub.domain.stock import (
-    COUNTS_OWN_ORDERS,
     Crossing,
     Placement,
     StockLevel,
@@ -69,9 +69,6 @@ from hub.services.orders import Change, OrderUpdater, Outcome, status_changed
 from hub.services.retry import DEFAULT_BUDGET_SECONDS, Patience
 
 __all__ = ["Applied", "LevelOutcome", "LevelResult", "PlacementResult", "StockService"]
-
-# Channels whose levels the hub also pushes to: what a report says they hold is their known count.
-_PUSHED_PLATFORMS = ("shopify", "woocommerce", "magento")
 
 
 class Applied(StrEnum):
@@ -493,7 +490,7 @@ class StockService:
             )
         except StaleLevelError:
             return LevelResult(LevelOutcome.STALE, sku, location)
-        if self._sync_log is not None and channel.platform in _PUSHED_PLATFORMS:
+        if self._sync_log is not None and channel.platform in PUSH_PLATFORMS:
             self._sync_log.note_known(event.channel, sku, location, report.available)
         before = written.previous
         changed = before is None or before.available != report.available

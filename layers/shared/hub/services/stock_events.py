@@ -12,19 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.domain.orders import Order
+from hub.domain.platforms import STOREFRONTS
 from hub.domain.stock import StockChange
 from hub.events import HubEvent, StockLevelChanged, StockLevelData, hub_event
 from hub.ports import Ledger
 
-__all__ = ["STOREFRONT_SOURCES", "change_origin", "stock_moved"]
-
-STOREFRONT_SOURCES = frozenset({"shopify", "woocommerce", "bigcommerce", "magento"})
+__all__ = ["change_origin", "stock_moved"]
 
 
 def change_origin(cause: HubEvent) -> str:
     """The channel a change came from: the storefront that reported it (it has made the change in
     its own count already), else "hub" (a gateway refund, say: every channel is told)."""
-    return cause.channel if cause.source in STOREFRONT_SOURCES else "hub"
+    return cause.channel if cause.source in STOREFRONTS else "hub"
 
 
 def stock_moved(

@@ -26,7 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from hub.config.marketing import MarketingRules
 
 __all__ = [
     "STALE_AFTER",
@@ -106,20 +109,6 @@ class Due:
             }
         }
 
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Due:
-        due = payload["marketing_due"]
-        return cls(
-            trigger=Trigger(due["trigger"]),
-            subject_kind=due["subject_kind"],
-            subject_id=due["subject_id"],
-            basis=due["basis"],
-            channel=due["channel"],
-            due_at=datetime.fromisoformat(due["due_at"]),
-            customer=due.get("customer"),
-            sku=due.get("sku"),
-        )
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -149,8 +138,10 @@ def order_schedule_names(order_id: str) -> tuple[str, ...]:
 _GONE = frozenset({"cancelled", "refunded"})
 
 
-def for_status(rules: Any, order_id: str, channel: str, status: str, at: datetime, customer: str | None = None) -> Plan:
-    """OrderStatusChanged: `rules` is hub.config.MarketingRules."""
+def for_status(
+    rules: MarketingRules, order_id: str, channel: str, status: str, at: datetime, customer: str | None = None
+) -> Plan:
+    """OrderStatusChanged: what it schedules and cancels."""
     schedule: list[Due] = []
     cancel: list[str] = []
     if status == "paid" and rules.active("post_purchase"):
@@ -178,7 +169,12 @@ def for_status(rules: Any, order_id: str, channel: str, status: str, at: datetim
 
 
 def for_order_placed(
-    rules: Any, order_id: str, channel: str, placed_at: datetime, customer: str | None, previous_order: str | None
+    rules: MarketingRules,
+    order_id: str,
+    channel: str,
+    placed_at: datetime,
+    customer: str | None,
+    previous_order: str | None,
 ) -> Plan:
     """The customer's newest order: a win-back from it, and none from the order before."""
     cancel = ()
@@ -191,7 +187,9 @@ def for_order_placed(
     return Plan((_order_due(Trigger.WIN_BACK, "placed", order_id, channel, due, customer),), cancel)
 
 
-def for_checkout(rules: Any, checkout_id: str, channel: str, started_at: datetime, customer: str | None) -> Due | None:
+def for_checkout(
+    rules: MarketingRules, checkout_id: str, channel: str, started_at: datetime, customer: str | None
+) -> Due | None:
     if not rules.active("abandoned_checkout"):
         return None
     due = started_at + timedelta(hours=rules.abandoned_checkout.hours)
