@@ -6,12 +6,11 @@ storefront; ProductUpdated learns a product's platform ids; StockLevelChanged ch
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
+from hub.budget import BatchShare
 from hub.consumer import Outcome, SqsConsumer, metric_name
 from hub.errors import OutOfTimeError
 from hub.events import HubEvent, OrderPlaced, ProductUpdated, StockLevelChanged, StockLevelReported
@@ -20,37 +19,7 @@ from hub.observability import logger, metrics
 sandbox = Sandbox()
 
 # Left of the Lambda's time when retrying a contended order stops: room to publish what follows.
-_MARGIN_SECONDS = 2.0
-
-
-@dataclass
-class _Batch:
-    """The time left for the batch being processed, shared fairly among the records not yet done."""
-
-    deadline: float | None = None
-    left: int = 0
-
-    def start(self, records: int, context: LambdaContext | None) -> None:
-        remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
-        self.deadline = time.monotonic() + remaining - _MARGIN_SECONDS if remaining is not None else None
-        self.left = records
-
-    def record_deadline(self) -> float | None:
-        """When the record about to be processed stops retrying: its share of what is left."""
-        if self.deadline is None:
-            return None
-        now = time.monotonic()
-        share = max(0.0, self.deadline - now) / max(1, self.left)
-        self.left -= 1
-        return now + share
-
-    def spent(self) -> bool:
-        """The batch's time is up: a record not started now fails at once (SQS delivers it again)
-        rather than run the function into its timeout, which would return the whole batch."""
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-
-_batch = _Batch()
+_batch = BatchShare(margin=2.0)
 
 
 def _in_time() -> None:

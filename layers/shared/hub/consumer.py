@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchType
 from hub.bus import HubBatchProcessor, HubBusEvent, HubSqsRecord
 from hub.claimcheck import resolve
 from hub.observability import MetricUnit, logger, metrics
-from hub.ports import PayloadStore
+from hub.ports import FailureLog, PayloadStore
 
 __all__ = ["Outcome", "SqsConsumer", "event_keys", "metric_name"]
 
@@ -72,8 +72,10 @@ class SqsConsumer:
         before_batch: Callable[[dict, Any], None] | None = None,
         before_record: Callable[[], None] | None = None,
         after_batch: Callable[[list[tuple]], None] | None = None,
+        failures: Callable[[], FailureLog] | None = None,
     ) -> None:
-        self.processor = HubBatchProcessor(event_type=EventType.SQS, model=model)
+        where = {} if failures is None else {"failures": failures}
+        self.processor = HubBatchProcessor(event_type=EventType.SQS, model=model, **where)
         self._handle = handle
         self._payloads = payloads
         self._accepts = accepts
