@@ -58,23 +58,19 @@ class Sandbox:
         bigcommerce: BigCommerceApi | None = None,
         reconcile_lookback: timedelta | None = None,
     ) -> None:
-        self._given: dict[str, Any] = {
-            name: value
-            for name, value in {
-                "dynamodb": dynamodb,
-                "events": events,
-                "sqs": sqs,
-                "secrets": secrets,
-                "config": config,
-                "bigcommerce": bigcommerce,
-            }.items()
-            if value is not None
+        self._clients = {
+            name: client
+            for name, client in {"dynamodb": dynamodb, "events": events, "sqs": sqs}.items()
+            if client is not None
         }
+        self._secrets = secrets
+        self._config = config
+        self._bigcommerce = bigcommerce
         self._reconcile_lookback = reconcile_lookback
 
     def _client(self, service: str) -> Any:
-        if service in self._given:
-            return self._given[service]
+        if service in self._clients:
+            return self._clients[service]
         import boto3
 
         return boto3.client(service)
@@ -89,8 +85,8 @@ class Sandbox:
     @cached_property
     def config(self) -> Callable[[], HubConfig]:
         """The configuration document's loader (re-read every few minutes, hub.config)."""
-        if "config" in self._given:
-            return self._given["config"]  # type: ignore[no-any-return]
+        if self._config is not None:
+            return self._config
         from hub.config import load_config
 
         return load_config
@@ -105,8 +101,8 @@ class Sandbox:
 
     @cached_property
     def secrets(self) -> SecretsProvider:
-        if "secrets" in self._given:
-            return self._given["secrets"]  # type: ignore[no-any-return]
+        if self._secrets is not None:
+            return self._secrets
         from hub.secrets import SecretsProvider
 
         return SecretsProvider()
@@ -382,7 +378,7 @@ class Sandbox:
         from hub.intake.bigcommerce import BigCommerceSource
         from hub.services.resource_fetch import ResourceFetchService
 
-        api = self._given.get("bigcommerce")
+        api = self._bigcommerce
         if api is None:
             from hub.adapters.bigcommerce import HttpBigCommerceApi
 
