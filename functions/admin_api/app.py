@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.bootstrap import Sandbox
 from hub.errors import BadRequestError, NotFoundError, RefusedError
 from hub.observability import logger, metrics
-from hub.ports import Ledger, ProfileStore
-from hub.services.fulfilment import FulfilmentService
-from hub.services.lineage import LineageReader
-from hub.services.reporting import ReportingService
-from hub.services.stock import StockService
 from hub.views import customer_view, inventory_view, lineage_view, order_view
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,70 +34,13 @@ class SetLevel(BaseModel):
     available: int = Field(ge=0)
 
 
-@dataclass(frozen=True)
-class _Root:
-    ledger: Ledger
-    stock: StockService
-    fulfilment: FulfilmentService
-    reports: ReportingService
-    lineage: LineageReader
-
-
-@cache
-def _root() -> _Root:
-    """Composition root: clients are built on first use, once per sandbox."""
-    import boto3
-    from hub.adapters.dynamodb import DynamoLedger
-    from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.lineage import DynamoLineageLog
-    from hub.config import load_config
-    from hub.settings import settings
-
-    env = settings()
-    dynamodb = boto3.client("dynamodb")
-    ledger = DynamoLedger(dynamodb, env.table)
-    publisher = bus_publisher(env)
-    return _Root(
-        ledger,
-        StockService(ledger, publisher, load_config),
-        _fulfilment(ledger, publisher, dynamodb, env),
-        _reports(env),
-        LineageReader(ledger, DynamoLineageLog(dynamodb, env.table)),
-    )
-
-
-def _reports(env) -> ReportingService:  # type: ignore[no-untyped-def]
-    """The daily report, read from its own items; the API forwards nothing to analytics."""
-    import boto3
-    from hub.adapters.report_store import DynamoReportStore
-    from hub.config import load_config
-
-    return ReportingService(DynamoReportStore(boto3.client("dynamodb"), env.table), load_config)
-
-
-def _fulfilment(ledger, publisher, dynamodb, env) -> FulfilmentService:  # type: ignore[no-untyped-def]
-    """Only manual shipments go through here: no carrier or storefront is ever called from the API."""
-    from hub.adapters.shipments import DynamoShipmentStore
-    from hub.config import load_config
-
-    def _no_outbound(_config):  # type: ignore[no-untyped-def]
-        raise RuntimeError("the admin API makes no carrier or storefront calls")
-
-    return FulfilmentService(
-        ledger,
-        publisher,
-        load_config,
-        DynamoShipmentStore(dynamodb, env.table),
-        carrier=_no_outbound,
-        storefronts=_no_outbound,
-        shipment_request=lambda *_: None,
-    )
+sandbox = Sandbox()
 
 
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> dict:
     order_id = unquote(order_id)
-    order = _root().ledger.get_order(order_id)
+    order = sandbox.ledger.get_order(order_id)
     if order is None:
         raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
     return order_view(order)
@@ -113,7 +50,7 @@ def get_order(order_id: str) -> dict:
 def get_order_lineage(order_id: str) -> dict:
     """Every delivery, decision and outbound call that concerned the order, in time order."""
     order_id = unquote(order_id)
-    entries = _root().lineage.lineage(order_id)
+    entries = sandbox.lineage_reader.lineage(order_id)
     if entries is None:
         raise NotFoundError(
             f"the hub has heard nothing of an order '{order_id}'; order ids look like shopify:5849162203412"
@@ -131,7 +68,7 @@ def post_shipment(order_id: str) -> Response:
         raise BadRequestError(
             'send JSON {"tracking_number": "...", "carrier": "UPS"} (optional: "tracking_url", "fulfilment_id")'
         ) from exc
-    order = _root().fulfilment.ship_manually(
+    order = sandbox.manual_fulfilment.ship_manually(
         order_id,
         tracking_number=body.tracking_number,
         carrier=body.carrier,
@@ -145,7 +82,7 @@ def post_shipment(order_id: str) -> Response:
 @app.get("/inventory/<sku>")
 def get_inventory(sku: str) -> dict:
     sku = unquote(sku)
-    levels = _root().ledger.levels_for(sku)
+    levels = sandbox.ledger.levels_for(sku)
     if not levels:
         raise NotFoundError(f"no stock is recorded for SKU '{sku}'; set it with PUT /inventory/{sku}")
     return inventory_view(sku, levels)
@@ -158,25 +95,14 @@ def put_inventory(sku: str) -> dict:
         body = SetLevel.model_validate(app.current_event.json_body)
     except (ValidationError, json.JSONDecodeError, TypeError) as exc:
         raise BadRequestError('send JSON {"location": "<location id>", "available": <units, 0 or more>}') from exc
-    root = _root()
-    root.stock.set_level(sku, body.location, body.available, origin="admin")
+    sandbox.admin_stock.set_level(sku, body.location, body.available, origin="admin")
     logger.info("stock level set", extra={"sku": sku, "location": body.location})
-    return inventory_view(sku, root.ledger.levels_for(sku))
-
-
-@cache
-def _profiles() -> ProfileStore:
-    """Customer profiles, read only: the API serves what crm_upsert derives."""
-    import boto3
-    from hub.adapters.customers import DynamoProfileStore
-    from hub.settings import settings
-
-    return DynamoProfileStore(boto3.client("dynamodb"), settings().table)
+    return inventory_view(sku, sandbox.ledger.levels_for(sku))
 
 
 @app.get("/customers/<email>")
 def get_customer(email: str) -> dict:
-    profile = _profiles().get(unquote(email))
+    profile = sandbox.profiles.get(unquote(email))
     if profile is None:
         raise NotFoundError("no customer with that email; one appears once an order or a customer event names it")
     return customer_view(profile)
@@ -185,7 +111,7 @@ def get_customer(email: str) -> dict:
 @app.get("/reports/daily")
 def get_daily_report() -> dict:
     params = app.current_event.query_string_parameters or {}
-    return _root().reports.daily(_report_day(params.get("date")), params.get("channel") or None)
+    return sandbox.reports.daily(_report_day(params.get("date")), params.get("channel") or None)
 
 
 def _report_day(raw: str | None) -> date:

@@ -7,14 +7,12 @@ opt-out: the page's button, and the one-click unsubscribe mail clients send (RFC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.bootstrap import Sandbox
 from hub.marketing.pages import Page, confirmation_page, invalid_link_page, unsubscribed_page
 from hub.marketing.unsubscribe import verify
 from hub.observability import MetricUnit, logger, metrics
@@ -22,29 +20,14 @@ from hub.observability import MetricUnit, logger, metrics
 app = APIGatewayHttpResolver()
 
 
-@dataclass(frozen=True)
-class _Root:
-    store: Any  # hub.adapters.marketing_store.DynamoMarketingStore
-    secrets: Any  # hub.secrets.SecretsProvider
-
-
-@cache
-def _root() -> _Root:
-    """Composition root: clients are built on first use, once per sandbox."""
-    import boto3
-    from hub.adapters.marketing_store import DynamoMarketingStore
-    from hub.secrets import SecretsProvider
-    from hub.settings import settings
-
-    return _Root(DynamoMarketingStore(boto3.client("dynamodb"), settings().table), SecretsProvider())
+sandbox = Sandbox()
 
 
 def _shop_name() -> str:
-    from hub.config import load_config
     from hub.errors import ConfigError
 
     try:
-        marketing = load_config().marketing
+        marketing = sandbox.config().marketing
     except ConfigError:
         return "the shop"
     return marketing.shop_name if marketing else "the shop"
@@ -64,7 +47,7 @@ def _token() -> str:
 
 
 def _customer(token: str) -> str | None:
-    customer = verify(token, _root().secrets.candidates("MARKETING_UNSUBSCRIBE_SECRET"))
+    customer = verify(token, sandbox.secrets.candidates("MARKETING_UNSUBSCRIBE_SECRET"))
     if customer is None:
         metrics.add_metric(name="UnsubscribeRefused", unit=MetricUnit.Count, value=1)
     return customer
@@ -85,7 +68,7 @@ def unsubscribe() -> Response:
     customer = _customer(_token())
     if customer is None:
         return _respond(invalid_link_page())
-    _root().store.opt_out(customer, datetime.now(UTC))
+    sandbox.marketing_store.opt_out(customer, datetime.now(UTC))
     metrics.add_metric(name="Unsubscribed", unit=MetricUnit.Count, value=1)
     logger.info("unsubscribed")  # the erasure key is the only name the customer has here; not logged either
     return _respond(unsubscribed_page(_shop_name()))

@@ -7,18 +7,13 @@ dimension, so one dashboard search shows every queue, and `queue=dlq` only the d
 from __future__ import annotations
 
 import os
-from functools import cache
 
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.bootstrap import Sandbox
 from hub.observability import MetricUnit, logger, metrics
 
-
-@cache
-def _sqs():
-    import boto3
-
-    return boto3.client("sqs")
+sandbox = Sandbox()
 
 
 def _queues() -> dict[str, str]:
@@ -32,7 +27,7 @@ def _queues() -> dict[str, str]:
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     depths: dict[str, int] = {}
     for name, url in _queues().items():
-        attrs = _sqs().get_queue_attributes(
+        attrs = sandbox.sqs.get_queue_attributes(
             QueueUrl=url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]

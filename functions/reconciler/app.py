@@ -10,49 +10,18 @@ and `ReconcileFailed`, with the channel or gateway as the `reconciler` dimension
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.bootstrap import Sandbox
 from hub.observability import MetricUnit, logger, metrics
-from hub.services.reconciliation import Reconciler, ReconcileResult
+
+if TYPE_CHECKING:
+    from hub.services.reconciliation import ReconcileResult
 
 
-@dataclass(frozen=True)
-class _Root:
-    reconciler: Reconciler
-    register_context: object
-
-
-@cache
-def _root() -> _Root:
-    """Composition root: clients are built on first use, once per sandbox."""
-    import boto3
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-    from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.feeds import FeedContext, VendorFeeds
-    from hub.adapters.idempotency import IdempotentDeliveryLog
-    from hub.adapters.lineage import DynamoLineageLog
-    from hub.adapters.reconcile_store import DynamoAppliedEvents, DynamoReconcileCursors
-    from hub.config import load_config
-    from hub.secrets import SecretsProvider
-    from hub.services.lineage import LineageRecorder
-    from hub.services.payments import order_id_of
-    from hub.settings import settings
-
-    env = settings()
-    dynamodb = boto3.client("dynamodb")
-    log = IdempotentDeliveryLog(DynamoDBPersistenceLayer(table_name=env.idempotency_table), bus_publisher(env))
-    reconciler = Reconciler(
-        VendorFeeds(FeedContext(SecretsProvider(), load_config)),
-        DynamoReconcileCursors(dynamodb, env.table),
-        DynamoAppliedEvents(dynamodb, env.table, order_of=lambda event: order_id_of(event, load_config())),
-        log,
-        load_config,
-        lineage=LineageRecorder(DynamoLineageLog(dynamodb, env.table)),
-    )
-    return _Root(reconciler, log.config.register_lambda_context)
+sandbox = Sandbox()
 
 
 def _report(result: ReconcileResult) -> None:
@@ -81,11 +50,10 @@ def _report(result: ReconcileResult) -> None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    root = _root()
-    root.register_context(context)  # type: ignore[operator]
+    sandbox.register_context(context)
     force = bool(isinstance(event, dict) and event.get("force"))
     only = event.get("only") if isinstance(event, dict) else None
-    results = root.reconciler.run_due(
+    results = sandbox.reconciler.run_due(
         force=force,
         only=only if isinstance(only, str) else None,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,

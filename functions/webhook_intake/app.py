@@ -5,47 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from functools import cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hub.bootstrap import Sandbox
 from hub.errors import MalformedPayloadError, RefusedError, RetryableError, SignatureError
-from hub.intake import IntakeService, WebhookRequest
+from hub.intake import WebhookRequest
 from hub.observability import MetricUnit, logger, metrics
 
 app = APIGatewayHttpResolver()
 
 
-@dataclass(frozen=True)
-class _Root:
-    service: IntakeService
-    register_context: object
-
-
-@cache
-def _root() -> _Root:
-    """Composition root: clients are built on first use, once per sandbox."""
-    import boto3
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-    from hub.adapters.eventbridge import bus_publisher
-    from hub.adapters.idempotency import IdempotentDeliveryLog
-    from hub.adapters.lineage import DynamoLineageLog
-    from hub.config import load_config
-    from hub.intake.sources import SOURCES
-    from hub.secrets import SecretsProvider
-    from hub.services.lineage import LineageRecorder
-    from hub.settings import settings
-
-    env = settings()
-    log = IdempotentDeliveryLog(
-        DynamoDBPersistenceLayer(table_name=env.idempotency_table),
-        bus_publisher(env),
-    )
-    lineage = LineageRecorder(DynamoLineageLog(boto3.client("dynamodb"), env.table))
-    service = IntakeService(SOURCES, SecretsProvider(), load_config, log, lineage)
-    return _Root(service, log.config.register_lambda_context)
+sandbox = Sandbox()
 
 
 def _error(status: int, message: str) -> Response:
@@ -65,11 +37,10 @@ def receive(source: str) -> dict:
         raise MalformedPayloadError("the body is not valid base64") from exc
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     logger.append_keys(source=source, topic=headers.get("x-shopify-topic"))
-    root = _root()
-    root.register_context(app.lambda_context)  # type: ignore[operator]
+    sandbox.register_context(app.lambda_context)
     caller = ((event.raw_event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
     request = WebhookRequest(headers, body, event.query_string_parameters or {}, source_ip=caller)
-    result = root.service.receive(source, request)
+    result = sandbox.intake.receive(source, request)
     metrics.add_metric(name=f"Webhook{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("webhook %s", result.status, extra={"event_ids": result.event_ids})
     return result.body()
@@ -80,7 +51,7 @@ def challenge(source: str) -> Response:
     """A vendor's registration challenge (Adobe I/O Events sends GET ?challenge=...)."""
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    answer = _root().service.challenge(source, WebhookRequest(headers, b"", event.query_string_parameters or {}))
+    answer = sandbox.intake.challenge(source, WebhookRequest(headers, b"", event.query_string_parameters or {}))
     logger.info("registration challenge answered", extra={"source": source})
     return Response(200, content_types.APPLICATION_JSON, json.dumps(answer))
 

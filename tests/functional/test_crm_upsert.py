@@ -187,7 +187,7 @@ def _interleave(first, second, context, first_events, second_events) -> list[str
     """Deliver `first_events` to one crm_upsert sandbox and, once it has read everything and is about
     to write, all of `second_events` to another: both read before either writes. Returns the facts
     each transaction carried, in the order they were tried."""
-    store = first._root().customers._store
+    store = first.sandbox.customer_store
     tried: list[str] = []
     save = store.save_fact
 

@@ -55,7 +55,7 @@ def test_a_record_without_time_for_the_push_fails_fast_and_is_pushed_on_its_retr
         # The guest order needs no push and succeeds; the two that do go back to the queue.
         assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
         assert not route.called
-        reasons = [str(info[1]) for info in crm.processor.exceptions]
+        reasons = [str(info[1]) for info in crm.consumer.processor.exceptions]
         assert reasons and all("not started" in r and "api.hubapi.com" in r for r in reasons)
 
         # SQS delivers them again; this invocation has its time: both are pushed.
@@ -81,7 +81,7 @@ def test_a_crm_that_is_down_opens_its_circuit_and_later_records_fail_fast(crm, c
         result = deliver(crm, context, placed("9", "late@example.com"), placed("0", "c0@example.com"), GUEST)
         assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
         assert route.call_count == calls
-        reasons = [str(info[1]) for info in crm.processor.exceptions]
+        reasons = [str(info[1]) for info in crm.consumer.processor.exceptions]
         assert reasons and all(r.startswith("circuit open for api.hubapi.com") for r in reasons)
 
         # HubSpot is back and the cool-down has passed: the trial push closes the circuit.

@@ -20,6 +20,7 @@ import boto3
 import httpx
 import pytest
 import respx
+from hub.bootstrap import Sandbox
 
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, FakeContext
 from tests.functional.test_gateway_intake import fresh
@@ -96,7 +97,7 @@ def test_a_delivered_payment_is_known_and_a_missed_one_is_published(hub, fns, ga
     missed["data"]["object"]["metadata"]["order_id"] = "2188"
     gateways.stripe_events += [delivered, missed]
     reconciler = fns["reconciler"]
-    monkeypatch.setattr(reconciler._root().reconciler, "_first_lookback", timedelta(days=3650))
+    monkeypatch.setattr(reconciler, "sandbox", Sandbox(reconcile_lookback=timedelta(days=3650)))
 
     result = reconciler.lambda_handler({"force": True, "only": "stripe"}, FakeContext())
     assert result == {"stripe": {"found": 2, "published": 1, "known": 1}}

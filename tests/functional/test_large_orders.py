@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from hub.adapters.dynamodb import CHUNK_SIZE, DynamoLedger
 from hub.adapters.eventbridge import EventBridgePublisher
 from hub.adapters.order_privacy import DynamoOrderPrivacy
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import StockConflictError
 from hub.events import parse_event
@@ -352,13 +353,12 @@ def test_a_crash_while_releasing_a_large_order_is_finished_by_the_redelivery(aws
 
     # The order is stored cancelled, then the function stops after the first chunk of releases.
     payments = functions["payment_confirmation"]
-    in_use = payments._root().payments._orders._ledger
-    real_client = in_use._client
-    in_use._client = StopsAfter(real_client, transactions=2)
+    in_use = payments.sandbox
+    payments.sandbox = Sandbox(dynamodb=StopsAfter(boto3.client("dynamodb"), transactions=2))
     # The record fails (a batch of one that fails whole is raised, as Powertools does).
     with pytest.raises(BatchProcessingError, match="the function stopped"):
         payments.lambda_handler(records(bodies, "PaymentsQueue"), context)
-    in_use._client = real_client
+    payments.sandbox = in_use
     assert ledger.get_order(f"shopify:{order_id}").status.value == "cancelled"
     assert sum(levels(ledger, s)["wh-east"][1] for s in skus) == 150 - CHUNK_SIZE  # still owed
 

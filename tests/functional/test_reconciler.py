@@ -14,6 +14,7 @@ import boto3
 import httpx
 import pytest
 import respx
+from hub.bootstrap import Sandbox
 
 from tests.functional.conftest import CONFIG_PARAMETER, ROOT, FakeContext, event
 from tests.functional.test_stock_sync import run
@@ -112,7 +113,7 @@ def test_a_missed_order_is_published_once_and_a_delivered_one_is_not(hub, fns, s
     _orders(shop.feed)
     # The orders are older than a day: the first run's lookback is widened for this test.
     reconciler = fns["reconciler"]
-    monkeypatch.setattr(reconciler._root().reconciler, "_first_lookback", timedelta(days=3650))
+    monkeypatch.setattr(reconciler, "sandbox", Sandbox(reconcile_lookback=timedelta(days=3650)))
 
     result = reconciler.lambda_handler(event("reconciler_force.json"), ScheduledContext())
     assert result == {"shopify": {"found": 2, "published": 1, "known": 1}}
@@ -134,8 +135,7 @@ def test_a_missed_order_is_published_once_and_a_delivered_one_is_not(hub, fns, s
 def test_an_api_that_is_down_fails_the_run_and_the_next_run_finds_the_order(hub, fns, shop, bus_tap, monkeypatch):
     _orders(shop.feed)
     reconciler = fns["reconciler"]
-    service = reconciler._root().reconciler
-    monkeypatch.setattr(service, "_first_lookback", timedelta(days=3650))
+    monkeypatch.setattr(reconciler, "sandbox", Sandbox(reconcile_lookback=timedelta(days=3650)))
     shop.fail_next = 100
     shop.fail_status = 503
 

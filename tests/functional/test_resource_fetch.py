@@ -10,6 +10,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from hub.adapters.bigcommerce import HttpBigCommerceApi
+from hub.bootstrap import Sandbox
 from hub.secrets import SecretsProvider
 
 from commerce_hub.local.sqs import sqs_event
@@ -33,8 +34,8 @@ def intake(aws, bigcommerce, load_function):
 def fetcher(aws, bigcommerce, load_function, monkeypatch):
     monkeypatch.setenv("HUB_RESOURCE_FETCH_QUEUE_URL", aws.queue_url("ResourceFetchQueue"))
     module = load_function("resource_fetch")
-    completer = module._root().service._completers["bigcommerce"]
-    monkeypatch.setattr(completer, "_api", HttpBigCommerceApi(SecretsProvider(), transport=bigcommerce.transport()))
+    api = HttpBigCommerceApi(SecretsProvider(), transport=bigcommerce.transport())
+    monkeypatch.setattr(module, "sandbox", Sandbox(bigcommerce=api))
     return module
 
 

@@ -8,6 +8,7 @@ import json
 
 import boto3
 import pytest
+from hub.bootstrap import Sandbox
 from samtranslator.yaml_helper import yaml_parse
 
 from commerce_hub.local.secrets import LOCAL_DEFAULTS
@@ -93,14 +94,14 @@ def test_a_delivery_that_could_not_be_published_is_published_by_the_retry(aws, i
     def refuse(**kwargs):
         return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]}
 
-    root = intake._root()
-    publisher = root.service._deliveries._publisher
-    monkeypatch.setattr(publisher._client, "put_events", refuse)
+    # The function's bus client, handed to its sandbox, refuses the first delivery's events.
+    monkeypatch.setattr(intake, "sandbox", Sandbox(events=events))
+    monkeypatch.setattr(events, "put_events", refuse)
     status, body = call(intake, context, ev)
     assert status == 503 and "retry" in body["error"]
     assert aws.drain("StockQueue") == []
 
-    monkeypatch.setattr(publisher._client, "put_events", real)
+    monkeypatch.setattr(events, "put_events", real)
     status, body = call(intake, context, ev)
     assert (status, body["status"]) == (200, "accepted")
     assert len(aws.drain("StockQueue")) == 1

@@ -22,6 +22,7 @@ from hub.ports import RemainingTime
 __all__ = [
     "MIN_CALL_SECONDS",
     "SAFETY_MARGIN_SECONDS",
+    "BatchShare",
     "deadline_from",
     "remaining",
     "time_budget",
@@ -72,3 +73,33 @@ def remaining(clock: Clock = time.monotonic) -> float | None:
     if deadline is None:
         return None
     return max(0.0, deadline - clock())
+
+
+class BatchShare:
+    """The time left for a batch, shared fairly among the records not yet done (stock_updates: how
+    long a contended order keeps retrying). `start` at each invocation, then per record:
+    `spent()` before it starts, `record_deadline()` for its share."""
+
+    def __init__(self, margin: float = SAFETY_MARGIN_SECONDS, clock: Clock = time.monotonic) -> None:
+        self._margin = margin
+        self._clock = clock
+        self._deadline: float | None = None
+        self._left = 0
+
+    def start(self, records: int, context: RemainingTime | None) -> None:
+        self._deadline = deadline_from(context, margin=self._margin, clock=self._clock)
+        self._left = records
+
+    def record_deadline(self) -> float | None:
+        """When the record about to be processed stops retrying: its share of what is left."""
+        if self._deadline is None:
+            return None
+        now = self._clock()
+        share = max(0.0, self._deadline - now) / max(1, self._left)
+        self._left -= 1
+        return now + share
+
+    def spent(self) -> bool:
+        """The batch's time is up: a record not started now fails at once (SQS delivers it again)
+        rather than run the function into its timeout, which would return the whole batch."""
+        return self._deadline is not None and self._clock() >= self._deadline

@@ -18,7 +18,7 @@ from hub.events import BUS_SOURCE_PREFIX, HubEvent
 from hub.ports import PayloadStore
 from hub.shredding import Sealer
 
-__all__ = ["EventBridgePublisher", "bus_publisher"]
+__all__ = ["EventBridgePublisher"]
 
 _MAX_ENTRIES = 10  # PutEvents accepts at most ten entries per call
 
@@ -75,18 +75,3 @@ class EventBridgePublisher:
                     f"{response['FailedEntryCount']} of {len(batch)} events were not accepted by the bus "
                     f"({', '.join(codes)})"
                 )
-
-
-def bus_publisher(settings: Any) -> EventBridgePublisher:
-    """The publisher every function uses: the hub bus, with the payload bucket for large events, and
-    personal fields sealed when the template names a KMS key for data keys (HUB_DATA_KEY_ID)."""
-    import boto3
-
-    from hub.adapters.s3 import S3PayloadStore
-    from hub.events import personal_paths
-    from hub.shredding import data_keys
-
-    payloads = S3PayloadStore(lambda: boto3.client("s3"), settings.payload_bucket) if settings.payload_bucket else None
-    keys = data_keys() if settings.data_key_id else None
-    sealer = Sealer(keys, personal_paths) if keys is not None else None
-    return EventBridgePublisher(boto3.client("events"), settings.event_bus, payloads, sealer)

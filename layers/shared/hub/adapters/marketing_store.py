@@ -1,4 +1,4 @@
-"""Marketing's state on the hub's single table (`hub.marketing.ports.MarketingStore`).
+"""Marketing's state on the hub's single table (`hub.ports.MarketingStore`).
 
 | pk | sk | what |
 |---|---|---|

@@ -1,4 +1,4 @@
-"""Marketing's delayed messages as EventBridge Scheduler one-time schedules (`hub.marketing.ports.Schedules`).
+"""Marketing's delayed messages as EventBridge Scheduler one-time schedules (`hub.ports.Schedules`).
 
 Each is `at(...)` in UTC in the marketing schedule group, deletes itself after it fires
 (ActionAfterCompletion DELETE), and sends its Due, as JSON, to the marketing queue through the role
