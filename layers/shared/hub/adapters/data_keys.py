@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import typed
+from hub.adapters.table import typed
 from hub.errors import StoreError
 
 __all__ = ["KmsDataKeys", "default_data_keys"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain
+from hub.adapters.table import plain
 from hub.errors import StoreError
 from hub.failures import RecordFailure
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain, typed
+from hub.adapters.table import plain, typed
 from hub.domain.lineage import Call, LineageEntry, Step, in_time_order
 from hub.errors import StoreError
 

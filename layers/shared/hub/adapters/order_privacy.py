@@ -16,7 +16,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain, stored_order
+from hub.adapters.order_codec import stored_order
+from hub.adapters.table import plain
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
 from hub.errors import PartsMissingError, StoreError
 

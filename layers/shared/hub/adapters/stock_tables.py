@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain, typed
+from hub.adapters.table import plain, typed
 from hub.domain.sync import PlatformIds, SyncState
 from hub.errors import StoreError, SyncBusyError, SyncStaleError
 
