@@ -114,26 +114,34 @@ class Table:
         self.name = name
 
     # ------------------------------------------------------------------ reads
-    def get(self, pk: str, sk: str, *, what: str, projection: str | None = None) -> dict[str, Any] | None:
-        """One item, read consistently; None when there is none."""
-        extra = {"ProjectionExpression": projection} if projection else {}
+    def get(
+        self, pk: str, sk: str, *, what: str, projection: str | None = None, consistent: bool = True
+    ) -> dict[str, Any] | None:
+        """One item (read consistently unless told otherwise); None when there is none."""
+        extra: dict[str, Any] = {"ProjectionExpression": projection} if projection else {}
+        if consistent:
+            extra["ConsistentRead"] = True
         try:
-            item = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True, **extra).get("Item")
+            item = self.client.get_item(TableName=self.name, Key=key(pk, sk), **extra).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not {what}: {exc}") from exc
         return plain(item) if item else None
 
-    def query(self, pk: str, prefix: str = "", *, what: str, newest_first: bool = False) -> list[dict[str, Any]]:
-        """Every item of a partition (whose sort key starts with `prefix`), read consistently, page by page."""
+    def query(
+        self, pk: str, prefix: str = "", *, what: str, newest_first: bool = False, consistent: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every item of a partition (whose sort key starts with `prefix`), page by page, read
+        consistently unless told otherwise."""
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
         values = {":pk": pk, **({":prefix": prefix} if prefix else {})}
-        extra = {"ScanIndexForward": False} if newest_first else {}
+        extra: dict[str, Any] = {"ConsistentRead": True} if consistent else {}
+        if newest_first:
+            extra["ScanIndexForward"] = False
         try:
             pages = self.client.get_paginator("query").paginate(
                 TableName=self.name,
                 KeyConditionExpression=condition,
                 ExpressionAttributeValues=typed(values),
-                ConsistentRead=True,
                 **extra,
             )
             return [plain(item) for page in pages for item in page["Items"]]
@@ -245,23 +253,24 @@ class Table:
             raise StoreError(f"could not {what}: {exc}") from exc
         return None
 
-    def batch_delete(self, keys: Iterable[tuple[str, str]], *, what: str) -> None:
-        self._batch_write([{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys], what)
+    def batch_delete(self, keys: Iterable[tuple[str, str]], *, what: str, tries: int = _TRIES) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys], what, tries)
 
-    def batch_put(self, items: Iterable[Mapping[str, Any]], *, what: str) -> None:
-        self._batch_write([{"PutRequest": {"Item": typed(item)}} for item in items], what)
+    def batch_put(self, items: Iterable[Mapping[str, Any]], *, what: str, tries: int = _TRIES) -> None:
+        self._batch_write([{"PutRequest": {"Item": typed(item)}} for item in items], what, tries)
 
-    def _batch_write(self, requests: list[dict[str, Any]], what: str) -> None:
-        """25 requests a BatchWriteItem, unprocessed ones sent again."""
+    def _batch_write(self, requests: list[dict[str, Any]], what: str, tries: int) -> None:
+        """25 requests a BatchWriteItem, unprocessed ones sent again (`tries` requests in all)."""
         for start in range(0, len(requests), BATCH_WRITE):
             pending: dict[str, Any] = {self.name: requests[start : start + BATCH_WRITE]}
-            for attempt in range(_TRIES):
+            for attempt in range(tries):
                 try:
                     pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
                 except (ClientError, BotoCoreError) as exc:
                     raise StoreError(f"could not {what}: {exc}") from exc
                 if not pending:
                     break
-                _wait(attempt)
+                if attempt + 1 < tries:
+                    _wait(attempt)
             else:
                 raise StoreError(f"could not {what}: DynamoDB kept requests unprocessed")
