@@ -198,8 +198,7 @@ class _Plan:
         )
 
 
-def _low_key(sku: str) -> dict[str, Any]:
-    return key(SKU(sku), "LOW")
+_LOW = "LOW"
 
 
 def _time(value: Any) -> datetime | None:
@@ -279,24 +278,16 @@ class DynamoLedger:
         return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}
 
     def set_available(self, sku: str, location: str, available: int) -> int | None:
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=_stock_key(sku, location),
-                UpdateExpression=(
-                    "SET available = :n, reserved = if_not_exists(reserved, :zero), "
-                    "sku = :sku, #loc = :loc, updated_at = :now ADD version :one"
-                ),
-                ExpressionAttributeNames={"#loc": "location"},
-                ExpressionAttributeValues=typed(
-                    {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now(), ":one": 1}
-                ),
-                ReturnValues="UPDATED_OLD",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
-        old = response.get("Attributes", {}).get("available")
-        return int(old["N"]) if old else None
+        old = self._items.update(
+            *_row_id(_stock_key(sku, location)),
+            "SET available = :n, reserved = if_not_exists(reserved, :zero), "
+            "sku = :sku, #loc = :loc, updated_at = :now ADD version :one",
+            {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now(), ":one": 1},
+            what=f"set stock for {sku} at {location}",
+            names={"#loc": "location"},
+            returns="UPDATED_OLD",
+        )
+        return int(old["available"]) if old and old.get("available") is not None else None
 
     def set_level(
         self,
@@ -518,28 +509,13 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ low stock
     def low_stock(self, sku: str) -> LowStockState:
-        try:
-            item = self._client.get_item(TableName=self._table, Key=_low_key(sku), ConsistentRead=True).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the low-stock state of {sku}: {exc}") from exc
-        return _low_state(plain(item) if item else None)
+        return _low_state(self._items.get(SKU(sku), _LOW, what=f"read the low-stock state of {sku}"))
 
     def _low_update(self, sku: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_low_key(sku),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=typed(values),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
-        return True
+        written = self._items.update(
+            SKU(sku), _LOW, expression, values, what=f"record the low-stock state of {sku}", condition=condition
+        )
+        return written is not None
 
     def enter_low_stock(self, sku: str, crossing: int) -> bool:
         # Crossing n follows n - 1 only: two consumers seeing the same fall record it once.
@@ -936,22 +912,15 @@ class DynamoLedger:
                     raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
             else:
                 raise StoreError(f"could not give back the stock of order {order_id}: kept conflicting")
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_placing_key(order_id),
-                UpdateExpression="SET #state = :released, updated_at = :now REMOVE #plan",
-                ConditionExpression="attempt = :attempt AND #state = :compensating",
-                ExpressionAttributeNames={"#state": "state", "#plan": "plan"},
-                ExpressionAttributeValues=typed(
-                    {":attempt": attempt, ":compensating": _COMPENSATING, ":released": _RELEASED, ":now": _now()}
-                ),
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+        # When the condition fails, another delivery released the plan already.
+        self._items.update(
+            *_row_id(_placing_key(order_id)),
+            "SET #state = :released, updated_at = :now REMOVE #plan",
+            {":attempt": attempt, ":compensating": _COMPENSATING, ":released": _RELEASED, ":now": _now()},
+            what=f"give back the stock of order {order_id}",
+            condition="attempt = :attempt AND #state = :compensating",
+            names={"#state": "state", "#plan": "plan"},
+        )
 
     # ------------------------------------------------------------------ changes to a recorded order
     def _stock_update(self, change: tuple[str, str, int, int], now: str) -> dict[str, Any]:
