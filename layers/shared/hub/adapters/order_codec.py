@@ -20,6 +20,7 @@ from typing import Any
 
 from boto3.dynamodb.types import Binary
 
+from hub.adapters.keys import ORDER
 from hub.adapters.table import typed
 from hub.domain.orders import (
     Address,
@@ -167,7 +168,7 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
 
 def _order_values(order: Order, now: str, created_at: str | None) -> dict[str, Any]:
     values = {
-        "pk": f"ORDER#{order.order_id}",
+        "pk": ORDER(order.order_id),
         "sk": "ORDER",
         "kind": "order",
         "order_id": order.order_id,
@@ -251,7 +252,7 @@ def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
         packed, emits = zlib.compress(json.dumps(emits).encode()), []
     return typed(
         {
-            "pk": f"ORDER#{order_id}",
+            "pk": ORDER(order_id),
             "sk": f"EVENT#{entry.event_id}",
             "kind": "timeline",
             "event_id": entry.event_id,
