@@ -25,6 +25,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from hub.adapters.keys import FIXED_KEYS
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ROOT / "tests" / "functional" / "aws_calls.json"
 _FUNCTIONS = str(ROOT / "functions")
@@ -167,13 +169,9 @@ class AwsCall:
 Recorded = tuple[str, str, str, str]
 
 
-# Items the template grants by their exact key rather than by prefix.
-_FIXED_KEYS = {"PRIVACY#salt"}
-
-
 def _key_type(key: str) -> str:
     prefix, sep, _rest = key.partition("#")
-    return key if key in _FIXED_KEYS or not sep else f"{prefix}#*"
+    return key if key in FIXED_KEYS or not sep else f"{prefix}#*"
 
 
 def _scalar(value: Any) -> str | None:

@@ -8,8 +8,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hub.adapters.customer_codec import profile_from_dict, profile_to_dict
 from hub.config import parse_config
-from hub.domain.customers import erasure_key, normalise_email, profile_from_dict, profile_to_dict
+from hub.domain.customers import erasure_key, normalise_email
 from hub.errors import OrderNotRecordedError
 from hub.events import (
     Consent,

@@ -24,7 +24,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import typed
+from hub.adapters.keys import DEK
+from hub.adapters.table import Table
 from hub.errors import StoreError
 
 __all__ = ["KmsDataKeys", "default_data_keys"]
@@ -47,8 +48,7 @@ class KmsDataKeys:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._kms = kms
-        self._dynamodb = dynamodb
-        self._table = table
+        self._table = Table(dynamodb, table)
         self._key_id = key_id
         self._ttl = ttl
         self._clock = clock
@@ -62,14 +62,14 @@ class KmsDataKeys:
 
     def _subject_salt(self) -> bytes:
         if self._salt is None:
-            item = self._get("DEK#salt", "SALT")
+            item = self._get(DEK("salt"), "SALT")
             if item is None:
-                fresh = {"pk": "DEK#salt", "sk": "SALT", "kind": "data_key_salt", "salt": secrets.token_hex(32)}
+                fresh = {"pk": DEK("salt"), "sk": "SALT", "kind": "data_key_salt", "salt": secrets.token_hex(32)}
                 self._put_once(fresh)
-                item = self._get("DEK#salt", "SALT")
+                item = self._get(DEK("salt"), "SALT")
                 if item is None:
                     raise StoreError("the data key salt could not be read back")
-            self._salt = bytes.fromhex(item["salt"]["S"])
+            self._salt = bytes.fromhex(item["salt"])
         return self._salt
 
     # ------------------------------------------------------------------ keys
@@ -95,10 +95,7 @@ class KmsDataKeys:
         return key
 
     def forget(self, subject: str) -> None:
-        try:
-            self._dynamodb.delete_item(TableName=self._table, Key=_key(subject))
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not delete the data key of {subject}: {exc}") from exc
+        self._table.delete(DEK(subject), _KEY_SK, what=f"delete the data key of {subject}")
         self._cache.pop(subject, None)
 
     def _cached(self, subject: str) -> bytes | None:
@@ -106,10 +103,10 @@ class KmsDataKeys:
         return hit[1] if hit is not None and hit[0] > self._clock() else None
 
     def _read(self, subject: str) -> bytes | None:
-        item = self._get(f"DEK#{subject}", _KEY_SK)
+        item = self._get(DEK(subject), _KEY_SK)
         if item is None:
             return None
-        return self._unwrap(subject, item["wrapped"]["B"])
+        return self._unwrap(subject, item["wrapped"].value)
 
     def _create(self, subject: str) -> bytes:
         try:
@@ -119,7 +116,7 @@ class KmsDataKeys:
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"KMS could not make a data key: {exc}") from exc
         item = {
-            "pk": f"DEK#{subject}",
+            "pk": DEK(subject),
             "sk": _KEY_SK,
             "kind": "data_key",
             "wrapped": made["CiphertextBlob"],
@@ -145,29 +142,10 @@ class KmsDataKeys:
 
     # ------------------------------------------------------------------ table
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
-            return self._dynamodb.get_item(
-                TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
-            ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read a data key: {exc}") from exc
+        return self._table.get(pk, sk, what="read a data key")
 
     def _put_once(self, item: dict[str, Any]) -> bool:
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table, Item=typed(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise StoreError(f"could not keep a data key: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not keep a data key: {exc}") from exc
-        return True
-
-
-def _key(subject: str) -> dict[str, Any]:
-    return {"pk": {"S": f"DEK#{subject}"}, "sk": {"S": _KEY_SK}}
+        return self._table.put(item, what="keep a data key", condition="attribute_not_exists(pk)")
 
 
 def default_data_keys() -> KmsDataKeys | None:

@@ -34,12 +34,25 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import order_from_items, order_items, part_keys, plain, timeline_item, typed
+from hub.adapters.keys import ORDER, SKU
+from hub.adapters.order_codec import order_from_items, order_items, part_keys, timeline_item
+from hub.adapters.table import (
+    Table,
+    cancellation_reasons,
+    cancelled,
+    error_code,
+    expires_at,
+    from_micros,
+    key,
+    micros,
+    plain,
+    typed,
+)
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import HEAD, Draw, LowStockState, Move, StockLevel, split_units
 from hub.errors import (
@@ -80,11 +93,11 @@ def _now() -> str:
 
 
 def _order_key(order_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
+    return key(ORDER(order_id), "ORDER")
 
 
 def _stock_key(sku: str, location: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": f"LOC#{location}"}}
+    return key(SKU(sku), f"LOC#{location}")
 
 
 def _shard_key(sku: str, location: str, shard: int) -> dict[str, Any]:
@@ -92,7 +105,7 @@ def _shard_key(sku: str, location: str, shard: int) -> dict[str, Any]:
     partition key, so DynamoDB can place them on different partitions (write sharding)."""
     if shard == HEAD:
         return _stock_key(sku, location)
-    return {"pk": {"S": f"SKU#{sku}#SHARD#{shard:02d}"}, "sk": {"S": f"LOC#{location}"}}
+    return key(SKU(sku, "SHARD", f"{shard:02d}"), f"LOC#{location}")
 
 
 def _row_id(key: Mapping[str, Any]) -> tuple[str, str]:
@@ -104,11 +117,11 @@ def _shard_count(item: Mapping[str, Any]) -> int:
 
 
 def _placing_key(order_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "PLACING"}}
+    return key(ORDER(order_id), "PLACING")
 
 
 def _chunk_key(order_id: str, attempt: int, number: int) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"PLACED#{attempt:03d}#{number:04d}"}}
+    return key(ORDER(order_id), f"PLACED#{attempt:03d}#{number:04d}")
 
 
 def _plain_key(key: Mapping[str, Any]) -> dict[str, str]:
@@ -127,7 +140,7 @@ def _owed_item(order_id: str, event_id: str, stock: Sequence[tuple[str, str, int
     """The stock changes an order's stored change still owes, applied chunk by chunk (`done` counts them)."""
     return typed(
         {
-            "pk": f"ORDER#{order_id}",
+            "pk": ORDER(order_id),
             "sk": f"OWED#{event_id}",
             "kind": "owed_stock",
             "changes": _pack([list(change) for change in stock]),
@@ -178,31 +191,19 @@ class _Plan:
         return cls(
             attempt,
             [Reservation(sku, loc, int(q)) for sku, loc, q in plan["reservations"]],
-            {(sku, loc): (by, from_micros(at)) for sku, loc, by, at in plan["counted"]},  # type: ignore[misc]
+            {(sku, loc): (by, _time(at)) for sku, loc, by, at in plan["counted"]},  # type: ignore[misc]
             plan["records"],
             str(item.get("event_id", "")),
             {(sku, loc): tuple(Draw(int(s), int(u)) for s, u in draws) for sku, loc, draws in plan.get("draws", [])},
         )
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+_LOW = "LOW"
 
 
-def _low_key(sku: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "LOW"}}
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def micros(at: datetime) -> int:
-    """A time as whole microseconds since the epoch: exact, and compared as a number by conditions."""
-    return ((at if at.tzinfo else at.replace(tzinfo=UTC)) - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: Any) -> datetime | None:
-    return _EPOCH + timedelta(microseconds=int(value)) if value is not None else None
+def _time(value: Any) -> datetime | None:
+    """A level's set time (microseconds), None when it was never set."""
+    return from_micros(value) if value is not None else None
 
 
 def _level(sku: str, item: Mapping[str, Any]) -> StockLevel:
@@ -213,7 +214,7 @@ def _level(sku: str, item: Mapping[str, Any]) -> StockLevel:
         int(item.get("reserved", 0)),
         int(item.get("version", 0)),
         item.get("set_by"),
-        from_micros(item.get("set_at")),
+        _time(item.get("set_at")),
     )
 
 
@@ -223,41 +224,23 @@ def _low_state(item: Mapping[str, Any] | None) -> LowStockState:
     return LowStockState(bool(item.get("low")), int(item.get("crossings", 0)), bool(item.get("announced")))
 
 
-def _reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-
-
-def _is_cancelled(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
-
-
 class DynamoLedger:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._items = Table(client, table_name)
 
-    def _query(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
-        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
-        values = {":pk": {"S": pk}, **({":prefix": {"S": prefix}} if prefix else {})}
-        try:
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ConsistentRead=True,
-            )
-            return [plain(i) for page in pages for i in page["Items"]]
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read {pk}: {exc}") from exc
+    def _query(self, pk: str, prefix: str = "") -> list[dict[str, Any]]:
+        return self._items.query(pk, prefix, what=f"read {pk}")
 
     # ------------------------------------------------------------------ stock
     def levels_for(self, sku: str) -> dict[str, StockLevel]:
-        return self._levels(sku, self._query(f"SKU#{sku}", "LOC#"))
+        return self._levels(sku, self._query(SKU(sku), "LOC#"))
 
     def levels_and_low_stock(self, sku: str) -> tuple[dict[str, StockLevel], LowStockState]:
         """The SKU's levels and its low-stock crossing in one Query: both live in the SKU's own
         partition (`LOC#<location>` and `LOW`), so the low-stock check reads them together."""
-        items = self._query(f"SKU#{sku}")
+        items = self._query(SKU(sku))
         low = next((i for i in items if i["sk"] == "LOW"), None)
         return self._levels(sku, [i for i in items if i["sk"].startswith("LOC#")]), _low_state(low)
 
@@ -289,47 +272,22 @@ class DynamoLedger:
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys asked again."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for attempt in range(_CONFLICT_TRIES * 2):
-                try:
-                    response = self._client.batch_get_item(RequestItems=pending)
-                except (ClientError, BotoCoreError) as exc:
-                    raise StoreError(f"could not read stock shards: {exc}") from exc
-                for item in response.get("Responses", {}).get(self._table, []):
-                    row = plain(item)
-                    found[(row["pk"], row["sk"])] = row
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))
-            else:
-                raise StoreError("could not read stock shards: DynamoDB kept keys unprocessed")
-        return found
+        return self._items.batch_get([_row_id(k) for k in keys], what="read stock shards", tries=_CONFLICT_TRIES * 2)
 
     def stock_levels(self, skus: Iterable[str]) -> dict[str, dict[str, StockLevel]]:
         return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}
 
     def set_available(self, sku: str, location: str, available: int) -> int | None:
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=_stock_key(sku, location),
-                UpdateExpression=(
-                    "SET available = :n, reserved = if_not_exists(reserved, :zero), "
-                    "sku = :sku, #loc = :loc, updated_at = :now ADD version :one"
-                ),
-                ExpressionAttributeNames={"#loc": "location"},
-                ExpressionAttributeValues=typed(
-                    {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now(), ":one": 1}
-                ),
-                ReturnValues="UPDATED_OLD",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
-        old = response.get("Attributes", {}).get("available")
-        return int(old["N"]) if old else None
+        old = self._items.update(
+            *_row_id(_stock_key(sku, location)),
+            "SET available = :n, reserved = if_not_exists(reserved, :zero), "
+            "sku = :sku, #loc = :loc, updated_at = :now ADD version :one",
+            {":n": available, ":zero": 0, ":sku": sku, ":loc": location, ":now": _now(), ":one": 1},
+            what=f"set stock for {sku} at {location}",
+            names={"#loc": "location"},
+            returns="UPDATED_OLD",
+        )
+        return int(old["available"]) if old and old.get("available") is not None else None
 
     def set_level(
         self,
@@ -498,7 +456,7 @@ class DynamoLedger:
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
-                if not _is_cancelled(exc):
+                if not cancelled(exc):
                     raise StoreError(f"could not set stock for {sku} at {location}: {exc}") from exc
                 # A reservation was in the way, the shard count changed, or a newer level arrived:
                 # read again (the stale case is told apart by the read).
@@ -541,7 +499,7 @@ class DynamoLedger:
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
-                if not _is_cancelled(exc):
+                if not cancelled(exc):
                     raise StoreError(f"could not rebalance {sku} at {location}: {exc}") from exc
                 continue
             except BotoCoreError as exc:
@@ -551,28 +509,13 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ low stock
     def low_stock(self, sku: str) -> LowStockState:
-        try:
-            item = self._client.get_item(TableName=self._table, Key=_low_key(sku), ConsistentRead=True).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the low-stock state of {sku}: {exc}") from exc
-        return _low_state(plain(item) if item else None)
+        return _low_state(self._items.get(SKU(sku), _LOW, what=f"read the low-stock state of {sku}"))
 
     def _low_update(self, sku: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_low_key(sku),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=typed(values),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not record the low-stock state of {sku}: {exc}") from exc
-        return True
+        written = self._items.update(
+            SKU(sku), _LOW, expression, values, what=f"record the low-stock state of {sku}", condition=condition
+        )
+        return written is not None
 
     def enter_low_stock(self, sku: str, crossing: int) -> bool:
         # Crossing n follows n - 1 only: two consumers seeing the same fall record it once.
@@ -714,9 +657,9 @@ class DynamoLedger:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if not _is_cancelled(exc):
+            if not cancelled(exc):
                 raise StoreError(f"could not record order {order_id}: {exc}") from exc
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if len(reasons) > 1 and reasons[1] == _FAILED:
                 raise OrderExistsError(order_id) from exc
             if reasons and reasons[0] == _FAILED:
@@ -793,7 +736,7 @@ class DynamoLedger:
                     ),
                 )
             except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
+                if error_code(exc) == "ConditionalCheckFailedException":
                     continue  # another delivery stored a plan first: look again
                 raise StoreError(f"could not plan order {order_id}: {exc}") from exc
             except BotoCoreError as exc:
@@ -856,9 +799,9 @@ class DynamoLedger:
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
-                if not _is_cancelled(exc):
+                if not cancelled(exc):
                     raise StoreError(f"could not reserve stock for order {order_id}: {exc}") from exc
-                reasons = _reasons(exc)
+                reasons = cancellation_reasons(exc)
                 if reasons and reasons[0] == _FAILED:
                     raise self._plan_gone(order_id, exc) from exc
                 if len(reasons) > 1 and reasons[1] == _FAILED:
@@ -895,9 +838,9 @@ class DynamoLedger:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if not _is_cancelled(exc):
+            if not cancelled(exc):
                 raise StoreError(f"could not record order {order_id}: {exc}") from exc
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if reasons and reasons[0] == _FAILED:
                 raise self._plan_gone(order_id, exc) from exc
             if len(reasons) > 1 and reasons[1] == _FAILED:
@@ -926,7 +869,7 @@ class DynamoLedger:
                 ),
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
             current = self._get(_placing_key(order_id))
             if current is not None and current["state"] == _PLACED:
@@ -958,7 +901,7 @@ class DynamoLedger:
                     self._client.transact_write_items(TransactItems=items)
                     break
                 except ClientError as exc:
-                    reasons = _reasons(exc) if _is_cancelled(exc) else []
+                    reasons = cancellation_reasons(exc) if cancelled(exc) else []
                     if reasons and reasons[0] == _FAILED:
                         break  # never written, or given back already
                     if _CONFLICT in reasons:
@@ -969,22 +912,15 @@ class DynamoLedger:
                     raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
             else:
                 raise StoreError(f"could not give back the stock of order {order_id}: kept conflicting")
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_placing_key(order_id),
-                UpdateExpression="SET #state = :released, updated_at = :now REMOVE #plan",
-                ConditionExpression="attempt = :attempt AND #state = :compensating",
-                ExpressionAttributeNames={"#state": "state", "#plan": "plan"},
-                ExpressionAttributeValues=typed(
-                    {":attempt": attempt, ":compensating": _COMPENSATING, ":released": _RELEASED, ":now": _now()}
-                ),
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not give back the stock of order {order_id}: {exc}") from exc
+        # When the condition fails, another delivery released the plan already.
+        self._items.update(
+            *_row_id(_placing_key(order_id)),
+            "SET #state = :released, updated_at = :now REMOVE #plan",
+            {":attempt": attempt, ":compensating": _COMPENSATING, ":released": _RELEASED, ":now": _now()},
+            what=f"give back the stock of order {order_id}",
+            condition="attempt = :attempt AND #state = :compensating",
+            names={"#state": "state", "#plan": "plan"},
+        )
 
     # ------------------------------------------------------------------ changes to a recorded order
     def _stock_update(self, change: tuple[str, str, int, int], now: str) -> dict[str, Any]:
@@ -1056,9 +992,9 @@ class DynamoLedger:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             order.version = expected
-            if not _is_cancelled(exc):
+            if not cancelled(exc):
                 raise StoreError(f"could not save order {order.order_id}: {exc}") from exc
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if len(reasons) > 1 and reasons[1] == _FAILED:
                 raise AlreadyAppliedError(entry.event_id) from exc
             if (reasons and reasons[0] == _FAILED) or _CONFLICT in reasons:
@@ -1080,15 +1016,15 @@ class DynamoLedger:
     def finish_stock(self, order_id: str) -> None:
         """Apply the stock changes the order's stored changes still owe (after a crash between the
         order's write and its chunks of stock changes); nothing when none are owed."""
-        for item in self._query(f"ORDER#{order_id}", "OWED#"):
+        for item in self._query(ORDER(order_id), "OWED#"):
             self._settle(order_id, item["sk"].removeprefix("OWED#"), _unpack(item["changes"]))
 
     def _settle(self, order_id: str, event_id: str, stock: list[tuple[str, str, int, int]]) -> None:
-        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"OWED#{event_id}"}}
+        owed = key(ORDER(order_id), f"OWED#{event_id}")
         chunks = [stock[i : i + CHUNK_SIZE] for i in range(0, len(stock), CHUNK_SIZE)]
         tries = 0
         while True:
-            current = self._get(key)
+            current = self._get(owed)
             if current is None:
                 return  # settled, by this delivery or another
             done = int(current["done"])
@@ -1099,7 +1035,7 @@ class DynamoLedger:
                 {
                     "Update": {
                         "TableName": self._table,
-                        "Key": key,
+                        "Key": owed,
                         "UpdateExpression": "SET done = :next",
                         "ConditionExpression": "done = :done",
                         "ExpressionAttributeValues": typed({":done": done, ":next": done + 1}),
@@ -1110,7 +1046,7 @@ class DynamoLedger:
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
-                reasons = _reasons(exc) if _is_cancelled(exc) else []
+                reasons = cancellation_reasons(exc) if cancelled(exc) else []
                 retry = (reasons and reasons[0] == _FAILED) or _CONFLICT in reasons
                 tries += 1
                 if retry and tries < _CONFLICT_TRIES * len(chunks):
@@ -1123,12 +1059,12 @@ class DynamoLedger:
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key=key,
+                Key=owed,
                 ConditionExpression="done = :all",
                 ExpressionAttributeValues=typed({":all": len(chunks)}),
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"could not apply the stock changes of order {order_id}: {exc}") from exc
@@ -1138,7 +1074,7 @@ class DynamoLedger:
 
         Best effort: a stale part is never read (the order item names its parts), only kept."""
         keep = part_keys(order_id, parts)
-        stale = [i["sk"] for i in self._query(f"ORDER#{order_id}", "PART#") if i["sk"] not in keep]
+        stale = [i["sk"] for i in self._query(ORDER(order_id), "PART#") if i["sk"] not in keep]
         for start in range(0, len(stale), _TRANSACTION_ITEMS - 1):
             items = [
                 {
@@ -1150,7 +1086,7 @@ class DynamoLedger:
                     }
                 },
                 *(
-                    {"Delete": {"TableName": self._table, "Key": {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": sk}}}}
+                    {"Delete": {"TableName": self._table, "Key": key(ORDER(order_id), sk)}}
                     for sk in stale[start : start + _TRANSACTION_ITEMS - 1]
                 ),
             ]
@@ -1160,25 +1096,18 @@ class DynamoLedger:
                 return
 
     def _applied(self, order_id: str, event_id: str) -> bool:
-        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#{event_id}"}}
-        return "Item" in self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+        return self._items.get(ORDER(order_id), f"EVENT#{event_id}", what=f"read order {order_id}") is not None
 
     def _order_exists(self, order_id: str) -> bool:
-        response = self._client.get_item(
-            TableName=self._table, Key=_order_key(order_id), ProjectionExpression="pk", ConsistentRead=True
-        )
-        return "Item" in response
+        return self._items.get(ORDER(order_id), "ORDER", what=f"read order {order_id}", projection="pk") is not None
 
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read {key['pk']['S']}: {exc}") from exc
-        return plain(item) if item else None
+    def _get(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        pk, sk = _row_id(row)
+        return self._items.get(pk, sk, what=f"read {pk}")
 
     def get_order(self, order_id: str) -> Order | None:
         for _attempt in range(_CONFLICT_TRIES):
-            items = [i for i in self._query(f"ORDER#{order_id}") if not i["sk"].startswith("PENDING#")]
+            items = [i for i in self._query(ORDER(order_id)) if not i["sk"].startswith("PENDING#")]
             try:
                 return order_from_items(items)
             except PartsMissingError:
@@ -1187,21 +1116,16 @@ class DynamoLedger:
 
     # ------------------------------------------------------------------ payments waiting for their order
     def put_pending(self, order_id: str, event_id: str, event_json: str) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=typed(
-                    {
-                        "pk": f"ORDER#{order_id}",
-                        "sk": f"PENDING#{event_id}",
-                        "kind": "pending",
-                        "event": event_json,
-                        "expires_at": int(time.time()) + PENDING_DAYS * 86400,
-                    }
-                ),
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not keep a payment for {order_id}: {exc}") from exc
+        self._items.put(
+            {
+                "pk": ORDER(order_id),
+                "sk": f"PENDING#{event_id}",
+                "kind": "pending",
+                "event": event_json,
+                "expires_at": expires_at(PENDING_DAYS),
+            },
+            what=f"keep a payment for {order_id}",
+        )
 
     def pending_for(self, order_id: str) -> list[str]:
-        return [i["event"] for i in self._query(f"ORDER#{order_id}", "PENDING#")]
+        return [i["event"] for i in self._query(ORDER(order_id), "PENDING#")]

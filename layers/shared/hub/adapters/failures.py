@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from hub.adapters.order_codec import plain
-from hub.errors import StoreError
+from hub.adapters.keys import FAILURE
+from hub.adapters.table import Table
 from hub.failures import RecordFailure
 
-__all__ = ["KEEP_FOR", "DynamoFailureLog", "StoredFailure", "failure_key"]
+__all__ = ["KEEP_FOR", "DynamoFailureLog", "StoredFailure"]
 
 KEEP_FOR = timedelta(days=15)  # longer than a dead-letter queue's 14 days of retention
-_BATCH_GET = 100
-
-
-def failure_key(message_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"FAILURE#{message_id}"}, "sk": {"S": "FAILURE"}}
+_SK = "FAILURE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +43,7 @@ class StoredFailure:
 
 def _stored(item: dict[str, Any]) -> StoredFailure:
     return StoredFailure(
-        message_id=str(item["pk"]).removeprefix("FAILURE#"),
+        message_id=str(item["pk"]).removeprefix(FAILURE),
         queue=str(item.get("queue", "")),
         attempts=int(item.get("attempts", 0)),
         error=str(item.get("error", "")),
@@ -68,20 +62,19 @@ class DynamoFailureLog:
     """`hub.ports.FailureLog` on the hub table, plus the read `commerce-hub dlq` needs."""
 
     def __init__(self, client: Any, table_name: str, *, clock: Callable[[], datetime] | None = None) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def record(self, failure: RecordFailure) -> None:
         now = self._clock()
         names = {"#queue": "queue", "#error": "error", "#reason": "reason"}
         values: dict[str, Any] = {
-            ":queue": {"S": failure.queue},
-            ":error": {"S": failure.error},
-            ":reason": {"S": failure.reason},
-            ":at": {"S": now.isoformat(timespec="seconds")},
-            ":expires": {"N": str(int((now + KEEP_FOR).timestamp()))},
-            ":one": {"N": "1"},
+            ":queue": failure.queue,
+            ":error": failure.error,
+            ":reason": failure.reason,
+            ":at": now.isoformat(timespec="seconds"),
+            ":expires": int((now + KEEP_FOR).timestamp()),
+            ":one": 1,
         }
         sets = [
             "#queue = :queue",
@@ -101,37 +94,21 @@ class DynamoFailureLog:
         for name, value in optional.items():
             if value:
                 sets.append(f"{name} = :{name}")
-                values[f":{name}"] = {"S": value}
+                values[f":{name}"] = value
         if failure.receive_count is not None:
             sets.append("receive_count = :receives")
-            values[":receives"] = {"N": str(failure.receive_count)}
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=failure_key(failure.message_id),
-                UpdateExpression=f"SET {', '.join(sets)} ADD attempts :one",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not record the failure of message {failure.message_id}: {exc}") from exc
+            values[":receives"] = failure.receive_count
+        self._table.update(
+            FAILURE(failure.message_id),
+            _SK,
+            f"SET {', '.join(sets)} ADD attempts :one",
+            values,
+            what=f"record the failure of message {failure.message_id}",
+            names=names,
+        )
 
     def find(self, message_ids: Iterable[str]) -> dict[str, StoredFailure]:
         """The stored failures of these messages, by message id (messages never failed are absent)."""
-        wanted = list(dict.fromkeys(message_ids))
-        found: dict[str, StoredFailure] = {}
-        for start in range(0, len(wanted), _BATCH_GET):
-            keys = [failure_key(m) for m in wanted[start : start + _BATCH_GET]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for _attempt in range(5):
-                try:
-                    answer = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise StoreError(f"could not read recorded failures: {exc}") from exc
-                for item in answer.get("Responses", {}).get(self._table, []):
-                    stored = _stored(plain(item))
-                    found[stored.message_id] = stored
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        return found
+        keys = [(FAILURE(m), _SK) for m in dict.fromkeys(message_ids)]
+        items = self._table.batch_get(keys, what="read recorded failures", tries=5).values()
+        return {stored.message_id: stored for stored in map(_stored, items)}

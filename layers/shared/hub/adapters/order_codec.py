@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary
 
+from hub.adapters.keys import ORDER
+from hub.adapters.table import typed
 from hub.domain.orders import (
     Address,
     Fulfilment,
@@ -42,10 +44,8 @@ __all__ = [
     "order_item",
     "order_items",
     "part_keys",
-    "plain",
     "stored_order",
     "timeline_item",
-    "typed",
 ]
 
 # Above this (estimated) size, an order's lines and reservations move out of the order item.
@@ -55,18 +55,6 @@ PAGE_BYTES = 64 * 1024
 # Follow-on events kept on a timeline entry above this size are compressed.
 EMITS_INLINE_BYTES = 64 * 1024
 _PAGED = ("lines", "reservations")
-
-
-_ser = TypeSerializer()
-_de = TypeDeserializer()
-
-
-def typed(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
-
-
-def plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _de.deserialize(v) for k, v in item.items()}
 
 
 def _time(value: str | None) -> datetime | None:
@@ -180,7 +168,7 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
 
 def _order_values(order: Order, now: str, created_at: str | None) -> dict[str, Any]:
     values = {
-        "pk": f"ORDER#{order.order_id}",
+        "pk": ORDER(order.order_id),
         "sk": "ORDER",
         "kind": "order",
         "order_id": order.order_id,
@@ -264,7 +252,7 @@ def timeline_item(order_id: str, entry: TimelineEntry) -> dict[str, Any]:
         packed, emits = zlib.compress(json.dumps(emits).encode()), []
     return typed(
         {
-            "pk": f"ORDER#{order_id}",
+            "pk": ORDER(order_id),
             "sk": f"EVENT#{entry.event_id}",
             "kind": "timeline",
             "event_id": entry.event_id,

@@ -13,22 +13,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.adapters.order_codec import plain, stored_order
+from hub.adapters.keys import ORDER
+from hub.adapters.order_codec import stored_order
+from hub.adapters.table import Table
 from hub.domain.privacy import OrderErasure, address_values, personal_pattern, scrub
 from hub.errors import PartsMissingError, StoreError
 
 __all__ = ["DynamoOrderPrivacy"]
 
-_ser = TypeSerializer()
 _UNTOUCHED = frozenset({"pk", "sk", "kind", "version", "event_id", "type"})
 _ATTEMPTS = 8
-
-
-def _typed_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
 
 
 def _json(value: Any) -> Any:
@@ -43,20 +39,10 @@ def _json(value: Any) -> Any:
 
 class DynamoOrderPrivacy:
     def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
 
     def _partition(self, order_id: str) -> list[dict[str, Any]]:
-        try:
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
-                ConsistentRead=True,
-            )
-            return [plain(i) for page in pages for i in page["Items"]]
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read order {order_id}: {exc}") from exc
+        return self._table.query(ORDER(order_id), what=f"read order {order_id}")
 
     def erase_order(self, order_id: str, personal: Iterable[str]) -> OrderErasure:
         personal = list(personal)
@@ -87,27 +73,18 @@ class DynamoOrderPrivacy:
             if not changed:
                 continue
             new = {**kept, **cleaned}
-            request: dict[str, Any] = {"TableName": self._table}
+            what = f"erase personal data from order {order_id}"
             if item["sk"] == "ORDER":
                 version = int(item.get("version", 0))
                 new["version"] = version + 1
-                request.update(
-                    ConditionExpression="version = :version",
-                    ExpressionAttributeValues={":version": _ser.serialize(version)},
-                )
+                written = self._table.put(new, what=what, condition="version = :version", values={":version": version})
                 counts["order"] = True
             else:
-                request["ConditionExpression"] = "attribute_exists(pk)"
+                written = self._table.put(new, what=what, condition="attribute_exists(pk)")
                 bucket = {"timeline": "timeline", "pending": "pending"}.get(str(item.get("kind")), "other")
                 counts[bucket] += 1
-            try:
-                self._client.put_item(Item=_typed_item(new), **request)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    raise _ChangedError from exc
-                raise StoreError(f"could not erase personal data from order {order_id}: {exc}") from exc
-            except BotoCoreError as exc:
-                raise StoreError(f"could not erase personal data from order {order_id}: {exc}") from exc
+            if not written:
+                raise _ChangedError
         return OrderErasure(
             order_id,
             found=True,
@@ -141,15 +118,15 @@ class DynamoOrderPrivacy:
     def orders_of_channel(self, channel: str) -> list[str]:
         found: set[str] = set()
         try:
-            pages = self._client.get_paginator("scan").paginate(
-                TableName=self._table,
+            pages = self._table.client.get_paginator("scan").paginate(
+                TableName=self._table.name,
                 FilterExpression="begins_with(pk, :prefix)",
-                ExpressionAttributeValues={":prefix": {"S": f"ORDER#{channel}:"}},
+                ExpressionAttributeValues={":prefix": {"S": ORDER(f"{channel}:")}},
                 ProjectionExpression="pk",
                 ConsistentRead=True,
             )
             for page in pages:
-                found.update(item["pk"]["S"].removeprefix("ORDER#") for item in page["Items"])
+                found.update(item["pk"]["S"].removeprefix(ORDER) for item in page["Items"])
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"could not list the orders of channel {channel}: {exc}") from exc
         return sorted(found)

@@ -19,73 +19,51 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from hub.errors import StoreError
+from hub.adapters.keys import ORDER, RECONCILE
+from hub.adapters.table import Table
 from hub.events import HubEvent
 from hub.ports import ReconcileCursor
 
 __all__ = ["DynamoAppliedEvents", "DynamoReconcileCursors"]
 
-
-def _key(name: str) -> dict[str, Any]:
-    return {"pk": {"S": f"RECONCILE#{name}"}, "sk": {"S": "CURSOR"}}
+_CURSOR = "CURSOR"
 
 
 def _time(item: dict[str, Any], name: str) -> datetime | None:
-    value = (item.get(name) or {}).get("S")
+    value = item.get(name)
     return datetime.fromisoformat(value) if value else None
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoReconcileCursors:
     def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
+        self._table = Table(client, table)
 
     def get(self, name: str) -> ReconcileCursor:
-        try:
-            item = self._client.get_item(TableName=self._table, Key=_key(name), ConsistentRead=True).get("Item") or {}
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the reconcile cursor of {name}: {exc}") from exc
+        item = self._table.get(RECONCILE(name), _CURSOR, what=f"read the reconcile cursor of {name}") or {}
         return ReconcileCursor(since=_time(item, "since"), last_run=_time(item, "last_run"))
 
     def claim(self, name: str, now: datetime, due_before: datetime) -> bool:
         # ISO times in UTC compare as strings.
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(name),
-                UpdateExpression="SET last_run = :now",
-                ConditionExpression="attribute_not_exists(last_run) OR last_run < :due",
-                ExpressionAttributeValues={":now": {"S": _iso(now)}, ":due": {"S": _iso(due_before)}},
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise StoreError(f"could not claim the reconciler of {name}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not claim the reconciler of {name}: {exc}") from exc
-        return True
+        claimed = self._table.update(
+            RECONCILE(name),
+            _CURSOR,
+            "SET last_run = :now",
+            {":now": _iso(now), ":due": _iso(due_before)},
+            what=f"claim the reconciler of {name}",
+            condition="attribute_not_exists(last_run) OR last_run < :due",
+        )
+        return claimed is not None
 
     def advance(self, name: str, since: datetime) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(name),
-                UpdateExpression="SET since = :since",
-                ConditionExpression="attribute_not_exists(since) OR since < :since",
-                ExpressionAttributeValues={":since": {"S": _iso(since)}},
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return  # already further on
-            raise StoreError(f"could not move the reconcile cursor of {name}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not move the reconcile cursor of {name}: {exc}") from exc
+        # When the condition fails, the cursor is already further on.
+        self._table.update(
+            RECONCILE(name),
+            _CURSOR,
+            "SET since = :since",
+            {":since": _iso(since)},
+            what=f"move the reconcile cursor of {name}",
+            condition="attribute_not_exists(since) OR since < :since",
+        )
 
 
 def _iso(moment: datetime) -> str:
@@ -98,8 +76,7 @@ def _own_order(event: HubEvent) -> str | None:
 
 class DynamoAppliedEvents:
     def __init__(self, client: Any, table: str, order_of: Callable[[HubEvent], str | None] = _own_order) -> None:
-        self._client = client
-        self._table = table
+        self._table = Table(client, table)
         self._order_of = order_of
 
     def applied(self, event: HubEvent) -> bool:
@@ -114,15 +91,13 @@ class DynamoAppliedEvents:
         if not isinstance(stated, datetime):
             return False
         order = self._get(order_id, "ORDER", "as_of")
-        as_of = ((order or {}).get("as_of") or {}).get("S")
+        as_of = (order or {}).get("as_of")
         return bool(as_of) and _aware(datetime.fromisoformat(as_of)) >= _aware(stated)
 
     def _get(self, order_id: str, sk: str, projection: str) -> dict[str, Any] | None:
-        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": sk}}
-        try:
-            return self._client.get_item(TableName=self._table, Key=key, ProjectionExpression=projection).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the order {order_id}: {exc}") from exc
+        return self._table.get(
+            ORDER(order_id), sk, what=f"read the order {order_id}", projection=projection, consistent=False
+        )
 
 
 def _aware(moment: datetime) -> datetime:

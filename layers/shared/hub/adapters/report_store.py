@@ -30,15 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hub.adapters.keys import REPORT
+from hub.adapters.table import Table, cancellation_reasons, cancelled, failed_condition, key, typed
 from hub.domain.analytics import SentMarker
 from hub.domain.reporting import (
     SKU_REVENUE,
@@ -60,16 +61,6 @@ _MAX_COUNTERS = 50  # counters per update expression: about 650 characters of Dy
 _SKU_SHARDS = 16
 _COMPRESS_ABOVE = 16 * 1024  # JSON longer than this is stored zlib-compressed, as a binary attribute
 _METADATA = {"pk", "sk", "day", "channel", "currency", "updated_at"}
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _typed(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items()}
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 def _now() -> str:
@@ -156,10 +147,6 @@ def _owed_from(item: dict[str, Any]) -> list[list[_Write]]:
     return [[(d, ch, cur, sk, dict(counters)) for d, ch, cur, sk, counters in chunk] for chunk in chunks]
 
 
-def _is(exc: ClientError, code: str) -> bool:
-    return exc.response.get("Error", {}).get("Code") == code
-
-
 def _sum(deltas: Sequence[Contribution]) -> Contribution:
     total: Contribution = {}
     for delta in deltas:
@@ -174,17 +161,14 @@ class DynamoReportStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._items = Table(client, table_name)
 
     # ------------------------------------------------------------------ facts
     def _facts_key(self, kind: str, key: str) -> dict[str, Any]:
-        return _typed({"pk": f"REPORT#{kind}#{key}", "sk": "FACTS"})
+        return typed({"pk": REPORT(kind, key), "sk": "FACTS"})
 
     def _read(self, kind: str, key: str) -> dict[str, Any] | None:
-        try:
-            response = self._client.get_item(TableName=self._table, Key=self._facts_key(kind, key), ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the {kind} facts: {exc}") from exc
-        return _plain(response["Item"]) if "Item" in response else None
+        return self._items.get(REPORT(kind, key), "FACTS", what=f"read the {kind} facts")
 
     def load(self, kind: str, key: str) -> StoredFacts | None:
         item = self._read(kind, key)
@@ -203,24 +187,14 @@ class DynamoReportStore:
     def _read_many(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """The facts items of `wanted` (at most 100), read consistently in one BatchGetItem (keys
         left unprocessed asked again)."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending: dict[str, Any] = {
-            self._table: {"Keys": [self._facts_key(kind, key) for kind, key in wanted], "ConsistentRead": True}
-        }
-        for attempt in range(8):
-            try:
-                response = self._client.batch_get_item(RequestItems=pending)
-            except (ClientError, BotoCoreError) as exc:
-                raise StoreError(f"could not read the report facts: {exc}") from exc
-            for raw in response.get("Responses", {}).get(self._table, []):
-                item = _plain(raw)
-                _prefix, kind, key = str(item["pk"]).split("#", 2)
-                found[(kind, key)] = item
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                return found
-            time.sleep(0.05 * 2**attempt)
-        raise StoreError("could not read the report facts: DynamoDB kept keys unprocessed")
+        found = self._items.batch_get(
+            [(REPORT(kind, key), "FACTS") for kind, key in wanted], what="read the report facts"
+        )
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for (pk, _sk), item in found.items():
+            kind, key = pk.removeprefix(REPORT).split("#", 1)
+            items[(kind, key)] = item
+        return items
 
     def _stored(self, kind: str, key: str, item: dict[str, Any]) -> StoredFacts:
         if "owed" in item:
@@ -237,7 +211,7 @@ class DynamoReportStore:
     ) -> dict[str, Any]:
         """The conditional put of new facts (with the counter chunks they still owe, if any)."""
         item: dict[str, Any] = {
-            "pk": f"REPORT#{facts.kind}#{facts.key}",
+            "pk": REPORT(facts.kind, facts.key),
             "sk": "FACTS",
             "kind": facts.kind,
             "facts": _packed(json.dumps(facts.to_json(), separators=(",", ":"))),
@@ -248,12 +222,12 @@ class DynamoReportStore:
         if owed:
             item["owed"] = zlib.compress(json.dumps(owed, separators=(",", ":")).encode(), 9)
             item["owed_done"] = 0
-        put: dict[str, Any] = {"TableName": self._table, "Item": _typed(item)}
+        put: dict[str, Any] = {"TableName": self._table, "Item": typed(item)}
         if expected_version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put["ConditionExpression"] = "version = :expected"
-            put["ExpressionAttributeValues"] = _typed({":expected": expected_version})
+            put["ExpressionAttributeValues"] = typed({":expected": expected_version})
         return put
 
     def save_all(self, writes: Sequence[FactsWrite]) -> None:
@@ -264,17 +238,12 @@ class DynamoReportStore:
             return
         puts = [{"Put": self._put(w.facts, w.contribution, w.expected_version, [])} for w in writes]
         updates = [{"Update": self._counter_update(write)} for chunk in chunks for write in chunk]
-        try:
-            self._client.transact_write_items(TransactItems=[*puts, *updates])
-        except ClientError as exc:
-            if _is(exc, "TransactionCanceledException"):
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if not reasons or "ConditionalCheckFailed" in reasons[: len(puts)]:
-                    raise ReportConflictError("the facts changed meanwhile") from exc
-                raise StoreError(f"could not save the report facts: {', '.join(reasons)}") from exc
-            raise StoreError(f"could not save the report facts: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not save the report facts: {exc}") from exc
+        reasons = self._items.transact([*puts, *updates], what="save the report facts")
+        if reasons is None:
+            return
+        if not reasons or "ConditionalCheckFailed" in reasons[: len(puts)]:
+            raise ReportConflictError("the facts changed meanwhile")
+        raise StoreError(f"could not save the report facts: {', '.join(reasons)}")
 
     def save(self, facts: Facts, contribution: Contribution, expected_version: int | None, delta: Contribution) -> None:
         version = (expected_version or 0) + 1
@@ -287,10 +256,10 @@ class DynamoReportStore:
                 updates = [{"Update": self._counter_update(write)} for write in chunks[0]]
                 self._client.transact_write_items(TransactItems=[{"Put": put}, *updates])
         except ClientError as exc:
-            if _is(exc, "ConditionalCheckFailedException"):
+            if failed_condition(exc):
                 raise ReportConflictError(f"{facts.kind} changed meanwhile") from exc
-            if _is(exc, "TransactionCanceledException"):
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if cancelled(exc):
+                reasons = cancellation_reasons(exc)
                 if not reasons or reasons[0] == "ConditionalCheckFailed":
                     raise ReportConflictError(f"{facts.kind} changed meanwhile") from exc
                 raise StoreError(f"could not save the {facts.kind} facts: {', '.join(reasons)}") from exc
@@ -311,7 +280,7 @@ class DynamoReportStore:
                 "Key": self._facts_key(kind, key),
                 "UpdateExpression": "REMOVE owed, owed_done" if last else "SET owed_done = :next",
                 "ConditionExpression": "version = :version AND owed_done = :done",
-                "ExpressionAttributeValues": _typed(
+                "ExpressionAttributeValues": typed(
                     {":version": version, ":done": done, **({} if last else {":next": done + 1})}
                 ),
             }
@@ -319,10 +288,8 @@ class DynamoReportStore:
             try:
                 self._client.transact_write_items(TransactItems=[{"Update": progress}, *updates])
             except ClientError as exc:
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if not (
-                    _is(exc, "TransactionCanceledException") and reasons and reasons[0] == "ConditionalCheckFailed"
-                ):
+                reasons = cancellation_reasons(exc)
+                if not (cancelled(exc) and reasons and reasons[0] == "ConditionalCheckFailed"):
                     raise StoreError(f"could not add the {kind} counters: {exc}") from exc
                 item = self._read(kind, key)
                 if item is None or int(item["version"]) != version or "owed" not in item:
@@ -349,24 +316,15 @@ class DynamoReportStore:
             adds.append(f"#n{index} :v{index}")
         return {
             "TableName": self._table,
-            "Key": _typed({"pk": f"REPORT#DAY#{day}", "sk": sk}),
+            "Key": key(REPORT("DAY", day), sk),
             "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": _typed(values),
+            "ExpressionAttributeValues": typed(values),
         }
 
     # ------------------------------------------------------------------ the report
     def day(self, day: str) -> list[BucketRow]:
-        try:
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues=_typed({":pk": f"REPORT#DAY#{day}"}),
-                ConsistentRead=True,
-            )
-            items = [_plain(item) for page in pages for item in page["Items"]]
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read the report of {day}: {exc}") from exc
+        items = self._items.query(REPORT("DAY", day), what=f"read the report of {day}")
         return [
             BucketRow(
                 str(item["channel"]),
@@ -377,40 +335,25 @@ class DynamoReportStore:
         ]
 
     # ------------------------------------------------------------------ sent markers
-    def _marker_key(self, destination: str, order_id: str, what: str) -> dict[str, Any]:
-        return _typed({"pk": f"REPORT#SENT#{order_id}", "sk": f"{destination}#{what}"})
-
     def sent(self, destination: str, order_id: str, what: str) -> SentMarker | None:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key=self._marker_key(destination, order_id, what), ConsistentRead=True
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"could not read what was sent to {destination}: {exc}") from exc
-        if "Item" not in response:
-            return None
-        item = _plain(response["Item"])
-        return SentMarker(int(item["total"]), item.get("note"))
+        item = self._items.get(
+            REPORT("SENT", order_id), f"{destination}#{what}", what=f"read what was sent to {destination}"
+        )
+        return SentMarker(int(item["total"]), item.get("note")) if item else None
 
     def mark_sent(
         self, destination: str, order_id: str, what: str, *, previous: SentMarker | None, total: int, note: str | None
     ) -> bool:
-        item = {**_plain(self._marker_key(destination, order_id, what)), "total": total, "updated_at": _now()}
+        item = {"pk": REPORT("SENT", order_id), "sk": f"{destination}#{what}", "total": total, "updated_at": _now()}
         if note:
             item["note"] = note
-        request: dict[str, Any] = {"TableName": self._table, "Item": _typed(item)}
+        recording = f"record what was sent to {destination}"
         if previous is None:
-            request["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            request["ConditionExpression"] = "#total = :previous"
-            request["ExpressionAttributeNames"] = {"#total": "total"}
-            request["ExpressionAttributeValues"] = _typed({":previous": previous.total})
-        try:
-            self._client.put_item(**request)
-        except ClientError as exc:
-            if _is(exc, "ConditionalCheckFailedException"):
-                return False
-            raise StoreError(f"could not record what was sent to {destination}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"could not record what was sent to {destination}: {exc}") from exc
-        return True
+            return self._items.put(item, what=recording, condition="attribute_not_exists(pk)")
+        return self._items.put(
+            item,
+            what=recording,
+            condition="#total = :previous",
+            values={":previous": previous.total},
+            names={"#total": "total"},
+        )
