@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d" " -f1)
 
-.PHONY: install deploy-tools run test unit lint lock audit build bench events clean
+.PHONY: install deploy-tools run typecheck test unit lint lock audit build bench events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Commerce Hub needs Python 3.11 or newer; set PYTHON=python3.12")'
@@ -27,10 +27,14 @@ deploy-tools: $(DEPLOY_STAMP)
 run: install
 	$(BIN)/commerce-hub local
 
-# The whole suite, in two processes side by side: the end-to-end tests through the local stack
+# The type checker over the layer, the functions and the local stack ([tool.mypy] in pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
+
+# The type checker first, then the whole suite, in two processes side by side: the end-to-end tests through the local stack
 # (mostly waiting on its workers), and the rest (mostly CPU); they take about as long as each other.
 # The first process's output is printed after.
-test: install
+test: install typecheck
 	@$(BIN)/python -m pytest tests/e2e > .e2e-test.log 2>&1 & e2e=$$!; \
 	$(BIN)/python -m pytest --ignore=tests/e2e; rest=$$?; \
 	wait $$e2e; e2e_rc=$$?; \

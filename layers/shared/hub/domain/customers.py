@@ -236,7 +236,7 @@ def placed_lines(lines: Iterable[tuple[str, str | None, int]]) -> list[dict[str,
     _LINES_BUDGET (thousands of lines); then one line per distinct SKU (its quantities summed, its
     first title, cut to _TITLE_CHARS), and without titles if that is still too long. The profile
     sums quantities per SKU and takes a SKU's first title, so it shows the same either way."""
-    given = [{"sku": sku, "title": title, "quantity": qty} for sku, title, qty in lines]
+    given: list[dict[str, Any]] = [{"sku": sku, "title": title, "quantity": qty} for sku, title, qty in lines]
     if len(json.dumps(given)) <= _LINES_BUDGET:
         return given
     merged: dict[str, dict[str, Any]] = {}

@@ -144,7 +144,8 @@ def for_status(
     """OrderStatusChanged: what it schedules and cancels."""
     schedule: list[Due] = []
     cancel: list[str] = []
-    if status == "paid" and rules.active("post_purchase"):
+    # rules.active(name) is true only when the rule is set; the `is not None` says so to the checker.
+    if status == "paid" and rules.post_purchase is not None and rules.active("post_purchase"):
         days = rules.post_purchase.days_after_payment_when_no_delivery
         schedule.append(
             _order_due(Trigger.POST_PURCHASE, "paid", order_id, channel, at + timedelta(days=days), customer)
@@ -152,12 +153,12 @@ def for_status(
     elif status == "delivered":
         paid_one = _order_due(Trigger.POST_PURCHASE, "paid", order_id, channel, at, customer)
         cancel.append(paid_one.schedule_name)
-        if rules.active("post_purchase"):
+        if rules.post_purchase is not None and rules.active("post_purchase"):
             days = rules.post_purchase.days_after_delivery
             schedule.append(
                 _order_due(Trigger.POST_PURCHASE, "delivered", order_id, channel, at + timedelta(days=days), customer)
             )
-        if rules.active("review_request"):
+        if rules.review_request is not None and rules.active("review_request"):
             days = rules.review_request.days_after_delivery
             schedule.append(
                 _order_due(Trigger.REVIEW_REQUEST, "delivered", order_id, channel, at + timedelta(days=days), customer)
@@ -177,11 +178,11 @@ def for_order_placed(
     previous_order: str | None,
 ) -> Plan:
     """The customer's newest order: a win-back from it, and none from the order before."""
-    cancel = ()
+    cancel: tuple[str, ...] = ()
     if previous_order and previous_order != order_id:
         previous = _order_due(Trigger.WIN_BACK, "placed", previous_order, channel, placed_at, customer)
         cancel = (previous.schedule_name,)
-    if not rules.active("win_back"):
+    if rules.win_back is None or not rules.active("win_back"):
         return Plan((), cancel)
     due = placed_at + timedelta(days=rules.win_back.days_without_order)
     return Plan((_order_due(Trigger.WIN_BACK, "placed", order_id, channel, due, customer),), cancel)
@@ -190,7 +191,7 @@ def for_order_placed(
 def for_checkout(
     rules: MarketingRules, checkout_id: str, channel: str, started_at: datetime, customer: str | None
 ) -> Due | None:
-    if not rules.active("abandoned_checkout"):
+    if rules.abandoned_checkout is None or not rules.active("abandoned_checkout"):
         return None
     due = started_at + timedelta(hours=rules.abandoned_checkout.hours)
     return Due(Trigger.ABANDONED_CHECKOUT, "checkout", checkout_id, "started", channel, due, customer)

@@ -182,11 +182,7 @@ class OrderFacts:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OrderFacts:
         p = data.get("placement")
-        placement = (
-            Placement(**{**p, "lines": tuple(tuple(line) for line in p["lines"])})  # type: ignore[arg-type]
-            if p
-            else None
-        )
+        placement = Placement(**{**p, "lines": tuple(tuple(line) for line in p["lines"])}) if p else None
         refunds = {k: Refund(**r) for k, r in data.get("refunds", {}).items()}
         return cls(data["order_id"], placement, bool(data.get("cancelled")), refunds)
 
@@ -492,7 +488,7 @@ def daily_report(
         summary = _summary((r for r in selected if r.channel == name), top)
         if summary is not None:
             channels.append({"channel": name, **summary})
-    empty = {
+    empty: dict[str, Any] = {
         "orders": 0,
         "units": 0,
         "checkouts_started": 0,

@@ -99,14 +99,14 @@ class CrmSync:
         try:
             client = self._client(crm)
         except Exception as exc:  # no token, no instance URL: every push fails, and says why
-            failures = dict.fromkeys(emails, exc)
+            failures: dict[str, Exception] = dict.fromkeys(emails, exc)
             self._record(orders, crm.provider, failures, {}, set())
             return failures
         if client is None:
             return {}
         system = getattr(client, "system", crm.provider)
         owner = uuid.uuid4().hex
-        failures: dict[str, Exception] = {}
+        failures = {}
         pushed: dict[str, str | None] = {}
         unchanged: set[str] = set()
         held: list[str] = []

@@ -375,7 +375,7 @@ class StockService:
     @staticmethod
     def _changed(
         key: tuple[str, ...],
-        levels: dict[str, StockLevel],
+        levels: Mapping[str, StockLevel],
         sku: str,
         location: str,
         *,
