@@ -177,11 +177,11 @@ def test_the_reconciled_missed_alarm_sums_every_channel_above_the_parameter():
     props = RESOURCES["ReconciledMissedAlarm"]["Properties"]
     (query,) = props["Metrics"]
     namespace = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
-    # The series each reconciler run emits (functions/reconciler: its service and reconciler
-    # dimensions), summed over every channel and gateway.
+    # The series each reconciler run emits (functions/reconciler, through hub.consumers.reconciler: its
+    # service and reconciler dimensions), summed over every channel and gateway.
     assert namespace == "CommerceHub"
     assert query["Expression"] == "SELECT SUM(ReconcilePublished) FROM SCHEMA(CommerceHub, reconciler, service)"
-    handler = (ROOT / "functions" / "reconciler" / "app.py").read_text()
+    handler = (ROOT / "layers" / "shared" / "hub" / "consumers" / "reconciler.py").read_text()
     assert '"ReconcilePublished": result.published' in handler
     assert 'add_dimension(name="reconciler"' in handler
     assert props["Threshold"] == {"Ref": "ReconciledMissedAlarmThreshold"}

@@ -1,76 +1,21 @@
-"""stock_updates: the stock ledger's consumer, one SQS record at a time.
-
-OrderPlaced records the order with its reservations; StockLevelReported sets a location's level from a
-storefront; ProductUpdated learns a product's platform ids; StockLevelChanged checks low stock.
-"""
+"""stock_updates: the stock ledger's consumer, one SQS record at a time (hub.consumers.stock_updates)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
-from hub.budget import BatchShare
-from hub.consumer import Outcome, SqsConsumer, metric_name
-from hub.errors import OutOfTimeError
-from hub.events import HubEvent, OrderPlaced, ProductUpdated, StockLevelChanged, StockLevelReported
+from hub.consumer import SqsConsumer
+from hub.consumers.stock_updates import StockUpdates
 from hub.observability import logger, metrics
 
 sandbox = Sandbox()
-
-# Left of the Lambda's time when retrying a contended order stops: room to publish what follows.
-_batch = BatchShare(margin=2.0)
-
-
-def _in_time() -> None:
-    if _batch.spent():
-        raise OutOfTimeError("no time left in this invocation; the record is retried by SQS")
-
-
-def handle(event: HubEvent, _record: object) -> Outcome | None:
-    stock = sandbox.stock
-    if isinstance(event, OrderPlaced):
-        result = stock.place_order(event, deadline=_batch.record_deadline())
-        return Outcome(
-            metric_name("Order", result.outcome), f"order {result.outcome}", {"status": result.order.status.value}
-        )
-    if isinstance(event, StockLevelReported):
-        level = stock.apply_report(event)
-        # Platform ids only: a level names no person.
-        where = {"channel": event.channel, "sku": level.sku, "location": level.location}
-        ids = {"platform_item_id": event.data.platform_item_id, "platform_location_id": event.data.platform_location_id}
-        return Outcome(_LEVEL_METRICS[level.outcome], f"storefront level {level.outcome}", where | ids)
-    if isinstance(event, ProductUpdated):
-        learned = stock.learn_catalog(event)
-        return Outcome(None, "product ids learned", {"channel": event.channel, "items": learned})
-    if isinstance(event, StockLevelChanged):
-        if stock.check_low_stock(event.data.sku).value == "entered":
-            return Outcome("LowStock", "low stock", {"sku": event.data.sku})
-        return None
-    logger.debug("not a stock event")
-    return None
-
-
-# The names dashboards use, older than the consumers' naming scheme (hub.consumer).
-_LEVEL_METRICS = {
-    "applied": "StockLevelApplied",
-    "unchanged": "StockLevelUnchanged",
-    "stale": "StockLevelStale",
-    "unmapped_item": "StockLevelUnmapped",
-    "unmapped_location": "StockLevelUnmappedLocation",
-}
-
-
-def _keys(event: HubEvent) -> dict[str, Any]:
-    return {"order_id": event.data.order_id} if isinstance(event, OrderPlaced) else {}
-
-
+stock_updates = StockUpdates(sandbox)
 consumer = SqsConsumer(
-    handle,
+    stock_updates.handle,
     payloads=lambda: sandbox.payloads,
-    keys=_keys,
-    before_batch=lambda event, context: _batch.start(len(event.get("Records", [])), context),
-    before_record=_in_time,
+    keys=stock_updates.keys,
+    before_batch=stock_updates.start,
+    before_record=stock_updates.in_time,
 )
 
 

@@ -1,0 +1,126 @@
+"""The admin API's routes as functions of the sandbox's services (functions/admin_api routes to them).
+
+Each takes the path parameter as API Gateway sent it (still percent-encoded) and answers the view
+the route returns; a refusal is a `RefusedError` the handler answers with its `status_code`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import BadRequestError, NotFoundError
+from hub.observability import logger
+from hub.views import customer_view, inventory_view, lineage_view, order_view
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Sandbox
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class NewShipment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: str = Field(min_length=1, max_length=100)
+    carrier: str = Field(min_length=1, max_length=100)
+    tracking_url: str | None = Field(default=None, max_length=2000)
+    fulfilment_id: str | None = Field(default=None, min_length=1)
+
+
+class SetLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location: str = Field(min_length=1)
+    available: int = Field(ge=0)
+
+
+def _parse(model: type[_Model], json_body: Callable[[], Any], hint: str) -> _Model:
+    """The request body as `model`; `json_body` reads it (Powertools' `current_event.json_body`)."""
+    try:
+        return model.model_validate(json_body())
+    except (ValidationError, json.JSONDecodeError, TypeError) as exc:
+        raise BadRequestError(hint) from exc
+
+
+def get_order(sandbox: Sandbox, order_id: str) -> dict:
+    order_id = unquote(order_id)
+    order = sandbox.ledger.get_order(order_id)
+    if order is None:
+        raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
+    return order_view(order)
+
+
+def get_order_lineage(sandbox: Sandbox, order_id: str) -> dict:
+    """Every delivery, decision and outbound call that concerned the order, in time order."""
+    order_id = unquote(order_id)
+    entries = sandbox.lineage_reader.lineage(order_id)
+    if entries is None:
+        raise NotFoundError(
+            f"the hub has heard nothing of an order '{order_id}'; order ids look like shopify:5849162203412"
+        )
+    return lineage_view(order_id, entries)
+
+
+def post_shipment(sandbox: Sandbox, order_id: str, json_body: Callable[[], Any]) -> dict:
+    """Mark a fulfilment shipped with the tracking number a person gives (no carrier configured)."""
+    order_id = unquote(order_id)
+    body = _parse(
+        NewShipment,
+        json_body,
+        'send JSON {"tracking_number": "...", "carrier": "UPS"} (optional: "tracking_url", "fulfilment_id")',
+    )
+    order = sandbox.manual_fulfilment.ship_manually(
+        order_id,
+        tracking_number=body.tracking_number,
+        carrier=body.carrier,
+        tracking_url=body.tracking_url,
+        fulfilment_id=body.fulfilment_id,
+    )
+    logger.info("shipment recorded", extra={"order_id": order_id})
+    return order_view(order)
+
+
+def get_inventory(sandbox: Sandbox, sku: str) -> dict:
+    sku = unquote(sku)
+    levels = sandbox.ledger.levels_for(sku)
+    if not levels:
+        raise NotFoundError(f"no stock is recorded for SKU '{sku}'; set it with PUT /inventory/{sku}")
+    return inventory_view(sku, levels)
+
+
+def put_inventory(sandbox: Sandbox, sku: str, json_body: Callable[[], Any]) -> dict:
+    sku = unquote(sku)
+    body = _parse(SetLevel, json_body, 'send JSON {"location": "<location id>", "available": <units, 0 or more>}')
+    sandbox.admin_stock.set_level(sku, body.location, body.available, origin="admin")
+    logger.info("stock level set", extra={"sku": sku, "location": body.location})
+    return inventory_view(sku, sandbox.ledger.levels_for(sku))
+
+
+def get_customer(sandbox: Sandbox, email: str) -> dict:
+    profile = sandbox.profiles.get(unquote(email))
+    if profile is None:
+        raise NotFoundError("no customer with that email; one appears once an order or a customer event names it")
+    return customer_view(profile)
+
+
+def get_daily_report(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    params = params or {}
+    return sandbox.reports.daily(_report_day(params.get("date")), params.get("channel") or None)
+
+
+def _report_day(raw: str | None) -> date:
+    example = "e.g. ?date=2026-11-20 (a UTC day)"
+    if not raw:
+        raise BadRequestError(f"say which day: date=YYYY-MM-DD, {example}")
+    if not _DAY.fullmatch(raw):
+        raise BadRequestError(f"date must be a day written YYYY-MM-DD, {example}")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequestError(f"{raw} is not a day of the calendar; {example}") from exc
