@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class MarketingRecord(SqsRecordModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    body: Json[HubBusEvent | DueBody]  # type: ignore[assignment]
+    body: Json[HubBusEvent | DueBody]
 
 
 def keys(message: HubEvent | DueBody) -> dict[str, Any]:
