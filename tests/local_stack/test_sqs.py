@@ -7,8 +7,9 @@ import base64
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
+from commerce_hub.local.console import Console
 from commerce_hub.local.functions import Invocation
-from commerce_hub.local.sqs import event_sources, failed_message_ids, sqs_event
+from commerce_hub.local.sqs import EventSource, Poller, event_sources, failed_message_ids, sqs_event
 from commerce_hub.local.template import SamTemplate
 
 from .conftest import make_resolver
@@ -116,3 +117,64 @@ def test_the_template_event_source_mapping_is_read(template: SamTemplate) -> Non
     assert stock.queue_url.endswith("/123456789012/commerce-hub-stock-dev")
     assert stock.batch_size == 10
     assert stock.report_batch_item_failures is True
+    assert stock.batching_window == 0  # a reservation follows its order at once
+    assert by_function["CrmUpsertFunction"].batching_window == 5
+
+
+class _Queue:
+    """SQS as the poller sees it: messages arrive over time; each receive is recorded."""
+
+    def __init__(self) -> None:
+        self.waiting: list[dict] = []
+        self.sent = 0
+        self.receives: list[tuple[int, int]] = []  # (MaxNumberOfMessages, WaitTimeSeconds)
+
+    def arrive(self, n: int) -> None:
+        self.waiting.extend({**MESSAGE, "MessageId": f"m{self.sent + i}"} for i in range(n))
+        self.sent += n
+
+    def receive_message(self, **asked) -> dict:  # type: ignore[no-untyped-def]
+        self.receives.append((asked["MaxNumberOfMessages"], asked["WaitTimeSeconds"]))
+        taken, self.waiting = self.waiting[: asked["MaxNumberOfMessages"]], self.waiting[asked["MaxNumberOfMessages"] :]
+        return {"Messages": taken} if taken else {}
+
+
+def _poller(queue: _Queue, batch_size: int, window: float) -> Poller:
+    source = EventSource("Mapping", "Fn", QUEUE_ARN, "http://q", batch_size, True, batching_window=window)
+    return Poller(source, pool=None, sqs=queue, console=Console(), region="us-east-1")  # type: ignore[arg-type]
+
+
+def test_a_batching_window_gathers_what_arrives_while_it_runs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    queue = _Queue()
+    queue.arrive(1)
+    poller = _poller(queue, batch_size=10, window=1.0)
+    waited = []
+
+    def window_passes(seconds: float) -> bool:  # three more messages come during the window
+        waited.append(seconds)
+        queue.arrive(3)
+        return False
+
+    monkeypatch.setattr(poller._stop, "wait", window_passes)
+    batch = poller._receive(1)
+    assert [m["MessageId"] for m in batch] == ["m0", "m1", "m2", "m3"]
+    assert waited == [1.0]
+    assert queue.receives == [(10, 1), (9, 0)]  # the first message, then what came meanwhile
+
+
+def test_without_a_window_or_with_a_full_batch_nothing_waits(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for window, arrived, batch_size in [(0.0, 1, 10), (1.0, 5, 5)]:
+        queue = _Queue()
+        queue.arrive(arrived)
+        poller = _poller(queue, batch_size=batch_size, window=window)
+        monkeypatch.setattr(poller._stop, "wait", lambda seconds: pytest.fail("waited"))
+        assert len(poller._receive(1)) == arrived
+        assert len(queue.receives) == 1
+
+
+def test_a_large_batch_keeps_receiving_while_receives_come_back_full() -> None:
+    queue = _Queue()
+    queue.arrive(25)
+    poller = _poller(queue, batch_size=100, window=0.0)
+    assert len(poller._receive(1)) == 25
+    assert queue.receives == [(10, 1), (10, 0), (10, 0)]  # the third brought 5 of 10: no fourth

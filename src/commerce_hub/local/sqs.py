@@ -7,11 +7,13 @@ visibility timeout, so local retries are quick). With ReportBatchItemFailures on
 items fail; an error or a timeout fails the whole batch. The queue's own RedrivePolicy, enforced by
 the emulator, moves a message to its dead-letter queue after maxReceiveCount receives.
 
-Queues are drained continuously: the emulator's SQS slows down sharply as a queue grows. For the
-same reason MaximumBatchingWindowInSeconds is not waited out: a batch is whatever one receive
-returns (several receives for a BatchSize above 10). Concurrency is the function's pool size, where
-Lambda would scale out; FIFO ordering across concurrent batches is therefore only kept with one
-worker.
+A batch gathers as Lambda's does with MaximumBatchingWindowInSeconds: once a receive brings a first
+message, the poller waits out the window, unless that receive already filled the batch, then takes
+what came meanwhile, up to BatchSize (several receives for a BatchSize above 10). Lambda would also
+invoke as soon as the batch fills during the window; here a batch that fills during the window
+still waits for its end. Without a window a batch is whatever one receive returns. Concurrency is the
+function's pool size, where Lambda would scale out; FIFO ordering across concurrent batches is
+therefore only kept with one worker.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class EventSource:
     batch_size: int
     report_batch_item_failures: bool
     enabled: bool = True
+    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
 
     @property
     def queue_name(self) -> str:
@@ -84,6 +87,7 @@ def event_sources(template: SamTemplate, resolver: Resolver) -> tuple[list[Event
                 report_batch_item_failures="ReportBatchItemFailures"
                 in (resolver.resolve(properties.get("FunctionResponseTypes")) or []),
                 enabled=str(resolver.resolve(properties.get("Enabled", True))).lower() != "false",
+                batching_window=float(resolver.resolve(properties.get("MaximumBatchingWindowInSeconds", 0))),
             )
         )
     return sources, warnings
@@ -206,27 +210,30 @@ class Poller:
 
     def _receive(self, wait: int) -> list[dict[str, Any]]:
         wanted = self.source.batch_size
-        messages = self.sqs.receive_message(
+        messages = self._take(wanted, wait)
+        filled = len(messages) == min(wanted, _RECEIVE_MAX)  # the receive brought all it asked for
+        if messages and len(messages) < wanted and self.source.batching_window > 0:
+            # The batching window: what arrives while it runs joins the batch (a stop cuts it short).
+            self._stop.wait(self.source.batching_window)
+            filled = True
+        # Then receive at once while receives come back full, as Lambda's poller does for large batches.
+        while len(messages) < wanted and filled:
+            asked = min(wanted - len(messages), _RECEIVE_MAX)
+            more = self._take(asked, 0)
+            messages.extend(more)
+            filled = len(more) == asked
+        return messages
+
+    def _take(self, wanted: int, wait: int) -> list[dict[str, Any]]:
+        answer = self.sqs.receive_message(
             QueueUrl=self.source.queue_url,
             MaxNumberOfMessages=min(wanted, _RECEIVE_MAX),
             WaitTimeSeconds=wait,
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        # Batches above 10 gather several receives, as Lambda's poller does, while messages keep coming.
-        more = messages
-        while len(messages) < wanted and len(more) == _RECEIVE_MAX:
-            more = self.sqs.receive_message(
-                QueueUrl=self.source.queue_url,
-                MaxNumberOfMessages=min(wanted - len(messages), _RECEIVE_MAX),
-                WaitTimeSeconds=0,
-                AttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            messages.extend(more)
-        return messages
+        )
+        return list(answer.get("Messages", []))
 
     def _run(self) -> None:
         first = True
