@@ -178,3 +178,90 @@ def test_a_large_batch_keeps_receiving_while_receives_come_back_full() -> None:
     poller = _poller(queue, batch_size=100, window=0.0)
     assert len(poller._receive(1)) == 25
     assert queue.receives == [(10, 1), (10, 0), (10, 0)]  # the third brought 5 of 10: no fourth
+
+
+class _Console(Console):
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def test_a_failed_later_receive_keeps_the_messages_already_received(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    queue = _Queue()
+    queue.arrive(2)
+    poller = _poller(queue, batch_size=10, window=1.0)
+    poller.console = console = _Console()
+    taken = queue.receive_message
+
+    def second_fails(**asked):  # type: ignore[no-untyped-def]
+        if queue.receives:
+            raise ConnectionError("connection reset")
+        return taken(**asked)
+
+    monkeypatch.setattr(queue, "receive_message", second_fails)
+    monkeypatch.setattr(poller._stop, "wait", lambda seconds: False)
+    # Both are in flight once received: they go to the function, not back to an unseen wait.
+    assert [m["MessageId"] for m in poller._receive(1)] == ["m0", "m1"]
+    assert console.warnings == [f"receiving more from {poller.source.queue_name} failed: connection reset"]
+
+
+class _SettlingQueue:
+    """Batch calls answering as SQS does: 200, with the entries it refused listed under Failed."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.refuse = refuse
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def _answer(self, name: str, entries: list[dict]) -> dict:
+        self.calls.append((name, [e["ReceiptHandle"] for e in entries]))
+        failed = [
+            {"Id": e["Id"], "Code": "ReceiptHandleIsInvalid", "SenderFault": True, "Message": "stale"}
+            for e in entries
+            if e["ReceiptHandle"] in self.refuse
+        ]
+        return {
+            "Successful": [{"Id": e["Id"]} for e in entries if e["ReceiptHandle"] not in self.refuse],
+            "Failed": failed,
+        }
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:
+        return self._answer("delete", Entries)
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:
+        return self._answer("release", Entries)
+
+
+def _messages(n: int) -> list[dict]:
+    return [{**MESSAGE, "MessageId": f"m{i}", "ReceiptHandle": f"r{i}"} for i in range(n)]
+
+
+def test_refused_entries_of_a_settlement_are_reported_by_message() -> None:
+    queue = _SettlingQueue(refuse={"r1", "r2"})
+    source = EventSource("Mapping", "Fn", QUEUE_ARN, "http://q", 10, True)
+    console = _Console()
+    poller = Poller(source, pool=None, sqs=queue, console=console, region="us-east-1")  # type: ignore[arg-type]
+    poller._settle(_messages(3), failed={"m2"})
+    assert queue.calls == [("delete", ["r0", "r1"]), ("release", ["r2"])]
+    assert console.warnings == [
+        "deleting message m1 of commerce-hub-stock-dev was refused: ReceiptHandleIsInvalid stale",
+        "releasing message m2 of commerce-hub-stock-dev was refused: ReceiptHandleIsInvalid stale",
+    ]
+
+
+def test_a_batch_whose_handling_breaks_in_the_runner_is_released_at_once() -> None:
+    class _BrokenPool:
+        def invoke(self, event: dict) -> Invocation:
+            raise RuntimeError("worker pipe broke")
+
+    queue = _SettlingQueue(refuse=set())
+    source = EventSource("Mapping", "Fn", QUEUE_ARN, "http://q", 10, True)
+    console = _Console()
+    poller = Poller(source, pool=_BrokenPool(), sqs=queue, console=console, region="us-east-1")  # type: ignore[arg-type]
+    poller._slots.acquire()  # as _run does before handing a batch over
+    poller._process(_messages(2))
+    # Visible again after the retry delay, as a failed batch is, not after the queue's visibility timeout.
+    assert queue.calls == [("release", ["r0", "r1"])]
+    assert console.warnings == ["settling a batch of commerce-hub-stock-dev failed: worker pipe broke"]

@@ -219,7 +219,13 @@ class Poller:
         # Then receive at once while receives come back full, as Lambda's poller does for large batches.
         while len(messages) < wanted and filled:
             asked = min(wanted - len(messages), _RECEIVE_MAX)
-            more = self._take(asked, 0)
+            try:
+                more = self._take(asked, 0)
+            except Exception as exc:
+                # The messages in hand are in flight already: they go to the function now, or they
+                # would wait out the queue's visibility timeout unseen.
+                self.console.warning(f"receiving more from {self.source.queue_name} failed: {exc}")
+                break
             messages.extend(more)
             filled = len(more) == asked
         return messages
@@ -273,24 +279,44 @@ class Poller:
         except Exception as exc:
             if not self._stop.is_set():
                 self.console.warning(f"settling a batch of {self.source.queue_name} failed: {exc}")
+                self._release(messages)
         finally:
             self._slots.release()
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        """Best effort after a failure of the runner itself: the batch is visible again soon, as a
+        failed batch would be, instead of after the queue's whole visibility timeout."""
+        try:
+            self._settle(messages, {m["MessageId"] for m in messages})
+        except Exception as exc:
+            self.console.warning(f"releasing a batch of {self.source.queue_name} failed: {exc}")
 
     def _settle(self, messages: list[dict[str, Any]], failed: set[str]) -> None:
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
         for chunk in _chunks(done):
-            self.sqs.delete_message_batch(
+            answer = self.sqs.delete_message_batch(
                 QueueUrl=self.source.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
+            self._report_refused("deleting", chunk, answer)
         for chunk in _chunks(retry):
-            self.sqs.change_message_visibility_batch(
+            answer = self.sqs.change_message_visibility_batch(
                 QueueUrl=self.source.queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay}
                     for i, m in enumerate(chunk)
                 ],
+            )
+            self._report_refused("releasing", chunk, answer)
+
+    def _report_refused(self, doing: str, chunk: list[dict[str, Any]], answer: Mapping[str, Any]) -> None:
+        # A batch call answers 200 even when entries fail (a receipt handle gone stale, say): say which.
+        for entry in answer.get("Failed") or []:
+            message = chunk[int(entry["Id"])]["MessageId"]
+            self.console.warning(
+                f"{doing} message {message} of {self.source.queue_name} was refused: "
+                f"{entry.get('Code')} {entry.get('Message', '')}".rstrip()
             )
 
 
