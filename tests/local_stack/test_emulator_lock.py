@@ -87,3 +87,18 @@ def test_a_slow_sender_does_not_hold_the_lock_while_its_body_arrives() -> None:
     slow.arrived.set()
     waiting.join(5)
     assert app.bodies == [b"{}", b'{"TableName": "t"}']  # the quick one first; the slow one in full
+
+
+def test_a_body_cut_short_is_answered_without_reaching_moto() -> None:
+    # A worker stopped mid-request leaves a body shorter than its Content-Length; moto would take it
+    # for an empty TransactWriteItems and fail with a KeyError.
+    app = _App()
+    wrapped = _OneDynamoDBRequestAtATime(app)
+    statuses: list[str] = []
+    answer = wrapped(
+        _environ("DynamoDB_20120810.TransactWriteItems", io.BytesIO(b'{"TransactItems": [{"Put"'), 90),
+        lambda status, headers: statuses.append(status),
+    )
+    assert statuses == ["400 Bad Request"]
+    assert b"ended after 25 of its 90 bytes" in b"".join(answer)
+    assert app.bodies == []

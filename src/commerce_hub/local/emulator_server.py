@@ -22,6 +22,7 @@ a runner that was killed without a chance to stop it.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import sys
@@ -65,9 +66,24 @@ class _OneDynamoDBRequestAtATime:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
             return self._app(environ, start_response)
         if environ.get("CONTENT_LENGTH"):  # botocore always sends it; otherwise moto reads as it can
-            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+            expected = int(environ["CONTENT_LENGTH"])
+            body = environ["wsgi.input"].read(expected)
+            if len(body) < expected:
+                # The caller went away mid-request (a worker stopped with the stack): moto would read
+                # the torn body as an empty request and fail on it with a traceback. Nothing to do.
+                return _incomplete(start_response, len(body), expected)
+            environ["wsgi.input"] = io.BytesIO(body)
         with self._lock:
             return list(self._app(environ, start_response))
+
+
+def _incomplete(start_response: Any, got: int, expected: int) -> list[bytes]:
+    message = f"the request body ended after {got} of its {expected} bytes"
+    body = json.dumps({"__type": "com.amazon.coral.service#SerializationException", "message": message}).encode()
+    start_response(
+        "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
 
 
 class _Server(wsgi.Server):  # type: ignore[misc]  # cheroot ships no type information
