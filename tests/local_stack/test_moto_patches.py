@@ -33,9 +33,10 @@ def _moto_as_it_was() -> Iterator[None]:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.scheduler.models import EventBridgeSchedulerBackend
-    from moto.sqs.models import Queue
+    from moto.sqs.models import Queue, SQSBackend
 
     make = UpdateExpressionParser.__dict__["make"]
+    sqs = (Queue.delete_message, SQSBackend.receive_message)
     dispatch = (responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host)
     scheduler = {
         name: EventBridgeSchedulerBackend.__dict__[name]
@@ -64,6 +65,7 @@ def _moto_as_it_was() -> Iterator[None]:
         responses.method_names_from_class, DomainDispatcherApplication.get_backend_for_host = dispatch  # type: ignore[method-assign]
         for name, method in scheduler.items():
             setattr(EventBridgeSchedulerBackend, name, method)
+        Queue.delete_message, SQSBackend.receive_message = sqs  # type: ignore[method-assign]
 
 
 def test_no_test_starts_patched() -> None:
@@ -714,3 +716,69 @@ def test_scheduler_notes_each_schedule_it_changes_and_a_deleted_group_starts_ove
         scheduler.delete_schedule_group(Name="marketing")
         assert JOURNAL.since(start)["complete"] is False  # whoever read before must list again
         assert JOURNAL.since(start + 5) == {"last": start + 5, "complete": True, "changes": []}
+
+
+def _two_deletes_at_once(monkeypatch) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Deletes one received message and, while moto is in the middle of that delete, another from a
+    second thread; answers the queue's counts afterwards."""
+    import threading
+
+    from moto.sqs.models import Message
+
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        url = client.create_queue(QueueName="q")["QueueUrl"]
+        for body in ("a", "b", "c"):
+            client.send_message(QueueUrl=url, MessageBody=body)
+        first, second = client.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=300)["Messages"]
+        other = threading.Thread(
+            target=client.delete_message, kwargs={"QueueUrl": url, "ReceiptHandle": second["ReceiptHandle"]}
+        )
+        real = Message.had_receipt_handle
+        calls: list[str] = []
+
+        def deleting(self, receipt_handle: str) -> bool:  # type: ignore[no-untyped-def]
+            # moto's delete asks each message twice: once to find it (the first call finds it),
+            # then again while it copies the others into a new list. Partway through that copy the
+            # second delete starts, and is given time to finish unless something holds it back.
+            calls.append(receipt_handle)
+            if len(calls) == 2:
+                other.start()
+                other.join(0.5)
+            return real(self, receipt_handle)
+
+        monkeypatch.setattr(Message, "had_receipt_handle", deleting)
+        client.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+        other.join(5)
+        monkeypatch.setattr(Message, "had_receipt_handle", real)
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        return client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+
+
+def test_without_the_patch_one_of_two_deletes_at_once_is_undone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # moto's own: the first delete's list, copied before the second delete, puts the second's
+    # message back, in flight for its whole visibility timeout.
+    counts = _two_deletes_at_once(monkeypatch)
+    assert counts == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "1"}
+
+
+def test_two_deletes_at_once_both_delete(patched: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    counts = _two_deletes_at_once(monkeypatch)
+    assert counts == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def test_a_long_poll_holding_the_queue_still_lets_a_send_through(patched: None) -> None:
+    import threading
+
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+        url = client.create_queue(QueueName="q")["QueueUrl"]
+        got: list[dict] = []
+        poll = threading.Thread(
+            target=lambda: got.extend(client.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", []))
+        )
+        poll.start()
+        threading.Event().wait(0.3)  # the poll is waiting, inside the queue's lock
+        client.send_message(QueueUrl=url, MessageBody="hello")
+        poll.join(10)
+        assert [m["Body"] for m in got] == ["hello"]

@@ -1,6 +1,7 @@
 """Patches the local stack applies to moto: DynamoDB, so its cost follows the work, not the table;
 EventBridge replays, so they replay what EventBridge would; request dispatch, so finding a request's
-service and action costs a lookup; Scheduler, so its changes can be read without listing.
+service and action costs a lookup; Scheduler, so its changes can be read without listing; SQS, so
+a concurrent send or delete is never lost.
 
 1. Transactions undo by item, not by table copy.
 
@@ -104,6 +105,23 @@ and a deleted group tells the journal to start over, so the runner can read what
 listing every schedule each second. Nothing moto answers changes. This is the local stack's own
 need, not a proposal for moto.
 
+10. A queue's messages change under the queue's lock. moto serves requests on many threads, and
+its SQS `Queue.delete_message` rebuilds the queue's message list without the lock that
+`add_message` takes: it copies every message but the deleted one into a new list, then puts that
+list in place. When another delete runs whole while one is copying, the one copying puts back
+the message the other deleted: that message stays in flight for its queue's whole visibility
+timeout and is then delivered again (a test shows it). A message sent after the copy and before
+the swap would be dropped outright. The local pollers delete from several batch threads at once;
+a batch of five seen in flight for the channel-sync queue's whole 360 s, never deleted, with every
+batch thread idle, is what the first does. The patch runs `delete_message`, and
+`receive_message` (it marks messages and moves some to the dead-letter queue), under the queue's
+own `_messages_lock`: a Condition over an RLock, so a long poll waiting inside still lets sends in.
+
+Proposed upstream: "sqs Queue.delete_message: rebuild `self._messages` under `self._messages_lock`,
+as add_message appends under it; SQSBackend.receive_message: hold the queue's lock while it marks
+and moves messages. Without it a concurrent SendMessage can be lost and a concurrent
+DeleteMessage undone."
+
 The emulator serves DynamoDB requests one at a time (see emulator_server), so neither patch's
 temporary state (a transaction's journal, a query's partition) can interleave with another request.
 """
@@ -136,7 +154,7 @@ def installed() -> bool:
     from moto.events.models import Replay
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.scheduler.models import EventBridgeSchedulerBackend
-    from moto.sqs.models import Queue
+    from moto.sqs.models import Queue, SQSBackend
 
     return bool(
         getattr(DynamoDBBackend.transact_write_items, _MARK, False)
@@ -149,6 +167,8 @@ def installed() -> bool:
         and getattr(responses.method_names_from_class, _MARK, False)
         and getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False)
         and getattr(EventBridgeSchedulerBackend.create_schedule, _MARK, False)
+        and getattr(Queue.delete_message, _MARK, False)
+        and getattr(SQSBackend.receive_message, _MARK, False)
     )
 
 
@@ -163,8 +183,17 @@ def install() -> None:
     from moto.events.models import Replay
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.scheduler.models import EventBridgeSchedulerBackend
-    from moto.sqs.models import Queue
+    from moto.sqs.models import Queue, SQSBackend
 
+    if not getattr(Queue.delete_message, _MARK, False):
+        Queue.delete_message = _under_queue_lock(Queue.delete_message, lambda queue, *_: queue)  # type: ignore[method-assign]
+    if not getattr(SQSBackend.receive_message, _MARK, False):
+        SQSBackend.receive_message = _under_queue_lock(  # type: ignore[method-assign]
+            SQSBackend.receive_message,
+            lambda backend, *args, **kwargs: backend.get_queue(
+                kwargs["queue_name"] if "queue_name" in kwargs else args[0]
+            ),
+        )
     if not getattr(EventBridgeSchedulerBackend.create_schedule, _MARK, False):
         _journal_schedule_changes(EventBridgeSchedulerBackend)
     if not getattr(responses.method_names_from_class, _MARK, False):
@@ -415,6 +444,18 @@ def _journal_schedule_changes(backend: Any) -> None:
     backend.delete_schedule_group = delete_schedule_group
     for name in ("create_schedule", "update_schedule", "delete_schedule"):
         setattr(backend, name, noting(getattr(backend, name)))
+
+
+def _under_queue_lock(original: Callable[..., Any], queue_of: Callable[..., Any]) -> Callable[..., Any]:
+    """`original`, run holding the lock of the queue it works on (see 10. above)."""
+
+    @functools.wraps(original)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with queue_of(*args, **kwargs)._messages_lock:
+            return original(*args, **kwargs)
+
+    setattr(locked, _MARK, True)
+    return locked
 
 
 def _method_names_once(original: Callable[[object], list[str]]) -> Callable[[object], frozenset[str]]:
