@@ -4,6 +4,9 @@
 fixtures/mini_stack, whose standard-library functions let the runner's own behaviour (events,
 errors, timeouts, batch failures, schedules) be tested independently of the hub's functions.
 Both use HUB_LOCAL_RETRY_DELAY=0, so failed messages come back at once, and a fixed API token.
+HUB_LOCAL_BATCHING_WINDOW=0.2 keeps every mapping's batching window at 0.2 s at most: batches still
+gather, but a chain of consumers does not wait a second (the CRM's five) at each step. The
+benchmark and `make run` wait out the template's own windows.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 def _environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_LOCAL_RETRY_DELAY": "0", "HUB_API_TOKEN": API_TOKEN, **extra})
+    env.update({"HUB_LOCAL_RETRY_DELAY": "0", "HUB_LOCAL_BATCHING_WINDOW": "0.2", "HUB_API_TOKEN": API_TOKEN, **extra})
     return env
 
 

@@ -265,3 +265,12 @@ def test_a_batch_whose_handling_breaks_in_the_runner_is_released_at_once() -> No
     # Visible again after the retry delay, as a failed batch is, not after the queue's visibility timeout.
     assert queue.calls == [("release", ["r0", "r1"])]
     assert console.warnings == ["settling a batch of commerce-hub-stock-dev failed: worker pipe broke"]
+
+
+def test_a_window_cap_shortens_only_longer_windows() -> None:
+    crm = EventSource("Crm", "Fn", QUEUE_ARN, "http://q", 100, True, batching_window=5.0)
+    stock = EventSource("Stock", "Fn", QUEUE_ARN, "http://q", 10, True, batching_window=0.0)
+    assert crm.window_at_most(None) is crm  # unset: the template's own
+    assert crm.window_at_most(0.25).batching_window == 0.25
+    assert crm.window_at_most(0.25).batch_size == 100  # nothing else changes
+    assert stock.window_at_most(0.25) is stock

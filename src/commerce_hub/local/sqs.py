@@ -11,7 +11,9 @@ A batch gathers as Lambda's does with MaximumBatchingWindowInSeconds: once a rec
 message, the poller waits out the window, unless that receive already filled the batch, then takes
 what came meanwhile, up to BatchSize (several receives for a BatchSize above 10). Lambda would also
 invoke as soon as the batch fills during the window; here a batch that fills during the window
-still waits for its end. Without a window a batch is whatever one receive returns. Concurrency is the
+still waits for its end. Without a window a batch is whatever one receive returns.
+HUB_LOCAL_BATCHING_WINDOW caps every window (the end-to-end tests set it low, as they set the retry
+delay, so chains of consumers do not wait a second at each step). Concurrency is the
 function's pool size, where Lambda would scale out; FIFO ordering across concurrent batches is
 therefore only kept with one worker.
 """
@@ -22,7 +24,7 @@ import base64
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .console import Console
@@ -63,6 +65,12 @@ class EventSource:
     @property
     def queue_name(self) -> str:
         return self.queue_arn.rsplit(":", 1)[-1]
+
+    def window_at_most(self, seconds: float | None) -> EventSource:
+        """This mapping with its batching window cut to `seconds` (None: as the template says)."""
+        if seconds is None or self.batching_window <= seconds:
+            return self
+        return replace(self, batching_window=seconds)
 
 
 def event_sources(template: SamTemplate, resolver: Resolver) -> tuple[list[EventSource], list[str]]:

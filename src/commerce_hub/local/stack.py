@@ -56,6 +56,19 @@ DEFAULT_AWS_PORT = 4566
 LOCAL_STAGE = "dev"
 
 
+def _seconds_setting(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LocalStackError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise LocalStackError(f"{name} must not be negative, got {raw}")
+    return value
+
+
 def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if raw in (None, ""):
@@ -94,6 +107,8 @@ class LocalStack:
         self.aws_port = _int_setting(self.env, "HUB_AWS_PORT", DEFAULT_AWS_PORT) if aws_port is None else aws_port
         self.pool_size = pool_size or _int_setting(self.env, "HUB_LOCAL_WORKERS", 1) or 1
         self.retry_delay = _int_setting(self.env, "HUB_LOCAL_RETRY_DELAY", 1)
+        # The longest batching window a local poller waits; unset, each mapping's own (as in AWS).
+        self.batching_window_cap = _seconds_setting(self.env, "HUB_LOCAL_BATCHING_WINDOW")
         self.verbose = verbose
         self.function_env = dict(function_env or {})
         self.console = console or Console(verbose=verbose)
@@ -299,7 +314,7 @@ class LocalStack:
             if not source_mapping.enabled:
                 continue
             poller = Poller(
-                source_mapping,
+                source_mapping.window_at_most(self.batching_window_cap),
                 self._pools[source_mapping.function],
                 self.client("sqs", app_id=EVENT_SOURCE_MAPPING),
                 self.console,
