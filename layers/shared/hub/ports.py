@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
@@ -450,8 +450,10 @@ class ContactRegistry(Protocol):
         """The record was deleted (`deleted`) or found gone (`gone`): forget it, keep the fact."""
 
 
+@runtime_checkable
 class ContactDeleter(Protocol):
-    """One downstream system's deletion of a record by the id it gave it."""
+    """One downstream system's deletion of a record by the id it gave it. Runtime-checkable: the
+    marketing service asks each of its channels whether it is one."""
 
     system: str
 
