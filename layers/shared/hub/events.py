@@ -62,6 +62,7 @@ __all__ = [
     "StockReportData",
     "StockShortageData",
     "StorefrontFulfilmentRef",
+    "TrackingStatus",
     "event_id_for",
     "hub_event",
     "parse_event",

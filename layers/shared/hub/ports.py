@@ -814,9 +814,11 @@ class WebhookSource(Protocol):
         """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
 
 
+@runtime_checkable
 class StorefrontSource(WebhookSource, Protocol):
     """A source whose deliveries name their store in an unsigned header: the store chooses the
-    channel, and the channel the one secret that may verify the delivery."""
+    channel, and the channel the one secret that may verify the delivery. Runtime-checkable: intake
+    asks each source whether it is one."""
 
     def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
         """The key of the secret of the channel this delivery claims; SignatureError (401) when no
