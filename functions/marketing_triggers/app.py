@@ -4,6 +4,7 @@ due send them. One SQS record at a time: a hub event from the bus, or a message 
 
 from __future__ import annotations
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
 from hub.consumers.marketing_triggers import marketing_consumer
@@ -15,5 +16,5 @@ consumer = marketing_consumer(sandbox)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return consumer(event, context)

@@ -6,6 +6,7 @@ One SQS record at a time; a record whose outbound call still fails after its ret
 
 from __future__ import annotations
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
 from hub.consumer import Outcome, SqsConsumer, metric_name
@@ -29,5 +30,5 @@ consumer = SqsConsumer(
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return consumer(event, context)

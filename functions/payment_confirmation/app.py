@@ -3,6 +3,7 @@ and cancellation reports) applied to its order; one SQS record at a time."""
 
 from __future__ import annotations
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
 from hub.consumer import Outcome, SqsConsumer, metric_name
@@ -22,5 +23,5 @@ consumer = SqsConsumer(handle, payloads=lambda: sandbox.payloads)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return consumer(event, context)

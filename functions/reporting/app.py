@@ -4,6 +4,7 @@ one SQS record at a time."""
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import single_metric
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
 from hub.consumer import Outcome, SqsConsumer, metric_name
@@ -41,5 +42,5 @@ consumer = SqsConsumer(handle, payloads=lambda: sandbox.payloads)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return consumer(event, context)

@@ -6,6 +6,7 @@ lands in the dead-letter queue, from which it can be redriven. Nothing is droppe
 
 from __future__ import annotations
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hub.bootstrap import Sandbox
 from hub.bus import HubSqsRecord
@@ -40,5 +41,5 @@ consumer = SqsConsumer(
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return consumer(event, context)

@@ -45,7 +45,7 @@ class HubClient:
         of the channel `account` (a shop domain or site URL) belongs to, so a signer signs as that store."""
         config_text = self._config_text()
         secrets = local_secrets(os.environ, local_signing_keys(self.root), channel_secret_keys(config_text or ""))
-        if source in STANDARD_WEBHOOK_SECRETS and config_text:
+        if source is not None and source in STANDARD_WEBHOOK_SECRETS and config_text:
             try:
                 key = parse_config(config_text).webhook_channel(source, account)[1].secret_key()
             except (ConfigError, UnknownChannelError):

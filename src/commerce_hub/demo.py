@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 import httpx
@@ -82,7 +82,7 @@ def _wait_for(client: HubClient, order_id: str, timeout: float = 20.0) -> dict[s
     return {}
 
 
-def _profiles(client: HubClient, emails: list[str], out, timeout: float = 20.0) -> None:
+def _profiles(client: HubClient, emails: list[str], out: TextIO, timeout: float = 20.0) -> None:
     """Each customer's profile as crm_upsert built it (GET /customers/{email})."""
     rows = [["customer", "orders", "spent", "channels", "email consent"]]
     deadline = time.monotonic() + timeout
@@ -121,7 +121,7 @@ def _status(client: HubClient, order_id: str, want: str, timeout: float = 20.0) 
     return status
 
 
-def _lifecycle(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
+def _lifecycle(client: HubClient, out: TextIO) -> None:
     """One WooCommerce order from placement to delivery: Stripe pays it, a person ships it (no carrier
     is configured locally), and Shippo's tracking says it arrived."""
     number = int(time.time()) % 10**6 + 500_000
@@ -159,7 +159,7 @@ def _lifecycle(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
     print(f"\nLifecycle of {order_id}\n" + _table(steps), file=out)
 
 
-def _marketing_and_report(client: HubClient, out) -> None:  # type: ignore[no-untyped-def]
+def _marketing_and_report(client: HubClient, out: TextIO) -> None:
     """A consenting shopper abandons a checkout; five hours pass (the local stack fires the due
     schedules on demand); the reminder goes out. Then the day's report."""
     payloads = find_project_root() / "events" / "payloads"
@@ -244,7 +244,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="base URL of the stack (default http://127.0.0.1:$HUB_PORT)")
 
 
-def run(client: HubClient, out=sys.stdout) -> list[Scenario]:
+def run(client: HubClient, out: TextIO = sys.stdout) -> list[Scenario]:
     for sku, location, units in STOCK:
         response = client.put_json(f"/inventory/{sku}", {"location": location, "available": units})
         response.raise_for_status()

@@ -43,7 +43,7 @@ class HubBusEvent(EventBridgeModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     # A claim-checked event (too large for the bus) arrives as its envelope; see hub.claimcheck.
-    detail: HubEvent | ClaimChecked  # type: ignore[assignment]
+    detail: HubEvent | ClaimChecked
 
     @field_validator("detail", mode="before")
     @classmethod
@@ -58,7 +58,7 @@ class HubBusEvent(EventBridgeModel):
 class HubSqsRecord(SqsRecordModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    body: Json[HubBusEvent]  # type: ignore[assignment]
+    body: Json[HubBusEvent]
 
 
 def _table_failure_log() -> FailureLog:

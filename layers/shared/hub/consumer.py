@@ -22,6 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from hub.bus import HubBatchProcessor, HubBusEvent, HubSqsRecord
 from hub.claimcheck import resolve
@@ -84,7 +85,7 @@ class SqsConsumer:
         self._before_record = before_record
         self._after_batch = after_batch
 
-    def __call__(self, event: dict, context: Any) -> dict:
+    def __call__(self, event: dict, context: Any) -> PartialItemFailureResponse:
         records = event.get("Records") if isinstance(event, dict) else None
         if not records or not isinstance(records, list):
             raise UnexpectedBatchTypeError("the event is not an SQS batch: no list of Records")

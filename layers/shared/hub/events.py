@@ -12,9 +12,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Literal, TypeVar, get_args
+from typing import Annotated, Final, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.config import JsonDict
 
 __all__ = [
     "BUS_SOURCE_PREFIX",
@@ -61,13 +62,14 @@ __all__ = [
     "StockReportData",
     "StockShortageData",
     "StorefrontFulfilmentRef",
+    "TrackingStatus",
     "event_id_for",
     "hub_event",
     "parse_event",
     "personal_paths",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 BUS_SOURCE_PREFIX = "commerce-hub."
 # The most units one order line (or refund or shipment line) may carry. No real order comes near
 # it; a line above it is a body the hub refuses (400), not a quantity it reserves.
@@ -79,7 +81,7 @@ MAX_STOCK_LEVEL = 1_000_000_000
 RESERVED_TOPIC = "inventory/reserved"
 # Marks a field as personal data: the publisher seals it under its subject's data key, and an
 # erasure that deletes the key makes every copy of it unreadable (hub.shredding).
-PERSONAL = {"personal": True}
+PERSONAL: JsonDict = {"personal": True}
 
 Source = Literal[
     "shopify", "woocommerce", "bigcommerce", "magento", "stripe", "paypal", "square", "easypost", "shippo", "hub"
@@ -770,13 +772,17 @@ def hub_event(
     `topic` is the hub's own topic (`order/routed`); `cause` is the id of the event that made it,
     when there is one, recorded as the provider event id.
     """
-    return model(
-        event_id=event_id_for("hub", *key),
-        source="hub",
-        channel=channel,
-        occurred_at=occurred_at,
-        provider=ProviderRef(topic=topic, event_id=cause),
-        data=data,
+    # Validated from a mapping: `data` has the type of the event's own data model, which only
+    # `model` names (the _Event base declares none).
+    return model.model_validate(
+        {
+            "event_id": event_id_for("hub", *key),
+            "source": "hub",
+            "channel": channel,
+            "occurred_at": occurred_at,
+            "provider": ProviderRef(topic=topic, event_id=cause),
+            "data": data,
+        }
     )
 
 
@@ -795,8 +801,10 @@ def personal_paths(event_type: str) -> tuple[str, ...]:
     if model is None:
         return ()
     data = model.model_fields["data"].annotation
+    if not (isinstance(data, type) and issubclass(data, BaseModel)):
+        return ()
     return tuple(
         f"data.{name}"
-        for name, info in data.model_fields.items()  # type: ignore[union-attr]
+        for name, info in data.model_fields.items()
         if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("personal")
     )

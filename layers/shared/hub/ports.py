@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
@@ -450,8 +450,10 @@ class ContactRegistry(Protocol):
         """The record was deleted (`deleted`) or found gone (`gone`): forget it, keep the fact."""
 
 
+@runtime_checkable
 class ContactDeleter(Protocol):
-    """One downstream system's deletion of a record by the id it gave it."""
+    """One downstream system's deletion of a record by the id it gave it. Runtime-checkable: the
+    marketing service asks each of its channels whether it is one."""
 
     system: str
 
@@ -738,12 +740,19 @@ class AnalyticsSink(Protocol):
 
 # ------------------------------------------------------------------------------------- fulfilment
 class LabelPort(Protocol):
-    shipment_id: str
-    carrier: str | None
-    service: str | None
-    tracking_number: str
-    tracking_url: str | None
-    label_url: str | None
+    # Read-only, as a frozen dataclass's fields are.
+    @property
+    def shipment_id(self) -> str: ...
+    @property
+    def carrier(self) -> str | None: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def tracking_number(self) -> str: ...
+    @property
+    def tracking_url(self) -> str | None: ...
+    @property
+    def label_url(self) -> str | None: ...
 
 
 class CarrierPort(Protocol):
@@ -773,10 +782,15 @@ class ShipmentStore(Protocol):
 
 
 class WriteResultPort(Protocol):
-    platform: str
-    reference: str | None
-    skipped: str | None
-    known: bool
+    # Read-only, as a frozen dataclass's fields are.
+    @property
+    def platform(self) -> str: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def known(self) -> bool: ...
 
 
 class StorefrontWriter(Protocol):
@@ -812,9 +826,11 @@ class WebhookSource(Protocol):
         """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
 
 
+@runtime_checkable
 class StorefrontSource(WebhookSource, Protocol):
     """A source whose deliveries name their store in an unsigned header: the store chooses the
-    channel, and the channel the one secret that may verify the delivery."""
+    channel, and the channel the one secret that may verify the delivery. Runtime-checkable: intake
+    asks each source whether it is one."""
 
     def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
         """The key of the secret of the channel this delivery claims; SignatureError (401) when no

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import traceback
 from types import TracebackType
+from typing import overload
 
 from pydantic import ValidationError
 
@@ -103,10 +104,16 @@ def redacted(exc: BaseException) -> BaseException:
     return stand_in.with_traceback(exc.__traceback__)
 
 
-def redacted_info(
-    info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None],
-) -> tuple[type[BaseException] | None, BaseException | None, TracebackType | None]:
-    """`sys.exc_info()`-shaped, redacted (see `redacted`)."""
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_OptExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+
+
+@overload
+def redacted_info(info: _ExcInfo) -> _ExcInfo: ...
+@overload
+def redacted_info(info: _OptExcInfo) -> _OptExcInfo: ...
+def redacted_info(info: _OptExcInfo) -> _OptExcInfo:
+    """`sys.exc_info()`-shaped, redacted (see `redacted`); an exception's info stays one."""
     _kind, exc, tb = info
     if exc is None:
         return info

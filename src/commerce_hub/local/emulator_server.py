@@ -86,11 +86,11 @@ def _incomplete(start_response: Any, got: int, expected: int) -> list[bytes]:
     return [body]
 
 
-class _Server(wsgi.Server):  # type: ignore[misc]  # cheroot ships no type information
+class _Server(wsgi.Server):
     # cheroot keeps at most 10 idle keep-alive connections by default and closes every connection
     # beyond them after its answer; the functions, pollers and CLI hold far more (each worker keeps
     # a pool per client), so every request would pay a new connection. Keep them all.
-    keep_alive_conn_limit = None
+    keep_alive_conn_limit = None  # type: ignore[assignment]  # cheroot reads None as no limit; its stub says int
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         # A caller that drops its connection (a worker that ended mid-poll) is logged at INFO and

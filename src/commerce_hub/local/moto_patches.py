@@ -137,7 +137,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moto.events.models import Archive
+    from moto.events.utils import EventMessageType
 
 __all__ = ["install", "installed"]
 
@@ -186,9 +190,11 @@ def install() -> None:
     from moto.sqs.models import Queue, SQSBackend
 
     if not getattr(Queue.delete_message, _MARK, False):
-        Queue.delete_message = _under_queue_lock(Queue.delete_message, lambda queue, *_: queue)  # type: ignore[method-assign]
+        Queue.delete_message = _under_queue_lock(  # type: ignore[method-assign]  # moto's own, patched in place (10. above)
+            Queue.delete_message, lambda queue, *_: queue
+        )
     if not getattr(SQSBackend.receive_message, _MARK, False):
-        SQSBackend.receive_message = _under_queue_lock(  # type: ignore[method-assign]
+        SQSBackend.receive_message = _under_queue_lock(  # type: ignore[method-assign]  # moto's own, patched in place (10. above)
             SQSBackend.receive_message,
             lambda backend, *args, **kwargs: backend.get_queue(
                 kwargs["queue_name"] if "queue_name" in kwargs else args[0]
@@ -197,21 +203,23 @@ def install() -> None:
     if not getattr(EventBridgeSchedulerBackend.create_schedule, _MARK, False):
         _journal_schedule_changes(EventBridgeSchedulerBackend)
     if not getattr(responses.method_names_from_class, _MARK, False):
-        responses.method_names_from_class = _method_names_once(responses.method_names_from_class)
+        responses.method_names_from_class = _method_names_once(  # type: ignore[assignment]  # a frozenset for moto's list: its one caller asks `in` (8. above)
+            responses.method_names_from_class
+        )
     if not getattr(DomainDispatcherApplication.get_backend_for_host, _MARK, False):
-        DomainDispatcherApplication.get_backend_for_host = _backend_by_host(  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host = _backend_by_host(  # type: ignore[method-assign,assignment]  # moto's own, patched in place (8. above)
             DomainDispatcherApplication.get_backend_for_host
         )
     if not getattr(BaseJSONSerializer._serialize_type_structure, _MARK, False):
-        BaseJSONSerializer._serialize_type_structure = _attribute_values_direct(  # type: ignore[method-assign]
+        BaseJSONSerializer._serialize_type_structure = _attribute_values_direct(  # type: ignore[method-assign]  # moto's own, patched in place (6. above)
             BaseJSONSerializer._serialize_type_structure
         )
     if not getattr(UpdateExpressionParser.make, _MARK, False):
         parse = functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__)
         setattr(parse, _MARK, True)
-        UpdateExpressionParser.make = classmethod(parse)  # type: ignore[method-assign,assignment]
+        UpdateExpressionParser.make = classmethod(parse)  # type: ignore[arg-type]  # lru_cache's wrapper hides the function's signature (7. above)
     if not getattr(Queue.__dict__["attributes"].fget, _MARK, False):
-        Queue.attributes = property(_attributes_on_access)  # type: ignore[method-assign,assignment]
+        Queue.attributes = property(_attributes_on_access)  # type: ignore[method-assign,assignment]  # moto's own, patched in place (4. above)
     if not getattr(jsonpath_ng.ext.parse, _MARK, False):
         cached = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
         setattr(cached, _MARK, True)
@@ -219,10 +227,10 @@ def install() -> None:
 
     if not getattr(Replay.replay_events, _MARK, False):
         setattr(_replay_window, _MARK, True)
-        Replay.replay_events = _replay_window  # type: ignore[method-assign]
+        Replay.replay_events = _replay_window  # type: ignore[method-assign]  # moto's own, patched in place (3. above)
 
     if not getattr(Table.query, _MARK, False):
-        Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+        Table.query = _partition_query(Table.query)  # type: ignore[method-assign]  # moto's own, patched in place (2. above)
     if getattr(DynamoDBBackend.transact_write_items, _MARK, False):
         return
     original = DynamoDBBackend.transact_write_items
@@ -238,7 +246,7 @@ def install() -> None:
                 raise
 
     setattr(transact_write_items, _MARK, True)
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # moto's own, patched in place (1. above)
 
 
 @contextmanager
@@ -248,14 +256,15 @@ def _tables_not_copied() -> Iterator[None]:
 
     had = "__deepcopy__" in Table.__dict__
     previous = Table.__dict__.get("__deepcopy__")
-    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]
+    # Table defines no __deepcopy__: one is added for the transaction, and removed after.
+    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]  # not declared by moto: added here
     try:
         yield
     finally:
         if had:
-            Table.__deepcopy__ = previous  # type: ignore[attr-defined]
+            Table.__deepcopy__ = previous  # type: ignore[attr-defined]  # not declared by moto: added here
         else:
-            del Table.__deepcopy__  # type: ignore[attr-defined]
+            del Table.__deepcopy__  # type: ignore[attr-defined]  # not declared by moto: added here
 
 
 @contextmanager
@@ -486,7 +495,7 @@ def _backend_by_host(original: Callable[[Any, str | None], Any]) -> Callable[[An
     return get_backend_for_host
 
 
-def _replay_window(self: Any, archive: Any) -> None:
+def _replay_window(self: Any, archive: Archive) -> None:
     """moto's Replay.replay_events, limited to the replay's window and rules (see 3. above)."""
     from moto.core.utils import unix_time
     from moto.events.models import ReplayState, events_backends
@@ -502,7 +511,7 @@ def _replay_window(self: Any, archive: Any) -> None:
             if only and rule.arn not in only:
                 continue
             # As archived (moto's own choice, kept): the whole event, so `replay-name` reaches the target.
-            replayed = dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name})
+            replayed: EventMessageType = {**event, "id": str(uuid.uuid4()), "replay-name": self.name}
             rule.send_to_targets(replayed, transform_input=False)
     self.state = ReplayState.COMPLETED
     self.end_time = unix_time()

@@ -42,7 +42,7 @@ from typing import Any
 try:
     import resource
 except ImportError:  # not on Windows: no peak RSS there
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # the module, or None where the platform has none
 
 
 class LambdaContext:
@@ -152,8 +152,8 @@ def serve(connection: Connection) -> None:
                 handler = _load_handler(handler_spec)
             except Exception as exc:
                 error = _error(exc, "Runtime.ImportModuleError" if isinstance(exc, ImportError) else None)
-                reply = {"status": "error", "error": error, "initialized": False}
-                connection.send_bytes(json.dumps(reply).encode())
+                failed: dict[str, Any] = {"status": "error", "error": error, "initialized": False}
+                connection.send_bytes(json.dumps(failed).encode())
                 continue
         context = LambdaContext(request["request_id"], request["timeout_ms"])
         wall_start, cpu_start = time.perf_counter(), time.process_time()

@@ -221,11 +221,14 @@ class SchedulePoller:
         try:
             due = _due(detail.get("ScheduleExpression", ""), detail.get("ScheduleExpressionTimezone"))
         except ScheduleError as exc:
-            return self._report(key, str(exc))
+            self._report(key, str(exc))
+            return None
         if due is None:
-            return self._report(key, "only one-time at() schedules are fired for schedules created at run time")
+            self._report(key, "only one-time at() schedules are fired for schedules created at run time")
+            return None
         if not arn.startswith("arn:aws:sqs:"):
-            return self._report(key, f"its target {arn or '(none)'} is not an SQS queue; not fired locally")
+            self._report(key, f"its target {arn or '(none)'} is not an SQS queue; not fired locally")
+            return None
         retry = target.get("RetryPolicy") or {}
         _, _, _service, region, account, _name = arn.split(":", 5)
         return OneTimeSchedule(
@@ -247,7 +250,6 @@ class SchedulePoller:
         if key not in self._reported:
             self._reported.add(key)
             self.console.warning(f"schedule {key[0]}/{key[1]}: {why}")
-        return None
 
     def _failed_delivery(self, schedule: OneTimeSchedule, moment: datetime, exc: Exception) -> bool:
         """Count a failed delivery; True once the retry policy is spent and the message has left

@@ -75,7 +75,7 @@ _RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$")
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_FIELDS = (
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     # name, low, high, names
     ("minutes", 0, 59, {}),
     ("hours", 0, 23, {}),

@@ -188,7 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _header_pairs(self) -> list[tuple[str, str]]:
         pairs = list(self.headers.items())
         forwarded = [("x-forwarded-for", self.client_address[0]), ("x-forwarded-proto", "http")]
-        forwarded.append(("x-forwarded-port", str(self.server.server_address[1])))
+        address = self.server.server_address  # (host, port): a TCP server
+        if isinstance(address, tuple):
+            forwarded.append(("x-forwarded-port", str(address[1])))
         present = {name.lower() for name, _ in pairs}
         return pairs + [(name, value) for name, value in forwarded if name not in present]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -135,7 +135,7 @@ def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> di
     return record
 
 
-def sqs_event(messages: list[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+def sqs_event(messages: Sequence[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
     return {"Records": [sqs_record(m, queue_arn=queue_arn, region=region) for m in messages]}
 
 

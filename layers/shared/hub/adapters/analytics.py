@@ -129,15 +129,15 @@ def analytics_sinks(
         secret = secrets.get("GA4_API_SECRET")
         if not secret:
             raise AnalyticsConfigError("analytics.ga4 is configured but GA4_API_SECRET is not in the hub secret")
-        client = Ga4Client(config.ga4.measurement_id, secret, config.ga4.api_url, transport=transport, retry=retry)
-        sinks.append(Ga4Sink(client, **timing))
+        ga4 = Ga4Client(config.ga4.measurement_id, secret, config.ga4.api_url, transport=transport, retry=retry)
+        sinks.append(Ga4Sink(ga4, **timing))
     if config.meta is not None:
         token = secrets.get("META_ACCESS_TOKEN")
         if not token:
             raise AnalyticsConfigError("analytics.meta is configured but META_ACCESS_TOKEN is not in the hub secret")
         meta = config.meta
-        client = MetaClient(meta.pixel_id, meta.api_version, token, meta.api_url, transport=transport, retry=retry)
-        sinks.append(MetaSink(client, action_source=meta.action_source, test_event_code=meta.test_event_code, **timing))
+        pixel = MetaClient(meta.pixel_id, meta.api_version, token, meta.api_url, transport=transport, retry=retry)
+        sinks.append(MetaSink(pixel, action_source=meta.action_source, test_event_code=meta.test_event_code, **timing))
     return sinks
 
 

@@ -142,7 +142,14 @@ def profile_from_dict(value: Mapping[str, Any]) -> CustomerProfile:
         refund_count=int(value.get("refund_count", 0)),
         refunded={k: int(v) for k, v in value.get("refunded", {}).items()},
         products=tuple(
-            ProductBought(p["sku"], p.get("title"), int(p["quantity"]), int(p["orders"]), _time(p["last_bought_at"]))  # type: ignore[arg-type]
+            # Written by profile_to_dict from a datetime, so always there.
+            ProductBought(
+                p["sku"],
+                p.get("title"),
+                int(p["quantity"]),
+                int(p["orders"]),
+                datetime.fromisoformat(p["last_bought_at"]),
+            )
             for p in value.get("products", ())
         ),
         email_marketing=_consent_from(value.get("email_marketing", {})),

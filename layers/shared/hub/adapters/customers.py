@@ -254,7 +254,7 @@ class DynamoCustomerStore(DynamoProfileStore):
         derived: Sequence[Derived],
         marks: Mapping[str, datetime | None],
     ) -> None:
-        writes: list[dict[str, Any]] = []
+        writes: list[dict[str, Any] | None] = []  # None: nothing to write (left out below)
         if fact.email:
             writes.append({"Put": {"TableName": self._table.name, "Item": _fact_item(fact, CUSTOMER(fact.email))}})
         if fact.order_id:
@@ -345,7 +345,7 @@ class DynamoCustomerStore(DynamoProfileStore):
         expression = "SET " + ", ".join(sets)
         if counts:
             expression += " ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
-        attribute_values = {":kind": "privacy_record"}
+        attribute_values: dict[str, object] = {":kind": "privacy_record"}
         attribute_values |= {f":v{i}": value for i, value in enumerate(values.values())}
         attribute_values |= {f":c{i}": value for i, value in enumerate(counts.values())}
         self._table.update(

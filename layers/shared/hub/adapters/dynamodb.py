@@ -191,7 +191,7 @@ class _Plan:
         return cls(
             attempt,
             [Reservation(sku, loc, int(q)) for sku, loc, q in plan["reservations"]],
-            {(sku, loc): (by, _time(at)) for sku, loc, by, at in plan["counted"]},  # type: ignore[misc]
+            {(sku, loc): (by, from_micros(at)) for sku, loc, by, at in plan["counted"]},  # packed from set times
             plan["records"],
             str(item.get("event_id", "")),
             {(sku, loc): tuple(Draw(int(s), int(u)) for s, u in draws) for sku, loc, draws in plan.get("draws", [])},

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from hub.errors import NotDurableError, PublishError
 from hub.events import HubEvent
@@ -29,7 +30,8 @@ __all__ = ["IdempotentDeliveryLog"]
 DEDUPE_SECONDS = 4 * 24 * 3600
 
 
-def _mark_duplicate(response: Any, _record: Any) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+    # Powertools' IdempotentHookFunction: the stored response (this publish's dict) and its record.
     return {**response, "duplicate": True}
 
 

@@ -160,7 +160,7 @@ class MailchimpClient:
 
     def _recorded(self, member: str, message_key: str) -> bool:
         """Whether the member already has this message's event (an earlier attempt got through)."""
-        params = {"count": _EVENTS_LISTED, "fields": "events.name,events.properties"}
+        params: dict[str, str | int] = {"count": _EVENTS_LISTED, "fields": "events.name,events.properties"}
         listed = _check(self._client.get(f"{member}/events", params=params), "Mailchimp member events")
         try:
             events = listed.json().get("events") or []

@@ -52,6 +52,9 @@ class MarketingChannels:
             klaviyo = None
             for channel in marketing.channels:
                 if channel == "ses":
+                    # MarketingConfig requires a sender with ses and the mailchimp section with
+                    # mailchimp (_channel_settings), so neither is None here.
+                    assert marketing.sender is not None
                     senders.append(SesSender(self._ses_client(), marketing.sender, marketing.reply_to))
                 elif channel == "klaviyo":
                     settings = marketing.klaviyo_settings()
@@ -64,11 +67,13 @@ class MarketingChannels:
                     )
                     senders.append(klaviyo)
                 elif channel == "mailchimp":
+                    audience = marketing.mailchimp
+                    assert audience is not None
                     senders.append(
                         MailchimpClient(
                             self._secret("MAILCHIMP_API_KEY"),
-                            marketing.mailchimp.list_id,
-                            api_url=marketing.mailchimp.api_url,
+                            audience.list_id,
+                            api_url=audience.api_url,
                             transport=self._transport,
                         )
                     )

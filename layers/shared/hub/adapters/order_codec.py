@@ -167,7 +167,7 @@ def order_item(order: Order, now: str, created_at: str | None = None) -> dict[st
 
 
 def _order_values(order: Order, now: str, created_at: str | None) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "pk": ORDER(order.order_id),
         "sk": "ORDER",
         "kind": "order",

@@ -92,7 +92,7 @@ class DynamoAppliedEvents:
             return False
         order = self._get(order_id, "ORDER", "as_of")
         as_of = (order or {}).get("as_of")
-        return bool(as_of) and _aware(datetime.fromisoformat(as_of)) >= _aware(stated)
+        return isinstance(as_of, str) and bool(as_of) and _aware(datetime.fromisoformat(as_of)) >= _aware(stated)
 
     def _get(self, order_id: str, sk: str, projection: str) -> dict[str, Any] | None:
         return self._table.get(

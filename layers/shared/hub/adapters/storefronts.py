@@ -192,7 +192,7 @@ class ShopifyWriter:
         preferred = self._location_for.get(fulfilment.location or "")
         fulfillable.sort(key=lambda fo: _location_of(fo) != preferred)
         if _whole_order(order, fulfilment):
-            groups = {}
+            groups: dict[str, list[dict[str, Any]]] = {}
             for fo in fulfillable:
                 groups.setdefault(_location_of(fo), []).append({"fulfillmentOrderId": fo["id"]})
         else:
@@ -236,26 +236,26 @@ class ShopifyWriter:
         return (result.get("fulfillment") or {}).get("id")
 
     @staticmethod
-    def _still_wanted(fulfilment: Fulfilment, ours: list[dict[str, Any]]) -> list[list[Any]]:
-        """[line id, sku, quantity] of the fulfilment not yet under its tracking number on Shopify."""
-        wanted = [[line.platform_line_id, line.sku, line.quantity] for line in fulfilment.lines]
+    def _still_wanted(fulfilment: Fulfilment, ours: list[dict[str, Any]]) -> list[_Wanted]:
+        """The fulfilment's lines not yet under its tracking number on Shopify."""
+        wanted = [_Wanted(line.platform_line_id, line.sku, line.quantity) for line in fulfilment.lines]
         for existing in ours:
             for node in (existing.get("fulfillmentLineItems") or {}).get("nodes", []):
                 item = node.get("lineItem") or {}
                 held = int(node.get("quantity") or 0)
                 for want in wanted:
-                    if held <= 0 or want[2] <= 0:
+                    if held <= 0 or want.quantity <= 0:
                         continue
-                    if (want[0] and want[0] == _line_id(item.get("id"))) or (
-                        not want[0] and want[1] == item.get("sku")
+                    if (want.line_id and want.line_id == _line_id(item.get("id"))) or (
+                        not want.line_id and want.sku == item.get("sku")
                     ):
-                        take = min(held, want[2])
-                        want[2] -= take
+                        take = min(held, want.quantity)
+                        want.quantity -= take
                         held -= take
-        return [w for w in wanted if w[2] > 0]
+        return [w for w in wanted if w.quantity > 0]
 
     @staticmethod
-    def _lines(fulfillable: list[dict[str, Any]], wanted: list[list[Any]]) -> dict[str, list[dict[str, Any]]]:
+    def _lines(fulfillable: list[dict[str, Any]], wanted: list[_Wanted]) -> dict[str, list[dict[str, Any]]]:
         groups: dict[str, list[dict[str, Any]]] = {}
         for fo in fulfillable:
             items = []
@@ -264,21 +264,30 @@ class ShopifyWriter:
                 item = node.get("lineItem") or {}
                 line_id = _line_id(item.get("id"))
                 for want in wanted:
-                    if want[2] <= 0 or remaining <= 0:
+                    if want.quantity <= 0 or remaining <= 0:
                         continue
-                    if (want[0] and want[0] == line_id) or (not want[0] and want[1] == item.get("sku")):
-                        take = min(want[2], remaining)
+                    if (want.line_id and want.line_id == line_id) or (not want.line_id and want.sku == item.get("sku")):
+                        take = min(want.quantity, remaining)
                         items.append({"id": node["id"], "quantity": take})
-                        want[2] -= take
+                        want.quantity -= take
                         remaining -= take
             if items:
                 groups.setdefault(_location_of(fo), []).append(
                     {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items}
                 )
-        if any(want[2] > 0 for want in wanted):
-            missing = ", ".join(f"{w[1]} x{w[2]}" for w in wanted if w[2] > 0)
+        if any(want.quantity > 0 for want in wanted):
+            missing = ", ".join(f"{w.sku} x{w.quantity}" for w in wanted if w.quantity > 0)
             raise OutboundError(f"Shopify's open fulfillment orders do not hold {missing}", 409)
         return groups
+
+
+@dataclass
+class _Wanted:
+    """Units of one of a fulfilment's lines not yet placed on Shopify, taken down as they are."""
+
+    line_id: str | None  # the Shopify line item id, when the order recorded it
+    sku: str
+    quantity: int
 
 
 def _location_of(fulfillment_order: dict[str, Any]) -> str:
@@ -352,9 +361,10 @@ class MagentoWriter:
             ],
         }
         if not _whole_order(order, fulfilment):
-            if not all(line.platform_line_id for line in fulfilment.lines):
+            numbered = [(ln.platform_line_id, ln.quantity) for ln in fulfilment.lines if ln.platform_line_id]
+            if len(numbered) < len(fulfilment.lines):
                 raise OutboundError(f"Magento needs order item ids to ship part of {order.order_id}", 409)
-            body["items"] = [{"order_item_id": int(ln.platform_line_id), "qty": ln.quantity} for ln in fulfilment.lines]  # type: ignore[arg-type]
+            body["items"] = [{"order_item_id": int(line_id), "qty": qty} for line_id, qty in numbered]
         response = check(self._client.post(f"/rest/V1/order/{platform_order_id}/ship", json=body), "Magento ship")
         shipment_id = _json(response, "Magento ship")
         return WriteResult("magento", str(shipment_id))
@@ -382,7 +392,7 @@ class StorefrontWriters:
         if configured is not None:
             return configured
         if channel in STOREFRONTS:
-            return ChannelConfig(platform=channel)  # type: ignore[arg-type]
+            return ChannelConfig(platform=channel)
         return None
 
     def writer(self, channel: str) -> tuple[str, _Writer | None, str | None]:

@@ -81,9 +81,9 @@ class HubConfig(StrictModel):
                 )
         return self
 
-    def invoice_prefix(self, gateway: str) -> str | None:
+    def invoice_prefix(self, gateway: Gateway) -> str | None:
         """What the gateway's invoice ids put before the order number (PayPal), when configured."""
-        gateway_config = self.gateways.get(gateway)  # type: ignore[call-overload]
+        gateway_config = self.gateways.get(gateway)
         return gateway_config.invoice_prefix if gateway_config else None
 
     def webhook_channel(self, platform: str, account: str | None) -> tuple[str, ChannelConfig]:
@@ -96,7 +96,7 @@ class HubConfig(StrictModel):
         """
         candidates = [(name, ch) for name, ch in self.channels.items() if ch.platform == platform]
         if not candidates:
-            return platform, ChannelConfig(platform=platform)  # type: ignore[arg-type]
+            return platform, ChannelConfig(platform=platform)
         if len(candidates) == 1:
             return candidates[0]
         wanted = _normalise_account(platform, account)
@@ -117,7 +117,7 @@ class HubConfig(StrictModel):
             return configured
         platform = platform or name
         if platform in PLATFORMS:
-            return ChannelConfig(platform=platform)  # type: ignore[arg-type]
+            return ChannelConfig(platform=platform)
         return None
 
     def location_refs(self) -> list[LocationRef]:

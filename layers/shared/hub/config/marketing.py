@@ -107,10 +107,14 @@ class MailchimpConfig(StrictModel):
     )
 
 
+def _ses_only() -> list[MarketingChannel]:
+    return ["ses"]
+
+
 class MarketingConfig(StrictModel):
     """Marketing automation: which rules run, how messages go out, and how often a customer hears from the shop."""
 
-    channels: list[MarketingChannel] = Field(default_factory=lambda: ["ses"], min_length=1)
+    channels: list[MarketingChannel] = Field(default_factory=_ses_only, min_length=1)
     sender: str | None = Field(default=None, description="the SES From address, e.g. 'Ada Goods <news@ada.example>'")
     reply_to: str | None = None
     shop_name: str = Field(default="our shop", min_length=1)

@@ -245,22 +245,26 @@ def storefront_shipped(
 
     consumed = dict(wanted)
     shipped: list[Fulfilment] = []
-    common = {
-        "status": "shipped",
-        "carrier": shipment.carrier,
-        "tracking_number": shipment.tracking_number,
-        "tracking_url": shipment.tracking_url,
-        "origin": shipment.origin,
-        "shipped_at": at,
-        "external_id": shipment.external_id,
-        "written_back": True,  # the storefront is where it comes from
-    }
+
+    def shipped_by_storefront(f: Fulfilment) -> Fulfilment:
+        return replace(
+            f,
+            status="shipped",
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            origin=shipment.origin,
+            shipped_at=at,
+            external_id=shipment.external_id,
+            written_back=True,  # the storefront is where it comes from
+        )
+
     for f in list(order.fulfilments):
         if f.status not in OPEN:
             continue
         need = _units(f.lines)
         if all(wanted.get(sku, 0) >= qty for sku, qty in need.items()):
-            updated = replace(f, **common)
+            updated = shipped_by_storefront(f)
             _replace(order, updated)
             shipped.append(updated)
             for sku, qty in need.items():
@@ -268,8 +272,8 @@ def storefront_shipped(
     rest = {sku: qty for sku, qty in wanted.items() if qty > 0}
     if rest:
         ref = shipment.external_id or shipment.tracking_number or at.isoformat()
-        extra = Fulfilment(
-            fulfilment_id_for(order.order_id, f"{shipment.origin}:{ref}"), None, _lines(order, rest), **common
+        extra = shipped_by_storefront(
+            Fulfilment(fulfilment_id_for(order.order_id, f"{shipment.origin}:{ref}"), None, _lines(order, rest))
         )
         order.fulfilments = [*order.fulfilments, extra]
         shipped.append(extra)

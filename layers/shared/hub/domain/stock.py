@@ -359,10 +359,10 @@ def plan_placement(
     reservations.extend(plan_reservations(rest, available, preference))
     draws: dict[tuple[str, str], tuple[Draw, ...]] = {}
     for res in reservations:
-        level = levels.get(res.sku, {}).get(res.location)
-        if level is not None and level.shards and (res.sku, res.location) not in counted:
+        held = levels.get(res.sku, {}).get(res.location)
+        if held is not None and held.shards and (res.sku, res.location) not in counted:
             try:
-                draws[(res.sku, res.location)] = tuple(draw_from_shards(key, res.quantity, level.shards, level.spare))
+                draws[(res.sku, res.location)] = tuple(draw_from_shards(key, res.quantity, held.shards, held.spare))
             except InsufficientStockError as short:
                 # The row and its shards read apart (negative units): the ledger refuses the rest.
                 raise InsufficientStockError({res.sku: short.shortages[""]}) from short

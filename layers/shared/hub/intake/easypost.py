@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.config import HubConfig
 from hub.errors import MalformedPayloadError, SignatureError
-from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, event_id_for
+from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, TrackingStatus, event_id_for
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
@@ -34,7 +34,7 @@ SIGNATURE_HEADER = "x-hmac-signature"
 TRACKER_EVENTS = ("tracker.created", "tracker.updated")
 
 # EasyPost tracker statuses -> the hub's tracking statuses.
-_STATUS = {
+_STATUS: dict[str, TrackingStatus] = {
     "pre_transit": "pre_transit",
     "in_transit": "in_transit",
     "out_for_delivery": "out_for_delivery",
@@ -113,7 +113,7 @@ class EasyPostSource:
             data=ShipmentTrackedData(
                 carrier=tracker.carrier,
                 tracking_number=tracker.tracking_code,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 status_detail=tracker.status_detail,
                 tracker_id=tracker.id,
                 shipment_id=tracker.shipment_id,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -68,6 +68,7 @@ from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
     import httpx
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 __all__ = ["ADOBE_KEY_HOSTS", "EVENT_NAMES", "MagentoSource"]
 
@@ -102,12 +103,12 @@ _PEM = re.compile(r"-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----.+?--
 
 # -------------------------------------------------------------------------------------- verify
 @lru_cache(maxsize=8)
-def _public_keys(pem_text: str) -> tuple[Any, ...]:
+def _public_keys(pem_text: str) -> tuple[PublicKeyTypes, ...]:
     """Every RSA public key (or certificate's key) in the configured PEM text."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    keys = []
+    keys: list[PublicKeyTypes] = []
     for match in _PEM.finditer(pem_text):
         block = match.group(0).encode()
         try:
@@ -148,7 +149,7 @@ def _decoded(value: str) -> bytes | None:
         return None
 
 
-def _verifies(keys: tuple[Any, ...], signature: bytes, body: bytes) -> bool:
+def _verifies(keys: Sequence[object], signature: bytes, body: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa

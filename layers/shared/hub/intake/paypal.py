@@ -41,7 +41,7 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -200,7 +200,7 @@ _EVENT: TypeAdapter[PayPalEvent] = TypeAdapter(PayPalEvent)
 HANDLED_TYPES: frozenset[str] = frozenset(
     name
     for model in (CaptureEvent, RefundEvent, DisputeEvent)
-    for name in model.model_fields["event_type"].annotation.__args__  # type: ignore[union-attr]
+    for name in get_args(model.model_fields["event_type"].annotation)
 )
 _IGNORED_WHY = {
     "CHECKOUT.ORDER.APPROVED": "the buyer approved a PayPal order, but nothing is captured yet; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from hub.errors import (
     UnknownSourceError,
 )
 from hub.intake.model import Delivery, IntakeResult, WebhookRequest
-from hub.ports import DeliveryLog, WebhookSource
+from hub.ports import DeliveryLog, StorefrontSource, WebhookSource
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
     stack = [(document, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):
@@ -115,11 +116,10 @@ class IntakeService:
             raise PayloadTooLargeError(f"the body is {len(request.body)} bytes; the limit is {MAX_BODY_BYTES}")
         # Verify the raw bytes before anything parses them; a storefront's claimed store chooses the
         # one secret that may verify it (its channel's), so one store's secret never verifies another's.
-        secret_key_for = getattr(source, "secret_key_for", None)
-        if secret_key_for is None:
-            source.verify(request, self._secrets)
+        if isinstance(source, StorefrontSource):
+            source.verify(request, self._secrets, source.secret_key_for(request, self._config()))
         else:
-            source.verify(request, self._secrets, secret_key_for(request, self._config()))
+            source.verify(request, self._secrets)
         delivery = self._parse(source, request)
         if delivery.ignored_reason:
             return IntakeResult("ignored", source_name, delivery.topic, reason=delivery.ignored_reason)

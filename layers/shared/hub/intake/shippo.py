@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.config import HubConfig
 from hub.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
-from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, event_id_for
+from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, TrackingStatus, event_id_for
 from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
@@ -39,7 +39,7 @@ __all__ = ["RefusalLimiter", "ShippoSource"]
 
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a token
 
-_STATUS = {
+_STATUS: dict[str, TrackingStatus] = {
     "PRE_TRANSIT": "pre_transit",
     "TRANSIT": "in_transit",
     "DELIVERED": "delivered",
@@ -174,7 +174,7 @@ class ShippoSource:
             data=ShipmentTrackedData(
                 carrier=track.carrier,
                 tracking_number=track.tracking_number,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 status_detail=state.status_details,
                 shipment_id=track.transaction,
                 reference=track.metadata,

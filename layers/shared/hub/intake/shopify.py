@@ -571,6 +571,13 @@ def _app_uninstalled(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     return [AppUninstalled(**ctx.common(ctx.provider.delivery_id, occurred_at=None), data=data)]
 
 
+_PRIVACY_EVENTS: dict[str, type[CustomerDataRequested | CustomerRedactionRequested | ShopRedactionRequested]] = {
+    "data": CustomerDataRequested,
+    "customer": CustomerRedactionRequested,
+    "shop": ShopRedactionRequested,
+}
+
+
 def _privacy(kind: str) -> Callable[[_Context, dict[str, Any]], list[HubEvent]]:
     def translate(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
         request = _model(ShopifyPrivacyRequest, body, "privacy request")
@@ -584,12 +591,7 @@ def _privacy(kind: str) -> Callable[[_Context, dict[str, Any]], list[HubEvent]]:
             request_id=str(request.data_request.id) if request.data_request and request.data_request.id else None,
         )
         common = ctx.common(ctx.provider.event_id or ctx.provider.delivery_id, occurred_at=None)
-        event_type = {
-            "data": CustomerDataRequested,
-            "customer": CustomerRedactionRequested,
-            "shop": ShopRedactionRequested,
-        }[kind]
-        return [event_type(**common, data=data)]
+        return [_PRIVACY_EVENTS[kind](**common, data=data)]
 
     return translate
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
@@ -154,7 +154,7 @@ _EVENT: TypeAdapter[SquareEvent] = TypeAdapter(SquareEvent)
 HANDLED_TYPES: frozenset[str] = frozenset(
     name
     for model in (PaymentEvent, RefundEvent, InventoryCountEvent)
-    for name in model.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+    for name in get_args(model.model_fields["type"].annotation)
 )
 _IGNORED_WHY = {
     "order.created": "Square orders are the point of sale's own; their payments arrive as payment events",

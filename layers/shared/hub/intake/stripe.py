@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
@@ -208,7 +208,7 @@ _EVENT: TypeAdapter[StripeEvent] = TypeAdapter(StripeEvent)
 HANDLED_TYPES: frozenset[str] = frozenset(
     name
     for model in (PaymentIntentEvent, ChargeRefundedEvent, DisputeEvent, CheckoutSessionEvent)
-    for name in model.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+    for name in get_args(model.model_fields["type"].annotation)
 )
 
 
@@ -362,8 +362,10 @@ def _refund_status(status: str | None) -> str:
 def _dispute_status(event_type: str, status: str) -> Literal["opened", "won", "lost", "closed"]:
     if event_type == "charge.dispute.created":
         return "opened"
-    if status in ("won", "lost"):
-        return status  # type: ignore[return-value]
+    if status == "won":
+        return "won"
+    if status == "lost":
+        return "lost"
     return "closed"  # warning_closed (an inquiry that never became a chargeback), or a newer outcome
 
 
@@ -385,7 +387,7 @@ def _translate(event: StripeEvent, config: HubConfig, dedupe_key: str) -> Delive
     if isinstance(event, PaymentIntentEvent):
         intent = event.data.object
         reference = _reference(intent.metadata)
-        payment = {
+        fields = {
             "gateway": "stripe",
             "payment_id": intent.id,
             "currency": intent.currency.upper(),
@@ -395,13 +397,13 @@ def _translate(event: StripeEvent, config: HubConfig, dedupe_key: str) -> Delive
         if event.type == "payment_intent.succeeded":
             canonical = PaymentSucceeded(
                 **common(event_id_for("stripe", "PaymentSucceeded", intent.id), reference),
-                data=PaymentData(**payment, amount=intent.amount_received or intent.amount),
+                data=PaymentData(**fields, amount=intent.amount_received or intent.amount),
             )
         else:
             reason = "canceled" if event.type == "payment_intent.canceled" else _failure(intent.last_payment_error)
             canonical = PaymentFailed(
                 **common(by_event, reference),
-                data=PaymentData(**payment, amount=intent.amount, failure_reason=reason),
+                data=PaymentData(**fields, amount=intent.amount, failure_reason=reason),
             )
 
     elif isinstance(event, ChargeRefundedEvent):

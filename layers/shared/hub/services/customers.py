@@ -66,69 +66,92 @@ def _aware(value: datetime) -> datetime:
 
 def facts_from(event: HubEvent, config: HubConfig) -> Fact | None:
     """The fact an event states about a customer or an order's money; None when it states none."""
-    common = {"event_id": event.event_id, "occurred_at": _aware(event.occurred_at), "channel": event.channel}
-    if isinstance(event, OrderPlaced):
-        data = event.data
-        lines = placed_lines((ln.sku, ln.title, ln.quantity) for ln in data.lines)
+
+    def fact(
+        kind: FactKind, *, email: str | None = None, order_id: str | None = None, data: Mapping[str, object] = {}
+    ) -> Fact:
         return Fact(
-            kind=FactKind.PLACED,
-            email=normalise_email(data.customer_email),
-            order_id=data.order_id,
-            data={"currency": data.currency.upper(), "total": data.total, "paid": data.paid, "lines": lines},
-            **common,
+            event_id=event.event_id,
+            kind=kind,
+            occurred_at=_aware(event.occurred_at),
+            channel=event.channel,
+            email=email,
+            order_id=order_id,
+            data=dict(data),
+        )
+
+    if isinstance(event, OrderPlaced):
+        placed = event.data
+        lines = placed_lines((ln.sku, ln.title, ln.quantity) for ln in placed.lines)
+        return fact(
+            FactKind.PLACED,
+            email=normalise_email(placed.customer_email),
+            order_id=placed.order_id,
+            data={"currency": placed.currency.upper(), "total": placed.total, "paid": placed.paid, "lines": lines},
         )
     if isinstance(event, CustomerUpserted):
-        data = event.data
-        email = normalise_email(data.email)
+        customer = event.data
+        email = normalise_email(customer.email)
         if email is None:
             return None
-        stated = _aware(data.updated_at).isoformat() if data.updated_at else None
-        values = {
-            "first_name": data.first_name,
-            "last_name": data.last_name,
-            "phone": data.phone,
-            "platform_customer_id": data.platform_customer_id,
-            "email_marketing": data.consent.email_marketing,
-            "sms_marketing": data.consent.sms_marketing,
+        stated = _aware(customer.updated_at).isoformat() if customer.updated_at else None
+        values: dict[str, object] = {
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "phone": customer.phone,
+            "platform_customer_id": customer.platform_customer_id,
+            "email_marketing": customer.consent.email_marketing,
+            "sms_marketing": customer.consent.sms_marketing,
             "stated_at": stated,
         }
-        return Fact(kind=FactKind.CUSTOMER, email=email, data=values, **common)
+        return fact(FactKind.CUSTOMER, email=email, data=values)
     if isinstance(event, OrderUpdated):
-        data = event.data
-        values = {"paid": data.paid, "cancelled": data.cancelled, "refunded_total": data.refunded_total}
-        values["currency"] = data.currency.upper() if data.currency else None
-        return Fact(kind=FactKind.STOREFRONT_UPDATE, order_id=data.order_id, data=values, **common)
+        update = event.data
+        return fact(
+            FactKind.STOREFRONT_UPDATE,
+            order_id=update.order_id,
+            data={
+                "paid": update.paid,
+                "cancelled": update.cancelled,
+                "refunded_total": update.refunded_total,
+                "currency": update.currency.upper() if update.currency else None,
+            },
+        )
     if isinstance(event, OrderPaid):
         values = {"amount": event.data.amount, "currency": event.data.currency.upper()}
-        return Fact(kind=FactKind.STOREFRONT_PAID, order_id=event.data.order_id, data=values, **common)
+        return fact(FactKind.STOREFRONT_PAID, order_id=event.data.order_id, data=values)
     if isinstance(event, OrderCancelled):
-        return Fact(kind=FactKind.CANCELLED, order_id=event.data.order_id, **common)
+        return fact(FactKind.CANCELLED, order_id=event.data.order_id)
     if isinstance(event, RefundIssued):
-        data = event.data
-        values = {"refund_id": data.refund_id, "amount": data.amount, "currency": (data.currency or "").upper() or None}
-        return Fact(kind=FactKind.STOREFRONT_REFUND, order_id=data.order_id, data=values, **common)
+        refund = event.data
+        values = {
+            "refund_id": refund.refund_id,
+            "amount": refund.amount,
+            "currency": (refund.currency or "").upper() or None,
+        }
+        return fact(FactKind.STOREFRONT_REFUND, order_id=refund.order_id, data=values)
     if isinstance(event, OrderStatusChanged):
         if not status_tells_a_summary(event.data.previous, event.data.status):
             return None  # the rule (template.yaml, CrmRule) does not even deliver these
-        return Fact(kind=FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status}, **common)
+        return fact(FactKind.STATUS, order_id=event.data.order_id, data={"status": event.data.status})
     if isinstance(event, PaymentSucceeded | PaymentRefunded):
-        data = event.data
-        ref = data.reference
-        order_id = order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(data.gateway))
+        payment = event.data
+        ref = payment.reference
+        order_id = order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(payment.gateway))
         if order_id is None:
             return None
         if isinstance(event, PaymentSucceeded):
-            values = {"amount": data.amount, "currency": data.currency.upper()}
+            values = {"amount": payment.amount, "currency": payment.currency.upper()}
             email = normalise_email(event.data.customer_email)
-            return Fact(kind=FactKind.PAYMENT, email=email, order_id=order_id, data=values, **common)
+            return fact(FactKind.PAYMENT, email=email, order_id=order_id, data=values)
         status = (event.data.status or "completed").lower()
         values = {
             "refund_id": event.data.refund_id,
-            "amount": data.amount,
-            "currency": data.currency.upper(),
+            "amount": payment.amount,
+            "currency": payment.currency.upper(),
             "completed": status in ("completed", "succeeded"),
         }
-        return Fact(kind=FactKind.GATEWAY_REFUND, order_id=order_id, data=values, **common)
+        return fact(FactKind.GATEWAY_REFUND, order_id=order_id, data=values)
     return None
 
 

@@ -23,7 +23,7 @@ from hub.domain.lineage import (
     in_time_order,
 )
 from hub.domain.payments import order_id_for
-from hub.events import HubEvent
+from hub.events import DisputeData, HubEvent, PaymentData, PaymentRefundData
 from hub.observability import MetricUnit, logger, metrics
 from hub.ports import Ledger, LineageLog
 
@@ -48,7 +48,7 @@ def orders_named(events: Iterable[HubEvent], config: HubConfig) -> dict[str, lis
     for event in events:
         data = getattr(event, "data", None)
         order_id = getattr(data, "order_id", None)
-        if not isinstance(order_id, str) and getattr(data, "gateway", None) and hasattr(data, "reference"):
+        if not isinstance(order_id, str) and isinstance(data, PaymentData | PaymentRefundData | DisputeData):
             ref = data.reference
             order_id = order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(data.gateway))
         if isinstance(order_id, str) and order_id:

@@ -377,9 +377,8 @@ class MarketingService:
             return {}
         found: dict[str, ContactDeleter] = {}
         for channel in [*self._senders(marketing), self._tracker(marketing)]:
-            system = getattr(channel, "system", None)
-            if system in MARKETING_SYSTEMS and hasattr(channel, "delete_contact"):
-                found[system] = channel
+            if isinstance(channel, ContactDeleter) and channel.system in MARKETING_SYSTEMS:
+                found[channel.system] = channel
         return found
 
     def _record_contact(
@@ -494,7 +493,7 @@ class MarketingService:
         subject: _Subject,
         customer: str,
         profile: CustomerProfile,
-        detail: dict,
+        detail: dict[str, str],
     ) -> Handled:
         key = due.message_key
         now = self._clock()

@@ -28,14 +28,16 @@ from hub.domain.payments import (
 )
 from hub.errors import UnmatchedPaymentError
 from hub.events import (
+    DisputeData,
     HubEvent,
     OrderCancelled,
     OrderPaid,
-    OrderReference,
     OrderStatusChanged,
     OrderUpdated,
+    PaymentData,
     PaymentDisputed,
     PaymentFailed,
+    PaymentRefundData,
     PaymentRefunded,
     PaymentSucceeded,
     RefundIssued,
@@ -56,11 +58,11 @@ def order_id_of(event: HubEvent, config: HubConfig) -> str | None:
     it (`data.order_id`); a gateway's payment, refund or dispute by its reference (order_id_for)."""
     data = getattr(event, "data", None)
     order_id = getattr(data, "order_id", None)
-    if order_id:
+    if isinstance(order_id, str) and order_id:
         return order_id
-    reference, gateway = getattr(data, "reference", None), getattr(data, "gateway", None)
-    if isinstance(reference, OrderReference) and gateway:
-        return order_id_for(event.channel, reference.order_id, reference.invoice_id, config.invoice_prefix(gateway))
+    if isinstance(data, PaymentData | PaymentRefundData | DisputeData):
+        ref = data.reference
+        return order_id_for(event.channel, ref.order_id, ref.invoice_id, config.invoice_prefix(data.gateway))
     return None
 
 
@@ -181,23 +183,27 @@ class PaymentService:
         return self._apply_or_keep(order_id, event, self._gateway_decision(event))
 
     @staticmethod
-    def _gateway_decision(event: GatewayEvent) -> Callable:  # type: ignore[type-arg]
-        data = event.data
+    def _gateway_decision(event: GatewayEvent) -> Callable[[Order], Change]:
         if isinstance(event, PaymentSucceeded):
-            record = PaymentRecord("payment", data.payment_id, data.gateway, data.amount, data.currency, "succeeded",
+            paid = event.data
+            record = PaymentRecord("payment", paid.payment_id, paid.gateway, paid.amount, paid.currency, "succeeded",
                                    event.occurred_at, event.event_id)  # fmt: skip
             return lambda order: _change(apply_payment(order, record))
         if isinstance(event, PaymentFailed):
-            record = PaymentRecord("failure", data.payment_id, data.gateway, data.amount, data.currency, "failed",
-                                   event.occurred_at, event.event_id)  # fmt: skip
+            failed = event.data
+            record = PaymentRecord("failure", failed.payment_id, failed.gateway, failed.amount, failed.currency,
+                                   "failed", event.occurred_at, event.event_id)  # fmt: skip
             return lambda order: _change(apply_payment_failure(order, record))
         if isinstance(event, PaymentRefunded):
-            status = "completed" if (data.status or "completed").lower() in ("completed", "succeeded") else data.status
-            record = PaymentRecord("refund", data.refund_id, data.gateway, data.amount, data.currency, status or "pending",
-                                   event.occurred_at, event.event_id)  # fmt: skip
+            refund = event.data
+            completed = (refund.status or "completed").lower() in ("completed", "succeeded")
+            status = "completed" if completed else refund.status
+            record = PaymentRecord("refund", refund.refund_id, refund.gateway, refund.amount, refund.currency,
+                                   status or "pending", event.occurred_at, event.event_id)  # fmt: skip
             return lambda order: _change(apply_refund(order, record))
-        record = PaymentRecord("dispute", data.dispute_id, data.gateway, data.amount or 0, data.currency or "", data.status,
-                               event.occurred_at, event.event_id)  # fmt: skip
+        dispute = event.data
+        record = PaymentRecord("dispute", dispute.dispute_id, dispute.gateway, dispute.amount or 0,
+                               dispute.currency or "", dispute.status, event.occurred_at, event.event_id)  # fmt: skip
         return lambda order: _change(apply_dispute(order, record))
 
     def _apply_pending(self, order_id: str) -> Outcome:

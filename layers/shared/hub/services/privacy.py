@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from hub.domain.customers import Fact, FactKind, normalise_email, owner_of
 from hub.domain.privacy import OrderErasure
@@ -111,9 +112,10 @@ class PrivacyService:
             # Named by its platform id only: the customer is whoever the named orders belong to.
             for order_id in sorted(named):
                 emails |= {e for e in [owner_of(self._store.order_facts(order_id))] if e}
-                stored = self._orders.export_order(order_id) or {}
-                emails |= {e for e in [normalise_email(stored.get("customer_email"))] if e}
-        events, totals = [], defaultdict(int)
+                exported = self._orders.export_order(order_id) or {}
+                emails |= {e for e in [normalise_email(exported.get("customer_email"))] if e}
+        events: list[CustomerErased] = []
+        totals: defaultdict[str, int] = defaultdict(int)
         erased_orders: set[str] = set()
         for email in sorted(emails):
             key = self._profiles.key(email)
@@ -292,7 +294,7 @@ class PrivacyService:
     def _erased(
         cause: CustomerRedactionRequested | ShopRedactionRequested,
         key: str | None,
-        scope: str,
+        scope: Literal["customer", "shop"],
         part: str,
         before: datetime,
         profile_erased: bool,
@@ -307,7 +309,7 @@ class PrivacyService:
             cause=cause.event_id,
             data=CustomerErasedData(
                 erasure_key=key,
-                scope=scope,  # type: ignore[arg-type]
+                scope=scope,
                 request_id=cause.data.request_id or cause.event_id,
                 erased_before=before,
                 profile_erased=profile_erased,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.config import HubConfig
 from hub.domain.analytics import Contact, Purchase, RefundMade
@@ -55,6 +55,18 @@ __all__ = ["ReportChange", "ReportingService"]
 
 _MAX_ATTEMPTS = 8
 _COMPLETED = ("completed", "succeeded")
+
+_F = TypeVar("_F", bound=Facts)
+
+
+def _held(empty: _F, stored: StoredFacts | None) -> _F:
+    """The facts stored for `empty`'s kind and key, else `empty` itself."""
+    if stored is None:
+        return empty
+    # The store decodes each item by the kind it is kept under (facts_from_json), so what is read
+    # for a kind is always that kind's class.
+    assert isinstance(stored.facts, type(empty))
+    return stored.facts
 
 
 @dataclass
@@ -97,14 +109,14 @@ class ReportingService:
         if isinstance(event, OrderPlaced):
             return self._placed(event)
         if isinstance(event, OrderStatusChanged) and event.data.status == "cancelled":
-            _facts, delta = self._update_order(OrderFacts(event.data.order_id), lambda f: f.with_cancellation())
+            _, delta = self._update_order(OrderFacts(event.data.order_id), lambda f: f.with_cancellation())
             return ReportChange("applied" if delta else "duplicate", delta)
         if isinstance(event, RefundIssued | PaymentRefunded):
             return self._refund(event)
         if isinstance(event, CheckoutStarted):
             start = CheckoutStart(stamp(event.occurred_at), event.event_id, event.channel, _upper(event.data.currency))
             done = event.data.completed
-            _facts, delta = self._update(
+            _, delta = self._update(
                 CheckoutFacts(event.data.checkout_id),
                 lambda f: f.with_start(start).with_completion() if done else f.with_start(start),
             )
@@ -114,7 +126,7 @@ class ReportingService:
             if key is None:
                 return ReportChange("ignored")
             message = Message(stamp(event.data.sent_at), event.channel)
-            _facts, delta = self._update(
+            _, delta = self._update(
                 CustomerFacts(key, self._window()),
                 lambda f: f.with_window(self._window()).with_message(event.event_id, message),
             )
@@ -146,7 +158,7 @@ class ReportingService:
     def _refund(self, event: RefundIssued | PaymentRefunded) -> ReportChange:
         data = event.data
         if isinstance(event, RefundIssued):
-            order_id, key, origin = data.order_id, f"storefront:{data.refund_id}", "storefront"
+            order_id, key, origin = event.data.order_id, f"storefront:{data.refund_id}", "storefront"
         else:
             if (event.data.status or "completed").lower() not in _COMPLETED:
                 return ReportChange("ignored")
@@ -179,7 +191,7 @@ class ReportingService:
             wanted = [(empty.kind, empty.key)] + ([("customer", customer)] if customer else [])
             stored = self._store.load_many(wanted)
             order = stored.get((empty.kind, empty.key))
-            current = order.facts if order else empty
+            current = _held(empty, order)
             new = change(current)
             writes: list[FactsWrite] = []
             delta: Contribution = {}
@@ -189,7 +201,7 @@ class ReportingService:
             who = new.placement.customer if new.placement else None
             if summary is not None and who is not None:
                 kept = stored.get(("customer", who)) if who == customer else self._store.load("customer", who)
-                before = kept.facts if kept else CustomerFacts(who, window)
+                before = _held(CustomerFacts(who, window), kept)
                 after = before.with_window(window).with_order(new.order_id, summary)
                 if after != before:
                     self._write(writes, after, kept)
@@ -212,11 +224,11 @@ class ReportingService:
     def _window(self) -> int:
         return self._config().analytics.attribution_window_days
 
-    def _update(self, empty: Facts, change: Callable[[Any], Facts]) -> tuple[Any, Contribution]:
+    def _update(self, empty: _F, change: Callable[[_F], _F]) -> tuple[_F, Contribution]:
         """Apply one fact to the stored facts of `empty.key`; the counter change it made (empty: none)."""
         for _attempt in range(_MAX_ATTEMPTS):
             stored = self._store.load(empty.kind, empty.key)
-            current = stored.facts if stored else empty
+            current = _held(empty, stored)
             new = change(current)
             if new == current:
                 return new, {}

@@ -24,7 +24,7 @@ class MessageMarkers:
 
     def message_sent(self, message_key: str) -> bool:
         item = self._table.get(MKTMSG(message_key), "MESSAGE", what="read a marketing item")
-        return bool(item) and item.get("state") in ("sent", "capped")
+        return item is not None and item.get("state") in ("sent", "capped")
 
     def claim(self, message_key: str, customer: str, now: datetime, lease_seconds: int) -> Claim:
         pk, now_s = MKTMSG(message_key), int(now.timestamp())
