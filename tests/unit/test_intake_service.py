@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, NotDurableError, PayloadTooLargeError, SignatureError, UnknownSourceError
 from hub.intake import IntakeService, WebhookRequest
 from hub.intake.model import Delivery
 from hub.intake.service import MAX_JSON_DEPTH, load_json, load_json_object
-from hub.intake.sources import SOURCES
 from hub.money import parse_minor
 from hub.secrets import SecretsProvider
 
@@ -21,7 +21,8 @@ CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
 @pytest.fixture
 def intake():
     log = FakeDeliveryLog()
-    service = IntakeService(SOURCES, SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET}), lambda: CONFIG, log)
+    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET})
+    service = IntakeService(Sandbox(secrets=secrets).sources, secrets, lambda: CONFIG, log)
     return service, log
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import paypal as paypal_feed
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
 from hub.intake.model import WebhookRequest
@@ -45,7 +46,7 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, secret: str = PAYPAL_CLIENT_SECRET):
-    context = FeedContext(Secrets(secret), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(Secrets(secret), lambda: CONFIG, Sandbox().sources, transport=api.transport())
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 

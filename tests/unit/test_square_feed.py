@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
 from hub.intake.model import WebhookRequest
@@ -45,7 +46,7 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, token: str = SQUARE_TOKEN):
-    context = FeedContext(Secrets(token), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(Secrets(token), lambda: CONFIG, Sandbox().sources, transport=api.transport())
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 

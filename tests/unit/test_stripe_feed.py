@@ -17,6 +17,7 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import stripe as stripe_feed
 from hub.adapters.http import default_retry
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import CredentialsMissingError, FeedError
 from hub.intake.model import WebhookRequest
@@ -43,7 +44,9 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, key: str | None = STRIPE_KEY):
-    context = FeedContext(Secrets({"STRIPE_API_KEY": key} if key else {}), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(
+        Secrets({"STRIPE_API_KEY": key} if key else {}), lambda: CONFIG, Sandbox().sources, transport=api.transport()
+    )
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 
@@ -141,6 +144,7 @@ def test_an_api_that_stays_down_is_a_feed_error():
     context = FeedContext(
         Secrets({"STRIPE_API_KEY": STRIPE_KEY}),
         lambda: CONFIG,
+        Sandbox().sources,
         transport=api.transport(),
         retry=default_retry(attempts=1, backoff=0, budget=0.01),
     )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hub.adapters.marketing_store import DynamoMarketingStore
     from hub.config import HubConfig
     from hub.intake import IntakeService
+    from hub.intake.sources import SourceRegistry
     from hub.ports import BigCommerceApi, EventPublisher, Ledger, PayloadStore
     from hub.secrets import SecretsProvider
     from hub.services.channel_sync import ChannelSync
@@ -365,12 +366,30 @@ class Sandbox:
             lineage=self.lineage,
         )
 
+    # ------------------------------------------------------------------ intake and its sources
+    @cached_property
+    def bigcommerce(self) -> BigCommerceApi:
+        """BigCommerce's API on the sender's clock (intake answers within its budget): the adapter's
+        short timeouts. Built the first time a BigCommerce delivery needs it."""
+        if self._bigcommerce is not None:
+            return self._bigcommerce
+        from hub.adapters.bigcommerce import HttpBigCommerceApi
+
+        return HttpBigCommerceApi(self.secrets)
+
+    @cached_property
+    def sources(self) -> SourceRegistry:
+        """Every webhook source, each built on its first delivery; BigCommerce's reads through
+        `bigcommerce`. Intake verifies and parses with them, the change feeds parse with them."""
+        from hub.intake.sources import SourceRegistry
+
+        return SourceRegistry(bigcommerce=lambda: self.bigcommerce)
+
     @cached_property
     def intake(self) -> IntakeService:
         from hub.intake import IntakeService
-        from hub.intake.sources import SOURCES
 
-        return IntakeService(SOURCES, self.secrets, self.config, self.delivery_log, self.lineage)
+        return IntakeService(self.sources, self.secrets, self.config, self.delivery_log, self.lineage)
 
     @cached_property
     def resource_fetch(self) -> ResourceFetchService:
@@ -405,7 +424,7 @@ class Sandbox:
         env, config = self.settings, self.config
         options = {} if self._reconcile_lookback is None else {"first_lookback": self._reconcile_lookback}
         return Reconciler(
-            VendorFeeds(FeedContext(self.secrets, config)),
+            VendorFeeds(FeedContext(self.secrets, config, self.sources)),
             DynamoReconcileCursors(self.dynamodb, env.table),
             DynamoAppliedEvents(self.dynamodb, env.table, order_of=lambda event: order_id_of(event, config())),
             self.delivery_log,

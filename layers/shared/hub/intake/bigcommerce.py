@@ -525,13 +525,6 @@ class BigCommerceResources:
 
 
 # -------------------------------------------------------------------------------------- source
-def _default_api() -> BigCommerceApi:
-    # Imported here: httpx is only paid for by the deliveries that need it.
-    from hub.adapters.bigcommerce import HttpBigCommerceApi
-
-    return HttpBigCommerceApi(SecretsProvider())
-
-
 _SECRET_KEY = STANDARD_WEBHOOK_SECRETS["bigcommerce"]
 
 
@@ -545,11 +538,15 @@ def _channel(config: HubConfig, store_hash: str | None) -> tuple[str, ChannelCon
 
 
 class BigCommerceSource:
+    """The source of POST /webhooks/bigcommerce. `api` is what it reads a delivery's resource through,
+    given by the composition root (hub.bootstrap): intake's on the sender's clock, resource_fetch's
+    with longer timeouts."""
+
     name = "bigcommerce"
 
     def __init__(
         self,
-        api: BigCommerceApi | None = None,
+        api: BigCommerceApi,
         *,
         clock: Callable[[], float] = time.time,
         fetch_budget_seconds: float | None = INTAKE_FETCH_BUDGET_SECONDS,
@@ -559,8 +556,6 @@ class BigCommerceSource:
         self._budget = fetch_budget_seconds
 
     def resources(self) -> BigCommerceResources:
-        if self._api is None:
-            self._api = _default_api()
         return BigCommerceResources(self._api, budget_seconds=self._budget)
 
     # ------------------------------------------------------------------ verify

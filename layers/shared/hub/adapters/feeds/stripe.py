@@ -32,7 +32,7 @@ from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
 from hub.errors import FeedError, OutboundError
 from hub.intake.stripe import HANDLED_TYPES
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 
 __all__ = ["DEFAULT_API_URL", "EVENTS_PATH", "StripeEventFeed", "build", "query"]
 
@@ -62,9 +62,10 @@ def _created(event: dict[str, Any]) -> datetime:
 
 
 class StripeEventFeed:
-    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig]) -> None:
+    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig], parser: WebhookSource) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
 
     def _list(self, lower: int, cursor: str | None, upper: datetime | None) -> Listing[dict[str, Any]]:
         params = query(lower, int(upper.timestamp()) if upper else None, cursor)
@@ -95,11 +96,10 @@ class StripeEventFeed:
         changes = [self._change(event, config) for event in events]
         return ChangePage(changes, str(int(upper.timestamp())) if upper else None)
 
-    @staticmethod
-    def _change(event: dict[str, Any], config: HubConfig) -> FoundChange:
+    def _change(self, event: dict[str, Any], config: HubConfig) -> FoundChange:
         # The event as the webhook carries it; Stripe-Signature is not read by the parser.
         ref = f"event {event['id']} ({str(event.get('type'))[:60]})"
-        return as_change("stripe", {}, event, config, ref=ref, changed_at=_created(event))
+        return as_change(self._parser, {}, event, config, ref=ref, changed_at=_created(event))
 
 
 def build(target: ReconcileTarget, context: FeedContext) -> StripeEventFeed:
@@ -110,4 +110,4 @@ def build(target: ReconcileTarget, context: FeedContext) -> StripeEventFeed:
         transport=context.transport,
         retry=context.retry,
     )
-    return StripeEventFeed(client, context.config)
+    return StripeEventFeed(client, context.config, context.sources["stripe"])
