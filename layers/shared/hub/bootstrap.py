@@ -17,17 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from hub.adapters.backoff import SqsBackoff
     from hub.adapters.customers import DynamoCustomerStore, DynamoProfileStore
     from hub.adapters.idempotency import IdempotentDeliveryLog
     from hub.adapters.marketing_store import DynamoMarketingStore
-    from hub.config import HubConfig
+    from hub.config import CarrierConfig, HubConfig
     from hub.intake import IntakeService
     from hub.intake.sources import SourceRegistry
-    from hub.ports import BigCommerceApi, EventPublisher, Ledger, PayloadStore
+    from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, StockLedger
     from hub.secrets import SecretsProvider
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
@@ -146,7 +146,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ tables
     @cached_property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> StockLedger:
         from hub.adapters.dynamodb import DynamoLedger
 
         return DynamoLedger(self.dynamodb, self.settings.table)
@@ -217,12 +217,19 @@ class Sandbox:
         from hub.services.fulfilment import FulfilmentService
 
         secrets = self.secrets
+
+        def carrier(config: CarrierConfig) -> CarrierPort:
+            # The port takes the shipment request as an opaque object (the service only hands on what
+            # `shipment_request` built); the carriers read it as the ShipmentRequest that function
+            # builds. Pairing the two is this root's job, which mypy cannot see through `object`.
+            return cast("CarrierPort", carrier_for(config, secrets))
+
         return FulfilmentService(
             self.ledger,
             self.publisher,
             self.config,
             DynamoShipmentStore(self.dynamodb, self.settings.table),
-            carrier=lambda config: carrier_for(config, secrets),
+            carrier=carrier,
             storefronts=lambda config: StorefrontWriters(config, secrets),
             shipment_request=shipment_request,
             lineage=self.lineage,
@@ -419,16 +426,16 @@ class Sandbox:
         from hub.adapters.feeds import FeedContext, VendorFeeds
         from hub.adapters.reconcile_store import DynamoAppliedEvents, DynamoReconcileCursors
         from hub.services.payments import order_id_of
-        from hub.services.reconciliation import Reconciler
+        from hub.services.reconciliation import FIRST_LOOKBACK, Reconciler
 
         env, config = self.settings, self.config
-        options = {} if self._reconcile_lookback is None else {"first_lookback": self._reconcile_lookback}
+        lookback = FIRST_LOOKBACK if self._reconcile_lookback is None else self._reconcile_lookback
         return Reconciler(
             VendorFeeds(FeedContext(self.secrets, config, self.sources)),
             DynamoReconcileCursors(self.dynamodb, env.table),
             DynamoAppliedEvents(self.dynamodb, env.table, order_of=lambda event: order_id_of(event, config())),
             self.delivery_log,
             config,
+            first_lookback=lookback,
             lineage=self.lineage,
-            **options,
         )

@@ -738,12 +738,20 @@ class AnalyticsSink(Protocol):
 
 # ------------------------------------------------------------------------------------- fulfilment
 class LabelPort(Protocol):
-    shipment_id: str
-    carrier: str | None
-    service: str | None
-    tracking_number: str
-    tracking_url: str | None
-    label_url: str | None
+    """A bought label, read only (the carriers' labels are frozen dataclasses)."""
+
+    @property
+    def shipment_id(self) -> str: ...
+    @property
+    def carrier(self) -> str | None: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def tracking_number(self) -> str: ...
+    @property
+    def tracking_url(self) -> str | None: ...
+    @property
+    def label_url(self) -> str | None: ...
 
 
 class CarrierPort(Protocol):
@@ -773,10 +781,16 @@ class ShipmentStore(Protocol):
 
 
 class WriteResultPort(Protocol):
-    platform: str
-    reference: str | None
-    skipped: str | None
-    known: bool
+    """What a storefront write did, read only (the writers' results are frozen dataclasses)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def known(self) -> bool: ...
 
 
 class StorefrontWriter(Protocol):

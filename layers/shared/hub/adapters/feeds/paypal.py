@@ -130,7 +130,9 @@ class PayPalEventFeed:
                 params.append(("end_time", _iso(upper)))
         headers = {"Authorization": f"Bearer {self._bearer()}"}
         try:
-            document = check(self._client.get(EVENTS_PATH, params=params, headers=headers), "PayPal events").json()
+            # A tuple: httpx's query type takes a list only of its own wider pair type.
+            listed = self._client.get(EVENTS_PATH, params=tuple(params), headers=headers)
+            document = check(listed, "PayPal events").json()
         except (OutboundError, httpx.HTTPError) as exc:
             raise feed_error("PayPal webhook events could not be listed", exc) from exc
         except ValueError as exc:

@@ -44,7 +44,7 @@ NARROWINGS = 6
 _PURPOSE = "listing the events of"
 
 
-def query(lower: int, upper: int | None, cursor: str | None) -> list[tuple[str, str | int]]:
+def query(lower: int, upper: int | None, cursor: str | None) -> tuple[tuple[str, str | int], ...]:
     """The query of one list call: events created after `lower` (unix seconds), at or before
     `upper`, of the handled types, older than `cursor`."""
     params: list[tuple[str, str | int]] = [("created[gt]", lower)]
@@ -54,7 +54,7 @@ def query(lower: int, upper: int | None, cursor: str | None) -> list[tuple[str, 
     params.append(("limit", PAGE_SIZE))
     if cursor:
         params.append(("starting_after", cursor))
-    return params
+    return tuple(params)  # a tuple: httpx's query type takes a list only of its own wider pair type
 
 
 def _created(event: dict[str, Any]) -> datetime:
