@@ -119,7 +119,7 @@ def test_the_id_is_the_one_a_successful_intake_fetch_gives(aws, bus_tap, intake,
 
 
 def _request(ev: dict):
-    from hub.intake import WebhookRequest
+    from hub.ports import WebhookRequest
 
     return WebhookRequest(ev["headers"], ev["body"].encode())
 

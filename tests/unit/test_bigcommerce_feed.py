@@ -19,7 +19,7 @@ from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError, FeedNotConfiguredError
 from hub.intake.bigcommerce import BigCommerceSource
-from hub.intake.model import WebhookRequest
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from hub.services.reconciliation import reconcile_targets
 

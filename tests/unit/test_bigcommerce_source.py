@@ -10,8 +10,8 @@ from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import parse_event
-from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource, Notice
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from standardwebhooks.webhooks import Webhook
 

@@ -6,10 +6,10 @@ import pytest
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, NotDurableError, PayloadTooLargeError, SignatureError, UnknownSourceError
-from hub.intake import IntakeService, WebhookRequest
-from hub.intake.model import Delivery
+from hub.intake import IntakeService
 from hub.intake.service import MAX_JSON_DEPTH, load_json, load_json_object
 from hub.money import parse_minor
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 from tests.reconcile_fakes import FakeDeliveryLog

@@ -22,7 +22,7 @@ from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
 from hub.intake.magento import MagentoSource
-from hub.intake.model import WebhookRequest
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS

@@ -22,8 +22,8 @@ from hub.adapters.feeds import paypal as paypal_feed
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.paypal import PayPalSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import PAYPAL_ACCESS_TOKEN, PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, FakeGatewayApis

@@ -22,8 +22,8 @@ from hub.adapters.feeds.shopify import ORDERS_QUERY, search_query
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.order_feed_fakes import FakeOrderFeed, shopify_order_node

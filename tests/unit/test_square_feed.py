@@ -20,8 +20,8 @@ from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.square import SquareSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 from hub.vendor_versions import SQUARE_API_VERSION
 

@@ -18,7 +18,8 @@ import pytest
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import ConfigError, MalformedPayloadError, SignatureError
-from hub.intake import IntakeService, WebhookRequest
+from hub.intake import IntakeService
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from tests.unit.test_intake_service import FakeDeliveryLog

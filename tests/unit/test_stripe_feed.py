@@ -20,8 +20,8 @@ from hub.adapters.http import default_retry
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import CredentialsMissingError, FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.stripe import HANDLED_TYPES, StripeSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import STRIPE_KEY, FakeGatewayApis

@@ -20,8 +20,8 @@ from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.woocommerce import WooCommerceSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.order_feed_fakes import FakeOrderFeed

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
@@ -29,10 +29,6 @@ from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
 from hub.secrets import SecretsProvider
-
-if TYPE_CHECKING:
-    # Types only: hub.intake's package imports its service, which imports these ports.
-    from hub.intake.model import Delivery, WebhookRequest
 
 __all__ = [
     "ActivityTracker",
@@ -51,6 +47,7 @@ __all__ = [
     "CustomerKeys",
     "CustomerStore",
     "DataKeys",
+    "Delivery",
     "DeliveryLog",
     "Derived",
     "EventPublisher",
@@ -84,6 +81,7 @@ __all__ = [
     "StorefrontSource",
     "StorefrontWriter",
     "SyncLog",
+    "WebhookRequest",
     "WebhookSource",
     "WriteResultPort",
 ]
@@ -816,6 +814,30 @@ class RemainingTime(Protocol):
 
 
 # ----------------------------------------------------------------------------------------- intake
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A delivery as a source reads it: from intake's HTTP request, or rebuilt by a change feed."""
+
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+    source_ip: str | None = None  # the caller's address, as API Gateway saw it
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name.lower())
+        return value.strip() if value is not None else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified delivery: how to recognise its redeliveries, and what it means."""
+
+    dedupe_key: str
+    topic: str
+    events: list[HubEvent]
+    ignored_reason: str | None = None
+
+
 class WebhookSource(Protocol):
     name: str
 

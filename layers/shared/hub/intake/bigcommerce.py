@@ -59,11 +59,10 @@ from hub.events import (
 )
 from hub.intake.envelopes import validation_problem
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
 from hub.money import parse_minor
-from hub.ports import BigCommerceApi
+from hub.ports import BigCommerceApi, Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = [

@@ -52,8 +52,8 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import any_match
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSignatureHeader", "StripeSource", "parse_signature_header"]

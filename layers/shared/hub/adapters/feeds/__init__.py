@@ -27,8 +27,7 @@ from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.errors import FeedError, FeedNotConfiguredError, IntakeError, MoneyError, OutboundError
-from hub.intake.model import WebhookRequest
-from hub.ports import ChangeFeed, FoundChange, ReconcileTarget, WebhookSource
+from hub.ports import ChangeFeed, FoundChange, ReconcileTarget, WebhookRequest, WebhookSource
 from hub.secrets import SecretsProvider
 
 __all__ = ["FeedContext", "TimeKeyset", "VendorFeeds", "as_change", "feed_error"]
