@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
@@ -51,6 +51,7 @@ __all__ = [
     "DeliveryLog",
     "Derived",
     "EventPublisher",
+    "EventTypeSource",
     "FailureLog",
     "FoundChange",
     "LabelPort",
@@ -846,6 +847,14 @@ class WebhookSource(Protocol):
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
         """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
+
+
+@runtime_checkable
+class EventTypeSource(WebhookSource, Protocol):
+    """A source whose vendor sends every event type to one endpoint (Stripe): it makes events of
+    `handled_types` only and acknowledges the rest, so its change feed asks for just these."""
+
+    handled_types: frozenset[str]
 
 
 class StorefrontSource(WebhookSource, Protocol):

@@ -269,6 +269,7 @@ class StripeSource:
     """`clock` (unix seconds) and `tolerance` are arguments so staleness can be tested."""
 
     name = "stripe"
+    handled_types = HANDLED_TYPES  # hub.ports.EventTypeSource: Stripe's change feed lists only these
 
     def __init__(self, *, clock: Callable[[], float] = time.time, tolerance: int = DEFAULT_TOLERANCE) -> None:
         self._clock = clock
@@ -385,7 +386,7 @@ def _translate(event: StripeEvent, config: HubConfig, dedupe_key: str) -> Delive
     if isinstance(event, PaymentIntentEvent):
         intent = event.data.object
         reference = _reference(intent.metadata)
-        payment = {
+        fields: dict[str, object] = {
             "gateway": "stripe",
             "payment_id": intent.id,
             "currency": intent.currency.upper(),
@@ -395,13 +396,13 @@ def _translate(event: StripeEvent, config: HubConfig, dedupe_key: str) -> Delive
         if event.type == "payment_intent.succeeded":
             canonical = PaymentSucceeded(
                 **common(event_id_for("stripe", "PaymentSucceeded", intent.id), reference),
-                data=PaymentData(**payment, amount=intent.amount_received or intent.amount),
+                data=PaymentData(**fields, amount=intent.amount_received or intent.amount),
             )
         else:
             reason = "canceled" if event.type == "payment_intent.canceled" else _failure(intent.last_payment_error)
             canonical = PaymentFailed(
                 **common(by_event, reference),
-                data=PaymentData(**payment, amount=intent.amount, failure_reason=reason),
+                data=PaymentData(**fields, amount=intent.amount, failure_reason=reason),
             )
 
     elif isinstance(event, ChargeRefundedEvent):
