@@ -9,9 +9,9 @@
   event's `data.object` is rendered in the API version it was created with (its `api_version`), which
   the hub reads as the webhook does.
 - `types[]` names the types the source handles (its `handled_types`, hub.ports.EventTypeSource;
-  Stripe takes at most 20), so
-  the thousands of other events an account makes are never read. `limit=100`; `has_more` and
-  `starting_after=<last id>` page towards older events; `created[lte]` narrows a window (windows.py).
+  Stripe takes at most 20), so the thousands of other events an account makes are never read.
+  `limit=100`; `has_more` and `starting_after=<last id>` page towards older events; `created[lte]`
+  narrows a window (windows.py).
 - Stripe keeps events for 30 days: a hub down longer than that recovers only the last 30 days.
 
 Reference: docs.stripe.com/api/events/list (created, types, limit, starting_after, has_more),
