@@ -9,34 +9,28 @@ import json
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from hub.adapters.bigcommerce import HttpBigCommerceApi
-from hub.bootstrap import Sandbox
-from hub.secrets import SecretsProvider
 
 from commerce_hub.local.sqs import sqs_event
 from tests.bigcommerce_api import FakeBigCommerce
-from tests.functional.test_storefront_intake import call, fresh, install_fake_bigcommerce
+from tests.functional.test_storefront_intake import call, fresh, install_fake_bigcommerce, reading_fake_bigcommerce
 
 REGION = "us-east-1"
 
 
 @pytest.fixture
-def bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
-    return install_fake_bigcommerce(aws, monkeypatch)
+def bigcommerce(aws) -> FakeBigCommerce:
+    return install_fake_bigcommerce(aws)
 
 
 @pytest.fixture
-def intake(aws, bigcommerce, load_function):
-    return load_function("webhook_intake")
+def intake(aws, bigcommerce, load_function, monkeypatch):
+    return reading_fake_bigcommerce(load_function("webhook_intake"), bigcommerce, monkeypatch)
 
 
 @pytest.fixture
 def fetcher(aws, bigcommerce, load_function, monkeypatch):
     monkeypatch.setenv("HUB_RESOURCE_FETCH_QUEUE_URL", aws.queue_url("ResourceFetchQueue"))
-    module = load_function("resource_fetch")
-    api = HttpBigCommerceApi(SecretsProvider(), transport=bigcommerce.transport())
-    monkeypatch.setattr(module, "sandbox", Sandbox(bigcommerce=api))
-    return module
+    return reading_fake_bigcommerce(load_function("resource_fetch"), bigcommerce, monkeypatch)
 
 
 def queue_arn(aws, logical_id: str) -> str:
@@ -114,18 +108,18 @@ def test_the_later_fetch_publishes_the_order_once_with_intakes_id(
     assert bus_tap.events() == []
 
 
-def test_the_id_is_the_one_a_successful_intake_fetch_gives(aws, bus_tap, fetcher, fetch_requested, context):
+def test_the_id_is_the_one_a_successful_intake_fetch_gives(aws, bus_tap, intake, fetcher, fetch_requested, context):
     fetcher.lambda_handler(as_lambda_event(aws, receive(aws)), context)
     (later,) = bus_tap.events()
     # Another subscription's delivery of the same event (same hash), fetched at intake this time.
-    from hub.intake.sources import SOURCES
-
-    delivery = SOURCES["bigcommerce"].parse(_request(fresh("bigcommerce_store_order_created")), _config())
+    delivery = intake.sandbox.sources["bigcommerce"].parse(
+        _request(fresh("bigcommerce_store_order_created")), _config()
+    )
     assert [e.event_id for e in delivery.events] == [later["detail"]["event_id"]]
 
 
 def _request(ev: dict):
-    from hub.intake import WebhookRequest
+    from hub.ports import WebhookRequest
 
     return WebhookRequest(ev["headers"], ev["body"].encode())
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
-from hub.intake.sources import SOURCES
+from hub.bootstrap import Sandbox
 from hub.secrets import SecretsProvider
 from hub.shredding import open_sealed
 
@@ -89,25 +89,29 @@ def fresh(name: str, *, body: bytes | None = None, secrets: dict | None = None) 
 
 
 @pytest.fixture
-def bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
-    return install_fake_bigcommerce(aws, monkeypatch)
+def bigcommerce(aws) -> FakeBigCommerce:
+    return install_fake_bigcommerce(aws)
 
 
-def install_fake_bigcommerce(aws, monkeypatch) -> FakeBigCommerce:
-    """The fake BigCommerce API behind the intake's BigCommerce source, and its token in the hub secret."""
+def install_fake_bigcommerce(aws) -> FakeBigCommerce:
+    """The fake BigCommerce store, and its API token in the hub secret."""
     from aws_lambda_powertools.utilities import parameters
 
     aws.put_secrets({**SECRETS, "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN})
     parameters.clear_caches()
-    fake = FakeBigCommerce()
+    return FakeBigCommerce()
+
+
+def reading_fake_bigcommerce(module, fake: FakeBigCommerce, monkeypatch):
+    """The function with a sandbox whose BigCommerce API reads the fake store (Sandbox(bigcommerce=...))."""
     api = HttpBigCommerceApi(SecretsProvider(), transport=fake.transport())
-    monkeypatch.setattr(SOURCES["bigcommerce"], "_api", api)
-    return fake
+    monkeypatch.setattr(module, "sandbox", Sandbox(bigcommerce=api))
+    return module
 
 
 @pytest.fixture
-def intake(aws, bigcommerce, load_function):
-    return load_function("webhook_intake")
+def intake(aws, bigcommerce, load_function, monkeypatch):
+    return reading_fake_bigcommerce(load_function("webhook_intake"), bigcommerce, monkeypatch)
 
 
 def call(intake, context, ev) -> tuple[int, dict]:

@@ -15,10 +15,11 @@ import pytest
 from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import bigcommerce as feed_module
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError, FeedNotConfiguredError
 from hub.intake.bigcommerce import BigCommerceSource
-from hub.intake.model import WebhookRequest
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from hub.services.reconciliation import reconcile_targets
 
@@ -36,7 +37,9 @@ SECRETS = {"BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN, "BIGCOMMERCE_CLIENT_SECRET"
 
 def _feed(fake: FakeBigCommerce, config=CONFIG):
     (target,) = reconcile_targets(config)
-    context = FeedContext(SecretsProvider(values=SECRETS), lambda: config, transport=fake.transport())
+    context = FeedContext(
+        SecretsProvider(values=SECRETS), lambda: config, Sandbox().sources, transport=fake.transport()
+    )
     return VendorFeeds(context).feed(target)
 
 

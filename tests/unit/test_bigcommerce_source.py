@@ -10,8 +10,8 @@ from hub.adapters.bigcommerce import HttpBigCommerceApi
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import parse_event
-from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource, Notice
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from standardwebhooks.webhooks import Webhook
 
@@ -53,9 +53,9 @@ def request(
     return WebhookRequest(headers, body)
 
 
-def source(fake: FakeBigCommerce | None = None, **kwargs) -> BigCommerceSource:
+def source(fake: FakeBigCommerce | None = None, *, now: float = NOW, **kwargs) -> BigCommerceSource:
     api = HttpBigCommerceApi(secrets(), transport=(fake or FakeBigCommerce()).transport())
-    return BigCommerceSource(api, clock=lambda: NOW, **kwargs)
+    return BigCommerceSource(api, clock=lambda: now, **kwargs)
 
 
 # ------------------------------------------------------------------------------------ signature
@@ -69,7 +69,7 @@ def test_the_standard_webhooks_published_vector_verifies():
         },
         b'{"test": 2432232314}',
     )
-    vector = BigCommerceSource(clock=lambda: 1614265330)
+    vector = source(now=1614265330)
     vector.verify(req, secrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
 
 
@@ -79,7 +79,7 @@ def test_the_standardwebhooks_library_accepts_what_the_hub_accepts_with_bigcomme
     now = int(datetime.now(UTC).timestamp())
     req = request(timestamp=now)
     Webhook(base64.b64encode(CLIENT_SECRET.encode()).decode()).verify(req.body, dict(req.headers))
-    BigCommerceSource(clock=lambda: now).verify(req, secrets())
+    source(now=now).verify(req, secrets())
 
 
 def test_a_signature_made_by_the_library_verifies_in_the_hub():
@@ -492,7 +492,7 @@ def test_a_body_that_is_not_json_is_malformed():
 
 def test_timestamps_are_checked_against_the_injected_clock():
     stale = request(timestamp=NOW)
-    later = BigCommerceSource(clock=lambda: NOW + timedelta(minutes=6).total_seconds())
+    later = source(now=NOW + timedelta(minutes=6).total_seconds())
     with pytest.raises(SignatureError, match="5 minutes old"):
         later.verify(stale, secrets())
 

@@ -74,6 +74,36 @@ def test_importing_the_bootstrap_and_making_a_sandbox_builds_and_imports_nothing
     assert out.stdout.strip() == ""
 
 
+def test_the_sources_are_built_once_and_bigcommerces_reads_through_the_api_handed_in() -> None:
+    # The signed sample delivery of tests/unit/test_bigcommerce_source.py
+    # (events/payloads/bigcommerce_store_order_created.json), its order read from the fake store.
+    from hub.adapters.bigcommerce import HttpBigCommerceApi
+
+    from tests.bigcommerce_api import FakeBigCommerce
+    from tests.unit.test_bigcommerce_source import CONFIG, request, secrets
+
+    fake = FakeBigCommerce()
+    api = HttpBigCommerceApi(secrets(), transport=fake.transport())
+    sandbox = Sandbox(bigcommerce=api)
+    assert sandbox.sources is sandbox.sources and sandbox.bigcommerce is api
+    assert sandbox.sources["shopify"] is sandbox.sources["shopify"]
+    assert fake.requests == []  # nothing is read until a delivery is parsed
+
+    (placed,) = sandbox.sources["bigcommerce"].parse(request(), CONFIG).events
+    assert placed.type == "OrderPlaced"
+    assert any(path.endswith("/v2/orders/3108") for path in fake.requests)
+
+
+def test_the_sources_build_no_bigcommerce_api_until_a_bigcommerce_source_is_needed() -> None:
+    code = (
+        "import sys; from hub.bootstrap import Sandbox; sources = Sandbox().sources; sources['shopify']; "
+        "print('hub.adapters.bigcommerce' in sys.modules)"
+    )
+    env = {"PYTHONPATH": str(ROOT / "layers" / "shared")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 class Context:
     def __init__(self, millis: int) -> None:
         self.millis = millis

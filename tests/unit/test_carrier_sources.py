@@ -9,8 +9,8 @@ import pytest
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.intake.easypost import EasyPostSource, easypost_signature
-from hub.intake.model import WebhookRequest
 from hub.intake.shippo import RefusalLimiter, ShippoSource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing import sign_delivery

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
+from hub.ports import WebhookRequest
 
 from commerce_hub.signing import sign_delivery
 from tests.unit.test_customer_profiles import CONFIG, at, customer, placed, profiles_after

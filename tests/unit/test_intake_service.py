@@ -3,13 +3,13 @@
 import json
 
 import pytest
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, NotDurableError, PayloadTooLargeError, SignatureError, UnknownSourceError
-from hub.intake import IntakeService, WebhookRequest
-from hub.intake.model import Delivery
+from hub.intake import IntakeService
 from hub.intake.service import MAX_JSON_DEPTH, load_json, load_json_object
-from hub.intake.sources import SOURCES
 from hub.money import parse_minor
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 from tests.reconcile_fakes import FakeDeliveryLog
@@ -21,7 +21,8 @@ CONFIG = parse_config("locations: [{id: wh-east, country: US}]\n")
 @pytest.fixture
 def intake():
     log = FakeDeliveryLog()
-    service = IntakeService(SOURCES, SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET}), lambda: CONFIG, log)
+    secrets = SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET})
+    service = IntakeService(Sandbox(secrets=secrets).sources, secrets, lambda: CONFIG, log)
     return service, log
 
 

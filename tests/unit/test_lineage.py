@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.domain.lineage import (
     Call,
@@ -22,7 +23,6 @@ from hub.domain.lineage import (
 )
 from hub.errors import HubSpotError
 from hub.intake import IntakeService
-from hub.intake.sources import SOURCES
 from hub.secrets import SecretsProvider
 from hub.services.crm import CrmSync
 from hub.services.lineage import LineageReader, LineageRecorder, orders_named
@@ -79,7 +79,7 @@ def test_the_key_sorts_as_the_time_does_across_offsets_and_names_what_the_entry_
 def intake():
     log = FakeLineageLog()
     service = IntakeService(
-        SOURCES,
+        Sandbox().sources,
         SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET}),
         lambda: CONFIG,
         FakeDeliveryLog(),
@@ -115,7 +115,7 @@ def test_each_delivery_of_an_order_is_recorded_with_its_id_source_and_whether_it
 
 def test_a_reconciler_publishing_through_intake_is_recorded_as_such(intake):
     service, log = intake
-    delivery = SOURCES["shopify"].parse(request(), CONFIG)
+    delivery = Sandbox().sources["shopify"].parse(request(), CONFIG)
     assert service.publish("shopify", delivery, via="reconciler").status == "accepted"
     assert service.publish("shopify", delivery).status == "duplicate"  # its webhook came after all
     assert [(e.via, e.result) for e in log.entries(SHOPIFY_ORDER)] == [
@@ -236,7 +236,7 @@ def test_a_delivery_is_timed_when_received_so_it_sorts_before_what_consumers_dec
 
     log = FakeLineageLog()
     service = IntakeService(
-        SOURCES,
+        Sandbox().sources,
         SecretsProvider(values={"SHOPIFY_WEBHOOK_SECRET": SECRET}),
         lambda: CONFIG,
         TimedLog(),

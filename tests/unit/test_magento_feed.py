@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import magento as feed_module
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
 from hub.intake.magento import MagentoSource
-from hub.intake.model import WebhookRequest
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.magento_oauth import MAGENTO_OAUTH_SECRETS
@@ -53,7 +54,7 @@ def _setup(config=None, secrets=None):
     storefronts = FakeStorefronts()
     storefronts.feed = FakeOrderFeed()
     (target,) = reconcile_targets(config)
-    context = FeedContext(secrets or Secrets(), lambda: config, transport=storefronts.transport())
+    context = FeedContext(secrets or Secrets(), lambda: config, Sandbox().sources, transport=storefronts.transport())
     return storefronts, VendorFeeds(context).feed(target), config
 
 

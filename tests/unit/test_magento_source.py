@@ -11,10 +11,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, MethodNotAllowedError, NotDurableError, SignatureError
-from hub.intake import IntakeService, WebhookRequest
+from hub.intake import IntakeService
 from hub.intake.keyfetch import KeyFetcher
 from hub.intake.magento import KEY_POLICY, MagentoSource
 from hub.intake.shopify import ShopifySource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing.magento import sign as sign_delivery

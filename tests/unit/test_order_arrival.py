@@ -30,11 +30,11 @@ from hub.adapters.carriers import shipment_request
 from hub.config import parse_config
 from hub.errors import StorefrontShipmentPendingError
 from hub.events import HubEvent, OrderStatusChanged
-from hub.intake import WebhookRequest
 from hub.intake.bigcommerce import BigCommerceSource
 from hub.intake.magento import MagentoSource
 from hub.intake.shopify import ShopifySource
 from hub.intake.woocommerce import WooCommerceSource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from hub.services.fulfilment import FulfilmentService
 from hub.services.payments import PaymentService

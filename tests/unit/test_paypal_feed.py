@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import paypal as paypal_feed
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.paypal import PayPalSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import PAYPAL_ACCESS_TOKEN, PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, FakeGatewayApis
@@ -45,7 +46,7 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, secret: str = PAYPAL_CLIENT_SECRET):
-    context = FeedContext(Secrets(secret), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(Secrets(secret), lambda: CONFIG, Sandbox().sources, transport=api.transport())
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 

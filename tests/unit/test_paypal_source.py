@@ -12,8 +12,8 @@ from cryptography.x509.oid import NameOID
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, NotDurableError, SignatureError
 from hub.events import event_id_for
-from hub.intake import WebhookRequest
 from hub.intake.paypal import PayPalSource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing import paypal as paypal_signer

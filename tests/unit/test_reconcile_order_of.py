@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.config import parse_config
-from hub.intake.model import WebhookRequest
 from hub.intake.paypal import PayPalSource
 from hub.intake.shopify import ShopifySource
 from hub.intake.square import SquareSource
 from hub.intake.stripe import StripeSource
+from hub.ports import WebhookRequest
 from hub.services.payments import order_id_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hub.config import parse_config
 from hub.domain.lineage import Step
-from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
-from hub.ports import ChangePage, FoundChange
+from hub.ports import ChangePage, FoundChange, WebhookRequest
 from hub.services.lineage import LineageRecorder
 from hub.services.reconciliation import CLOCK_MARGIN, FIRST_LOOKBACK, OVERLAP, Reconciler, reconcile_targets
 

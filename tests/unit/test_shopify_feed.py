@@ -19,10 +19,11 @@ import httpx
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds.shopify import ORDERS_QUERY, search_query
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.shopify import ShopifySource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.order_feed_fakes import FakeOrderFeed, shopify_order_node
@@ -44,6 +45,7 @@ def _feed(storefronts: FakeStorefronts, sleeps: list[float] | None = None):
     context = FeedContext(
         Secrets(),
         lambda: CONFIG,
+        Sandbox().sources,
         transport=storefronts.transport(),
         sleep=(sleeps if sleeps is not None else []).append,
     )
@@ -205,7 +207,12 @@ def test_an_api_that_is_down_fails_the_page_naming_the_status():
     storefronts.fail_next = 10  # more than the client's retries
     storefronts.fail_status = 503
     context = FeedContext(
-        Secrets(), lambda: CONFIG, transport=storefronts.transport(), retry=_no_retry(), sleep=lambda _s: None
+        Secrets(),
+        lambda: CONFIG,
+        Sandbox().sources,
+        transport=storefronts.transport(),
+        retry=_no_retry(),
+        sleep=lambda _s: None,
     )
     (target,) = reconcile_targets(CONFIG)
     with pytest.raises(FeedError, match="503"):
@@ -219,7 +226,7 @@ def test_a_refused_token_fails_the_page():
         def get(self, name):
             return "shpat_wrong"
 
-    context = FeedContext(Wrong(), lambda: CONFIG, transport=storefronts.transport())
+    context = FeedContext(Wrong(), lambda: CONFIG, Sandbox().sources, transport=storefronts.transport())
     (target,) = reconcile_targets(CONFIG)
     with pytest.raises(FeedError, match="401"):
         VendorFeeds(context).feed(target).page(datetime(2026, 12, 5, tzinfo=UTC), None)
@@ -248,4 +255,6 @@ def test_the_feed_is_not_configured_without_a_shop(monkeypatch):
     config = parse_config("channels: {shopify: {platform: shopify}}\nlocations: [{id: a, country: US}]")
     (target,) = reconcile_targets(config)
     with pytest.raises(FeedNotConfiguredError, match="shop_domain"):
-        VendorFeeds(FeedContext(Secrets(), lambda: config, transport=httpx.MockTransport(lambda r: None))).feed(target)
+        VendorFeeds(
+            FeedContext(Secrets(), lambda: config, Sandbox().sources, transport=httpx.MockTransport(lambda r: None))
+        ).feed(target)

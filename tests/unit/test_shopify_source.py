@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
-from hub.intake import WebhookRequest
 from hub.intake.shopify import ShopifySource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 PAYLOAD = (Path(__file__).resolve().parents[2] / "events" / "payloads" / "shopify_orders_create.json").read_bytes()

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.square import SquareSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 from hub.vendor_versions import SQUARE_API_VERSION
 
@@ -45,7 +46,7 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, token: str = SQUARE_TOKEN):
-    context = FeedContext(Secrets(token), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(Secrets(token), lambda: CONFIG, Sandbox().sources, transport=api.transport())
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 

@@ -8,8 +8,8 @@ import pytest
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import event_id_for
-from hub.intake import WebhookRequest
 from hub.intake.square import SquareSource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 from square.utils.webhooks_helper import verify_signature
 

@@ -15,10 +15,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import ConfigError, MalformedPayloadError, SignatureError
-from hub.intake import IntakeService, WebhookRequest
-from hub.intake.sources import SOURCES
+from hub.intake import IntakeService
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from tests.unit.test_intake_service import FakeDeliveryLog
@@ -59,7 +60,8 @@ def shopify(body: bytes, *, shop: str = EU, topic: str = "orders/create", secret
 def intake(config: str = TWO_STORES, secrets: dict[str, str] | None = None) -> tuple[IntakeService, FakeDeliveryLog]:
     log = FakeDeliveryLog()
     parsed = parse_config(config)
-    return IntakeService(SOURCES, SecretsProvider(values=secrets or SECRETS), lambda: parsed, log), log
+    provider = SecretsProvider(values=secrets or SECRETS)
+    return IntakeService(Sandbox(secrets=provider).sources, provider, lambda: parsed, log), log
 
 
 # ------------------------------------------------------------------ a channel's secret verifies it only
@@ -341,12 +343,10 @@ def bc_request(body: bytes, secret: str) -> WebhookRequest:
 
 
 def test_a_bigcommerce_store_verifies_with_its_own_channels_secret_only():
-    from hub.intake.bigcommerce import BigCommerceSource
-
-    source, config = BigCommerceSource(), parse_config(BC_TWO)
     secrets = SecretsProvider(
         values={"BIGCOMMERCE_CLIENT_SECRET_MAIN": "bc-main-secret", "BIGCOMMERCE_CLIENT_SECRET_OUTLET": "bc-outlet"}
     )
+    source, config = Sandbox(secrets=secrets).sources["bigcommerce"], parse_config(BC_TWO)
     good = bc_request(BC_CREATED, "bc-main-secret")
     assert source.secret_key_for(good, config) == "BIGCOMMERCE_CLIENT_SECRET_MAIN"
     source.verify(good, secrets, source.secret_key_for(good, config))

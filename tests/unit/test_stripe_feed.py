@@ -17,10 +17,11 @@ import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
 from hub.adapters.feeds import stripe as stripe_feed
 from hub.adapters.http import default_retry
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import CredentialsMissingError, FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.stripe import HANDLED_TYPES, StripeSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.gateway_api_fakes import STRIPE_KEY, FakeGatewayApis
@@ -43,7 +44,9 @@ class Secrets:
 
 
 def _feed(api: FakeGatewayApis, key: str | None = STRIPE_KEY):
-    context = FeedContext(Secrets({"STRIPE_API_KEY": key} if key else {}), lambda: CONFIG, transport=api.transport())
+    context = FeedContext(
+        Secrets({"STRIPE_API_KEY": key} if key else {}), lambda: CONFIG, Sandbox().sources, transport=api.transport()
+    )
     (target,) = reconcile_targets(CONFIG)
     return VendorFeeds(context).feed(target)
 
@@ -141,6 +144,7 @@ def test_an_api_that_stays_down_is_a_feed_error():
     context = FeedContext(
         Secrets({"STRIPE_API_KEY": STRIPE_KEY}),
         lambda: CONFIG,
+        Sandbox().sources,
         transport=api.transport(),
         retry=default_retry(attempts=1, backoff=0, budget=0.01),
     )

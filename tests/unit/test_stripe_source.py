@@ -6,8 +6,8 @@ import stripe
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
 from hub.events import event_id_for
-from hub.intake import WebhookRequest
 from hub.intake.stripe import StripeSource
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing import stripe as stripe_signer

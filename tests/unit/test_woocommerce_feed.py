@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 from hub.adapters.feeds import FeedContext, VendorFeeds
+from hub.bootstrap import Sandbox
 from hub.config import parse_config
 from hub.errors import FeedError
-from hub.intake.model import WebhookRequest
 from hub.intake.woocommerce import WooCommerceSource
+from hub.ports import WebhookRequest
 from hub.services.reconciliation import reconcile_targets
 
 from tests.order_feed_fakes import FakeOrderFeed
@@ -46,7 +47,7 @@ def _setup(secret: str = WOO_SECRET):
     fake = FeedFake()
     storefronts = FakeStorefronts()
     storefronts.feed = fake
-    context = FeedContext(Secrets(secret), lambda: CONFIG, transport=storefronts.transport())
+    context = FeedContext(Secrets(secret), lambda: CONFIG, Sandbox().sources, transport=storefronts.transport())
     (target,) = reconcile_targets(CONFIG)
     return fake, storefronts, VendorFeeds(context).feed(target)
 
@@ -90,7 +91,9 @@ def test_the_site_comes_from_the_apis_links_when_no_site_url_is_configured():
     storefronts.feed = FakeOrderFeed()
     storefronts.feed.put_woocommerce(SAMPLE)
     (target,) = reconcile_targets(config)
-    feed = VendorFeeds(FeedContext(Secrets(), lambda: config, transport=storefronts.transport())).feed(target)
+    feed = VendorFeeds(
+        FeedContext(Secrets(), lambda: config, Sandbox().sources, transport=storefronts.transport())
+    ).feed(target)
     (change,) = feed.page(datetime(2017, 3, 22, 19, 0, tzinfo=UTC), None).changes
     assert change.dedupe_key.startswith("woocommerce:https://example.com:order.updated:727:")
 

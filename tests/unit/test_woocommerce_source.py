@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from hub.config import parse_config
 from hub.errors import MalformedPayloadError, SignatureError
-from hub.intake import IntakeService, WebhookRequest
+from hub.intake import IntakeService
 from hub.intake.woocommerce import WooCommerceSource, woocommerce_secret_keys
+from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
 
 from commerce_hub.signing.woocommerce import sign as sign_delivery

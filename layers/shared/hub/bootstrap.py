@@ -17,16 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from hub.adapters.backoff import SqsBackoff
     from hub.adapters.customers import DynamoCustomerStore, DynamoProfileStore
     from hub.adapters.idempotency import IdempotentDeliveryLog
     from hub.adapters.marketing_store import DynamoMarketingStore
-    from hub.config import HubConfig
+    from hub.config import CarrierConfig, HubConfig
     from hub.intake import IntakeService
-    from hub.ports import BigCommerceApi, EventPublisher, Ledger, PayloadStore
+    from hub.intake.sources import SourceRegistry
+    from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, StockLedger
     from hub.secrets import SecretsProvider
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
@@ -145,7 +146,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ tables
     @cached_property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> StockLedger:
         from hub.adapters.dynamodb import DynamoLedger
 
         return DynamoLedger(self.dynamodb, self.settings.table)
@@ -216,12 +217,19 @@ class Sandbox:
         from hub.services.fulfilment import FulfilmentService
 
         secrets = self.secrets
+
+        def carrier(config: CarrierConfig) -> CarrierPort:
+            # The port takes the shipment request as an opaque object (the service only hands on what
+            # `shipment_request` built); the carriers read it as the ShipmentRequest that function
+            # builds. Pairing the two is this root's job, which mypy cannot see through `object`.
+            return cast("CarrierPort", carrier_for(config, secrets))
+
         return FulfilmentService(
             self.ledger,
             self.publisher,
             self.config,
             DynamoShipmentStore(self.dynamodb, self.settings.table),
-            carrier=lambda config: carrier_for(config, secrets),
+            carrier=carrier,
             storefronts=lambda config: StorefrontWriters(config, secrets),
             shipment_request=shipment_request,
             lineage=self.lineage,
@@ -365,12 +373,30 @@ class Sandbox:
             lineage=self.lineage,
         )
 
+    # ------------------------------------------------------------------ intake and its sources
+    @cached_property
+    def bigcommerce(self) -> BigCommerceApi:
+        """BigCommerce's API on the sender's clock (intake answers within its budget): the adapter's
+        short timeouts. Built the first time a BigCommerce delivery needs it."""
+        if self._bigcommerce is not None:
+            return self._bigcommerce
+        from hub.adapters.bigcommerce import HttpBigCommerceApi
+
+        return HttpBigCommerceApi(self.secrets)
+
+    @cached_property
+    def sources(self) -> SourceRegistry:
+        """Every webhook source, each built on its first delivery; BigCommerce's reads through
+        `bigcommerce`. Intake verifies and parses with them, the change feeds parse with them."""
+        from hub.intake.sources import SourceRegistry
+
+        return SourceRegistry(bigcommerce=lambda: self.bigcommerce)
+
     @cached_property
     def intake(self) -> IntakeService:
         from hub.intake import IntakeService
-        from hub.intake.sources import SOURCES
 
-        return IntakeService(SOURCES, self.secrets, self.config, self.delivery_log, self.lineage)
+        return IntakeService(self.sources, self.secrets, self.config, self.delivery_log, self.lineage)
 
     @cached_property
     def resource_fetch(self) -> ResourceFetchService:
@@ -400,16 +426,16 @@ class Sandbox:
         from hub.adapters.feeds import FeedContext, VendorFeeds
         from hub.adapters.reconcile_store import DynamoAppliedEvents, DynamoReconcileCursors
         from hub.services.payments import order_id_of
-        from hub.services.reconciliation import Reconciler
+        from hub.services.reconciliation import FIRST_LOOKBACK, Reconciler
 
         env, config = self.settings, self.config
-        options = {} if self._reconcile_lookback is None else {"first_lookback": self._reconcile_lookback}
+        lookback = FIRST_LOOKBACK if self._reconcile_lookback is None else self._reconcile_lookback
         return Reconciler(
-            VendorFeeds(FeedContext(self.secrets, config)),
+            VendorFeeds(FeedContext(self.secrets, config, self.sources)),
             DynamoReconcileCursors(self.dynamodb, env.table),
             DynamoAppliedEvents(self.dynamodb, env.table, order_of=lambda event: order_id_of(event, config())),
             self.delivery_log,
             config,
+            first_lookback=lookback,
             lineage=self.lineage,
-            **options,
         )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
@@ -29,10 +29,6 @@ from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
 from hub.secrets import SecretsProvider
-
-if TYPE_CHECKING:
-    # Types only: hub.intake's package imports its service, which imports these ports.
-    from hub.intake.model import Delivery, WebhookRequest
 
 __all__ = [
     "ActivityTracker",
@@ -51,9 +47,11 @@ __all__ = [
     "CustomerKeys",
     "CustomerStore",
     "DataKeys",
+    "Delivery",
     "DeliveryLog",
     "Derived",
     "EventPublisher",
+    "EventTypeSource",
     "FailureLog",
     "FoundChange",
     "LabelPort",
@@ -84,6 +82,7 @@ __all__ = [
     "StorefrontSource",
     "StorefrontWriter",
     "SyncLog",
+    "WebhookRequest",
     "WebhookSource",
     "WriteResultPort",
 ]
@@ -740,7 +739,8 @@ class AnalyticsSink(Protocol):
 
 # ------------------------------------------------------------------------------------- fulfilment
 class LabelPort(Protocol):
-    # Read-only, as a frozen dataclass's fields are.
+    """A bought label, read only (the carriers' labels are frozen dataclasses)."""
+
     @property
     def shipment_id(self) -> str: ...
     @property
@@ -782,7 +782,8 @@ class ShipmentStore(Protocol):
 
 
 class WriteResultPort(Protocol):
-    # Read-only, as a frozen dataclass's fields are.
+    """What a storefront write did, read only (the writers' results are frozen dataclasses)."""
+
     @property
     def platform(self) -> str: ...
     @property
@@ -816,6 +817,30 @@ class RemainingTime(Protocol):
 
 
 # ----------------------------------------------------------------------------------------- intake
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A delivery as a source reads it: from intake's HTTP request, or rebuilt by a change feed."""
+
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+    source_ip: str | None = None  # the caller's address, as API Gateway saw it
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name.lower())
+        return value.strip() if value is not None else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified delivery: how to recognise its redeliveries, and what it means."""
+
+    dedupe_key: str
+    topic: str
+    events: list[HubEvent]
+    ignored_reason: str | None = None
+
+
 class WebhookSource(Protocol):
     name: str
 
@@ -824,6 +849,14 @@ class WebhookSource(Protocol):
 
     def parse(self, request: WebhookRequest, config: HubConfig) -> Delivery:
         """Turn a verified delivery into canonical events; MalformedPayloadError if it is not one."""
+
+
+@runtime_checkable
+class EventTypeSource(WebhookSource, Protocol):
+    """A source whose vendor sends every event type to one endpoint (Stripe): it makes events of
+    `handled_types` only and acknowledges the rest, so its change feed asks for just these."""
+
+    handled_types: frozenset[str]
 
 
 @runtime_checkable

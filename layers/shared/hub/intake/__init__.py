@@ -1,12 +1,10 @@
 """Webhook intake: verify the raw bytes, normalise into canonical events, publish exactly once."""
 
-from hub.intake.model import Delivery, IntakeResult, WebhookRequest
+from hub.intake.model import IntakeResult
 from hub.intake.service import MAX_BODY_BYTES, IntakeService
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "Delivery",
     "IntakeResult",
     "IntakeService",
-    "WebhookRequest",
 ]

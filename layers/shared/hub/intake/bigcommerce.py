@@ -59,11 +59,10 @@ from hub.events import (
 )
 from hub.intake.envelopes import validation_problem
 from hub.intake.lines import Amount, OptionalAmount, Units, line_sku
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
 from hub.money import parse_minor
-from hub.ports import BigCommerceApi
+from hub.ports import BigCommerceApi, Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = [
@@ -525,13 +524,6 @@ class BigCommerceResources:
 
 
 # -------------------------------------------------------------------------------------- source
-def _default_api() -> BigCommerceApi:
-    # Imported here: httpx is only paid for by the deliveries that need it.
-    from hub.adapters.bigcommerce import HttpBigCommerceApi
-
-    return HttpBigCommerceApi(SecretsProvider())
-
-
 _SECRET_KEY = STANDARD_WEBHOOK_SECRETS["bigcommerce"]
 
 
@@ -545,11 +537,15 @@ def _channel(config: HubConfig, store_hash: str | None) -> tuple[str, ChannelCon
 
 
 class BigCommerceSource:
+    """The source of POST /webhooks/bigcommerce. `api` is what it reads a delivery's resource through,
+    given by the composition root (hub.bootstrap): intake's on the sender's clock, resource_fetch's
+    with longer timeouts."""
+
     name = "bigcommerce"
 
     def __init__(
         self,
-        api: BigCommerceApi | None = None,
+        api: BigCommerceApi,
         *,
         clock: Callable[[], float] = time.time,
         fetch_budget_seconds: float | None = INTAKE_FETCH_BUDGET_SECONDS,
@@ -559,8 +555,6 @@ class BigCommerceSource:
         self._budget = fetch_budget_seconds
 
     def resources(self) -> BigCommerceResources:
-        if self._api is None:
-            self._api = _default_api()
         return BigCommerceResources(self._api, budget_seconds=self._budget)
 
     # ------------------------------------------------------------------ verify

@@ -14,8 +14,9 @@ from aws_lambda_powertools.event_handler import Response
 
 from hub.api.responses import error_response
 from hub.errors import MalformedPayloadError, RefusedError, RetryableError, SignatureError
-from hub.intake.model import IntakeResult, WebhookRequest
+from hub.intake.model import IntakeResult
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import WebhookRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2

@@ -60,10 +60,10 @@ from hub.events import (
 from hub.intake.envelopes import validation_problem
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
 from hub.intake.lines import line_sku
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json
 from hub.intake.signatures import any_match
 from hub.money import parse_minor, parse_units
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -1,34 +1,13 @@
-"""What intake receives and what it answers."""
+"""What intake answers a delivery with.
+
+What it receives (WebhookRequest) and what a source makes of it (Delivery) are the values of the
+WebhookSource port, in hub.ports: a change feed builds and reads them too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
-
-from hub.events import HubEvent
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    headers: Mapping[str, str]  # lower-cased names
-    body: bytes
-    query: Mapping[str, str] = field(default_factory=dict)
-    source_ip: str | None = None  # the caller's address, as API Gateway saw it
-
-    def header(self, name: str) -> str | None:
-        value = self.headers.get(name.lower())
-        return value.strip() if value is not None else None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One verified delivery: how to recognise its redeliveries, and what it means."""
-
-    dedupe_key: str
-    topic: str
-    events: list[HubEvent]
-    ignored_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ from hub.events import (
 )
 from hub.intake.envelopes import EventReader
 from hub.intake.keyfetch import FetchPolicy, KeyFetcher
-from hub.intake.model import Delivery, WebhookRequest
 from hub.money import parse_minor
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from hub.errors import (
     PayloadTooLargeError,
     UnknownSourceError,
 )
-from hub.intake.model import Delivery, IntakeResult, WebhookRequest
-from hub.ports import DeliveryLog, StorefrontSource, WebhookSource
+from hub.intake.model import IntakeResult
+from hub.ports import Delivery, DeliveryLog, StorefrontSource, WebhookRequest, WebhookSource
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:

@@ -30,9 +30,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from hub.config import HubConfig
 from hub.errors import MalformedPayloadError, SignatureError, TooManyRefusalsError
 from hub.events import ProviderRef, ShipmentTracked, ShipmentTrackedData, TrackingStatus, event_id_for
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import any_match
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = ["RefusalLimiter", "ShippoSource"]

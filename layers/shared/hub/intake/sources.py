@@ -1,15 +1,19 @@
 """Every webhook source the hub accepts, by the name in POST /webhooks/{source}.
 
 A source's module is imported the first time one of its deliveries arrives, so a cold start pays
-only for the sources it serves (cryptography, for the RSA sources, is a heavy import).
+only for the sources it serves (cryptography, for the RSA sources, is a heavy import). What a
+source needs from outside is handed in by the composition root (hub.bootstrap `Sandbox.sources`):
+BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
-from hub.ports import WebhookSource
+from hub.ports import BigCommerceApi, WebhookSource
+
+__all__ = ["SourceRegistry"]
 
 _WHERE: dict[str, str] = {
     "shopify": "hub.intake.shopify:ShopifySource",
@@ -26,21 +30,27 @@ _WHERE: dict[str, str] = {
 
 
 class SourceRegistry(Mapping[str, WebhookSource]):
-    def __init__(self, where: Mapping[str, str]) -> None:
-        self._where = dict(where)
+    """The sources by name, each built on its first delivery and kept.
+
+    `bigcommerce` gives the API BigCommerce's source reads resources through; it is called only
+    when that source is first built, so a function that serves no BigCommerce delivery builds no
+    HTTP client.
+    """
+
+    def __init__(self, *, bigcommerce: Callable[[], BigCommerceApi]) -> None:
+        self._bigcommerce = bigcommerce
         self._loaded: dict[str, WebhookSource] = {}
 
     def __getitem__(self, name: str) -> WebhookSource:
         if name not in self._loaded:
-            module_name, _, class_name = self._where[name].partition(":")
-            self._loaded[name] = getattr(importlib.import_module(module_name), class_name)()
+            module_name, _, class_name = _WHERE[name].partition(":")
+            source = getattr(importlib.import_module(module_name), class_name)
+            # BigCommerce's deliveries name a resource only: its source reads it through the API.
+            self._loaded[name] = source(self._bigcommerce()) if name == "bigcommerce" else source()
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
+        return iter(_WHERE)
 
     def __len__(self) -> int:
-        return len(self._where)
-
-
-SOURCES = SourceRegistry(_WHERE)
+        return len(_WHERE)

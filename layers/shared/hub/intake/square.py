@@ -47,8 +47,8 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import any_match, hmac_sha256_b64
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = ["SquareEvent", "SquareSource"]

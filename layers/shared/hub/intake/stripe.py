@@ -52,8 +52,8 @@ from hub.events import (
     event_id_for,
 )
 from hub.intake.envelopes import EventReader
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.signatures import any_match
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = ["DEFAULT_TOLERANCE", "StripeEvent", "StripeSignatureHeader", "StripeSource", "parse_signature_header"]
@@ -269,6 +269,7 @@ class StripeSource:
     """`clock` (unix seconds) and `tolerance` are arguments so staleness can be tested."""
 
     name = "stripe"
+    handled_types = HANDLED_TYPES  # hub.ports.EventTypeSource: Stripe's change feed lists only these
 
     def __init__(self, *, clock: Callable[[], float] = time.time, tolerance: int = DEFAULT_TOLERANCE) -> None:
         self._clock = clock

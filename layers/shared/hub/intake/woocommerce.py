@@ -48,10 +48,10 @@ from hub.events import (
 )
 from hub.intake.envelopes import validation_problem
 from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_sku
-from hub.intake.model import Delivery, WebhookRequest
 from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
 from hub.money import parse_minor
+from hub.ports import Delivery, WebhookRequest
 from hub.secrets import SecretsProvider
 
 __all__ = ["WooCommerceSource", "woocommerce_secret_keys"]

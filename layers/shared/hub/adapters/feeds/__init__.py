@@ -27,9 +27,7 @@ from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.errors import FeedError, FeedNotConfiguredError, IntakeError, MoneyError, OutboundError
-from hub.intake.model import WebhookRequest
-from hub.intake.sources import SOURCES
-from hub.ports import ChangeFeed, FoundChange, ReconcileTarget
+from hub.ports import ChangeFeed, FoundChange, ReconcileTarget, WebhookRequest, WebhookSource
 from hub.secrets import SecretsProvider
 
 __all__ = ["FeedContext", "TimeKeyset", "VendorFeeds", "as_change", "feed_error"]
@@ -48,11 +46,13 @@ _WHERE: dict[str, str] = {
 
 @dataclass(frozen=True)
 class FeedContext:
-    """What every feed may use: the hub secret, the configuration, and (for tests) the HTTP
+    """What every feed may use: the hub secret, the configuration, the webhook sources whose parsers
+    make a found change into its events (the sandbox's, hub.bootstrap), and (for tests) the HTTP
     transport, retry policy and sleep."""
 
     secrets: SecretsProvider
     config: Callable[[], HubConfig]
+    sources: Mapping[str, WebhookSource]
     transport: httpx.BaseTransport | None = None
     retry: Retry | None = None
     sleep: Callable[[float], None] = time.sleep
@@ -80,7 +80,7 @@ class VendorFeeds:
 
 
 def as_change(
-    source: str,
+    parser: WebhookSource,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     config: HubConfig,
@@ -88,14 +88,14 @@ def as_change(
     ref: str,
     changed_at: datetime,
 ) -> FoundChange:
-    """The webhook-shaped delivery (`headers`, `body`) through `source`'s own parser, as intake
+    """The webhook-shaped delivery (`headers`, `body`) through its source's own parser, as intake
     parses a verified delivery; what the parser refuses is the change's `problem` (a webhook would
     have been answered 400), never an exception that would stop the run."""
     # Amounts a vendor wrote as JSON numbers were read as Decimals; they travel on as exact strings.
     raw = json.dumps(body, default=str).encode()
     request = WebhookRequest({k.lower(): v for k, v in headers.items()}, raw)
     try:
-        delivery = SOURCES[source].parse(request, config)
+        delivery = parser.parse(request, config)
     except (IntakeError, ValidationError, MoneyError, ArithmeticError) as exc:
         return FoundChange(ref, changed_at, "", problem=_problem(exc)[:300])
     return FoundChange(

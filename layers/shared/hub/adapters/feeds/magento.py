@@ -34,7 +34,7 @@ from hub.adapters.feeds import FeedContext, TimeKeyset, as_change, feed_error
 from hub.adapters.http import check
 from hub.adapters.storefront_auth import magento_client
 from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 
 __all__ = ["ORDERS_PATH", "PAGE_SIZE", "MagentoOrderFeed", "build", "search_params"]
 
@@ -70,9 +70,12 @@ def _utc(value: Any) -> datetime | None:
 
 
 class MagentoOrderFeed:
-    def __init__(self, client: httpx.Client, config: Callable[[], Any], source: str | None) -> None:
+    def __init__(
+        self, client: httpx.Client, config: Callable[[], Any], parser: WebhookSource, source: str | None
+    ) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
         self._source = source
 
     def page(self, since: datetime, token: str | None) -> ChangePage:
@@ -114,7 +117,7 @@ class MagentoOrderFeed:
         }
         if self._source:
             envelope["source"] = self._source
-        return as_change("magento", {}, envelope, self._config(), ref=f"order {rid}", changed_at=modified)
+        return as_change(self._parser, {}, envelope, self._config(), ref=f"order {rid}", changed_at=modified)
 
 
 def build(target: ReconcileTarget, context: FeedContext) -> MagentoOrderFeed:
@@ -126,4 +129,6 @@ def build(target: ReconcileTarget, context: FeedContext) -> MagentoOrderFeed:
         target.name, settings, base, context.secrets, _PURPOSE, transport=context.transport, retry=context.retry
     )
     # Unset for open-source Magento: its events are named under the store's site (or the channel).
-    return MagentoOrderFeed(client, context.config, settings.adobe_io_source or settings.site_url or target.name)
+    return MagentoOrderFeed(
+        client, context.config, context.sources["magento"], settings.adobe_io_source or settings.site_url or target.name
+    )

@@ -46,7 +46,7 @@ from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
 from hub.errors import FeedError, OutboundError
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 
 __all__ = ["DEFAULT_API_URL", "EVENTS_PATH", "TOKEN_PATH", "PayPalEventFeed", "build"]
 
@@ -87,12 +87,14 @@ class PayPalEventFeed:
         self,
         client: httpx.Client,
         config: Callable[[], HubConfig],
+        parser: WebhookSource,
         credentials: tuple[str, str],
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
         self._credentials = credentials
         self._clock = clock
         self._token: tuple[str, float] | None = None
@@ -128,7 +130,9 @@ class PayPalEventFeed:
                 params.append(("end_time", _iso(upper)))
         headers = {"Authorization": f"Bearer {self._bearer()}"}
         try:
-            document = check(self._client.get(EVENTS_PATH, params=params, headers=headers), "PayPal events").json()
+            # A tuple: httpx's query type takes a list only of its own wider pair type.
+            listed = self._client.get(EVENTS_PATH, params=tuple(params), headers=headers)
+            document = check(listed, "PayPal events").json()
         except (OutboundError, httpx.HTTPError) as exc:
             raise feed_error("PayPal webhook events could not be listed", exc) from exc
         except ValueError as exc:
@@ -173,11 +177,10 @@ class PayPalEventFeed:
         changes = [self._change(event, config) for event in events]
         return ChangePage(changes, upper.isoformat() if upper else None)
 
-    @staticmethod
-    def _change(event: dict[str, Any], config: HubConfig) -> FoundChange:
+    def _change(self, event: dict[str, Any], config: HubConfig) -> FoundChange:
         headers = {"PAYPAL-TRANSMISSION-ID": f"reconcile:{event['id']}"}
         ref = f"event {str(event['id'])[:64]} ({str(event.get('event_type'))[:60]})"
-        return as_change("paypal", headers, event, config, ref=ref, changed_at=_created(event))
+        return as_change(self._parser, headers, event, config, ref=ref, changed_at=_created(event))
 
 
 def build(target: ReconcileTarget, context: FeedContext) -> PayPalEventFeed:
@@ -188,4 +191,4 @@ def build(target: ReconcileTarget, context: FeedContext) -> PayPalEventFeed:
         transport=context.transport,
         retry=context.retry,
     )
-    return PayPalEventFeed(client, context.config, (client_id, secret))
+    return PayPalEventFeed(client, context.config, context.sources["paypal"], (client_id, secret))

@@ -30,7 +30,7 @@ from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.adapters.storefront_stock import _throttle_wait
 from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 from hub.vendor_versions import SHOPIFY_ADMIN_API_VERSION
 
 __all__ = ["ORDERS_QUERY", "ShopifyOrderFeed", "build", "search_query", "webhook_order"]
@@ -220,6 +220,7 @@ class ShopifyOrderFeed:
         self,
         client: httpx.Client,
         config: Callable[[], Any],
+        parser: WebhookSource,
         *,
         api_version: str = SHOPIFY_ADMIN_API_VERSION,
         sleep: Callable[[float], None],
@@ -227,6 +228,7 @@ class ShopifyOrderFeed:
     ) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
         self._path = f"/admin/api/{api_version}/graphql.json"
         self._sleep = sleep
         self._attempts = throttle_attempts
@@ -290,7 +292,7 @@ class ShopifyOrderFeed:
             "X-Shopify-Webhook-Id": f"reconcile:{body['id']}:{body['updated_at']}",
             "X-Shopify-Triggered-At": updated,
         }
-        return as_change("shopify", headers, body, self._config(), ref=f"order {body['id']}", changed_at=changed_at)
+        return as_change(self._parser, headers, body, self._config(), ref=f"order {body['id']}", changed_at=changed_at)
 
 
 def _next_page_wait(document: dict[str, Any]) -> float:
@@ -314,4 +316,4 @@ def build(target: ReconcileTarget, context: FeedContext) -> ShopifyOrderFeed:
     client = outbound_client(
         base, headers={"X-Shopify-Access-Token": token}, transport=context.transport, retry=context.retry
     )
-    return ShopifyOrderFeed(client, context.config, sleep=context.sleep)
+    return ShopifyOrderFeed(client, context.config, context.sources["shopify"], sleep=context.sleep)

@@ -36,7 +36,7 @@ from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
 from hub.errors import FeedError, OutboundError
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 from hub.vendor_versions import SQUARE_API_VERSION
 
 __all__ = ["DEFAULT_API_URL", "PAYMENTS_PATH", "SquarePaymentFeed", "build", "query"]
@@ -81,9 +81,10 @@ def webhook_body(kind: str, resource: dict[str, Any], at: str) -> dict[str, Any]
 
 
 class SquarePaymentFeed:
-    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig]) -> None:
+    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig], parser: WebhookSource) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
 
     def _get(self, path: str, what: str, params: dict[str, str | int] | None = None) -> dict[str, Any]:
         try:
@@ -113,7 +114,9 @@ class SquarePaymentFeed:
         changed_at = _moment(at, f"payment {payment['id']} updated_at")
         ref = f"payment {str(payment['id'])[:64]}"
         changes = [
-            as_change("square", {}, webhook_body("payment", payment, str(at)), config, ref=ref, changed_at=changed_at)
+            as_change(
+                self._parser, {}, webhook_body("payment", payment, str(at)), config, ref=ref, changed_at=changed_at
+            )
         ]
         for refund_id in payment.get("refund_ids") or []:
             what = f"Square refund {str(refund_id)[:64]}"
@@ -123,7 +126,7 @@ class SquarePaymentFeed:
             body = webhook_body("refund", refund, str(refund.get("updated_at") or at))
             # The refund is listed at its payment's change, so the page stays in order of change.
             changes.append(
-                as_change("square", {}, body, config, ref=f"refund {str(refund_id)[:64]}", changed_at=changed_at)
+                as_change(self._parser, {}, body, config, ref=f"refund {str(refund_id)[:64]}", changed_at=changed_at)
             )
         return changes
 
@@ -136,4 +139,4 @@ def build(target: ReconcileTarget, context: FeedContext) -> SquarePaymentFeed:
         transport=context.transport,
         retry=context.retry,
     )
-    return SquarePaymentFeed(client, context.config)
+    return SquarePaymentFeed(client, context.config, context.sources["square"])

@@ -8,9 +8,10 @@
   Events), at https://api.stripe.com or the gateway's `api_url`. No `Stripe-Version` is sent: an
   event's `data.object` is rendered in the API version it was created with (its `api_version`), which
   the hub reads as the webhook does.
-- `types[]` names the handled types (hub.intake.stripe.HANDLED_TYPES; Stripe takes at most 20), so
-  the thousands of other events an account makes are never read. `limit=100`; `has_more` and
-  `starting_after=<last id>` page towards older events; `created[lte]` narrows a window (windows.py).
+- `types[]` names the types the source handles (its `handled_types`, hub.ports.EventTypeSource;
+  Stripe takes at most 20), so the thousands of other events an account makes are never read.
+  `limit=100`; `has_more` and `starting_after=<last id>` page towards older events; `created[lte]`
+  narrows a window (windows.py).
 - Stripe keeps events for 30 days: a hub down longer than that recovers only the last 30 days.
 
 Reference: docs.stripe.com/api/events/list (created, types, limit, starting_after, has_more),
@@ -19,7 +20,7 @@ docs.stripe.com/api/pagination, docs.stripe.com/api/events/object.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,9 +31,8 @@ from hub.adapters.feeds.windows import Listing, oldest_window
 from hub.adapters.http import check, outbound_client
 from hub.adapters.storefront_auth import required_secret
 from hub.config import HubConfig
-from hub.errors import FeedError, OutboundError
-from hub.intake.stripe import HANDLED_TYPES
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
+from hub.ports import ChangePage, EventTypeSource, FoundChange, ReconcileTarget
 
 __all__ = ["DEFAULT_API_URL", "EVENTS_PATH", "StripeEventFeed", "build", "query"]
 
@@ -44,17 +44,17 @@ NARROWINGS = 6
 _PURPOSE = "listing the events of"
 
 
-def query(lower: int, upper: int | None, cursor: str | None) -> list[tuple[str, str | int]]:
+def query(lower: int, upper: int | None, cursor: str | None, types: Iterable[str]) -> tuple[tuple[str, str | int], ...]:
     """The query of one list call: events created after `lower` (unix seconds), at or before
-    `upper`, of the handled types, older than `cursor`."""
+    `upper`, of the `types` the source handles, older than `cursor`."""
     params: list[tuple[str, str | int]] = [("created[gt]", lower)]
     if upper is not None:
         params.append(("created[lte]", upper))
-    params += [("types[]", name) for name in sorted(HANDLED_TYPES)]
+    params += [("types[]", name) for name in sorted(types)]
     params.append(("limit", PAGE_SIZE))
     if cursor:
         params.append(("starting_after", cursor))
-    return params
+    return tuple(params)  # a tuple: httpx's query type takes a list only of its own wider pair type
 
 
 def _created(event: dict[str, Any]) -> datetime:
@@ -62,12 +62,13 @@ def _created(event: dict[str, Any]) -> datetime:
 
 
 class StripeEventFeed:
-    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig]) -> None:
+    def __init__(self, client: httpx.Client, config: Callable[[], HubConfig], parser: EventTypeSource) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
 
     def _list(self, lower: int, cursor: str | None, upper: datetime | None) -> Listing[dict[str, Any]]:
-        params = query(lower, int(upper.timestamp()) if upper else None, cursor)
+        params = query(lower, int(upper.timestamp()) if upper else None, cursor, self._parser.handled_types)
         try:
             document = check(self._client.get(EVENTS_PATH, params=params), "Stripe events").json()
         except (OutboundError, httpx.HTTPError) as exc:
@@ -95,11 +96,10 @@ class StripeEventFeed:
         changes = [self._change(event, config) for event in events]
         return ChangePage(changes, str(int(upper.timestamp())) if upper else None)
 
-    @staticmethod
-    def _change(event: dict[str, Any], config: HubConfig) -> FoundChange:
+    def _change(self, event: dict[str, Any], config: HubConfig) -> FoundChange:
         # The event as the webhook carries it; Stripe-Signature is not read by the parser.
         ref = f"event {event['id']} ({str(event.get('type'))[:60]})"
-        return as_change("stripe", {}, event, config, ref=ref, changed_at=_created(event))
+        return as_change(self._parser, {}, event, config, ref=ref, changed_at=_created(event))
 
 
 def build(target: ReconcileTarget, context: FeedContext) -> StripeEventFeed:
@@ -110,4 +110,7 @@ def build(target: ReconcileTarget, context: FeedContext) -> StripeEventFeed:
         transport=context.transport,
         retry=context.retry,
     )
-    return StripeEventFeed(client, context.config)
+    source = context.sources["stripe"]
+    if not isinstance(source, EventTypeSource):
+        raise FeedNotConfiguredError("the stripe source names no event types for its feed to list")
+    return StripeEventFeed(client, context.config, source)

@@ -31,7 +31,7 @@ from hub.adapters.feeds import FeedContext, TimeKeyset, as_change, feed_error
 from hub.adapters.http import check
 from hub.adapters.storefront_auth import woocommerce_client
 from hub.errors import FeedError, FeedNotConfiguredError, OutboundError
-from hub.ports import ChangePage, FoundChange, ReconcileTarget
+from hub.ports import ChangePage, FoundChange, ReconcileTarget, WebhookSource
 
 __all__ = ["ORDERS_PATH", "PER_PAGE", "WooCommerceOrderFeed", "build"]
 
@@ -48,9 +48,12 @@ def _gmt(value: str | None) -> datetime | None:
 
 
 class WooCommerceOrderFeed:
-    def __init__(self, client: httpx.Client, config: Callable[[], Any], site: str | None) -> None:
+    def __init__(
+        self, client: httpx.Client, config: Callable[[], Any], parser: WebhookSource, site: str | None
+    ) -> None:
         self._client = client
         self._config = config
+        self._parser = parser
         self._configured_site = site
 
     @staticmethod
@@ -111,7 +114,7 @@ class WooCommerceOrderFeed:
             "X-WC-Webhook-Delivery-ID": f"reconcile:{order.get('id')}:{order.get('date_modified_gmt')}",
         }
         return as_change(
-            "woocommerce", headers, order, self._config(), ref=f"order {order.get('id')}", changed_at=modified
+            self._parser, headers, order, self._config(), ref=f"order {order.get('id')}", changed_at=modified
         )
 
 
@@ -123,4 +126,9 @@ def build(target: ReconcileTarget, context: FeedContext) -> WooCommerceOrderFeed
     client = woocommerce_client(
         target.name, settings, base, context.secrets, _PURPOSE, transport=context.transport, retry=context.retry
     )
-    return WooCommerceOrderFeed(client, context.config, settings.site_url.rstrip("/") if settings.site_url else None)
+    return WooCommerceOrderFeed(
+        client,
+        context.config,
+        context.sources["woocommerce"],
+        settings.site_url.rstrip("/") if settings.site_url else None,
+    )
