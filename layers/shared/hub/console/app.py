@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import hub.console.pages  # noqa: F401  (its @page views register themselves)
 from hub.console.auth import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, SESSION_SECONDS, Sessions, cookie
 from hub.console.frame import PAGES, PREFIX, Request, Response, redirect, render, same, static
-from hub.errors import RefusedError
+from hub.errors import ConfigurationError, RefusedError
+from hub.observability import logger
 
 if TYPE_CHECKING:
     from hub.bootstrap import Sandbox
@@ -29,7 +30,13 @@ class Console:
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         request = Request.from_event(event)
-        return self._answer(request).result()
+        try:
+            return self._answer(request).result()
+        except ConfigurationError as exc:
+            # The token's secret is missing or unreadable: say so (the message names no value).
+            logger.exception("the console cannot sign anyone in")
+            text = f"The console is not set up: {exc}. See docs/console.md."
+            return Response(500, text, {"Content-Type": "text/plain; charset=utf-8"}).result()
 
     def _answer(self, request: Request) -> Response:
         if request.path == "login":

@@ -59,8 +59,8 @@ def secret_token() -> str:
     except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError) as exc:
         raise SecretsError("the console's secret could not be read") from exc
     token = value.get("CONSOLE_TOKEN") if isinstance(value, dict) else None
-    if not isinstance(token, str) or len(token) < 16:
-        raise SecretsError("the console's secret holds no CONSOLE_TOKEN of at least 16 characters")
+    if not isinstance(token, str) or not token:
+        raise SecretsError("the console's secret holds no CONSOLE_TOKEN")
     return token
 
 
