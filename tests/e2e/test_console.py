@@ -84,7 +84,7 @@ def order_rows(page) -> list[dict[str, str]]:
 
 
 def test_sign_in_refuses_a_wrong_token_and_every_page_needs_it(page, stack):
-    page.goto(f"{stack.url}/console/orders")
+    page.goto(f"{stack.url}/console/")
     assert page.url.endswith("/console/login")
     accessible(page, "login")
     sign_in(page, stack, token="not-the-token")
@@ -95,6 +95,8 @@ def test_sign_in_refuses_a_wrong_token_and_every_page_needs_it(page, stack):
     sign_in(page, stack)
     assert page.url.endswith("/console/orders")
     assert page.get_by_role("heading", level=1).inner_text() == "Orders"
+    page.goto(f"{stack.url}/console/")
+    assert page.url.endswith("/console/orders")
     page.get_by_role("button", name="Sign out").click()
     page.goto(f"{stack.url}/console/orders")
     assert page.url.endswith("/console/login")

@@ -97,6 +97,7 @@ def test_the_consoles_routes_come_from_the_template_without_an_authorizer(templa
     assert {r.authorization for r in console.values()} == {"NONE"}
     for method, path, key, parameters in (
         ("GET", "/console", "GET /console", {}),
+        ("GET", "/console/", "ANY /console/{proxy+}", {"proxy": ""}),  # the design's /console/
         ("POST", "/console/login", "ANY /console/{proxy+}", {"proxy": "login"}),
         ("GET", "/console/orders/shopify:1", "ANY /console/{proxy+}", {"proxy": "orders/shopify:1"}),
     ):
