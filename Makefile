@@ -87,7 +87,7 @@ build: deploy-tools
 	echo "sam build with $$PY312"; \
 	PATH="$$(dirname $$PY312):$$PATH" $(BIN)/sam build
 
-bench: install
+bench: install browser
 	$(BIN)/python -m bench
 
 clean:
