@@ -82,6 +82,12 @@ def place(load_function, context, order_id, created_at, email=None, total=None):
     load_function("stock_updates").lambda_handler(ev, context)
 
 
+def test_the_sample_event_shows_the_login_form(console, context):
+    page = console.lambda_handler(event("console_get_login.json"), context)
+    assert page["statusCode"] == 200 and '<label for="token">Console token</label>' in page["body"]
+    assert any(c.startswith("hub_console_login=") for c in page["cookies"])
+
+
 def test_pages_need_a_session_and_a_wrong_token_is_refused(console, context):
     page = console.lambda_handler(http("GET", "/console/orders"), context)
     assert (page["statusCode"], page["headers"]["Location"]) == (303, "/console/login")
@@ -122,8 +128,8 @@ def test_orders_list_by_day_status_and_page_through_the_index(console, admin, lo
     place(load_function, context, "shopify:8999", "2026-11-19T23:59:00+00:00")
 
     def get(query):
-        ev = http("GET", "/orders", query=query)
-        ev["routeKey"] = ev["requestContext"]["routeKey"] = "GET /orders"
+        ev = event("admin_api_list_orders.json")
+        ev["queryStringParameters"], ev["rawQueryString"] = query, urlencode(query)
         response = admin.lambda_handler(ev, context)
         return response["statusCode"], json.loads(response["body"])
 
