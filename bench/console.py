@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.adapters.order_codec import order_items
-from hub.adapters.table import Table
+from hub.adapters.table import Table, plain
 from hub.domain.orders import HoldReason, OrderLine, OrderStatus
 from hub.money import Money
 
@@ -41,7 +41,7 @@ def _seed(stack: Any, orders: int) -> None:
             placed_at=now - timedelta(seconds=30 * (orders - n)),
         )
         head, parts = order_items(order, now.isoformat())
-        items.extend([head, *parts])
+        items.extend(plain(item) for item in (head, *parts))  # batch_put types them itself
     table.batch_put(items, what="seed the console benchmark's orders")
 
 
