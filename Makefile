@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d" " -f1)
 
-.PHONY: install deploy-tools run typecheck test unit lint lock audit build bench events clean
+.PHONY: install deploy-tools browser run typecheck test unit lint lock audit build bench events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Commerce Hub needs Python 3.11 or newer; set PYTHON=python3.12")'
@@ -31,10 +31,22 @@ run: install
 typecheck: install
 	$(BIN)/mypy
 
+# The console's browser tests (tests/e2e/test_console.py) drive Debian's chromium through Playwright.
+# As root (CI runs .ci/run as root) it is installed when missing; otherwise the tests fail saying how.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "$$HUB_CHROMIUM" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium for the console's browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "no chromium: the console's browser tests will fail; install it with sudo apt-get install -y chromium"; \
+		fi; \
+	fi
+
 # The type checker first, then the whole suite, in two processes side by side: the end-to-end tests through the local stack
 # (mostly waiting on its workers), and the rest (mostly CPU); they take about as long as each other.
 # The first process's output is printed after.
-test: install typecheck
+test: install typecheck browser
 	@$(BIN)/python -m pytest tests/e2e > .e2e-test.log 2>&1 & e2e=$$!; \
 	$(BIN)/python -m pytest --ignore=tests/e2e; rest=$$?; \
 	wait $$e2e; e2e_rc=$$?; \
@@ -75,7 +87,7 @@ build: deploy-tools
 	echo "sam build with $$PY312"; \
 	PATH="$$(dirname $$PY312):$$PATH" $(BIN)/sam build
 
-bench: install
+bench: install browser
 	$(BIN)/python -m bench
 
 clean:

@@ -9,7 +9,19 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import budget, calls, coldstart, cost, flash_sale, intake, lifecycle, sizing, sustained, through_stack
+from bench import (
+    budget,
+    calls,
+    coldstart,
+    console,
+    cost,
+    flash_sale,
+    intake,
+    lifecycle,
+    sizing,
+    sustained,
+    through_stack,
+)
 from commerce_hub.local import LocalStack
 from commerce_hub.local.console import Console
 
@@ -29,6 +41,14 @@ def main() -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     os.environ.pop("AWS_PROFILE", None)
     quick = "--quick" in sys.argv
+    if "--console" in sys.argv:
+        # The console's figure alone (python -m bench --console), written into its section.
+        with fresh_stack() as stack:
+            result = console.run(stack, orders=1000, loads=20)
+        print(json.dumps(result, indent=2))
+        OUT.write_text(with_section(OUT.read_text(), console.render(result)))
+        print(f"wrote {OUT.relative_to(ROOT)}")
+        return 0
     results: dict = {"machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"}
     print("flash sale model ...", flush=True)
     results["flash"] = flash_sale.run(quick=quick)
@@ -58,6 +78,9 @@ def main() -> int:
         print("memory size per function ...", flush=True)
         results["sizing"] = sizing.run(stack, orders=8 if quick else 60)
     results["cost"] = cost.run(results.get("calls"), results["sizing"])
+    with fresh_stack() as stack:
+        print("the console's orders page ...", flush=True)
+        results["console"] = console.run(stack, orders=100 if quick else 1000, loads=5 if quick else 20)
     print(json.dumps(results, indent=2, default=str))
     if not quick:
         OUT.write_text(render(results))
@@ -140,7 +163,25 @@ announces it, read as in (e)).
 
 {flash_sale.render(r["flash"])}
 """
-    return page + calls.render(r) + sizing.render(r["sizing"]) + cost.render(r["cost"])
+    return with_section(
+        page + calls.render(r) + sizing.render(r["sizing"]) + cost.render(r["cost"]), console.render(r.get("console"))
+    )
+
+
+def with_section(text: str, section: str) -> str:
+    """`text` with the section whose heading `section` starts with put in place of the one it has,
+    or before the first section after it in the usual order (the cost), or at the end."""
+    if not section:
+        return text
+    heading = section.split("\n", 1)[0].split(" with ", 1)[0]
+    start = text.find(heading)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        return text[:start] + section.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
+    cost_at = text.find("\n## (h) Cost")
+    if cost_at >= 0:
+        return text[: cost_at + 1] + section.rstrip("\n") + "\n\n" + text[cost_at + 1 :]
+    return text.rstrip("\n") + "\n\n" + section
 
 
 if __name__ == "__main__":

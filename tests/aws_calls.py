@@ -158,7 +158,7 @@ class AwsCall:
         """What aws_calls.json keeps: object keys and schedule names as `<first segment>/*`, and
         each partition key as its type (`ORDER#x` -> `ORDER#*`; the fixed `PRIVACY#salt` kept)."""
         resource = self.resource
-        if "/" in resource and not resource.startswith("SecretsPrefix/"):
+        if "/" in resource and not resource.startswith("SecretsPrefix/") and "/index/" not in resource:
             head, _, rest = resource.partition("/")
             resource = f"{head}/{rest.split('/', 1)[0]}/*" if "/" in rest else f"{head}/*"
         keys = {_key_type(key) for key in self.leading_keys or ()} or {""}
@@ -181,12 +181,12 @@ def _scalar(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _query_partition(params: Mapping[str, Any]) -> list[str]:
+def _query_partition(params: Mapping[str, Any], any_attribute: bool = False) -> list[str]:
     expression = str(params.get("KeyConditionExpression", ""))
     names = params.get("ExpressionAttributeNames") or {}
     values = params.get("ExpressionAttributeValues") or {}
     for name, placeholder in re.findall(r"([#\w]+)\s*=\s*(:\w+)", expression):
-        if names.get(name, name) == "pk":
+        if any_attribute or names.get(name, name) == "pk":
             found = _scalar(values.get(placeholder))
             return [found] if found is not None else []
     return []
@@ -294,6 +294,16 @@ def _dynamodb_calls(function: str, operation: str, params: Mapping[str, Any], na
         yield call(operation, params["TableName"], [_scalar((params.get("Key") or {}).get("pk"))])
     elif operation == "PutItem":
         yield call(operation, params["TableName"], [_scalar((params.get("Item") or {}).get("pk"))])
+    elif operation == "Query" and params.get("IndexName"):
+        # A query of an index is granted on `<table ARN>/index/<name>`; its leading key is the
+        # index's own partition key (the one equality of the key condition).
+        table = naming.of("dynamodb", params["TableName"])
+        yield AwsCall(
+            function,
+            "dynamodb:Query",
+            f"{table}/index/{params['IndexName']}",
+            tuple(sorted(_query_partition(params, any_attribute=True))),
+        )
     elif operation == "Query":
         yield call(operation, params["TableName"], _query_partition(params))
     elif operation == "Scan":

@@ -7,9 +7,10 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from hub.domain.lineage import LineageEntry, in_time_order
+from hub.domain.order_search import OrderRow, placement_day
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
 from hub.errors import (
@@ -226,3 +227,33 @@ class FakeFailureLog:
 
     def record(self, failure) -> None:
         self.failures.append(failure)
+
+
+class FakeOrderIndex:
+    """`hub.ports.OrderIndex` in memory, as the orders-by-day index answers: by day, newest first,
+    filtered, after a position. `queries` counts the day queries (the index's requests)."""
+
+    def __init__(self, rows: Iterable[OrderRow] = ()) -> None:
+        self.rows_by_id = {r.order_id: r for r in rows}
+        self.queries: list[date] = []
+
+    def placed_on(
+        self, day: date, *, before: str | None, status: str | None, channel: str | None, limit: int
+    ) -> tuple[list[OrderRow], bool]:
+        self.queries.append(day)
+        found = sorted(
+            (
+                r
+                for r in self.rows_by_id.values()
+                if placement_day(r.placed_at) == day
+                and (before is None or r.key < before)
+                and status in (None, r.status)
+                and channel in (None, r.channel)
+            ),
+            key=lambda r: r.key,
+            reverse=True,
+        )
+        return found[:limit], len(found) > limit
+
+    def rows(self, order_ids: Iterable[str]) -> list[OrderRow]:
+        return [self.rows_by_id[i] for i in order_ids if i in self.rows_by_id]

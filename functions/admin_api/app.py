@@ -21,6 +21,11 @@ def _json_body() -> object:
     return app.current_event.json_body
 
 
+@app.get("/orders")
+def list_orders() -> dict:
+    return admin.list_orders(sandbox, app.current_event.query_string_parameters)
+
+
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> dict:
     return admin.get_order(sandbox, order_id)

@@ -51,6 +51,7 @@ def test_template_routes_come_from_the_translated_openapi_body(template: SamTemp
         ("GET", "/reports/daily", "Reports", {}),  # a literal segment beats a parameter
         ("GET", "/reports/weekly", "AnyReport", {"name": "weekly"}),
         ("DELETE", "/files/a/b/c.txt", "Files", {"path": "a/b/c.txt"}),
+        ("GET", "/files/", "Files", {"path": ""}),  # a trailing slash: the greedy variable is empty
     ],
 )
 def test_matching(method: str, path: str, function: str, parameters: dict[str, str]) -> None:

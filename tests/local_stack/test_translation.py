@@ -80,3 +80,28 @@ def test_a_missing_code_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "template.yaml").write_text(SMALL.format(code="nowhere/"))
     with pytest.raises(LocalStackError, match="Fn: code folder 'nowhere/' does not exist"):
         load_template(tmp_path, PARAMETERS, region="us-east-1")
+
+
+def test_the_consoles_routes_come_from_the_template_without_an_authorizer(template: SamTemplate) -> None:
+    """GET /console and ANY /console/{proxy+}: the greedy ANY route takes every page and method, and
+    the local gateway asks no bearer token for them (the console signs its visitors in itself)."""
+    from commerce_hub.local.apigw import match_route, routes_from_openapi
+
+    routes = [
+        route
+        for api in template.of_type("AWS::ApiGatewayV2::Api").values()
+        for route in routes_from_openapi(api["Properties"]["Body"], template.function_of)
+    ]
+    console = {r.key: r for r in routes if r.function == "ConsoleFunction"}
+    assert set(console) == {"GET /console", "ANY /console/{proxy+}"}
+    assert {r.authorization for r in console.values()} == {"NONE"}
+    for method, path, key, parameters in (
+        ("GET", "/console", "GET /console", {}),
+        ("GET", "/console/", "ANY /console/{proxy+}", {"proxy": ""}),  # the design's /console/
+        ("POST", "/console/login", "ANY /console/{proxy+}", {"proxy": "login"}),
+        ("GET", "/console/orders/shopify:1", "ANY /console/{proxy+}", {"proxy": "orders/shopify:1"}),
+    ):
+        found = match_route(routes, method, path)
+        assert found is not None and (found[0].key, found[1]) == (key, parameters), path
+    admin = match_route(routes, "GET", "/orders")
+    assert admin is not None and admin[0].function == "AdminApiFunction" and admin[0].authorization == "AWS_IAM"

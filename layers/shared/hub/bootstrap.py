@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from hub.services.fulfilment import FulfilmentService
     from hub.services.lineage import LineageReader, LineageRecorder
     from hub.services.marketing import MarketingService
+    from hub.services.order_search import OrderSearch
     from hub.services.payments import PaymentService
     from hub.services.reconciliation import Reconciler
     from hub.services.reporting import ReportingService
@@ -157,6 +158,14 @@ class Sandbox:
         from hub.services.lineage import LineageRecorder
 
         return LineageRecorder(DynamoLineageLog(self.dynamodb, self.settings.table))
+
+    @cached_property
+    def order_search(self) -> OrderSearch:
+        """Orders by day (the orders-by-day index) or by customer (their profile), a page at a time."""
+        from hub.adapters.order_index import DynamoOrderIndex
+        from hub.services.order_search import OrderSearch
+
+        return OrderSearch(DynamoOrderIndex(self.dynamodb, self.settings.table), self.profiles)
 
     @cached_property
     def customer_store(self) -> DynamoCustomerStore:

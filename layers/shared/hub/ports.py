@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -21,6 +21,7 @@ from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.lineage import LineageEntry
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
 from hub.domain.marketing_rules import Due
+from hub.domain.order_search import OrderRow
 from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
@@ -60,6 +61,7 @@ __all__ = [
     "LineageLog",
     "MarketingStore",
     "MessageSender",
+    "OrderIndex",
     "OrderPrivacy",
     "OrderReader",
     "PayloadStore",
@@ -306,6 +308,20 @@ class Derived:
     order_id: str | None = None
     summary: OrderSummary | None = None
     summary_version: int = 0
+
+
+class OrderIndex(Protocol):
+    """Orders as rows of a list: by the day they were placed, or by id (hub.domain.order_search)."""
+
+    def placed_on(
+        self, day: date, *, before: str | None, status: str | None, channel: str | None, limit: int
+    ) -> tuple[list[OrderRow], bool]:
+        """Up to `limit` orders placed on `day` (UTC) with the given status and channel (None: any),
+        newest first, starting after the position `before` (None: the day's newest); and whether
+        the day holds more of them."""
+
+    def rows(self, order_ids: Iterable[str]) -> list[OrderRow]:
+        """The rows of these orders, those that exist and were placed, in no particular order."""
 
 
 class ProfileStore(Protocol):

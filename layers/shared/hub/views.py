@@ -7,11 +7,12 @@ from typing import Any
 
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.lineage import LineageEntry, Step
+from hub.domain.order_search import OrderPage, OrderRow
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import StockLevel
 from hub.money import format_minor
 
-__all__ = ["customer_view", "inventory_view", "lineage_view", "order_view"]
+__all__ = ["customer_view", "inventory_view", "lineage_view", "order_page_view", "order_row_view", "order_view"]
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -41,6 +42,27 @@ def order_view(order: Order) -> dict[str, Any]:
             }
             for e in order.timeline
         ],
+    }
+
+
+def order_row_view(row: OrderRow) -> dict[str, Any]:
+    """One order of GET /orders: what a list shows of it."""
+    return {
+        "order_id": row.order_id,
+        "channel": row.channel,
+        "status": row.status,
+        "hold_reason": row.hold_reason,
+        "currency": row.currency,
+        "total": format_minor(row.total, row.currency),
+        "placed_at": row.placed_at.isoformat(),
+    }
+
+
+def order_page_view(page: OrderPage) -> dict[str, Any]:
+    """GET /orders: a page of orders, newest first; `next_cursor` (null on the last page) asks for the next."""
+    return {
+        "orders": [order_row_view(r) for r in page.orders],
+        "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
     }
 
 

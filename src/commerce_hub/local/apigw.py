@@ -94,7 +94,9 @@ def _match_path(route: Route, path: str) -> dict[str, str] | None:
     for index, segment in enumerate(wanted):
         if segment.startswith("{") and segment.endswith("+}"):
             rest = given[index:]
-            if not rest or rest == [""]:
+            # `/files/` matches `/files/{path+}` with an empty path (deployed HTTP APIs answer a
+            # trailing slash this way: `/console/` reaches the console); `/files` does not.
+            if not rest:
                 return None
             parameters[segment[1:-2]] = unquote("/".join(rest))
             return parameters

@@ -127,6 +127,16 @@ def put_secrets(secretsmanager: Any, prefix: str, document: Mapping[str, str]) -
     return arns
 
 
+def put_console_secret(secretsmanager: Any, prefix: str, token: str) -> str:
+    """The console's secret, `<prefix>/console` {"CONSOLE_TOKEN": token}: in AWS the stack generates
+    it (template.yaml ConsoleTokenSecret); locally the console's token is the API token. Returns its ARN."""
+    name, text = f"{prefix}/console", json.dumps({"CONSOLE_TOKEN": token})
+    try:
+        return str(secretsmanager.create_secret(Name=name, SecretString=text)["ARN"])
+    except secretsmanager.exceptions.ResourceExistsException:
+        return str(secretsmanager.put_secret_value(SecretId=name, SecretString=text)["ARN"])
+
+
 def put_config_parameter(ssm: Any, name: str, text: str) -> None:
     # Above 4 KB a String parameter needs the Advanced tier, in AWS as here.
     tier = "Advanced" if len(text.encode()) > _SSM_STANDARD_LIMIT else "Standard"

@@ -37,6 +37,7 @@ from .provision import (
     create_schedule_groups,
     create_stack,
     put_config_parameter,
+    put_console_secret,
     put_secrets,
     read_config,
     verify_sender,
@@ -267,6 +268,7 @@ class LocalStack:
         self._emulator.wait_ready()
         self._not_stopped()
         self.put_secrets(self.secrets)
+        put_console_secret(self.client("secretsmanager"), SECRETS_PREFIX, self.api_token)
         put_config_parameter(self.client("ssm"), CONFIG_PARAMETER, config_text)
 
         declared = source.get("Parameters") or {}

@@ -24,6 +24,7 @@ __all__ = [
     "MKTSKU",
     "MKTSTOCK",
     "ORDER",
+    "ORDERDAY",
     "PARTITIONS",
     "PRIVACY",
     "RECONCILE",
@@ -50,6 +51,8 @@ ORDER = Prefix("ORDER#")
 SKU = Prefix("SKU#")
 CHANNEL = Prefix("CHANNEL#")
 SYNC = Prefix("SYNC#")
+# The orders-by-day index's partitions (order_index): written on the order item, never a table pk.
+ORDERDAY = Prefix("ORDERDAY#")
 # Customers and privacy (customers, contacts, data_keys)
 CUSTOMER = Prefix("CUSTOMER#")
 CUSTORDER = Prefix("CUSTORDER#")
@@ -79,6 +82,7 @@ PARTITIONS: tuple[Prefix, ...] = (
     SKU,
     CHANNEL,
     SYNC,
+    ORDERDAY,
     CUSTOMER,
     CUSTORDER,
     PRIVACY,

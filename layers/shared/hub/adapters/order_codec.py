@@ -21,6 +21,7 @@ from typing import Any
 from boto3.dynamodb.types import Binary
 
 from hub.adapters.keys import ORDER
+from hub.adapters.order_index import order_index_keys
 from hub.adapters.table import typed
 from hub.domain.orders import (
     Address,
@@ -239,6 +240,10 @@ def _order_values(order: Order, now: str, created_at: str | None) -> dict[str, A
         "created_at": created_at or now,
         "updated_at": now,
     }
+    if order.placed_at is not None:
+        # The orders-by-day index (template.yaml): the day and time of placement in UTC, written
+        # with every save of the order item, so listing costs no write of its own.
+        values |= order_index_keys(order.order_id, order.placed_at)
     # Maps inside lists keep their None fields out too.
     values["fulfilments"] = [{k: v for k, v in f.items() if v is not None} for f in values["fulfilments"]]
     return values

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.domain.order_search import Cursor, OrderPage, OrderQuery
+from hub.domain.orders import OrderStatus
 from hub.errors import BadRequestError, NotFoundError
 from hub.observability import logger
-from hub.views import customer_view, inventory_view, lineage_view, order_view
+from hub.views import customer_view, inventory_view, lineage_view, order_page_view, order_view
 
 if TYPE_CHECKING:
     from hub.bootstrap import Sandbox
@@ -54,6 +56,62 @@ def get_order(sandbox: Sandbox, order_id: str) -> dict:
     if order is None:
         raise NotFoundError(f"no order '{order_id}'; order ids look like shopify:5849162203412")
     return order_view(order)
+
+
+def list_orders(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    """GET /orders?status=&channel=&date=&email=&cursor=: a page of orders, newest first."""
+    return order_page_view(find_orders(sandbox, order_query(params or {})))
+
+
+def find_orders(sandbox: Sandbox, query: OrderQuery) -> OrderPage:
+    return sandbox.order_search.search(query)
+
+
+_STATUSES = tuple(s.value for s in OrderStatus)
+
+
+def order_query(params: Mapping[str, str]) -> OrderQuery:
+    """The filters of GET /orders (and of the console's orders page, which names the range's ends
+    `from` and `to`): every one optional, an empty one ignored. BadRequestError names the one wrong."""
+    status = (params.get("status") or "").strip() or None
+    if status is not None and status not in _STATUSES:
+        raise BadRequestError(f"status must be one of {', '.join(_STATUSES)}")
+    channel = (params.get("channel") or "").strip() or None
+    if channel is not None and len(channel) > 100:
+        raise BadRequestError("channel is a channel id (at most 100 characters)")
+    email = (params.get("email") or "").strip() or None
+    if email is not None and (len(email) > 320 or "@" not in email):
+        raise BadRequestError("email must be a customer's email address")
+    first = last = None
+    raw = (params.get("date") or "").strip()
+    if raw:
+        start, _, end = raw.partition("..")
+        first, last = _query_day(start, "date"), _query_day(end or start, "date")
+    else:
+        first = _query_day(params.get("from"), "from") if (params.get("from") or "").strip() else None
+        last = _query_day(params.get("to"), "to") if (params.get("to") or "").strip() else None
+        if first is not None and last is None:
+            last = max(first, datetime.now(UTC).date())  # from a day on: up to today
+    cursor = (params.get("cursor") or "").strip()
+    return OrderQuery(
+        status=status,
+        channel=channel,
+        email=email,
+        first=first,
+        last=last,
+        cursor=Cursor.decode(cursor) if cursor else None,
+    )
+
+
+def _query_day(raw: str | None, name: str) -> date:
+    example = "a UTC day written YYYY-MM-DD, or for a range YYYY-MM-DD..YYYY-MM-DD"
+    text = (raw or "").strip()
+    if not _DAY.fullmatch(text):
+        raise BadRequestError(f"{name} must be {example}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRequestError(f"{name}: {text} is not a day of the calendar") from exc
 
 
 def get_order_lineage(sandbox: Sandbox, order_id: str) -> dict:
