@@ -16,7 +16,9 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-from commerce_hub.deadletters import DeadLetter, DeadLetters, QueueSummary, UnknownQueueError, queue_name_of_url
+from hub.domain.deadletters import DeadLetter, QueueSummary, UnknownQueueError, queue_name_of_url
+from hub.services.deadletters import DeadLetters
+
 from commerce_hub.target import Target, TargetError, add_target_arguments, project_root, target_from
 
 __all__ = ["add_arguments", "dead_letters", "main"]
@@ -39,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dead_letters(target: Target) -> DeadLetters:
     from hub.adapters.failures import DynamoFailureLog
+    from hub.adapters.sqs_queues import SqsQueues
 
-    sqs = target.client("sqs")
+    sqs = SqsQueues(target.client("sqs"))
     queues = DeadLetters.discover(sqs, target.of_type("AWS::SQS::Queue"))
     failures = DynamoFailureLog(target.client("dynamodb"), target.physical_id("HubTable"))
     # The emulator has no SQS move tasks: locally, a whole queue moves message by message.

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
+from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
 from hub.domain.marketing_rules import Due
@@ -95,6 +96,30 @@ class FailureLog(Protocol):
     """Where a queue record's failures are kept, by SQS message id (hub.failures)."""
 
     def record(self, failure: RecordFailure) -> None: ...
+
+
+class FailureReader(Protocol):
+    """The failures recorded for SQS messages, by message id (hub.adapters.failures)."""
+
+    def find(self, message_ids: Iterable[str]) -> dict[str, StoredFailure]: ...
+
+
+class QueueMessages(Protocol):
+    """What the dead-letter tools ask of a queue, by URL (hub.adapters.sqs_queues)."""
+
+    def attributes(self, url: str) -> dict[str, str]: ...
+
+    def receive(self, url: str, count: int, visibility: int) -> list[QueueMessage]: ...
+
+    def release(self, url: str, receipts: Sequence[str]) -> None:
+        """Make received messages visible again at once."""
+
+    def send(self, url: str, body: str, attributes: Mapping[str, Mapping[str, Any]]) -> None: ...
+
+    def delete(self, url: str, receipt: str) -> None: ...
+
+    def start_move_task(self, source_arn: str) -> str | None:
+        """SQS moves every message of the dead-letter queue back to its source; the task's handle."""
 
 
 class EventPublisher(Protocol):
