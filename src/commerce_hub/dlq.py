@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from hub.domain.deadletters import DeadLetter, QueueSummary, UnknownQueueError, queue_name_of_url
+from hub.domain.deadletters import DeadLetter, QueueSummary, UnknownQueueError, age_text, queue_name_of_url
 from hub.services.deadletters import DeadLetters
 
 from commerce_hub.target import Target, TargetError, add_target_arguments, project_root, target_from
@@ -50,17 +50,7 @@ def dead_letters(target: Target) -> DeadLetters:
     return DeadLetters(sqs, failures, queues, move_tasks=not target.local)
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    delta = timedelta(seconds=int(seconds))
-    if delta.days:
-        return f"{delta.days}d{delta.seconds // 3600}h"
-    if delta.seconds >= 3600:
-        return f"{delta.seconds // 3600}h{delta.seconds % 3600 // 60}m"
-    if delta.seconds >= 60:
-        return f"{delta.seconds // 60}m"
-    return f"{delta.seconds}s"
+_age = age_text
 
 
 def _print_list(summaries: list[QueueSummary], now: datetime, where: str) -> None:

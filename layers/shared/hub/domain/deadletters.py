@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.errors import UnknownQueueError
@@ -21,6 +21,7 @@ __all__ = [
     "Redriven",
     "StoredFailure",
     "UnknownQueueError",
+    "age_text",
     "queue_name_of_url",
     "sent_at",
     "short_name",
@@ -175,3 +176,17 @@ def subject(body: str) -> tuple[str | None, str | None, str | None]:
     if isinstance(due, dict) and due.get("subject_kind") == "order":
         return due.get("subject_id"), "MarketingDue", None
     return None, None, None
+
+
+def age_text(seconds: float | None) -> str:
+    """How long ago, shortly: `45s`, `12m`, `3h5m`, `2d4h`; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    delta = timedelta(seconds=int(seconds))
+    if delta.days:
+        return f"{delta.days}d{delta.seconds // 3600}h"
+    if delta.seconds >= 3600:
+        return f"{delta.seconds // 3600}h{delta.seconds % 3600 // 60}m"
+    if delta.seconds >= 60:
+        return f"{delta.seconds // 60}m"
+    return f"{delta.seconds}s"
