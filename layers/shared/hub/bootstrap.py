@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from hub.services.reporting import ReportingService
     from hub.services.resource_fetch import ResourceFetchService
     from hub.services.stock import StockService
+    from hub.services.stock_list import StockList
     from hub.settings import Settings
 
 __all__ = ["Sandbox"]
@@ -233,6 +234,14 @@ class Sandbox:
             DeadLetters.discover(sqs, urls),
             move_tasks=os.environ.get("AWS_SAM_LOCAL") != "true",
         )
+
+    @cached_property
+    def stock_list(self) -> StockList:
+        from hub.adapters.dynamodb import DynamoLedger
+        from hub.services.stock_list import StockList
+
+        ledger = DynamoLedger(self.dynamodb, self.settings.table)
+        return StockList(ledger, ledger, self.config)
 
     @cached_property
     def payments(self) -> PaymentService:

@@ -203,6 +203,14 @@ class LevelWritten:
     version: int  # the row's version after the write
 
 
+class StockIndex(Protocol):
+    """The SKUs the ledger holds a level for, in SKU order (hub.adapters.dynamodb, index stock-by-location)."""
+
+    def stock_skus(self, locations: Sequence[str], after: str | None, limit: int) -> tuple[list[str], bool]:
+        """Up to `limit` SKUs with a level at any of `locations`, after `after`; and whether more follow."""
+        ...
+
+
 class StockLedger(Ledger, Protocol):
     """The ledger's stock rows, with the time and origin of each absolute level and a change counter."""
 
