@@ -36,6 +36,7 @@ _ACTIONS = {
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
 }
 # DynamoDB transactions are authorised per item, by the item's own action.
 _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
@@ -89,6 +90,22 @@ NOT_RECORDED: dict[str | tuple[str, str], str] = {
     ("payment_confirmation", "s3:PutObject"): _CLAIM_PUT,
     ("payment_confirmation", "s3:GetObject"): _CLAIM_GET,
     ("payment_confirmation", "dynamodb:ConditionCheckItem"): _LEDGER,
+    ("console", "s3:PutObject"): _CLAIM_PUT,
+    ("console", "ssm:GetParameter"): _CACHED,
+    ("console", "dynamodb:DeleteItem"): (
+        "a correction of a SKU kept in fewer shards than before deletes the shards beyond the new count "
+        "(hub.adapters.dynamodb, as for PUT /inventory: tests/functional/test_sharded_stock.py)"
+    ),
+    ("console", "sqs:StartMessageMoveTask"): (
+        "in AWS a whole dead-letter queue is redriven by an SQS move task, which moto has not; the functional "
+        "tests redrive as the local stack does, message by message (tests/unit/test_operator_commands.py covers the call)"
+    ),
+    ("console", "sqs:ReceiveMessage"): "the same peek on every dead-letter queue holding a message; the test fills one",
+    (
+        "console",
+        "sqs:ChangeMessageVisibility",
+    ): "the same release on every dead-letter queue peeked; the test fills one",
+    ("console", "sqs:SendMessage"): "back to the source queue of the dead-letter queue redriven; the test redrives one",
     ("queue_health", "sqs:GetQueueAttributes"): "the same call on every queue of HUB_QUEUE_URLS; the test names four",
     ("resource_fetch", "s3:PutObject"): _CLAIM_PUT,
     ("resource_fetch", "dynamodb:GetItem"): _POWERTOOLS,

@@ -41,6 +41,11 @@ def post_shipment(order_id: str) -> Response:
     return json_response(200, admin.post_shipment(sandbox, order_id, _json_body))
 
 
+@app.get("/inventory")
+def list_inventory() -> dict:
+    return admin.list_inventory(sandbox, app.current_event.query_string_parameters)
+
+
 @app.get("/inventory/<sku>")
 def get_inventory(sku: str) -> dict:
     return admin.get_inventory(sandbox, sku)

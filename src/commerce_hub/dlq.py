@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from commerce_hub.deadletters import DeadLetter, DeadLetters, QueueSummary, UnknownQueueError, queue_name_of_url
+from hub.domain.deadletters import DeadLetter, QueueSummary, UnknownQueueError, age_text, queue_name_of_url
+from hub.services.deadletters import DeadLetters
+
 from commerce_hub.target import Target, TargetError, add_target_arguments, project_root, target_from
 
 __all__ = ["add_arguments", "dead_letters", "main"]
@@ -39,25 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dead_letters(target: Target) -> DeadLetters:
     from hub.adapters.failures import DynamoFailureLog
+    from hub.adapters.sqs_queues import SqsQueues
 
-    sqs = target.client("sqs")
+    sqs = SqsQueues(target.client("sqs"))
     queues = DeadLetters.discover(sqs, target.of_type("AWS::SQS::Queue"))
     failures = DynamoFailureLog(target.client("dynamodb"), target.physical_id("HubTable"))
     # The emulator has no SQS move tasks: locally, a whole queue moves message by message.
     return DeadLetters(sqs, failures, queues, move_tasks=not target.local)
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    delta = timedelta(seconds=int(seconds))
-    if delta.days:
-        return f"{delta.days}d{delta.seconds // 3600}h"
-    if delta.seconds >= 3600:
-        return f"{delta.seconds // 3600}h{delta.seconds % 3600 // 60}m"
-    if delta.seconds >= 60:
-        return f"{delta.seconds // 60}m"
-    return f"{delta.seconds}s"
+_age = age_text
 
 
 def _print_list(summaries: list[QueueSummary], now: datetime, where: str) -> None:

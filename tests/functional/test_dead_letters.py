@@ -16,8 +16,8 @@ from types import ModuleType
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from hub.services.deadletters import DeadLetters
 
-from commerce_hub.deadletters import DeadLetters
 from commerce_hub.dlq import dead_letters
 from commerce_hub.local.sqs import sqs_record
 from commerce_hub.target import Target

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hub.adapters.sqs_queues import SqsQueues
+from hub.domain.deadletters import DeadLetterQueue, short_name
+from hub.services.deadletters import DeadLetters
 
-from commerce_hub.deadletters import DeadLetterQueue, DeadLetters, short_name
 from commerce_hub.replay import ReplayError, _detail_types, _matches, parse_time
 from commerce_hub.target import TargetError, add_target_arguments, target_from
 
@@ -135,7 +137,7 @@ def test_in_aws_a_whole_queue_is_redriven_by_a_move_task_to_its_source():
         logical_id="CrmDeadLetterQueue",
         sources=("https://sqs.us-east-1.amazonaws.com/123456789012/commerce-hub-crm-dev",),
     )
-    letters = DeadLetters(sqs, failures=None, queues=[crm], move_tasks=True)  # type: ignore[arg-type]
+    letters = DeadLetters(SqsQueues(sqs), failures=None, queues=[crm], move_tasks=True)  # type: ignore[arg-type]
 
     result = letters.redrive(letters.find("crm"))
 
@@ -146,7 +148,7 @@ def test_in_aws_a_whole_queue_is_redriven_by_a_move_task_to_its_source():
 
 def test_a_dead_letter_queue_without_a_source_cannot_be_redriven():
     orphan = DeadLetterQueue("rules", "commerce-hub-rules-dlq-dev", "u", "arn", "RulesDeadLetterQueue")
-    letters = DeadLetters(MoveTaskSqs(), failures=None, queues=[orphan], move_tasks=True)  # type: ignore[arg-type]
+    letters = DeadLetters(SqsQueues(MoveTaskSqs()), failures=None, queues=[orphan], move_tasks=True)  # type: ignore[arg-type]
     with pytest.raises(LookupError, match="no source queue"):
         letters.redrive(orphan)
     with pytest.raises(LookupError, match="the stack's are: rules"):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
     from hub.services.customers import CustomerService
+    from hub.services.deadletters import DeadLetters
     from hub.services.fulfilment import FulfilmentService
     from hub.services.lineage import LineageReader, LineageRecorder
     from hub.services.marketing import MarketingService
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from hub.services.reporting import ReportingService
     from hub.services.resource_fetch import ResourceFetchService
     from hub.services.stock import StockService
+    from hub.services.stock_list import StockList
     from hub.settings import Settings
 
 __all__ = ["Sandbox"]
@@ -210,6 +212,37 @@ class Sandbox:
         from hub.services.stock import StockService
 
         return StockService(self.ledger, self.publisher, self.config)
+
+    def dead_letters(self) -> DeadLetters:
+        """The stack's dead-letter queues as they are now (read afresh at every call).
+
+        HUB_DEAD_LETTER_QUEUES is "LogicalId=url,..." (set by template.yaml): every consumer queue
+        and dead-letter queue. The local stack (AWS_SAM_LOCAL) has no SQS move tasks, so there a
+        whole queue is redriven message by message, as `commerce-hub dlq` does locally.
+        """
+        import os
+
+        from hub.adapters.failures import DynamoFailureLog
+        from hub.adapters.sqs_queues import SqsQueues
+        from hub.services.deadletters import DeadLetters
+
+        pairs = (item.split("=", 1) for item in os.environ.get("HUB_DEAD_LETTER_QUEUES", "").split(",") if "=" in item)
+        urls = {name.strip(): url.strip() for name, url in pairs}
+        sqs = SqsQueues(self.sqs)
+        return DeadLetters(
+            sqs,
+            DynamoFailureLog(self.dynamodb, self.settings.table),
+            DeadLetters.discover(sqs, urls),
+            move_tasks=os.environ.get("AWS_SAM_LOCAL") != "true",
+        )
+
+    @cached_property
+    def stock_list(self) -> StockList:
+        from hub.adapters.dynamodb import DynamoLedger
+        from hub.services.stock_list import StockList
+
+        ledger = DynamoLedger(self.dynamodb, self.settings.table)
+        return StockList(ledger, ledger, self.config)
 
     @cached_property
     def payments(self) -> PaymentService:

@@ -97,6 +97,7 @@ __all__ = [
     "UnknownChannelError",
     "UnknownLocationError",
     "UnknownPlatformError",
+    "UnknownQueueError",
     "UnknownSourceError",
     "UnmatchedPaymentError",
     "UnsubscribeNotConfiguredError",
@@ -238,6 +239,10 @@ class NotFoundError(RefusedError, LookupError):
     """The read/admin API has nothing under that name: 404, the message says what names look like."""
 
     status_code = 404
+
+
+class UnknownQueueError(NotFoundError):
+    """No dead-letter queue goes by that name (or it has no source to redrive to); the message lists the ones that do."""
 
 
 class BadRequestError(RefusedError, ValueError):

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
+from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
 from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
 from hub.domain.marketing_rules import Due
@@ -94,6 +95,30 @@ class FailureLog(Protocol):
     """Where a queue record's failures are kept, by SQS message id (hub.failures)."""
 
     def record(self, failure: RecordFailure) -> None: ...
+
+
+class FailureReader(Protocol):
+    """The failures recorded for SQS messages, by message id (hub.adapters.failures)."""
+
+    def find(self, message_ids: Iterable[str]) -> dict[str, StoredFailure]: ...
+
+
+class QueueMessages(Protocol):
+    """What the dead-letter tools ask of a queue, by URL (hub.adapters.sqs_queues)."""
+
+    def attributes(self, url: str) -> dict[str, str]: ...
+
+    def receive(self, url: str, count: int, visibility: int) -> list[QueueMessage]: ...
+
+    def release(self, url: str, receipts: Sequence[str]) -> None:
+        """Make received messages visible again at once."""
+
+    def send(self, url: str, body: str, attributes: Mapping[str, Mapping[str, Any]]) -> None: ...
+
+    def delete(self, url: str, receipt: str) -> None: ...
+
+    def start_move_task(self, source_arn: str) -> str | None:
+        """SQS moves every message of the dead-letter queue back to its source; the task's handle."""
 
 
 class EventPublisher(Protocol):
@@ -175,6 +200,14 @@ class LineageLog(Protocol):
 class LevelWritten:
     previous: StockLevel | None  # the row before the write (None: the first level of that location)
     version: int  # the row's version after the write
+
+
+class StockIndex(Protocol):
+    """The SKUs the ledger holds a level for, in SKU order (hub.adapters.dynamodb, index stock-by-location)."""
+
+    def stock_skus(self, locations: Sequence[str], after: str | None, limit: int) -> tuple[list[str], bool]:
+        """Up to `limit` SKUs with a level at any of `locations`, after `after`; and whether more follow."""
+        ...
 
 
 class StockLedger(Ledger, Protocol):

@@ -9,10 +9,18 @@ from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.lineage import LineageEntry, Step
 from hub.domain.order_search import OrderPage, OrderRow
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
-from hub.domain.stock import StockLevel
+from hub.domain.stock import SkuStock, StockLevel
 from hub.money import format_minor
 
-__all__ = ["customer_view", "inventory_view", "lineage_view", "order_page_view", "order_row_view", "order_view"]
+__all__ = [
+    "customer_view",
+    "inventory_view",
+    "lineage_view",
+    "order_page_view",
+    "order_row_view",
+    "order_view",
+    "sku_stock_view",
+]
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -129,6 +137,11 @@ def inventory_view(sku: str, levels: Mapping[str, StockLevel]) -> dict[str, Any]
             loc: {"available": lvl.available, "reserved": lvl.reserved} for loc, lvl in sorted(levels.items())
         },
     }
+
+
+def sku_stock_view(row: SkuStock) -> dict[str, Any]:
+    """A row of GET /inventory: GET /inventory/{sku}'s answer, and whether the SKU is low on stock."""
+    return {**inventory_view(row.sku, row.levels), "low_stock": row.low}
 
 
 def _money(amounts: Mapping[str, int]) -> dict[str, str]:

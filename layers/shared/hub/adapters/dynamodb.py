@@ -199,6 +199,7 @@ class _Plan:
 
 
 _LOW = "LOW"
+STOCK_INDEX = "stock-by-location"  # template.yaml: partition `location`, sort `sku`, keys only
 
 
 def _time(value: Any) -> datetime | None:
@@ -273,6 +274,41 @@ class DynamoLedger:
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys asked again."""
         return self._items.batch_get([_row_id(k) for k in keys], what="read stock shards", tries=_CONFLICT_TRIES * 2)
+
+    def stock_skus(self, locations: Sequence[str], after: str | None, limit: int) -> tuple[list[str], bool]:
+        """hub.ports.StockIndex: the index `stock-by-location` (partition `location`, sort `sku`,
+        keys only) holds every stock row and shard, as written; nothing is written for it."""
+        found: set[str] = set()
+        for location in locations:
+            found |= self._skus_at(location, after, limit + 1)
+        ordered = sorted(found)
+        return ordered[:limit], len(ordered) > limit
+
+    def _skus_at(self, location: str, after: str | None, wanted: int) -> set[str]:
+        skus: set[str] = set()
+        condition = "#loc = :loc" + (" AND sku > :after" if after else "")
+        values: dict[str, Any] = {":loc": {"S": location}}
+        if after:
+            values[":after"] = {"S": after}
+        start: dict[str, Any] | None = None
+        while len(skus) < wanted:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": STOCK_INDEX,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#loc": "location"},
+                "ExpressionAttributeValues": values,
+                "Limit": 100,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self._client.query(**request)
+            # A sharded location's shards carry its SKU too: one SKU, several index entries.
+            skus.update(item["sku"]["S"] for item in answer.get("Items", []))
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        return set(sorted(skus)[:wanted])
 
     def stock_levels(self, skus: Iterable[str]) -> dict[str, dict[str, StockLevel]]:
         return {sku: self.levels_for(sku) for sku in dict.fromkeys(skus)}

@@ -9,36 +9,18 @@ message id, which SQS keeps when it moves a message to the dead-letter queue and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.adapters.keys import FAILURE
 from hub.adapters.table import Table
+from hub.domain.deadletters import StoredFailure
 from hub.failures import RecordFailure
 
 __all__ = ["KEEP_FOR", "DynamoFailureLog", "StoredFailure"]
 
 KEEP_FOR = timedelta(days=15)  # longer than a dead-letter queue's 14 days of retention
 _SK = "FAILURE"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFailure:
-    """What the table holds about one message's failures."""
-
-    message_id: str
-    queue: str
-    attempts: int
-    error: str
-    reason: str
-    first_error: str
-    first_reason: str
-    first_failed_at: str
-    last_failed_at: str
-    order_id: str | None = None
-    event_id: str | None = None
-    event_type: str | None = None
 
 
 def _stored(item: dict[str, Any]) -> StoredFailure:

@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.domain.order_search import Cursor, OrderPage, OrderQuery
 from hub.domain.orders import OrderStatus
+from hub.domain.stock import StockPage
 from hub.errors import BadRequestError, NotFoundError
 from hub.observability import logger
-from hub.views import customer_view, inventory_view, lineage_view, order_page_view, order_view
+from hub.services.stock_list import decode_cursor, encode_cursor
+from hub.views import customer_view, inventory_view, lineage_view, order_page_view, order_view, sku_stock_view
 
 if TYPE_CHECKING:
     from hub.bootstrap import Sandbox
@@ -150,6 +152,20 @@ def get_inventory(sandbox: Sandbox, sku: str) -> dict:
     if not levels:
         raise NotFoundError(f"no stock is recorded for SKU '{sku}'; set it with PUT /inventory/{sku}")
     return inventory_view(sku, levels)
+
+
+def inventory_page(sandbox: Sandbox, cursor: str | None) -> StockPage:
+    return sandbox.stock_list.page(decode_cursor(cursor))
+
+
+def list_inventory(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    """GET /inventory?cursor=: every SKU with a level, in SKU order, 50 a page (docs/console.md)."""
+    found = inventory_page(sandbox, (params or {}).get("cursor"))
+    return {
+        "inventory": [sku_stock_view(row) for row in found.skus],
+        "low_stock_threshold": sandbox.config().low_stock_threshold,
+        "next_cursor": encode_cursor(found.next_after) if found.next_after else None,
+    }
 
 
 def put_inventory(sandbox: Sandbox, sku: str, json_body: Callable[[], Any]) -> dict:

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import hub.console.pages  # noqa: F401  (its @page views register themselves)
+# Each module's @page views register themselves, in this order (the navigation's).
+# isort: off
+import hub.console.pages
+import hub.console.stock_pages
+import hub.console.deadletter_pages  # noqa: F401
+
+# isort: on
 from hub.console.auth import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, SESSION_SECONDS, Sessions, cookie
 from hub.console.frame import PAGES, PREFIX, Request, Response, redirect, render, same, static
 from hub.errors import ConfigurationError, RefusedError

@@ -20,11 +20,14 @@ __all__ = [
     "LowStockState",
     "Move",
     "Placement",
+    "SkuStock",
     "StockChange",
     "StockLevel",
+    "StockPage",
     "consume",
     "draw_from_shards",
     "home_shard",
+    "is_low",
     "low_stock_crossing",
     "order_locations",
     "plan_placement",
@@ -394,3 +397,35 @@ class LowStockState:
     low: bool = False
     crossings: int = 0
     announced: bool = True
+
+
+def is_low(available: int, threshold: int) -> bool:
+    """A SKU is low on stock when its total available is at the threshold or below (as LowStock)."""
+    return available <= threshold
+
+
+@dataclass(frozen=True, slots=True)
+class SkuStock:
+    """One SKU's levels at each of its locations, as the stock list shows it."""
+
+    sku: str
+    levels: Mapping[str, StockLevel]
+    threshold: int
+
+    @property
+    def available(self) -> int:
+        return sum(level.available for level in self.levels.values())
+
+    @property
+    def reserved(self) -> int:
+        return sum(level.reserved for level in self.levels.values())
+
+    @property
+    def low(self) -> bool:
+        return is_low(self.available, self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class StockPage:
+    skus: tuple[SkuStock, ...]
+    next_after: str | None  # the last SKU of this page when more follow

@@ -1,0 +1,165 @@
+"""The console's stock and dead-letters pages in a real browser (Playwright, Debian's headless
+Chromium) over a local stack of this module's own, whose configuration sends customer profiles to
+HubSpot, played by the refusing fake of tests/e2e/test_recovery.py on 127.0.0.1.
+
+A stock level is corrected in the form and read back from the page; a customer's order is
+refused by the "broken" CRM until its records dead-letter, they are found on the dead-letters page
+with their reason, the CRM is "fixed", the queue is redriven with the page's button, and the
+order's records go through. Every page is checked with axe-core and screenshotted under
+build/test-artifacts/console/. The order is events/payloads/shopify_orders_create.json (Shopify's
+orders/create sample), renumbered, as in tests/e2e/test_recovery.py.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import yaml
+
+from commerce_hub.local import LocalStack
+from tests.e2e import test_console
+from tests.e2e.test_console import accessible, sign_in
+from tests.e2e.test_customers import HUBSPOT_TOKEN, shopify_order
+from tests.e2e.test_recovery import RefusingHubSpot, settled
+from tests.e2e.test_storefront_intake import post
+from tests.e2e.waiting import wait_for
+
+from .conftest import AUTH, ROOT, _environment
+
+pytestmark = pytest.mark.e2e
+
+browser = pytest.fixture(scope="module")(test_console.browser.__wrapped__)
+
+
+@pytest.fixture(scope="module")
+def hubspot() -> RefusingHubSpot:
+    return RefusingHubSpot()
+
+
+@pytest.fixture(scope="module")
+def ops_stack(hubspot: RefusingHubSpot, tmp_path_factory) -> Iterator[LocalStack]:
+    with hubspot.serve() as api_url:
+        document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
+        document["crm"] = {"provider": "hubspot", "api_url": api_url}
+        config = tmp_path_factory.mktemp("config") / "console-operations.yaml"
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
+            running.put_secrets({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN})
+            yield running
+
+
+@pytest.fixture
+def http(ops_stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ops_stack.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def page(browser, ops_stack):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def cells(page, selector: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        selector, "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+
+
+def test_correct_a_stock_level_in_the_form_and_see_it_change(page, ops_stack, http):
+    sku = f"MUG-{uuid.uuid4().hex[:6].upper()}"
+    assert http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": 10}, headers=AUTH).status_code == 200
+    sign_in(page, ops_stack)
+    page.get_by_role("link", name="Stock", exact=True).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Stock"
+    row = page.locator(f'#stock tr[data-sku="{sku}"]')
+    assert row.locator("td.available").inner_text() == "10" and row.locator("td.state").inner_text() == "ok"
+    accessible(page, "stock")
+
+    row.get_by_role("link", name=sku).click()
+    assert page.get_by_role("heading", level=1).inner_text() == f"Stock: {sku}"
+    east = page.locator('#levels tr[data-location="wh-east"]')
+    assert east.locator("td.available").inner_text() == "10"
+    assert cells(page, '#levels tr[data-location="wh-east"]')[0][3] == "admin"  # who last set it
+
+    # Bad input is refused, saying why, and changes nothing.
+    page.get_by_label("Location").select_option("wh-east")
+    page.get_by_label("Available units").fill("ten")
+    page.get_by_role("button", name="Set level").click()
+    assert "whole number" in page.get_by_role("alert").inner_text()
+    assert east.locator("td.available").inner_text() == "10"
+    accessible(page, "stock-sku-refused")
+
+    page.get_by_label("Available units").fill("3")
+    page.get_by_role("button", name="Set level").click()
+    assert page.get_by_role("status").inner_text() == "The level at wh-east is set."
+    assert page.locator('#levels tr[data-location="wh-east"] td.available').inner_text() == "3"
+    assert "low stock" in page.locator("#totals").inner_text()  # 3 is at or below the threshold (5)
+    accessible(page, "stock-sku")
+    # The JSON the admin API serves says the same.
+    assert http.get(f"/inventory/{sku}", headers=AUTH).json()["locations"]["wh-east"]["available"] == 3
+
+    page.get_by_role("link", name="All stock").click()
+    row = page.locator(f'#stock tr[data-sku="{sku}"]')
+    assert row.locator("td.available").inner_text() == "3" and row.locator("td.state").inner_text() == "low stock"
+
+
+def test_a_dead_letter_is_seen_with_its_reason_redriven_and_its_order_goes_through(page, ops_stack, http, hubspot):
+    order_number = int(time.time() * 1000) % 10**12
+    order_id = f"shopify:{order_number}"
+    email = f"console.dead.letter.{uuid.uuid4().hex[:8]}@example.com"
+    for sku in ("MUG-ENAMEL-WHT", "TEE-ORGANIC-L"):  # the sample's lines, so the order is paid, not held
+        response = http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": 50}, headers=AUTH)
+        assert response.status_code == 200, response.text
+    hubspot.refusing = True  # the downstream is broken
+    placed = post(http, ops_stack, "shopify", shopify_order(order_number, email), topic="orders/create")
+    assert placed.status_code == 200 and placed.json()["status"] == "accepted", placed.text
+
+    sign_in(page, ops_stack)
+    page.get_by_role("link", name="Dead letters").click()
+
+    def crm_waiting() -> bool:
+        page.reload()
+        return page.locator('#queues tr[data-queue="crm"] td.messages').inner_text() != "0"
+
+    wait_for(crm_waiting, seconds=120, what="the refused records in the crm dead-letter queue")
+    crm = page.locator('#queues tr[data-queue="crm"]')
+    assert "HubSpotError" in crm.locator("td.reason").inner_text()
+    accessible(page, "dead-letters")
+
+    crm.get_by_role("link", name="crm").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Dead letters: crm"
+    rows = [r for r in cells(page, "#messages tbody tr") if r[1] == order_id]
+    assert rows, "the order's records are listed with their order"
+    for _message, _order, _event, _age, attempts, reason in rows:
+        assert attempts == "5" and reason.startswith("HubSpotError: ") and "HTTP 400" in reason
+    assert email not in page.content()  # reasons name fields and statuses, never a customer's values
+    accessible(page, "dead-letter-queue")
+    assert hubspot.contacts(email) == []
+
+    hubspot.refusing = False  # the downstream is fixed
+    page.get_by_role("button", name="Redrive every message of crm").click()
+    status = page.get_by_role("status").inner_text()
+    assert status.startswith("Moved ") and "of crm back" in status, status
+    moved = int(status.split()[1])
+    assert moved >= len(rows)
+
+    wait_for(lambda: hubspot.contacts(email), what="the redriven records' contact in HubSpot")
+    wait_for(lambda: settled(ops_stack), what="the queues to settle")
+    page.reload()
+    assert page.locator('#queues tr[data-queue="crm"] td.messages').inner_text() == "0"
+
+    # The order, on its page: paid and reserved, as the API serves it, its records through to the CRM.
+    page.goto(f"{ops_stack.url}/console/orders/{order_id.replace(':', '%3A')}")
+    served = http.get(f"/orders/{order_id}", headers=AUTH).json()
+    assert page.locator("#order-id").inner_text() == order_id
+    # Paid, reserved, and on to fulfilment (this stack has no carrier, so its fulfilment waits for a label).
+    assert served["status"] in ("paid", "fulfilling"), served["status"]
+    assert page.locator("#order-status").inner_text() == served["status"].replace("_", " ")
+    accessible(page, "dead-letter-order")
