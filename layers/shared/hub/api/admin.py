@@ -108,12 +108,17 @@ def order_query(params: Mapping[str, str]) -> OrderQuery:
 def _query_day(raw: str | None, name: str) -> date:
     example = "a UTC day written YYYY-MM-DD, or for a range YYYY-MM-DD..YYYY-MM-DD"
     text = (raw or "").strip()
+    return _day(text, misspelt=f"{name} must be {example}", impossible=f"{name}: {text} is not a day of the calendar")
+
+
+def _day(text: str, *, misspelt: str, impossible: str) -> date:
+    """A day written YYYY-MM-DD; a 400 saying `misspelt` or, for a day no calendar has, `impossible`."""
     if not _DAY.fullmatch(text):
-        raise BadRequestError(f"{name} must be {example}")
+        raise BadRequestError(misspelt)
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise BadRequestError(f"{name}: {text} is not a day of the calendar") from exc
+        raise BadRequestError(impossible) from exc
 
 
 def get_order_lineage(sandbox: Sandbox, order_id: str) -> dict:
@@ -192,9 +197,8 @@ def _report_day(raw: str | None) -> date:
     example = "e.g. ?date=2026-11-20 (a UTC day)"
     if not raw:
         raise BadRequestError(f"say which day: date=YYYY-MM-DD, {example}")
-    if not _DAY.fullmatch(raw):
-        raise BadRequestError(f"date must be a day written YYYY-MM-DD, {example}")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise BadRequestError(f"{raw} is not a day of the calendar; {example}") from exc
+    return _day(
+        raw,
+        misspelt=f"date must be a day written YYYY-MM-DD, {example}",
+        impossible=f"{raw} is not a day of the calendar; {example}",
+    )
