@@ -101,8 +101,12 @@ def aws(module_aws):
     return module_aws
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def intake(aws, load_function):
+    """A sandbox of its own for each test, on the module's one stack. Shippo's refusal limiter lives
+    in the sandbox: shared by the module, the refusals the property tests provoke (10 a minute from
+    one caller) made a later test's well-signed Shippo delivery a 429 whenever the module ran
+    within a minute."""
     return load_function("webhook_intake")
 
 
