@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from hub.config import parse_config
 from hub.domain.customers import ConsentStatement, CustomerProfile, ProductBought, erasure_key, normalise_email
-from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
+from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, SentMessage, Waiter
 from hub.domain.marketing_rules import Due, admit
 from hub.domain.orders import Fulfilment, Order, OrderLine, OrderStatus
 from hub.errors import MarketingConflictError
@@ -77,6 +77,7 @@ class FakeMarketingStore:
         self.waiting: dict[str, dict[str, Waiter]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.caps: dict[str, tuple[dict[str, int], int]] = {}
+        self.history: dict[str, list[SentMessage]] = {}  # customer -> what finish recorded, in order
         # The erasure marks a look reads (share FakeKeys.marks, as both read one table).
         self.erasures: dict[str, datetime] = {}
         self.looks = 0
@@ -154,7 +155,8 @@ class FakeMarketingStore:
             self.checkouts.pop(checkout_id, None)
         last = 1 if self.last.pop(customer, None) else 0
         cap = 1 if self.caps.pop(customer, None) else 0
-        return len(schedules) + 2 * len(checkouts) + last + cap
+        sent = len(self.history.pop(customer, []))
+        return len(schedules) + 2 * len(checkouts) + last + cap + sent
 
     # checkouts
     def save_checkout(self, state: CheckoutState, at: datetime) -> CheckoutState:
@@ -248,8 +250,16 @@ class FakeMarketingStore:
         if self.messages[message_key]["state"] == "sending":
             self.messages[message_key]["lease_until"] = 0
 
-    def finish(self, message_key: str, status: Literal["sent", "capped"], at: datetime) -> None:
+    def finish(
+        self, message_key: str, status: Literal["sent", "capped"], at: datetime, record: SentMessage | None = None
+    ) -> None:
         self.messages[message_key].update(state=status, sent_at=at)
+        if record is not None:  # one write with the marker, as the DynamoDB store's transaction
+            self.history.setdefault(record.customer, []).append(record)
+
+    def sent_messages(self, customer: str, limit: int) -> list[SentMessage]:
+        newest = sorted(self.history.get(customer, []), key=lambda m: (m.at, m.message_key), reverse=True)
+        return newest[:limit]
 
     def mark_published(self, message_key: str) -> None:
         self.messages[message_key]["published"] = True

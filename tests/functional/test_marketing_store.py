@@ -10,7 +10,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from hub.adapters.marketing_store import DynamoMarketingStore
-from hub.domain.marketing import CheckoutState, LastOrder, Look, Waiter
+from hub.domain.marketing import CheckoutState, LastOrder, Look, SentMessage, Waiter
 from hub.errors import MarketingConflictError
 
 from tests.marketing_fakes import T0
@@ -229,3 +229,30 @@ def test_two_orders_of_one_customer_at_once_leave_one_win_back_from_the_newer(aw
     assert win_backs == ["shopify:1002"]
     # The older order's win-back, if it was scheduled first, is forgotten with its schedule.
     assert store.customer_schedules(customer) == [due.schedule_name for due, _at in schedules.by_trigger("win_back")]
+
+
+def test_a_finished_message_joins_its_customers_history_in_the_same_request(store, aws):
+    def sent(n: int, outcome: str = "sent") -> SentMessage:
+        return SentMessage(
+            KEY, f"post_purchase:order:shopify:{n}", "post_purchase", "order", f"shopify:{n}", "paid", "shopify",
+            outcome, T0 + timedelta(days=n), ("email",) if outcome == "sent" else (),
+        )  # fmt: skip
+
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    store = DynamoMarketingStore(client, aws.resources["HubTable"])
+    for n in (2, 1, 3):
+        store.claim(f"post_purchase:order:shopify:{n}", KEY, T0, 900)
+    calls.clear()
+    store.finish("post_purchase:order:shopify:2", "sent", T0 + timedelta(days=2), sent(2))
+    assert calls == ["TransactWriteItems"]  # the marker and the history: one request, as before one update
+    store.finish("post_purchase:order:shopify:1", "sent", T0 + timedelta(days=1), sent(1))
+    store.finish("post_purchase:order:shopify:3", "capped", T0 + timedelta(days=3), sent(3, "capped"))
+    assert store.message_sent("post_purchase:order:shopify:2")
+    assert store.sent_messages(KEY, 10) == [sent(3, "capped"), sent(2), sent(1)]  # newest first
+    assert store.sent_messages(KEY, 2) == [sent(3, "capped"), sent(2)]
+    assert store.sent_messages("ck_" + "2" * 40, 10) == []
+    # Erasure: everything under the customer goes, the history with it.
+    assert store.forget_customer(KEY) == 3
+    assert store.sent_messages(KEY, 10) == []

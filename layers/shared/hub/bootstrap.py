@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hub.secrets import SecretsProvider
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
+    from hub.services.customer_lookup import CustomerLookup
     from hub.services.customers import CustomerService
     from hub.services.deadletters import DeadLetters
     from hub.services.fulfilment import FulfilmentService
@@ -183,6 +184,13 @@ class Sandbox:
         from hub.adapters.customers import DynamoProfileStore
 
         return DynamoProfileStore(self.dynamodb, self.settings.table)
+
+    @cached_property
+    def customer_lookup(self) -> CustomerLookup:
+        """A customer's profile and the marketing messages sent to them (admin API, console)."""
+        from hub.services.customer_lookup import CustomerLookup
+
+        return CustomerLookup(self.profiles, self.marketing_store)
 
     @cached_property
     def marketing_store(self) -> DynamoMarketingStore:

@@ -20,7 +20,7 @@ from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
-from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, Waiter
+from hub.domain.marketing import CheckoutState, Claim, LastOrder, Look, OutboundMessage, SentMessage, Waiter
 from hub.domain.marketing_rules import Due
 from hub.domain.order_search import OrderRow
 from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
@@ -61,6 +61,7 @@ __all__ = [
     "LevelWritten",
     "LineageLog",
     "MarketingStore",
+    "MessageHistory",
     "MessageSender",
     "OrderIndex",
     "OrderPrivacy",
@@ -362,6 +363,13 @@ class ProfileStore(Protocol):
 
     def get(self, email: str) -> CustomerProfile | None:
         """The profile of a customer (the email in any case, with spaces around), or None."""
+
+
+class MessageHistory(Protocol):
+    """The marketing messages sent to a customer (named by their erasure key), as marketing records them."""
+
+    def sent_messages(self, customer: str, limit: int) -> list[SentMessage]:
+        """The newest `limit` messages, newest first."""
 
 
 class CustomerStore(ProfileStore, Protocol):
@@ -667,7 +675,11 @@ class MarketingStore(Protocol):
     def release(self, message_key: str) -> None:
         """A send failed: let the next attempt resume at once (channels done stay done)."""
 
-    def finish(self, message_key: str, status: Literal["sent", "capped"], at: datetime) -> None: ...
+    def finish(
+        self, message_key: str, status: Literal["sent", "capped"], at: datetime, record: SentMessage | None = None
+    ) -> None:
+        """The message went out (or the cap refused it). With `record` (a message of the rules, not
+        activity), it is kept in its customer's history in the same write: one request either way."""
 
     def mark_published(self, message_key: str) -> None: ...
 

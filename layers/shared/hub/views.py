@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.lineage import LineageEntry, Step
+from hub.domain.marketing import SentMessage
 from hub.domain.order_search import OrderPage, OrderRow
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import SkuStock, StockLevel
@@ -16,6 +17,7 @@ __all__ = [
     "customer_view",
     "inventory_view",
     "lineage_view",
+    "message_view",
     "order_page_view",
     "order_row_view",
     "order_view",
@@ -168,8 +170,24 @@ def _consent(statement: ConsentStatement) -> dict[str, Any]:
     }
 
 
-def customer_view(profile: CustomerProfile) -> dict[str, Any]:
-    """GET /customers/{email}: the profile, money as decimal strings per currency."""
+def message_view(message: SentMessage) -> dict[str, Any]:
+    """One marketing message of a customer's history (GET /customers/{email}'s `messages`)."""
+    return {
+        "trigger": message.trigger,
+        "outcome": message.outcome,
+        "sent_at": message.at.isoformat(),
+        "channels": list(message.channels),
+        "subject": {"kind": message.subject_kind, "id": message.subject_id},
+        "basis": message.basis,
+        "channel": message.channel,
+        "sku": message.sku,
+        "message_key": message.message_key,
+    }
+
+
+def customer_view(profile: CustomerProfile, messages: Sequence[SentMessage] | None = None) -> dict[str, Any]:
+    """GET /customers/{email}: the profile, money as decimal strings per currency, and with `messages`
+    the marketing messages sent to the customer, newest first (a data-request export has none)."""
     return {
         "email": profile.email,
         "first_name": profile.first_name,
@@ -203,4 +221,4 @@ def customer_view(profile: CustomerProfile) -> dict[str, Any]:
         },
         "tags": list(profile.tags),
         "updated_at": profile.updated_at.isoformat(),
-    }
+    } | ({} if messages is None else {"messages": [message_view(m) for m in messages]})

@@ -128,15 +128,24 @@ class Table:
         return plain(item) if item else None
 
     def query(
-        self, pk: str, prefix: str = "", *, what: str, newest_first: bool = False, consistent: bool = True
+        self,
+        pk: str,
+        prefix: str = "",
+        *,
+        what: str,
+        newest_first: bool = False,
+        consistent: bool = True,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every item of a partition (whose sort key starts with `prefix`), page by page, read
-        consistently unless told otherwise."""
+        consistently unless told otherwise; with `limit`, the first `limit` items only."""
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
         values = {":pk": pk, **({":prefix": prefix} if prefix else {})}
         extra: dict[str, Any] = {"ConsistentRead": True} if consistent else {}
         if newest_first:
             extra["ScanIndexForward"] = False
+        if limit is not None:
+            extra["PaginationConfig"] = {"MaxItems": limit, "PageSize": limit}
         try:
             pages = self.client.get_paginator("query").paginate(
                 TableName=self.name,

@@ -20,6 +20,7 @@ from hub.domain.orders import OrderStatus
 from hub.domain.stock import StockPage
 from hub.errors import BadRequestError, NotFoundError
 from hub.observability import logger
+from hub.services.customer_lookup import CustomerRecord
 from hub.services.stock_list import decode_cursor, encode_cursor
 from hub.views import customer_view, inventory_view, lineage_view, order_page_view, order_view, sku_stock_view
 
@@ -182,10 +183,16 @@ def put_inventory(sandbox: Sandbox, sku: str, json_body: Callable[[], Any]) -> d
 
 
 def get_customer(sandbox: Sandbox, email: str) -> dict:
-    profile = sandbox.profiles.get(unquote(email))
-    if profile is None:
+    found = find_customer(sandbox, unquote(email))
+    return customer_view(found.profile, found.messages)
+
+
+def find_customer(sandbox: Sandbox, email: str) -> CustomerRecord:
+    """The customer's profile and the marketing messages sent to them; a 404 without a profile."""
+    found = sandbox.customer_lookup.find(email)
+    if found is None:
         raise NotFoundError("no customer with that email; one appears once an order or a customer event names it")
-    return customer_view(profile)
+    return found
 
 
 def get_daily_report(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:

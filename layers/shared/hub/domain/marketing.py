@@ -1,6 +1,6 @@
 """What marketing reads and writes through its ports: checkouts, the customer's newest order, a
 look at what a decision needs, waiters for a SKU back in stock, a send's claim, and the message
-handed to a channel. Values only; no I/O."""
+handed to a channel, and the record of a message sent kept under its customer. Values only; no I/O."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["CheckoutState", "Claim", "LastOrder", "Look", "MessageContent", "OutboundMessage", "Waiter"]
+__all__ = [
+    "CheckoutState",
+    "Claim",
+    "LastOrder",
+    "Look",
+    "MessageContent",
+    "OutboundMessage",
+    "SentMessage",
+    "Waiter",
+]
 
 
 @dataclass(frozen=True)
@@ -90,3 +99,25 @@ class OutboundMessage:
     unsubscribe_url: str | None
     properties: Mapping[str, Any] = field(default_factory=dict)  # the personalisation, for Klaviyo
     time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A marketing message as the customer's history keeps it (`MarketingStore.finish` writes it with
+    the message's marker; the customer's page lists them). Personal data (the order it is about
+    names the customer): erased with everything marketing keeps under the customer, never logged.
+
+    outcome: `sent` (every channel in `channels` accepted it) or `capped` (the frequency cap
+    refused it; nothing went out, and nothing will)."""
+
+    customer: str  # the erasure key the history is kept under
+    message_key: str
+    trigger: str  # post_purchase, abandoned_checkout, review_request, win_back, back_in_stock
+    subject_kind: str  # order or checkout
+    subject_id: str  # the order id or checkout id
+    basis: str  # what its time counted from: paid, delivered, placed, started, restocked
+    channel: str  # the storefront channel the message is about
+    outcome: Literal["sent", "capped"]
+    at: datetime  # when it was sent (or refused by the cap)
+    channels: tuple[str, ...] = ()  # the marketing channels that sent it: ses, klaviyo, mailchimp
+    sku: str | None = None  # back in stock: the SKU that came back

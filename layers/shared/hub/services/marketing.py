@@ -15,6 +15,9 @@ Every message, on every channel, goes through the same gate when it is sent:
    lease runs out;
 5. the frequency cap admits it (a conditional counter per customer, a sliding window);
 6. each configured channel sends it, then MarketingMessageSent is published once per channel.
+
+A message sent (or refused by the cap) is kept in the customer's history with its marker's last
+write (`MarketingStore.finish`), so the customer's page lists it at no extra request.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from hub.config import HubConfig, MarketingConfig
 from hub.domain.customers import CustomerProfile, ProductBought, normalise_email
 from hub.domain.lineage import Call, CallResult, LineageEntry
-from hub.domain.marketing import CheckoutState, LastOrder, OutboundMessage, Waiter
+from hub.domain.marketing import CheckoutState, LastOrder, OutboundMessage, SentMessage, Waiter
 from hub.domain.marketing_rules import (
     STALE_AFTER,
     Due,
@@ -510,7 +513,7 @@ class MarketingService:
         if not claim.admitted:
             cap = marketing.frequency_cap
             if not self._store.admit(customer, key, now, cap.max_messages, cap.per_days):
-                self._store.finish(key, "capped", now)
+                self._store.finish(key, "capped", now, _record(due, customer, "capped", now))
                 return Handled("capped", detail)
             self._store.mark_admitted(key)
         message = self._message(due, marketing, subject, customer, profile)
@@ -544,7 +547,7 @@ class MarketingService:
                 )
         self._lineage.record(calls)
         channels = frozenset(claim.channels_done | {s.channel for s in senders})
-        self._store.finish(key, "sent", now)
+        self._store.finish(key, "sent", now, _record(due, customer, "sent", now, channels))
         self._publish(due, customer, channels, now)
         self._store.mark_published(key)
         return Handled("sent", {**detail, "channels": ",".join(sorted(channels))})
@@ -697,6 +700,25 @@ class MarketingService:
 def _covered(erased_before: datetime | None, at: datetime | None) -> bool:
     """Whether what happened at `at` falls under an erasure mark (None: the customer was never erased)."""
     return erased_before is not None and (at is None or _aware(at) <= erased_before)
+
+
+def _record(
+    due: Due, customer: str, outcome: Literal["sent", "capped"], at: datetime, channels: frozenset[str] = frozenset()
+) -> SentMessage:
+    """The message as its customer's history keeps it (no email: the key, the trigger, the subject)."""
+    return SentMessage(
+        customer=customer,
+        message_key=due.message_key,
+        trigger=due.trigger.value,
+        subject_kind=due.subject_kind,
+        subject_id=due.subject_id,
+        basis=due.basis,
+        channel=due.channel,
+        outcome=outcome,
+        at=at,
+        channels=tuple(sorted(channels)),
+        sku=due.sku,
+    )
 
 
 def _abandoned_name(checkout_id: str) -> str:

@@ -1,22 +1,71 @@
-"""A marketing message's once-only marker (`MKTMSG#<message key>` / `MESSAGE`) and the customer's
-frequency cap (`MKTCUST#<erasure key>` / `CAP`)."""
+"""A marketing message's once-only marker (`MKTMSG#<message key>` / `MESSAGE`), the customer's
+frequency cap (`MKTCUST#<erasure key>` / `CAP`) and history (`MKTCUST#<erasure key>` /
+`SENT#<time>#<message key>`).
+
+The history is written with the marker's last change (`finish`), in one transaction: no request
+is added to a send, and a message is in its customer's history exactly when its marker says it is
+done. Under the customer's key, it goes with everything else marketing keeps for them when they
+are erased (`forget_customer`), and expires with the marker otherwise."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from hub.adapters.keys import MKTCUST, MKTMSG
-from hub.adapters.table import Table, expires_at
-from hub.domain.marketing import Claim
+from hub.adapters.table import Table, expires_at, key, typed
+from hub.domain.marketing import Claim, SentMessage
 from hub.domain.marketing_rules import admit
 from hub.errors import StoreError
 
-__all__ = ["MESSAGE_DAYS", "MessageMarkers"]
+__all__ = ["MESSAGE_DAYS", "MessageMarkers", "sent_key"]
 
-MESSAGE_DAYS = 400
+MESSAGE_DAYS = 400  # markers, frequency windows and the history of what was sent
 _STATE = {"#state": "state"}
+_SENT = "SENT#"
+
+
+def sent_key(record: SentMessage) -> str:
+    """The history's sort key: the time (UTC, microseconds, so keys sort as times do), then the message."""
+    return f"{_SENT}{record.at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{record.message_key}"
+
+
+def _sent_item(record: SentMessage) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": MKTCUST(record.customer),
+        "sk": sent_key(record),
+        "kind": "marketing_sent",
+        "message_key": record.message_key,
+        "trigger": record.trigger,
+        "subject_kind": record.subject_kind,
+        "subject_id": record.subject_id,
+        "basis": record.basis,
+        "channel": record.channel,
+        "outcome": record.outcome,
+        "sent_at": record.at.isoformat(),
+        "channels": list(record.channels),
+        "expires_at": expires_at(MESSAGE_DAYS),
+    }
+    if record.sku:
+        item["sku"] = record.sku
+    return item
+
+
+def _sent_message(customer: str, item: dict[str, Any]) -> SentMessage:
+    return SentMessage(
+        customer=customer,
+        message_key=item["message_key"],
+        trigger=item["trigger"],
+        subject_kind=item["subject_kind"],
+        subject_id=item["subject_id"],
+        basis=item["basis"],
+        channel=item["channel"],
+        outcome="capped" if item["outcome"] == "capped" else "sent",
+        at=datetime.fromisoformat(item["sent_at"]),
+        channels=tuple(item.get("channels") or ()),
+        sku=item.get("sku"),
+    )
 
 
 class MessageMarkers:
@@ -115,15 +164,34 @@ class MessageMarkers:
             names=_STATE,
         )
 
-    def finish(self, message_key: str, status: Literal["sent", "capped"], at: datetime) -> None:
-        self._table.update(
-            MKTMSG(message_key),
-            "MESSAGE",
-            "SET #state = :status, sent_at = :at",
-            {":status": status, ":at": at.isoformat()},
-            what="finish a marketing message",
-            names=_STATE,
+    def finish(
+        self, message_key: str, status: Literal["sent", "capped"], at: datetime, record: SentMessage | None = None
+    ) -> None:
+        expression, values = "SET #state = :status, sent_at = :at", {":status": status, ":at": at.isoformat()}
+        if record is None:
+            self._table.update(
+                MKTMSG(message_key), "MESSAGE", expression, values, what="finish a marketing message", names=_STATE
+            )
+            return
+        update = {
+            "TableName": self._table.name,
+            "Key": key(MKTMSG(message_key), "MESSAGE"),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": _STATE,
+            "ExpressionAttributeValues": typed(values),
+        }
+        put = {"TableName": self._table.name, "Item": typed(_sent_item(record))}
+        reasons = self._table.transact([{"Update": update}, {"Put": put}], what="finish a marketing message")
+        if reasons is not None:
+            raise StoreError(
+                f"could not finish a marketing message: the transaction was cancelled ({', '.join(reasons)})"
+            )
+
+    def sent_messages(self, customer: str, limit: int) -> list[SentMessage]:
+        items = self._table.query(
+            MKTCUST(customer), _SENT, newest_first=True, limit=limit, what="read the messages sent to a customer"
         )
+        return [_sent_message(customer, item) for item in items]
 
     def mark_published(self, message_key: str) -> None:
         self._set(message_key, "published = :yes", {":yes": True})
