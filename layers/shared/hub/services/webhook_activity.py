@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from hub.domain.webhook_activity import (
     UNKNOWN_SOURCE,
-    HourCounts,
     Outcome,
     Refusal,
     SourceActivity,
@@ -23,20 +21,9 @@ from hub.domain.webhook_activity import (
     window,
 )
 from hub.observability import MetricUnit, logger, metrics
+from hub.ports import WebhookActivityLog
 
-__all__ = ["ActivityLog", "WebhookActivity"]
-
-
-class ActivityLog(Protocol):
-    """Hourly buckets per source (hub.adapters.webhook_activity on the hub table)."""
-
-    def count(self, source: str, hour: str, outcome: Outcome, refusal: Refusal | None = None) -> None:
-        """Add one `outcome` to the source's bucket for `hour`; keep `refusal` as the hour's latest of its status."""
-        ...
-
-    def hours(self, source: str, since: str) -> list[HourCounts]:
-        """The source's buckets from the hour `since` on."""
-        ...
+__all__ = ["WebhookActivity"]
 
 
 def _utcnow() -> datetime:
@@ -47,7 +34,7 @@ class WebhookActivity:
     """`sources` names the sources the hub accepts (each gets a row, with zeros if nothing came)."""
 
     def __init__(
-        self, log: ActivityLog, sources: Callable[[], Iterable[str]], clock: Callable[[], datetime] = _utcnow
+        self, log: WebhookActivityLog, sources: Callable[[], Iterable[str]], clock: Callable[[], datetime] = _utcnow
     ) -> None:
         self._log = log
         self._sources = sources
