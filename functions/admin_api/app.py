@@ -66,6 +66,11 @@ def get_daily_report() -> dict:
     return admin.get_daily_report(sandbox, app.current_event.query_string_parameters)
 
 
+@app.get("/webhooks/activity")
+def get_webhook_activity() -> dict:
+    return admin.webhook_activity(sandbox)
+
+
 @app.exception_handler(RefusedError)
 def _refused(exc: RefusedError) -> Response:
     # By branch (hub.errors): a refusal answers its own 4xx (NotFoundError 404, BadRequestError and

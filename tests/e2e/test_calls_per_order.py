@@ -62,7 +62,7 @@ PINNED = {
             "dynamodb:BatchWriteItem": 1,
             "dynamodb:GetItem": 1,
             "dynamodb:PutItem": 2,
-            "dynamodb:UpdateItem": 1,
+            "dynamodb:UpdateItem": 2,  # the idempotency record completed; the delivery counted (webhooks page)
             "events:PutEvents": 1,
             "kms:GenerateDataKey": 1,
         },
@@ -81,7 +81,7 @@ PINNED = {
         "WebhookIntakeFunction": {
             "dynamodb:BatchWriteItem": 1,
             "dynamodb:PutItem": 1,
-            "dynamodb:UpdateItem": 1,
+            "dynamodb:UpdateItem": 2,
             "events:PutEvents": 1,
         },
         "event-source-mapping": {"sqs:DeleteMessageBatch": 5, "sqs:ReceiveMessage": 5},
@@ -99,7 +99,7 @@ PINNED = {
             "dynamodb:TransactWriteItems": 1,
             "events:PutEvents": 1,
         },
-        "WebhookIntakeFunction": {"dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1, "events:PutEvents": 1},
+        "WebhookIntakeFunction": {"dynamodb:PutItem": 1, "dynamodb:UpdateItem": 2, "events:PutEvents": 1},
         "event-source-mapping": {"sqs:DeleteMessageBatch": 2, "sqs:ReceiveMessage": 2},
     },
 }

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hub.services.resource_fetch import ResourceFetchService
     from hub.services.stock import StockService
     from hub.services.stock_list import StockList
+    from hub.services.webhook_activity import WebhookActivity
     from hub.settings import Settings
 
 __all__ = ["Sandbox"]
@@ -446,7 +447,17 @@ class Sandbox:
     def intake(self) -> IntakeService:
         from hub.intake import IntakeService
 
-        return IntakeService(self.sources, self.secrets, self.config, self.delivery_log, self.lineage)
+        return IntakeService(
+            self.sources, self.secrets, self.config, self.delivery_log, self.lineage, activity=self.webhook_activity
+        )
+
+    @cached_property
+    def webhook_activity(self) -> WebhookActivity:
+        """Deliveries per source and hour by outcome: intake counts, the webhooks page reads."""
+        from hub.adapters.webhook_activity import DynamoWebhookActivityLog
+        from hub.services.webhook_activity import WebhookActivity
+
+        return WebhookActivity(DynamoWebhookActivityLog(self.dynamodb, self.settings.table), lambda: self.sources)
 
     @cached_property
     def resource_fetch(self) -> ResourceFetchService:

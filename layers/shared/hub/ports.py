@@ -28,6 +28,7 @@ from hub.domain.privacy import OrderErasure
 from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.sync import PlatformIds, StockPush, SyncState
+from hub.domain.webhook_activity import HourCounts, Outcome, Refusal
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
 from hub.secrets import SecretsProvider
@@ -86,6 +87,7 @@ __all__ = [
     "StorefrontSource",
     "StorefrontWriter",
     "SyncLog",
+    "WebhookActivityLog",
     "WebhookRequest",
     "WebhookSource",
     "WriteResultPort",
@@ -940,6 +942,16 @@ class DeliveryLog(Protocol):
 
         A failed publish leaves no trace, so the sender's retry publishes.
         """
+
+
+class WebhookActivityLog(Protocol):
+    """Deliveries per source and hour by outcome (hub.adapters.webhook_activity on the hub table)."""
+
+    def count(self, source: str, hour: str, outcome: Outcome, refusal: Refusal | None = None) -> None:
+        """Add one `outcome` to the source's bucket for `hour`; keep `refusal` as the hour's latest of its status."""
+
+    def hours(self, source: str, since: str) -> list[HourCounts]:
+        """The source's buckets from the hour `since` on."""
 
 
 class BigCommerceApi(Protocol):

@@ -33,6 +33,7 @@ __all__ = [
     "SKU",
     "SYNC",
     "TRACKING",
+    "WEBHOOKS",
     "Prefix",
 ]
 
@@ -62,6 +63,8 @@ DEK = Prefix("DEK#")
 LINEAGE = Prefix("LINEAGE#")
 FAILURE = Prefix("FAILURE#")
 RECONCILE = Prefix("RECONCILE#")
+# Webhook deliveries per source and hour, by outcome (webhook_activity)
+WEBHOOKS = Prefix("WEBHOOKS#")
 # Shipping (shipments)
 SHIPMENT = Prefix("SHIPMENT#")
 TRACKING = Prefix("TRACKING#")
@@ -90,6 +93,7 @@ PARTITIONS: tuple[Prefix, ...] = (
     LINEAGE,
     FAILURE,
     RECONCILE,
+    WEBHOOKS,
     SHIPMENT,
     TRACKING,
     REPORT,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.domain.order_search import Cursor, OrderPage, OrderQuery
 from hub.domain.orders import OrderStatus
 from hub.domain.stock import StockPage
+from hub.domain.webhook_activity import HOURS
 from hub.errors import BadRequestError, NotFoundError
 from hub.observability import logger
 from hub.services.customer_lookup import CustomerRecord
@@ -209,3 +210,9 @@ def _report_day(raw: str | None) -> date:
         misspelt=f"date must be a day written YYYY-MM-DD, {example}",
         impossible=f"{raw} is not a day of the calendar; {example}",
     )
+
+
+def webhook_activity(sandbox: Sandbox) -> dict:
+    """GET /webhooks/activity: per source, the last 24 hours of deliveries by outcome and the latest
+    refusals with their reason, as the console's webhooks page shows them (docs/console.md#webhooks)."""
+    return {"hours": HOURS, "sources": [row.as_dict() for row in sandbox.webhook_activity.last_day()]}

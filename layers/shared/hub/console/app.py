@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 # isort: off
 import hub.console.pages
 import hub.console.stock_pages
+import hub.console.webhook_pages
 import hub.console.deadletter_pages
 import hub.console.customer_pages  # noqa: F401
 

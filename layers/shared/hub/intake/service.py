@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from hub.config import HubConfig
+from hub.domain.webhook_activity import UNKNOWN_SOURCE, Outcome
 from hub.errors import (
     MalformedPayloadError,
     MethodNotAllowedError,
     MoneyError,
     PayloadTooLargeError,
+    RefusedError,
     UnknownSourceError,
 )
 from hub.intake.model import IntakeResult
@@ -23,6 +25,7 @@ from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
     from hub.services.lineage import LineageRecorder
+    from hub.services.webhook_activity import WebhookActivity
 
 MAX_BODY_BYTES = 1024 * 1024
 # The deepest any vendor's payload nests is about ten levels; a document deeper than this is refused.
@@ -84,12 +87,15 @@ class IntakeService:
         config: Callable[[], HubConfig],
         deliveries: DeliveryLog,
         lineage: LineageRecorder | None = None,
+        *,
+        activity: WebhookActivity | None = None,
     ) -> None:
         self._sources = sources
         self._secrets = secrets
         self._config = config
         self._deliveries = deliveries
         self._lineage = lineage
+        self._activity = activity
 
     def _source(self, source_name: str) -> WebhookSource:
         source = self._sources.get(source_name)
@@ -110,6 +116,28 @@ class IntakeService:
         return answer(request)
 
     def receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
+        """Take one delivery, and count its outcome for the webhooks page (hub.services.webhook_activity):
+        the answer is the same whether or not the count could be written."""
+        try:
+            result = self._receive(source_name, request)
+        except RefusedError as exc:
+            # A name the hub does not accept is the caller's choice: all of them share one bucket.
+            counted = UNKNOWN_SOURCE if isinstance(exc, UnknownSourceError) else source_name
+            self._count(counted, "refused", status=exc.status_code, reason=str(exc))
+            raise
+        except Exception:
+            self._count(source_name, "failed")  # answered 503 (RetryableError or unforeseen): retried
+            raise
+        self._count(source_name, result.status)
+        return result
+
+    def _count(
+        self, source_name: str, outcome: Outcome, *, status: int | None = None, reason: str | None = None
+    ) -> None:
+        if self._activity is not None:
+            self._activity.record(source_name, outcome, status=status, reason=reason)
+
+    def _receive(self, source_name: str, request: WebhookRequest) -> IntakeResult:
         received_at = datetime.now(UTC)
         source = self._source(source_name)
         if len(request.body) > MAX_BODY_BYTES:
