@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 # isort: off
 import hub.console.pages
 import hub.console.stock_pages
-import hub.console.deadletter_pages  # noqa: F401
+import hub.console.deadletter_pages
+import hub.console.report_pages  # noqa: F401
 
 # isort: on
 from hub.console.auth import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, SESSION_SECONDS, Sessions, cookie
