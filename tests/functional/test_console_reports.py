@@ -147,6 +147,13 @@ def test_the_page_defaults_to_the_last_seven_days_and_refuses_a_bad_range_with_t
     assert 'role="alert">the range of days ends before it starts' in bad["body"]
     assert 'value="2026-11-20"' in bad["body"] and "Download CSV" not in bad["body"]
 
+    # Only `to`, and not a day: refused naming it, not the `from` the page would have filled in.
+    no_day = console.lambda_handler(
+        http("GET", "/console/reports", query={"to": "01/12/2026"}, cookies=cookies), context
+    )
+    assert no_day["statusCode"] == 400 and 'role="alert">to must be a UTC day written YYYY-MM-DD' in no_day["body"]
+    assert 'name="to" type="date" value="01/12/2026"' in no_day["body"]
+
 
 def test_a_chart_is_an_svg_of_its_own_with_the_figures_and_nothing_to_run(reported, console, context):
     cookies = set_cookies(sign_in(console, context))

@@ -204,16 +204,16 @@ def report_range(params: Mapping[str, str]) -> tuple[date, date]:
     """The `from` and `to` days of a report over a range (GET /reports/daily, the console's Reports):
     both needed, each a UTC day; BadRequestError names the one wrong. The range's length is checked
     by the report itself (ReportingService.between)."""
+    return report_end(params, "from"), report_end(params, "to")
+
+
+def report_end(params: Mapping[str, str], name: str) -> date:
+    """One end (`from` or `to`) of a report's range; BadRequestError naming it."""
     example = "a UTC day written YYYY-MM-DD, e.g. from=2026-11-01&to=2026-11-30"
-    days = []
-    for name in ("from", "to"):
-        text = (params.get(name) or "").strip()
-        if not text:
-            raise BadRequestError(f"a range needs both ends: {name} must be {example}")
-        days.append(
-            _day(text, misspelt=f"{name} must be {example}", impossible=f"{name}: {text} is not a day of the calendar")
-        )
-    return days[0], days[1]
+    text = (params.get(name) or "").strip()
+    if not text:
+        raise BadRequestError(f"a range needs both ends: {name} must be {example}")
+    return _day(text, misspelt=f"{name} must be {example}", impossible=f"{name}: {text} is not a day of the calendar")
 
 
 def _report_day(raw: str | None) -> date:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from hub.api.admin import report_range
+from hub.api.admin import report_end, report_range
 from hub.console.frame import Request, Response, page, render
 from hub.console.report_charts import Chart, orders_chart, revenue_chart
 from hub.console.report_export import report_csv
@@ -33,14 +33,12 @@ def _today() -> date:
 
 
 def _asked(query: Mapping[str, str]) -> dict[str, str]:
-    """The range's ends as asked, a missing one filled in: `to` today, `from` six days before `to`."""
+    """The range's ends as asked, a missing one filled in: `to` today, `from` six days before `to`
+    (a `to` that is no day is then refused, naming it)."""
     last = (query.get("to") or "").strip() or _today().isoformat()
     first = (query.get("from") or "").strip()
     if not first:
-        try:
-            first = (date.fromisoformat(last) - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        except ValueError:
-            first = last  # `to` is refused below, naming it
+        first = (report_end({"to": last}, "to") - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     return {"from": first, "to": last}
 
 
@@ -51,8 +49,9 @@ def _report(sandbox: Sandbox, asked: Mapping[str, str]) -> dict[str, Any]:
 
 @page("reports", nav="Reports")
 def reports(sandbox: Sandbox, request: Request) -> Response:
-    asked = _asked(request.query)
+    asked = {"from": request.query.get("from") or "", "to": request.query.get("to") or ""}
     try:
+        asked = _asked(request.query)
         report = _report(sandbox, asked)
     except BadRequestError as exc:
         return render(
