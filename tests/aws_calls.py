@@ -186,7 +186,15 @@ class AwsCall:
 Recorded = tuple[str, str, str, str]
 
 
+# Partitions recorded by their first two segments, since a grant names them so (the console may
+# Query REPORT#DAY#* and nothing else under REPORT#).
+_TWO_SEGMENT_KEYS = ("REPORT#DAY#",)
+
+
 def _key_type(key: str) -> str:
+    for known in _TWO_SEGMENT_KEYS:
+        if key.startswith(known):
+            return f"{known}*"
     prefix, sep, _rest = key.partition("#")
     return key if key in FIXED_KEYS or not sep else f"{prefix}#*"
 

@@ -22,6 +22,7 @@ class FakeReportStore:
         self.conflicts = 0
         self.saves = 0
         self.batch_loads = 0
+        self.range_reads = 0
         self.saved_together: list[list[str]] = []  # the kinds of facts each save_all wrote
 
     def load(self, kind: str, key: str) -> StoredFacts | None:
@@ -75,6 +76,10 @@ class FakeReportStore:
             for (d, channel, currency), counters in sorted(self.counters.items(), key=lambda i: str(i[0]))
             if d == day
         ]
+
+    def days(self, days) -> dict[str, list[BucketRow]]:
+        self.range_reads += 1
+        return {day: rows for day in days if (rows := self.day(day))}
 
     def nonzero(self) -> dict[tuple[str, str, str | None], dict[str, int]]:
         """Every counter that is not zero, by bucket."""

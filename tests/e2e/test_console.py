@@ -3,15 +3,20 @@
 Every page is checked with axe-core (no violation of serious or critical impact) and screenshotted
 under build/test-artifacts/console/. The orders are the demo's (`commerce-hub demo`: Shopify
 orders/create payloads shaped like Shopify's own example, events/payloads/shopify_orders_create.json)
-and, for the second page, more orders of the same shape signed and posted the same way.
+and, for the second page, more orders of the same shape signed and posted the same way; the Reports
+page shows the day those orders were placed.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -185,3 +190,84 @@ def _older(page) -> set[str]:
         page.get_by_role("link", name=re.compile(r"^Next 50 orders")).click()
         seen |= {r["id"] for r in order_rows(page)}
     return seen
+
+
+def _day_report(stack, day: str) -> dict:
+    response = httpx.get(f"{stack.url}/reports/daily", params={"date": day}, headers=AUTH, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _revenue_cells(page, currency: str, day: str) -> dict[str, str]:
+    return dict(
+        page.eval_on_selector_all(
+            f'#revenue-{currency} tbody tr[data-day="{day}"]',
+            "rows => rows.map(r => [r.dataset.channel, r.querySelector('td.revenue').innerText.trim()])",
+        )
+    )
+
+
+def _revenue_by_channel(report: dict, currency: str) -> dict[str, str]:
+    return {
+        channel["channel"]: figures["revenue"]
+        for channel in report["channels"]
+        for figures in channel["currencies"]
+        if figures["currency"] == currency
+    }
+
+
+def test_the_report_shows_the_days_revenue_in_its_table_chart_and_csv(page, stack, demo):
+    """The Reports page for today, read from the page: the table's revenue is what GET /reports/daily
+    answers, the chart draws the same figure, and the CSV downloaded through the page has it too."""
+    today = datetime.now(UTC).date().isoformat()
+    deadline = time.monotonic() + 60
+    while not _day_report(stack, today)["channels"]:  # the reporting queue catches up with the demo
+        assert time.monotonic() < deadline, "the demo's orders never reached the report"
+        time.sleep(0.5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_label("From (UTC day)").fill(today)
+    page.get_by_label("To (UTC day)").fill(today)
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Reports"
+    # Orders may still be arriving from earlier tests: compare the page with the JSON read on both sides of it.
+    for _attempt in range(20):
+        before = _day_report(stack, today)
+        page.reload()
+        currencies = [c["currency"] for c in before["totals"]["currencies"]]
+        shown = {currency: _revenue_cells(page, currency, today) for currency in currencies}
+        after = _day_report(stack, today)
+        if before == after:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the day's report kept changing")
+    assert currencies, after
+    assert shown == {currency: _revenue_by_channel(after, currency) for currency in currencies}
+
+    currency = currencies[0]
+    channel, revenue = next(iter(shown[currency].items()))
+    chart = page.locator(f"#chart-revenue-{currency}")
+    assert chart.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert currency in chart.get_attribute("alt")
+    svg = page.request.get(chart.evaluate("img => img.src"))
+    assert svg.status == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert f">{revenue}<" in svg.text() and "<script" not in svg.text()
+    accessible(page, "reports")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == f"report-{today}-to-{today}.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    row = next(r for r in rows if (r["date"], r["channel"], r["currency"]) == (today, channel, currency))
+    assert row["revenue"] == revenue
+
+    # The page as it opens: the last 7 UTC days up to today (the picture in the README is this one).
+    page.get_by_role("link", name="Reports").click()
+    assert (
+        page.get_by_label("From (UTC day)").input_value() == (date.fromisoformat(today) - timedelta(days=6)).isoformat()
+    )
+    assert page.get_by_label("To (UTC day)").input_value() == today
+    assert _revenue_cells(page, currency, today)[channel] == revenue
+    accessible(page, "reports-last-7-days")
+    page.screenshot(path=str(ARTIFACTS / "reports-last-7-days-top.png"))

@@ -35,6 +35,8 @@ REVIEWED = {
     ("layers/shared/hub/domain/lineage.py", "key"): "what a lineage entry says (ids and reasons)",
     # The console's own stylesheet, hashed for its Content-Security-Policy.
     ("layers/shared/hub/console/frame.py", "_css_hash"): "the console's stylesheet (a CSP hash)",
+    # A report chart's style element, hashed for the chart's own Content-Security-Policy.
+    ("layers/shared/hub/console/report_charts.py", "_finish"): "a chart's stylesheet (a CSP hash)",
 }
 
 

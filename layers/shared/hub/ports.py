@@ -773,6 +773,10 @@ class ReportStore(Protocol):
     def day(self, day: str) -> list[BucketRow]:
         """Every channel and currency's counters for one UTC day."""
 
+    def days(self, days: Sequence[str]) -> dict[str, list[BucketRow]]:
+        """Every channel and currency's counters for each of several UTC days (a day without any:
+        left out)."""
+
 
 # ------------------------------------------------------------------- resource fetch (BigCommerce)
 class ResourceCompleter(Protocol):

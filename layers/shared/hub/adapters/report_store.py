@@ -334,6 +334,13 @@ class DynamoReportStore:
             for item in items
         ]
 
+    def days(self, days: Sequence[str]) -> dict[str, list[BucketRow]]:
+        """One Query per day. Each day's counters are their own partition (`REPORT#DAY#<date>`,
+        which spreads a busy day's writes), so no single request reads a range; an index over days
+        would cost a write on every counter update of the order path, for a read a person makes now
+        and then (docs/console.md, "Reports"): a week is 7 Queries, the longest range 92."""
+        return {day: rows for day in days if (rows := self.day(day))}
+
     # ------------------------------------------------------------------ sent markers
     def sent(self, destination: str, order_id: str, what: str) -> SentMarker | None:
         item = self._items.get(

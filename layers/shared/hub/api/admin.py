@@ -197,8 +197,31 @@ def find_customer(sandbox: Sandbox, email: str) -> CustomerRecord:
 
 
 def get_daily_report(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    """GET /reports/daily?date=: one day's report; ?from=&to=: each day of a range, and the range's."""
     params = params or {}
-    return sandbox.reports.daily(_report_day(params.get("date")), params.get("channel") or None)
+    channel = params.get("channel") or None
+    if "from" in params or "to" in params:
+        if "date" in params:
+            raise BadRequestError("ask for one day (date=) or a range (from= and to=), not both")
+        first, last = report_range(params)
+        return sandbox.reports.between(first, last, channel)
+    return sandbox.reports.daily(_report_day(params.get("date")), channel)
+
+
+def report_range(params: Mapping[str, str]) -> tuple[date, date]:
+    """The `from` and `to` days of a report over a range (GET /reports/daily, the console's Reports):
+    both needed, each a UTC day; BadRequestError names the one wrong. The range's length is checked
+    by the report itself (ReportingService.between)."""
+    return report_end(params, "from"), report_end(params, "to")
+
+
+def report_end(params: Mapping[str, str], name: str) -> date:
+    """One end (`from` or `to`) of a report's range; BadRequestError naming it."""
+    example = "a UTC day written YYYY-MM-DD, e.g. from=2026-11-01&to=2026-11-30"
+    text = (params.get(name) or "").strip()
+    if not text:
+        raise BadRequestError(f"a range needs both ends: {name} must be {example}")
+    return _day(text, misspelt=f"{name} must be {example}", impossible=f"{name}: {text} is not a day of the calendar")
 
 
 def _report_day(raw: str | None) -> date:

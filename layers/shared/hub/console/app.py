@@ -15,6 +15,7 @@ import hub.console.pages
 import hub.console.stock_pages
 import hub.console.webhook_pages
 import hub.console.deadletter_pages
+import hub.console.report_pages
 import hub.console.customer_pages  # noqa: F401
 
 # isort: on

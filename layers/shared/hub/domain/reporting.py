@@ -26,9 +26,9 @@ Rules (docs/reporting.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ __all__ = [
     "ATTRIBUTED_REVENUE",
     "CHECKOUTS",
     "CHECKOUTS_COMPLETED",
+    "MAX_REPORT_DAYS",
     "MESSAGES_SENT",
     "NEW_CUSTOMER_ORDERS",
     "ORDERS",
@@ -67,7 +68,9 @@ __all__ = [
     "day_of",
     "difference",
     "facts_from_json",
+    "range_report",
     "refunded_total",
+    "report_days",
     "stamp",
 ]
 
@@ -504,6 +507,55 @@ def daily_report(
         "attribution_window_days": window_days,
         "channels": channels,
         "totals": _summary(selected, top) or empty,
+    }
+
+
+# A report over a range reads each day's items; as the orders list, a range spans at most 92 days.
+MAX_REPORT_DAYS = 92
+
+
+def report_days(first: date, last: date) -> list[date]:
+    """Every UTC day from `first` to `last`, both included; ValueError for a range backwards or
+    longer than MAX_REPORT_DAYS."""
+    if last < first:
+        raise ValueError("the range of days ends before it starts; write the earlier day first")
+    span = (last - first).days + 1
+    if span > MAX_REPORT_DAYS:
+        raise ValueError(f"a report spans at most {MAX_REPORT_DAYS} days; this range has {span}")
+    return [first + timedelta(days=n) for n in range(span)]
+
+
+def range_report(
+    first: date,
+    last: date,
+    rows_by_day: Mapping[str, Sequence[BucketRow]],
+    *,
+    window_days: int,
+    channel: str | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
+    """The report of every day from `first` to `last` (each as GET /reports/daily?date= answers it,
+    a day without events included, with no channels), and the whole range's `channels` and `totals`
+    figured from the range's counters summed, as one day's are: its AOV, conversion rate and top
+    SKUs are the range's own, not sums or averages of the days'."""
+    days = report_days(first, last)
+    reports = [
+        daily_report(
+            day.isoformat(), rows_by_day.get(day.isoformat(), ()), window_days=window_days, channel=channel, top=top
+        )
+        for day in days
+    ]
+    every = [row for day in days for row in rows_by_day.get(day.isoformat(), ())]
+    whole = daily_report(first.isoformat(), every, window_days=window_days, channel=channel, top=top)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "timezone": "UTC",
+        "channel": channel,
+        "attribution_window_days": window_days,
+        "days": reports,
+        "channels": whole["channels"],
+        "totals": whole["totals"],
     }
 
 

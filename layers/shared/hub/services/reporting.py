@@ -36,9 +36,11 @@ from hub.domain.reporting import (
     StoredFacts,
     daily_report,
     difference,
+    range_report,
+    report_days,
     stamp,
 )
-from hub.errors import ReportConflictError
+from hub.errors import BadRequestError, ReportConflictError
 from hub.events import (
     CheckoutStarted,
     HubEvent,
@@ -246,6 +248,16 @@ class ReportingService:
     def daily(self, day: date, channel: str | None = None) -> dict[str, Any]:
         rows = self._store.day(day.isoformat())
         return daily_report(day.isoformat(), rows, window_days=self._window(), channel=channel)
+
+    def between(self, first: date, last: date, channel: str | None = None) -> dict[str, Any]:
+        """The report of each day from `first` to `last` and of the whole range (range_report), read
+        in one go; a range backwards or over MAX_REPORT_DAYS is a BadRequestError saying so."""
+        try:
+            days = [day.isoformat() for day in report_days(first, last)]
+        except ValueError as exc:
+            raise BadRequestError(str(exc)) from exc
+        rows = self._store.days(days)
+        return range_report(first, last, rows, window_days=self._window(), channel=channel)
 
 
 def _upper(value: str | None) -> str | None:
