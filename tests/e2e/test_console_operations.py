@@ -24,8 +24,7 @@ import pytest
 import yaml
 
 from commerce_hub.local import LocalStack
-from tests.e2e import test_console
-from tests.e2e.test_console import accessible, sign_in
+from tests.e2e.console_browser import accessible, cells, sign_in
 from tests.e2e.test_customers import shopify_order
 from tests.e2e.test_recovery import settled
 from tests.e2e.test_storefront_intake import post
@@ -35,8 +34,6 @@ from tests.fulfilment_apis import EASYPOST_KEY, FakeApis
 from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
-
-browser = pytest.fixture(scope="module")(test_console.browser.__wrapped__)
 
 
 class RefusingCarrier(FakeApis):
@@ -78,20 +75,6 @@ def ops_stack(carrier: RefusingCarrier, tmp_path_factory) -> Iterator[LocalStack
 def http(ops_stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=ops_stack.url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture
-def page(browser, ops_stack):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def cells(page, selector: str) -> list[list[str]]:
-    return page.eval_on_selector_all(
-        selector, "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
-    )
 
 
 def test_correct_a_stock_level_in_the_form_and_see_it_change(page, ops_stack, http):
