@@ -110,6 +110,25 @@ def test_correct_a_stock_level_in_the_form_and_see_it_change(page, ops_stack, ht
     # The JSON the admin API serves says the same.
     assert http.get(f"/inventory/{sku}", headers=AUTH).json()["locations"]["wh-east"]["available"] == 3
 
+    # The correction in the SKU's history, read back from the page: channel_sync records each change
+    # from its StockLevelChanged, a moment after it is made.
+    def corrections() -> list[list[str]]:
+        page.reload()
+        return [row for row in cells(page, "#changes tbody tr[data-cause]") if row[2] == "correction"]
+
+    history = wait_for(lambda: len(rows := corrections()) == 2 and rows, what="both corrections in the history")
+    assert [row[1:] for row in history] == [
+        ["wh-east", "correction", "admin", "10", "3"],  # newest first: the form's
+        ["wh-east", "correction", "admin", "-", "10"],  # the first level, set through the API
+    ]
+    assert [
+        (c["cause"], c["before"], c["after"]) for c in http.get(f"/inventory/{sku}", headers=AUTH).json()["changes"]
+    ] == [
+        ("correction", 10, 3),
+        ("correction", None, 10),
+    ]
+    accessible(page, "stock-sku-history")
+
     page.get_by_role("link", name="All stock").click()
     row = page.locator(f'#stock tr[data-sku="{sku}"]')
     assert row.locator("td.available").inner_text() == "3" and row.locator("td.state").inner_text() == "low stock"

@@ -10,6 +10,7 @@ from hub.domain.lineage import LineageEntry, Step
 from hub.domain.order_search import OrderPage, OrderRow
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import SkuStock, StockLevel
+from hub.domain.stock_history import StockChange
 from hub.money import format_minor
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "order_row_view",
     "order_view",
     "sku_stock_view",
+    "stock_change_view",
 ]
 
 
@@ -136,6 +138,20 @@ def inventory_view(sku: str, levels: Mapping[str, StockLevel]) -> dict[str, Any]
         "locations": {
             loc: {"available": lvl.available, "reserved": lvl.reserved} for loc, lvl in sorted(levels.items())
         },
+    }
+
+
+def stock_change_view(change: StockChange) -> dict[str, Any]:
+    """One entry of GET /inventory/{sku}'s `changes`: a change to a location's available units."""
+    return {
+        "at": change.at.isoformat(),
+        "location": change.location,
+        "cause": change.cause.value,
+        "origin": change.origin,
+        "order_id": change.order_id,
+        "before": change.before,
+        "after": change.after,
+        "delta": change.delta,
     }
 
 
