@@ -61,7 +61,7 @@ def test_a_change_is_the_units_before_and_after_at_the_time_the_hub_made_it():
     assert change == StockChange(
         sku="MUG-ENAMEL-WHT",
         location="wh-east",
-        at=AT,  # not the order's time (occurred_at, an hour before)
+        at=AT,  # when the hub made it, not the order's time (occurred_at, an hour before)
         cause=ChangeCause.RESERVATION,
         origin="shopify",
         after=7,
@@ -83,13 +83,17 @@ def test_the_latest_changes_are_newest_first_and_a_redelivery_is_kept_once():
     other_sku = changed("inventory/set", "admin", 4, sku="TEE-ORGANIC-L", n=3)
     assert history.record([corrected, reserved, released, other_sku]) == 4
     assert history.record([reserved]) == 1  # redelivered: the same entry again
+    assert [c.cause for c in history.latest("MUG-ENAMEL-WHT", limit=1)] == [ChangeCause.RELEASE]
+    # A replayed placement publishes its reservation's event again: the same id, made anew (later);
+    # it is shown once, at the time it was first recorded.
+    assert history.record([reserved.model_copy(update={"received_at": AT + timedelta(hours=2)})]) == 1
+    assert len(log.items) == 5
     latest = history.latest("MUG-ENAMEL-WHT")
     assert [(c.cause, c.before, c.after) for c in latest] == [
         (ChangeCause.RELEASE, 7, 10),  # the cancellation shows as its own change
         (ChangeCause.RESERVATION, 10, 7),
         (ChangeCause.CORRECTION, None, 10),
     ]
-    assert [c.cause for c in history.latest("MUG-ENAMEL-WHT", limit=1)] == [ChangeCause.RELEASE]
 
 
 # --------------------------------------------------------------------------- channel_sync records them

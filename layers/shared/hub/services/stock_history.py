@@ -20,7 +20,7 @@ __all__ = ["StockHistory", "change_for"]
 def change_for(event: StockLevelChanged) -> StockChange:
     """The change an event announces. Its time is when the hub made the event, that is the change
     (`received_at`, kept in the event, so a redelivery gives the same entry), not the time of its
-    cause (an order placed an hour before it was reserved)."""
+    cause (an order placed on the storefront an hour before it reached the hub)."""
     data = event.data
     return StockChange(
         sku=data.sku,
@@ -48,4 +48,11 @@ class StockHistory:
         return len(changes)
 
     def latest(self, sku: str, limit: int = LATEST) -> list[StockChange]:
-        return self._log.latest(sku, limit)
+        """Newest first, each change once, at the time it was first recorded: a redelivered or
+        replayed cause (`commerce-hub replay`) publishes the same event again, same id, made anew,
+        and its second entry is not a second change."""
+        first: dict[tuple[str, str], StockChange] = {}
+        # Twice as many read, so that a few entries made again still leave `limit` changes.
+        for change in reversed(self._log.latest(sku, 2 * limit)):  # oldest first
+            first.setdefault((change.event_id or str(id(change)), change.location), change)
+        return sorted(first.values(), key=lambda c: c.at, reverse=True)[:limit]
