@@ -416,6 +416,12 @@ WHY: dict[tuple[str, str], str] = {
         "(and is not written for every delivery), so no write already made can carry the count"
     ),
     ("WebhookIntakeFunction", "dynamodb:BatchWriteItem"): "the delivery's lineage entries, in one request",
+    ("ChannelSyncFunction", "dynamodb:BatchWriteItem"): (
+        "the SKU's stock change history (docs/stock.md, change history): the changes of a batch of "
+        "StockLevelChanged in one request, off the order's path (channel_sync's own queue); added with the "
+        "history, instead of an item per reservation in stock_updates' transaction (which would put every order "
+        "of a hot SKU on one more partition and halve the reservations a transaction holds)"
+    ),
     ("StockUpdatesFunction", "dynamodb:GetItem"): (
         "the customer's data key, to open the sealed fields (once per customer per sandbox)"
     ),

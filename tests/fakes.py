@@ -13,6 +13,7 @@ from hub.domain.lineage import LineageEntry, in_time_order
 from hub.domain.order_search import OrderRow, placement_day
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
+from hub.domain.stock_history import StockChange
 from hub.errors import (
     AlreadyAppliedError,
     OrderConflictError,
@@ -215,6 +216,28 @@ class FakeLineageLog:
 
     def entries(self, order_id: str) -> list[LineageEntry]:
         return in_time_order(e for (o, _k), e in self.items.items() if o == order_id)
+
+
+class FakeStockHistoryLog:
+    """hub.adapters.stock_history.DynamoStockHistory in memory: changes by (sku, time, location,
+    event), so writing one again replaces it; `fail_next` makes the next append fail."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, datetime, str, str], StockChange] = {}
+        self.writes = 0
+        self.fail_next = False
+
+    def append(self, changes: Sequence[StockChange]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreError("stock history throttled")
+        self.writes += 1
+        for c in changes:
+            self.items[(c.sku, c.at, c.location, c.event_id)] = c
+
+    def latest(self, sku: str, limit: int) -> list[StockChange]:
+        mine = sorted((k, c) for k, c in self.items.items() if k[0] == sku)
+        return [c for _k, c in reversed(mine)][:limit]
 
 
 class FakeFailureLog:

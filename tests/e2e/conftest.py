@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from commerce_hub.local import LocalStack
+from tests.browser import ARTIFACTS, NoBrowserError, launch_options
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI_ROOT = Path(__file__).resolve().parent / "fixtures" / "mini_stack"
@@ -58,3 +59,29 @@ def http(stack: LocalStack) -> Iterator[httpx.Client]:
 def mini_http(mini_stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=mini_stack.url, timeout=30) as client:
         yield client
+
+
+# The console's browser tests (test_console*.py; their helpers are in console_browser.py).
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium driven by Playwright; a run without it fails saying how to install it."""
+    try:
+        options = launch_options()
+    except NoBrowserError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**options)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page in a browser context of its own (no cookie carried from another test)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()

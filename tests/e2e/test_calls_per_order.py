@@ -28,6 +28,8 @@ QUIET = 0.5
 
 PINNED = {
     "paid_order": {
+        # The reservation's StockLevelChanged, kept in the SKU's change history (docs/stock.md).
+        "ChannelSyncFunction": {"dynamodb:BatchWriteItem": 1},
         "CrmUpsertFunction": {
             "dynamodb:GetItem": 1,
             "dynamodb:Query": 2,

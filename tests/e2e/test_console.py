@@ -14,7 +14,6 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -23,29 +22,13 @@ import pytest
 
 from commerce_hub.client import sign_delivery
 from commerce_hub.demo import Scenario, order_payload
-from tests.browser import ARTIFACTS, NoBrowserError, launch_options
+from tests.browser import ARTIFACTS
 
-from .conftest import API_TOKEN, AUTH
+from .conftest import AUTH, browser  # noqa: F401 (browser: kept importable from here)
+from .console_browser import accessible, sign_in
 from .test_cli_commands import run_cli
 
 pytestmark = pytest.mark.e2e
-
-SERIOUS = ("serious", "critical")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        options = launch_options()
-    except NoBrowserError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(**options)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,30 +37,6 @@ def demo(stack) -> str:
     result = run_cli(stack, "demo")
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def sign_in(page, stack, token=API_TOKEN):
-    page.goto(f"{stack.url}/console/login")
-    page.get_by_label("Console token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def accessible(page, name: str) -> None:
-    """No axe-core violation of serious or critical impact; a screenshot either way."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    violations = Axe().run(page).response["violations"]
-    serious = [(v["id"], v["impact"], len(v["nodes"])) for v in violations if v.get("impact") in SERIOUS]
-    assert serious == [], f"{name}: {serious}"
 
 
 def order_rows(page) -> list[dict[str, str]]:

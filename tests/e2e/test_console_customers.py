@@ -22,7 +22,8 @@ from tests.e2e.test_marketing import customer, post, scheduled
 from tests.e2e.waiting import wait_for
 
 from .conftest import AUTH
-from .test_console import accessible, browser, demo, page, sign_in  # noqa: F401 (fixtures)
+from .console_browser import accessible, sign_in
+from .test_console import demo  # noqa: F401 (the demo fixture, run once on the shared stack)
 
 pytestmark = pytest.mark.e2e
 

@@ -1,13 +1,15 @@
 """The console's stock and dead-letters pages in a real browser (Playwright, Debian's headless
-Chromium) over a local stack of this module's own, whose configuration sends customer profiles to
-HubSpot, played by the refusing fake of tests/e2e/test_recovery.py on 127.0.0.1.
+Chromium) over a local stack of this module's own, whose configuration buys labels from EasyPost,
+played by the fake of tests/fulfilment_apis.py on 127.0.0.1, told here to refuse every shipment.
 
-A stock level is corrected in the form and read back from the page; a customer's order is
-refused by the "broken" CRM until its records dead-letter, they are found on the dead-letters page
-with their reason, the CRM is "fixed", the queue is redriven with the page's button, and the
-order's records go through. Every page is checked with axe-core and screenshotted under
-build/test-artifacts/console/. The order is events/payloads/shopify_orders_create.json (Shopify's
-orders/create sample), renumbered, as in tests/e2e/test_recovery.py.
+A stock level is corrected in the form and read back from the page; a paid order is routed, its
+label refused by the "broken" carrier until the record dead-letters, which is found on the
+dead-letters page with its reason and its order; the carrier is "fixed", the queue is redriven with
+the page's button, and the order's page shows it shipped with its tracking link. Every page is
+checked with axe-core and screenshotted under build/test-artifacts/console/. The order is
+events/payloads/shopify_orders_create.json (Shopify's orders/create sample), renumbered, as in
+tests/e2e/test_recovery.py; the refusal is EasyPost's error body (422 with `error.code`, "Errors"
+in EasyPost's API reference).
 """
 
 from __future__ import annotations
@@ -15,40 +17,57 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 
 from commerce_hub.local import LocalStack
-from tests.e2e import test_console
-from tests.e2e.test_console import accessible, sign_in
-from tests.e2e.test_customers import HUBSPOT_TOKEN, shopify_order
-from tests.e2e.test_recovery import RefusingHubSpot, settled
+from tests.e2e.console_browser import accessible, cells, sign_in
+from tests.e2e.test_customers import shopify_order
+from tests.e2e.test_recovery import settled
 from tests.e2e.test_storefront_intake import post
 from tests.e2e.waiting import wait_for
+from tests.fulfilment_apis import EASYPOST_KEY, FakeApis
 
 from .conftest import AUTH, ROOT, _environment
 
 pytestmark = pytest.mark.e2e
 
-browser = pytest.fixture(scope="module")(test_console.browser.__wrapped__)
+
+class RefusingCarrier(FakeApis):
+    """The EasyPost fake, answering 422 to every shipment it is asked to create while `refusing`."""
+
+    refusing = False
+
+    def _easypost(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if self.refusing and method == "POST" and path.rstrip("/") == "/v2/shipments":
+            return 422, {"error": {"code": "SHIPMENT.INVALID_PARAMS", "message": "Unable to create shipment.",
+                                   "errors": []}}  # fmt: skip
+        return super()._easypost(method, path, body)
 
 
 @pytest.fixture(scope="module")
-def hubspot() -> RefusingHubSpot:
-    return RefusingHubSpot()
+def carrier() -> RefusingCarrier:
+    return RefusingCarrier()
 
 
 @pytest.fixture(scope="module")
-def ops_stack(hubspot: RefusingHubSpot, tmp_path_factory) -> Iterator[LocalStack]:
-    with hubspot.serve() as api_url:
+def ops_stack(carrier: RefusingCarrier, tmp_path_factory) -> Iterator[LocalStack]:
+    with carrier.serve() as api_url:
         document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
-        document["crm"] = {"provider": "hubspot", "api_url": api_url}
+        document["carrier"] = {
+            "provider": "easypost",
+            "api_url": api_url,
+            "service_level": {"max_days": 3},
+            "from_address": {"name": "Ada Goods", "street1": "9 Dock St", "city": "Newark", "state": "NJ",
+                             "zip": "07102", "country": "US"},
+        }  # fmt: skip
         config = tmp_path_factory.mktemp("config") / "console-operations.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
-            running.put_secrets({**running.secrets, "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN})
+            running.put_secrets({**running.secrets, "EASYPOST_API_KEY": EASYPOST_KEY})
             yield running
 
 
@@ -56,20 +75,6 @@ def ops_stack(hubspot: RefusingHubSpot, tmp_path_factory) -> Iterator[LocalStack
 def http(ops_stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=ops_stack.url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture
-def page(browser, ops_stack):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def cells(page, selector: str) -> list[list[str]]:
-    return page.eval_on_selector_all(
-        selector, "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
-    )
 
 
 def test_correct_a_stock_level_in_the_form_and_see_it_change(page, ops_stack, http):
@@ -105,61 +110,92 @@ def test_correct_a_stock_level_in_the_form_and_see_it_change(page, ops_stack, ht
     # The JSON the admin API serves says the same.
     assert http.get(f"/inventory/{sku}", headers=AUTH).json()["locations"]["wh-east"]["available"] == 3
 
+    # The correction in the SKU's history, read back from the page: channel_sync records each change
+    # from its StockLevelChanged, a moment after it is made.
+    def corrections() -> list[list[str]]:
+        page.reload()
+        return [row for row in cells(page, "#changes tbody tr[data-cause]") if row[2] == "correction"]
+
+    history = wait_for(lambda: len(rows := corrections()) == 2 and rows, what="both corrections in the history")
+    assert [row[1:] for row in history] == [
+        ["wh-east", "correction", "admin", "10", "3"],  # newest first: the form's
+        ["wh-east", "correction", "admin", "-", "10"],  # the first level, set through the API
+    ]
+    assert [
+        (c["cause"], c["before"], c["after"]) for c in http.get(f"/inventory/{sku}", headers=AUTH).json()["changes"]
+    ] == [
+        ("correction", 10, 3),
+        ("correction", None, 10),
+    ]
+    accessible(page, "stock-sku-history")
+
     page.get_by_role("link", name="All stock").click()
     row = page.locator(f'#stock tr[data-sku="{sku}"]')
     assert row.locator("td.available").inner_text() == "3" and row.locator("td.state").inner_text() == "low stock"
 
 
-def test_a_dead_letter_is_seen_with_its_reason_redriven_and_its_order_goes_through(page, ops_stack, http, hubspot):
+def test_a_dead_letter_is_seen_with_its_reason_redriven_and_its_order_completes(page, ops_stack, http, carrier):
     order_number = int(time.time() * 1000) % 10**12
     order_id = f"shopify:{order_number}"
     email = f"console.dead.letter.{uuid.uuid4().hex[:8]}@example.com"
     for sku in ("MUG-ENAMEL-WHT", "TEE-ORGANIC-L"):  # the sample's lines, so the order is paid, not held
         response = http.put(f"/inventory/{sku}", json={"location": "wh-east", "available": 50}, headers=AUTH)
         assert response.status_code == 200, response.text
-    hubspot.refusing = True  # the downstream is broken
+    carrier.refusing = True  # the carrier is broken: no shipment, so no label
     placed = post(http, ops_stack, "shopify", shopify_order(order_number, email), topic="orders/create")
     assert placed.status_code == 200 and placed.json()["status"] == "accepted", placed.text
 
     sign_in(page, ops_stack)
     page.get_by_role("link", name="Dead letters").click()
 
-    def crm_waiting() -> bool:
+    def routing_waiting() -> bool:
         page.reload()
-        return page.locator('#queues tr[data-queue="crm"] td.messages').inner_text() != "0"
+        return page.locator('#queues tr[data-queue="routing"] td.messages').inner_text() != "0"
 
-    wait_for(crm_waiting, seconds=120, what="the refused records in the crm dead-letter queue")
-    crm = page.locator('#queues tr[data-queue="crm"]')
-    assert "HubSpotError" in crm.locator("td.reason").inner_text()
+    wait_for(routing_waiting, seconds=120, what="the refused label in the routing dead-letter queue")
+    routing = page.locator('#queues tr[data-queue="routing"]')
+    assert "EasyPost create shipment" in routing.locator("td.reason").inner_text()
     accessible(page, "dead-letters")
 
-    crm.get_by_role("link", name="crm").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Dead letters: crm"
+    # Routed but not labelled: the order stops at fulfilling, its fulfilment waiting for a label.
+    assert http.get(f"/orders/{order_id}", headers=AUTH).json()["status"] == "fulfilling"
+
+    routing.get_by_role("link", name="routing").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Dead letters: routing"
     rows = [r for r in cells(page, "#messages tbody tr") if r[1] == order_id]
-    assert rows, "the order's records are listed with their order"
+    assert rows, "the order's label work is listed with its order"
     for _message, _order, _event, _age, attempts, reason in rows:
-        assert attempts == "5" and reason.startswith("HubSpotError: ") and "HTTP 400" in reason
+        assert attempts == "5" and "EasyPost create shipment" in reason and "422" in reason, reason
     assert email not in page.content()  # reasons name fields and statuses, never a customer's values
     accessible(page, "dead-letter-queue")
-    assert hubspot.contacts(email) == []
+    assert carrier.seen("POST", "/v2/shipments/") == []  # nothing was bought
 
-    hubspot.refusing = False  # the downstream is fixed
-    page.get_by_role("button", name="Redrive every message of crm").click()
+    carrier.refusing = False  # the carrier is fixed
+    page.get_by_role("button", name="Redrive every message of routing").click()
     status = page.get_by_role("status").inner_text()
-    assert status.startswith("Moved ") and "of crm back" in status, status
-    moved = int(status.split()[1])
-    assert moved >= len(rows)
+    assert status.startswith("Moved ") and "of routing back" in status, status
+    assert int(status.split()[1]) >= 1
 
-    wait_for(lambda: hubspot.contacts(email), what="the redriven records' contact in HubSpot")
+    shipped = wait_for(
+        lambda: (o := http.get(f"/orders/{order_id}", headers=AUTH).json()).get("status") == "shipped" and o,
+        seconds=60,
+        what="the redriven order shipped",
+    )
     wait_for(lambda: settled(ops_stack), what="the queues to settle")
     page.reload()
-    assert page.locator('#queues tr[data-queue="crm"] td.messages').inner_text() == "0"
+    assert page.locator('#queues tr[data-queue="routing"] td.messages').inner_text() == "0"
 
-    # The order, on its page: paid and reserved, as the API serves it, its records through to the CRM.
+    # The order, on its page: complete, as far as the hub takes it: shipped with its label's tracking.
     page.goto(f"{ops_stack.url}/console/orders/{order_id.replace(':', '%3A')}")
-    served = http.get(f"/orders/{order_id}", headers=AUTH).json()
     assert page.locator("#order-id").inner_text() == order_id
-    # Paid, reserved, and on to fulfilment (this stack has no carrier, so its fulfilment waits for a label).
-    assert served["status"] in ("paid", "fulfilling"), served["status"]
-    assert page.locator("#order-status").inner_text() == served["status"].replace("_", " ")
+    assert page.locator("#order-status").inner_text() == "shipped"
+    (fulfilment,) = shipped["fulfilments"]
+    fulfilments = page.get_by_role("table", name="Fulfilments")
+    ((location, state, carrier_service, tracking, _shipped_at),) = cells(
+        page, "table[aria-labelledby=fulfilments-h] tbody tr"
+    )
+    assert (location, state, carrier_service) == ("wh-east", "shipped", "USPS Priority")
+    assert tracking == fulfilment["tracking_number"] and tracking.startswith("9400E2E")
+    link = fulfilments.get_by_role("link", name=tracking)
+    assert link.get_attribute("href") == fulfilment["tracking_url"]
     accessible(page, "dead-letter-order")

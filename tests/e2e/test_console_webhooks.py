@@ -16,7 +16,7 @@ import pytest
 from commerce_hub.client import sign_delivery
 from commerce_hub.demo import Scenario, order_payload
 
-from .test_console import accessible, browser, page, sign_in  # noqa: F401  (fixtures, shared)
+from .console_browser import accessible, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def shopify_row(opened) -> dict[str, object]:
     )
 
 
-def test_a_good_a_duplicate_and_a_forged_delivery_show_on_the_webhooks_page(page, stack):  # noqa: F811
+def test_a_good_a_duplicate_and_a_forged_delivery_show_on_the_webhooks_page(page, stack):
     sign_in(page, stack)
     page.get_by_role("link", name="Webhooks").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Webhooks"

@@ -131,3 +131,32 @@ def test_the_stock_pages_show_levels_and_the_form_corrects_one(aws, admin, conso
 
     missing = console.lambda_handler(http("GET", "/console/stock/NO-SUCH-SKU", cookies=cookies), context)
     assert missing["statusCode"] == 404
+
+
+def test_a_skus_page_shows_its_latest_changes_and_where_each_came_from(aws, admin, console, context, load_function):
+    """A correction, then an order's reservation (events/stock_updates_order_placed.json, Shopify's
+    orders/create sample as the hub records it), recorded by channel_sync from their events."""
+    from tests.functional.test_stock_sync import run
+
+    set_level(admin, context, "MUG-ENAMEL-WHT", "wh-east", 40)
+    set_level(admin, context, "TEE-ORGANIC-L", "wh-east", 40)
+    cookies = set_cookies(sign_in(console, context))
+    page = console.lambda_handler(http("GET", "/console/stock/MUG-ENAMEL-WHT", cookies=cookies), context)
+    assert "No change recorded in the last 30 days" in page["body"]  # not recorded yet: channel_sync has not run
+
+    stock_updates = load_function("stock_updates")
+    assert stock_updates.lambda_handler(event("stock_updates_order_placed.json"), context) == {"batchItemFailures": []}
+    assert run(aws, load_function("channel_sync"), "ChannelSyncQueue") == []
+
+    page = console.lambda_handler(http("GET", "/console/stock/MUG-ENAMEL-WHT", cookies=cookies), context)
+    assert page["statusCode"] == 200
+    rows = [re.sub(r"\s+", " ", row) for row in re.findall(r'<tr data-cause="[^"]+">(.*?)</tr>', page["body"], re.S)]
+    assert len(rows) == 2, rows
+    reserved, corrected = rows  # newest first
+    assert '<td class="cause">reserved by an order</td>' in reserved
+    assert (
+        '<a href="/console/orders/shopify%3A820982911946154508">shopify:820982911946154508</a>' in reserved
+    )  # the order, linked to its page
+    assert '<td class="num before">40</td>' in reserved and '<td class="num after">38</td>' in reserved
+    assert '<td class="cause">correction</td>' in corrected and '<td class="origin">admin</td>' in corrected
+    assert '<td class="num before">-</td>' in corrected and '<td class="num after">40</td>' in corrected

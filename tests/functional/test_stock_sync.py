@@ -363,3 +363,55 @@ def test_a_push_that_keeps_failing_is_retried_then_dead_lettered(hub, fns, store
     sqs.send_message(QueueUrl=hub.queue_url("ChannelSyncQueue"), MessageBody=dead["Body"])
     assert run(hub, fns["channel_sync"], "ChannelSyncQueue") == []
     assert storefronts.of("woocommerce")[-1].body == {"manage_stock": True, "stock_quantity": 6}
+
+
+# ----------------------------------------------------------------------------------- change history
+def get_inventory(admin, context, sku: str) -> dict[str, Any]:
+    ev = event("admin_api_get_inventory.json")
+    ev["rawPath"] = f"/inventory/{sku}"
+    ev["requestContext"]["http"]["path"] = ev["rawPath"]
+    ev["pathParameters"] = {"sku": sku}
+    response = admin.lambda_handler(ev, context)
+    assert response["statusCode"] == 200, response["body"]
+    return json.loads(response["body"])
+
+
+def test_every_change_is_kept_with_its_cause_and_get_inventory_lists_the_latest(hub, fns, storefronts, context,
+                                                                                 load_function):  # fmt: skip
+    """A correction, an order's reservation (events/stock_updates_order_placed.json, Shopify's
+    orders/create sample as the hub records it) and the order's cancellation (Shopify's
+    orders/cancelled sample, events/webhook_intake_shopify_orders_cancelled.json), each recorded
+    by channel_sync from its StockLevelChanged."""
+    set_level(fns["admin_api"], context, "MUG-ENAMEL-WHT", "wh-east", 10)
+    set_level(fns["admin_api"], context, "TEE-ORGANIC-L", "wh-east", 10)
+    settle(hub, fns)
+    assert fns["stock_updates"].lambda_handler(event("stock_updates_order_placed.json"), context) == {
+        "batchItemFailures": []
+    }
+    settle(hub, fns)
+    assert level(hub, "MUG-ENAMEL-WHT", "wh-east") == (8, 2)
+    deliver(fns, "webhook_intake_shopify_orders_cancelled.json")
+    assert run(hub, load_function("payment_confirmation"), "PaymentsQueue") == []
+    settle(hub, fns)
+    assert level(hub, "MUG-ENAMEL-WHT", "wh-east") == (10, 0)
+
+    body = get_inventory(fns["admin_api"], context, "MUG-ENAMEL-WHT")
+    assert body["available"] == 10  # the levels as before: `changes` is added beside them
+    order = "shopify:820982911946154508"
+    assert [(c["cause"], c["location"], c["origin"], c["order_id"], c["before"], c["after"], c["delta"])
+            for c in body["changes"]] == [
+        ("release", "wh-east", "shopify", order, 8, 10, 2),  # the cancellation, a change of its own
+        ("reservation", "wh-east", "shopify", order, 10, 8, -2),
+        ("correction", "wh-east", "admin", None, None, 10, None),
+    ]  # fmt: skip
+    times = [c["at"] for c in body["changes"]]
+    assert times == sorted(times, reverse=True)  # newest first
+
+    # One item per change, in the SKU's own partition, expiring after 30 days (the table's TTL).
+    items = boto3.client("dynamodb").query(
+        TableName=hub.resources["HubTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "STOCKLOG#MUG-ENAMEL-WHT"}},
+    )["Items"]
+    assert len(items) == 3
+    assert all(29 * 86400 < int(i["expires_at"]["N"]) - time.time() <= 30 * 86400 for i in items)

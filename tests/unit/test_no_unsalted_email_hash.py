@@ -33,6 +33,8 @@ REVIEWED = {
     ("layers/shared/hub/adapters/report_store.py", "_counter_key"): "a SKU, to pick a counter shard",
     # A lineage entry's sort key: ids, vendor names and reasons, which never hold personal data.
     ("layers/shared/hub/domain/lineage.py", "key"): "what a lineage entry says (ids and reasons)",
+    # A stock change's sort key: a hub event id and a location id, never personal data.
+    ("layers/shared/hub/adapters/stock_history.py", "change_key"): "a stock change's event id and location",
     # The console's own stylesheet, hashed for its Content-Security-Policy.
     ("layers/shared/hub/console/frame.py", "_css_hash"): "the console's stylesheet (a CSP hash)",
     # A report chart's style element, hashed for the chart's own Content-Security-Policy.

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hub.services.reporting import ReportingService
     from hub.services.resource_fetch import ResourceFetchService
     from hub.services.stock import StockService
+    from hub.services.stock_history import StockHistory
     from hub.services.stock_list import StockList
     from hub.services.webhook_activity import WebhookActivity
     from hub.settings import Settings
@@ -423,6 +424,13 @@ class Sandbox:
             self.config,
             lineage=self.lineage,
         )
+
+    @cached_property
+    def stock_history(self) -> StockHistory:
+        from hub.adapters.stock_history import DynamoStockHistory
+        from hub.services.stock_history import StockHistory
+
+        return StockHistory(DynamoStockHistory(self.dynamodb, self.settings.table))
 
     # ------------------------------------------------------------------ intake and its sources
     @cached_property

@@ -27,6 +27,7 @@ from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
+from hub.domain.stock_history import StockChange
 from hub.domain.sync import PlatformIds, StockPush, SyncState
 from hub.domain.webhook_activity import HourCounts, Outcome, Refusal
 from hub.events import HubEvent, ResourceFetchRequested
@@ -79,6 +80,7 @@ __all__ = [
     "Schedules",
     "SentMarkers",
     "ShipmentStore",
+    "StockHistoryLog",
     "StockLedger",
     "StockPusher",
     "StockPushers",
@@ -199,6 +201,17 @@ class LineageLog(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------- stock
+class StockHistoryLog(Protocol):
+    """Where each SKU's stock changes are kept (hub.domain.stock_history): appends, read newest first."""
+
+    def append(self, changes: Sequence[StockChange]) -> None:
+        """Keep the changes (one write for up to 25); writing one again replaces it. StoreError when
+        they could not be kept."""
+
+    def latest(self, sku: str, limit: int) -> list[StockChange]:
+        """The SKU's `limit` newest changes, newest first (one read)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LevelWritten:
     previous: StockLevel | None  # the row before the write (None: the first level of that location)

@@ -11,6 +11,7 @@ from hub.domain.marketing import SentMessage
 from hub.domain.order_search import OrderPage, OrderRow
 from hub.domain.orders import Fulfilment, Order, PaymentRecord
 from hub.domain.stock import SkuStock, StockLevel
+from hub.domain.stock_history import StockChange
 from hub.money import format_minor
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "order_row_view",
     "order_view",
     "sku_stock_view",
+    "stock_change_view",
 ]
 
 
@@ -138,6 +140,20 @@ def inventory_view(sku: str, levels: Mapping[str, StockLevel]) -> dict[str, Any]
         "locations": {
             loc: {"available": lvl.available, "reserved": lvl.reserved} for loc, lvl in sorted(levels.items())
         },
+    }
+
+
+def stock_change_view(change: StockChange) -> dict[str, Any]:
+    """One entry of GET /inventory/{sku}'s `changes`: a change to a location's available units."""
+    return {
+        "at": change.at.isoformat(),
+        "location": change.location,
+        "cause": change.cause.value,
+        "origin": change.origin,
+        "order_id": change.order_id,
+        "before": change.before,
+        "after": change.after,
+        "delta": change.delta,
     }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "REPORT",
     "SHIPMENT",
     "SKU",
+    "STOCKLOG",
     "SYNC",
     "TRACKING",
     "WEBHOOKS",
@@ -52,6 +53,8 @@ ORDER = Prefix("ORDER#")
 SKU = Prefix("SKU#")
 CHANNEL = Prefix("CHANNEL#")
 SYNC = Prefix("SYNC#")
+# Each SKU's stock changes (stock_history), apart from its levels so reading levels never reads them.
+STOCKLOG = Prefix("STOCKLOG#")
 # The orders-by-day index's partitions (order_index): written on the order item, never a table pk.
 ORDERDAY = Prefix("ORDERDAY#")
 # Customers and privacy (customers, contacts, data_keys)
@@ -85,6 +88,7 @@ PARTITIONS: tuple[Prefix, ...] = (
     SKU,
     CHANNEL,
     SYNC,
+    STOCKLOG,
     ORDERDAY,
     CUSTOMER,
     CUSTORDER,

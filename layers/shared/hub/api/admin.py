@@ -23,7 +23,15 @@ from hub.errors import BadRequestError, NotFoundError
 from hub.observability import logger
 from hub.services.customer_lookup import CustomerRecord
 from hub.services.stock_list import decode_cursor, encode_cursor
-from hub.views import customer_view, inventory_view, lineage_view, order_page_view, order_view, sku_stock_view
+from hub.views import (
+    customer_view,
+    inventory_view,
+    lineage_view,
+    order_page_view,
+    order_view,
+    sku_stock_view,
+    stock_change_view,
+)
 
 if TYPE_CHECKING:
     from hub.bootstrap import Sandbox
@@ -158,7 +166,8 @@ def get_inventory(sandbox: Sandbox, sku: str) -> dict:
     levels = sandbox.ledger.levels_for(sku)
     if not levels:
         raise NotFoundError(f"no stock is recorded for SKU '{sku}'; set it with PUT /inventory/{sku}")
-    return inventory_view(sku, levels)
+    # The latest changes, newest first (docs/stock.md, change history): one more read of its own partition.
+    return {**inventory_view(sku, levels), "changes": [stock_change_view(c) for c in sandbox.stock_history.latest(sku)]}
 
 
 def inventory_page(sandbox: Sandbox, cursor: str | None) -> StockPage:

@@ -1,6 +1,7 @@
 """The console's stock pages: every SKU with its available and reserved units per location, low
 stock marked (the configured low_stock_threshold), a page at a time; a SKU's page with its levels,
-who last set each one and when, and a correction form doing what `PUT /inventory/{sku}` does.
+who last set each one and when, its latest changes and where each came from (an order, a storefront's
+level, a correction), and a correction form doing what `PUT /inventory/{sku}` does.
 
 They read and write through hub.api.admin, like GET /inventory and PUT /inventory/{sku}.
 """
@@ -13,6 +14,7 @@ from urllib.parse import quote, unquote
 
 from hub.api import admin
 from hub.console.frame import PREFIX, Request, Response, page, redirect, render
+from hub.domain.stock_history import HISTORY_DAYS, ChangeCause
 from hub.errors import NotFoundError, RefusedError
 from hub.services.stock_list import PAGE_SIZE, encode_cursor
 
@@ -22,6 +24,13 @@ if TYPE_CHECKING:
 __all__ = ["stock", "stock_sku"]
 
 _UNITS = re.compile(r"\d{1,9}")
+# How the changes table names each cause.
+_CAUSES = {
+    ChangeCause.RESERVATION.value: "reserved by an order",
+    ChangeCause.RELEASE.value: "released by an order",
+    ChangeCause.STOREFRONT.value: "storefront level",
+    ChangeCause.CORRECTION.value: "correction",
+}
 
 
 @page("stock", nav="Stock")
@@ -71,6 +80,9 @@ def stock_sku(sandbox: Sandbox, request: Request, sku: str) -> Response:
         title=f"Stock: {sku}",
         sku=sku,
         levels=[levels[loc] for loc in sorted(levels)],
+        changes=sandbox.stock_history.latest(sku),
+        change_causes=_CAUSES,
+        history_days=HISTORY_DAYS,
         available=available,
         reserved=sum(level.reserved for level in levels.values()),
         low=available <= config.low_stock_threshold,
