@@ -7,6 +7,7 @@ Shopify's webhook reference), signed with the test secret or with a wrong one.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -153,3 +154,22 @@ def test_a_count_that_cannot_be_written_changes_no_answer(counted):
     with pytest.raises(SignatureError):
         service.receive("shopify", WebhookRequest(request().headers, b'{"other": 1}'))
     assert log.buckets == {}
+
+
+def test_a_webhook_is_counted_once_while_its_lineage_is_written_and_a_reconcilers_find_not_at_all(counted):
+    service, log, _, _ = counted
+    threads: list[str] = []
+
+    class Lineage:
+        def delivery(self, *_args: object, **_kwargs: object) -> None:
+            threads.append(threading.current_thread().name)
+
+    service._lineage = Lineage()
+    result = service.receive("shopify", request())
+    assert result.status == "accepted"
+    assert log.buckets[("shopify", "2026-12-06T13")].counts == {"accepted": 1}  # written before the answer
+    assert threads == [threading.current_thread().name]  # the lineage on the request's own thread
+
+    delivery = service._parse(service._source("shopify"), request())  # the same change, read back
+    assert service.publish("shopify", delivery, via="reconciler").status == "duplicate"
+    assert log.buckets[("shopify", "2026-12-06T13")].counts == {"accepted": 1}  # a reconciler's find is no delivery
