@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -165,7 +165,7 @@ class IntakeService:
         published once)."""
         ids = [e.event_id for e in delivery.events]
         published = self._deliveries.publish_once(delivery.dedupe_key, delivery.events)
-        outcome: Outcome = "accepted" if published else "duplicate"
+        outcome: Literal["accepted", "duplicate"] = "accepted" if published else "duplicate"
         # A webhook's count is written while its lineage is: two writes side by side, so counting
         # adds no wait to the sender's answer (a reconciler's find is no delivery, and not counted).
         webhook = via == "webhook" and self._activity is not None
