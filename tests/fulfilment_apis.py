@@ -21,6 +21,17 @@ EASYPOST_KEY = "EZTK-e2e-key"
 WOO_KEY, WOO_SECRET = "ck_e2e", "cs_e2e"
 
 
+def easypost_carrier(api_url: str) -> dict:
+    """The configuration's `carrier` section buying labels from the EasyPost fake at `api_url`."""
+    return {
+        "provider": "easypost",
+        "api_url": api_url,
+        "service_level": {"max_days": 3},
+        "from_address": {"name": "Ada Goods", "street1": "9 Dock St", "city": "Newark", "state": "NJ",
+                         "zip": "07102", "country": "US"},
+    }  # fmt: skip
+
+
 @dataclass
 class Seen:
     method: str

@@ -29,7 +29,7 @@ from tests.e2e.test_customers import shopify_order
 from tests.e2e.test_recovery import settled
 from tests.e2e.test_storefront_intake import post
 from tests.e2e.waiting import wait_for
-from tests.fulfilment_apis import EASYPOST_KEY, FakeApis
+from tests.fulfilment_apis import EASYPOST_KEY, FakeApis, easypost_carrier
 
 from .conftest import AUTH, ROOT, _environment
 
@@ -57,13 +57,7 @@ def carrier() -> RefusingCarrier:
 def ops_stack(carrier: RefusingCarrier, tmp_path_factory) -> Iterator[LocalStack]:
     with carrier.serve() as api_url:
         document = yaml.safe_load((ROOT / "config" / "local.yaml").read_text())
-        document["carrier"] = {
-            "provider": "easypost",
-            "api_url": api_url,
-            "service_level": {"max_days": 3},
-            "from_address": {"name": "Ada Goods", "street1": "9 Dock St", "city": "Newark", "state": "NJ",
-                             "zip": "07102", "country": "US"},
-        }  # fmt: skip
+        document["carrier"] = easypost_carrier(api_url)
         config = tmp_path_factory.mktemp("config") / "console-operations.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:

@@ -22,7 +22,7 @@ from commerce_hub.cli import main as cli
 from commerce_hub.local import LocalStack
 from commerce_hub.signing import sign_delivery
 from tests.e2e.waiting import wait_for
-from tests.fulfilment_apis import EASYPOST_KEY, WOO_KEY, WOO_SECRET, FakeApis
+from tests.fulfilment_apis import EASYPOST_KEY, WOO_KEY, WOO_SECRET, FakeApis, easypost_carrier
 from tests.shopify_fake import FakeShopifyOrders
 from tests.stock_fakes import SHOPIFY_TOKEN, FakeStorefronts
 
@@ -80,13 +80,7 @@ def carrier_stack(apis, tmp_path_factory) -> Iterator[LocalStack]:
             "api_url": api_url,
             "locations": {"71234567890": "wh-east", "71234567891": "wh-west"},
         }
-        document["carrier"] = {
-            "provider": "easypost",
-            "api_url": api_url,
-            "service_level": {"max_days": 3},
-            "from_address": {"name": "Ada Goods", "street1": "9 Dock St", "city": "Newark", "state": "NJ",
-                             "zip": "07102", "country": "US"},
-        }  # fmt: skip
+        document["carrier"] = easypost_carrier(api_url)
         config = tmp_path_factory.mktemp("config") / "fulfilment.yaml"
         config.write_text(yaml.safe_dump(document, sort_keys=False))
         with LocalStack(ROOT, http_port=0, aws_port=0, env=_environment(HUB_CONFIG=str(config))) as running:
