@@ -410,12 +410,14 @@ WHY: dict[tuple[str, str], str] = {
         "has none yet; a known one is cached by the sandbox)"
     ),
     ("WebhookIntakeFunction", "dynamodb:UpdateItem"): (
-        "the idempotency record completed with the answer once PutEvents succeeded; and the delivery counted "
-        "for the console's webhooks page (ADD to its source's hourly item, WEBHOOKS#): the idempotency record is "
-        "in a table of its own, kept by Powertools, and the lineage's BatchWriteItem can only put whole items "
-        "(and is not written for every delivery), so no write already made can carry the count"
+        "the idempotency record completed with the answer once PutEvents succeeded (the table of Powertools); "
+        "a delivery that names no order (a carrier's tracking update) is also counted for the console's "
+        "webhooks page by one ADD to its source's hourly item (WEBHOOKS#)"
     ),
-    ("WebhookIntakeFunction", "dynamodb:BatchWriteItem"): "the delivery's lineage entries, in one request",
+    ("WebhookIntakeFunction", "dynamodb:BatchWriteItem"): (
+        "the delivery's lineage entries, and its count for the console's webhooks page (an item of its own, "
+        "WEBHOOKS#<source>), in one request"
+    ),
     ("ChannelSyncFunction", "dynamodb:BatchWriteItem"): (
         "the SKU's stock change history (docs/stock.md, change history): the changes of a batch of "
         "StockLevelChanged in one request, off the order's path (channel_sync's own queue); added with the "
@@ -601,9 +603,9 @@ transaction, the counter moved once by the sum of both changes (3).
 All together: a paid order costs 28 DynamoDB requests (73 at first, 53 before this round), a Stripe
 payment 18 (70, 36), a delivery 8 (20, 14). What remains is listed below, one line per function and
 action.
-Since then webhook_intake counts every delivery it answers for the console's webhooks page, one
-UpdateItem more per webhook (a paid order 29, a Stripe payment 19, a delivery 9): no write it made
-already could carry the count ([console.md](console.md#webhooks)).
+Since then webhook_intake counts every delivery it answers for the console's webhooks page: a
+delivery that names an order in the BatchWriteItem that keeps its lineage (no request more), any
+other by one UpdateItem (a delivery 9) ([console.md](console.md#webhooks)).
 
 ### Why each DynamoDB call remains
 

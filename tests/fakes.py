@@ -14,6 +14,7 @@ from hub.domain.order_search import OrderRow, placement_day
 from hub.domain.orders import Order, Reservation, TimelineEntry
 from hub.domain.stock import LowStockState, StockLevel
 from hub.domain.stock_history import StockChange
+from hub.domain.webhook_activity import DeliveryCount
 from hub.errors import (
     AlreadyAppliedError,
     OrderConflictError,
@@ -203,16 +204,18 @@ class FakeLineageLog:
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], LineageEntry] = {}
+        self.counts: list[DeliveryCount] = []  # webhook deliveries counted in the same write
         self.writes = 0
         self.fail_next = False
 
-    def append(self, entries: Sequence[LineageEntry]) -> None:
+    def append(self, entries: Sequence[LineageEntry], counts: Sequence[DeliveryCount] = ()) -> None:
         if self.fail_next:
             self.fail_next = False
             raise StoreError("lineage table throttled")
         self.writes += 1
         for entry in entries:
             self.items[(entry.order_id, entry.key)] = entry
+        self.counts.extend(counts)
 
     def entries(self, order_id: str) -> list[LineageEntry]:
         return in_time_order(e for (o, _k), e in self.items.items() if o == order_id)

@@ -64,7 +64,7 @@ PINNED = {
             "dynamodb:BatchWriteItem": 1,
             "dynamodb:GetItem": 1,
             "dynamodb:PutItem": 2,
-            "dynamodb:UpdateItem": 2,  # the idempotency record completed; the delivery counted (webhooks page)
+            "dynamodb:UpdateItem": 1,  # the idempotency record completed (the count rides with the lineage)
             "events:PutEvents": 1,
             "kms:GenerateDataKey": 1,
         },
@@ -83,7 +83,7 @@ PINNED = {
         "WebhookIntakeFunction": {
             "dynamodb:BatchWriteItem": 1,
             "dynamodb:PutItem": 1,
-            "dynamodb:UpdateItem": 2,
+            "dynamodb:UpdateItem": 1,
             "events:PutEvents": 1,
         },
         "event-source-mapping": {"sqs:DeleteMessageBatch": 5, "sqs:ReceiveMessage": 5},

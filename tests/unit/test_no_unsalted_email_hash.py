@@ -35,6 +35,9 @@ REVIEWED = {
     ("layers/shared/hub/domain/lineage.py", "key"): "what a lineage entry says (ids and reasons)",
     # A stock change's sort key: a hub event id and a location id, never personal data.
     ("layers/shared/hub/adapters/stock_history.py", "change_key"): "a stock change's event id and location",
+    ("layers/shared/hub/adapters/webhook_activity.py", "delivery_count_values"): (
+        "a delivery's dedupe key (the provider's delivery or event id), to key its count"
+    ),
     # The console's own stylesheet, hashed for its Content-Security-Policy.
     ("layers/shared/hub/console/frame.py", "_css_hash"): "the console's stylesheet (a CSP hash)",
     # A report chart's style element, hashed for the chart's own Content-Security-Policy.

@@ -7,7 +7,6 @@ Shopify's webhook reference), signed with the test secret or with a wrong one.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -27,8 +26,10 @@ from hub.errors import NotDurableError, SignatureError, StoreError, UnknownSourc
 from hub.intake import IntakeService
 from hub.ports import WebhookRequest
 from hub.secrets import SecretsProvider
+from hub.services.lineage import LineageRecorder
 from hub.services.webhook_activity import WebhookActivity
 
+from tests.fakes import FakeLineageLog
 from tests.reconcile_fakes import FakeDeliveryLog
 from tests.unit.test_shopify_source import SECRET, request, sign
 
@@ -156,20 +157,32 @@ def test_a_count_that_cannot_be_written_changes_no_answer(counted):
     assert log.buckets == {}
 
 
-def test_a_webhook_is_counted_once_while_its_lineage_is_written_and_a_reconcilers_find_not_at_all(counted):
+def test_a_webhook_naming_an_order_is_counted_in_the_write_that_keeps_its_lineage(counted):
     service, log, _, _ = counted
-    threads: list[str] = []
-
-    class Lineage:
-        def delivery(self, *_args: object, **_kwargs: object) -> None:
-            threads.append(threading.current_thread().name)
-
-    service._lineage = Lineage()
-    result = service.receive("shopify", request())
-    assert result.status == "accepted"
-    assert log.buckets[("shopify", "2026-12-06T13")].counts == {"accepted": 1}  # written before the answer
-    assert threads == [threading.current_thread().name]  # the lineage on the request's own thread
+    lineage = FakeLineageLog()
+    service._lineage = LineageRecorder(lineage, Clock(NOW))
+    first = service.receive("shopify", request())
+    assert first.status == "accepted"
+    assert service.receive("shopify", request()).status == "duplicate"  # the sender's retry
+    assert lineage.writes == 2  # one write a delivery: its lineage and its count together
+    assert [(c.source, c.outcome, c.hour) for c in lineage.counts] == [
+        ("shopify", "accepted", "2026-12-06T13"),
+        ("shopify", "duplicate", "2026-12-06T13"),
+    ]
+    assert log.buckets == {}  # no request of its own
 
     delivery = service._parse(service._source("shopify"), request())  # the same change, read back
     assert service.publish("shopify", delivery, via="reconciler").status == "duplicate"
-    assert log.buckets[("shopify", "2026-12-06T13")].counts == {"accepted": 1}  # a reconciler's find is no delivery
+    assert len(lineage.counts) == 2 and log.buckets == {}  # a reconciler's find is no delivery
+
+
+def test_a_delivery_that_names_no_order_is_counted_on_its_own(counted):
+    service, log, _, _ = counted
+
+    class NoOrderNamed:  # what LineageRecorder.delivery answers when the events name no order
+        def delivery(self, *_args: object, **_kwargs: object) -> bool:
+            return False
+
+    service._lineage = NoOrderNamed()
+    assert service.receive("shopify", request()).status == "accepted"
+    assert log.buckets[("shopify", "2026-12-06T13")].counts == {"accepted": 1}

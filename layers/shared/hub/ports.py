@@ -29,7 +29,7 @@ from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, Sto
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.stock_history import StockChange
 from hub.domain.sync import PlatformIds, StockPush, SyncState
-from hub.domain.webhook_activity import HourCounts, Outcome, Refusal
+from hub.domain.webhook_activity import DeliveryCount, HourCounts, Outcome, Refusal
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
 from hub.secrets import SecretsProvider
@@ -193,8 +193,9 @@ class Ledger(Protocol):
 class LineageLog(Protocol):
     """Where each order's lineage is kept: appends only, read back by order (hub.domain.lineage)."""
 
-    def append(self, entries: Sequence[LineageEntry]) -> None:
-        """Keep the entries (one write for all of them); StoreError when they could not be kept."""
+    def append(self, entries: Sequence[LineageEntry], counts: Sequence[DeliveryCount] = ()) -> None:
+        """Keep the entries, and the webhook deliveries' counts given with them (one write for all
+        of them); StoreError when they could not be kept."""
 
     def entries(self, order_id: str) -> list[LineageEntry]:
         """The order's recorded entries, oldest first (empty when none)."""

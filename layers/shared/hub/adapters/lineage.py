@@ -17,7 +17,9 @@ from typing import Any
 
 from hub.adapters.keys import LINEAGE
 from hub.adapters.table import Table, typed
+from hub.adapters.webhook_activity import delivery_count_values
 from hub.domain.lineage import Call, LineageEntry, Step, in_time_order
+from hub.domain.webhook_activity import DeliveryCount
 
 __all__ = ["LINEAGE_DAYS", "DynamoLineageLog", "lineage_item"]
 
@@ -69,14 +71,15 @@ class DynamoLineageLog:
     def __init__(self, client: Any, table_name: str) -> None:
         self._table = Table(client, table_name)
 
-    def append(self, entries: Sequence[LineageEntry]) -> None:
-        if not entries:
+    def append(self, entries: Sequence[LineageEntry], counts: Sequence[DeliveryCount] = ()) -> None:
+        if not entries and not counts:
             return
         now = time.time()
         # BatchWriteItem even for one entry: one action to grant, and one call for a delivery that
-        # names several orders. Throttled in part: once more, then say so (lineage is never worth a
-        # long wait).
-        self._table.batch_put([_values(e, now) for e in entries], what="record lineage", tries=2)
+        # names several orders, and for the delivery's count beside them (hub.adapters.webhook_activity).
+        # Throttled in part: once more, then say so (lineage is never worth a long wait).
+        items = [*(_values(e, now) for e in entries), *(delivery_count_values(c) for c in counts)]
+        self._table.batch_put(items, what="record lineage", tries=2)
 
     def entries(self, order_id: str) -> list[LineageEntry]:
         items = self._table.query(LINEAGE(order_id), what=f"read the lineage of {order_id}", consistent=False)

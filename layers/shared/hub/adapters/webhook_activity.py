@@ -1,14 +1,21 @@
-"""Webhook deliveries per source and hour on the hub's table: `WEBHOOKS#<source>` / `<UTC hour>`.
+"""Webhook deliveries per source and hour on the hub's table: `WEBHOOKS#<source>` / `<UTC hour>...`.
 
-Two items per source and hour ("2026-12-06T13"): `<hour>` counts `accepted`, `duplicate`, `ignored`
-and `failed`, `<hour>#refused` counts `refused` and keeps `last_refusal_<status>` (time, status,
-reason), the hour's latest refusal of each status. One UpdateItem per delivery ADDs one to its
-outcome; an item stays a few hundred bytes however many deliveries it counts. Items expire two days
-after their hour (the table's TTL); the console reads the last day with one Query per source.
+Per source and hour ("2026-12-06T13"):
+- `<hour>` counts `ignored`, `failed`, and `accepted` or `duplicate` deliveries that named no order;
+  `<hour>#refused` counts `refused` and keeps `last_refusal_<status>` (time, status, reason), the
+  hour's latest refusal of each status. One UpdateItem per delivery ADDs one to its outcome; an item
+  stays a few hundred bytes however many deliveries it counts.
+- `<hour>#d#<time>#<digest of the delivery id>`: one small item per delivery that named an order
+  (`outcome` accepted or duplicate), written by the lineage adapter in the BatchWriteItem that keeps
+  the delivery's lineage (`delivery_count_values`). Intake's busiest path (orders and payments) thus
+  pays no request for counting; the price is that reading a day reads one item per such delivery.
+Items expire two days after their hour (the table's TTL); the console reads the last day with one
+Query per source (paged).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,14 +23,35 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.keys import WEBHOOKS
 from hub.adapters.table import Table, plain, typed
-from hub.domain.webhook_activity import OUTCOMES, HourCounts, Outcome, Refusal
+from hub.domain.webhook_activity import OUTCOMES, DeliveryCount, HourCounts, Outcome, Refusal
 from hub.errors import StoreError
 
-__all__ = ["KEEP_DAYS", "DynamoWebhookActivityLog"]
+__all__ = ["KEEP_DAYS", "DynamoWebhookActivityLog", "delivery_count_values"]
 
 KEEP_DAYS = 2  # a bucket expires this long after its hour starts (the page shows one day)
 _LAST = "last_refusal_"
 _REFUSED = "#refused"
+_DELIVERY = "#d#"
+
+
+def _expires(hour: str) -> int:
+    started = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    return int(started.timestamp()) + KEEP_DAYS * 86400
+
+
+def delivery_count_values(count: DeliveryCount) -> dict[str, Any]:
+    """The item that counts one delivery (plain values, for a batch of puts). Its key holds the time
+    and a digest of the delivery id, so a write repeated by a retry replaces it; another delivery of
+    the same change (the sender's retry, a duplicate) is another item, as it is another delivery."""
+    at = count.at if count.at.tzinfo else count.at.replace(tzinfo=UTC)
+    digest = hashlib.sha256(count.ref.encode()).hexdigest()[:16]
+    return {
+        "pk": WEBHOOKS(count.source),
+        "sk": f"{count.hour}{_DELIVERY}{at.astimezone(UTC).isoformat()}#{digest}",
+        "kind": "webhooks",
+        "outcome": count.outcome,
+        "expires_at": _expires(count.hour),
+    }
 
 
 class DynamoWebhookActivityLog:
@@ -31,13 +59,12 @@ class DynamoWebhookActivityLog:
         self._table = Table(client, table_name)
 
     def count(self, source: str, hour: str, outcome: Outcome, refusal: Refusal | None = None) -> None:
-        started = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
         expression = "ADD #outcome :one SET #kind = :kind, #expires = :expires"
         names = {"#outcome": outcome, "#kind": "kind", "#expires": "expires_at"}
         values: dict[str, Any] = {
             ":one": 1,
             ":kind": "webhooks",
-            ":expires": int(started.timestamp()) + KEEP_DAYS * 86400,
+            ":expires": _expires(hour),
         }
         if refusal is not None:
             expression += ", #last = :refusal"
@@ -62,6 +89,9 @@ class DynamoWebhookActivityLog:
 
 
 def _hour(item: dict[str, Any]) -> HourCounts:
+    hour, delivery, _ = item["sk"].partition(_DELIVERY)
+    if delivery:
+        return HourCounts(hour, {str(item["outcome"]): 1})
     refusals = tuple(
         Refusal(datetime.fromisoformat(value["at"]), int(value["status"]), str(value["reason"]))
         for name, value in item.items()

@@ -19,6 +19,7 @@ __all__ = [
     "REASON_CHARS",
     "SHOWN_REFUSALS",
     "UNKNOWN_SOURCE",
+    "DeliveryCount",
     "HourCounts",
     "Outcome",
     "Refusal",
@@ -56,6 +57,21 @@ def reason_text(reason: str) -> str:
     """A refusal's reason as it is kept: one line, at most REASON_CHARS characters."""
     line = " ".join(reason.split())
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class DeliveryCount:
+    """One published delivery, counted as an item of its own (not an ADD to its hour's bucket), so it
+    can be written in the same request as the delivery's lineage: `ref` is the delivery's dedupe key."""
+
+    source: str
+    outcome: Literal["accepted", "duplicate"]
+    at: datetime
+    ref: str
+
+    @property
+    def hour(self) -> str:
+        return hour_of(self.at)
 
 
 @dataclass(frozen=True)

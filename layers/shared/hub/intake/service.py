@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -97,7 +96,6 @@ class IntakeService:
         self._deliveries = deliveries
         self._lineage = lineage
         self._activity = activity
-        self._counting: ThreadPoolExecutor | None = None
 
     def _source(self, source_name: str) -> WebhookSource:
         source = self._sources.get(source_name)
@@ -166,30 +164,29 @@ class IntakeService:
         ids = [e.event_id for e in delivery.events]
         published = self._deliveries.publish_once(delivery.dedupe_key, delivery.events)
         outcome: Literal["accepted", "duplicate"] = "accepted" if published else "duplicate"
-        # A webhook's count is written while its lineage is: two writes side by side, so counting
-        # adds no wait to the sender's answer (a reconciler's find is no delivery, and not counted).
-        webhook = via == "webhook" and self._activity is not None
-        counting = self._counter().submit(self._count, source_name, outcome) if webhook else None
-        try:
-            if self._lineage is not None:
-                self._lineage.delivery(
-                    delivery.events,
-                    self._config(),
-                    source=source_name,
-                    delivery_id=delivery.dedupe_key,
-                    accepted=published,
-                    via=via,
-                    at=received_at,
-                )
-        finally:
-            if counting is not None:
-                counting.result()  # record() never raises; this waits, so nothing runs past the answer
+        # A webhook's count rides in the request that keeps its lineage, so counting the busiest
+        # deliveries (orders, payments) costs no request of its own; a delivery that names no order
+        # writes no lineage and is counted on its own. A reconciler's find is no delivery: not counted.
+        count = (
+            self._activity.delivery_count(source_name, outcome, delivery.dedupe_key)
+            if via == "webhook" and self._activity is not None
+            else None
+        )
+        carried = False
+        if self._lineage is not None:
+            carried = self._lineage.delivery(
+                delivery.events,
+                self._config(),
+                source=source_name,
+                delivery_id=delivery.dedupe_key,
+                accepted=published,
+                via=via,
+                at=received_at,
+                count=count,
+            )
+        if count is not None and not carried:
+            self._count(source_name, outcome)
         return IntakeResult(outcome, source_name, delivery.topic, ids)
-
-    def _counter(self) -> ThreadPoolExecutor:
-        if self._counting is None:
-            self._counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-count")
-        return self._counting
 
     def _parse(self, source: WebhookSource, request: WebhookRequest) -> Delivery:
         """The source's parse, with every way a verified body can be unrecordable answered 400.

@@ -23,6 +23,7 @@ from hub.domain.lineage import (
     in_time_order,
 )
 from hub.domain.payments import order_id_for
+from hub.domain.webhook_activity import DeliveryCount
 from hub.events import DisputeData, HubEvent, PaymentData, PaymentRefundData
 from hub.observability import MetricUnit, logger, metrics
 from hub.ports import Ledger, LineageLog
@@ -64,13 +65,15 @@ class LineageRecorder:
         self._log = log
         self._clock = clock
 
-    def _write(self, entries: Sequence[LineageEntry]) -> None:
+    def _write(self, entries: Sequence[LineageEntry], counts: Sequence[DeliveryCount] = ()) -> None:
         if self._log is None or not entries:
             return
         try:
-            self._log.append(entries)
+            self._log.append(entries, counts)
         except Exception as exc:
             metrics.add_metric(name="LineageNotRecorded", unit=MetricUnit.Count, value=len(entries))
+            if counts:
+                metrics.add_metric(name="WebhookActivityNotRecorded", unit=MetricUnit.Count, value=len(counts))
             logger.warning(
                 "lineage not recorded",
                 extra={"order_ids": sorted({e.order_id for e in entries}), "error": type(exc).__name__},
@@ -86,29 +89,36 @@ class LineageRecorder:
         accepted: bool,
         via: str = VIA_WEBHOOK,
         at: datetime | None = None,
-    ) -> None:
+        count: DeliveryCount | None = None,
+    ) -> bool:
         """A delivery (or a reconciler's find) of `events`: one entry per order they name, at the
-        time it was received (`at`; now when not given), so it sorts before what it caused."""
+        time it was received (`at`; now when not given), so it sorts before what it caused.
+
+        `count`, the delivery's count for the webhooks page, is written in the same request when
+        there is one to write; True when it was taken (written, or lost with the lineage and said
+        so), False when no order was named and the caller must count the delivery itself."""
         if self._log is None:
-            return
+            return False
         at = at or self._clock()
         result = DeliveryResult.ACCEPTED if accepted else DeliveryResult.DUPLICATE
-        self._write(
-            [
-                LineageEntry(
-                    order_id=order_id,
-                    at=at,
-                    step=Step.DELIVERY,
-                    result=result,
-                    source=source,
-                    via=via,
-                    ref=delivery_id,
-                    event_ids=tuple(e.event_id for e in named),
-                    detail=", ".join(dict.fromkeys(e.type for e in named)),
-                )
-                for order_id, named in orders_named(events, config).items()
-            ]
-        )
+        entries = [
+            LineageEntry(
+                order_id=order_id,
+                at=at,
+                step=Step.DELIVERY,
+                result=result,
+                source=source,
+                via=via,
+                ref=delivery_id,
+                event_ids=tuple(e.event_id for e in named),
+                detail=", ".join(dict.fromkeys(e.type for e in named)),
+            )
+            for order_id, named in orders_named(events, config).items()
+        ]
+        if not entries:
+            return False
+        self._write(entries, (count,) if count is not None else ())
+        return True
 
     def decision(self, order_id: str, event: HubEvent, result: DecisionResult, why: str) -> None:
         """A decision the order's timeline does not hold: a redelivery that changed nothing, or an

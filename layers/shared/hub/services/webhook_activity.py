@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Literal
 
 from hub.domain.webhook_activity import (
     UNKNOWN_SOURCE,
+    DeliveryCount,
     Outcome,
     Refusal,
     SourceActivity,
@@ -49,6 +51,10 @@ class WebhookActivity:
         except Exception as exc:
             metrics.add_metric(name="WebhookActivityNotRecorded", unit=MetricUnit.Count, value=1)
             logger.warning("webhook activity not recorded", extra={"outcome": outcome, "error": type(exc).__name__})
+
+    def delivery_count(self, source: str, outcome: Literal["accepted", "duplicate"], ref: str) -> DeliveryCount:
+        """A published delivery's count, to be written with its lineage (hub.services.lineage)."""
+        return DeliveryCount(source, outcome, self._clock(), ref)
 
     def last_day(self) -> list[SourceActivity]:
         """Every accepted source in name order (zeros where nothing came), then the unknown-source
