@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import boto3
-from hub.events import CustomerRedactionRequested, RedactionData, parse_event
+from hub.events import CustomerDataRequested, CustomerRedactionRequested, RedactionData, parse_event
 
 from tests.functional import test_console, test_marketing_triggers
 from tests.functional.test_console import http, set_cookies, sign_in
@@ -128,3 +128,24 @@ def test_the_search_says_when_no_customer_has_that_email(aws, console, context):
         http("GET", "/console/customers", query={"email": "not an email"}, cookies=cookies), context
     )
     assert wrong["statusCode"] == 400 and "Enter a customer&#39;s email address" in wrong["body"]
+
+
+def test_a_data_request_export_lists_the_marketing_messages_sent_to_the_customer(
+    aws, marketing, load_function, context
+):
+    crm = load_function("crm_upsert")
+    send_a_follow_up(aws, marketing, crm, context)
+    request = CustomerDataRequested(
+        **_envelope("customers/data_request", "9999", minutes=24 * 60),
+        data=RedactionData(
+            scope="customer", shop="ada-goods.myshopify.com", email=ADA, order_ids=[], request_id="9999"
+        ),
+    )
+    assert deliver(crm, context, request) == {"batchItemFailures": []}
+    bucket = aws.resources["PayloadBucket"]
+    (key,) = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    document = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    [message] = document["marketing_messages"]
+    assert (message["trigger"], message["outcome"], message["channels"]) == ("post_purchase", "sent", ["email"])
+    assert message["subject"] == {"kind": "order", "id": "shopify:1"}
+    assert document["customer"]["email"] == ADA and document["customer"]["orders"] == ["shopify:1"]

@@ -373,6 +373,7 @@ class Sandbox:
             exports=self.payloads if env.payload_bucket else None,
             contacts=self.crm.erase,
             data_keys=data_keys(),
+            messages=self.marketing_store,
         )
 
     @cached_property

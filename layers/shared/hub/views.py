@@ -203,7 +203,7 @@ def message_view(message: SentMessage) -> dict[str, Any]:
 
 def customer_view(profile: CustomerProfile, messages: Sequence[SentMessage] | None = None) -> dict[str, Any]:
     """GET /customers/{email}: the profile, money as decimal strings per currency, and with `messages`
-    the marketing messages sent to the customer, newest first (a data-request export has none)."""
+    the marketing messages sent to the customer, newest first (a data-request export lists them apart)."""
     return {
         "email": profile.email,
         "first_name": profile.first_name,

@@ -47,7 +47,16 @@ from hub.events import (
     RefundIssued,
     ShopRedactionRequested,
 )
-from hub.ports import CustomerStore, DataKeys, Derived, EventPublisher, OrderPrivacy, PayloadStore, StoredOrder
+from hub.ports import (
+    CustomerStore,
+    DataKeys,
+    Derived,
+    EventPublisher,
+    MessageHistory,
+    OrderPrivacy,
+    PayloadStore,
+    StoredOrder,
+)
 from hub.services.privacy import Handled, PrivacyService
 
 __all__ = ["CustomerService", "Handled", "facts_from"]
@@ -166,12 +175,14 @@ class CustomerService:
         clock: Callable[[], datetime] = _utcnow,
         contacts: Callable[[CustomerErased], Mapping[str, int]] | None = None,
         data_keys: DataKeys | None = None,
+        messages: MessageHistory | None = None,
     ) -> None:
-        """`contacts` deletes an erased customer's CRM contact (hub.services.crm.CrmSync.erase)."""
+        """`contacts` deletes an erased customer's CRM contact (hub.services.crm.CrmSync.erase);
+        `messages` is marketing's history of what was sent to a customer, for data-request exports."""
         self._store = store
         self._config = config
         self._contacts = contacts
-        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys)
+        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys, messages)
         # The erasure marks read by this sandbox: subject -> mark (None: not erased when read).
         self._seen: dict[str, datetime | None] = {}
 

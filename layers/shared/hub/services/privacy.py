@@ -38,12 +38,15 @@ from hub.events import (
     ShopRedactionRequested,
     hub_event,
 )
-from hub.ports import CustomerStore, DataKeys, EventPublisher, OrderPrivacy, PayloadStore, Profiles
-from hub.views import customer_view
+from hub.ports import CustomerStore, DataKeys, EventPublisher, MessageHistory, OrderPrivacy, PayloadStore, Profiles
+from hub.views import customer_view, message_view
 
-__all__ = ["Handled", "PrivacyService"]
+__all__ = ["EXPORTED_MESSAGES", "Handled", "PrivacyService"]
 
 _ORDERS_PER_EVENT = 200
+# The most marketing messages one export lists, newest first: far above what the frequency cap lets
+# marketing send in the 400 days it keeps them (hub.config.marketing.FrequencyCap: at most 100 a day).
+EXPORTED_MESSAGES = 50_000
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,10 @@ class PrivacyService:
         exports: PayloadStore | None,
         clock: Callable[[], datetime],
         data_keys: DataKeys | None = None,
+        messages: MessageHistory | None = None,
     ) -> None:
         self._profiles = profiles
+        self._messages = messages
         self._store = store
         self._orders = orders
         self._publisher = publisher
@@ -219,6 +224,9 @@ class PrivacyService:
         order_ids = sorted(set(profile.order_ids if profile else ()) | set(data.order_ids))
         orders = [o for o in (self._orders.export_order(i) for i in order_ids) if o is not None]
         key = self._profiles.key(email) if email else "unknown"
+        # What marketing sent them is theirs too: kept under the same erasure key, for as long as
+        # marketing keeps it (hub.domain.marketing.SentMessage), so every one of them is exported.
+        sent = self._messages.sent_messages(key, EXPORTED_MESSAGES) if self._messages and email else []
         document = {
             "request_id": data.request_id or event.event_id,
             "channel": event.channel,
@@ -227,6 +235,7 @@ class PrivacyService:
             "generated_at": self._clock().isoformat(),
             "customer": customer_view(profile) if profile else None,
             "orders": orders,
+            "marketing_messages": [message_view(m) for m in sent],
         }
         object_key = f"{_exports_prefix(key)}{event.event_id}.json"
         bucket = self._exports.put(object_key, json.dumps(document, indent=2, sort_keys=True).encode())
@@ -237,8 +246,10 @@ class PrivacyService:
             "object_key": object_key,
             "exported_at": self._clock().isoformat(),
         }
-        self._store.record_privacy(f"customer:{key}", f"EXPORT#{event.event_id}", values, {"orders": len(orders)})
-        return Handled("exported", detail={"bucket": bucket, "object_key": object_key, "orders": str(len(orders))})
+        counts = {"orders": len(orders), "marketing_messages": len(sent)}
+        self._store.record_privacy(f"customer:{key}", f"EXPORT#{event.event_id}", values, counts)
+        detail = {"bucket": bucket, "object_key": object_key} | {k: str(v) for k, v in counts.items()}
+        return Handled("exported", detail=detail)
 
     def _delete_exports(self, key: str) -> int:
         """The customer's data-request exports: deleted with them (named by erasure key, so found without the email)."""
