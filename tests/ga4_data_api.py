@@ -18,6 +18,12 @@ request and can be told to fail the next calls.
   `rows` and `rowCount` are left out when there are none (proto3 JSON), `date` is YYYYMMDD, and
   `limit`/`offset` page the rows. Errors are Google's JSON error (`{"error": {"code", "message",
   "status"}}`, cloud.google.com/apis/design/errors).
+
+Samples: the quota answer's message is the one GA4 sends for a spent property bucket ("Exhausted
+property tokens ...", quoted in bakissation/mcp-google-multi#204); a real runReport answer with
+`metricHeaders[].type` `TYPE_INTEGER` and string metric values ("1520") is printed in
+8-bit-sheep/googleAnalyticsR#406; the 403 message is the Data API's own, which points at its
+property-id page; the key file's fields are those of a key downloaded from the Cloud console.
 """
 
 from __future__ import annotations

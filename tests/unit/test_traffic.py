@@ -11,6 +11,7 @@ import pytest
 from hub.adapters.ga4_data import (
     GA4_SCOPE,
     Ga4DataClient,
+    Ga4TrafficSource,
     ServiceAccount,
     ServiceAccountTokens,
     parse_report,
@@ -210,6 +211,17 @@ def test_pages_are_read_with_limit_and_offset_until_row_count():
     assert offsets == [("0", "2"), ("0", "2"), ("2", "2"), ("4", "2")]  # totals: one page; sources: three
     assert [s.source for s in day.sources] == ["site4", "site3", "site2"]
     assert ga4.quota_remaining == 40000 - 10 * 4
+    assert ga4.time_zones == {"1": "UTC"}
+
+
+def test_a_property_whose_days_are_not_utc_days_is_warned_of(caplog):
+    fake = shop_fake()
+    fake.time_zone = "America/New_York"
+    config = _config({"ga4": {"properties": {"shopify": "123456789"}}})
+    run = TrafficImport(_Store(), lambda: config, lambda _cfg: Ga4TrafficSource(client(fake)))
+    with caplog.at_level("WARNING"):
+        run.run()
+    assert any("other than UTC" in r.getMessage() for r in caplog.records)
 
 
 # ------------------------------------------------------------------ errors
@@ -296,7 +308,7 @@ def test_a_run_rereads_the_lookback_days_and_replaces_what_it_read_before():
     run = TrafficImport(
         store,
         lambda: config,
-        lambda _cfg: __import__("hub.adapters.ga4_data", fromlist=["Ga4TrafficSource"]).Ga4TrafficSource(ga4),
+        lambda _cfg: Ga4TrafficSource(ga4),
         clock=lambda: datetime(2026, 11, 20, 15, tzinfo=UTC),
     )
     assert run.run() == {"configured": True, "from": "2026-11-18", "to": "2026-11-20", "sessions": {"shopify": 240}}

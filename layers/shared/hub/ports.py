@@ -807,6 +807,14 @@ class TrafficStore(Protocol):
 class TrafficSource(Protocol):
     """Where traffic is read from (the GA4 Data API)."""
 
+    @property
+    def quota_remaining(self) -> int | None:
+        """What the API said is left of its hourly quota after the last call, if it said."""
+
+    @property
+    def time_zones(self) -> dict[str, str]:
+        """Property id -> the reporting time zone the API said its days are in."""
+
     def read(
         self, property_id: str, channel: str, first: date, last: date, *, top: int, read_at: str
     ) -> list[TrafficDay]:

@@ -252,6 +252,7 @@ class ReportPage:
     rows: list[tuple[list[str], list[int]]]  # dimension values, metric values (integers)
     row_count: int
     quota_remaining: int | None  # tokensPerHour.remaining, when GA4 returned it
+    time_zone: str | None = None  # metadata.timeZone: the property's reporting time zone
 
 
 def _integer(value: Any, what: str) -> int:
@@ -282,8 +283,12 @@ def parse_report(body: Any, dimensions: Sequence[str], metrics: Sequence[str]) -
         rows.append((values, numbers))
     quota = (body.get("propertyQuota") or {}).get("tokensPerHour") or {}
     remaining = quota.get("remaining")
+    zone = (body.get("metadata") or {}).get("timeZone")
     return ReportPage(
-        rows, int(body.get("rowCount") or 0), remaining if isinstance(remaining, int) and remaining >= 0 else None
+        rows,
+        int(body.get("rowCount") or 0),
+        remaining if isinstance(remaining, int) and remaining >= 0 else None,
+        zone if isinstance(zone, str) and zone else None,
     )
 
 
@@ -312,6 +317,7 @@ class Ga4DataClient:
         )
         self.page_size = page_size
         self.quota_remaining: int | None = None
+        self.time_zones: dict[str, str] = {}
 
     def run_report(self, property_id: str, body: Mapping[str, Any]) -> Any:
         what = f"GA4 runReport of property {property_id}"
@@ -345,6 +351,8 @@ class Ga4DataClient:
             )
             if page.quota_remaining is not None:
                 self.quota_remaining = page.quota_remaining
+            if page.time_zone is not None:
+                self.time_zones[property_id] = page.time_zone
             out.extend(page.rows)
             if not page.rows or len(out) >= page.row_count:
                 return out
@@ -398,6 +406,10 @@ class Ga4TrafficSource:
     @property
     def quota_remaining(self) -> int | None:
         return self._client.quota_remaining
+
+    @property
+    def time_zones(self) -> dict[str, str]:
+        return dict(self._client.time_zones)
 
     def read(
         self, property_id: str, channel: str, first: date, last: date, *, top: int, read_at: str

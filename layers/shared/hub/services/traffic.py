@@ -63,8 +63,14 @@ class TrafficImport:
                 continue
             self._store.replace(days)
             read[channel] = sum(day.sessions for day in days)
-        quota = getattr(source, "quota_remaining", None)
-        logger.info("GA4 traffic read", extra={"sessions": read, "failed": sorted(failed), "quota_remaining": quota})
+        off_utc = {pid: zone for pid, zone in source.time_zones.items() if zone not in ("UTC", "Etc/UTC", "GMT")}
+        if off_utc:
+            # GA4's days are the property's; the report's are UTC (docs/reporting.md, the time zone).
+            logger.warning("GA4 properties report days in a time zone other than UTC", extra={"time_zones": off_utc})
+        logger.info(
+            "GA4 traffic read",
+            extra={"sessions": read, "failed": sorted(failed), "quota_remaining": source.quota_remaining},
+        )
         if failed:
             raise TrafficImportError(
                 f"GA4 traffic of {', '.join(sorted(failed))} not read ({'; '.join(failed.values())}); "
