@@ -382,7 +382,7 @@ def read_traffic(
         )
         for (day, source, medium), (sessions, users) in rows:
             sources.setdefault(_day(day), []).append(SourceMedium(source, medium, sessions, users))
-    days = [first.fromordinal(n).isoformat() for n in range(first.toordinal(), last.toordinal() + 1)]
+    days = [date.fromordinal(n).isoformat() for n in range(first.toordinal(), last.toordinal() + 1)]
     return [
         TrafficDay(
             day=day,
