@@ -187,8 +187,8 @@ Recorded = tuple[str, str, str, str]
 
 
 # Partitions recorded by their first two segments, since a grant names them so (the console may
-# Query REPORT#DAY#* and nothing else under REPORT#).
-_TWO_SEGMENT_KEYS = ("REPORT#DAY#",)
+# Query REPORT#DAY#* and REPORT#TRAFFIC#* and nothing else under REPORT#).
+_TWO_SEGMENT_KEYS = ("REPORT#DAY#", "REPORT#TRAFFIC#")
 
 
 def _key_type(key: str) -> str:

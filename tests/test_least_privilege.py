@@ -41,6 +41,7 @@ SECRETS_OF = {
     "console": {"console"},
     "queue_health": set(),
     "reconciler": {"storefronts", "gateways"},
+    "traffic_import": {"traffic"},
 }
 
 

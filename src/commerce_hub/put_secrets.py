@@ -1,7 +1,7 @@
 """`commerce-hub secrets FILE --prefix commerce-hub/prod`: every hub secret from one JSON document.
 
 The hub keeps its credentials in one Secrets Manager secret per concern (webhooks, storefronts,
-carriers, crm, marketing, analytics, unsubscribe, privacy), so each function can read only what it
+carriers, crm, marketing, analytics, traffic, unsubscribe, privacy), so each function can read only what it
 uses. Setting them up stays one command: FILE is one JSON object of every key (the names in the
 README), split by `hub.secrets.SECRET_KEYS` into `<prefix>/<concern>`. Each secret is created, or
 given a new version when it exists; a concern with no key in FILE is created empty, so every

@@ -421,6 +421,12 @@ def test_an_empty_day_has_the_same_shape():
             "conversion_rate": None,
             "marketing_messages_sent": 0,
             "currencies": [],
+            # Traffic is not configured here: unavailable, and saying why, never zero.
+            "sessions": None,
+            "users": None,
+            "session_conversion_rate": None,
+            "sessions_unavailable": "GA4 traffic is not configured",
+            "top_sources": [],
         },
     }
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from hub.services.stock import StockService
     from hub.services.stock_history import StockHistory
     from hub.services.stock_list import StockList
+    from hub.services.traffic import TrafficImport
     from hub.services.webhook_activity import WebhookActivity
     from hub.settings import Settings
 
@@ -64,6 +65,7 @@ class Sandbox:
         config: Callable[[], HubConfig] | None = None,
         bigcommerce: BigCommerceApi | None = None,
         reconcile_lookback: timedelta | None = None,
+        http_transport: Any = None,
     ) -> None:
         self._clients = {
             name: client
@@ -74,6 +76,7 @@ class Sandbox:
         self._config = config
         self._bigcommerce = bigcommerce
         self._reconcile_lookback = reconcile_lookback
+        self._http_transport = http_transport  # an httpx transport for outbound APIs (tests); None: the network
 
     def _client(self, service: str) -> Any:
         if service in self._clients:
@@ -317,9 +320,13 @@ class Sandbox:
     def reports(self) -> ReportingService:
         """The daily report, read from its own items; nothing is forwarded to analytics."""
         from hub.adapters.report_store import DynamoReportStore
+        from hub.adapters.traffic_store import DynamoTrafficStore
         from hub.services.reporting import ReportingService
 
-        return ReportingService(DynamoReportStore(self.dynamodb, self.settings.table), self.config)
+        table = self.settings.table
+        return ReportingService(
+            DynamoReportStore(self.dynamodb, table), self.config, traffic=DynamoTrafficStore(self.dynamodb, table)
+        )
 
     @cached_property
     def reporting(self) -> ReportingService:
@@ -490,6 +497,21 @@ class Sandbox:
         from hub.adapters.backoff import SqsBackoff
 
         return SqsBackoff(self.sqs, os.environ["HUB_RESOURCE_FETCH_QUEUE_URL"])
+
+    @cached_property
+    def traffic_import(self) -> TrafficImport:
+        """Website traffic read from GA4 into the report's traffic items; the source is built per run
+        from the configuration then in force and the traffic secret (its token cache outlives it)."""
+        from hub.adapters.ga4_data import ga4_traffic_source
+        from hub.adapters.traffic_store import DynamoTrafficStore
+        from hub.services.traffic import TrafficImport
+
+        secrets, transport = self.secrets, self._http_transport
+        return TrafficImport(
+            DynamoTrafficStore(self.dynamodb, self.settings.table),
+            self.config,
+            lambda config: ga4_traffic_source(config, secrets, transport=transport),
+        )
 
     @cached_property
     def reconciler(self) -> Reconciler:

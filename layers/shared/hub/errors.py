@@ -42,6 +42,7 @@ __all__ = [
     "CrmSetupError",
     "FeedError",
     "FeedNotConfiguredError",
+    "Ga4DataError",
     "HubError",
     "HubSpotError",
     "IllegalTransitionError",
@@ -80,6 +81,7 @@ __all__ = [
     "ScheduleError",
     "SealError",
     "SecretsError",
+    "ServiceAccountError",
     "SesError",
     "SettingsError",
     "ShipError",
@@ -94,6 +96,7 @@ __all__ = [
     "SyncStaleError",
     "ThrottledError",
     "TooManyRefusalsError",
+    "TrafficImportError",
     "UnknownChannelError",
     "UnknownLocationError",
     "UnknownPlatformError",
@@ -476,6 +479,14 @@ class SalesforceLimitError(SalesforceError):
     """The org's API request allocation is spent (REQUEST_LIMIT_EXCEEDED)."""
 
 
+class Ga4DataError(OutboundError):
+    """The GA4 Data API or Google's token endpoint refused or failed a call (after its retries)."""
+
+
+class TrafficImportError(RetryableError):
+    """Some configured GA4 properties could not be read in this run; the message names the channels."""
+
+
 class SalesforceAuthError(SalesforceError):
     """No session could be had: the credentials were refused, or a static token expired."""
 
@@ -518,6 +529,10 @@ class CrmSetupError(ConfigurationError):
 
 class AnalyticsConfigError(ConfigurationError):
     """A destination is configured but its credential is missing from the hub secret."""
+
+
+class ServiceAccountError(ConfigurationError):
+    """GA4_SERVICE_ACCOUNT_JSON is missing or is not a service account key file; never holds the key."""
 
 
 class MissingCredentialError(ConfigurationError):

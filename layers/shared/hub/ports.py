@@ -29,6 +29,7 @@ from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, Sto
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.stock_history import StockChange
 from hub.domain.sync import PlatformIds, StockPush, SyncState
+from hub.domain.traffic import TrafficDay
 from hub.domain.webhook_activity import DeliveryCount, HourCounts, Outcome, Refusal
 from hub.events import HubEvent, ResourceFetchRequested
 from hub.failures import RecordFailure
@@ -89,6 +90,8 @@ __all__ = [
     "StorefrontSource",
     "StorefrontWriter",
     "SyncLog",
+    "TrafficSource",
+    "TrafficStore",
     "WebhookActivityLog",
     "WebhookRequest",
     "WebhookSource",
@@ -790,6 +793,33 @@ class ReportStore(Protocol):
     def days(self, days: Sequence[str]) -> dict[str, list[BucketRow]]:
         """Every channel and currency's counters for each of several UTC days (a day without any:
         left out)."""
+
+
+class TrafficStore(Protocol):
+    """Website traffic per day and channel, beside the daily report (hub.domain.traffic)."""
+
+    def replace(self, days: Iterable[TrafficDay]) -> None:
+        """Store each day's traffic whole, over what an earlier read stored (never added to it)."""
+
+    def read(self, days: Sequence[str]) -> dict[str, dict[str, TrafficDay]]:
+        """Day -> channel -> traffic, for the days that have any."""
+
+
+class TrafficSource(Protocol):
+    """Where traffic is read from (the GA4 Data API)."""
+
+    @property
+    def quota_remaining(self) -> int | None:
+        """What the API said is left of its hourly quota after the last call, if it said."""
+
+    @property
+    def time_zones(self) -> dict[str, str]:
+        """Property id -> the reporting time zone the API said its days are in."""
+
+    def read(
+        self, property_id: str, channel: str, first: date, last: date, *, top: int, read_at: str
+    ) -> list[TrafficDay]:
+        """Each day from `first` to `last` of one property, a day without sessions included."""
 
 
 # ------------------------------------------------------------------- resource fetch (BigCommerce)

@@ -81,6 +81,8 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "marketing": ("KLAVIYO_API_KEY", "MAILCHIMP_API_KEY"),
     "analytics": ("GA4_API_SECRET", "META_ACCESS_TOKEN"),
+    # The service account key file (JSON) the GA4 Data API is read with: traffic_import only.
+    "traffic": ("GA4_SERVICE_ACCOUNT_JSON",),
     # Signs the unsubscribe links (marketing_triggers) and verifies them (marketing_unsubscribe).
     "unsubscribe": ("MARKETING_UNSUBSCRIBE_SECRET",),
     # The salt of erasure keys, when the merchant sets one (else it is generated into the table).

@@ -118,6 +118,7 @@ def _codes(body: Any) -> Iterable[Any]:
     if isinstance(error, Mapping):  # Stripe, EasyPost, Meta: {"error": {"code" | "type": ...}}
         yield error.get("code") if isinstance(error.get("code"), str) else None
         yield error.get("type")
+        yield error.get("status")  # Google: {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", ...}}
     errors = body.get("errors")
     if isinstance(errors, list):  # Klaviyo, Square, Shopify GraphQL, HubSpot batch
         for item in errors:

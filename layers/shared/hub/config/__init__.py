@@ -7,7 +7,7 @@ $HUB_CONFIG_PARAMETER. It is read when first used and cached (`loading`). One mo
 platform is one table, `hub.domain.platforms`.
 """
 
-from hub.config.analytics import AnalyticsConfig, Ga4Config, MetaConfig
+from hub.config.analytics import AnalyticsConfig, Ga4Config, Ga4TrafficConfig, MetaConfig, TrafficConfig
 from hub.config.carrier import CarrierAddress, CarrierConfig, ParcelConfig, ServiceLevel
 from hub.config.channels import ChannelConfig, GatewayConfig, ReconcileConfig, SkuIds, StockConfig
 from hub.config.crm import CrmConfig, SalesforceCrmConfig
@@ -25,6 +25,7 @@ __all__ = [
     "CrmConfig",
     "FrequencyCap",
     "Ga4Config",
+    "Ga4TrafficConfig",
     "GatewayConfig",
     "HubConfig",
     "KlaviyoConfig",
@@ -38,6 +39,7 @@ __all__ = [
     "ServiceLevel",
     "SkuIds",
     "StockConfig",
+    "TrafficConfig",
     "forget_config",
     "load_config",
     "parse_config",

@@ -81,6 +81,17 @@ class HubConfig(StrictModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _traffic_channels(self) -> HubConfig:
+        traffic = self.analytics.traffic
+        for channel in traffic.ga4.properties if traffic else ():
+            if self.channel_settings(channel) is None:
+                raise ValueError(
+                    f"'analytics.traffic.ga4.properties.{channel}': not a channel of this hub "
+                    "(a configured channel, or a platform name for a channel named after its platform)"
+                )
+        return self
+
     def invoice_prefix(self, gateway: Gateway) -> str | None:
         """What the gateway's invoice ids put before the order number (PayPal), when configured."""
         gateway_config = self.gateways.get(gateway)

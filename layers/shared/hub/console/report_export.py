@@ -1,7 +1,8 @@
 """The Reports page's CSV: one row per day, channel and currency of a range report (range_report).
 
 The figures are the report's own (the JSON's decimal strings for money). Checkouts, conversion and
-marketing messages belong to a channel, not to a currency: they are repeated on each of the
+marketing messages, and the website traffic (sessions, users, session conversion, or why they are
+unavailable) belong to a channel, not to a currency: they are repeated on each of the
 channel's currency rows, and a channel with checkouts or messages but no orders on a day has one
 row with no currency. A text cell that a spreadsheet would take for a formula (a channel or SKU
 starting with = + - @) is written with a leading apostrophe.
@@ -28,7 +29,16 @@ _CURRENCY_FIGURES = (
     "attributed_orders",
     "attributed_revenue",
 )
-_CHANNEL_FIGURES = ("checkouts_started", "checkouts_completed", "conversion_rate", "marketing_messages_sent")
+_CHANNEL_FIGURES = (
+    "checkouts_started",
+    "checkouts_completed",
+    "conversion_rate",
+    "marketing_messages_sent",
+    "sessions",
+    "users",
+    "session_conversion_rate",
+    "sessions_unavailable",
+)
 CSV_COLUMNS = ("date", "channel", "currency", *_CURRENCY_FIGURES, "top_skus", *_CHANNEL_FIGURES)
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,7 +55,7 @@ def report_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """The CSV's rows as dicts keyed by CSV_COLUMNS (None: an empty cell), day by day."""
     for day in report["days"]:
         for channel in day["channels"]:
-            per_channel = {name: channel[name] for name in _CHANNEL_FIGURES}
+            per_channel = {name: channel.get(name) for name in _CHANNEL_FIGURES}
             base = {"date": day["date"], "channel": _text(channel["channel"])}
             if not channel["currencies"]:
                 yield {**dict.fromkeys(CSV_COLUMNS), **base, **per_channel}

@@ -18,6 +18,7 @@ from hub.console.frame import Request, Response, page, render
 from hub.console.report_charts import Chart, orders_chart, revenue_chart
 from hub.console.report_export import report_csv
 from hub.domain.reporting import MAX_REPORT_DAYS
+from hub.domain.traffic import NOT_CONFIGURED
 from hub.errors import BadRequestError, NotFoundError
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def reports(sandbox: Sandbox, request: Request) -> Response:
         revenue_rows={currency: _revenue_rows(report, currency) for currency in currencies},
         order_rows=_order_rows(report),
         range_query=urlencode(asked),
+        traffic_not_configured=NOT_CONFIGURED,
     )
 
 

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from hub.domain.traffic import Traffic, session_figures
 from hub.money import format_minor
 
 __all__ = [
@@ -481,33 +482,72 @@ def _summary(rows: Iterable[BucketRow], top: int) -> dict[str, Any] | None:
     }
 
 
+_EMPTY_SUMMARY: dict[str, Any] = {
+    "orders": 0,
+    "units": 0,
+    "checkouts_started": 0,
+    "checkouts_completed": 0,
+    "conversion_rate": None,
+    "marketing_messages_sent": 0,
+    "currencies": [],
+}
+
+
 def daily_report(
-    day: str, rows: Iterable[BucketRow], *, window_days: int, channel: str | None = None, top: int = 10
+    day: str,
+    rows: Iterable[BucketRow],
+    *,
+    window_days: int,
+    channel: str | None = None,
+    top: int = 10,
+    traffic: Traffic | None = None,
 ) -> dict[str, Any]:
-    """The JSON of GET /reports/daily: per channel (and currency within it), and totals per currency."""
+    """The JSON of GET /reports/daily: per channel (and currency within it), and totals per currency;
+    with `traffic`, each channel's and the totals' sessions, users and session conversion rate
+    (hub.domain.traffic), a channel with sessions and no orders included."""
+    report = _plain_daily(day, rows, window_days=window_days, channel=channel, top=top)
+    if traffic is not None:
+        _add_traffic(report, traffic, [day], {(day, c["channel"]): c["orders"] for c in report["channels"]}, channel)
+    return report
+
+
+def _plain_daily(
+    day: str, rows: Iterable[BucketRow], *, window_days: int, channel: str | None, top: int
+) -> dict[str, Any]:
     selected = [r for r in rows if channel is None or r.channel == channel]
     channels = []
     for name in sorted({r.channel for r in selected}):
         summary = _summary((r for r in selected if r.channel == name), top)
         if summary is not None:
             channels.append({"channel": name, **summary})
-    empty: dict[str, Any] = {
-        "orders": 0,
-        "units": 0,
-        "checkouts_started": 0,
-        "checkouts_completed": 0,
-        "conversion_rate": None,
-        "marketing_messages_sent": 0,
-        "currencies": [],
-    }
     return {
         "date": day,
         "timezone": "UTC",
         "channel": channel,
         "attribution_window_days": window_days,
         "channels": channels,
-        "totals": _summary(selected, top) or empty,
+        "totals": _summary(selected, top) or dict(_EMPTY_SUMMARY),
     }
+
+
+def _add_traffic(
+    report: dict[str, Any],
+    traffic: Traffic,
+    days: Sequence[str],
+    orders: Mapping[tuple[str, str], int],
+    channel: str | None,
+) -> None:
+    """Add the traffic figures to a report's channels and totals (in place); a channel with sessions
+    but nothing else reported gets a row of its own."""
+    listed = {c["channel"] for c in report["channels"]}
+    extra = {ch for ch in traffic.channels_with_sessions(days) if channel in (None, ch)} - listed
+    if extra:
+        report["channels"] = sorted(
+            [*report["channels"], *({"channel": ch, **_EMPTY_SUMMARY} for ch in extra)], key=lambda c: c["channel"]
+        )
+    for row in report["channels"]:
+        row.update(session_figures(traffic, row["channel"], days, orders))
+    report["totals"].update(session_figures(traffic, channel, days, orders))
 
 
 # A report over a range reads each day's items; as the orders list, a range spans at most 92 days.
@@ -533,6 +573,7 @@ def range_report(
     window_days: int,
     channel: str | None = None,
     top: int = 10,
+    traffic: Traffic | None = None,
 ) -> dict[str, Any]:
     """The report of every day from `first` to `last` (each as GET /reports/daily?date= answers it,
     a day without events included, with no channels), and the whole range's `channels` and `totals`
@@ -541,12 +582,20 @@ def range_report(
     days = report_days(first, last)
     reports = [
         daily_report(
-            day.isoformat(), rows_by_day.get(day.isoformat(), ()), window_days=window_days, channel=channel, top=top
+            day.isoformat(),
+            rows_by_day.get(day.isoformat(), ()),
+            window_days=window_days,
+            channel=channel,
+            top=top,
+            traffic=traffic,
         )
         for day in days
     ]
     every = [row for day in days for row in rows_by_day.get(day.isoformat(), ())]
-    whole = daily_report(first.isoformat(), every, window_days=window_days, channel=channel, top=top)
+    whole = _plain_daily(first.isoformat(), every, window_days=window_days, channel=channel, top=top)
+    if traffic is not None:
+        orders = {(r["date"], c["channel"]): c["orders"] for r in reports for c in r["channels"]}
+        _add_traffic(whole, traffic, [d.isoformat() for d in days], orders, channel)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),

@@ -40,6 +40,7 @@ from hub.domain.reporting import (
     report_days,
     stamp,
 )
+from hub.domain.traffic import Traffic
 from hub.errors import BadRequestError, ReportConflictError
 from hub.events import (
     CheckoutStarted,
@@ -50,7 +51,7 @@ from hub.events import (
     PaymentRefunded,
     RefundIssued,
 )
-from hub.ports import ReportStore
+from hub.ports import ReportStore, TrafficStore
 from hub.services.analytics import AnalyticsForwarder
 
 __all__ = ["ReportChange", "ReportingService"]
@@ -91,10 +92,13 @@ class ReportingService:
         config: Callable[[], HubConfig],
         forwarder: AnalyticsForwarder | None = None,
         salt: Callable[[], str] | None = None,
+        traffic: TrafficStore | None = None,
     ) -> None:
         """`salt` is the erasure key salt (the same for every function of the deployment); only the
-        report's reader (daily) may go without it."""
+        report's reader (daily) may go without it. `traffic` is where the website traffic is kept
+        (the reader's); without it the report says traffic is unavailable."""
         self._store = store
+        self._traffic = traffic
         self._config = config
         self._forwarder = forwarder
         self._salt = salt
@@ -247,7 +251,8 @@ class ReportingService:
     # ------------------------------------------------------------------ the report
     def daily(self, day: date, channel: str | None = None) -> dict[str, Any]:
         rows = self._store.day(day.isoformat())
-        return daily_report(day.isoformat(), rows, window_days=self._window(), channel=channel)
+        traffic = self._traffic_of([day.isoformat()])
+        return daily_report(day.isoformat(), rows, window_days=self._window(), channel=channel, traffic=traffic)
 
     def between(self, first: date, last: date, channel: str | None = None) -> dict[str, Any]:
         """The report of each day from `first` to `last` and of the whole range (range_report), read
@@ -257,7 +262,15 @@ class ReportingService:
         except ValueError as exc:
             raise BadRequestError(str(exc)) from exc
         rows = self._store.days(days)
-        return range_report(first, last, rows, window_days=self._window(), channel=channel)
+        traffic = self._traffic_of(days)
+        return range_report(first, last, rows, window_days=self._window(), channel=channel, traffic=traffic)
+
+    def _traffic_of(self, days: list[str]) -> Traffic:
+        """The traffic of `days`; read only when traffic is configured (else: not configured, no read)."""
+        configured = self._config().analytics.traffic
+        if configured is None or self._traffic is None:
+            return Traffic()
+        return Traffic(frozenset(configured.ga4.properties), self._traffic.read(days))
 
 
 def _upper(value: str | None) -> str | None:
