@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hub.intake.sources import SourceRegistry
     from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, StockLedger
     from hub.secrets import SecretsProvider
+    from hub.services.audiences import AudienceSync
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
     from hub.services.customer_lookup import CustomerLookup
@@ -373,6 +374,27 @@ class Sandbox:
             exports=self.payloads if env.payload_bucket else None,
             contacts=self.crm.erase,
             data_keys=data_keys(),
+        )
+
+    @cached_property
+    def audiences(self) -> AudienceSync:
+        """Ad audiences: profiles read, what was sent recorded, the configured vendors rebuilt only
+        when the audiences section changes."""
+        from hub.adapters.ad_audiences import audience_destinations
+        from hub.adapters.audience_store import DynamoAudienceRecords
+        from hub.config import AudiencesConfig
+        from hub.services.audiences import AudienceSync
+
+        secrets = self.secrets
+        built: list[tuple[AudiencesConfig, Any]] = []
+
+        def destinations(config: AudiencesConfig) -> Any:
+            if not built or built[0][0] != config:
+                built[:] = [(config, audience_destinations(config, secrets))]
+            return built[0][1]
+
+        return AudienceSync(
+            self.profiles, DynamoAudienceRecords(self.dynamodb, self.settings.table), destinations, self.config
         )
 
     @cached_property

@@ -29,6 +29,7 @@ from typing import Any
 __all__ = [
     "AlreadyAppliedError",
     "AnalyticsConfigError",
+    "AudiencesConfigError",
     "BadRequestError",
     "BigCommerceFetchError",
     "ChangeFromQuantityStaleError",
@@ -518,6 +519,10 @@ class CrmSetupError(ConfigurationError):
 
 class AnalyticsConfigError(ConfigurationError):
     """A destination is configured but its credential is missing from the hub secret."""
+
+
+class AudiencesConfigError(ConfigurationError):
+    """An audience vendor is configured but a credential it needs is missing from the hub secret."""
 
 
 class MissingCredentialError(ConfigurationError):
