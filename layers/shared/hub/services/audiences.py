@@ -162,18 +162,19 @@ class AudienceSync:
                 members[change.audience] = Membership(change.add, now, answer)
                 if change.add:
                     sent = change.identifiers
-            if not any(m.member for m in members.values()):
-                sent = None  # nothing left to remove: no identifier is kept
-            # Inputs are kept for the daily review only while the customer consents.
+            # Inputs and identifiers are kept only while the customer consents: the daily review adds
+            # them to an audience they enter with time (lapsed) from these. Without consent, only what
+            # is needed to remove them from an audience they are still in (a failed remove) is kept.
             kept = customer.inputs if customer.inputs is not None and customer.inputs.consent else None
+            if kept is not None and customer.identifiers is not None:
+                sent = sent if any(m.member for m in members.values()) and sent else customer.identifiers
+            elif not any(m.member for m in members.values()):
+                sent = None
             review = next_review(kept, rules, now) if kept is not None else None
             new = AudienceRecord(key, members, sent, kept, review)
-            if previous is None and not members:
+            if new == previous or (previous is None and not members and review is None):
                 result.unchanged += 1
-                continue  # never in an audience and nothing sent: nothing is kept about them
-            if new == previous:
-                result.unchanged += 1
-                continue
+                continue  # nothing changed, or nothing to keep about a customer in no audience
             updated.append(new)
         if updated:
             self._records.save(updated, stored)
