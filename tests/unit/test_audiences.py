@@ -421,7 +421,7 @@ def test_the_audiences_section_is_optional_and_strict():
     assert parse_config(base).audiences is None
     with pytest.raises(ConfigError, match="unknown_key"):
         parse_config({**base, "audiences": {"unknown_key": 1}})
-    with pytest.raises(ConfigError, match="needs audiences.google_ads"):
+    with pytest.raises(ConfigError, match=r"needs audiences\.google_ads"):
         parse_config({**base, "audiences": {"segments": {"lapsed": {"google_user_list_id": "1"}}}})
     with pytest.raises(ConfigError, match="min_spend or min_orders"):
         parse_config({**base, "audiences": {"segments": {"high_value": {}}}})
