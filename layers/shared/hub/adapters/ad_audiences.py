@@ -21,10 +21,10 @@ its status, the vendor's code and request id only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from secrets import randbelow
 from typing import Any
 
 import httpx
@@ -98,10 +98,9 @@ class MetaCustomAudiences:
             return "nothing to match on"
         what = f"Meta custom audience {'add' if method == 'POST' else 'remove'}"
         batches = [rows[i : i + META_MAX_ROWS] for i in range(0, len(rows), META_MAX_ROWS)]
-        # One session for the batches of one change, its id derived from them: a retried call sends
-        # the same session again (Meta: a positive 64-bit integer).
-        digest = hashlib.sha256(json.dumps([method, audience_id, rows]).encode()).digest()
-        session_id = int.from_bytes(digest[:8], "big") & (2**63 - 1) or 1
+        # One session for the batches of one change (Meta: a positive 64-bit integer, new per
+        # session); an HTTP retry repeats its request, so the same session and sequence number.
+        session_id = randbelow(2**63 - 1) + 1
         received = invalid = 0
         for sequence, batch in enumerate(batches, start=1):
             form = {
