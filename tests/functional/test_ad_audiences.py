@@ -71,6 +71,15 @@ def audience_item(aws, key: str) -> dict | None:
     return item.get("Item")
 
 
+def table_dump(aws) -> str:
+    return json.dumps(boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"], default=str)
+
+
+def audience_keys(aws) -> int:
+    items = boto3.client("dynamodb").scan(TableName=aws.resources["HubTable"])["Items"]
+    return sum(1 for i in items if i["pk"]["S"].startswith("DEK#audience:"))
+
+
 def salt(aws) -> str:
     from hub.adapters.customers import DynamoCustomerStore
 
@@ -102,6 +111,11 @@ def test_a_consenting_buyer_is_added_once_and_an_erasure_removes_them_everywhere
     item = audience_item(aws, key)
     assert item is not None and item["members"]["M"]["meta:23850000000000001"]["M"]["member"]["BOOL"] is True
     assert audience_item(aws, erasure_key(GRACE, salt(aws))) is None  # never consented: nothing kept
+    # The identifiers kept for later removals are sealed under an audience data key of Ada's own:
+    # no SHA-256 of her email is readable in the table.
+    assert set(item["sent"]["M"]) == {"enc", "subject", "ct"}
+    assert hashed not in table_dump(aws)
+    assert audience_keys(aws) == 1
 
     # Redelivered: nothing sent again.
     calls = (len(meta.calls), len(google.jobs))
@@ -122,6 +136,7 @@ def test_a_consenting_buyer_is_added_once_and_an_erasure_removes_them_everywhere
     item = audience_item(aws, key)
     assert item is not None and set(item) == {"pk", "sk", "members"}  # no identifier, no input left
     assert {m["M"]["member"]["BOOL"] for m in item["members"]["M"].values()} == {False}
+    assert audience_keys(aws) == 0  # and the key that sealed her identifiers is gone
 
 
 def test_a_vendor_refusing_after_retries_fails_the_record_for_its_queue(

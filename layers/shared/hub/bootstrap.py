@@ -384,6 +384,7 @@ class Sandbox:
         from hub.adapters.audience_store import DynamoAudienceRecords
         from hub.config import AudiencesConfig
         from hub.services.audiences import AudienceSync
+        from hub.shredding import data_keys
 
         secrets = self.secrets
         built: list[tuple[AudiencesConfig, Any]] = []
@@ -393,9 +394,8 @@ class Sandbox:
                 built[:] = [(config, audience_destinations(config, secrets))]
             return built[0][1]
 
-        return AudienceSync(
-            self.profiles, DynamoAudienceRecords(self.dynamodb, self.settings.table), destinations, self.config
-        )
+        records = DynamoAudienceRecords(self.dynamodb, self.settings.table, data_keys())
+        return AudienceSync(self.profiles, records, destinations, self.config)
 
     @cached_property
     def marketing(self) -> MarketingService:
