@@ -579,3 +579,27 @@ def test_audiences_not_configured_do_nothing():
     sync = AudienceSync(Profiles(profile()), records, lambda _c: {}, lambda: config, clock=lambda: NOW)
     assert sync.sync(emails=["ada@example.com"]).sent == {} and records.items == {}
     assert sync.review().recorded == 0
+
+
+# ------------------------------------------------------------------------ crm_upsert's announcement
+def test_crm_upsert_announces_changed_profiles_only_with_audiences_configured():
+    from hub.domain.customers import erasure_key
+    from hub.services.customers import CustomerService
+
+    from tests.customer_fakes import FakeCustomerStore, FakeOrderPrivacy
+    from tests.fakes import FakePublisher
+
+    store, bus = FakeCustomerStore(), FakePublisher()
+    without = parse_config({"locations": [{"id": "wh", "country": "US"}]})
+    off = CustomerService(store, FakeOrderPrivacy(), bus, lambda: without, clock=lambda: NOW)
+    assert off.announce({"ada@example.com": {"evt_1"}}) == 0 and bus.events == []
+
+    on = CustomerService(store, FakeOrderPrivacy(), bus, lambda: parse_config(CONFIG), clock=lambda: NOW)
+    assert on.announce({"ada@example.com": {"evt_2", "evt_1"}}) == 1
+    (announced,) = bus.events
+    assert announced.type == "CustomerProfileChanged"
+    assert announced.data.email == "ada@example.com"
+    assert announced.data.erasure_key == erasure_key("ada@example.com", store.salt())
+    # A redelivered batch (the same customer and causes, in any order) publishes the same event id.
+    on.announce({"ada@example.com": {"evt_1", "evt_2"}})
+    assert bus.events[1].event_id == announced.event_id
