@@ -141,6 +141,10 @@ NOT_RECORDED: dict[str | tuple[str, str], str] = {
     ("reporting", "keys DEK#*"): _SHARED_KEY_CACHE,
     ("stock_updates", "kms:Decrypt"): _SHARED_KEY_CACHE,
     ("stock_updates", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("ad_audiences", "kms:Decrypt"): _SHARED_KEY_CACHE,
+    ("ad_audiences", "keys DEK#*"): _SHARED_KEY_CACHE,
+    ("ad_audiences", "s3:GetObject"): _CLAIM_GET,
+    ("ad_audiences", "ssm:GetParameter"): _CACHED,
     ("channel_sync", "dynamodb:BatchGetItem"): _SHARDS,
     ("payment_confirmation", "dynamodb:BatchGetItem"): _SHARDS,
 }
@@ -154,6 +158,7 @@ for _consumer in (
     "crm_upsert",
     "reporting",
     "marketing_triggers",
+    "ad_audiences",
 ):
     NOT_RECORDED[(_consumer, "sqs:GetQueueAttributes")] = (
         "called by Lambda's event source mapping with the function's role"

@@ -35,6 +35,7 @@ CONSUMERS = {
     "crm_upsert": "CrmQueue",
     "reporting": "ReportingQueue",
     "marketing_triggers": "MarketingQueue",
+    "ad_audiences": "AudiencesQueue",
 }
 
 
@@ -114,6 +115,7 @@ def test_list_show_and_redrive_a_dead_letter_with_its_reason(aws, load_function,
         "crm",
         "reporting",
         "marketing",
+        "audiences",
         "schedules",  # what the scheduled functions' rules could not deliver; no source queue
     }
     assert summaries["schedules"].queue.sources == ()

@@ -15,9 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOYED = [ROOT / "layers" / "shared" / "hub", ROOT / "functions"]
 
 REVIEWED = {
-    # Meta's Conversions API requires contact details as SHA-256 of their normalised form; made
-    # while a request to Meta is built, never stored (hub.adapters.analytics).
-    ("layers/shared/hub/domain/pii.py", "hashed"): "Meta's required hashing, request bodies only",
+    # Meta's Conversions API and Custom Audiences require contact details as SHA-256 of their
+    # normalised form; made while a request to Meta is built (hub.adapters.analytics, never stored;
+    # ad audiences keep them only sealed, as below).
+    ("layers/shared/hub/domain/pii.py", "hashed"): "Meta's required hashing, request bodies (audiences: sealed)",
+    # Google Customer Match requires the normalised email and phone as SHA-256; made while a request is
+    # built, and kept (with Meta's) only sealed under the customer's audience data key, which is
+    # deleted when no identifier is kept (hub.adapters.audience_store).
+    ("layers/shared/hub/domain/audiences.py", "_sha256"): "Google's required hashing, stored only sealed",
     # The salted customer key, hashed again for Meta's external_id, and a seed from an order id.
     ("layers/shared/hub/adapters/analytics.py", "ga4_client_id"): "order id, when there is no customer",
     ("layers/shared/hub/adapters/analytics.py", "_customer_ids"): "the salted key, hashed as Meta asks",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hub.intake.sources import SourceRegistry
     from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, StockLedger
     from hub.secrets import SecretsProvider
+    from hub.services.audiences import AudienceSync
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
     from hub.services.customer_lookup import CustomerLookup
@@ -382,6 +383,27 @@ class Sandbox:
             data_keys=data_keys(),
             messages=self.marketing_store,
         )
+
+    @cached_property
+    def audiences(self) -> AudienceSync:
+        """Ad audiences: profiles read, what was sent recorded, the configured vendors rebuilt only
+        when the audiences section changes."""
+        from hub.adapters.ad_audiences import audience_destinations
+        from hub.adapters.audience_store import DynamoAudienceRecords
+        from hub.config import AudiencesConfig
+        from hub.services.audiences import AudienceSync
+        from hub.shredding import data_keys
+
+        secrets = self.secrets
+        built: list[tuple[AudiencesConfig, Any]] = []
+
+        def destinations(config: AudiencesConfig) -> Any:
+            if not built or built[0][0] != config:
+                built[:] = [(config, audience_destinations(config, secrets))]
+            return built[0][1]
+
+        records = DynamoAudienceRecords(self.dynamodb, self.settings.table, data_keys())
+        return AudienceSync(self.profiles, records, destinations, self.config)
 
     @cached_property
     def marketing(self) -> MarketingService:

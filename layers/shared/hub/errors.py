@@ -29,6 +29,7 @@ from typing import Any
 __all__ = [
     "AlreadyAppliedError",
     "AnalyticsConfigError",
+    "AudiencesConfigError",
     "BadRequestError",
     "BigCommerceFetchError",
     "ChangeFromQuantityStaleError",
@@ -533,6 +534,10 @@ class AnalyticsConfigError(ConfigurationError):
 
 class ServiceAccountError(ConfigurationError):
     """GA4_SERVICE_ACCOUNT_JSON is missing or is not a service account key file; never holds the key."""
+
+
+class AudiencesConfigError(ConfigurationError):
+    """An audience vendor is configured but a credential it needs is missing from the hub secret."""
 
 
 class MissingCredentialError(ConfigurationError):

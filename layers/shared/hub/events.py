@@ -49,6 +49,7 @@ __all__ = [
     "PaymentData",
     "PaymentRefundData",
     "ProductData",
+    "ProfileChangedData",
     "ProviderRef",
     "RedactionData",
     "RefundData",
@@ -381,6 +382,13 @@ class CustomerErasedData(_Model):
     order_ids: list[str] = Field(default_factory=list, description="orders whose personal data was erased")
 
 
+class ProfileChangedData(_Model):
+    """A customer's profile was derived again (published only when ad audiences are configured)."""
+
+    email: str = Field(json_schema_extra=PERSONAL)
+    erasure_key: str = Field(description="the customer's erasure key (the profile's erasure_key)")
+
+
 class AppUninstalledData(_Model):
     shop: str
 
@@ -708,6 +716,13 @@ class MarketingMessageSent(_Event):
     data: MarketingMessageData
 
 
+class CustomerProfileChanged(_Event):
+    """crm_upsert derived a customer's profile again from new facts; ad_audiences reads it."""
+
+    type: Literal["CustomerProfileChanged"] = "CustomerProfileChanged"
+    data: ProfileChangedData
+
+
 class ResourceFetchRequested(_Event):
     type: Literal["ResourceFetchRequested"] = "ResourceFetchRequested"
     data: ResourceFetchData
@@ -745,7 +760,8 @@ HubEvent = Annotated[
     | FulfilmentShipped
     | FulfilmentWrittenBack
     | ShipmentTracked
-    | MarketingMessageSent,
+    | MarketingMessageSent
+    | CustomerProfileChanged,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[type[_Event], ...] = get_args(get_args(HubEvent)[0])

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
+from hub.domain.audiences import AudienceRecord, Identifiers
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
@@ -39,6 +40,8 @@ __all__ = [
     "ActivityTracker",
     "AnalyticsSink",
     "AppliedEvents",
+    "AudienceDestination",
+    "AudienceRecords",
     "BigCommerceApi",
     "CarrierPort",
     "Catalog",
@@ -1008,3 +1011,27 @@ class BigCommerceApi(Protocol):
 
         Raises BigCommerceFetchError for anything else, before `deadline` (time.monotonic()) passes.
         """
+
+
+class AudienceDestination(Protocol):
+    """One vendor's audiences (Meta Custom Audiences, Google Ads Customer Match lists)."""
+
+    def add(self, audience_id: str, members: Sequence[Identifiers]) -> str:
+        """Add the members to the audience, batched at the vendor's limits; the vendor's answer in
+        words without personal data. Raises OutboundError when the vendor refuses after retries."""
+
+    def remove(self, audience_id: str, members: Sequence[Identifiers]) -> str:
+        """Remove the members from the audience; as `add`."""
+
+
+class AudienceRecords(Protocol):
+    """What was sent to each audience about each customer (hub.domain.audiences.AudienceRecord)."""
+
+    def records(self, keys: Iterable[str]) -> dict[str, AudienceRecord]:
+        """The records of these erasure keys that exist."""
+
+    def save(self, records: Sequence[AudienceRecord], previous: Mapping[str, AudienceRecord]) -> None:
+        """Write the records, and move each one's place in the review schedule from `previous`'s."""
+
+    def due(self, until: datetime, limit: int) -> list[str]:
+        """Erasure keys whose review time is at or before `until`, oldest first, at most `limit`."""

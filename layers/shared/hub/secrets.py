@@ -83,6 +83,14 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "analytics": ("GA4_API_SECRET", "META_ACCESS_TOKEN"),
     # The service account key file (JSON) the GA4 Data API is read with: traffic_import only.
     "traffic": ("GA4_SERVICE_ACCOUNT_JSON",),
+    # Ad audiences (ad_audiences only): Meta Custom Audiences, Google Ads Customer Match.
+    "audiences": (
+        "META_ADS_ACCESS_TOKEN",
+        "GOOGLE_ADS_DEVELOPER_TOKEN",
+        "GOOGLE_ADS_CLIENT_ID",
+        "GOOGLE_ADS_CLIENT_SECRET",
+        "GOOGLE_ADS_REFRESH_TOKEN",
+    ),
     # Signs the unsubscribe links (marketing_triggers) and verifies them (marketing_unsubscribe).
     "unsubscribe": ("MARKETING_UNSUBSCRIBE_SECRET",),
     # The salt of erasure keys, when the merchant sets one (else it is generated into the table).

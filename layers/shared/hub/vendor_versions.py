@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
+    "GOOGLE_ADS_API_VERSION",
     "HUBSPOT_CRM_OBJECTS",
     "HUBSPOT_LEGACY_V3",
     "KLAVIYO_REVISION",
@@ -134,6 +135,16 @@ META = PinnedVersion(
     rule="published per version in the Graph API changelog (about 2 years after the next version)",
     source="https://developers.facebook.com/docs/graph-api/changelog/versions/",
 )
+GOOGLE_ADS = PinnedVersion(
+    key="google_ads",
+    vendor="Google",
+    api="Google Ads API REST (Customer Match: OfflineUserDataJobService), default of audiences.google_ads.api_version",
+    version="v26",
+    released=date(2026, 10, 15),
+    end_of_support=date(2027, 11, 1),
+    rule="each major version available about a year after its release (projected sunset November 2027)",
+    source="https://developers.google.com/google-ads/api/docs/sunset-dates",
+)
 SALESFORCE = PinnedVersion(
     key="salesforce_rest",
     vendor="Salesforce",
@@ -164,6 +175,7 @@ PINNED: tuple[PinnedVersion, ...] = (
     HUBSPOT_DATED,
     HUBSPOT_LEGACY,
     META,
+    GOOGLE_ADS,
     SALESFORCE,
     PinnedVersion(
         key="mailchimp_marketing",
@@ -222,6 +234,7 @@ KLAVIYO_REVISION = KLAVIYO.version
 HUBSPOT_CRM_OBJECTS = HUBSPOT_DATED.version
 HUBSPOT_LEGACY_V3 = HUBSPOT_LEGACY.version
 META_GRAPH_VERSION = META.version
+GOOGLE_ADS_API_VERSION = GOOGLE_ADS.version
 SALESFORCE_API_VERSION = SALESFORCE.version
 SQUARE_API_VERSION = SQUARE.version
 

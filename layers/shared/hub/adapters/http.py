@@ -115,6 +115,8 @@ def _codes(body: Any) -> Iterable[Any]:
     if not isinstance(body, Mapping):
         return
     error = body.get("error")
+    if isinstance(error, str):  # OAuth 2.0 token endpoints (RFC 6749 5.2): {"error": "invalid_grant"}
+        yield error
     if isinstance(error, Mapping):  # Stripe, EasyPost, Meta: {"error": {"code" | "type": ...}}
         yield error.get("code") if isinstance(error.get("code"), str) else None
         yield error.get("type")

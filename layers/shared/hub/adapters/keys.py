@@ -8,6 +8,8 @@ and the state table of docs/architecture.md lists exactly these (tests/unit/test
 from __future__ import annotations
 
 __all__ = [
+    "AUDIENCE",
+    "AUDREVIEW",
     "CHANNEL",
     "CUSTOMER",
     "CUSTORDER",
@@ -82,6 +84,9 @@ MKTPAIR = Prefix("MKTPAIR#")
 MKTSKU = Prefix("MKTSKU#")
 MKTSTOCK = Prefix("MKTSTOCK#")
 MKTOPTOUT = Prefix("MKTOPTOUT#")
+# Ad audiences (ad_audiences): what was sent per customer, and when time alone changes it next
+AUDIENCE = Prefix("AUDIENCE#")
+AUDREVIEW = Prefix("AUDREVIEW#")
 
 PARTITIONS: tuple[Prefix, ...] = (
     ORDER,
@@ -109,6 +114,8 @@ PARTITIONS: tuple[Prefix, ...] = (
     MKTSKU,
     MKTSTOCK,
     MKTOPTOUT,
+    AUDIENCE,
+    AUDREVIEW,
 )
 
 # Partitions template.yaml grants by their exact key rather than by prefix: the erasure key salt,

@@ -2,12 +2,13 @@
 
 Locally it is the file at $HUB_CONFIG; in AWS it is the SSM parameter named by
 $HUB_CONFIG_PARAMETER. It is read when first used and cached (`loading`). One module per section:
-`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing`;
+`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing`, `audiences`;
 `document` is the whole (`HubConfig`) and the checks that span sections. What the hub knows of each
 platform is one table, `hub.domain.platforms`.
 """
 
 from hub.config.analytics import AnalyticsConfig, Ga4Config, Ga4TrafficConfig, MetaConfig, TrafficConfig
+from hub.config.audiences import AudiencesConfig
 from hub.config.carrier import CarrierAddress, CarrierConfig, ParcelConfig, ServiceLevel
 from hub.config.channels import ChannelConfig, GatewayConfig, ReconcileConfig, SkuIds, StockConfig
 from hub.config.crm import CrmConfig, SalesforceCrmConfig
@@ -18,6 +19,7 @@ from hub.errors import ConfigError  # what parse_config and load_config raise: t
 
 __all__ = [
     "AnalyticsConfig",
+    "AudiencesConfig",
     "CarrierAddress",
     "CarrierConfig",
     "ChannelConfig",

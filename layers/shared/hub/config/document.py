@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from hub.config.analytics import AnalyticsConfig
+from hub.config.audiences import AudiencesConfig
 from hub.config.base import StrictModel
 from hub.config.carrier import CarrierConfig
 from hub.config.channels import ChannelConfig, Gateway, GatewayConfig, LocationConfig, StockConfig
@@ -30,6 +31,9 @@ class HubConfig(StrictModel):
         default=None, description="marketing automation; none: the hub sends no marketing"
     )
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    audiences: AudiencesConfig | None = Field(
+        default=None, description="ad audiences (Meta, Google Ads); none: the hub keeps no audience"
+    )
 
     @model_validator(mode="after")
     def _unique_locations(self) -> HubConfig:

@@ -14,7 +14,7 @@ archive) are refused, and any that slipped in around an erasure are deleted when
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from hub.config import HubConfig
@@ -34,6 +34,7 @@ from hub.errors import ProfileConflictError
 from hub.events import (
     CustomerDataRequested,
     CustomerErased,
+    CustomerProfileChanged,
     CustomerRedactionRequested,
     CustomerUpserted,
     HubEvent,
@@ -44,8 +45,10 @@ from hub.events import (
     OrderUpdated,
     PaymentRefunded,
     PaymentSucceeded,
+    ProfileChangedData,
     RefundIssued,
     ShopRedactionRequested,
+    hub_event,
 )
 from hub.ports import (
     CustomerStore,
@@ -182,6 +185,8 @@ class CustomerService:
         self._store = store
         self._config = config
         self._contacts = contacts
+        self._publisher = publisher
+        self._clock = clock
         self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys, messages)
         # The erasure marks read by this sandbox: subject -> mark (None: not erased when read).
         self._seen: dict[str, datetime | None] = {}
@@ -199,6 +204,29 @@ class CustomerService:
 
     def key(self, email: str) -> str:
         return erasure_key(email, self._store.salt())
+
+    def announce(self, causes: Mapping[str, Iterable[str]]) -> int:
+        """Publish CustomerProfileChanged for each customer (email -> the ids of the events that changed
+        their profile) when ad audiences are configured; else nothing, and no call. The event's id
+        derives from the customer and its causes, so a redelivered batch publishes nothing new."""
+        if self._config().audiences is None or not causes:
+            return 0
+        now = self._clock()
+        events = []
+        for email in sorted(causes):
+            key = self.key(email)
+            events.append(
+                hub_event(
+                    CustomerProfileChanged,
+                    key=("profile-changed", key, *sorted(set(causes[email]))),
+                    channel="hub",
+                    occurred_at=now,
+                    topic="customer/profile_changed",
+                    data=ProfileChangedData(email=email, erasure_key=key),
+                )
+            )
+        self._publisher.publish(events)
+        return len(events)
 
     def record(self, fact: Fact) -> Handled:
         """Keep the fact and derive again the summary and profile of each customer it concerns, in one
