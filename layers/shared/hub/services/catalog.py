@@ -196,7 +196,7 @@ class CatalogSync:
         pushes = [self._push(channel, current, version, settings) for channel in settings.push_targets(origin)]
         results.extend(pushes)
         if any(r.outcome is CatalogOutcome.FAILED for r in pushes):
-            raise SyncFailedError(results)
+            raise SyncFailedError(results, what="product")
         return results
 
     def _announce(self, product: CatalogProduct, origin: str, cause: str | None) -> None:
