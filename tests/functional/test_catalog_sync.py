@@ -60,7 +60,9 @@ SCARF = {
     "tags": "",
     "admin_graphql_api_id": "gid://shopify/Product/8123456789044",
     "options": [{"id": 1, "product_id": 8123456789044, "name": "Title", "position": 1, "values": ["Default Title"]}],
-    "images": [{"id": 3, "product_id": 8123456789044, "position": 1, "src": "https://cdn.shopify.com/s/files/scarf.jpg"}],
+    "images": [
+        {"id": 3, "product_id": 8123456789044, "position": 1, "src": "https://cdn.shopify.com/s/files/scarf.jpg"}
+    ],
     "variants": [
         {
             "id": 45123456789044,
