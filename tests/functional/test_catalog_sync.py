@@ -119,7 +119,7 @@ def fns(hub, load_function):
         TableName=hub.resources["HubTable"],
         Item={"pk": {"S": "CHANNEL#woocommerce"}, "sk": {"S": "SKU#SCARF-WOOL-GRY"}, "product_id": {"S": "812"}},
     )
-    return {name: load_function(name) for name in ("webhook_intake", "catalog_sync")}
+    return {name: load_function(name) for name in ("webhook_intake", "catalog_sync", "admin_api")}
 
 
 def deliver(fns, source: str, body: dict[str, Any], topic: str, account: str) -> dict[str, Any]:
@@ -129,6 +129,17 @@ def deliver(fns, source: str, body: dict[str, Any], topic: str, account: str) ->
     answer = json.loads(response["body"])
     assert response["statusCode"] == 200, answer
     return answer
+
+
+def admin(fns, path: str, route: str, query: str = "", **params: str) -> tuple[int, Any]:
+    """An admin API request as API Gateway hands it to the function (events/admin_api_get_inventory.json)."""
+    request = json.loads((ROOT / "events" / "admin_api_get_inventory.json").read_text())
+    request.update(rawPath=path, routeKey=route, rawQueryString=query, pathParameters=params or None)
+    if query:
+        request["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
+    request["requestContext"].update(routeKey=route, http={**request["requestContext"]["http"], "path": path})
+    response = fns["admin_api"].lambda_handler(request, FakeContext())
+    return response["statusCode"], json.loads(response["body"])
 
 
 def item(aws, pk: str, sk: str) -> dict[str, Any] | None:
@@ -204,6 +215,25 @@ def test_a_shopify_product_change_reaches_woocommerce_once_with_its_price_overri
     )["Items"]
     assert drift["channel"]["S"] == "woocommerce" and drift["fields"]["L"] == [{"S": "variants"}]
     assert stores.of("shopify") == []
+
+    # The admin API shows both: the master's product as recorded, and the drift.
+    status, shown = admin(fns, "/catalog/drift", "GET /catalog/drift")
+    assert status == 200
+    assert shown["drift"] == [
+        {
+            "channel": "woocommerce",
+            "product_key": "shopify:8123456789044",
+            "skus": ["SCARF-WOOL-GRY"],
+            "fields": ["variants"],
+            "detected_at": "2026-11-20T22:05:00+00:00",
+            "event_id": drift["event_id"]["S"],
+        }
+    ]
+    status, product = admin(fns, "/products/SCARF-WOOL-GRY", "GET /products/{sku}", sku="SCARF-WOOL-GRY")
+    assert status == 200
+    assert (product["version"], product["published"], product["variants"][0]["price"]) == (1, True, "40.00")
+    assert admin(fns, "/products/NOPE", "GET /products/{sku}", sku="NOPE")[0] == 404
+    assert admin(fns, "/catalog/drift", "GET /catalog/drift", query="limit=0")[0] == 400
 
 
 def test_with_no_catalog_section_a_product_change_is_dropped_without_a_call(hub, fns, stores):

@@ -29,6 +29,7 @@ from hub.views import (
     lineage_view,
     order_page_view,
     order_view,
+    product_view,
     sku_stock_view,
     stock_change_view,
 )
@@ -248,3 +249,35 @@ def webhook_activity(sandbox: Sandbox) -> dict:
     """GET /webhooks/activity: per source, the last 24 hours of deliveries by outcome and the latest
     refusals with their reason, as the console's webhooks page shows them (docs/console.md#webhooks)."""
     return {"hours": HOURS, "sources": [row.as_dict() for row in sandbox.webhook_activity.last_day()]}
+
+
+def get_product(sandbox: Sandbox, sku: str) -> dict:
+    """GET /products/{sku}: the hub's catalog product one of whose variants is `sku` (docs/catalog.md)."""
+    sku = unquote(sku)
+    if sandbox.config().catalog is None:
+        raise NotFoundError("catalog sync is off: add a catalog section to the configuration (docs/catalog.md)")
+    product = sandbox.product_records.product_for_sku(sku)
+    stored = sandbox.product_records.product(product.key) if product else None
+    if stored is None:
+        raise NotFoundError(f"no product of the catalog has SKU '{sku}'")
+    return {**product_view(stored.product), "version": stored.version, "published": stored.published}
+
+
+def catalog_drift(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    """GET /catalog/drift?limit=N: changes made on channels that are not the master, newest first."""
+    raw = (params or {}).get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise BadRequestError("limit must be a whole number from 1 to 500")
+    return {
+        "drift": [
+            {
+                "channel": d.channel,
+                "product_key": d.product_key,
+                "skus": list(d.skus),
+                "fields": list(d.fields),
+                "detected_at": d.detected_at,
+                "event_id": d.event_id,
+            }
+            for d in sandbox.catalog_push_log.drift(int(raw))
+        ]
+    }
