@@ -131,13 +131,19 @@ def deliver(fns, source: str, body: dict[str, Any], topic: str, account: str) ->
     return answer
 
 
-def admin(fns, path: str, route: str, query: str = "", **params: str) -> tuple[int, Any]:
+def admin(
+    fns, path: str, route: str, query: str = "", body: Any = None, method: str = "GET", **params: str
+) -> tuple[int, Any]:
     """An admin API request as API Gateway hands it to the function (events/admin_api_get_inventory.json)."""
     request = json.loads((ROOT / "events" / "admin_api_get_inventory.json").read_text())
     request.update(rawPath=path, routeKey=route, rawQueryString=query, pathParameters=params or None)
+    if body is not None:
+        request["body"] = json.dumps(body)
+        request["headers"]["content-type"] = "application/json"
     if query:
         request["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
-    request["requestContext"].update(routeKey=route, http={**request["requestContext"]["http"], "path": path})
+    http = {**request["requestContext"]["http"], "path": path, "method": method}
+    request["requestContext"].update(routeKey=route, http=http)
     response = fns["admin_api"].lambda_handler(request, FakeContext())
     return response["statusCode"], json.loads(response["body"])
 
@@ -265,3 +271,44 @@ def test_a_push_that_keeps_failing_fails_its_record_for_sqs_to_retry_then_dead_l
     assert [r.method for r in stores.of("woocommerce") if r.path.endswith("/812")][-1] == "PUT"
     state = item(hub, "CATSYNC#woocommerce", "PRODUCT#shopify:8123456789044")
     assert state is not None and state["state"]["S"] == "done" and state["digest"]["S"]
+
+
+def test_with_the_hub_as_master_a_product_set_through_the_admin_api_is_pushed(hub, fns, stores):
+    from aws_lambda_powertools.utilities import parameters
+    from hub.config import forget_config
+
+    hub_master = CONFIG.replace("master: shopify", "master: hub")
+    boto3.client("ssm").put_parameter(Name=CONFIG_PARAMETER, Type="String", Value=hub_master, Overwrite=True)
+    parameters.clear_caches()
+    forget_config()
+    route = "PUT /products/{sku}"
+    body = {
+        "title": "Wool Scarf",
+        "description": "<p>Warm grey wool.</p>",
+        "status": "active",
+        "variants": [{"sku": "SCARF-WOOL-GRY", "price": "40.00", "compare_at_price": "50.00"}],
+    }
+    status, refused = admin(
+        fns, "/products/SCARF-WOOL-GRY", route, body={**body, "status": "gone"}, method="PUT", sku="SCARF-WOOL-GRY"
+    )
+    assert status == 400 and "status" in refused["error"]
+    status, refused = admin(
+        fns,
+        "/products/SCARF-WOOL-GRY",
+        route,
+        body={**body, "variants": [{"sku": "SCARF-WOOL-GRY", "price": "40.001"}]},
+        method="PUT",
+        sku="SCARF-WOOL-GRY",
+    )
+    assert status == 400 and "more decimals than USD" in refused["error"]
+
+    status, accepted = admin(fns, "/products/SCARF-WOOL-GRY", route, body=body, method="PUT", sku="SCARF-WOOL-GRY")
+    assert status == 202, accepted
+    assert accepted["product"]["product_key"] == "hub:SCARF-WOOL-GRY"
+    assert run(hub, fns["catalog_sync"], "CatalogSyncQueue") == []
+
+    (put,) = stores.of("woocommerce")
+    # 40.00 USD -> 40.50 EUR; compare-at 50.00 -> 50.60 EUR: the regular price, with the sale price
+    assert (put.body["regular_price"], put.body["sale_price"]) == ("50.60", "40.50")
+    status, product = admin(fns, "/products/SCARF-WOOL-GRY", "GET /products/{sku}", sku="SCARF-WOOL-GRY")
+    assert (status, product["version"], product["variants"][0]["compare_at_price"]) == (200, 1, "50.00")
