@@ -6,6 +6,7 @@ store's echo is not drift, a change made there is; and with `catalog:` absent, n
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -312,3 +313,25 @@ def test_with_the_hub_as_master_a_product_set_through_the_admin_api_is_pushed(hu
     assert (put.body["regular_price"], put.body["sale_price"]) == ("50.60", "40.50")
     status, product = admin(fns, "/products/SCARF-WOOL-GRY", "GET /products/{sku}", sku="SCARF-WOOL-GRY")
     assert (status, product["version"], product["variants"][0]["compare_at_price"]) == (200, 1, "50.00")
+
+
+def test_the_consoles_catalog_page_lists_the_drift(hub, fns, stores, load_function, monkeypatch, context):
+    from tests.functional import test_console
+    from tests.functional.test_console import http, set_cookies, sign_in
+
+    console = test_console.console.__wrapped__(hub, load_function, monkeypatch)
+    assert deliver(fns, "shopify", SCARF, "products/update", SHOP)["status"] == "accepted"
+    assert run(hub, fns["catalog_sync"], "CatalogSyncQueue") == []
+    stores.woocommerce[812]["name"] = "Grey Scarf"  # renamed in the WooCommerce admin
+    assert deliver(fns, "woocommerce", stores.woo_webhook(812, "2026-11-20T22:05:00"), "product.updated", SITE)
+    assert run(hub, fns["catalog_sync"], "CatalogSyncQueue") == []
+
+    cookies = set_cookies(sign_in(console, context))
+    page = console.lambda_handler(http("GET", "/console/catalog", cookies=cookies), context)
+    assert page["statusCode"] == 200
+    body = page["body"]
+    assert '<a href="/console/catalog" aria-current="page">Catalog</a>' in body
+    assert "The catalog master is <strong>shopify</strong>" in body
+    row = re.search(r'<tr class="drift" data-channel="woocommerce">(.*?)</tr>', body, re.S)
+    assert row is not None
+    assert "shopify:8123456789044" in row.group(1) and '<td class="fields">title</td>' in row.group(1)
