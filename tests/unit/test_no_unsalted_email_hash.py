@@ -43,6 +43,8 @@ REVIEWED = {
     ("layers/shared/hub/adapters/webhook_activity.py", "delivery_count_values"): (
         "a delivery's dedupe key (the provider's delivery or event id), to key its count"
     ),
+    # A catalog product's content (title, description, prices, options), to know a store's echo.
+    ("layers/shared/hub/domain/catalog.py", "content_hash"): "a product's catalog content, no personal data",
     # The console's own stylesheet, hashed for its Content-Security-Policy.
     ("layers/shared/hub/console/frame.py", "_css_hash"): "the console's stylesheet (a CSP hash)",
     # A report chart's style element, hashed for the chart's own Content-Security-Policy.

@@ -27,9 +27,18 @@ if TYPE_CHECKING:
     from hub.config import CarrierConfig, HubConfig
     from hub.intake import IntakeService
     from hub.intake.sources import SourceRegistry
-    from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, StockLedger
+    from hub.ports import (
+        BigCommerceApi,
+        CarrierPort,
+        CatalogPushLog,
+        EventPublisher,
+        PayloadStore,
+        ProductRecords,
+        StockLedger,
+    )
     from hub.secrets import SecretsProvider
     from hub.services.audiences import AudienceSync
+    from hub.services.catalog import CatalogSync
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
     from hub.services.customer_lookup import CustomerLookup
@@ -453,6 +462,35 @@ class Sandbox:
             StorefrontStock(self.secrets),
             self.config,
             lineage=self.lineage,
+        )
+
+    @cached_property
+    def product_records(self) -> ProductRecords:
+        """The hub's catalog products (docs/catalog.md)."""
+        from hub.adapters.catalog_store import DynamoProductRecords
+
+        return DynamoProductRecords(self.dynamodb, self.settings.table)
+
+    @cached_property
+    def catalog_push_log(self) -> CatalogPushLog:
+        """What catalog sync pushed to each channel, and the drift it saw."""
+        from hub.adapters.catalog_store import DynamoCatalogPushLog
+
+        return DynamoCatalogPushLog(self.dynamodb, self.settings.table)
+
+    @cached_property
+    def catalog_sync(self) -> CatalogSync:
+        from hub.adapters.stock_tables import DynamoCatalog
+        from hub.adapters.storefront_catalog import StorefrontCatalog
+        from hub.services.catalog import CatalogSync
+
+        return CatalogSync(
+            self.product_records,
+            self.catalog_push_log,
+            DynamoCatalog(self.dynamodb, self.settings.table),
+            StorefrontCatalog(self.secrets),
+            self.publisher,
+            self.config,
         )
 
     @cached_property

@@ -32,6 +32,7 @@ __all__ = [
     "AudiencesConfigError",
     "BadRequestError",
     "BigCommerceFetchError",
+    "CatalogConflictError",
     "ChangeFromQuantityStaleError",
     "CircuitOpenError",
     "ConfigError",
@@ -301,6 +302,10 @@ class PartsMissingError(ConflictError):
     """The order item names parts the read did not return (a write in flight): read again."""
 
 
+class CatalogConflictError(ConflictError):
+    """The product record changed since it was read; read again and apply the change again."""
+
+
 class ProfileConflictError(ConflictError):
     """The profile, or an erasure covering it, changed since it was read; read again and retry."""
 
@@ -375,10 +380,10 @@ class SyncFailedError(RetryableError):
     `results` are the pushes' results; the message names each failed channel and its reason.
     """
 
-    def __init__(self, results: list[Any]) -> None:
+    def __init__(self, results: list[Any], what: str = "stock") -> None:
         self.results = results
         failed = ", ".join(f"{r.channel}: {r.reason}" for r in results if r.outcome == "failed")
-        super().__init__(f"stock push failed ({failed})")
+        super().__init__(f"{what} push failed ({failed})")
 
 
 class ContactErasureError(RetryableError):

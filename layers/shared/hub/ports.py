@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
 from hub.domain.audiences import AudienceRecord, Identifiers
+from hub.domain.catalog import CatalogProduct, Drift, PushState, StoredProduct
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
@@ -45,6 +46,7 @@ __all__ = [
     "BigCommerceApi",
     "CarrierPort",
     "Catalog",
+    "CatalogPushLog",
     "ChangeFeed",
     "ChangeFeeds",
     "ChangePage",
@@ -73,6 +75,9 @@ __all__ = [
     "OrderPrivacy",
     "OrderReader",
     "PayloadStore",
+    "ProductPusher",
+    "ProductPushers",
+    "ProductRecords",
     "ProfileStore",
     "Profiles",
     "ReconcileCursor",
@@ -295,6 +300,67 @@ class Catalog(Protocol):
 
     def learn_location(self, channel: str, location: str, platform_location: str) -> None:
         """Remember which platform location a channel's default hub location is."""
+
+
+class ProductRecords(Protocol):
+    """The hub's own product records (one per product, a SKU index), each change versioned."""
+
+    def product_for_sku(self, sku: str) -> CatalogProduct | None:
+        """The product one of whose variants is `sku`, or None."""
+
+    def product(self, key: str) -> StoredProduct | None:
+        """The product under `key`, its version and what is known of its history."""
+
+    def save(
+        self,
+        product: CatalogProduct,
+        expected_version: int,
+        previous: CatalogProduct | None = None,
+        *,
+        as_of: str | None = None,
+    ) -> int:
+        """Record `product` (and index its SKUs, dropping those of `previous` it no longer has) if its
+        version is still `expected_version` (0: not yet recorded) and return the new version;
+        CatalogConflictError when another writer changed it first. `as_of`: when the master changed it."""
+
+    def mark_published(self, key: str) -> bool:
+        """Note that ProductPublished was announced for `key`: False when it already was."""
+
+
+class CatalogPushLog(Protocol):
+    """What the hub pushed to each channel per product (version and content hash), and drift seen."""
+
+    def pushed(self, channel: str, key: str) -> PushState | None:
+        """The push state of the product on `channel`, or None when nothing was ever claimed."""
+
+    def claim(self, channel: str, key: str, version: int, *, now_ms: int, lease_ms: int) -> None:
+        """Claim the push of `version` (SyncStaleError: that version or newer is done or claimed;
+        SyncBusyError: an older push is still in flight)."""
+
+    def complete(self, channel: str, key: str, version: int, digest: str) -> None:
+        """The push of `version` succeeded: the channel now holds the content hashed `digest`."""
+
+    def abandon(self, channel: str, key: str, version: int) -> None:
+        """The push of `version` failed: release the lease so a retry can claim it again."""
+
+    def record_drift(self, drift: Drift) -> None:
+        """Record a change made on a channel that is not the master (once per event)."""
+
+    def drift(self, limit: int) -> list[Drift]:
+        """The latest drift recorded, newest first."""
+
+
+class ProductPusher(Protocol):
+    def push(self, product: CatalogProduct, ids: Mapping[str, PlatformIds]) -> None:
+        """Write the product (its prices already the channel's) over the channel's copy, found by
+        the ids learned for its SKUs (`ids`, by SKU); raise the adapters' OutboundError on failure."""
+
+
+class ProductPushers(Protocol):
+    """The storefront APIs products are pushed to (hub.adapters.storefront_catalog.StorefrontCatalog)."""
+
+    def pusher(self, channel: str, config: ChannelConfig) -> ProductPusher:
+        """The channel's pusher; its credentials are read here (an error when they are missing)."""
 
 
 class SyncLog(Protocol):

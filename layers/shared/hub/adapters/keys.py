@@ -10,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "AUDIENCE",
     "AUDREVIEW",
+    "CATDRIFT",
+    "CATSYNC",
     "CHANNEL",
     "CUSTOMER",
     "CUSTORDER",
@@ -29,6 +31,8 @@ __all__ = [
     "ORDERDAY",
     "PARTITIONS",
     "PRIVACY",
+    "PRODSKU",
+    "PRODUCT",
     "RECONCILE",
     "REPORT",
     "SHIPMENT",
@@ -59,6 +63,11 @@ SYNC = Prefix("SYNC#")
 STOCKLOG = Prefix("STOCKLOG#")
 # The orders-by-day index's partitions (order_index): written on the order item, never a table pk.
 ORDERDAY = Prefix("ORDERDAY#")
+# The product catalog (catalog_store): products, their SKU index, what was pushed where, drift seen
+PRODUCT = Prefix("PRODUCT#")
+PRODSKU = Prefix("PRODSKU#")
+CATSYNC = Prefix("CATSYNC#")
+CATDRIFT = Prefix("CATDRIFT#")
 # Customers and privacy (customers, contacts, data_keys)
 CUSTOMER = Prefix("CUSTOMER#")
 CUSTORDER = Prefix("CUSTORDER#")
@@ -95,6 +104,10 @@ PARTITIONS: tuple[Prefix, ...] = (
     SYNC,
     STOCKLOG,
     ORDERDAY,
+    PRODUCT,
+    PRODSKU,
+    CATSYNC,
+    CATDRIFT,
     CUSTOMER,
     CUSTORDER,
     PRIVACY,

@@ -10,6 +10,7 @@ platform is one table, `hub.domain.platforms`.
 from hub.config.analytics import AnalyticsConfig, Ga4Config, Ga4TrafficConfig, MetaConfig, TrafficConfig
 from hub.config.audiences import AudiencesConfig
 from hub.config.carrier import CarrierAddress, CarrierConfig, ParcelConfig, ServiceLevel
+from hub.config.catalog import CatalogChannelConfig, CatalogConfig, CatalogPriceConfig
 from hub.config.channels import ChannelConfig, GatewayConfig, ReconcileConfig, SkuIds, StockConfig
 from hub.config.crm import CrmConfig, SalesforceCrmConfig
 from hub.config.document import HubConfig
@@ -22,6 +23,9 @@ __all__ = [
     "AudiencesConfig",
     "CarrierAddress",
     "CarrierConfig",
+    "CatalogChannelConfig",
+    "CatalogConfig",
+    "CatalogPriceConfig",
     "ChannelConfig",
     "ConfigError",
     "CrmConfig",

@@ -9,10 +9,11 @@ from hub.config.analytics import AnalyticsConfig
 from hub.config.audiences import AudiencesConfig
 from hub.config.base import StrictModel
 from hub.config.carrier import CarrierConfig
+from hub.config.catalog import HUB_MASTER, CatalogConfig
 from hub.config.channels import ChannelConfig, Gateway, GatewayConfig, LocationConfig, StockConfig
 from hub.config.crm import CrmConfig
 from hub.config.marketing import MarketingConfig
-from hub.domain.platforms import ANY_LOCATION, LOCATIONLESS, PLATFORMS, STORE_FIELDS
+from hub.domain.platforms import ANY_LOCATION, CATALOG_PLATFORMS, LOCATIONLESS, PLATFORMS, STORE_FIELDS
 from hub.domain.stock import LocationRef
 from hub.errors import UnknownChannelError
 
@@ -33,6 +34,9 @@ class HubConfig(StrictModel):
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     audiences: AudiencesConfig | None = Field(
         default=None, description="ad audiences (Meta, Google Ads); none: the hub keeps no audience"
+    )
+    catalog: CatalogConfig | None = Field(
+        default=None, description="product catalog sync; none: no product records, no product pushes"
     )
 
     @model_validator(mode="after")
@@ -94,6 +98,30 @@ class HubConfig(StrictModel):
                     f"'analytics.traffic.ga4.properties.{channel}': not a channel of this hub "
                     "(a configured channel, or a platform name for a channel named after its platform)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _catalog_channels(self) -> HubConfig:
+        if self.catalog is None:
+            return self
+        master = self.catalog.master
+        if master != HUB_MASTER and self.channel_settings(master) is None:
+            raise ValueError(f"'catalog.master': '{master}' is not a configured channel (or 'hub')")
+        for name, settings in self.catalog.channels.items():
+            where = f"catalog.channels.{name}"
+            if name == master:
+                raise ValueError(f"'{where}': '{name}' is the master; products are pushed from it, not to it")
+            channel = self.channel_settings(name)
+            if channel is None:
+                raise ValueError(f"'{where}': '{name}' is not a configured channel")
+            if channel.platform not in CATALOG_PLATFORMS:
+                raise ValueError(
+                    f"'{where}': the hub pushes products to {', '.join(CATALOG_PLATFORMS)}, not {channel.platform}"
+                )
+            try:
+                settings.price.override(self.catalog.currency)
+            except ValueError as exc:
+                raise ValueError(f"'{where}.price': {exc}") from None
         return self
 
     def invoice_prefix(self, gateway: Gateway) -> str | None:
