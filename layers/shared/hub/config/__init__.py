@@ -2,7 +2,7 @@
 
 Locally it is the file at $HUB_CONFIG; in AWS it is the SSM parameter named by
 $HUB_CONFIG_PARAMETER. It is read when first used and cached (`loading`). One module per section:
-`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing`;
+`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing` (with `social`);
 `document` is the whole (`HubConfig`) and the checks that span sections. What the hub knows of each
 platform is one table, `hub.domain.platforms`.
 """
@@ -14,6 +14,7 @@ from hub.config.crm import CrmConfig, SalesforceCrmConfig
 from hub.config.document import HubConfig
 from hub.config.loading import forget_config, load_config, parse_config
 from hub.config.marketing import FrequencyCap, KlaviyoConfig, MailchimpConfig, MarketingConfig, MarketingRules
+from hub.config.social import SocialConfig
 from hub.errors import ConfigError  # what parse_config and load_config raise: the local stack catches it here
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
+    "SocialConfig",
     "StockConfig",
     "forget_config",
     "load_config",
