@@ -31,6 +31,7 @@ __all__ = [
     "AnalyticsConfigError",
     "BadRequestError",
     "BigCommerceFetchError",
+    "CatalogConflictError",
     "ChangeFromQuantityStaleError",
     "CircuitOpenError",
     "ConfigError",
@@ -295,6 +296,10 @@ class OrderConflictError(ConflictError):
 
 class PartsMissingError(ConflictError):
     """The order item names parts the read did not return (a write in flight): read again."""
+
+
+class CatalogConflictError(ConflictError):
+    """The product record changed since it was read; read again and apply the change again."""
 
 
 class ProfileConflictError(ConflictError):

@@ -26,6 +26,7 @@ __all__ = [
     "RESERVED_TOPIC",
     "SCHEMA_VERSION",
     "CatalogItem",
+    "CatalogOptionData",
     "CheckoutData",
     "Consent",
     "CustomerData",
@@ -49,6 +50,7 @@ __all__ = [
     "PaymentData",
     "PaymentRefundData",
     "ProductData",
+    "ProductPublishedData",
     "ProviderRef",
     "RedactionData",
     "RefundData",
@@ -211,14 +213,52 @@ class CatalogItem(_Model):
     sku: str = Field(min_length=1)
     platform_item_id: str | None = Field(default=None, description="Shopify inventory item")
     platform_variation_id: str | None = Field(default=None, description="Shopify variant, WooCommerce variation")
+    price: str | None = Field(
+        default=None,
+        description="the variant's price as the storefront wrote it (a decimal string in the store's currency, "
+        "which product webhooks do not name: catalog.channels.<name>.currency does); None when not sent",
+    )
+    compare_at_price: str | None = Field(default=None, description="the same, of the compare-at (regular) price")
+    option_values: list[str] = Field(default_factory=list, description="its value of each product option, in order")
+
+
+class CatalogOptionData(_Model):
+    """A product option (Size) and its values, in the storefront's order."""
+
+    name: str
+    values: list[str] = Field(default_factory=list)
 
 
 class ProductData(_Model):
-    """A storefront product's items, with the ids that stock levels and stock pushes use."""
+    """A storefront product's items, with the ids that stock levels and stock pushes use, and the
+    catalog content when the storefront sent it (every catalog field optional: older events and
+    deliveries that carry ids only still parse; `catalog` False marks those)."""
 
     platform_product_id: str
     items: list[CatalogItem]
     updated_at: datetime | None = None
+    catalog: bool = Field(default=False, description="the catalog fields below were read from the product")
+    title: str | None = None
+    description: str | None = Field(default=None, description="HTML, as the storefront keeps it")
+    status: Literal["active", "draft", "archived"] | None = None
+    url: str | None = Field(default=None, description="the product page on the storefront, when known")
+    images: list[str] = Field(default_factory=list, description="image URLs, the main image first")
+    options: list[CatalogOptionData] = Field(default_factory=list)
+    currency: str | None = Field(default=None, description="the store currency, when the payload names it")
+    deleted: bool = Field(default=False, description="the storefront deleted the product")
+
+
+class ProductPublishedData(_Model):
+    """A product that became active in the hub's catalog for the first time."""
+
+    product_key: str = Field(description="the hub's product key (docs/catalog.md)")
+    title: str
+    url: str | None = None
+    image: str | None = Field(default=None, description="the main image's URL")
+    currency: str = Field(min_length=3, max_length=3)
+    price: int = Field(description="minor units: the first variant's price")
+    skus: list[str]
+    channel: str = Field(description="the channel whose records made it active (the master, or 'hub')")
 
 
 class OrderStatusData(_Model):
@@ -701,6 +741,13 @@ class ProductUpdated(_Event):
     data: ProductData
 
 
+class ProductPublished(_Event):
+    """A product became active in the hub's catalog for the first time (announced once, ever)."""
+
+    type: Literal["ProductPublished"] = "ProductPublished"
+    data: ProductPublishedData
+
+
 class MarketingMessageSent(_Event):
     """A marketing message went out; reporting attributes orders placed within its window to it."""
 
@@ -741,6 +788,7 @@ HubEvent = Annotated[
     | OrderStatusChanged
     | LowStock
     | ProductUpdated
+    | ProductPublished
     | OrderRouted
     | FulfilmentShipped
     | FulfilmentWrittenBack

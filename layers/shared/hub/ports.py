@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
+from hub.domain.catalog import CatalogProduct, Drift
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
@@ -41,6 +42,7 @@ __all__ = [
     "BigCommerceApi",
     "CarrierPort",
     "Catalog",
+    "CatalogPushLog",
     "ChangeFeed",
     "ChangeFeeds",
     "ChangePage",
@@ -69,6 +71,7 @@ __all__ = [
     "OrderPrivacy",
     "OrderReader",
     "PayloadStore",
+    "ProductRecords",
     "ProfileStore",
     "Profiles",
     "ReconcileCursor",
@@ -288,6 +291,49 @@ class Catalog(Protocol):
 
     def learn_location(self, channel: str, location: str, platform_location: str) -> None:
         """Remember which platform location a channel's default hub location is."""
+
+
+class ProductRecords(Protocol):
+    """The hub's own product records (one per product, a SKU index), each change versioned."""
+
+    def product_for_sku(self, sku: str) -> CatalogProduct | None:
+        """The product one of whose variants is `sku`, or None."""
+
+    def product(self, key: str) -> tuple[CatalogProduct, int] | None:
+        """The product under `key` and its version (1 for the first record, +1 per change)."""
+
+    def save(self, product: CatalogProduct, expected_version: int) -> int:
+        """Record `product` if its version is still `expected_version` (0: not yet recorded) and
+        return the new version; CatalogConflictError when another writer changed it first."""
+
+    def mark_published(self, key: str) -> bool:
+        """Note that ProductPublished was announced for `key`: False when it already was."""
+
+    def published(self, key: str) -> bool:
+        """Whether ProductPublished was ever announced for `key`."""
+
+
+class CatalogPushLog(Protocol):
+    """What the hub pushed to each channel per product (version and content hash), and drift seen."""
+
+    def pushed(self, channel: str, key: str) -> tuple[int, str | None] | None:
+        """The version claimed or pushed to `channel` and the hash of what it holds, or None."""
+
+    def claim(self, channel: str, key: str, version: int, *, now_ms: int, lease_ms: int) -> None:
+        """Claim the push of `version` (SyncStaleError: that version or newer is done or claimed;
+        SyncBusyError: an older push is still in flight)."""
+
+    def complete(self, channel: str, key: str, version: int, digest: str) -> None:
+        """The push of `version` succeeded: the channel now holds the content hashed `digest`."""
+
+    def abandon(self, channel: str, key: str, version: int) -> None:
+        """The push of `version` failed: release the lease so a retry can claim it again."""
+
+    def record_drift(self, drift: Drift) -> None:
+        """Record a change made on a channel that is not the master (once per event)."""
+
+    def drift(self, limit: int) -> list[Drift]:
+        """The latest drift recorded, newest first."""
 
 
 class SyncLog(Protocol):
