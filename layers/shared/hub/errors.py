@@ -65,6 +65,7 @@ __all__ = [
     "OutboundError",
     "PartsMissingError",
     "PayloadTooLargeError",
+    "PostBusyError",
     "ProfileConflictError",
     "PublishError",
     "QuantityError",
@@ -85,6 +86,7 @@ __all__ = [
     "SettingsError",
     "ShipError",
     "SignatureError",
+    "SocialPostError",
     "StaleLevelError",
     "StockConflictError",
     "StoreError",
@@ -327,6 +329,10 @@ class MessageBusyError(ConflictError):
     """Another attempt is sending this message right now; the record is retried after it."""
 
 
+class PostBusyError(ConflictError):
+    """Another attempt is making this social post right now; the record is retried after it."""
+
+
 # ------------------------------------------------- retryable: a downstream failed or is not ready
 
 
@@ -360,6 +366,11 @@ class BigCommerceFetchError(RetryableError):
 
     Never fatal to a delivery: intake makes it durable, and resource_fetch retries it.
     """
+
+
+class SocialPostError(RetryableError):
+    """A social network refused or failed a post (the message names each network and why); the posts
+    that went out are recorded, so the retry makes only the others."""
 
 
 class ScheduleError(RetryableError):

@@ -22,6 +22,7 @@ __all__ = [
     "MKTORDER",
     "MKTPAIR",
     "MKTSKU",
+    "MKTSOCIAL",
     "MKTSTOCK",
     "ORDER",
     "ORDERDAY",
@@ -82,6 +83,8 @@ MKTPAIR = Prefix("MKTPAIR#")
 MKTSKU = Prefix("MKTSKU#")
 MKTSTOCK = Prefix("MKTSTOCK#")
 MKTOPTOUT = Prefix("MKTOPTOUT#")
+# Social posting (marketing_store.social): each post's marker and each network's posts per day.
+MKTSOCIAL = Prefix("MKTSOCIAL#")
 
 PARTITIONS: tuple[Prefix, ...] = (
     ORDER,
@@ -109,6 +112,7 @@ PARTITIONS: tuple[Prefix, ...] = (
     MKTSKU,
     MKTSTOCK,
     MKTOPTOUT,
+    MKTSOCIAL,
 )
 
 # Partitions template.yaml grants by their exact key rather than by prefix: the erasure key salt,

@@ -49,9 +49,10 @@ class FacebookConfig(StrictModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
     page_id: str = Field(min_length=1, pattern=r"^[0-9]+$", description="the Page's numeric id")
-    api_url: ApiUrl = Field(default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)")
+    api_url: ApiUrl = Field(
+        default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)"
+    )
     api_version: str = Field(default=META_GRAPH_VERSION, pattern=_GRAPH_VERSION)
-
 
 
 class InstagramConfig(StrictModel):
@@ -59,9 +60,10 @@ class InstagramConfig(StrictModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
     ig_user_id: str = Field(min_length=1, pattern=r"^[0-9]+$", description="the Instagram professional account's id")
-    api_url: ApiUrl = Field(default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)")
+    api_url: ApiUrl = Field(
+        default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)"
+    )
     api_version: str = Field(default=META_GRAPH_VERSION, pattern=_GRAPH_VERSION)
-
 
 
 class PinterestConfig(StrictModel):
@@ -72,13 +74,11 @@ class PinterestConfig(StrictModel):
     api_url: ApiUrl = Field(default="https://api.pinterest.com", description="the API's base URL (a fake in tests)")
 
 
-
 class SocialRule(StrictModel):
     """A listed rule is on unless `enabled: false`; `template` replaces social.template for it."""
 
     enabled: bool = True
     template: Template | None = Field(default=None, description="the post's text for this rule")
-
 
 
 class SocialRules(StrictModel):
@@ -130,7 +130,6 @@ class SocialConfig(StrictModel):
     timezone: str = Field(default="UTC", description="the IANA zone of quiet hours and of the per-day cap's day")
     quiet_hours: QuietHours | None = None
     max_posts_per_day: int = Field(default=3, ge=1, le=100, description="per network, per day of `timezone`")
-
 
     @field_validator("timezone")
     @classmethod

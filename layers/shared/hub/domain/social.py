@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hub.money import format_minor
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "NETWORKS",
     "PLACEHOLDERS",
+    "PostClaim",
     "SocialDue",
     "SocialPost",
     "SocialProduct",
@@ -78,6 +79,21 @@ class SocialPost:
     title: str
     link: str | None
     image_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostClaim:
+    """A post's once-only marker, as one attempt finds it.
+
+    claimed: this attempt may post (`container`: the Instagram container an earlier attempt made,
+    `admitted`: the day's cap already counted it); posted: it went out before (`post_id`); capped:
+    the day's cap refused it; skipped: the network could not take it (no image); busy: another
+    attempt holds it now."""
+
+    status: Literal["claimed", "posted", "capped", "skipped", "busy"]
+    container: str | None = None
+    admitted: bool = False
+    post_id: str | None = None
 
 
 # ------------------------------------------------------------------ the text
