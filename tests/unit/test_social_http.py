@@ -9,10 +9,10 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from hub.adapters.http import default_retry
-from hub.adapters.social import ContainerNotReadyError, FacebookPage, InstagramAccount, PinterestBoard, SocialNetworks
+from hub.adapters.social import FacebookPage, InstagramAccount, PinterestBoard, SocialNetworks
 from hub.config.social import FacebookConfig, InstagramConfig, PinterestConfig, SocialConfig
 from hub.domain.social import SocialPost
-from hub.errors import MissingCredentialError, OutboundError
+from hub.errors import ContainerNotReadyError, MissingCredentialError, OutboundError
 from hub.secrets import SecretsProvider
 
 from tests.social_apis import (

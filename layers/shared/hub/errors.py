@@ -38,6 +38,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContactErasureError",
+    "ContainerNotReadyError",
     "CredentialsMissingError",
     "CrmBusyError",
     "CrmSetupError",
@@ -366,6 +367,11 @@ class BigCommerceFetchError(RetryableError):
 
     Never fatal to a delivery: intake makes it durable, and resource_fetch retries it.
     """
+
+
+class ContainerNotReadyError(RetryableError):
+    """Instagram is still processing a post's image (IN_PROGRESS): the record is retried later, and
+    the retry publishes the same container."""
 
 
 class SocialPostError(RetryableError):

@@ -38,11 +38,10 @@ from httpx_retries import Retry
 from hub.adapters.http import META_THROTTLING_CODES, outbound_client, outbound_error, purchase_retry
 from hub.config.social import FacebookConfig, InstagramConfig, PinterestConfig, SocialConfig
 from hub.domain.social import SocialPost
-from hub.errors import MissingCredentialError, OutboundError, RetryableError
+from hub.errors import ContainerNotReadyError, MissingCredentialError, OutboundError
 
 __all__ = [
     "TOKEN_KEYS",
-    "ContainerNotReadyError",
     "FacebookPage",
     "InstagramAccount",
     "PinterestBoard",
@@ -57,11 +56,6 @@ TOKEN_KEYS = {
     "pinterest": "PINTEREST_ACCESS_TOKEN",
 }
 _BAD_TOKEN = 190
-
-
-class ContainerNotReadyError(RetryableError):
-    """Instagram is still processing the image (IN_PROGRESS): the record is retried later, and the
-    retry publishes the same container."""
 
 
 def _graph_code(response: httpx.Response) -> int | None:
