@@ -29,6 +29,7 @@ SECRETS_OF = {
     "webhook_intake": {"webhooks", "storefronts"},
     "resource_fetch": {"storefronts"},
     "channel_sync": {"storefronts"},
+    "catalog_sync": {"storefronts"},
     "order_routing": {"storefronts", "carriers"},
     "crm_upsert": {"crm", "privacy"},
     "marketing_triggers": {"marketing", "unsubscribe", "privacy", "social"},

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hub.intake.sources import SourceRegistry
     from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, ProductRecords, StockLedger
     from hub.secrets import SecretsProvider
+    from hub.services.catalog import CatalogSync
     from hub.services.channel_sync import ChannelSync
     from hub.services.crm import CrmSync
     from hub.services.customer_lookup import CustomerLookup
@@ -454,6 +455,23 @@ class Sandbox:
             StorefrontStock(self.secrets),
             self.config,
             lineage=self.lineage,
+        )
+
+    @cached_property
+    def catalog_sync(self) -> CatalogSync:
+        from hub.adapters.catalog_store import DynamoCatalogPushLog, DynamoProductRecords
+        from hub.adapters.stock_tables import DynamoCatalog
+        from hub.adapters.storefront_catalog import StorefrontCatalog
+        from hub.services.catalog import CatalogSync
+
+        table = self.settings.table
+        return CatalogSync(
+            DynamoProductRecords(self.dynamodb, table),
+            DynamoCatalogPushLog(self.dynamodb, table),
+            DynamoCatalog(self.dynamodb, table),
+            StorefrontCatalog(self.secrets),
+            self.publisher,
+            self.config,
         )
 
     @cached_property

@@ -393,10 +393,10 @@ class SyncFailedError(RetryableError):
     `results` are the pushes' results; the message names each failed channel and its reason.
     """
 
-    def __init__(self, results: list[Any]) -> None:
+    def __init__(self, results: list[Any], what: str = "stock") -> None:
         self.results = results
         failed = ", ".join(f"{r.channel}: {r.reason}" for r in results if r.outcome == "failed")
-        super().__init__(f"stock push failed ({failed})")
+        super().__init__(f"{what} push failed ({failed})")
 
 
 class ContactErasureError(RetryableError):

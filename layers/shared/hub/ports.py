@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
-from hub.domain.catalog import CatalogProduct, Drift
+from hub.domain.catalog import CatalogProduct, Drift, PushState, StoredProduct
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
 from hub.domain.lineage import LineageEntry
@@ -72,6 +72,8 @@ __all__ = [
     "OrderPrivacy",
     "OrderReader",
     "PayloadStore",
+    "ProductPusher",
+    "ProductPushers",
     "ProductRecords",
     "ProfileStore",
     "Profiles",
@@ -303,25 +305,30 @@ class ProductRecords(Protocol):
     def product_for_sku(self, sku: str) -> CatalogProduct | None:
         """The product one of whose variants is `sku`, or None."""
 
-    def product(self, key: str) -> tuple[CatalogProduct, int] | None:
-        """The product under `key` and its version (1 for the first record, +1 per change)."""
+    def product(self, key: str) -> StoredProduct | None:
+        """The product under `key`, its version and what is known of its history."""
 
-    def save(self, product: CatalogProduct, expected_version: int) -> int:
-        """Record `product` if its version is still `expected_version` (0: not yet recorded) and
-        return the new version; CatalogConflictError when another writer changed it first."""
+    def save(
+        self,
+        product: CatalogProduct,
+        expected_version: int,
+        previous: CatalogProduct | None = None,
+        *,
+        as_of: str | None = None,
+    ) -> int:
+        """Record `product` (and index its SKUs, dropping those of `previous` it no longer has) if its
+        version is still `expected_version` (0: not yet recorded) and return the new version;
+        CatalogConflictError when another writer changed it first. `as_of`: when the master changed it."""
 
     def mark_published(self, key: str) -> bool:
         """Note that ProductPublished was announced for `key`: False when it already was."""
-
-    def published(self, key: str) -> bool:
-        """Whether ProductPublished was ever announced for `key`."""
 
 
 class CatalogPushLog(Protocol):
     """What the hub pushed to each channel per product (version and content hash), and drift seen."""
 
-    def pushed(self, channel: str, key: str) -> tuple[int, str | None] | None:
-        """The version claimed or pushed to `channel` and the hash of what it holds, or None."""
+    def pushed(self, channel: str, key: str) -> PushState | None:
+        """The push state of the product on `channel`, or None when nothing was ever claimed."""
 
     def claim(self, channel: str, key: str, version: int, *, now_ms: int, lease_ms: int) -> None:
         """Claim the push of `version` (SyncStaleError: that version or newer is done or claimed;
@@ -338,6 +345,19 @@ class CatalogPushLog(Protocol):
 
     def drift(self, limit: int) -> list[Drift]:
         """The latest drift recorded, newest first."""
+
+
+class ProductPusher(Protocol):
+    def push(self, product: CatalogProduct, ids: Mapping[str, PlatformIds]) -> None:
+        """Write the product (its prices already the channel's) over the channel's copy, found by
+        the ids learned for its SKUs (`ids`, by SKU); raise the adapters' OutboundError on failure."""
+
+
+class ProductPushers(Protocol):
+    """The storefront APIs products are pushed to (hub.adapters.storefront_catalog.StorefrontCatalog)."""
+
+    def pusher(self, channel: str, config: ChannelConfig) -> ProductPusher:
+        """The channel's pusher; its credentials are read here (an error when they are missing)."""
 
 
 class SyncLog(Protocol):

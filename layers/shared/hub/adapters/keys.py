@@ -8,6 +8,8 @@ and the state table of docs/architecture.md lists exactly these (tests/unit/test
 from __future__ import annotations
 
 __all__ = [
+    "CATDRIFT",
+    "CATSYNC",
     "CHANNEL",
     "CUSTOMER",
     "CUSTORDER",
@@ -28,6 +30,8 @@ __all__ = [
     "ORDERDAY",
     "PARTITIONS",
     "PRIVACY",
+    "PRODSKU",
+    "PRODUCT",
     "RECONCILE",
     "REPORT",
     "SHIPMENT",
@@ -58,6 +62,11 @@ SYNC = Prefix("SYNC#")
 STOCKLOG = Prefix("STOCKLOG#")
 # The orders-by-day index's partitions (order_index): written on the order item, never a table pk.
 ORDERDAY = Prefix("ORDERDAY#")
+# The product catalog (catalog_store): products, their SKU index, what was pushed where, drift seen
+PRODUCT = Prefix("PRODUCT#")
+PRODSKU = Prefix("PRODSKU#")
+CATSYNC = Prefix("CATSYNC#")
+CATDRIFT = Prefix("CATDRIFT#")
 # Customers and privacy (customers, contacts, data_keys)
 CUSTOMER = Prefix("CUSTOMER#")
 CUSTORDER = Prefix("CUSTORDER#")
@@ -93,6 +102,10 @@ PARTITIONS: tuple[Prefix, ...] = (
     SYNC,
     STOCKLOG,
     ORDERDAY,
+    PRODUCT,
+    PRODSKU,
+    CATSYNC,
+    CATDRIFT,
     CUSTOMER,
     CUSTORDER,
     PRIVACY,

@@ -9,6 +9,7 @@ platform is one table, `hub.domain.platforms`.
 
 from hub.config.analytics import AnalyticsConfig, Ga4Config, MetaConfig
 from hub.config.carrier import CarrierAddress, CarrierConfig, ParcelConfig, ServiceLevel
+from hub.config.catalog import CatalogChannelConfig, CatalogConfig, CatalogPriceConfig
 from hub.config.channels import ChannelConfig, GatewayConfig, ReconcileConfig, SkuIds, StockConfig
 from hub.config.crm import CrmConfig, SalesforceCrmConfig
 from hub.config.document import HubConfig
@@ -21,6 +22,9 @@ __all__ = [
     "AnalyticsConfig",
     "CarrierAddress",
     "CarrierConfig",
+    "CatalogChannelConfig",
+    "CatalogConfig",
+    "CatalogPriceConfig",
     "ChannelConfig",
     "ConfigError",
     "CrmConfig",

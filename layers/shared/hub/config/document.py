@@ -8,10 +8,11 @@ from pydantic import Field, model_validator
 from hub.config.analytics import AnalyticsConfig
 from hub.config.base import StrictModel
 from hub.config.carrier import CarrierConfig
+from hub.config.catalog import HUB_MASTER, CatalogConfig
 from hub.config.channels import ChannelConfig, Gateway, GatewayConfig, LocationConfig, StockConfig
 from hub.config.crm import CrmConfig
 from hub.config.marketing import MarketingConfig
-from hub.domain.platforms import ANY_LOCATION, LOCATIONLESS, PLATFORMS, STORE_FIELDS
+from hub.domain.platforms import ANY_LOCATION, CATALOG_PLATFORMS, LOCATIONLESS, PLATFORMS, STORE_FIELDS
 from hub.domain.stock import LocationRef
 from hub.errors import UnknownChannelError
 
@@ -30,6 +31,9 @@ class HubConfig(StrictModel):
         default=None, description="marketing automation; none: the hub sends no marketing"
     )
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    catalog: CatalogConfig | None = Field(
+        default=None, description="product catalog sync; none: no product records, no product pushes"
+    )
 
     @model_validator(mode="after")
     def _unique_locations(self) -> HubConfig:
@@ -79,6 +83,30 @@ class HubConfig(StrictModel):
                     f"'channels.{unnamed[1]}': {', '.join(unnamed)} are {platform} channels without a {field}; "
                     f"give each its {field} so deliveries can be told apart"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _catalog_channels(self) -> HubConfig:
+        if self.catalog is None:
+            return self
+        master = self.catalog.master
+        if master != HUB_MASTER and self.channel_settings(master) is None:
+            raise ValueError(f"'catalog.master': '{master}' is not a configured channel (or 'hub')")
+        for name, settings in self.catalog.channels.items():
+            where = f"catalog.channels.{name}"
+            if name == master:
+                raise ValueError(f"'{where}': '{name}' is the master; products are pushed from it, not to it")
+            channel = self.channel_settings(name)
+            if channel is None:
+                raise ValueError(f"'{where}': '{name}' is not a configured channel")
+            if channel.platform not in CATALOG_PLATFORMS:
+                raise ValueError(
+                    f"'{where}': the hub pushes products to {', '.join(CATALOG_PLATFORMS)}, not {channel.platform}"
+                )
+            try:
+                settings.price.override(self.catalog.currency)
+            except ValueError as exc:
+                raise ValueError(f"'{where}.price': {exc}") from None
         return self
 
     def invoice_prefix(self, gateway: Gateway) -> str | None:

@@ -18,6 +18,7 @@ from hub.errors import MoneyError
 from hub.money import exponent
 
 __all__ = [
+    "COMPARED_FIELDS",
     "CONTENT_FIELDS",
     "PRODUCT_STATUSES",
     "CatalogOption",
@@ -26,7 +27,10 @@ __all__ = [
     "Drift",
     "PriceOverride",
     "ProductStatus",
+    "PushState",
+    "StoredProduct",
     "apply_override",
+    "channel_view",
     "content_hash",
     "differing_fields",
     "first_activation",
@@ -34,8 +38,9 @@ __all__ = [
 
 ProductStatus = Literal["active", "draft", "archived"]
 PRODUCT_STATUSES: tuple[str, ...] = get_args(ProductStatus)
-# The fields catalog sync owns: compared for drift, hashed for echoes, pushed to channels.
+# The fields catalog sync owns and pushes to channels; of those, what drift and echoes compare.
 CONTENT_FIELDS = ("title", "description", "status", "images", "options", "variants")
+COMPARED_FIELDS = ("title", "description", "status", "options", "variants")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,12 @@ class CatalogProduct:
         skus = [variant.sku for variant in self.variants]
         if len(set(skus)) != len(skus):
             raise ValueError(f"product {self.key} names a SKU twice")
+        for variant in self.variants:
+            if len(variant.option_values) != len(self.options):
+                raise ValueError(
+                    f"variant {variant.sku} has {len(variant.option_values)} option values; "
+                    f"product {self.key} has {len(self.options)} options"
+                )
         if len({variant.currency for variant in self.variants}) > 1:
             raise MoneyError(f"product {self.key} has variants priced in different currencies")
 
@@ -143,9 +154,6 @@ class PriceOverride:
     def price(self, minor: int, currency: str) -> tuple[int, str]:
         """`minor` units of `currency` as minor units of the channel's currency."""
         target = (self.currency or currency).upper()
-        if target != currency.upper() and self.rate == 1 and self.currency is not None:
-            # A currency change with no rate would sell at the wrong price: configuration refuses it.
-            raise MoneyError(f"a price in {currency} needs a rate to become {target}")
         units = Decimal(minor).scaleb(-exponent(currency))
         value = units * self.rate * (1 + self.markup_percent / 100)
         scaled = value.scaleb(exponent(target))
@@ -168,16 +176,51 @@ def apply_override(product: CatalogProduct, override: PriceOverride | None) -> C
     return replace(product, variants=tuple(variants))
 
 
+# Statuses a platform cannot hold, and what it holds instead: WooCommerce (publish/draft/private),
+# BigCommerce (is_visible) and Adobe Commerce (enabled/disabled) have no "archived".
+_STATUS_ON = {
+    "shopify": {},
+    "woocommerce": {"archived": "draft"},
+    "bigcommerce": {"archived": "draft"},
+    "magento": {"archived": "draft"},
+}
+
+
+def channel_view(product: CatalogProduct, platform: str) -> CatalogProduct:
+    """The product as `platform` can hold it (and so as its own webhooks will report it back)."""
+    status = _STATUS_ON.get(platform, {}).get(product.status, product.status)
+    return replace(product, status=status)  # type: ignore[arg-type]
+
+
+def _comparable(product: CatalogProduct) -> dict[str, object]:
+    # Images are pushed but not compared: every storefront re-hosts what it is sent under its own
+    # URLs, so its webhook never names the URL the hub pushed.
+    content = product.content()
+    return {name: content[name] for name in COMPARED_FIELDS}
+
+
 def content_hash(product: CatalogProduct) -> str:
-    """A stable digest of the synced content: what the hub pushed to a channel, to know its echo."""
-    text = json.dumps(product.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A stable digest of the compared content: what the hub pushed to a channel, to know its echo."""
+    text = json.dumps(_comparable(product), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def differing_fields(expected: CatalogProduct, seen: CatalogProduct) -> tuple[str, ...]:
-    """The content fields in which `seen` (what a channel reports) differs from `expected`."""
-    left, right = expected.content(), seen.content()
-    return tuple(name for name in CONTENT_FIELDS if left[name] != right[name])
+    """The compared fields in which `seen` (what a channel reports) differs from `expected`."""
+    left, right = _comparable(expected), _comparable(seen)
+    return tuple(name for name in COMPARED_FIELDS if left[name] != right[name])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProduct:
+    """A product as the hub's records hold it: its version (1 for the first record, +1 per change),
+    when the master last changed it (None when set through the admin API), and whether
+    ProductPublished was announced for it."""
+
+    product: CatalogProduct
+    version: int
+    as_of: str | None = None
+    published: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +236,19 @@ class Drift:
     details: Mapping[str, object] = field(default_factory=dict)
 
 
-def first_activation(previous: CatalogProduct | None, current: CatalogProduct, published_before: bool) -> bool:
-    """True when `current` makes the product active in the hub's records for the first time ever:
-    ProductPublished is announced then, and never again (archiving and reactivating is no news)."""
-    return current.status == "active" and not published_before and (previous is None or previous.status != "active")
+def first_activation(current: CatalogProduct, published_before: bool) -> bool:
+    """True when `current` is active and ProductPublished was never announced for it: it is
+    announced then, and never again (archiving and reactivating a product is no news)."""
+    return current.status == "active" and not published_before
+
+
+@dataclass(frozen=True, slots=True)
+class PushState:
+    """What the push log holds for a product on a channel: the highest version claimed, whether
+    that push is in flight (until `lease_until`, epoch ms), and the content hash the channel holds
+    since the hub's last completed push (None before the first)."""
+
+    version: int
+    pending: bool
+    lease_until: int
+    digest: str | None

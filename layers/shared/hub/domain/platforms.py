@@ -20,6 +20,7 @@ from typing import Literal
 __all__ = [
     "ANY_LOCATION",
     "AUTH_CHOICES",
+    "CATALOG_PLATFORMS",
     "COUNTS_OWN_ORDERS",
     "LOCATIONLESS",
     "MAGENTO_DEFAULT_SOURCE",
@@ -93,6 +94,8 @@ _TABLE: Mapping[str, PlatformFacts] = MappingProxyType(
 # What the rest of the hub reads, derived from the table.
 STOREFRONTS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if facts.storefront)
 PLATFORMS: tuple[str, ...] = tuple(_TABLE)
+# The storefronts catalog sync pushes products to (hub.adapters.storefront_catalog).
+CATALOG_PLATFORMS: tuple[str, ...] = ("shopify", "woocommerce", "bigcommerce", "magento")
 PUSH_PLATFORMS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if facts.pushes_stock)
 LOCATIONLESS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if not facts.has_locations)
 STANDARD_WEBHOOK_SECRETS: Mapping[str, str] = MappingProxyType(

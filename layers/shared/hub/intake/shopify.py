@@ -21,6 +21,7 @@ from hub.events import (
     AppUninstalled,
     AppUninstalledData,
     CatalogItem,
+    CatalogOptionData,
     CheckoutData,
     CheckoutStarted,
     Consent,
@@ -207,12 +208,34 @@ class ShopifyVariant(_Wire):
     id: int | None = None
     sku: str | None = None
     inventory_item_id: int | None = None
+    price: OptionalAmount = None
+    compare_at_price: OptionalAmount = None
+    option1: str | None = None
+    option2: str | None = None
+    option3: str | None = None
+
+
+class ShopifyProductOption(_Wire):
+    name: str
+    values: list[str] = []
+
+
+class ShopifyProductImage(_Wire):
+    src: str | None = None
 
 
 class ShopifyProduct(_Wire):
+    """products/create and products/update (the REST product resource; prices are decimal strings)."""
+
     id: int
     updated_at: datetime | None = None
     variants: list[ShopifyVariant] = []
+    title: str | None = None
+    body_html: str | None = None
+    status: str | None = None
+    handle: str | None = None
+    options: list[ShopifyProductOption] = []
+    images: list[ShopifyProductImage] = []
 
 
 class ShopifyShop(_Wire):
@@ -546,6 +569,15 @@ def _inventory_levels_update(ctx: _Context, body: dict[str, Any]) -> list[HubEve
     return [StockLevelReported(**ctx.common(*fact, occurred_at=level.updated_at), data=data)]
 
 
+def _default_only(product: ShopifyProduct) -> bool:
+    """A product without options: Shopify gives it one option "Title" valued "Default Title"."""
+    return [(o.name, o.values) for o in product.options] == [("Title", ["Default Title"])]
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
 def _products(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
     """A product's variants with their SKUs and inventory items: what the hub maps Shopify levels with."""
     product = _model(ShopifyProduct, body, "product")
@@ -554,13 +586,33 @@ def _products(ctx: _Context, body: dict[str, Any]) -> list[HubEvent]:
             sku=variant.sku,
             platform_item_id=str(variant.inventory_item_id) if variant.inventory_item_id is not None else None,
             platform_variation_id=str(variant.id) if variant.id is not None else None,
+            price=_text(variant.price),
+            compare_at_price=_text(variant.compare_at_price),
+            option_values=[]
+            if _default_only(product)
+            else [v for v in (variant.option1, variant.option2, variant.option3) if v is not None],
         )
         for variant in product.variants
         if variant.sku
     ]
     if not items:
         return []  # no variant has a SKU: nothing the hub can map
-    data = ProductData(platform_product_id=str(product.id), items=items, updated_at=product.updated_at)
+    shop = ctx.provider.account
+    data = ProductData(
+        platform_product_id=str(product.id),
+        items=items,
+        updated_at=product.updated_at,
+        catalog=product.title is not None,
+        title=product.title,
+        description=product.body_html or "",
+        status=product.status if product.status in ("active", "draft", "archived") else None,
+        url=f"https://{shop}/products/{product.handle}" if shop and product.handle else None,
+        images=[image.src for image in product.images if image.src],
+        # Shopify names the one option of a product without options "Title" ("Default Title").
+        options=[]
+        if _default_only(product)
+        else [CatalogOptionData(name=o.name, values=o.values) for o in product.options],
+    )
     stamp = product.updated_at.isoformat() if product.updated_at else ctx.provider.delivery_id
     return [ProductUpdated(**ctx.common("product", product.id, stamp, occurred_at=product.updated_at), data=data)]
 

@@ -23,6 +23,7 @@ from hub.config import ChannelConfig, HubConfig
 from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
+    CatalogItem,
     CustomerData,
     CustomerUpserted,
     HubEvent,
@@ -37,6 +38,8 @@ from hub.events import (
     OrderPlaced,
     OrderStatusData,
     OrderUpdated,
+    ProductData,
+    ProductUpdated,
     ProviderRef,
     RefundData,
     RefundIssued,
@@ -193,6 +196,10 @@ class WooCustomer(_Wire):
     date_modified_gmt: GmtTime | None = None
 
 
+class WooImage(_Wire):
+    src: str | None = None
+
+
 class WooProduct(_Wire):
     id: int
     type: str | None = None
@@ -201,6 +208,14 @@ class WooProduct(_Wire):
     manage_stock: bool | str | None = None  # a variation may say "parent"
     stock_quantity: int | None = None
     date_modified_gmt: GmtTime | None = None
+    # The catalog fields (REST v3 product resource: prices are decimal strings, "" when unset).
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None  # publish, draft, pending, private
+    permalink: str | None = None
+    regular_price: OptionalAmount = None
+    sale_price: OptionalAmount = None
+    images: list[WooImage] = []
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -443,6 +458,36 @@ class _Translation:
             ),
         )
 
+    def product(self, product: WooProduct) -> ProductUpdated | None:
+        """A simple product's catalog content, for catalog sync's echo and drift checks (a variable
+        product's webhook lists its variations' ids only: it is not judged, docs/catalog.md)."""
+        if product.type != "simple" or not product.sku or product.name is None:
+            return None
+        price, compare = product.regular_price, None
+        if product.sale_price is not None:
+            price, compare = product.sale_price, product.regular_price
+        modified = product.date_modified_gmt.isoformat() if product.date_modified_gmt else "undated"
+        return ProductUpdated(
+            **self._envelope(self._id("product", product.id, "catalog", modified), product.date_modified_gmt),
+            data=ProductData(
+                platform_product_id=str(product.id),
+                items=[
+                    CatalogItem(
+                        sku=product.sku,
+                        price=None if price is None else str(price),
+                        compare_at_price=None if compare is None else str(compare),
+                    )
+                ],
+                updated_at=product.date_modified_gmt,
+                catalog=True,
+                title=product.name,
+                description=product.description or "",
+                status="active" if product.status == "publish" else "draft",
+                url=product.permalink or None,
+                images=[image.src for image in product.images if image.src],
+            ),
+        )
+
     def stock(self, product: WooProduct) -> StockLevelReported | None:
         if product.manage_stock is not True or product.stock_quantity is None:
             return None
@@ -539,11 +584,14 @@ class WooCommerceSource:
         product = self._model(WooProduct, body, "product")
         key = self._key(site, topic, product.id, product.date_modified_gmt)
         stock = translate.stock(product)
-        if stock is None:
+        # Catalog content only when catalog sync is on: with it off, this topic stays a stock report.
+        catalog = translate.product(product) if config.catalog is not None else None
+        found: list[HubEvent] = [e for e in (stock, catalog) if e is not None]
+        if not found:
             return Delivery(
                 key, topic, [], ignored_reason=f"WooCommerce does not manage stock for product {product.id}"
             )
-        return Delivery(key, topic, [stock])
+        return Delivery(key, topic, found)
 
     @staticmethod
     def _key(site: str, topic: str, resource_id: int, modified: datetime | None) -> str:
