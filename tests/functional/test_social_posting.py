@@ -131,3 +131,25 @@ def test_a_missing_token_fails_the_record_naming_the_key(aws, marketing, fakes, 
     with pytest.raises(BatchProcessingError, match="FACEBOOK_PAGE_ACCESS_TOKEN is not in the hub's social secret"):
         marketing.lambda_handler({"Records": [published]}, context)
     assert graph.feed == [] and len(pinterest.pins) == 1  # the other networks had their turn
+
+
+def test_a_sku_back_in_stock_posts_the_catalogs_product_once_that_day(aws, marketing, fakes, monkeypatch, context):  # noqa: F811
+    from hub.adapters.catalog_store import DynamoProductRecords
+
+    from tests.social_fakes import level_changed, mug
+
+    graph, pinterest, graph_url, pinterest_url = fakes
+    use_config(aws, monkeypatch, social_section(graph_url, pinterest_url), TOKENS)
+    records = DynamoProductRecords(boto3.client("dynamodb"), aws.resources["HubTable"])
+    records.save(mug(), 0, as_of=datetime.now(UTC).isoformat())
+    now = datetime.now(UTC)
+    restocks = [
+        bus_record(level_changed("MUG-RED", available=4, previous=0, total=4, at=now), "m1"),
+        bus_record(level_changed("MUG-BLUE", available=2, previous=0, total=2, at=now), "m2"),
+        bus_record(level_changed("MUG-RED", available=9, previous=4, total=9, at=now), "m3"),  # not a restock
+    ]
+    assert marketing.lambda_handler({"Records": restocks}, context) == {"batchItemFailures": []}
+    text = f"New: Enamel Mug for 13.50 EUR {MUG_URL}"  # MUG-RED's own price
+    assert [p["message"] for p in graph.feed] == [text]
+    assert len(graph.media) == 1 and len(pinterest.pins) == 1
+    assert {k.split(":")[0] for k in markers(aws)} == {"MKTSOCIAL#back_in_stock"}
