@@ -23,6 +23,7 @@ __all__ = [
     "KLAVIYO_REVISION",
     "META_GRAPH_VERSION",
     "PINNED",
+    "PINTEREST_API_VERSION",
     "SALESFORCE_API_VERSION",
     "SHOPIFY_ADMIN_API_VERSION",
     "SQUARE_API_VERSION",
@@ -127,7 +128,8 @@ HUBSPOT_LEGACY = PinnedVersion(
 META = PinnedVersion(
     key="meta_graph",
     vendor="Meta",
-    api="Graph API (Conversions API events), default of analytics.meta.api_version",
+    api="Graph API (Conversions API events; Page feed and Instagram content publishing), default of "
+    "analytics.meta.api_version and marketing.social.facebook/instagram.api_version",
     version="v25.0",
     released=date(2026, 2, 18),
     end_of_support=date(2028, 7, 29),
@@ -157,6 +159,17 @@ SQUARE = PinnedVersion(
     source="https://developer.squareup.com/docs/build-basics/versioning",
 )
 
+PINTEREST = PinnedVersion(
+    key="pinterest",
+    vendor="Pinterest",
+    api="API v5 (create pin: social posting)",
+    version="v5",
+    released=None,
+    end_of_support=None,
+    rule="one version in the path; no end of support published",
+    source="https://developers.pinterest.com/docs/api/v5/pins-create",
+)
+
 PINNED: tuple[PinnedVersion, ...] = (
     SHOPIFY,
     SQUARE,
@@ -165,6 +178,7 @@ PINNED: tuple[PinnedVersion, ...] = (
     HUBSPOT_LEGACY,
     META,
     SALESFORCE,
+    PINTEREST,
     PinnedVersion(
         key="mailchimp_marketing",
         vendor="Mailchimp",
@@ -222,6 +236,7 @@ KLAVIYO_REVISION = KLAVIYO.version
 HUBSPOT_CRM_OBJECTS = HUBSPOT_DATED.version
 HUBSPOT_LEGACY_V3 = HUBSPOT_LEGACY.version
 META_GRAPH_VERSION = META.version
+PINTEREST_API_VERSION = PINTEREST.version
 SALESFORCE_API_VERSION = SALESFORCE.version
 SQUARE_API_VERSION = SQUARE.version
 

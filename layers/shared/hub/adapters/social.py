@@ -39,6 +39,7 @@ from hub.adapters.http import META_THROTTLING_CODES, outbound_client, outbound_e
 from hub.config.social import FacebookConfig, InstagramConfig, PinterestConfig, SocialConfig
 from hub.domain.social import SocialPost
 from hub.errors import ContainerNotReadyError, MissingCredentialError, OutboundError
+from hub.vendor_versions import PINTEREST_API_VERSION
 
 __all__ = [
     "TOKEN_KEYS",
@@ -261,7 +262,9 @@ class PinterestBoard:
         }
         if post.link:
             body["link"] = post.link
-        response = self._http.post("/v5/pins", content=json.dumps(body).encode(), extensions={"retry": self._retry})
+        response = self._http.post(
+            f"/{PINTEREST_API_VERSION}/pins", content=json.dumps(body).encode(), extensions={"retry": self._retry}
+        )
         if not response.is_success:
             error = outbound_error(response, "Pinterest pin")
             if response.status_code == 401:
