@@ -142,12 +142,20 @@ NOT_RECORDED: dict[str | tuple[str, str], str] = {
     ("stock_updates", "kms:Decrypt"): _SHARED_KEY_CACHE,
     ("stock_updates", "keys DEK#*"): _SHARED_KEY_CACHE,
     ("channel_sync", "dynamodb:BatchGetItem"): _SHARDS,
+    ("catalog_sync", "s3:PutObject"): _CLAIM_PUT,
+    ("catalog_sync", "s3:GetObject"): _CLAIM_GET,
+    ("catalog_sync", "ssm:GetParameter"): _CACHED,
+    ("catalog_sync", "dynamodb:DeleteItem"): (
+        "a SKU a product no longer has leaves the SKU index in the product's transaction "
+        "(hub.adapters.catalog_store); the functional tests' products keep their SKUs"
+    ),
     ("payment_confirmation", "dynamodb:BatchGetItem"): _SHARDS,
 }
 # The poll also reads its queue's attributes (by action for the consumers only: queue_health calls it itself).
 for _consumer in (
     "stock_updates",
     "channel_sync",
+    "catalog_sync",
     "resource_fetch",
     "payment_confirmation",
     "order_routing",

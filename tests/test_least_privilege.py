@@ -196,7 +196,7 @@ def test_every_consumer_polls_its_own_queue_only():
 
 def test_the_consumers_caps_stay_under_what_intake_leaves_them():
     caps = [mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] for mapping in MAPPINGS.values()]
-    assert len(caps) == 8
+    assert len(caps) == 9
     # Lambda keeps 100 executions unreserved in every account: the consumers always fit in them.
     assert sum(caps) <= 100
 

@@ -71,6 +71,21 @@ def get_webhook_activity() -> dict:
     return admin.webhook_activity(sandbox)
 
 
+@app.get("/products/<sku>")
+def get_product(sku: str) -> dict:
+    return admin.get_product(sandbox, sku)
+
+
+@app.put("/products/<sku>")
+def put_product(sku: str) -> Response:
+    return json_response(202, admin.put_product(sandbox, sku, _json_body))
+
+
+@app.get("/catalog/drift")
+def get_catalog_drift() -> dict:
+    return admin.catalog_drift(sandbox, app.current_event.query_string_parameters)
+
+
 @app.exception_handler(RefusedError)
 def _refused(exc: RefusedError) -> Response:
     # By branch (hub.errors): a refusal answers its own 4xx (NotFoundError 404, BadRequestError and

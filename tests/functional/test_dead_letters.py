@@ -108,6 +108,7 @@ def test_list_show_and_redrive_a_dead_letter_with_its_reason(aws, load_function,
     assert set(summaries) == {
         "stock",
         "channel-sync",
+        "catalog-sync",
         "resource-fetch",
         "payments",
         "routing",

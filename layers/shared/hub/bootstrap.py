@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from hub.config import CarrierConfig, HubConfig
     from hub.intake import IntakeService
     from hub.intake.sources import SourceRegistry
-    from hub.ports import BigCommerceApi, CarrierPort, EventPublisher, PayloadStore, ProductRecords, StockLedger
+    from hub.ports import (
+        BigCommerceApi,
+        CarrierPort,
+        CatalogPushLog,
+        EventPublisher,
+        PayloadStore,
+        ProductRecords,
+        StockLedger,
+    )
     from hub.secrets import SecretsProvider
     from hub.services.catalog import CatalogSync
     from hub.services.channel_sync import ChannelSync
@@ -426,17 +434,10 @@ class Sandbox:
         from hub.adapters.social import SocialNetworks
         from hub.services.social import SocialService
 
-        table = self.settings.table
-
-        def products() -> ProductRecords:
-            from hub.adapters.catalog_store import DynamoProductRecords
-
-            return DynamoProductRecords(self.dynamodb, table)
-
         return SocialService(
-            DynamoSocialStore(self.dynamodb, table),
+            DynamoSocialStore(self.dynamodb, self.settings.table),
             self.marketing_schedules,
-            products,
+            lambda: self.product_records,  # the catalog's records, built on the first restock posted
             SocialNetworks(self.secrets),
             self.config,
         )
@@ -458,17 +459,29 @@ class Sandbox:
         )
 
     @cached_property
+    def product_records(self) -> ProductRecords:
+        """The hub's catalog products (docs/catalog.md)."""
+        from hub.adapters.catalog_store import DynamoProductRecords
+
+        return DynamoProductRecords(self.dynamodb, self.settings.table)
+
+    @cached_property
+    def catalog_push_log(self) -> CatalogPushLog:
+        """What catalog sync pushed to each channel, and the drift it saw."""
+        from hub.adapters.catalog_store import DynamoCatalogPushLog
+
+        return DynamoCatalogPushLog(self.dynamodb, self.settings.table)
+
+    @cached_property
     def catalog_sync(self) -> CatalogSync:
-        from hub.adapters.catalog_store import DynamoCatalogPushLog, DynamoProductRecords
         from hub.adapters.stock_tables import DynamoCatalog
         from hub.adapters.storefront_catalog import StorefrontCatalog
         from hub.services.catalog import CatalogSync
 
-        table = self.settings.table
         return CatalogSync(
-            DynamoProductRecords(self.dynamodb, table),
-            DynamoCatalogPushLog(self.dynamodb, table),
-            DynamoCatalog(self.dynamodb, table),
+            self.product_records,
+            self.catalog_push_log,
+            DynamoCatalog(self.dynamodb, self.settings.table),
             StorefrontCatalog(self.secrets),
             self.publisher,
             self.config,

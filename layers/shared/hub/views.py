@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hub.domain.catalog import CatalogProduct
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.lineage import LineageEntry, Step
 from hub.domain.marketing import SentMessage
@@ -22,6 +23,7 @@ __all__ = [
     "order_page_view",
     "order_row_view",
     "order_view",
+    "product_view",
     "sku_stock_view",
     "stock_change_view",
 ]
@@ -238,3 +240,28 @@ def customer_view(profile: CustomerProfile, messages: Sequence[SentMessage] | No
         "tags": list(profile.tags),
         "updated_at": profile.updated_at.isoformat(),
     } | ({} if messages is None else {"messages": [message_view(m) for m in messages]})
+
+
+def product_view(product: CatalogProduct) -> dict[str, Any]:
+    """A catalog product as the admin API shows it: prices as decimal strings with their currency."""
+    return {
+        "product_key": product.key,
+        "title": product.title,
+        "description": product.description,
+        "status": product.status,
+        "url": product.url,
+        "images": list(product.images),
+        "options": [{"name": o.name, "values": list(o.values)} for o in product.options],
+        "variants": [
+            {
+                "sku": v.sku,
+                "price": format_minor(v.price, v.currency),
+                "compare_at_price": None
+                if v.compare_at_price is None
+                else format_minor(v.compare_at_price, v.currency),
+                "currency": v.currency,
+                "option_values": list(v.option_values),
+            }
+            for v in product.variants
+        ],
+    }

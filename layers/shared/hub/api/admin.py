@@ -10,17 +10,21 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.config.catalog import HUB_MASTER
 from hub.domain.order_search import Cursor, OrderPage, OrderQuery
 from hub.domain.orders import OrderStatus
 from hub.domain.stock import StockPage
 from hub.domain.webhook_activity import HOURS
 from hub.errors import BadRequestError, NotFoundError
+from hub.events import CatalogItem, CatalogOptionData, ProductData, ProductUpdated, hub_event
+from hub.intake.envelopes import validation_problem
 from hub.observability import logger
+from hub.services.catalog import product_from_event
 from hub.services.customer_lookup import CustomerRecord
 from hub.services.stock_list import decode_cursor, encode_cursor
 from hub.views import (
@@ -29,6 +33,7 @@ from hub.views import (
     lineage_view,
     order_page_view,
     order_view,
+    product_view,
     sku_stock_view,
     stock_change_view,
 )
@@ -52,6 +57,38 @@ class SetLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     location: str = Field(min_length=1)
     available: int = Field(ge=0)
+
+
+class ProductOptionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=255)
+    values: list[str] = Field(min_length=1)
+
+
+class ProductVariantBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=255)
+    price: str = Field(description="a decimal string in catalog.currency")
+    compare_at_price: str | None = None
+    option_values: list[str] = Field(default_factory=list)
+
+
+class ProductBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    status: Literal["active", "draft", "archived"]
+    url: str | None = Field(default=None, max_length=2000)
+    images: list[str] = Field(default_factory=list)
+    options: list[ProductOptionBody] = Field(default_factory=list)
+    variants: list[ProductVariantBody] = Field(min_length=1)
+
+
+_PRODUCT_HINT = (
+    'send JSON {"title": ..., "status": "active" | "draft" | "archived", "description": ..., "images": [...], '
+    '"options": [{"name": ..., "values": [...]}], "variants": [{"sku": ..., "price": "24.00", '
+    '"compare_at_price": null, "option_values": [...]}]}'
+)
 
 
 def _parse(model: type[_Model], json_body: Callable[[], Any], hint: str) -> _Model:
@@ -248,3 +285,90 @@ def webhook_activity(sandbox: Sandbox) -> dict:
     """GET /webhooks/activity: per source, the last 24 hours of deliveries by outcome and the latest
     refusals with their reason, as the console's webhooks page shows them (docs/console.md#webhooks)."""
     return {"hours": HOURS, "sources": [row.as_dict() for row in sandbox.webhook_activity.last_day()]}
+
+
+def get_product(sandbox: Sandbox, sku: str) -> dict:
+    """GET /products/{sku}: the hub's catalog product one of whose variants is `sku` (docs/catalog.md)."""
+    sku = unquote(sku)
+    if sandbox.config().catalog is None:
+        raise NotFoundError("catalog sync is off: add a catalog section to the configuration (docs/catalog.md)")
+    product = sandbox.product_records.product_for_sku(sku)
+    stored = sandbox.product_records.product(product.key) if product else None
+    if stored is None:
+        raise NotFoundError(f"no product of the catalog has SKU '{sku}'")
+    return {**product_view(stored.product), "version": stored.version, "published": stored.published}
+
+
+def catalog_drift(sandbox: Sandbox, params: Mapping[str, str] | None) -> dict:
+    """GET /catalog/drift?limit=N: changes made on channels that are not the master, newest first."""
+    raw = (params or {}).get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise BadRequestError("limit must be a whole number from 1 to 500")
+    return {
+        "drift": [
+            {
+                "channel": d.channel,
+                "product_key": d.product_key,
+                "skus": list(d.skus),
+                "fields": list(d.fields),
+                "detected_at": d.detected_at,
+                "event_id": d.event_id,
+            }
+            for d in sandbox.catalog_push_log.drift(int(raw))
+        ]
+    }
+
+
+def put_product(sandbox: Sandbox, sku: str, json_body: Callable[[], Any]) -> dict:
+    """PUT /products/{sku}: set the product one of whose variants is `sku`, when the hub itself is the
+    catalog master (`catalog.master: hub`). It is checked here and published as the hub's own
+    ProductUpdated; catalog_sync records it and pushes it, as it does a master channel's change."""
+    sku = unquote(sku)
+    settings = sandbox.config().catalog
+    if settings is None:
+        raise NotFoundError("catalog sync is off: add a catalog section to the configuration (docs/catalog.md)")
+    if settings.master != HUB_MASTER:
+        raise BadRequestError(
+            f"the catalog master is the channel '{settings.master}': change products there (PUT /products is for master: hub)"
+        )
+    try:
+        body = ProductBody.model_validate(json_body())
+    except ValidationError as exc:
+        raise BadRequestError(f"{validation_problem(exc)}; {_PRODUCT_HINT}") from exc
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise BadRequestError(_PRODUCT_HINT) from exc
+    if sku not in {v.sku for v in body.variants}:
+        raise BadRequestError(f"no variant of the body has the SKU '{sku}' of the path")
+    existing = sandbox.product_records.product_for_sku(sku)
+    key = existing.key if existing else f"{HUB_MASTER}:{sku}"
+    now = datetime.now(UTC)
+    data = ProductData(
+        platform_product_id=key.removeprefix(f"{HUB_MASTER}:"),
+        items=[
+            CatalogItem(sku=v.sku, price=v.price, compare_at_price=v.compare_at_price, option_values=v.option_values)
+            for v in body.variants
+        ],
+        updated_at=now,
+        catalog=True,
+        title=body.title,
+        description=body.description,
+        status=body.status,
+        url=body.url,
+        images=body.images,
+        options=[CatalogOptionData(name=o.name, values=o.values) for o in body.options],
+    )
+    event = hub_event(
+        ProductUpdated,
+        key=("product", key, now.isoformat()),
+        channel=HUB_MASTER,
+        occurred_at=now,
+        topic="product/set",
+        data=data,
+    )
+    try:
+        product = product_from_event(event, key, settings.currency)  # refuses what catalog_sync would
+    except ValueError as exc:  # MoneyError included
+        raise BadRequestError(str(exc)) from exc
+    sandbox.publisher.publish([event])
+    logger.info("catalog product set", extra={"product_key": key, "event_id": event.event_id})
+    return {"status": "accepted", "event_id": event.event_id, "product": product_view(product)}

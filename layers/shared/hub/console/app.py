@@ -16,7 +16,8 @@ import hub.console.stock_pages
 import hub.console.webhook_pages
 import hub.console.deadletter_pages
 import hub.console.report_pages
-import hub.console.customer_pages  # noqa: F401
+import hub.console.customer_pages
+import hub.console.catalog_pages  # noqa: F401
 
 # isort: on
 from hub.console.auth import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, SESSION_SECONDS, Sessions, cookie

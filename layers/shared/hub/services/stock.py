@@ -522,8 +522,8 @@ class StockService:
 
     def learn_catalog(self, event: ProductUpdated) -> int:
         """Remember the platform ids of a product's items (for levels that name only ids, and pushes)."""
-        if self._catalog is None:
-            return 0
+        if self._catalog is None or event.source == "hub":
+            return 0  # a product the hub itself set (catalog master `hub`) has no platform ids
         channel = self._config().channel_settings(event.channel, event.source)
         configured = channel.sku_map if channel else {}
         at = event.data.updated_at or event.occurred_at
