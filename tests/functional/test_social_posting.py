@@ -153,3 +153,16 @@ def test_a_sku_back_in_stock_posts_the_catalogs_product_once_that_day(aws, marke
     assert [p["message"] for p in graph.feed] == [text]
     assert len(graph.media) == 1 and len(pinterest.pins) == 1
     assert {k.split(":")[0] for k in markers(aws)} == {"MKTSOCIAL#back_in_stock"}
+
+
+def test_the_sample_social_due_posts(aws, marketing, fakes, monkeypatch, context):  # noqa: F811
+    """events/marketing_triggers_social_due.json: what a quiet-hours schedule delivers (for `sam local invoke -e`)."""
+    from tests.functional.conftest import event
+
+    graph, pinterest, graph_url, pinterest_url = fakes
+    use_config(aws, monkeypatch, social_section(graph_url, pinterest_url), TOKENS)
+    assert marketing.lambda_handler(event("marketing_triggers_social_due.json"), context) == {"batchItemFailures": []}
+    assert [p["message"] for p in graph.feed] == [
+        "New: Organic Cotton Tee for 24.00 USD https://ada-goods.myshopify.com/products/organic-cotton-tee"
+    ]
+    assert len(graph.media) == 1 and len(pinterest.pins) == 1
