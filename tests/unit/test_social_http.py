@@ -209,3 +209,15 @@ def test_http_transport_errors_are_outbound_errors_shape():
     board = PinterestBoard(PinterestConfig(board_id=BOARD_ID), PINTEREST_TOKEN, transport=transport, retry=FAST)
     with pytest.raises(OutboundError, match="Pinterest pin failed with HTTP 502"):
         board.publish(POST, None, lambda _c: None)
+
+
+def test_a_renewed_token_is_used_without_a_new_sandbox():
+    fake = FakePinterest(token="pina_renewed")
+    config = SocialConfig(pinterest=PinterestConfig(board_id=BOARD_ID))
+    values = {"PINTEREST_ACCESS_TOKEN": "pina_expired"}
+    networks = SocialNetworks(SecretsProvider(values=values), transport=fake.transport(), retry=FAST)
+    with pytest.raises(OutboundError, match="PINTEREST_ACCESS_TOKEN"):
+        networks(config, "pinterest").publish(POST, None, lambda _c: None)
+    values["PINTEREST_ACCESS_TOKEN"] = "pina_renewed"  # the merchant puts a new token in the secret
+    networks(config, "pinterest").publish(POST, None, lambda _c: None)
+    assert len(fake.pins) == 1

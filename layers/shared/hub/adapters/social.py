@@ -107,7 +107,7 @@ def _graph_error(response: httpx.Response, what: str, token_key: str) -> Outboun
     code = _graph_code(response)
     if code == _BAD_TOKEN:
         return OutboundError(
-            f"{error} : the access token is expired or revoked; put a new {token_key} in the hub's social secret",
+            f"{error}: the access token is expired or revoked; put a new {token_key} in the hub's social secret",
             response.status_code,
             code=error.code,
             request_id=error.request_id,
@@ -280,14 +280,15 @@ class PinterestBoard:
 
 
 class SocialNetworks:
-    """The publishers a social configuration names, built once per configuration, tokens read then."""
+    """The publishers a social configuration names, each built once per section and token: the token
+    is read at every post (the secrets provider caches it for minutes), so a renewed one is used."""
 
     def __init__(self, secrets: Any, *, transport: httpx.BaseTransport | None = None, retry: Retry | None = None):
         """`secrets` is a hub.secrets.SecretsProvider; `transport` lets tests hand in httpx.MockTransport."""
         self._secrets = secrets
         self._transport = transport
         self._retry = retry
-        self._built: dict[tuple[str, str], Any] = {}
+        self._built: dict[tuple[str, str, str], Any] = {}
 
     def _token(self, network: str) -> str:
         key = TOKEN_KEYS[network]
@@ -300,10 +301,12 @@ class SocialNetworks:
 
     def __call__(self, social: SocialConfig, network: str) -> Any:
         section = getattr(social, network)
-        signature = (network, section.model_dump_json())
+        token = self._token(network)  # read each time (cached by the secrets provider): a renewed token is used
+        signature = (network, section.model_dump_json(), token)
         if signature not in self._built:
             kinds = {"facebook": FacebookPage, "instagram": InstagramAccount, "pinterest": PinterestBoard}
-            self._built[signature] = kinds[network](
-                section, self._token(network), transport=self._transport, retry=self._retry
-            )
+            stale = [key for key in self._built if key[0] == network]
+            for key in stale:  # the client of a token or section replaced
+                del self._built[key]
+            self._built[signature] = kinds[network](section, token, transport=self._transport, retry=self._retry)
         return self._built[signature]

@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from hub.adapters.keys import MKTSOCIAL
-from hub.adapters.table import Table, expires_at, from_micros, micros
+from hub.adapters.table import Table, expires_at, from_micros, micros, typed
+from hub.adapters.table import key as table_key
 from hub.domain.social import PostClaim
+from hub.errors import StoreError
 
 __all__ = ["DynamoSocialStore"]
 
@@ -61,18 +63,39 @@ class DynamoSocialStore:
         self._table.update(MKTSOCIAL(key), "POST", "SET container = :c", {":c": container}, what=_WHAT)
 
     def admit_post(self, key: str, network: str, day: str, max_posts: int) -> bool:
-        admitted = self._table.update(
-            MKTSOCIAL("CAP", network, day),
-            "CAP",
-            "ADD posts :one SET expires_at = :expires, kind = :kind",
-            {":one": 1, ":max": max_posts, ":expires": expires_at(_CAP_DAYS), ":kind": "social_cap"},
-            condition="attribute_not_exists(posts) OR posts < :max",
+        """The day's count and the marker's `admitted` in one transaction, so a retry never counts twice."""
+        table = self._table.name
+        reasons = self._table.transact(
+            [
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": table_key(MKTSOCIAL("CAP", network, day), "CAP"),
+                        "UpdateExpression": "ADD posts :one SET expires_at = :expires, kind = :kind",
+                        "ConditionExpression": "attribute_not_exists(posts) OR posts < :max",
+                        "ExpressionAttributeValues": typed(
+                            {":one": 1, ":max": max_posts, ":expires": expires_at(_CAP_DAYS), ":kind": "social_cap"}
+                        ),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": table_key(MKTSOCIAL(key), "POST"),
+                        "UpdateExpression": "SET admitted = :yes",
+                        "ExpressionAttributeValues": typed({":yes": True}),
+                    }
+                },
+            ],
             what="count a social post in its day",
         )
-        if admitted is None:
+        if reasons is None:
+            return True
+        if reasons[0] == "ConditionalCheckFailed":
             return False
-        self._table.update(MKTSOCIAL(key), "POST", "SET admitted = :yes", {":yes": True}, what=_WHAT)
-        return True
+        raise StoreError(
+            f"could not count a social post in its day: the transaction was cancelled ({', '.join(reasons)})"
+        )
 
     def finish_post(self, key: str, status: str, post_id: str | None, at: datetime) -> None:
         expression = "SET #state = :state, finished_at = :at REMOVE lease_until"
