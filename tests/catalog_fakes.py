@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -114,7 +115,13 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
-    body: Any
+    body: Any  # JSON numbers read as Decimal, exactly as written
+    raw: bytes = b""
+
+
+def _plain(document: Any) -> Any:
+    """An answer's document as JSON can carry it (the Decimals a request held, as numbers)."""
+    return json.loads(json.dumps(document, default=float))
 
 
 class FakeProductApis:
@@ -175,11 +182,11 @@ class FakeProductApis:
 
     # ------------------------------------------------------------------------------ answers
     def answer(self, request: Request) -> Reply:
-        body = request.json()
+        body = json.loads(request.body, parse_float=Decimal) if request.body else None
         headers = request.lowered_headers()
         path = request.path
         with self._lock:
-            self.requests.append(Seen(request.method, request.target, headers, body))
+            self.requests.append(Seen(request.method, request.target, headers, body, request.body))
             if self.fail_next:
                 self.fail_next -= 1
                 return 503, {"errors": "unavailable"}
@@ -206,7 +213,7 @@ class FakeProductApis:
             product = body["product"]
             with self._lock:
                 self.magento[product["sku"]] = product
-            return 200, {"id": 1, **product}
+            return 200, _plain({"id": 1, **product})
         return 404, {"error": f"no route {path}"}
 
     def _shopify(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Reply:
@@ -266,9 +273,9 @@ class FakeProductApis:
             if tail[0] == "products" and len(tail) == 2:
                 product = self.bigcommerce.setdefault(int(tail[1]), {"id": int(tail[1])})
                 product.update(body)
-                return 200, {"data": product, "meta": {}}
+                return 200, _plain({"data": product, "meta": {}})
             if tail == ["variants"]:
-                return 200, {"data": body, "meta": {}}
+                return 200, _plain({"data": body, "meta": {}})
         return 404, {"status": 404, "title": "Not found"}
 
     # ------------------------------------------------------------------------------ transports

@@ -13,6 +13,7 @@ import functools
 import json
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -147,12 +148,12 @@ def test_a_master_change_reaches_every_other_store_once_and_a_change_there_is_dr
         "name": "Wool Scarf",
         "description": "<p>Warm grey wool.</p>",
         "is_visible": True,
-        "price": "40.00",
-        "sale_price": "0",
+        "price": Decimal("40.00"),  # a JSON number, as BigCommerce's schema has it
+        "sale_price": Decimal("0"),
     }
     (magento,) = stores.of("magento")
     assert magento.path == "/rest/V1/products/SCARF-WOOL-GRY"
-    assert magento.body["product"]["price"] == "36.00"  # -10%
+    assert magento.body["product"]["price"] == Decimal("36.00")  # -10%
     assert stores.of("shopify") == []  # never back to the master
 
     product = http.get("/products/SCARF-WOOL-GRY", headers=AUTH).json()

@@ -336,10 +336,13 @@ def test_bigcommerce_gets_the_product_and_its_variants_prices(world):
         "is_visible": True,
     }
     assert (variants.method, variants.path) == ("PUT", f"/stores/{STORE_HASH}/v3/catalog/variants")
+    # JSON numbers (BigCommerce's schema), written from the exact decimal: no float in between.
     assert variants.body == [
-        {"id": 501, "price": "30.00", "sale_price": "24.00"},
-        {"id": 502, "price": "24.00", "sale_price": "0"},
+        {"id": 501, "price": Decimal("30.00"), "sale_price": Decimal("24.00")},
+        {"id": 502, "price": Decimal("24.00"), "sale_price": Decimal("0")},
     ]
+    assert variants.raw == b'[{"id":501,"price":30.00,"sale_price":24.00},{"id":502,"price":24.00,"sale_price":0}]'
+    assert variants.headers["content-type"] == "application/json"
 
 
 def test_adobe_commerce_gets_each_sku_with_its_markdown(world):
@@ -352,7 +355,7 @@ def test_adobe_commerce_gets_each_sku_with_its_markdown(world):
         "product": {
             "sku": "TEE-ORGANIC-L",
             "name": "Organic Cotton Tee TEE-ORGANIC-L",
-            "price": "27.00",
+            "price": Decimal("27.00"),
             "status": 1,
             "custom_attributes": [
                 {"attribute_code": "description", "value": "<p>Soft organic cotton.</p>"},
@@ -360,7 +363,8 @@ def test_adobe_commerce_gets_each_sku_with_its_markdown(world):
             ],
         }
     }
-    assert medium.body["product"]["price"] == "21.60" and len(medium.body["product"]["custom_attributes"]) == 1
+    assert medium.body["product"]["price"] == Decimal("21.60") and len(medium.body["product"]["custom_attributes"]) == 1
+    assert b'"price":27.00' in large.raw
 
 
 def test_a_redelivery_or_the_same_content_pushes_nothing_again(world):

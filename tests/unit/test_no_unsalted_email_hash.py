@@ -36,6 +36,8 @@ REVIEWED = {
     ("layers/shared/hub/domain/lineage.py", "key"): "what a lineage entry says (ids and reasons)",
     # A stock change's sort key: a hub event id and a location id, never personal data.
     ("layers/shared/hub/adapters/stock_history.py", "change_key"): "a stock change's event id and location",
+    # A catalog product's content (title, description, prices, options), to know a store's echo.
+    ("layers/shared/hub/domain/catalog.py", "content_hash"): "a product's catalog content, no personal data",
     # The console's own stylesheet, hashed for its Content-Security-Policy.
     ("layers/shared/hub/console/frame.py", "_css_hash"): "the console's stylesheet (a CSP hash)",
     # A report chart's style element, hashed for the chart's own Content-Security-Policy.

@@ -18,14 +18,17 @@
 
 A compare-at price is the storefront's regular price with the price as its sale price (WooCommerce
 regular/sale, BigCommerce price/sale_price, Adobe Commerce price/special_price). Amounts go out as
-decimal strings. Every call goes through hub.adapters.http: timeouts, retries with backoff on 429
+each API documents them, exactly: decimal strings to Shopify (`Money`) and WooCommerce, JSON numbers
+written from the Decimal's own digits (never through a float) to BigCommerce and Adobe Commerce. Every call goes through hub.adapters.http: timeouts, retries with backoff on 429
 and 5xx honouring Retry-After, the circuit breaker; a failure is an OutboundError.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -52,6 +55,7 @@ __all__ = [
     "ShopifyCatalog",
     "StorefrontCatalog",
     "WooCommerceCatalog",
+    "exact_json",
 ]
 
 _PUSH = "pushing products to"
@@ -74,6 +78,32 @@ def _gid(kind: str, value: str) -> str:
 
 def _amount(minor: int | None, currency: str) -> str | None:
     return None if minor is None else format_minor(minor, currency)
+
+
+def exact_json(document: Any) -> bytes:
+    """JSON text with each Decimal written as the number it is ("40.00" -> 40.00), never a float."""
+
+    def encode(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{json.dumps(str(k))}:{encode(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list | tuple):
+            return "[" + ",".join(encode(v) for v in value) + "]"
+        return json.dumps(value)
+
+    return encode(document).encode()
+
+
+def _number(minor: int, currency: str) -> Decimal:
+    return Decimal(format_minor(minor, currency))
+
+
+def _regular_and_sale_numbers(variant: CatalogVariant) -> tuple[Decimal, Decimal]:
+    """(regular, sale) as numbers; a sale price of 0 is none (BigCommerce, Adobe Commerce)."""
+    if variant.compare_at_price is None:
+        return _number(variant.price, variant.currency), Decimal(0)
+    return _number(variant.compare_at_price, variant.currency), _number(variant.price, variant.currency)
 
 
 def _regular_and_sale(variant: CatalogVariant) -> tuple[str, str]:
@@ -224,11 +254,11 @@ class BigCommerceCatalog:
         variants = []
         for variant in product.variants:
             known = ids.get(variant.sku)
-            regular, sale = _regular_and_sale(variant)
+            regular, sale = _regular_and_sale_numbers(variant)
             if len(product.variants) == 1:
-                body["price"], body["sale_price"] = regular, sale or "0"
+                body["price"], body["sale_price"] = regular, sale
             elif known and known.variation_id:
-                variants.append({"id": int(known.variation_id), "price": regular, "sale_price": sale or "0"})
+                variants.append({"id": int(known.variation_id), "price": regular, "sale_price": sale})
         calls: list[tuple[str, dict | list]] = [(f"{self._base}/products/{product_id}", body)]
         if variants:
             calls.append((f"{self._base}/variants", variants))
@@ -236,7 +266,8 @@ class BigCommerceCatalog:
 
     def push(self, product: CatalogProduct, ids: Mapping[str, PlatformIds]) -> None:
         for path, body in self.requests(product, ids):
-            check(self._client.put(path, json=body), f"BigCommerce product {product.key}")
+            sent = self._client.put(path, content=exact_json(body), headers={"Content-Type": "application/json"})
+            check(sent, f"BigCommerce product {product.key}")
 
 
 class MagentoCatalog:
@@ -248,10 +279,11 @@ class MagentoCatalog:
         """(path, body) of the PUT of each variant SKU."""
         calls = []
         for variant in product.variants:
-            regular, sale = _regular_and_sale(variant)
-            attributes = [{"attribute_code": "description", "value": product.description}]
+            regular, sale = _regular_and_sale_numbers(variant)
+            attributes: list[dict[str, Any]] = [{"attribute_code": "description", "value": product.description}]
             if sale:
-                attributes.append({"attribute_code": "special_price", "value": sale})
+                # Custom attribute values are text in Adobe Commerce's schema.
+                attributes.append({"attribute_code": "special_price", "value": format(sale, "f")})
             item = {
                 "sku": variant.sku,
                 "name": product.title if len(product.variants) == 1 else f"{product.title} {variant.sku}",
@@ -265,7 +297,8 @@ class MagentoCatalog:
     def push(self, product: CatalogProduct, ids: Mapping[str, PlatformIds]) -> None:
         del ids  # Adobe Commerce finds products by SKU
         for path, body in self.requests(product):
-            check(self._client.put(path, json=body), f"Adobe Commerce product {product.key}")
+            sent = self._client.put(path, content=exact_json(body), headers={"Content-Type": "application/json"})
+            check(sent, f"Adobe Commerce product {product.key}")
 
 
 class StorefrontCatalog:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
+from hub.domain.platforms import NO_ARCHIVE
 from hub.errors import MoneyError
 from hub.money import exponent
 
@@ -176,20 +177,11 @@ def apply_override(product: CatalogProduct, override: PriceOverride | None) -> C
     return replace(product, variants=tuple(variants))
 
 
-# Statuses a platform cannot hold, and what it holds instead: WooCommerce (publish/draft/private),
-# BigCommerce (is_visible) and Adobe Commerce (enabled/disabled) have no "archived".
-_STATUS_ON = {
-    "shopify": {},
-    "woocommerce": {"archived": "draft"},
-    "bigcommerce": {"archived": "draft"},
-    "magento": {"archived": "draft"},
-}
-
-
 def channel_view(product: CatalogProduct, platform: str) -> CatalogProduct:
     """The product as `platform` can hold it (and so as its own webhooks will report it back)."""
-    status = _STATUS_ON.get(platform, {}).get(product.status, product.status)
-    return replace(product, status=status)  # type: ignore[arg-type]
+    if product.status == "archived" and platform in NO_ARCHIVE:
+        return replace(product, status="draft")
+    return product
 
 
 def _comparable(product: CatalogProduct) -> dict[str, object]:

@@ -24,6 +24,7 @@ __all__ = [
     "COUNTS_OWN_ORDERS",
     "LOCATIONLESS",
     "MAGENTO_DEFAULT_SOURCE",
+    "NO_ARCHIVE",
     "PLATFORMS",
     "PUSH_PLATFORMS",
     "STANDARD_WEBHOOK_SECRETS",
@@ -53,6 +54,7 @@ class PlatformFacts:
     store_field: str | None = None  # the ChannelConfig field naming its store in a delivery
     auth_choices: tuple[str, ...] = ()  # its REST API's `auth` choices, the default first
     counts_own_orders: str | None = None  # when its reported count stops including an order: placed, paid
+    archives_products: bool = False  # a product can be archived there (else only active or draft)
 
 
 _TABLE: Mapping[str, PlatformFacts] = MappingProxyType(
@@ -64,6 +66,7 @@ _TABLE: Mapping[str, PlatformFacts] = MappingProxyType(
             webhook_key="SHOPIFY_WEBHOOK_SECRET",
             store_field="shop_domain",
             counts_own_orders="placed",
+            archives_products=True,
         ),
         "woocommerce": PlatformFacts(
             storefront=True,
@@ -94,8 +97,10 @@ _TABLE: Mapping[str, PlatformFacts] = MappingProxyType(
 # What the rest of the hub reads, derived from the table.
 STOREFRONTS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if facts.storefront)
 PLATFORMS: tuple[str, ...] = tuple(_TABLE)
-# The storefronts catalog sync pushes products to (hub.adapters.storefront_catalog).
-CATALOG_PLATFORMS: tuple[str, ...] = ("shopify", "woocommerce", "bigcommerce", "magento")
+# Catalog sync pushes products to every storefront (hub.adapters.storefront_catalog).
+CATALOG_PLATFORMS: tuple[str, ...] = STOREFRONTS
+# Where an archived product is held as a draft (WooCommerce, BigCommerce and Adobe Commerce have no archive).
+NO_ARCHIVE: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if not facts.archives_products)
 PUSH_PLATFORMS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if facts.pushes_stock)
 LOCATIONLESS: tuple[str, ...] = tuple(name for name, facts in _TABLE.items() if not facts.has_locations)
 STANDARD_WEBHOOK_SECRETS: Mapping[str, str] = MappingProxyType(

@@ -25,7 +25,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from hub.config import HubConfig
@@ -207,7 +207,7 @@ class CatalogSync:
             ProductPublished,
             key=("product", product.key, "published"),
             channel=origin,
-            occurred_at=datetime.now().astimezone(),
+            occurred_at=datetime.now(UTC),
             topic="product/published",
             cause=cause,
             data=ProductPublishedData(
