@@ -32,7 +32,7 @@ SECRETS_OF = {
     "catalog_sync": {"storefronts"},
     "order_routing": {"storefronts", "carriers"},
     "crm_upsert": {"crm", "privacy"},
-    "marketing_triggers": {"marketing", "unsubscribe", "privacy"},
+    "marketing_triggers": {"marketing", "unsubscribe", "privacy", "social"},
     "marketing_unsubscribe": {"unsubscribe"},
     "reporting": {"analytics", "privacy"},
     "stock_updates": set(),

@@ -31,6 +31,7 @@ REVIEWED = {
     ("layers/shared/hub/services/crm.py", "contact_digest"): "kept with the email it covers",
     # Names and ids derived from ids that are not personal.
     ("layers/shared/hub/domain/marketing_rules.py", "schedule_name"): "message key (trigger, order or checkout id)",
+    ("layers/shared/hub/domain/social.py", "schedule_name"): "a social post's key (trigger, product key, day)",
     ("layers/shared/hub/events.py", "event_id_for"): "provider ids",
     ("layers/shared/hub/intake/shippo.py", "parse"): "a whole body, the dedupe key of an event the hub ignores",
     ("layers/shared/hub/domain/fulfilment.py", "fulfilment_id_for"): "order id and location",

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from hub.services.reconciliation import Reconciler
     from hub.services.reporting import ReportingService
     from hub.services.resource_fetch import ResourceFetchService
+    from hub.services.social import SocialService
     from hub.services.stock import StockService
     from hub.services.stock_history import StockHistory
     from hub.services.stock_list import StockList
@@ -419,7 +420,6 @@ class Sandbox:
         from hub.adapters.contacts import DynamoContactRegistry
         from hub.adapters.marketing_channels import MarketingChannels
         from hub.adapters.marketing_store import SaltedCustomerKeys
-        from hub.adapters.scheduler import SchedulerSchedules
         from hub.services.marketing import MarketingService
         from hub.settings import marketing_settings
 
@@ -429,13 +429,7 @@ class Sandbox:
         )
         return MarketingService(
             store=self.marketing_store,
-            schedules=SchedulerSchedules(
-                self._client("scheduler"),
-                own.schedule_group,
-                own.queue_arn,
-                own.scheduler_role_arn,
-                dead_letter_arn=own.schedule_dlq_arn,
-            ),
+            schedules=self.marketing_schedules,
             orders=self.ledger,
             profiles=self.customer_store,
             keys=SaltedCustomerKeys(self.customer_store),
@@ -446,6 +440,36 @@ class Sandbox:
             unsubscribe=channels.unsubscribe,
             registry=DynamoContactRegistry(self.dynamodb, self.settings.table),
             lineage=self.lineage,
+        )
+
+    @cached_property
+    def marketing_schedules(self) -> Any:
+        """Marketing's one-time schedules (EventBridge Scheduler), shared by its messages and social posts."""
+        from hub.adapters.scheduler import SchedulerSchedules
+        from hub.settings import marketing_settings
+
+        own = marketing_settings()
+        return SchedulerSchedules(
+            self._client("scheduler"),
+            own.schedule_group,
+            own.queue_arn,
+            own.scheduler_role_arn,
+            dead_letter_arn=own.schedule_dlq_arn,
+        )
+
+    @cached_property
+    def social(self) -> SocialService:
+        """Social posts (marketing.social), in marketing_triggers; nothing is built until one is made."""
+        from hub.adapters.marketing_store.social import DynamoSocialStore
+        from hub.adapters.social import SocialNetworks
+        from hub.services.social import SocialService
+
+        return SocialService(
+            DynamoSocialStore(self.dynamodb, self.settings.table),
+            self.marketing_schedules,
+            lambda: self.product_records,  # the catalog's records, built on the first restock posted
+            SocialNetworks(self.secrets),
+            self.config,
         )
 
     @cached_property

@@ -39,6 +39,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContactErasureError",
+    "ContainerNotReadyError",
     "CredentialsMissingError",
     "CrmBusyError",
     "CrmSetupError",
@@ -67,6 +68,7 @@ __all__ = [
     "OutboundError",
     "PartsMissingError",
     "PayloadTooLargeError",
+    "PostBusyError",
     "ProfileConflictError",
     "PublishError",
     "QuantityError",
@@ -88,6 +90,7 @@ __all__ = [
     "SettingsError",
     "ShipError",
     "SignatureError",
+    "SocialPostError",
     "StaleLevelError",
     "StockConflictError",
     "StoreError",
@@ -331,6 +334,10 @@ class MessageBusyError(ConflictError):
     """Another attempt is sending this message right now; the record is retried after it."""
 
 
+class PostBusyError(ConflictError):
+    """Another attempt is making this social post right now; the record is retried after it."""
+
+
 # ------------------------------------------------- retryable: a downstream failed or is not ready
 
 
@@ -364,6 +371,16 @@ class BigCommerceFetchError(RetryableError):
 
     Never fatal to a delivery: intake makes it durable, and resource_fetch retries it.
     """
+
+
+class ContainerNotReadyError(RetryableError):
+    """Instagram is still processing a post's image (IN_PROGRESS): the record is retried later, and
+    the retry publishes the same container."""
+
+
+class SocialPostError(RetryableError):
+    """A social network refused or failed a post (the message names each network and why); the posts
+    that went out are recorded, so the retry makes only the others."""
 
 
 class ScheduleError(RetryableError):

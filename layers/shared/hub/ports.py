@@ -28,6 +28,7 @@ from hub.domain.order_search import OrderRow
 from hub.domain.orders import Fulfilment, Order, Reservation, TimelineEntry
 from hub.domain.privacy import OrderErasure
 from hub.domain.reporting import BucketRow, Contribution, Facts, FactsWrite, StoredFacts
+from hub.domain.social import PostClaim, SocialDue, SocialPost
 from hub.domain.stock import Draw, LowStockState, Move, StockLevel
 from hub.domain.stock_history import StockChange
 from hub.domain.sync import PlatformIds, StockPush, SyncState
@@ -89,6 +90,9 @@ __all__ = [
     "Schedules",
     "SentMarkers",
     "ShipmentStore",
+    "SocialPublisher",
+    "SocialSchedules",
+    "SocialStore",
     "StockHistoryLog",
     "StockLedger",
     "StockPusher",
@@ -780,6 +784,42 @@ class Schedules(Protocol):
 
     def delete(self, name: str) -> bool:
         """Delete a schedule; False when there was none."""
+
+
+class SocialSchedules(Protocol):
+    """One-time schedules that deliver a SocialDue to the marketing queue (quiet hours)."""
+
+    def create_social(self, due: SocialDue, at: datetime) -> bool:
+        """Create the schedule named `due.schedule_name` firing at `at`; False when it exists."""
+
+
+class SocialStore(Protocol):
+    """Each post's once-only marker and each network's count of posts per day (hub table)."""
+
+    def claim_post(self, key: str, now: datetime, lease_seconds: int) -> PostClaim:
+        """Claim the marker of post `key` (`attribute_not_exists`, or a lease run out)."""
+
+    def keep_container(self, key: str, container: str) -> None:
+        """Record the Instagram container made for post `key`, so a retry publishes that one."""
+
+    def admit_post(self, key: str, network: str, day: str, max_posts: int) -> bool:
+        """Count post `key` in the network's `day` if fewer than `max_posts` are; False when full."""
+
+    def finish_post(self, key: str, status: str, post_id: str | None, at: datetime) -> None:
+        """The post's outcome (posted with the vendor's id, capped or skipped), for good."""
+
+    def release_post(self, key: str) -> None:
+        """A failed attempt lets go of the marker (keeping its container and admission) for the retry."""
+
+
+class SocialPublisher(Protocol):
+    """One network's publishing API."""
+
+    network: str
+
+    def publish(self, post: SocialPost, container: str | None, keep: Callable[[str], None]) -> str:
+        """Publish the post and return the network's id for it; `container` is a media container an
+        earlier attempt made (Instagram), `keep` records one made now before it is published."""
 
 
 class CustomerKeys(Protocol):

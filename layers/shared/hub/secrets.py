@@ -91,6 +91,8 @@ SECRET_KEYS: dict[str, tuple[str, ...]] = {
         "GOOGLE_ADS_CLIENT_SECRET",
         "GOOGLE_ADS_REFRESH_TOKEN",
     ),
+    # Social posting (marketing_triggers, marketing.social): one token per network.
+    "social": ("FACEBOOK_PAGE_ACCESS_TOKEN", "INSTAGRAM_ACCESS_TOKEN", "PINTEREST_ACCESS_TOKEN"),
     # Signs the unsubscribe links (marketing_triggers) and verifies them (marketing_unsubscribe).
     "unsubscribe": ("MARKETING_UNSUBSCRIBE_SECRET",),
     # The salt of erasure keys, when the merchant sets one (else it is generated into the table).

@@ -24,6 +24,7 @@ __all__ = [
     "KLAVIYO_REVISION",
     "META_GRAPH_VERSION",
     "PINNED",
+    "PINTEREST_API_VERSION",
     "SALESFORCE_API_VERSION",
     "SHOPIFY_ADMIN_API_VERSION",
     "SQUARE_API_VERSION",
@@ -128,7 +129,8 @@ HUBSPOT_LEGACY = PinnedVersion(
 META = PinnedVersion(
     key="meta_graph",
     vendor="Meta",
-    api="Graph API (Conversions API events), default of analytics.meta.api_version",
+    api="Graph API (Conversions API events; Page feed and Instagram content publishing), default of "
+    "analytics.meta.api_version and marketing.social.facebook/instagram.api_version",
     version="v25.0",
     released=date(2026, 2, 18),
     end_of_support=date(2028, 7, 29),
@@ -168,6 +170,17 @@ SQUARE = PinnedVersion(
     source="https://developer.squareup.com/docs/build-basics/versioning",
 )
 
+PINTEREST = PinnedVersion(
+    key="pinterest",
+    vendor="Pinterest",
+    api="API v5 (create pin: social posting)",
+    version="v5",
+    released=None,
+    end_of_support=None,
+    rule="one version in the path; no end of support published",
+    source="https://developers.pinterest.com/docs/api/v5/pins-create",
+)
+
 PINNED: tuple[PinnedVersion, ...] = (
     SHOPIFY,
     SQUARE,
@@ -177,6 +190,7 @@ PINNED: tuple[PinnedVersion, ...] = (
     META,
     GOOGLE_ADS,
     SALESFORCE,
+    PINTEREST,
     PinnedVersion(
         key="mailchimp_marketing",
         vendor="Mailchimp",
@@ -235,6 +249,7 @@ HUBSPOT_CRM_OBJECTS = HUBSPOT_DATED.version
 HUBSPOT_LEGACY_V3 = HUBSPOT_LEGACY.version
 META_GRAPH_VERSION = META.version
 GOOGLE_ADS_API_VERSION = GOOGLE_ADS.version
+PINTEREST_API_VERSION = PINTEREST.version
 SALESFORCE_API_VERSION = SALESFORCE.version
 SQUARE_API_VERSION = SQUARE.version
 

@@ -26,6 +26,7 @@ __all__ = [
     "MKTORDER",
     "MKTPAIR",
     "MKTSKU",
+    "MKTSOCIAL",
     "MKTSTOCK",
     "ORDER",
     "ORDERDAY",
@@ -96,6 +97,8 @@ MKTOPTOUT = Prefix("MKTOPTOUT#")
 # Ad audiences (ad_audiences): what was sent per customer, and when time alone changes it next
 AUDIENCE = Prefix("AUDIENCE#")
 AUDREVIEW = Prefix("AUDREVIEW#")
+# Social posting (marketing_store.social): each post's marker and each network's posts per day.
+MKTSOCIAL = Prefix("MKTSOCIAL#")
 
 PARTITIONS: tuple[Prefix, ...] = (
     ORDER,
@@ -129,6 +132,7 @@ PARTITIONS: tuple[Prefix, ...] = (
     MKTOPTOUT,
     AUDIENCE,
     AUDREVIEW,
+    MKTSOCIAL,
 )
 
 # Partitions template.yaml grants by their exact key rather than by prefix: the erasure key salt,

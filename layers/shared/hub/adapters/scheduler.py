@@ -1,4 +1,4 @@
-"""Marketing's delayed messages as EventBridge Scheduler one-time schedules (`hub.ports.Schedules`).
+"""Marketing's delayed messages (and social posts held back by quiet hours) as EventBridge Scheduler one-time schedules (`hub.ports.Schedules`).
 
 Each is `at(...)` in UTC in the marketing schedule group, deletes itself after it fires
 (ActionAfterCompletion DELETE), and sends its Due, as JSON, to the marketing queue through the role
@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.domain.marketing_rules import Due
+from hub.domain.social import SocialDue
 from hub.errors import ScheduleError
 
 __all__ = ["SchedulerSchedules"]
@@ -38,12 +39,19 @@ class SchedulerSchedules:
         self._dead_letter = dead_letter_arn
 
     def create(self, due: Due, at: datetime) -> bool:
+        return self._create(due.schedule_name, f"marketing {due.trigger.value} ({due.basis})", due.to_payload(), at)
+
+    def create_social(self, due: SocialDue, at: datetime) -> bool:
+        """A social post held back by quiet hours (hub.ports.SocialSchedules): the same group, queue and DLQ."""
+        return self._create(due.schedule_name, f"social {due.trigger.value} after quiet hours", due.to_payload(), at)
+
+    def _create(self, name: str, description: str, payload: dict[str, Any], at: datetime) -> bool:
         when = at.astimezone(UTC).replace(microsecond=0)
         try:
             self._client.create_schedule(
-                Name=due.schedule_name,
+                Name=name,
                 GroupName=self._group,
-                Description=f"marketing {due.trigger.value} ({due.basis})",
+                Description=description,
                 ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
                 ScheduleExpressionTimezone="UTC",
                 FlexibleTimeWindow={"Mode": "OFF"},
@@ -52,7 +60,7 @@ class SchedulerSchedules:
                 Target={
                     "Arn": self._target,
                     "RoleArn": self._role,
-                    "Input": json.dumps(due.to_payload(), sort_keys=True),
+                    "Input": json.dumps(payload, sort_keys=True),
                     # Scheduler retries a failed send to the queue for up to a day.
                     "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
                     # ... and then hands it to the dead-letter queue instead of dropping it.
@@ -62,9 +70,9 @@ class SchedulerSchedules:
         except ClientError as exc:
             if _code(exc) == "ConflictException":
                 return False
-            raise ScheduleError(f"could not create schedule {due.schedule_name}: {_code(exc)}") from exc
+            raise ScheduleError(f"could not create schedule {name}: {_code(exc)}") from exc
         except BotoCoreError as exc:
-            raise ScheduleError(f"could not create schedule {due.schedule_name}: {exc}") from exc
+            raise ScheduleError(f"could not create schedule {name}: {exc}") from exc
         return True
 
     def delete(self, name: str) -> bool:

@@ -2,7 +2,7 @@
 
 Locally it is the file at $HUB_CONFIG; in AWS it is the SSM parameter named by
 $HUB_CONFIG_PARAMETER. It is read when first used and cached (`loading`). One module per section:
-`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing`, `audiences`;
+`channels` (channels, gateways, locations, stock), `carrier`, `analytics`, `crm`, `marketing` (with `social`), `audiences`;
 `document` is the whole (`HubConfig`) and the checks that span sections. What the hub knows of each
 platform is one table, `hub.domain.platforms`.
 """
@@ -16,6 +16,7 @@ from hub.config.crm import CrmConfig, SalesforceCrmConfig
 from hub.config.document import HubConfig
 from hub.config.loading import forget_config, load_config, parse_config
 from hub.config.marketing import FrequencyCap, KlaviyoConfig, MailchimpConfig, MarketingConfig, MarketingRules
+from hub.config.social import SocialConfig
 from hub.errors import ConfigError  # what parse_config and load_config raise: the local stack catches it here
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "SalesforceCrmConfig",
     "ServiceLevel",
     "SkuIds",
+    "SocialConfig",
     "StockConfig",
     "TrafficConfig",
     "forget_config",

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from hub.config.base import StrictModel
+from hub.config.social import SocialConfig
 from hub.vendor_versions import KLAVIYO_REVISION
 
 __all__ = [
@@ -132,6 +133,9 @@ class MarketingConfig(StrictModel):
     frequency_cap: FrequencyCap = Field(default_factory=FrequencyCap)
     klaviyo: KlaviyoConfig | None = None
     mailchimp: MailchimpConfig | None = None
+    social: SocialConfig | None = Field(
+        default=None, description="posts to a Facebook Page, Instagram and Pinterest (docs/social.md); none: no posts"
+    )
 
     @field_validator("channels")
     @classmethod
