@@ -15,6 +15,7 @@ from hub.events import ProductUpdated
 from hub.intake.shopify import ShopifySource
 from hub.intake.woocommerce import WooCommerceSource
 
+from tests.bigcommerce_api import FakeBigCommerce
 from tests.unit.test_shopify_source import request as shopify_request
 from tests.unit.test_woocommerce_source import request as woo_request
 
@@ -124,3 +125,88 @@ def test_without_catalog_sync_a_woocommerce_product_is_what_it_was():
     assert delivery.events == [] and "does not manage stock" in (delivery.ignored_reason or "")
     # A variable product's webhook names its variations' ids only: not judged.
     assert woo({**WOO_SIMPLE, "type": "variable", "sku": ""}, config=CATALOG_ON).events == []
+
+
+# ------------------------------------------------------------------------------------ BigCommerce
+BC_CATALOG_ON = parse_config(
+    "locations: [{id: wh-east, country: US}]\n"
+    "catalog: {master: bigcommerce, currency: USD, channels: {shopify: {}}}\n"
+    "channels:\n  shopify: {platform: shopify, shop_domain: ada-goods.myshopify.com}\n"
+    "  bigcommerce: {platform: bigcommerce, store_hash: k7qd3x2m9f}\n"
+)
+
+
+def bc_product_updated(fake=None, config=BC_CATALOG_ON):
+    """store/product/updated as BigCommerce sends it (events/payloads/bigcommerce_store_sku_inventory
+    _updated.json's envelope; developer.bigcommerce.com/docs/integrations/webhooks/events#products)."""
+    from tests.unit.test_bigcommerce_source import request as bc_request
+    from tests.unit.test_bigcommerce_source import source as bc_source
+
+    fake = fake or FakeBigCommerce()
+    body = json.dumps(
+        {
+            "created_at": 1795685488,
+            "store_id": "1003871",
+            "producer": "stores/k7qd3x2m9f",
+            "scope": "store/product/updated",
+            "hash": "3f1c0e7d9b2a4c1e8f5d6b7a9c0e1f2a3b4c5d6e",
+            "data": {"type": "product", "id": 1142},
+        }
+    ).encode()
+    return fake, bc_source(fake).parse(bc_request(body), config)
+
+
+def test_a_bigcommerce_product_read_with_variants_and_images_gives_its_catalog_content():
+    fake, delivery = bc_product_updated()
+    # One read, the product with its variants and images (the catalog document of the fake).
+    assert fake.requests == ["/stores/k7qd3x2m9f/v3/catalog/products/1142?include=variants,images"]
+    (event,) = delivery.events  # tracked per variant: no product-level stock report
+    assert isinstance(event, ProductUpdated) and event.channel == "bigcommerce"
+    data = event.data
+    assert data.catalog and (data.title, data.status, data.url) == (
+        "Ceramic Pour-Over Dripper",
+        "active",
+        "/ceramic-pour-over-dripper/",
+    )
+    assert data.description == "<p>Hand-thrown stoneware dripper.</p>"
+    # The thumbnail first, each image at its largest size.
+    assert [i.rsplit("/", 1)[1] for i in data.images] == ["front.jpg", "side.jpg"]
+    assert [(o.name, o.values) for o in data.options] == [("Colour", ["Slate", "Cream"])]
+    # JSON-number prices read exactly; a null variant price inherits the product's 34.95; a sale
+    # price is the price, the regular price its compare-at; calculated_price and retail_price unused.
+    assert [(i.sku, i.price, i.compare_at_price, i.option_values, i.platform_variation_id) for i in data.items] == [
+        ("DRIP-CER-SLT", "34.95", None, ["Slate"], "5087"),
+        ("DRIP-CER-CRM", "32", "36.5", ["Cream"], "5088"),
+    ]
+
+
+def test_a_bigcommerce_base_variant_with_an_empty_sku_sells_under_the_products_sku():
+    fake = FakeBigCommerce()
+    document = fake.documents["/stores/k7qd3x2m9f/v3/catalog/products/1142?include=variants,images"]["data"]
+    document.update(
+        sku="DRIP-CER",
+        is_visible=False,
+        sale_price=29.5,
+        inventory_tracking="product",
+        inventory_level=7,
+        base_variant_id=5090,
+        variants=[{"id": 5090, "product_id": 1142, "sku": "", "price": 34.95, "sale_price": None, "option_values": []}],
+    )
+    _, delivery = bc_product_updated(fake)
+    stock, event = delivery.events
+    assert stock.type == "StockLevelReported" and stock.data.available == 7
+    assert isinstance(event, ProductUpdated) and event.data.status == "draft" and event.data.options == []
+    # the variant's own price (34.95) with the product's sale price (29.5), which it inherits
+    assert [(i.sku, i.price, i.compare_at_price) for i in event.data.items] == [("DRIP-CER", "29.5", "34.95")]
+
+
+def test_a_disabled_bigcommerce_product_is_a_draft_and_without_catalog_sync_the_read_is_as_before():
+    fake = FakeBigCommerce()
+    fake.documents["/stores/k7qd3x2m9f/v3/catalog/products/1142?include=variants,images"]["data"]["availability"] = (
+        "disabled"
+    )
+    _, delivery = bc_product_updated(fake)
+    assert delivery.events[0].data.status == "draft"
+
+    fake, delivery = bc_product_updated(config=CONFIG)
+    assert delivery.events == [] and fake.requests == ["/stores/k7qd3x2m9f/v3/catalog/products/1142"]
