@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hub.adapters.storefront_catalog import WooCommerceVariationReader
 from hub.config import parse_config
 from hub.events import ProductUpdated
 from hub.intake.shopify import ShopifySource
 from hub.intake.woocommerce import WooCommerceSource
+from hub.secrets import SecretsProvider
 
 from tests.bigcommerce_api import FakeBigCommerce
+from tests.catalog_fakes import FakeProductApis
+from tests.stock_fakes import STOREFRONT_SECRETS
 from tests.unit.test_shopify_source import request as shopify_request
 from tests.unit.test_woocommerce_source import request as woo_request
 
@@ -210,3 +214,73 @@ def test_a_disabled_bigcommerce_product_is_a_draft_and_without_catalog_sync_the_
 
     fake, delivery = bc_product_updated(config=CONFIG)
     assert delivery.events == [] and fake.requests == ["/stores/k7qd3x2m9f/v3/catalog/products/1142"]
+
+
+# ------------------------------------------------------------------- WooCommerce variable products
+WOO_SITE = "https://larkspur-supply.example"
+WOO_VARIABLE_ON = parse_config(
+    "locations: [{id: wh-east, country: US}]\n"
+    "catalog: {master: shopify, currency: USD, channels: {woocommerce: {}}}\n"
+    "channels:\n  shopify: {platform: shopify, shop_domain: ada-goods.myshopify.com}\n"
+    f"  woocommerce: {{platform: woocommerce, site_url: '{WOO_SITE}'}}\n"
+)
+
+
+def woo_variable_store(count: int = 3) -> FakeProductApis:
+    fake = FakeProductApis()
+    fake.woo_variable(
+        22,
+        "Size",
+        {f"TEE-{n}": (f"S{n}", f"{20 + n}.00") for n in range(count)},
+        name="Ship Your Idea",
+        description="<p>Tee.</p>",
+        permalink="https://example.com/product/ship-your-idea/",
+    )
+    return fake
+
+
+def woo_variable(fake: FakeProductApis, reader_pages: int = 5, **changes):
+    reader = WooCommerceVariationReader(
+        SecretsProvider(values=STOREFRONT_SECRETS), fake.transport(), max_pages=reader_pages
+    )
+    # The product.updated body of a variable product: its variations by id only
+    # (woocommerce.github.io/woocommerce-rest-api-docs/#product-properties, `variations`).
+    body = json.dumps({**fake.woo_webhook(22, "2026-11-20T16:40:03"), **changes}).encode()
+    return WooCommerceSource(lambda: reader).parse(woo_request(body, topic="product.updated"), WOO_VARIABLE_ON)
+
+
+def test_a_woocommerce_variable_product_is_read_with_its_variations():
+    fake = woo_variable_store()
+    fake.woo_variations[22][1].update(sale_price="18.50", price="18.50")
+    fake.woo_variations[22][2]["sku"] = ""  # a variation without a SKU: nothing to sync it by
+    (event,) = woo_variable(fake).events
+    assert isinstance(event, ProductUpdated) and event.data.catalog
+    assert (event.data.title, event.data.status) == ("Ship Your Idea", "active")
+    assert [(o.name, o.values) for o in event.data.options] == [("Size", ["S0", "S1", "S2"])]
+    assert [
+        (i.sku, i.price, i.compare_at_price, i.option_values, i.platform_variation_id) for i in event.data.items
+    ] == [
+        ("TEE-0", "20.00", None, ["S0"], "220"),
+        ("TEE-1", "18.50", "21.00", ["S1"], "221"),
+    ]
+    (read,) = fake.of("woocommerce")
+    assert (read.method, read.path) == ("GET", "/wp-json/wc/v3/products/22/variations?per_page=100&page=1")
+    assert read.headers["authorization"].startswith("Basic ")
+
+
+def test_a_woocommerce_variable_products_variations_are_read_page_after_page():
+    fake = woo_variable_store(count=230)
+    (event,) = woo_variable(fake).events
+    assert len(event.data.items) == 230
+    assert [r.path.rsplit("page=", 1)[1] for r in fake.of("woocommerce")] == ["1", "2", "3"]
+    # More pages than the reader may read: not judged, never judged on a part of the variations.
+    delivery = woo_variable(woo_variable_store(count=230), reader_pages=2)
+    assert delivery.events == [] and "could not be read (OutboundError)" in (delivery.ignored_reason or "")
+
+
+def test_variations_that_cannot_be_read_leave_the_product_unjudged_and_its_stock_reported():
+    fake = woo_variable_store()
+    fake.fail_next = 5  # 503 on the read and its retry
+    delivery = woo_variable(fake, manage_stock=True, stock_quantity=4)
+    (stock,) = delivery.events
+    assert stock.type == "StockLevelReported" and stock.data.available == 4

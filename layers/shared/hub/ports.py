@@ -107,6 +107,7 @@ __all__ = [
     "WebhookActivityLog",
     "WebhookRequest",
     "WebhookSource",
+    "WooCommerceVariations",
     "WriteResultPort",
 ]
 
@@ -1109,6 +1110,17 @@ class WebhookActivityLog(Protocol):
 
     def hours(self, source: str, since: str) -> list[HourCounts]:
         """The source's buckets from the hour `since` on."""
+
+
+class WooCommerceVariations(Protocol):
+    """A WooCommerce variable product's variations, read by intake when catalog sync is on (its
+    product webhook lists their ids only)."""
+
+    def variations(self, channel: str, config: ChannelConfig, product_id: int) -> list[dict[str, Any]]:
+        """Every variation of the product, as `GET /wp-json/wc/v3/products/{id}/variations` lists them.
+
+        Raises OutboundError (or SecretsError) when they cannot be read.
+        """
 
 
 class BigCommerceApi(Protocol):

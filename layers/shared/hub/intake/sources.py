@@ -3,7 +3,8 @@
 A source's module is imported the first time one of its deliveries arrives, so a cold start pays
 only for the sources it serves (cryptography, for the RSA sources, is a heavy import). What a
 source needs from outside is handed in by the composition root (hub.bootstrap `Sandbox.sources`):
-BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API.
+BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API;
+WooCommerce's a reader of a variable product's variations (catalog sync).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 
-from hub.ports import BigCommerceApi, WebhookSource
+from hub.ports import BigCommerceApi, WebhookSource, WooCommerceVariations
 
 __all__ = ["SourceRegistry"]
 
@@ -37,8 +38,14 @@ class SourceRegistry(Mapping[str, WebhookSource]):
     HTTP client.
     """
 
-    def __init__(self, *, bigcommerce: Callable[[], BigCommerceApi]) -> None:
+    def __init__(
+        self,
+        *,
+        bigcommerce: Callable[[], BigCommerceApi],
+        woocommerce: Callable[[], WooCommerceVariations] | None = None,
+    ) -> None:
         self._bigcommerce = bigcommerce
+        self._woocommerce = woocommerce
         self._loaded: dict[str, WebhookSource] = {}
 
     def __getitem__(self, name: str) -> WebhookSource:
@@ -46,7 +53,13 @@ class SourceRegistry(Mapping[str, WebhookSource]):
             module_name, _, class_name = _WHERE[name].partition(":")
             source = getattr(importlib.import_module(module_name), class_name)
             # BigCommerce's deliveries name a resource only: its source reads it through the API.
-            self._loaded[name] = source(self._bigcommerce()) if name == "bigcommerce" else source()
+            if name == "bigcommerce":
+                self._loaded[name] = source(self._bigcommerce())
+            elif name == "woocommerce":
+                # A variable product's variations, read only when catalog sync judges one.
+                self._loaded[name] = source(self._woocommerce)
+            else:
+                self._loaded[name] = source()
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
