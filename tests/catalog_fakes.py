@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from hub.domain.catalog import CatalogProduct, Drift, PushState, StoredProduct
@@ -239,6 +240,11 @@ class FakeProductApis:
             if headers.get("x-auth-token") != BIGCOMMERCE_TOKEN:
                 return 401, {"status": 401, "title": "Unauthorized"}
             return self._bigcommerce(path, body)
+        if path.startswith("/rest/V1/products/") and request.method == "GET":
+            refused = self.magento_oauth.check(request.method, request.url, headers)
+            if refused:
+                return refused
+            return self._magento_product(unquote(path.removeprefix("/rest/V1/products/")))
         if path.startswith("/rest/V1/products/") and request.method == "PUT":
             refused = self.magento_oauth.check(request.method, request.url, headers)
             if refused:
@@ -306,6 +312,30 @@ class FakeProductApis:
                         held[change["id"]]["price"] = change.get("sale_price") or change.get("regular_price", "")
                 return 200, {"update": [dict(v) for v in body.get("update", [])]}
         return 404, {"code": "rest_no_route", "message": "No route was found", "data": {"status": 404}}
+
+    def _magento_product(self, sku: str) -> Reply:
+        """`GET /V1/products/{sku}` as Adobe Commerce answers (developer.adobe.com/commerce/webapi/rest/,
+        catalogProductRepositoryV1 get): `price` a JSON number, `status` 1/2, the description and
+        special price among `custom_attributes`, as text."""
+        with self._lock:
+            held = self.magento.get(sku)
+        if held is None:
+            return 404, {"message": "The product that was requested doesn't exist. Verify the product and try again."}
+        return 200, _plain(
+            {
+                "id": 1982,
+                "sku": sku,
+                "name": held["name"],
+                "attribute_set_id": 4,
+                "price": held["price"],
+                "status": held["status"],
+                "visibility": 4,
+                "type_id": "simple",
+                "created_at": "2026-03-02 09:14:40",
+                "updated_at": held.get("updated_at", "2026-11-20 16:05:41"),
+                "custom_attributes": held.get("custom_attributes", []),
+            }
+        )
 
     def _woo_variation_page(self, product_id: int, query: str) -> Reply:
         """`GET .../variations?per_page=&page=`: one page, with X-WP-Total and X-WP-TotalPages."""

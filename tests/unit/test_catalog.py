@@ -541,3 +541,25 @@ def test_a_channel_report_while_the_hub_pushes_there_waits_for_the_push():
     world.log.claim("woocommerce", "shopify:8123456789012", 2, now_ms=world.clock, lease_ms=60_000)
     with pytest.raises(SyncBusyError):
         world.service.handle(woo_update(world.api, 812, T0 + timedelta(seconds=1)))
+
+
+def test_adobe_commerce_reports_one_variant_as_the_hub_pushed_it_and_others_the_whole_product():
+    from hub.domain.catalog import as_reported
+
+    product = CatalogProduct(
+        key="shopify:1",
+        title="Tee",
+        status="active",
+        options=(CatalogOption("Size", ("S", "M")),),
+        variants=(
+            CatalogVariant("TEE-S", 2000, "USD", option_values=("S",)),
+            CatalogVariant("TEE-M", 2100, "USD", option_values=("M",)),
+        ),
+    )
+    seen = as_reported(product, "magento", ("TEE-M",))
+    # MagentoCatalog pushes each SKU as its own product named "<title> <sku>", without options
+    assert (seen.title, seen.options, seen.skus) == ("Tee TEE-M", (), ("TEE-M",))
+    assert seen.variants[0].option_values == () and seen.variants[0].price == 2100
+    assert as_reported(product, "woocommerce", ("TEE-M",)) == product
+    single = CatalogProduct(key="k", title="Mug", status="draft", variants=(CatalogVariant("MUG", 900, "USD"),))
+    assert as_reported(single, "magento", ("MUG",)).title == "Mug"

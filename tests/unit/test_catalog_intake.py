@@ -8,11 +8,13 @@ price, an empty compare-at price, the "Default Title" option); WooCommerce's pro
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
-from hub.adapters.storefront_catalog import WooCommerceVariationReader
+from hub.adapters.storefront_catalog import MagentoProductReader, WooCommerceVariationReader
 from hub.config import parse_config
 from hub.events import ProductUpdated
+from hub.intake.magento import MagentoSource
 from hub.intake.shopify import ShopifySource
 from hub.intake.woocommerce import WooCommerceSource
 from hub.secrets import SecretsProvider
@@ -284,3 +286,84 @@ def test_variations_that_cannot_be_read_leave_the_product_unjudged_and_its_stock
     delivery = woo_variable(fake, manage_stock=True, stock_quantity=4)
     (stock,) = delivery.events
     assert stock.type == "StockLevelReported" and stock.data.available == 4
+
+
+# -------------------------------------------------------------------------------- Adobe Commerce
+# events/payloads/magento_catalog_product_save_after.json: observer.catalog_product_save_after as
+# Adobe I/O Events delivers it, its `data.value` shaped on Adobe's sample event for it
+# (developer.adobe.com/commerce/extensibility/events, "sample event": every value a string,
+# "price": "123.000000", "status": "1").
+MAGENTO_ON = parse_config(
+    "locations: [{id: wh-east, country: US}]\n"
+    "catalog: {master: shopify, currency: USD, channels: {magento: {}}}\n"
+    "channels:\n  shopify: {platform: shopify, shop_domain: ada-goods.myshopify.com}\n"
+    "  magento: {platform: magento, site_url: 'https://harbour-home.example', auth: oauth1}\n"
+)
+
+
+def magento(body: dict, fake: FakeProductApis | None = None, config=MAGENTO_ON):
+    from tests.unit.test_magento_source import request as magento_request
+
+    fake = fake or FakeProductApis()
+    reader = MagentoProductReader(SecretsProvider(values=STOREFRONT_SECRETS), fake.transport())
+    raw = json.dumps(body).encode()
+    return fake, MagentoSource(products=lambda: reader).parse(magento_request(raw), config)
+
+
+def magento_event() -> dict:
+    return json.loads(
+        (Path(__file__).resolve().parents[2] / "events/payloads/magento_catalog_product_save_after.json").read_text()
+    )
+
+
+def test_an_adobe_commerce_product_save_gives_its_catalog_content():
+    fake, delivery = magento(magento_event())
+    (event,) = delivery.events
+    assert isinstance(event, ProductUpdated) and event.channel == "magento"
+    data = event.data
+    assert (data.title, data.status, data.description) == (
+        "Cedar Candle Large",
+        "active",
+        "<p>Cedar and amber, 60 hours.</p>",
+    )
+    # "38.000000" and "32.500000" as the decimals they are; the special price is the price sold at
+    assert [(i.sku, i.price, i.compare_at_price) for i in data.items] == [("CANDLE-CEDAR-L", "32.5", "38")]
+    assert fake.requests == []  # the event carried every field: nothing read
+
+
+def test_a_thin_adobe_commerce_product_event_is_completed_through_the_rest_api():
+    fake = FakeProductApis()
+    fake.magento["CANDLE-CEDAR-L"] = {
+        "sku": "CANDLE-CEDAR-L",
+        "name": "Cedar Candle Large",
+        "price": Decimal("38"),
+        "status": 2,
+        "custom_attributes": [{"attribute_code": "description", "value": "<p>Cedar.</p>"}],
+    }
+    event = magento_event()
+    # A subscription that selects only sku and updated_at (io_events.xml <field name="sku"/>).
+    event["data"]["value"] = {"sku": "CANDLE-CEDAR-L", "updated_at": "2026-11-20 16:05:41"}
+    fake, delivery = magento(event, fake)
+    (read,) = fake.requests
+    assert (read.method, read.path) == ("GET", "/rest/V1/products/CANDLE-CEDAR-L")
+    assert read.headers["authorization"].startswith("OAuth ")
+    (product,) = delivery.events
+    assert (product.data.title, product.data.status, product.data.description) == (
+        "Cedar Candle Large",
+        "draft",
+        "<p>Cedar.</p>",
+    )
+    assert [(i.price, i.compare_at_price) for i in product.data.items] == [("38", None)]
+
+    # A product the store no longer has (404): not judged, and the reason says so.
+    event["data"]["value"]["sku"] = "GONE"
+    _, delivery = magento(event, fake)
+    assert delivery.events == [] and "could not be read" in (delivery.ignored_reason or "")
+
+
+def test_adobe_commerce_configurable_products_and_catalog_sync_off_publish_nothing():
+    event = magento_event()
+    event["data"]["value"]["type_id"] = "configurable"
+    assert magento(event)[1].events == []
+    _, delivery = magento(magento_event(), config=CONFIG)
+    assert delivery.events == [] and "only with catalog sync on" in (delivery.ignored_reason or "")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         CarrierPort,
         CatalogPushLog,
         EventPublisher,
+        MagentoProducts,
         PayloadStore,
         ProductRecords,
         StockLedger,
@@ -542,7 +543,18 @@ class Sandbox:
         `bigcommerce`. Intake verifies and parses with them, the change feeds parse with them."""
         from hub.intake.sources import SourceRegistry
 
-        return SourceRegistry(bigcommerce=lambda: self.bigcommerce, woocommerce=lambda: self.woocommerce_variations)
+        return SourceRegistry(
+            bigcommerce=lambda: self.bigcommerce,
+            woocommerce=lambda: self.woocommerce_variations,
+            magento=lambda: self.magento_products,
+        )
+
+    @cached_property
+    def magento_products(self) -> MagentoProducts:
+        """An Adobe Commerce product read by SKU, by intake with catalog sync on (short timeouts)."""
+        from hub.adapters.storefront_catalog import MagentoProductReader
+
+        return MagentoProductReader(self.secrets, self._http_transport)
 
     @cached_property
     def woocommerce_variations(self) -> WooCommerceVariations:

@@ -69,6 +69,7 @@ __all__ = [
     "Ledger",
     "LevelWritten",
     "LineageLog",
+    "MagentoProducts",
     "MarketingStore",
     "MessageHistory",
     "MessageSender",
@@ -1110,6 +1111,16 @@ class WebhookActivityLog(Protocol):
 
     def hours(self, source: str, since: str) -> list[HourCounts]:
         """The source's buckets from the hour `since` on."""
+
+
+class MagentoProducts(Protocol):
+    """An Adobe Commerce product read by SKU, by intake when a product event is thin (catalog sync)."""
+
+    def product(self, channel: str, config: ChannelConfig, sku: str) -> dict[str, Any]:
+        """The product as `GET /rest/V1/products/{sku}` answers it.
+
+        Raises OutboundError (or SecretsError) when it cannot be read.
+        """
 
 
 class WooCommerceVariations(Protocol):

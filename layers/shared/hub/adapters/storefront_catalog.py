@@ -52,6 +52,7 @@ __all__ = [
     "PRODUCT_SET",
     "BigCommerceCatalog",
     "MagentoCatalog",
+    "MagentoProductReader",
     "ShopifyCatalog",
     "StorefrontCatalog",
     "WooCommerceCatalog",
@@ -61,6 +62,7 @@ __all__ = [
 
 _PUSH = "pushing products to"
 _READ = "reading product variations from"
+_READ_PRODUCT = "reading products from"
 BIGCOMMERCE_API_URL = "https://api.bigcommerce.com"
 
 PRODUCT_SET = """mutation ProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
@@ -357,6 +359,46 @@ class WooCommerceVariationReader:
             if len(batch) < self.PER_PAGE or (pages.isdigit() and page >= int(pages)):
                 return found
         raise OutboundError(f"WooCommerce product {product_id} has more than {len(found)} variations to read")
+
+
+class MagentoProductReader:
+    """An Adobe Commerce product by SKU through the channel's client (OAuth 1.0a or bearer):
+    `GET /rest/V1/products/{sku}` (hub.ports MagentoProducts), on the sender's clock."""
+
+    def __init__(
+        self,
+        secrets: SecretsProvider,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        timeout: float = 2.5,
+        retry: Retry | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._transport = transport
+        self._timeout = timeout
+        self._retry = retry or Retry(total=1, backoff_factor=0.2)
+        self._clients: dict[str, httpx.Client] = {}
+
+    def product(self, channel: str, config: ChannelConfig, sku: str) -> dict[str, Any]:
+        if channel not in self._clients:
+            base = config.api_url or config.site_url
+            if not base:
+                raise OutboundError(f"channel {channel} has no site_url to read products from")
+            client = magento_client(
+                channel, config, base, self._secrets, _READ_PRODUCT, transport=self._transport, retry=self._retry
+            )
+            client.timeout = httpx.Timeout(self._timeout)
+            self._clients[channel] = client
+        answer = check(
+            self._clients[channel].get(f"/rest/V1/products/{quote(sku, safe='')}"), "Adobe Commerce product read"
+        )
+        try:
+            document = json.loads(answer.content, parse_float=Decimal)  # prices are JSON numbers
+        except ValueError as exc:
+            raise OutboundError("Adobe Commerce answered a product read with no JSON") from exc
+        if not isinstance(document, dict):
+            raise OutboundError("Adobe Commerce answered a product read with no product")
+        return document
 
 
 class StorefrontCatalog:

@@ -4,7 +4,8 @@ A source's module is imported the first time one of its deliveries arrives, so a
 only for the sources it serves (cryptography, for the RSA sources, is a heavy import). What a
 source needs from outside is handed in by the composition root (hub.bootstrap `Sandbox.sources`):
 BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API;
-WooCommerce's a reader of a variable product's variations (catalog sync).
+WooCommerce's a reader of a variable product's variations and Adobe Commerce's a reader of
+products by SKU (catalog sync).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 
-from hub.ports import BigCommerceApi, WebhookSource, WooCommerceVariations
+from hub.ports import BigCommerceApi, MagentoProducts, WebhookSource, WooCommerceVariations
 
 __all__ = ["SourceRegistry"]
 
@@ -43,9 +44,11 @@ class SourceRegistry(Mapping[str, WebhookSource]):
         *,
         bigcommerce: Callable[[], BigCommerceApi],
         woocommerce: Callable[[], WooCommerceVariations] | None = None,
+        magento: Callable[[], MagentoProducts] | None = None,
     ) -> None:
         self._bigcommerce = bigcommerce
         self._woocommerce = woocommerce
+        self._magento = magento
         self._loaded: dict[str, WebhookSource] = {}
 
     def __getitem__(self, name: str) -> WebhookSource:
@@ -58,6 +61,9 @@ class SourceRegistry(Mapping[str, WebhookSource]):
             elif name == "woocommerce":
                 # A variable product's variations, read only when catalog sync judges one.
                 self._loaded[name] = source(self._woocommerce)
+            elif name == "magento":
+                # A product read by SKU when a product event is thin (catalog sync).
+                self._loaded[name] = source(products=self._magento)
             else:
                 self._loaded[name] = source()
         return self._loaded[name]
