@@ -367,3 +367,26 @@ def test_adobe_commerce_configurable_products_and_catalog_sync_off_publish_nothi
     assert magento(event)[1].events == []
     _, delivery = magento(magento_event(), config=CONFIG)
     assert delivery.events == [] and "only with catalog sync on" in (delivery.ignored_reason or "")
+
+
+def test_a_woocommerce_channel_catalog_sync_does_not_use_is_not_read_further():
+    config = parse_config(
+        "locations: [{id: wh-east, country: US}]\n"
+        "catalog: {master: shopify, currency: USD, channels: {}}\n"
+        "channels:\n  shopify: {platform: shopify, shop_domain: ada-goods.myshopify.com}\n"
+        f"  woocommerce: {{platform: woocommerce, site_url: '{WOO_SITE}'}}\n"
+    )
+    fake = woo_variable_store()
+    reader = WooCommerceVariationReader(SecretsProvider(values=STOREFRONT_SECRETS), fake.transport())
+    body = json.dumps(fake.woo_webhook(22, "2026-11-20T16:40:03")).encode()
+    delivery = WooCommerceSource(lambda: reader).parse(woo_request(body, topic="product.updated"), config)
+    assert delivery.events == [] and fake.requests == []
+
+
+def test_a_bigcommerce_product_without_a_modification_time_has_an_id_of_its_own():
+    fake = FakeBigCommerce()
+    document = fake.documents["/stores/k7qd3x2m9f/v3/catalog/products/1142?include=variants,images"]["data"]
+    document.update(date_modified=None, inventory_tracking="product", inventory_level=3)
+    _, delivery = bc_product_updated(fake)
+    stock, product = delivery.events
+    assert stock.event_id != product.event_id and product.type == "ProductUpdated"

@@ -631,7 +631,8 @@ def _catalog_event(notice: Notice, product: BcProduct) -> ProductUpdated | None:
     visible = bool(product.is_visible) and product.availability != "disabled"
     changed = product.date_modified.isoformat() if product.date_modified else None
     return ProductUpdated(
-        **notice.envelope(notice.fact_id("catalog", changed) if changed else None),
+        # Its own id: never the stock report's, even when the product carries no modification time.
+        **notice.envelope(notice.fact_id("catalog", changed or notice.message_id)),
         data=ProductData(
             platform_product_id=str(product.id),
             items=items,

@@ -843,6 +843,8 @@ class MagentoSource:
         settings = config.channel_settings(channel, "magento")
         translation = _Translation(envelope, event_name, adobe_event_id, channel, settings)
         product = _model(MagentoProduct, envelope.data.value, "product")
+        if product.thin and product.sku and not config.catalog.concerns(channel):
+            return Delivery(dedupe_key, event_name, [], ignored_reason=f"catalog sync does not use channel {channel}")
         if product.thin and product.sku:
             if self._products is None or settings is None:
                 return Delivery(dedupe_key, event_name, [], ignored_reason="the product cannot be read here")

@@ -653,7 +653,7 @@ class WooCommerceSource:
         catalog, unread = None, None
         if config.catalog is not None:
             variations = None
-            if product.type == "variable" and product.name is not None:
+            if product.type == "variable" and product.name is not None and config.catalog.concerns(channel):
                 variations, unread = self._read_variations(channel, settings, product.id)
             catalog = translate.product(product, variations)
         found: list[HubEvent] = [e for e in (stock, catalog) if e is not None]
