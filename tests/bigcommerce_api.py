@@ -177,6 +177,73 @@ _PRODUCT = {
     "meta": {},
 }
 
+# The product as `GET /v3/catalog/products/{id}?include=variants,images` answers (shaped on the
+# "Get a Product" response example, developer.bigcommerce.com/docs/rest-catalog/products#get-a-product,
+# and its variants' example, /docs/rest-catalog/product-variants): prices are JSON numbers; a
+# variant's `price`/`sale_price` are null when it inherits the product's; `calculated_price` is the
+# storefront's derived price; `retail_price` the MSRP.
+PRODUCT_WITH_CONTENT = {
+    "data": {
+        **_PRODUCT["data"],
+        "description": "<p>Hand-thrown stoneware dripper.</p>",
+        "price": 34.95,
+        "cost_price": 0,
+        "retail_price": 39.95,
+        "sale_price": 0,
+        "map_price": 0,
+        "calculated_price": 34.95,
+        "is_visible": True,
+        "availability": "available",
+        "base_variant_id": None,
+        "custom_url": {"url": "/ceramic-pour-over-dripper/", "is_customized": False},
+        "images": [
+            {
+                "id": 372,
+                "product_id": PRODUCT_ID,
+                "is_thumbnail": False,
+                "sort_order": 2,
+                "url_zoom": "https://cdn11.bigcommerce.com/s-k7qd3x2m9f/images/stencil/1280x1280/products/1142/372/side.jpg",
+                "url_standard": "https://cdn11.bigcommerce.com/s-k7qd3x2m9f/images/stencil/500x659/products/1142/372/side.jpg",
+            },
+            {
+                "id": 371,
+                "product_id": PRODUCT_ID,
+                "is_thumbnail": True,
+                "sort_order": 1,
+                "url_zoom": "https://cdn11.bigcommerce.com/s-k7qd3x2m9f/images/stencil/1280x1280/products/1142/371/front.jpg",
+                "url_standard": "https://cdn11.bigcommerce.com/s-k7qd3x2m9f/images/stencil/500x659/products/1142/371/front.jpg",
+            },
+        ],
+        "variants": [
+            {
+                "id": VARIANT_ID,
+                "product_id": PRODUCT_ID,
+                "sku": "DRIP-CER-SLT",
+                "sku_id": 6011,
+                "price": None,
+                "calculated_price": 34.95,
+                "sale_price": None,
+                "retail_price": None,
+                "inventory_level": 31,
+                "option_values": [{"id": 180, "label": "Slate", "option_id": 112, "option_display_name": "Colour"}],
+            },
+            {
+                "id": VARIANT_ID + 1,
+                "product_id": PRODUCT_ID,
+                "sku": "DRIP-CER-CRM",
+                "sku_id": 6012,
+                "price": 36.5,
+                "calculated_price": 32,
+                "sale_price": 32,
+                "retail_price": None,
+                "inventory_level": 12,
+                "option_values": [{"id": 181, "label": "Cream", "option_id": 112, "option_display_name": "Colour"}],
+            },
+        ],
+    },
+    "meta": {},
+}
+
 
 def default_documents() -> dict[str, Any]:
     base = f"/stores/{STORE_HASH}"
@@ -187,6 +254,7 @@ def default_documents() -> dict[str, Any]:
             f"{base}/v2/orders/{ORDER_ID}/shipping_addresses": _SHIPPING_ADDRESSES,
             f"{base}/v3/customers?id:in={CUSTOMER_ID}": _CUSTOMERS,
             f"{base}/v3/catalog/products/{PRODUCT_ID}": _PRODUCT,
+            f"{base}/v3/catalog/products/{PRODUCT_ID}?include=variants,images": PRODUCT_WITH_CONTENT,
             f"{base}/v3/catalog/products/{PRODUCT_ID}/variants/{VARIANT_ID}": _VARIANT,
         }
     )

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from hub.domain.catalog import CatalogProduct, Drift, PushState, StoredProduct
@@ -134,6 +135,7 @@ class FakeProductApis:
         self.requests: list[Seen] = []
         self.woocommerce: dict[int, dict[str, Any]] = {}  # product id -> the product as the store holds it
         self.bigcommerce: dict[int, dict[str, Any]] = {}
+        self.woo_variations: dict[int, list[dict[str, Any]]] = {}  # product id -> its variations
         self.shopify: dict[str, dict[str, Any]] = {}  # product gid -> the last input set
         self.magento: dict[str, dict[str, Any]] = {}  # sku -> product
         self.magento_oauth = MagentoOAuthCheck()
@@ -160,6 +162,38 @@ class FakeProductApis:
             "date_modified_gmt": "2026-11-20T10:00:00",
             **fields,
         }
+
+    def woo_variable(
+        self, product_id: int, attribute: str, variations: dict[str, tuple[str, str]], **fields: Any
+    ) -> None:
+        """A variable product and its variations (`{sku: (option, regular price)}`), as the store holds
+        them (woocommerce.github.io/woocommerce-rest-api-docs/#product-variation-properties: the
+        variation's `attributes` name the option it is; prices are decimal strings, "" when unset)."""
+        options = [option for option, _ in variations.values()]
+        self.woo_product(
+            product_id,
+            "",
+            type="variable",
+            price="",
+            regular_price="",
+            attributes=[
+                {"id": 0, "name": attribute, "position": 0, "visible": True, "variation": True, "options": options}
+            ],
+            variations=[product_id * 10 + n for n in range(len(variations))],
+            **fields,
+        )
+        self.woo_variations[product_id] = [
+            {
+                "id": product_id * 10 + n,
+                "sku": sku,
+                "status": "publish",
+                "price": price,
+                "regular_price": price,
+                "sale_price": "",
+                "attributes": [{"id": 0, "name": attribute, "option": option}],
+            }
+            for n, (sku, (option, price)) in enumerate(variations.items())
+        ]
 
     def woo_webhook(self, product_id: int, modified: str) -> dict[str, Any]:
         """The body of the product.updated webhook the store sends for the product as it holds it."""
@@ -201,11 +235,16 @@ class FakeProductApis:
             refused = woocommerce_refusal(request.url, headers, WOO_KEY, WOO_SECRET)
             if refused:
                 return refused
-            return self._woocommerce(request.method, path, body)
+            return self._woocommerce(request.method, path, body, request.query)
         if "/v3/catalog/" in path:
             if headers.get("x-auth-token") != BIGCOMMERCE_TOKEN:
                 return 401, {"status": 401, "title": "Unauthorized"}
             return self._bigcommerce(path, body)
+        if path.startswith("/rest/V1/products/") and request.method == "GET":
+            refused = self.magento_oauth.check(request.method, request.url, headers)
+            if refused:
+                return refused
+            return self._magento_product(unquote(path.removeprefix("/rest/V1/products/")))
         if path.startswith("/rest/V1/products/") and request.method == "PUT":
             refused = self.magento_oauth.check(request.method, request.url, headers)
             if refused:
@@ -248,9 +287,11 @@ class FakeProductApis:
             self.shopify[product_id] = variables["input"]
         return 200, {"data": {"productSet": {"product": {"id": product_id}, "userErrors": []}}}
 
-    def _woocommerce(self, method: str, path: str, body: dict[str, Any]) -> Reply:
+    def _woocommerce(self, method: str, path: str, body: dict[str, Any], query: str = "") -> Reply:
         parts = path.rstrip("/").split("/")
         product_id = int(parts[5])
+        if method == "GET" and parts[6:] == ["variations"]:
+            return self._woo_variation_page(product_id, query)
         with self._lock:
             product = self.woocommerce.get(product_id)
             if product is None:
@@ -264,8 +305,53 @@ class FakeProductApis:
                     ]
                 return 200, product
             if method == "POST" and parts[6:] == ["variations", "batch"]:
+                held = {v["id"]: v for v in self.woo_variations.get(product_id, [])}
+                for change in body.get("update", []):
+                    if change["id"] in held:
+                        held[change["id"]].update(change)
+                        held[change["id"]]["price"] = change.get("sale_price") or change.get("regular_price", "")
                 return 200, {"update": [dict(v) for v in body.get("update", [])]}
         return 404, {"code": "rest_no_route", "message": "No route was found", "data": {"status": 404}}
+
+    def _magento_product(self, sku: str) -> Reply:
+        """`GET /V1/products/{sku}` as Adobe Commerce answers (developer.adobe.com/commerce/webapi/rest/,
+        catalogProductRepositoryV1 get): `price` a JSON number, `status` 1/2, the description and
+        special price among `custom_attributes`, as text."""
+        with self._lock:
+            held = self.magento.get(sku)
+        if held is None:
+            return 404, {"message": "The product that was requested doesn't exist. Verify the product and try again."}
+        return 200, _plain(
+            {
+                "id": 1982,
+                "sku": sku,
+                "name": held["name"],
+                "attribute_set_id": 4,
+                "price": held["price"],
+                "status": held["status"],
+                "visibility": 4,
+                "type_id": "simple",
+                "created_at": "2026-03-02 09:14:40",
+                "updated_at": held.get("updated_at", "2026-11-20 16:05:41"),
+                "custom_attributes": held.get("custom_attributes", []),
+            }
+        )
+
+    def _woo_variation_page(self, product_id: int, query: str) -> Reply:
+        """`GET .../variations?per_page=&page=`: one page, with X-WP-Total and X-WP-TotalPages."""
+        from urllib.parse import parse_qs
+
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        per_page, page = int(params.get("per_page", 10)), int(params.get("page", 1))
+        if not 1 <= per_page <= 100:
+            return 400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page", "data": {}}
+        with self._lock:
+            if product_id not in self.woocommerce:
+                return 404, {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {}}
+            listed = [dict(v) for v in self.woo_variations.get(product_id, [])]
+        pages = max(1, -(-len(listed) // per_page))
+        chunk = listed[(page - 1) * per_page : page * per_page]
+        return 200, chunk, {"X-WP-Total": str(len(listed)), "X-WP-TotalPages": str(pages)}
 
     def _bigcommerce(self, path: str, body: Any) -> Reply:
         tail = path.split("/v3/catalog/", 1)[1].strip("/").split("/")

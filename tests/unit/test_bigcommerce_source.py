@@ -553,7 +553,7 @@ def test_v2_shapes_four_decimals_rfc_2822_dates_and_empty_strings_are_read():
     [
         ({"price_ex_tax": "28.00001"}, "more decimals than USD"),
         ({"price_ex_tax": "NaN"}, "not a finite amount"),
-        ({"quantity": 2.5}, "not a quantity"),  # the API client reads JSON numbers as floats: refused
+        ({"quantity": 2.5}, "not a whole number"),  # read as a Decimal (never a float): refused
         ({"quantity": 10**12}, "between 0 and"),
     ],
 )

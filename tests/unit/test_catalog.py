@@ -541,3 +541,64 @@ def test_a_channel_report_while_the_hub_pushes_there_waits_for_the_push():
     world.log.claim("woocommerce", "shopify:8123456789012", 2, now_ms=world.clock, lease_ms=60_000)
     with pytest.raises(SyncBusyError):
         world.service.handle(woo_update(world.api, 812, T0 + timedelta(seconds=1)))
+
+
+def test_adobe_commerce_reports_one_variant_as_the_hub_pushed_it_and_others_the_whole_product():
+    from hub.domain.catalog import as_reported
+
+    product = CatalogProduct(
+        key="shopify:1",
+        title="Tee",
+        status="active",
+        options=(CatalogOption("Size", ("S", "M")),),
+        variants=(
+            CatalogVariant("TEE-S", 2000, "USD", option_values=("S",)),
+            CatalogVariant("TEE-M", 2100, "USD", option_values=("M",)),
+        ),
+    )
+    seen = as_reported(product, "magento", ("TEE-M",))
+    # MagentoCatalog pushes each SKU as its own product named "<title> <sku>", without options
+    assert (seen.title, seen.options, seen.skus) == ("Tee TEE-M", (), ("TEE-M",))
+    assert seen.variants[0].option_values == () and seen.variants[0].price == 2100
+    assert as_reported(product, "woocommerce", ("TEE-M",)) == product
+    single = CatalogProduct(key="k", title="Mug", status="draft", variants=(CatalogVariant("MUG", 900, "USD"),))
+    assert as_reported(single, "magento", ("MUG",)).title == "Mug"
+
+
+def test_an_adobe_commerce_product_the_hub_pushed_is_in_step_and_a_price_changed_there_is_drift():
+    """Adobe Commerce holds each variant SKU as a product of its own: a product save about one SKU,
+    thin and completed through `GET /V1/products/{sku}` (what the fake holds of the hub's PUT),
+    is compared with that variant of the master's product as the hub pushed it."""
+    import json as _json
+    from pathlib import Path
+
+    from hub.adapters.storefront_catalog import MagentoProductReader
+    from hub.intake.magento import MagentoSource
+
+    from tests.unit.test_magento_source import request as magento_request
+
+    config = parse_config(BASE + "catalog: {master: shopify, currency: USD, channels: {magento: {}}}")
+    world = World(config)
+    world.service.handle(shopify_update())
+    assert world.api.magento["TEE-ORGANIC-M"]["name"] == "Organic Cotton Tee TEE-ORGANIC-M"
+
+    reader = MagentoProductReader(SecretsProvider(values=dict(CATALOG_SECRETS)), world.api.transport())
+    sample = Path(__file__).resolve().parents[2] / "events/payloads/magento_catalog_product_save_after.json"
+
+    def saved(at: str) -> ProductUpdated:
+        event = _json.loads(sample.read_text())
+        event["event_id"] = f"adobe-{at}"
+        event["data"]["value"] = {"sku": "TEE-ORGANIC-M", "updated_at": at}  # a thin subscription
+        body = _json.dumps(event).encode()
+        (found,) = MagentoSource(products=lambda: reader).parse(magento_request(body), config).events
+        assert isinstance(found, ProductUpdated)
+        return found
+
+    # Digest of the whole product differs (one SKU of two), but what Adobe Commerce holds is in step.
+    assert outcomes(world.service.handle(saved("2026-11-20 12:01:00"))) == {"magento": "in_step"}
+    assert world.log.drift(10) == []
+
+    world.api.magento["TEE-ORGANIC-M"]["price"] = Decimal("27.00")
+    assert outcomes(world.service.handle(saved("2026-11-20 12:05:00"))) == {"magento": "drift"}
+    (recorded,) = world.log.drift(10)
+    assert (recorded.channel, recorded.skus, recorded.fields) == ("magento", ("TEE-ORGANIC-M",), ("variants",))

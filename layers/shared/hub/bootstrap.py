@@ -32,9 +32,11 @@ if TYPE_CHECKING:
         CarrierPort,
         CatalogPushLog,
         EventPublisher,
+        MagentoProducts,
         PayloadStore,
         ProductRecords,
         StockLedger,
+        WooCommerceVariations,
     )
     from hub.secrets import SecretsProvider
     from hub.services.audiences import AudienceSync
@@ -541,7 +543,25 @@ class Sandbox:
         `bigcommerce`. Intake verifies and parses with them, the change feeds parse with them."""
         from hub.intake.sources import SourceRegistry
 
-        return SourceRegistry(bigcommerce=lambda: self.bigcommerce)
+        return SourceRegistry(
+            bigcommerce=lambda: self.bigcommerce,
+            woocommerce=lambda: self.woocommerce_variations,
+            magento=lambda: self.magento_products,
+        )
+
+    @cached_property
+    def magento_products(self) -> MagentoProducts:
+        """An Adobe Commerce product read by SKU, by intake with catalog sync on (short timeouts)."""
+        from hub.adapters.storefront_catalog import MagentoProductReader
+
+        return MagentoProductReader(self.secrets, self._http_transport)
+
+    @cached_property
+    def woocommerce_variations(self) -> WooCommerceVariations:
+        """A variable product's variations, read by intake with catalog sync on (short timeouts)."""
+        from hub.adapters.storefront_catalog import WooCommerceVariationReader
+
+        return WooCommerceVariationReader(self.secrets, self._http_transport)
 
     @cached_property
     def intake(self) -> IntakeService:

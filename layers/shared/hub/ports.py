@@ -69,6 +69,7 @@ __all__ = [
     "Ledger",
     "LevelWritten",
     "LineageLog",
+    "MagentoProducts",
     "MarketingStore",
     "MessageHistory",
     "MessageSender",
@@ -107,6 +108,7 @@ __all__ = [
     "WebhookActivityLog",
     "WebhookRequest",
     "WebhookSource",
+    "WooCommerceVariations",
     "WriteResultPort",
 ]
 
@@ -1109,6 +1111,27 @@ class WebhookActivityLog(Protocol):
 
     def hours(self, source: str, since: str) -> list[HourCounts]:
         """The source's buckets from the hour `since` on."""
+
+
+class MagentoProducts(Protocol):
+    """An Adobe Commerce product read by SKU, by intake when a product event is thin (catalog sync)."""
+
+    def product(self, channel: str, config: ChannelConfig, sku: str) -> dict[str, Any]:
+        """The product as `GET /rest/V1/products/{sku}` answers it.
+
+        Raises OutboundError (or SecretsError) when it cannot be read.
+        """
+
+
+class WooCommerceVariations(Protocol):
+    """A WooCommerce variable product's variations, read by intake when catalog sync is on (its
+    product webhook lists their ids only)."""
+
+    def variations(self, channel: str, config: ChannelConfig, product_id: int) -> list[dict[str, Any]]:
+        """Every variation of the product, as `GET /wp-json/wc/v3/products/{id}/variations` lists them.
+
+        Raises OutboundError (or SecretsError) when they cannot be read.
+        """
 
 
 class BigCommerceApi(Protocol):

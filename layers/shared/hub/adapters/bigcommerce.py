@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -73,6 +75,7 @@ class HttpBigCommerceApi:
         if not response.is_success:
             raise BigCommerceFetchError(f"BigCommerce answered {status} for {path}")
         try:
-            return response.json()
+            # V3 catalog prices are JSON numbers (29.95): read as Decimals, never through a float.
+            return json.loads(response.content, parse_float=Decimal)
         except ValueError as exc:
             raise BigCommerceFetchError(f"BigCommerce answered {path} with something other than JSON") from exc

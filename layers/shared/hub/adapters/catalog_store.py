@@ -90,8 +90,15 @@ class DynamoProductRecords:
             ":doc": product_to_json(product),
             ":v": version,
             ":at": datetime.now(UTC).isoformat(),
-            ":as_of": as_of,
         }
+        # typed() leaves None out, so a product set without a master time (the admin API) must not
+        # name :as_of: it removes the master's time instead (a later master change is not stale).
+        update = "SET doc = :doc, version = :v, saved_at = :at"
+        if as_of is None:
+            update += " REMOVE as_of"
+        else:
+            update += ", as_of = :as_of"
+            values[":as_of"] = as_of
         if expected_version:
             values[":e"] = expected_version
         items: list[dict[str, Any]] = [
@@ -99,7 +106,7 @@ class DynamoProductRecords:
                 "Update": {
                     "TableName": self._table.name,
                     "Key": key(PRODUCT(product.key), "PRODUCT"),
-                    "UpdateExpression": "SET doc = :doc, version = :v, saved_at = :at, as_of = :as_of",
+                    "UpdateExpression": update,
                     "ConditionExpression": condition,
                     "ExpressionAttributeValues": typed(values),
                 }

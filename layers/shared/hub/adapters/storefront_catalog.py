@@ -52,13 +52,17 @@ __all__ = [
     "PRODUCT_SET",
     "BigCommerceCatalog",
     "MagentoCatalog",
+    "MagentoProductReader",
     "ShopifyCatalog",
     "StorefrontCatalog",
     "WooCommerceCatalog",
+    "WooCommerceVariationReader",
     "exact_json",
 ]
 
 _PUSH = "pushing products to"
+_READ = "reading product variations from"
+_READ_PRODUCT = "reading products from"
 BIGCOMMERCE_API_URL = "https://api.bigcommerce.com"
 
 PRODUCT_SET = """mutation ProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
@@ -299,6 +303,102 @@ class MagentoCatalog:
         for path, body in self.requests(product):
             sent = self._client.put(path, content=exact_json(body), headers={"Content-Type": "application/json"})
             check(sent, f"Adobe Commerce product {product.key}")
+
+
+class WooCommerceVariationReader:
+    """A variable product's variations, through the channel's WooCommerce client (hub.ports
+    WooCommerceVariations): `GET /wp-json/wc/v3/products/{id}/variations?per_page=100&page=n`, page
+    after page until one is short or `X-WP-TotalPages` is reached (at most `max_pages`). Intake reads
+    them on the sender's clock: short timeouts, one retry."""
+
+    PER_PAGE = 100  # WooCommerce's largest page
+
+    def __init__(
+        self,
+        secrets: SecretsProvider,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        timeout: float = 2.5,
+        max_pages: int = 5,
+        retry: Retry | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._transport = transport
+        self._timeout = timeout
+        self._max_pages = max_pages
+        self._retry = retry or Retry(total=1, backoff_factor=0.2)
+        self._clients: dict[str, httpx.Client] = {}
+
+    def _client(self, channel: str, config: ChannelConfig) -> httpx.Client:
+        if channel not in self._clients:
+            base = config.api_url or config.site_url
+            if not base:
+                raise OutboundError(f"channel {channel} has no site_url to read variations from")
+            client = woocommerce_client(
+                channel, config, base, self._secrets, _READ, transport=self._transport, retry=self._retry
+            )
+            client.timeout = httpx.Timeout(self._timeout)
+            self._clients[channel] = client
+        return self._clients[channel]
+
+    def variations(self, channel: str, config: ChannelConfig, product_id: int) -> list[dict[str, Any]]:
+        client = self._client(channel, config)
+        found: list[dict[str, Any]] = []
+        path = f"/wp-json/wc/v3/products/{product_id}/variations"
+        for page in range(1, self._max_pages + 1):
+            answer = client.get(path, params={"per_page": self.PER_PAGE, "page": page})
+            check(answer, f"WooCommerce variations of product {product_id}")
+            try:
+                batch = answer.json()
+            except ValueError as exc:
+                raise OutboundError(f"WooCommerce answered the variations of {product_id} with no JSON") from exc
+            if not isinstance(batch, list):
+                raise OutboundError(f"WooCommerce answered the variations of {product_id} with no list")
+            found.extend(v for v in batch if isinstance(v, dict))
+            pages = answer.headers.get("X-WP-TotalPages", "")
+            if len(batch) < self.PER_PAGE or (pages.isdigit() and page >= int(pages)):
+                return found
+        raise OutboundError(f"WooCommerce product {product_id} has more than {len(found)} variations to read")
+
+
+class MagentoProductReader:
+    """An Adobe Commerce product by SKU through the channel's client (OAuth 1.0a or bearer):
+    `GET /rest/V1/products/{sku}` (hub.ports MagentoProducts), on the sender's clock."""
+
+    def __init__(
+        self,
+        secrets: SecretsProvider,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        timeout: float = 2.5,
+        retry: Retry | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._transport = transport
+        self._timeout = timeout
+        self._retry = retry or Retry(total=1, backoff_factor=0.2)
+        self._clients: dict[str, httpx.Client] = {}
+
+    def product(self, channel: str, config: ChannelConfig, sku: str) -> dict[str, Any]:
+        if channel not in self._clients:
+            base = config.api_url or config.site_url
+            if not base:
+                raise OutboundError(f"channel {channel} has no site_url to read products from")
+            client = magento_client(
+                channel, config, base, self._secrets, _READ_PRODUCT, transport=self._transport, retry=self._retry
+            )
+            client.timeout = httpx.Timeout(self._timeout)
+            self._clients[channel] = client
+        answer = check(
+            self._clients[channel].get(f"/rest/V1/products/{quote(sku, safe='')}"), "Adobe Commerce product read"
+        )
+        try:
+            document = json.loads(answer.content, parse_float=Decimal)  # prices are JSON numbers
+        except ValueError as exc:
+            raise OutboundError("Adobe Commerce answered a product read with no JSON") from exc
+        if not isinstance(document, dict):
+            raise OutboundError("Adobe Commerce answered a product read with no product")
+        return document
 
 
 class StorefrontCatalog:

@@ -91,6 +91,11 @@ class CatalogConfig(StrictModel):
         settings = self.channels.get(channel)
         return settings.price.override(self.currency) if settings else None
 
+    def concerns(self, channel: str) -> bool:
+        """Whether catalog sync records (the master) or judges (a listed channel) `channel`'s products:
+        intake reads a product further for no other channel."""
+        return channel == self.master or channel in self.channels
+
     def push_targets(self, origin: str) -> list[str]:
         """The channels a master change is pushed to (never back to where it came from)."""
         return [name for name, c in self.channels.items() if c.push and name not in (origin, self.master)]

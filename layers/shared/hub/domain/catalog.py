@@ -21,6 +21,7 @@ from hub.money import exponent
 __all__ = [
     "COMPARED_FIELDS",
     "CONTENT_FIELDS",
+    "ONE_PRODUCT_PER_SKU",
     "PRODUCT_STATUSES",
     "CatalogOption",
     "CatalogProduct",
@@ -31,6 +32,7 @@ __all__ = [
     "PushState",
     "StoredProduct",
     "apply_override",
+    "as_reported",
     "channel_view",
     "content_hash",
     "differing_fields",
@@ -182,6 +184,26 @@ def channel_view(product: CatalogProduct, platform: str) -> CatalogProduct:
     if product.status == "archived" and platform in NO_ARCHIVE:
         return replace(product, status="draft")
     return product
+
+
+# Stores that hold each variant SKU as a product of its own, without options (the hub pushes Adobe
+# Commerce one simple product per variant SKU, named "<title> <sku>" when there are several).
+ONE_PRODUCT_PER_SKU = frozenset({"magento"})
+
+
+def as_reported(product: CatalogProduct, platform: str, skus: tuple[str, ...]) -> CatalogProduct:
+    """What a channel's event about `skus` reports of `product` when the channel holds it as the hub
+    pushes it: on a store with one product per SKU, only those variants, without options, and the
+    title the hub gave each; elsewhere the product as a whole."""
+    if platform not in ONE_PRODUCT_PER_SKU:
+        return product
+    variants = tuple(replace(v, option_values=()) for v in product.variants if v.sku in skus)
+    if not variants:
+        return product
+    title = product.title
+    if len(product.variants) > 1 and len(variants) == 1:
+        title = f"{product.title} {variants[0].sku}"
+    return replace(product, title=title, options=(), variants=variants)
 
 
 def _comparable(product: CatalogProduct) -> dict[str, object]:

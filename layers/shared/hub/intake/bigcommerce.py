@@ -41,6 +41,8 @@ from hub.config import ChannelConfig, HubConfig
 from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
 from hub.errors import BigCommerceFetchError, MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
 from hub.events import (
+    CatalogItem,
+    CatalogOptionData,
     CustomerData,
     CustomerUpserted,
     HubEvent,
@@ -49,6 +51,8 @@ from hub.events import (
     OrderPlaced,
     OrderStatusData,
     OrderUpdated,
+    ProductData,
+    ProductUpdated,
     ProviderRef,
     ResourceFetchData,
     ResourceFetchRequested,
@@ -176,12 +180,50 @@ class BcCustomer(_Wire):
     date_modified: datetime | None = None
 
 
+class BcOptionValue(_Wire):
+    option_display_name: str
+    label: str
+
+
+class BcCatalogVariant(_Wire):
+    """A variant as `include=variants` lists it: `price` and `sale_price` are JSON numbers, null when
+    the variant inherits the product's; the base variant of a product without options may have an
+    empty `sku` (the product's SKU is the one sold)."""
+
+    id: int
+    sku: str | None = None
+    price: OptionalAmount = None
+    sale_price: OptionalAmount = None
+    option_values: list[BcOptionValue] = []
+
+
+class BcImage(_Wire):
+    url_zoom: str | None = None
+    url_standard: str | None = None
+    is_thumbnail: bool = False
+    sort_order: int = 0
+
+
+class BcCustomUrl(_Wire):
+    url: str | None = None
+
+
 class BcProduct(_Wire):
     id: int
     sku: str | None = None
     inventory_level: int | None = None
     inventory_tracking: str | None = None
     date_modified: datetime | None = None
+    # The catalog fields (GET /v3/catalog/products/{id}?include=variants,images).
+    name: str | None = None
+    description: str | None = None
+    price: OptionalAmount = None
+    sale_price: OptionalAmount = None
+    is_visible: bool | None = None
+    availability: str | None = None  # available, disabled, preorder
+    custom_url: BcCustomUrl | None = None
+    images: list[BcImage] = []
+    variants: list[BcCatalogVariant] | None = None
 
 
 class BcVariant(_Wire):
@@ -315,9 +357,13 @@ class BigCommerceResources:
         self._api = api
         self._budget = budget_seconds
 
-    def events_for(self, notice: Notice, settings: ChannelConfig | None = None) -> tuple[list[HubEvent], str | None]:
+    def events_for(
+        self, notice: Notice, settings: ChannelConfig | None = None, *, catalog: bool = False
+    ) -> tuple[list[HubEvent], str | None]:
         """The canonical events, or none and the reason the hub has no use for the resource.
-        `settings` is the channel's configuration (its sku_map names products without a SKU).
+        `settings` is the channel's configuration (its sku_map names products without a SKU);
+        `catalog` (catalog sync is on) reads a product with its variants and images, in the same
+        one request, and adds its ProductUpdated with the catalog content.
 
         Raises BigCommerceFetchError when the resource cannot be read or is not what BigCommerce sends.
         """
@@ -327,7 +373,7 @@ class BigCommerceResources:
                 return self._order(notice, deadline, settings), None
             if notice.resource == "customer":
                 return [self._customer(notice, deadline)], None
-            return self._stock(notice, deadline)
+            return self._stock(notice, deadline, catalog)
         except (MoneyError, ArithmeticError, ValidationError, MalformedPayloadError) as exc:
             raise BigCommerceFetchError(
                 f"BigCommerce {notice.resource} {notice.resource_id} cannot be recorded: {exc}"
@@ -488,7 +534,9 @@ class BigCommerceResources:
             ),
         )
 
-    def _stock(self, notice: Notice, deadline: float | None) -> tuple[list[HubEvent], str | None]:
+    def _stock(
+        self, notice: Notice, deadline: float | None, catalog: bool = False
+    ) -> tuple[list[HubEvent], str | None]:
         if notice.resource == "variant":
             path = f"/v3/catalog/products/{notice.parent_id}/variants/{notice.resource_id}"
             variant = self._model(BcVariant, self._data(self._get(notice, path, deadline)), "a variant")
@@ -502,9 +550,15 @@ class BigCommerceResources:
             )
             return [StockLevelReported(**notice.envelope(), data=report)], None
         path = f"/v3/catalog/products/{notice.resource_id}"
+        with_content = catalog and notice.scope == "store/product/updated"
+        if with_content:
+            path += "?include=variants,images"  # the same one read, with what catalog sync compares
         product = self._model(BcProduct, self._data(self._get(notice, path, deadline)), "a product")
+        content = _catalog_event(notice, product) if with_content else None
         if product.inventory_tracking != "product" or product.inventory_level is None:
             # "variant" tracking reports each variant's level through store/sku/inventory/updated.
+            if content is not None:
+                return [content], None
             return [], f"BigCommerce tracks no product-level stock for product {product.id}"
         report = StockReportData(
             sku=product.sku or None,
@@ -514,13 +568,84 @@ class BigCommerceResources:
         )
         changed = product.date_modified.isoformat() if product.date_modified else None
         event_id = notice.fact_id(changed, str(product.inventory_level)) if changed else None
-        return [StockLevelReported(**notice.envelope(event_id), data=report)], None
+        stock = StockLevelReported(**notice.envelope(event_id), data=report)
+        return [stock, content] if content is not None else [stock], None
 
     @staticmethod
     def _data(document: Any) -> Any:
         if not isinstance(document, dict) or "data" not in document:
             raise BigCommerceFetchError("BigCommerce returned a catalog document without 'data'")
         return document["data"]
+
+
+# ------------------------------------------------------------------------------------- catalog
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else format(amount, "f")
+
+
+def _price_and_compare(price: Decimal | None, sale: Decimal | None) -> tuple[str | None, str | None]:
+    """(price, compare-at) as the hub keeps them from BigCommerce's `price` and `sale_price`: a sale
+    price above 0 is the price sold at, with the regular `price` as its compare-at price (0 or null
+    is no sale). This is the pair the hub writes (docs/catalog.md), so its own push reads back the
+    same. `retail_price` (the MSRP shown struck through) is not what the hub writes, and
+    `calculated_price` is derived (sale price, price lists, tax display): neither is read."""
+    if sale is not None and sale > 0:
+        return _text(sale), _text(price)
+    return _text(price), None
+
+
+def _catalog_event(notice: Notice, product: BcProduct) -> ProductUpdated | None:
+    """The catalog content of a product read with `include=variants,images`: None when it names no
+    SKU (nothing to sync by). Options are the variants' option values, in their order."""
+    if product.name is None or product.variants is None:
+        return None
+    options: dict[str, list[str]] = {}
+    items: list[CatalogItem] = []
+    for variant in product.variants:
+        values = []
+        for value in variant.option_values:
+            known = options.setdefault(value.option_display_name, [])
+            if value.label not in known:
+                known.append(value.label)
+            values.append(value.label)
+        # The base variant of a product without options sells under the product's SKU.
+        sku = variant.sku or (product.sku if not variant.option_values and len(product.variants) == 1 else None)
+        if not sku:
+            continue
+        price, compare = _price_and_compare(
+            variant.price if variant.price is not None else product.price,
+            variant.sale_price if variant.sale_price is not None else product.sale_price,
+        )
+        items.append(
+            CatalogItem(
+                sku=sku,
+                platform_variation_id=str(variant.id),
+                price=price,
+                compare_at_price=compare,
+                option_values=values,
+            )
+        )
+    if not items:
+        return None
+    images = sorted(product.images, key=lambda i: (not i.is_thumbnail, i.sort_order))
+    visible = bool(product.is_visible) and product.availability != "disabled"
+    changed = product.date_modified.isoformat() if product.date_modified else None
+    return ProductUpdated(
+        # Its own id: never the stock report's, even when the product carries no modification time.
+        **notice.envelope(notice.fact_id("catalog", changed or notice.message_id)),
+        data=ProductData(
+            platform_product_id=str(product.id),
+            items=items,
+            updated_at=product.date_modified,
+            catalog=True,
+            title=product.name,
+            description=product.description or "",
+            status="active" if visible else "draft",
+            url=product.custom_url.url if product.custom_url and product.custom_url.url else None,
+            images=[u for u in (i.url_zoom or i.url_standard for i in images) if u],
+            options=[CatalogOptionData(name=name, values=values) for name, values in options.items()],
+        ),
+    )
 
 
 # -------------------------------------------------------------------------------------- source
@@ -621,7 +746,9 @@ class BigCommerceSource:
                 key, payload.scope, [], ignored_reason=f"the hub does not use BigCommerce scope '{payload.scope}'"
             )
         try:
-            events, ignored = self.resources().events_for(notice, config.channel_settings(notice.channel, self.name))
+            events, ignored = self.resources().events_for(
+                notice, config.channel_settings(notice.channel, self.name), catalog=config.catalog is not None
+            )
         except BigCommerceFetchError as exc:
             # Durable now, read later: the sender gets its 200 and nothing is lost.
             return Delivery(notice.dedupe_key, notice.scope, [notice.fetch_requested(str(exc))])
@@ -671,4 +798,6 @@ class BigCommerceSource:
         Raises BigCommerceFetchError while the resource still cannot be read.
         """
         notice = Notice.from_fetch_request(request, config)
-        return self.resources().events_for(notice, config.channel_settings(notice.channel, self.name))
+        return self.resources().events_for(
+            notice, config.channel_settings(notice.channel, self.name), catalog=config.catalog is not None
+        )

@@ -33,8 +33,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.config import ChannelConfig, HubConfig
-from hub.errors import IntakeError, MalformedPayloadError, MoneyError, NotDurableError, QuantityError, SignatureError
+from hub.errors import (
+    IntakeError,
+    MalformedPayloadError,
+    MoneyError,
+    NotDurableError,
+    OutboundError,
+    QuantityError,
+    SecretsError,
+    SignatureError,
+)
 from hub.events import (
+    CatalogItem,
     CustomerData,
     CustomerUpserted,
     HubEvent,
@@ -47,6 +57,8 @@ from hub.events import (
     OrderPlaced,
     OrderStatusData,
     OrderUpdated,
+    ProductData,
+    ProductUpdated,
     ProviderRef,
     RefundData,
     RefundIssued,
@@ -63,7 +75,8 @@ from hub.intake.lines import line_sku
 from hub.intake.service import load_json
 from hub.intake.signatures import any_match
 from hub.money import parse_minor, parse_units
-from hub.ports import Delivery, WebhookRequest
+from hub.observability import logger
+from hub.ports import Delivery, MagentoProducts, WebhookRequest
 from hub.secrets import SecretsProvider
 
 if TYPE_CHECKING:
@@ -92,7 +105,11 @@ INVOICE_PAID = "observer.sales_order_invoice_pay"
 CREDIT_MEMO_SAVED = "observer.sales_order_creditmemo_save_after"
 CUSTOMER_SAVED = "observer.customer_save_after"
 STOCK_ITEM_SAVED = "observer.cataloginventory_stock_item_save_after"
+# Read only with catalog sync on (docs/catalog.md): a product's catalog content.
+PRODUCT_SAVED = "observer.catalog_product_save_after"
 EVENT_NAMES = (ORDER_PLACED, ORDER_SAVED, INVOICE_PAID, CREDIT_MEMO_SAVED, CUSTOMER_SAVED, STOCK_ITEM_SAVED)
+# Product types sold as one SKU: a configurable product's children are products of their own.
+_ONE_SKU_TYPES = frozenset({"simple", "virtual", "downloadable"})
 
 PAID_STATES = frozenset({"processing", "complete", "closed"})
 CANCELED_STATE = "canceled"  # Magento's spelling
@@ -298,6 +315,43 @@ class MagentoStockItem(_Wire):
     sku: str | None = None
     qty: str
     updated_at: str | None = None
+
+
+class MagentoCustomAttribute(_Wire):
+    attribute_code: str
+    value: Any = None
+
+
+class MagentoProduct(_Wire):
+    """A product as observer.catalog_product_save_after sends it (the model's data: every value a
+    string, `price` "123.000000", `status` "1" enabled / "2" disabled; developer.adobe.com/commerce/
+    extensibility/events, its sample event) or as `GET /V1/products/{sku}` answers (prices JSON
+    numbers, `status` 1/2, `description` and `special_price` among `custom_attributes`)."""
+
+    entity_id: str | None = None
+    id: str | None = None
+    sku: str | None = None
+    type_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    price: str | None = None
+    special_price: str | None = None
+    description: str | None = None
+    url_key: str | None = None
+    updated_at: str | None = None
+    custom_attributes: list[MagentoCustomAttribute] = []
+
+    def attribute(self, code: str) -> str | None:
+        direct = getattr(self, code, None)
+        if direct not in (None, ""):
+            return str(direct)
+        found = next((a.value for a in self.custom_attributes if a.attribute_code == code), None)
+        return None if found in (None, "") else str(found)
+
+    @property
+    def thin(self) -> bool:
+        """The subscription selected too few fields to judge the product by (the REST read has them)."""
+        return self.name is None or self.price is None or self.status is None
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -589,6 +643,48 @@ class _Translation:
         ]
 
 
+def _plain_amount(value: str | None, what: str) -> str | None:
+    """Magento's "123.000000" as the decimal it is ("123"), never in exponent form; None when unset."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MalformedPayloadError(f"not an Adobe Commerce product: '{what}' is not a decimal amount") from None
+    if not amount.is_finite():
+        raise MalformedPayloadError(f"not an Adobe Commerce product: '{what}' is not a finite amount")
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def _product_catalog(translation: _Translation, product: MagentoProduct) -> list[HubEvent]:
+    """The catalog content of a product sold as one SKU: its name, description, enabled (active) or
+    disabled (draft), and its price; a `special_price` is the price sold at, with the regular price
+    as its compare-at price, which is how the hub writes them (docs/catalog.md)."""
+    if not product.sku or product.type_id not in _ONE_SKU_TYPES:
+        return []
+    regular = _plain_amount(product.attribute("price"), "price")
+    special = _plain_amount(product.attribute("special_price"), "special_price")
+    price, compare = (special, regular) if special is not None and Decimal(special) > 0 else (regular, None)
+    status = str(product.status or "").strip()
+    updated = product.updated_at
+    stamp = updated or translation.adobe_event_id
+    return [
+        ProductUpdated(
+            **translation._envelope(translation._fact_id("product", product.sku, "catalog", stamp), updated),
+            data=ProductData(
+                platform_product_id=str(product.entity_id or product.id or product.sku),
+                items=[CatalogItem(sku=product.sku, price=price, compare_at_price=compare)],
+                updated_at=_utc(updated),
+                catalog=True,
+                title=product.name,
+                description=product.attribute("description") or "",
+                status="active" if status == "1" else "draft",
+            ),
+        )
+    ]
+
+
 _HANDLERS = {
     ORDER_PLACED: _Translation.placed,
     ORDER_SAVED: _Translation.saved,
@@ -605,8 +701,15 @@ class MagentoSource:
 
     name = "magento"
 
-    def __init__(self, *, http: httpx.Client | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx.Client | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        products: Callable[[], MagentoProducts] | None = None,
+    ) -> None:
         self._keys: KeyFetcher[Any] = KeyFetcher(KEY_POLICY, _load_public_key, http=http, monotonic=monotonic)
+        self._products = products  # reads a product by SKU when its event is thin (catalog sync)
 
     def verify(self, request: WebhookRequest, secrets: SecretsProvider) -> None:
         pairs = [
@@ -706,6 +809,8 @@ class MagentoSource:
         if not adobe_event_id:
             raise MalformedPayloadError("not an Adobe I/O event: 'event_id' is missing")
         dedupe_key = f"magento:{adobe_event_id}"
+        if event_name == PRODUCT_SAVED:
+            return self._product(envelope, event_name, adobe_event_id, dedupe_key, config)
         handler = _HANDLERS.get(event_name)
         if handler is None:
             return Delivery(
@@ -719,4 +824,48 @@ class MagentoSource:
             events = handler(translation)
         except ValidationError as exc:
             raise MalformedPayloadError(f"not an Adobe Commerce {event_name} event: {validation_problem(exc)}") from exc
+        return Delivery(dedupe_key, event_name, events)
+
+    def _product(
+        self, envelope: AdobeEvent, event_name: str, adobe_event_id: str, dedupe_key: str, config: HubConfig
+    ) -> Delivery:
+        """A product saved: its catalog content with catalog sync on, read through the REST API when
+        the subscription sent too few fields. A read that fails leaves the product unjudged (the
+        next save is judged): nothing else rides on this event."""
+        if config.catalog is None:
+            return Delivery(
+                dedupe_key,
+                event_name,
+                [],
+                ignored_reason=f"the hub uses Adobe event '{event_name}' only with catalog sync on",
+            )
+        channel = config.channel_for("magento", envelope.source)
+        settings = config.channel_settings(channel, "magento")
+        translation = _Translation(envelope, event_name, adobe_event_id, channel, settings)
+        product = _model(MagentoProduct, envelope.data.value, "product")
+        if product.thin and product.sku and not config.catalog.concerns(channel):
+            return Delivery(dedupe_key, event_name, [], ignored_reason=f"catalog sync does not use channel {channel}")
+        if product.thin and product.sku:
+            if self._products is None or settings is None:
+                return Delivery(dedupe_key, event_name, [], ignored_reason="the product cannot be read here")
+            try:
+                read = self._products().product(channel, settings, product.sku)
+            except (OutboundError, SecretsError) as exc:
+                logger.warning(
+                    "product not judged for catalog drift",
+                    extra={
+                        "channel": channel,
+                        "error": type(exc).__name__,
+                        "status": getattr(exc, "status_code", None),
+                    },
+                )
+                return Delivery(
+                    dedupe_key, event_name, [], ignored_reason=f"the product could not be read ({type(exc).__name__})"
+                )
+            product = _model(
+                MagentoProduct, {**read, "updated_at": read.get("updated_at") or product.updated_at}, "product"
+            )
+        events = _product_catalog(translation, product)
+        if not events:
+            return Delivery(dedupe_key, event_name, [], ignored_reason="not a product sold as one SKU")
         return Delivery(dedupe_key, event_name, events)

@@ -3,7 +3,9 @@
 A source's module is imported the first time one of its deliveries arrives, so a cold start pays
 only for the sources it serves (cryptography, for the RSA sources, is a heavy import). What a
 source needs from outside is handed in by the composition root (hub.bootstrap `Sandbox.sources`):
-BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API.
+BigCommerce's, which reads the resource a delivery names, gets the sandbox's BigCommerce API;
+WooCommerce's a reader of a variable product's variations and Adobe Commerce's a reader of
+products by SKU (catalog sync).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 
-from hub.ports import BigCommerceApi, WebhookSource
+from hub.ports import BigCommerceApi, MagentoProducts, WebhookSource, WooCommerceVariations
 
 __all__ = ["SourceRegistry"]
 
@@ -37,8 +39,16 @@ class SourceRegistry(Mapping[str, WebhookSource]):
     HTTP client.
     """
 
-    def __init__(self, *, bigcommerce: Callable[[], BigCommerceApi]) -> None:
+    def __init__(
+        self,
+        *,
+        bigcommerce: Callable[[], BigCommerceApi],
+        woocommerce: Callable[[], WooCommerceVariations] | None = None,
+        magento: Callable[[], MagentoProducts] | None = None,
+    ) -> None:
         self._bigcommerce = bigcommerce
+        self._woocommerce = woocommerce
+        self._magento = magento
         self._loaded: dict[str, WebhookSource] = {}
 
     def __getitem__(self, name: str) -> WebhookSource:
@@ -46,7 +56,16 @@ class SourceRegistry(Mapping[str, WebhookSource]):
             module_name, _, class_name = _WHERE[name].partition(":")
             source = getattr(importlib.import_module(module_name), class_name)
             # BigCommerce's deliveries name a resource only: its source reads it through the API.
-            self._loaded[name] = source(self._bigcommerce()) if name == "bigcommerce" else source()
+            if name == "bigcommerce":
+                self._loaded[name] = source(self._bigcommerce())
+            elif name == "woocommerce":
+                # A variable product's variations, read only when catalog sync judges one.
+                self._loaded[name] = source(self._woocommerce)
+            elif name == "magento":
+                # A product read by SKU when a product event is thin (catalog sync).
+                self._loaded[name] = source(products=self._magento)
+            else:
+                self._loaded[name] = source()
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:

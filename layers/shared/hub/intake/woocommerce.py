@@ -12,7 +12,7 @@ ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
@@ -21,9 +21,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.platforms import STANDARD_WEBHOOK_SECRETS
-from hub.errors import MalformedPayloadError, MoneyError, SignatureError, UnknownChannelError
+from hub.errors import (
+    MalformedPayloadError,
+    MoneyError,
+    OutboundError,
+    SecretsError,
+    SignatureError,
+    UnknownChannelError,
+)
 from hub.events import (
     CatalogItem,
+    CatalogOptionData,
     CustomerData,
     CustomerUpserted,
     HubEvent,
@@ -54,7 +62,8 @@ from hub.intake.lines import Amount, OptionalAmount, OptionalTime, Units, line_s
 from hub.intake.service import load_json_object
 from hub.intake.signatures import require_base64_hmac
 from hub.money import parse_minor
-from hub.ports import Delivery, WebhookRequest
+from hub.observability import logger
+from hub.ports import Delivery, WebhookRequest, WooCommerceVariations
 from hub.secrets import SecretsProvider
 
 __all__ = ["WooCommerceSource", "woocommerce_secret_keys"]
@@ -200,6 +209,27 @@ class WooImage(_Wire):
     src: str | None = None
 
 
+class WooAttribute(_Wire):
+    """A product's attribute (`options`: its values; `variation`: variations are made of it), or a
+    variation's (`option`: its value)."""
+
+    name: str
+    variation: bool = False
+    options: list[str] = []
+    option: str | None = None
+
+
+class WooVariation(_Wire):
+    """One variation as `GET /products/{id}/variations` lists it (prices are decimal strings, "" when unset)."""
+
+    id: int
+    sku: OptionalText = None
+    status: str | None = None
+    regular_price: OptionalAmount = None
+    sale_price: OptionalAmount = None
+    attributes: list[WooAttribute] = []
+
+
 class WooProduct(_Wire):
     id: int
     type: str | None = None
@@ -216,6 +246,15 @@ class WooProduct(_Wire):
     regular_price: OptionalAmount = None
     sale_price: OptionalAmount = None
     images: list[WooImage] = []
+    attributes: list[WooAttribute] = []
+
+
+def _price_and_compare(item: WooProduct | WooVariation) -> tuple[str | None, str | None]:
+    """A sale price is the price, with the regular price as its compare-at price."""
+    price, compare = item.regular_price, None
+    if item.sale_price is not None:
+        price, compare = item.sale_price, item.regular_price
+    return (None if price is None else str(price)), (None if compare is None else str(compare))
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -458,26 +497,46 @@ class _Translation:
             ),
         )
 
-    def product(self, product: WooProduct) -> ProductUpdated | None:
-        """A simple product's catalog content, for catalog sync's echo and drift checks (a variable
-        product's webhook lists its variations' ids only: it is not judged, docs/catalog.md)."""
-        if product.type != "simple" or not product.sku or product.name is None:
+    def product(self, product: WooProduct, variations: list[WooVariation] | None = None) -> ProductUpdated | None:
+        """A product's catalog content, for catalog sync's echo and drift checks: a simple product's
+        from its webhook, a variable product's with its `variations` (read through the API, since its
+        webhook lists their ids only); None when there is nothing to judge by SKU."""
+        if product.name is None:
             return None
-        price, compare = product.regular_price, None
-        if product.sale_price is not None:
-            price, compare = product.sale_price, product.regular_price
+        options: list[CatalogOptionData] = []
+        if product.type == "simple" and product.sku:
+            price, compare = _price_and_compare(product)
+            items = [CatalogItem(sku=product.sku, price=price, compare_at_price=compare)]
+        elif product.type == "variable" and variations is not None:
+            names = [a.name for a in product.attributes if a.variation]
+            options = [CatalogOptionData(name=a.name, values=a.options) for a in product.attributes if a.variation]
+            items = []
+            for variation in variations:
+                if not variation.sku:
+                    continue  # nothing to sync it by
+                chosen = {a.name: a.option or "" for a in variation.attributes}
+                price, compare = _price_and_compare(variation)
+                items.append(
+                    CatalogItem(
+                        sku=variation.sku,
+                        platform_variation_id=str(variation.id),
+                        price=price,
+                        compare_at_price=compare,
+                        # "Any <attribute>" is an empty option: the variation's value for it is ""
+                        option_values=[chosen.get(name, "") for name in names],
+                    )
+                )
+        else:
+            return None
+        if not items:
+            return None
         modified = product.date_modified_gmt.isoformat() if product.date_modified_gmt else "undated"
         return ProductUpdated(
             **self._envelope(self._id("product", product.id, "catalog", modified), product.date_modified_gmt),
             data=ProductData(
                 platform_product_id=str(product.id),
-                items=[
-                    CatalogItem(
-                        sku=product.sku,
-                        price=None if price is None else str(price),
-                        compare_at_price=None if compare is None else str(compare),
-                    )
-                ],
+                items=items,
+                options=options,
                 updated_at=product.date_modified_gmt,
                 catalog=True,
                 title=product.name,
@@ -511,7 +570,13 @@ PRODUCT_TOPICS = ("product.updated",)
 
 
 class WooCommerceSource:
+    """The source of POST /webhooks/woocommerce. `variations` (given by the composition root) reads a
+    variable product's variations when catalog sync is on; without it they are not judged."""
+
     name = "woocommerce"
+
+    def __init__(self, variations: Callable[[], WooCommerceVariations] | None = None) -> None:
+        self._variations = variations
 
     def secret_key_for(self, request: WebhookRequest, config: HubConfig) -> str:
         """The secret of the channel whose site X-WC-Webhook-Source (unsigned) names: only it may
@@ -585,13 +650,36 @@ class WooCommerceSource:
         key = self._key(site, topic, product.id, product.date_modified_gmt)
         stock = translate.stock(product)
         # Catalog content only when catalog sync is on: with it off, this topic stays a stock report.
-        catalog = translate.product(product) if config.catalog is not None else None
+        catalog, unread = None, None
+        if config.catalog is not None:
+            variations = None
+            if product.type == "variable" and product.name is not None and config.catalog.concerns(channel):
+                variations, unread = self._read_variations(channel, settings, product.id)
+            catalog = translate.product(product, variations)
         found: list[HubEvent] = [e for e in (stock, catalog) if e is not None]
         if not found:
-            return Delivery(
-                key, topic, [], ignored_reason=f"WooCommerce does not manage stock for product {product.id}"
-            )
+            reason = unread or f"WooCommerce does not manage stock for product {product.id}"
+            return Delivery(key, topic, [], ignored_reason=reason)
         return Delivery(key, topic, found)
+
+    def _read_variations(
+        self, channel: str, settings: ChannelConfig | None, product_id: int
+    ) -> tuple[list[WooVariation] | None, str | None]:
+        """The variations of a variable product, or None and why they could not be read (the
+        delivery's stock report is still published; the product is judged on its next change)."""
+        if self._variations is None or settings is None:
+            return None, f"the variations of WooCommerce product {product_id} cannot be read here"
+        try:
+            listed = self._variations().variations(channel, settings, product_id)
+            return [WooVariation.model_validate(v) for v in listed], None
+        except (OutboundError, SecretsError, ValidationError, InvalidOperation, ValueError) as exc:
+            reason = f"the variations of WooCommerce product {product_id} could not be read ({type(exc).__name__})"
+            status = getattr(exc, "status_code", None)
+            logger.warning(
+                "variable product not judged for catalog drift",
+                extra={"channel": channel, "product_id": product_id, "error": type(exc).__name__, "status": status},
+            )
+            return None, reason
 
     @staticmethod
     def _key(site: str, topic: str, resource_id: int, modified: datetime | None) -> str:

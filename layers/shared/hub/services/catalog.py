@@ -36,6 +36,7 @@ from hub.domain.catalog import (
     CatalogVariant,
     Drift,
     apply_override,
+    as_reported,
     channel_view,
     content_hash,
     differing_fields,
@@ -295,7 +296,7 @@ class CatalogSync:
             raise SyncBusyError(f"a push of {master.key} to {channel} is in flight")
         if state is not None and state.digest == content_hash(seen):
             return CatalogResult(channel, CatalogOutcome.ECHO, master.key)
-        expected = channel_view(apply_override(master, override), platform)
+        expected = as_reported(channel_view(apply_override(master, override), platform), platform, seen.skus)
         fields = differing_fields(expected, seen)
         if not fields:
             return CatalogResult(channel, CatalogOutcome.IN_STEP, master.key)
