@@ -936,6 +936,8 @@ class MagentoSource:
         data = request.data
         if data.resource != "product" or data.body is None:
             return [], f"Adobe Commerce has no {data.resource} to read later"
+        if config.catalog is None:
+            return [], "catalog sync is off"
         envelope = _model(AdobeEvent, data.body, "I/O event")
         try:
             events = self._product_events(envelope, data.scope, data.payload_hash, request.channel, config)

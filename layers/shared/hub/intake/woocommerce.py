@@ -744,6 +744,8 @@ class WooCommerceSource:
         data = request.data
         if data.resource != "variations" or data.body is None:
             return [], f"WooCommerce has no {data.resource} to read later"
+        if config.catalog is None:
+            return [], "catalog sync is off"
         product = self._model(WooProduct, data.body, "product")
         channel, settings = request.channel, config.channel_settings(request.channel, self.name)
         translate = _Translation(data.store_hash, channel, request.provider, request.occurred_at, settings)
