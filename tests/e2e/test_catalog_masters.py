@@ -164,3 +164,23 @@ def test_a_bigcommerce_master_change_reaches_shopify_and_a_woocommerce_variable_
     ]
     wait_for(lambda: idle(masters_stack), what="the queues to settle")
     assert len(stores.of("shopify")) == 1 and len(bigcommerce.requests) == 1
+
+
+def test_a_woocommerce_change_whose_variations_cannot_be_read_at_intake_is_read_later_not_lost(
+    masters_stack, http, stores
+):
+    # Runs after the test above (one stack per module): its drift is there already.
+    before = drift(http)
+    wait_for(lambda: idle(masters_stack), what="the queues to settle")
+    stores.woo_variations[812][0].update(regular_price="29.00", sale_price="", price="29.00")
+    sent = len(stores.requests)
+    stores.fail_next = 2  # the store answers 503 to intake's read and its one retry
+    changed = stores.woo_webhook(812, "2026-11-20T23:10:00")
+    assert post(http, masters_stack, "woocommerce", changed, "product.updated", SITE) == "accepted"
+    # resource_fetch reads the variations from its own queue, and the change is judged: drift.
+    found = wait_for(lambda: len(drift(http)) > len(before) and drift(http), what="the drift read later")
+    wait_for(lambda: idle(masters_stack), what="the queues to settle")
+    newest = found[0]
+    assert (newest["channel"], newest["product_key"], newest["fields"]) == ("woocommerce", KEY, ["variants"])
+    reads = [r.path for r in stores.requests[sent:]]
+    assert reads == ["/wp-json/wc/v3/products/812/variations?per_page=100&page=1"] * 3  # 2 failed, then read

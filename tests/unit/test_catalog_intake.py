@@ -11,9 +11,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hub.adapters.storefront_catalog import MagentoProductReader, WooCommerceVariationReader
 from hub.config import parse_config
-from hub.events import ProductUpdated
+from hub.errors import OutboundError
+from hub.events import ProductUpdated, ResourceFetchRequested
 from hub.intake.magento import MagentoSource
 from hub.intake.shopify import ShopifySource
 from hub.intake.woocommerce import WooCommerceSource
@@ -280,12 +282,43 @@ def test_a_woocommerce_variable_products_variations_are_read_page_after_page():
     assert delivery.events == [] and "could not be read (OutboundError)" in (delivery.ignored_reason or "")
 
 
-def test_variations_that_cannot_be_read_leave_the_product_unjudged_and_its_stock_reported():
+def test_variations_that_cannot_be_read_are_read_later_and_the_stock_reported_at_once():
     fake = woo_variable_store()
-    fake.fail_next = 5  # 503 on the read and its retry
+    fake.fail_next = 2  # 503 on the read and its retry
     delivery = woo_variable(fake, manage_stock=True, stock_quantity=4)
-    (stock,) = delivery.events
+    stock, requested = delivery.events
     assert stock.type == "StockLevelReported" and stock.data.available == 4
+    assert isinstance(requested, ResourceFetchRequested) and requested.channel == "woocommerce"
+    data = requested.data
+    assert (data.platform, data.resource, data.resource_id, data.store_hash) == (
+        "woocommerce",
+        "variations",
+        "22",
+        WOO_SITE,
+    )
+    assert data.dedupe_key == delivery.dedupe_key and data.reason and "OutboundError" in data.reason
+    assert data.body is not None and data.body["variations"] == [220, 221, 222]
+    assert len(fake.of("woocommerce")) == 2
+
+    # resource_fetch's completer, once the store answers: the content intake would have published.
+    reader = WooCommerceVariationReader(SecretsProvider(values=STOREFRONT_SECRETS), fake.transport())
+    (event,), reason = WooCommerceSource(lambda: reader).complete(requested, WOO_VARIABLE_ON)
+    assert reason is None and isinstance(event, ProductUpdated)
+    assert event.event_id == data.canonical_event_id
+    (direct,) = woo_variable(woo_variable_store()).events
+    assert event.event_id == direct.event_id and event.data == direct.data
+    assert (event.provider, event.occurred_at) == (requested.provider, requested.occurred_at)
+
+    # Still down: the completer raises, so the record comes back later (then the dead-letter queue).
+    fake.fail_next = 2
+    with pytest.raises(OutboundError):
+        WooCommerceSource(lambda: reader).complete(requested, WOO_VARIABLE_ON)
+
+
+def test_variations_no_later_read_would_give_are_not_asked_for_again():
+    # More than the reader may read (a lasting answer): not judged, and no fetch request.
+    delivery = woo_variable(woo_variable_store(count=230), reader_pages=2, manage_stock=True, stock_quantity=4)
+    assert [e.type for e in delivery.events] == ["StockLevelReported"]
 
 
 # -------------------------------------------------------------------------------- Adobe Commerce
@@ -355,10 +388,47 @@ def test_a_thin_adobe_commerce_product_event_is_completed_through_the_rest_api()
     )
     assert [(i.price, i.compare_at_price) for i in product.data.items] == [("38", None)]
 
-    # A product the store no longer has (404): not judged, and the reason says so.
+    # A product the store no longer has (404): not judged, and the reason says so; no later read.
     event["data"]["value"]["sku"] = "GONE"
     _, delivery = magento(event, fake)
     assert delivery.events == [] and "could not be read" in (delivery.ignored_reason or "")
+
+
+def thin_candle(fake: FakeProductApis) -> dict:
+    fake.magento["CANDLE-CEDAR-L"] = {"sku": "CANDLE-CEDAR-L", "name": "Cedar Candle Large", "price": Decimal("38"),
+                                      "status": 1, "updated_at": "2026-11-20 16:05:41"}  # fmt: skip
+    event = magento_event()
+    event["data"]["value"] = {"sku": "CANDLE-CEDAR-L", "updated_at": "2026-11-20 16:05:41"}
+    return event
+
+
+def test_an_adobe_commerce_product_that_cannot_be_read_is_read_later():
+    fake = FakeProductApis()
+    event = thin_candle(fake)
+    fake.fail_next = 2  # 503 on the read and its retry
+    _, delivery = magento(event, fake)
+    (requested,) = delivery.events
+    assert isinstance(requested, ResourceFetchRequested) and requested.channel == "magento"
+    data = requested.data
+    assert (data.platform, data.resource, data.resource_id) == ("magento", "product", "CANDLE-CEDAR-L")
+    assert data.dedupe_key == delivery.dedupe_key and data.payload_hash == event["event_id"]
+    assert data.body is not None and data.body["data"]["value"] == event["data"]["value"]
+
+    # resource_fetch's completer, once the store answers: the event intake would have published.
+    reader = MagentoProductReader(SecretsProvider(values=STOREFRONT_SECRETS), fake.transport())
+    (later,), reason = MagentoSource(products=lambda: reader).complete(requested, MAGENTO_ON)
+    (direct,) = magento(event, fake)[1].events
+    assert reason is None and isinstance(later, ProductUpdated)
+    assert later.event_id == direct.event_id and later.data == direct.data
+    assert (later.data.title, later.data.status) == ("Cedar Candle Large", "active")
+    assert later.provider == direct.provider and later.occurred_at == direct.occurred_at
+
+    fake.fail_next = 2
+    with pytest.raises(OutboundError):
+        MagentoSource(products=lambda: reader).complete(requested, MAGENTO_ON)
+    # Gone by the time it is read again: nothing to publish, and the record is done.
+    del fake.magento["CANDLE-CEDAR-L"]
+    assert MagentoSource(products=lambda: reader).complete(requested, MAGENTO_ON)[0] == []
 
 
 def test_adobe_commerce_configurable_products_and_catalog_sync_off_publish_nothing():

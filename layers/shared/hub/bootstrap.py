@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         MagentoProducts,
         PayloadStore,
         ProductRecords,
+        ResourceCompleter,
         StockLedger,
         WooCommerceVariations,
     )
@@ -591,7 +592,20 @@ class Sandbox:
 
             api = HttpBigCommerceApi(self.secrets, timeout=10.0, connect_timeout=3.0)
         bigcommerce = BigCommerceSource(api, fetch_budget_seconds=None)
-        return ResourceFetchService({"bigcommerce": bigcommerce}, self.delivery_log, self.config)
+        # Catalog sync's further reads that failed at intake, each reader built on its first use.
+        from hub.adapters.storefront_catalog import MagentoProductReader, WooCommerceVariationReader
+        from hub.intake.magento import MagentoSource
+        from hub.intake.woocommerce import WooCommerceSource
+
+        transport, secrets = self._http_transport, self.secrets
+        variations = WooCommerceVariationReader(secrets, transport, timeout=10.0)
+        products = MagentoProductReader(secrets, transport, timeout=10.0)
+        completers: dict[str, ResourceCompleter] = {
+            "bigcommerce": bigcommerce,
+            "woocommerce": WooCommerceSource(lambda: variations),
+            "magento": MagentoSource(products=lambda: products),
+        }
+        return ResourceFetchService(completers, self.delivery_log, self.config)
 
     @cached_property
     def fetch_backoff(self) -> SqsBackoff:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "TOO_MANY_VARIATIONS",
     "AlreadyAppliedError",
     "AnalyticsConfigError",
     "AudiencesConfigError",
@@ -109,6 +110,7 @@ __all__ = [
     "UnknownSourceError",
     "UnmatchedPaymentError",
     "UnsubscribeNotConfiguredError",
+    "read_again_later",
 ]
 
 
@@ -445,6 +447,18 @@ class OutboundError(RetryableError):
         self.status_code = status_code  # the vendor's answer; None when there was none
         self.code = code
         self.request_id = request_id
+
+
+TOO_MANY_VARIATIONS = "too_many_variations"  # OutboundError.code: more than a reader may read
+
+
+def read_again_later(exc: Exception) -> bool:
+    """Whether a storefront read that failed may succeed later (and is worth a durable retry): not a
+    resource the store no longer has (404, 410), nor one too large to read; anything else (no answer,
+    429, 5xx, refused or missing credentials) may."""
+    if isinstance(exc, OutboundError):
+        return exc.status_code not in (404, 410) and exc.code != TOO_MANY_VARIATIONS
+    return True
 
 
 class OutOfTimeError(OutboundError):

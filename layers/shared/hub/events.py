@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Final, Literal, TypeVar, get_args
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.config import JsonDict
@@ -434,19 +434,31 @@ class AppUninstalledData(_Model):
 
 
 class ResourceFetchData(_Model):
-    """A verified delivery that names a resource the hub could not fetch yet (BigCommerce sends ids only).
+    """A verified delivery that names a resource the hub could not fetch yet (BigCommerce sends ids
+    only; a WooCommerce variable product's variations and a thin Adobe Commerce product save are read
+    further for catalog sync).
 
     Carries what the later fetch needs to publish the canonical event with the provider ids and time
     it would have had if the fetch had succeeded at intake, and an id derived the same way.
     """
 
-    platform: Literal["bigcommerce"]
-    resource: Literal["order", "customer", "product", "variant"]
+    platform: Literal["bigcommerce", "woocommerce", "magento"]
+    resource: Literal["order", "customer", "product", "variant", "variations"]
     resource_id: str
     parent_id: str | None = Field(default=None, description="the product of a variant")
-    store_hash: str
-    scope: str = Field(description="the platform's event name, e.g. store/order/created")
-    payload_hash: str = Field(description="the platform's own hash of the payload's data")
+    store_hash: str = Field(
+        description="the store: a BigCommerce store hash, a WooCommerce site URL, an Adobe I/O event source"
+    )
+    scope: str = Field(description="the platform's event name, e.g. store/order/created, product.updated")
+    payload_hash: str = Field(
+        description="the platform's own hash of the payload's data (BigCommerce); the delivery's modification "
+        "time or Adobe event id otherwise"
+    )
+    body: dict[str, Any] | None = Field(
+        default=None,
+        description="the delivery's product document as it came (WooCommerce, Adobe Commerce): the event is "
+        "built from it and the read together; catalog content, no personal data",
+    )
     dedupe_key: str = Field(description="how intake recognised this delivery (its webhook-id)")
     canonical_event_id: str | None = Field(
         default=None,

@@ -933,7 +933,7 @@ class TrafficSource(Protocol):
         """Each day from `first` to `last` of one property, a day without sessions included."""
 
 
-# ------------------------------------------------------------------- resource fetch (BigCommerce)
+# ------------------------------ resource fetch (BigCommerce; WooCommerce variations, Adobe Commerce products)
 class ResourceCompleter(Protocol):
     def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
         """The canonical events, or none and why; raises while the resource cannot be read."""

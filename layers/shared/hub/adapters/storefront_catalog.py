@@ -42,7 +42,7 @@ from hub.adapters.storefront_stock import _throttle_wait
 from hub.config import ChannelConfig
 from hub.domain.catalog import CatalogProduct, CatalogVariant
 from hub.domain.sync import PlatformIds
-from hub.errors import OutboundError
+from hub.errors import TOO_MANY_VARIATIONS, OutboundError
 from hub.money import format_minor
 from hub.ports import ProductPusher
 from hub.secrets import SecretsProvider
@@ -358,7 +358,9 @@ class WooCommerceVariationReader:
             pages = answer.headers.get("X-WP-TotalPages", "")
             if len(batch) < self.PER_PAGE or (pages.isdigit() and page >= int(pages)):
                 return found
-        raise OutboundError(f"WooCommerce product {product_id} has more than {len(found)} variations to read")
+        raise OutboundError(
+            f"WooCommerce product {product_id} has more than {len(found)} variations to read", code=TOO_MANY_VARIATIONS
+        )
 
 
 class MagentoProductReader:

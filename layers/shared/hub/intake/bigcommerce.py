@@ -333,6 +333,9 @@ class Notice:
     @classmethod
     def from_fetch_request(cls, event: ResourceFetchRequested, config: HubConfig) -> Notice:
         data = event.data
+        resource = data.resource
+        if resource == "variations":  # WooCommerce's, never BigCommerce's
+            raise MalformedPayloadError("a BigCommerce fetch request names no 'variations' resource")
         channel = config.channels.get(event.channel)
         return cls(
             scope=data.scope,
@@ -340,7 +343,7 @@ class Notice:
             payload_hash=data.payload_hash,
             webhook_id=event.provider.delivery_id,
             created_at=event.occurred_at,
-            resource=data.resource,
+            resource=resource,
             resource_id=data.resource_id,
             parent_id=data.parent_id,
             channel=event.channel,

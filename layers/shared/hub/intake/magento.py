@@ -42,6 +42,7 @@ from hub.errors import (
     QuantityError,
     SecretsError,
     SignatureError,
+    read_again_later,
 )
 from hub.events import (
     CatalogItem,
@@ -63,6 +64,8 @@ from hub.events import (
     RefundData,
     RefundIssued,
     RefundLine,
+    ResourceFetchData,
+    ResourceFetchRequested,
     ShipmentLine,
     ShippingAddress,
     StockLevelReported,
@@ -830,8 +833,8 @@ class MagentoSource:
         self, envelope: AdobeEvent, event_name: str, adobe_event_id: str, dedupe_key: str, config: HubConfig
     ) -> Delivery:
         """A product saved: its catalog content with catalog sync on, read through the REST API when
-        the subscription sent too few fields. A read that fails leaves the product unjudged (the
-        next save is judged): nothing else rides on this event."""
+        the subscription sent too few fields. A read that fails is made durable: a
+        `ResourceFetchRequested` that resource_fetch reads later (retried, then dead-lettered)."""
         if config.catalog is None:
             return Delivery(
                 dedupe_key,
@@ -840,32 +843,108 @@ class MagentoSource:
                 ignored_reason=f"the hub uses Adobe event '{event_name}' only with catalog sync on",
             )
         channel = config.channel_for("magento", envelope.source)
-        settings = config.channel_settings(channel, "magento")
-        translation = _Translation(envelope, event_name, adobe_event_id, channel, settings)
         product = _model(MagentoProduct, envelope.data.value, "product")
         if product.thin and product.sku and not config.catalog.concerns(channel):
             return Delivery(dedupe_key, event_name, [], ignored_reason=f"catalog sync does not use channel {channel}")
-        if product.thin and product.sku:
-            if self._products is None or settings is None:
-                return Delivery(dedupe_key, event_name, [], ignored_reason="the product cannot be read here")
-            try:
-                read = self._products().product(channel, settings, product.sku)
-            except (OutboundError, SecretsError) as exc:
-                logger.warning(
-                    "product not judged for catalog drift",
-                    extra={
-                        "channel": channel,
-                        "error": type(exc).__name__,
-                        "status": getattr(exc, "status_code", None),
-                    },
-                )
-                return Delivery(
-                    dedupe_key, event_name, [], ignored_reason=f"the product could not be read ({type(exc).__name__})"
-                )
-            product = _model(
-                MagentoProduct, {**read, "updated_at": read.get("updated_at") or product.updated_at}, "product"
+        if (
+            product.thin
+            and product.sku
+            and (self._products is None or config.channel_settings(channel, "magento") is None)
+        ):
+            return Delivery(dedupe_key, event_name, [], ignored_reason="the product cannot be read here")
+        try:
+            events = self._product_events(envelope, event_name, adobe_event_id, channel, config)
+        except (OutboundError, SecretsError) as exc:
+            if not read_again_later(exc):
+                return Delivery(dedupe_key, event_name, [], ignored_reason=self._unread(channel, exc))
+            logger.warning(
+                "product not read; read later by resource_fetch",
+                extra={"channel": channel, "error": type(exc).__name__, "status": getattr(exc, "status_code", None)},
             )
-        events = _product_catalog(translation, product)
+            return Delivery(dedupe_key, event_name, [self._fetch_requested(envelope, event_name, adobe_event_id,
+                                                                           dedupe_key, channel, product, exc)])  # fmt: skip
         if not events:
             return Delivery(dedupe_key, event_name, [], ignored_reason="not a product sold as one SKU")
         return Delivery(dedupe_key, event_name, events)
+
+    def _product_events(
+        self, envelope: AdobeEvent, event_name: str, adobe_event_id: str, channel: str, config: HubConfig
+    ) -> list[HubEvent]:
+        """The product's catalog content, read by SKU first when the event is thin.
+
+        Raises OutboundError or SecretsError while the product cannot be read.
+        """
+        settings = config.channel_settings(channel, "magento")
+        translation = _Translation(envelope, event_name, adobe_event_id, channel, settings)
+        product = _model(MagentoProduct, envelope.data.value, "product")
+        if product.thin and product.sku and self._products is not None and settings is not None:
+            read = self._products().product(channel, settings, product.sku)
+            product = _model(
+                MagentoProduct, {**read, "updated_at": read.get("updated_at") or product.updated_at}, "product"
+            )
+        return _product_catalog(translation, product)
+
+    @staticmethod
+    def _unread(channel: str, exc: Exception) -> str:
+        """A product no later read would give (the store no longer has it): the save is not judged."""
+        logger.warning(
+            "product not judged for catalog drift",
+            extra={"channel": channel, "error": type(exc).__name__, "status": getattr(exc, "status_code", None)},
+        )
+        return f"the product could not be read ({type(exc).__name__})"
+
+    @staticmethod
+    def _fetch_requested(
+        envelope: AdobeEvent,
+        event_name: str,
+        adobe_event_id: str,
+        dedupe_key: str,
+        channel: str,
+        product: MagentoProduct,
+        exc: Exception,
+    ) -> ResourceFetchRequested:
+        account = envelope.source or "adobe-commerce"
+        provider = ProviderRef(
+            topic=event_name, event_id=adobe_event_id, delivery_id=envelope.id, account=envelope.source
+        )
+        occurred = _utc(envelope.time) or _utc(product.updated_at) or datetime.now(UTC)
+        return ResourceFetchRequested(
+            event_id=event_id_for("magento", account, "fetch", adobe_event_id),
+            source="magento",
+            channel=channel,
+            occurred_at=occurred,
+            provider=provider,
+            data=ResourceFetchData(
+                platform="magento",
+                resource="product",
+                resource_id=product.sku or "",
+                store_hash=account,
+                scope=event_name,
+                payload_hash=adobe_event_id,
+                dedupe_key=dedupe_key,
+                reason=f"Adobe Commerce product {product.sku} could not be read ({type(exc).__name__})",
+                body=envelope.model_dump(mode="json", exclude_none=True),
+            ),
+        )
+
+    def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
+        """resource_fetch: read the product a thin product save named and publish its catalog content
+        (ProductUpdated, with the id intake would have given it).
+
+        Raises OutboundError or SecretsError while the product still cannot be read.
+        """
+        data = request.data
+        if data.resource != "product" or data.body is None:
+            return [], f"Adobe Commerce has no {data.resource} to read later"
+        if config.catalog is None:
+            return [], "catalog sync is off"
+        envelope = _model(AdobeEvent, data.body, "I/O event")
+        try:
+            events = self._product_events(envelope, data.scope, data.payload_hash, request.channel, config)
+        except (OutboundError, SecretsError) as exc:
+            if read_again_later(exc):
+                raise  # the record comes back later, then goes to the dead-letter queue
+            return [], self._unread(request.channel, exc)
+        if not events:
+            return [], "not a product sold as one SKU"
+        return events, None

@@ -28,6 +28,7 @@ from hub.errors import (
     SecretsError,
     SignatureError,
     UnknownChannelError,
+    read_again_later,
 )
 from hub.events import (
     CatalogItem,
@@ -51,6 +52,8 @@ from hub.events import (
     ProviderRef,
     RefundData,
     RefundIssued,
+    ResourceFetchData,
+    ResourceFetchRequested,
     ShipmentLine,
     ShippingAddress,
     StockLevelReported,
@@ -650,12 +653,20 @@ class WooCommerceSource:
         key = self._key(site, topic, product.id, product.date_modified_gmt)
         stock = translate.stock(product)
         # Catalog content only when catalog sync is on: with it off, this topic stays a stock report.
-        catalog, unread = None, None
+        catalog: HubEvent | None = None
+        unread = None
         if config.catalog is not None:
             variations = None
             if product.type == "variable" and product.name is not None and config.catalog.concerns(channel):
-                variations, unread = self._read_variations(channel, settings, product.id)
-            catalog = translate.product(product, variations)
+                try:
+                    variations, unread = self._read_variations(channel, settings, product.id)
+                except (OutboundError, SecretsError) as exc:
+                    if not read_again_later(exc):
+                        unread = self._unread(channel, product.id, exc)
+                    else:
+                        # Durable now, read later (resource_fetch): the stock report is published at once.
+                        catalog = self._fetch_requested(translate, topic, key, product, body, exc)
+            catalog = catalog or translate.product(product, variations)
         found: list[HubEvent] = [e for e in (stock, catalog) if e is not None]
         if not found:
             reason = unread or f"WooCommerce does not manage stock for product {product.id}"
@@ -665,21 +676,89 @@ class WooCommerceSource:
     def _read_variations(
         self, channel: str, settings: ChannelConfig | None, product_id: int
     ) -> tuple[list[WooVariation] | None, str | None]:
-        """The variations of a variable product, or None and why they could not be read (the
-        delivery's stock report is still published; the product is judged on its next change)."""
+        """The variations of a variable product, or None and why they are not judged: none can be
+        read here, or WooCommerce answered them in a shape the hub cannot read (logged).
+
+        Raises OutboundError or SecretsError while they cannot be read (intake then asks resource_fetch
+        to read them later; resource_fetch retries, then dead-letters).
+        """
         if self._variations is None or settings is None:
             return None, f"the variations of WooCommerce product {product_id} cannot be read here"
+        listed = self._variations().variations(channel, settings, product_id)
         try:
-            listed = self._variations().variations(channel, settings, product_id)
             return [WooVariation.model_validate(v) for v in listed], None
-        except (OutboundError, SecretsError, ValidationError, InvalidOperation, ValueError) as exc:
-            reason = f"the variations of WooCommerce product {product_id} could not be read ({type(exc).__name__})"
-            status = getattr(exc, "status_code", None)
-            logger.warning(
-                "variable product not judged for catalog drift",
-                extra={"channel": channel, "product_id": product_id, "error": type(exc).__name__, "status": status},
-            )
-            return None, reason
+        except (ValidationError, InvalidOperation, ValueError) as exc:
+            return None, self._unread(channel, product_id, exc)
+
+    @staticmethod
+    def _unread(channel: str, product_id: int, exc: Exception) -> str:
+        """Variations no later read would give (gone, too many, unreadable): the change is not judged."""
+        logger.warning(
+            "variable product not judged for catalog drift",
+            extra={
+                "channel": channel,
+                "product_id": product_id,
+                "error": type(exc).__name__,
+                "status": getattr(exc, "status_code", None),
+            },
+        )
+        return f"the variations of WooCommerce product {product_id} could not be read ({type(exc).__name__})"
+
+    @staticmethod
+    def _fetch_requested(
+        translate: _Translation, topic: str, key: str, product: WooProduct, body: dict[str, Any], exc: Exception
+    ) -> ResourceFetchRequested:
+        status = getattr(exc, "status_code", None)
+        logger.warning(
+            "variations not read; read later by resource_fetch",
+            extra={
+                "channel": translate.channel,
+                "product_id": product.id,
+                "error": type(exc).__name__,
+                "status": status,
+            },
+        )
+        modified = product.date_modified_gmt.isoformat() if product.date_modified_gmt else "undated"
+        return ResourceFetchRequested(
+            **translate._envelope(translate._id("product", product.id, "fetch", modified), product.date_modified_gmt),
+            data=ResourceFetchData(
+                platform="woocommerce",
+                resource="variations",
+                resource_id=str(product.id),
+                store_hash=translate.site,
+                scope=topic,
+                payload_hash=modified,
+                dedupe_key=key,
+                canonical_event_id=translate._id("product", product.id, "catalog", modified),
+                reason=f"the variations of WooCommerce product {product.id} could not be read ({type(exc).__name__})",
+                body=body,
+            ),
+        )
+
+    def complete(self, request: ResourceFetchRequested, config: HubConfig) -> tuple[list[HubEvent], str | None]:
+        """resource_fetch: read the variations a product delivery named and publish its catalog content
+        (ProductUpdated, with the id intake would have given it); its stock report went out at intake.
+
+        Raises OutboundError or SecretsError while the variations still cannot be read.
+        """
+        data = request.data
+        if data.resource != "variations" or data.body is None:
+            return [], f"WooCommerce has no {data.resource} to read later"
+        if config.catalog is None:
+            return [], "catalog sync is off"
+        product = self._model(WooProduct, data.body, "product")
+        channel, settings = request.channel, config.channel_settings(request.channel, self.name)
+        translate = _Translation(data.store_hash, channel, request.provider, request.occurred_at, settings)
+        try:
+            variations, unread = self._read_variations(channel, settings, product.id)
+        except (OutboundError, SecretsError) as exc:
+            if read_again_later(exc):
+                raise  # the record comes back later, then goes to the dead-letter queue
+            return [], self._unread(channel, product.id, exc)
+        catalog = translate.product(product, variations)
+        if catalog is None:
+            return [], unread or f"WooCommerce product {product.id} has no variation to judge by SKU"
+        return [catalog], None
 
     @staticmethod
     def _key(site: str, topic: str, resource_id: int, modified: datetime | None) -> str:
