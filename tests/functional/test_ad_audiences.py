@@ -256,6 +256,35 @@ def test_the_daily_review_moves_a_customer_out_of_recent_buyers_then_into_lapsed
     assert len(meta.calls) == meta_calls + 1
 
 
+def test_one_review_run_moves_a_long_quiet_buyer_from_recent_buyers_to_lapsed(
+    aws, monkeypatch, functions, context, bus_tap, fakes
+):
+    crm, audiences = functions
+    meta, google = fakes
+    configured(aws, monkeypatch)
+    order = recent(placed("1", ADA))
+    deliver(crm, context, customer(ADA, email_ok=True), order)
+    audiences.lambda_handler({"Records": tapped_records(bus_tap, "CustomerProfileChanged")}, context)
+    meta_calls, google_jobs = len(meta.calls), len(google.jobs)
+    # The reviews in between did not run (a long outage): the first run after 180 days removes and adds
+    # in one go, removes first.
+    assert review_at(audiences, context, monkeypatch, order.occurred_at + timedelta(days=200)) == {
+        "reviewed": 1,
+        "recorded": 1,
+        "sent": {"meta:23850000000000001 remove": 1, "google:7000001 remove": 1, "meta:23850000000000002 add": 1},
+    }
+    calls = meta.calls[meta_calls:]
+    assert [(c.method, c.audience_id) for c in calls] == [
+        ("DELETE", "23850000000000001"),
+        ("POST", "23850000000000002"),
+    ]
+    assert [c.data for c in calls] == [[[sha(ADA), "", "", ""]]] * 2
+    (job,) = list(google.jobs.values())[google_jobs:]
+    assert job.operations == [{"remove": {"userIdentifiers": [{"hashedEmail": sha(ADA)}]}}]
+    assert meta.members == {"23850000000000001": set(), "23850000000000002": {sha(ADA)}}
+    assert google.members == {"7000001": set()}
+
+
 HIGH_VALUE = """
 audiences:
   meta: {ad_account_id: act_1010101010}
