@@ -8,7 +8,7 @@ changes no membership sends nothing new, nor does a redelivered announcement; co
 (customers/update) and a customers/redact each remove the customer from every audience.
 
 The daily review, fired as the local stack fires the template's schedule, moves customers by time
-alone: orders dated so that a recent-buyer window closes, and a lapsed threshold passes, a minute
+alone: orders dated so that a recent-buyer window closes, and a lapsed threshold passes, two minutes
 after they are recorded; once both have passed, one review run removes the first customer from
 recent_buyers at both vendors and adds the second to lapsed."""
 
@@ -235,9 +235,9 @@ def test_the_daily_review_moves_customers_by_time_alone(audience_stack, http, ve
     ida, bea = f"ida.{tag}@example.com", f"bea.{tag}@example.com"
     base = int(time.time() * 1000) % 10**11 + 900
     now = datetime.now(UTC).replace(microsecond=0)
-    margin = timedelta(seconds=60)
-    # Ida's order: 30 days ago less a minute (a recent buyer for one more minute). Bea's: 180 days ago
-    # less a minute (neither recent nor lapsed yet: lapsed in a minute).
+    margin = timedelta(seconds=120)
+    # Ida's order: 30 days ago less 2 minutes (a recent buyer for 2 more minutes). Bea's: 180 days ago
+    # less 2 minutes (neither recent nor lapsed yet: lapsed in 2 minutes).
     ida_placed, bea_placed = now - timedelta(days=30) + margin, now - timedelta(days=180) + margin
     for offset, email, placed_at in ((0, ida, ida_placed), (10, bea, bea_placed)):
         accepted(post(http, audience_stack, "shopify", customer_delivery(base + offset, email, "subscribed", now),
@@ -251,7 +251,7 @@ def test_the_daily_review_moves_customers_by_time_alone(audience_stack, http, ve
         what="Ida in recent_buyers at Meta and Google Ads",
     )
     wait_for(lambda: settled(audience_stack), what="crm_upsert and ad_audiences to settle")
-    assert datetime.now(UTC) < ida_placed + timedelta(days=30), "the stack took over a minute: margin too short"
+    assert datetime.now(UTC) < ida_placed + timedelta(days=30), "the stack took over two minutes: margin too short"
     assert sha(bea) not in json.dumps([c.data for c in meta.calls])  # Bea is in no audience yet
     assert sha(bea) not in meta.members.get(META_LAPSED, set())
 
@@ -260,9 +260,9 @@ def test_the_daily_review_moves_customers_by_time_alone(audience_stack, http, ve
     assert review(audience_stack)["sent"] == {}
     assert (len(meta.calls), len(google.jobs)) == (meta_calls, google_jobs)
 
-    # Once the minute has passed, the review (no new event, no profile read) moves them both.
+    # Once the 2 minutes have passed, the review (no new event, no profile read) moves them both.
     wait_for(lambda: datetime.now(UTC) > ida_placed + timedelta(days=30, seconds=1), what="Ida's window to close",
-             seconds=120)  # fmt: skip
+             seconds=180)  # fmt: skip
     result = review(audience_stack)
     assert result["sent"] == {
         f"meta:{META_RECENT} remove": 1,
