@@ -8,6 +8,8 @@ key of the customer's own for audiences (subject `audience:<keyed hash of the er
 key is deleted once no identifier is kept (the customer left every audience, withdrew consent, or was
 erased), so no copy of them can be read afterwards. `AUDREVIEW#all` / `<review time, µs, 20 digits>#<erasure key>`: the daily
 review's index, one item per customer with a review time, moved when that time changes.
+`memberships` (`AudienceMemberships`, crm_upsert's data-request export) reads the memberships alone,
+projected, opening no data key.
 """
 
 from __future__ import annotations
