@@ -5,7 +5,12 @@ served here on 127.0.0.1 (their credentials put in the stack's audiences secret)
 Signed Shopify deliveries go in over HTTP: a consenting customer's paid order adds them to
 recent_buyers at both vendors; a customer who did not consent is never sent; a further order that
 changes no membership sends nothing new, nor does a redelivered announcement; consent withdrawn
-(customers/update) and a customers/redact each remove the customer from every audience."""
+(customers/update) and a customers/redact each remove the customer from every audience.
+
+The daily review, fired as the local stack fires the template's schedule, moves customers by time
+alone: orders dated so that a recent-buyer window closes, and a lapsed threshold passes, two minutes
+after they are recorded; once both have passed, one review run removes the first customer from
+recent_buyers at both vendors and adds the second to lapsed."""
 
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ pytestmark = pytest.mark.e2e
 
 META_RECENT = "23850000000000001"
 GOOGLE_RECENT = "7000001"
+META_LAPSED = "23850000000000002"
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +68,7 @@ def audience_stack(vendors, tmp_path_factory) -> Iterator[LocalStack]:
         },
         "segments": {
             "recent_buyers": {"days": 30, "meta_audience_id": META_RECENT, "google_user_list_id": GOOGLE_RECENT},
-            "lapsed": {"after_days": 180, "meta_audience_id": "23850000000000002"},
+            "lapsed": {"after_days": 180, "meta_audience_id": META_LAPSED},
         },
     }
     config = tmp_path_factory.mktemp("config") / "audiences.yaml"
@@ -90,9 +96,9 @@ def customer_delivery(customer_id: int, email: str, state: str, at: datetime) ->
     return json.dumps(body).encode()
 
 
-def order_delivery(order_id: int, customer_id: int, email: str) -> bytes:
+def order_delivery(order_id: int, customer_id: int, email: str, placed_at: datetime | None = None) -> bytes:
     body = payload("shopify_orders_create")
-    placed = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    placed = (placed_at or datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
     body.update(id=order_id, name=f"#{order_id}", order_number=order_id, email=email, created_at=placed)
     body["customer"] = dict(body["customer"], email=email, id=customer_id)
     return json.dumps(body).encode()
@@ -212,4 +218,68 @@ def test_a_redelivered_announcement_sends_nothing_new(audience_stack, http, vend
         sqs.send_message(QueueUrl=queue, MessageBody=copy["Body"])
     time.sleep(1.0)
     wait_for(lambda: settled(audience_stack), what="the redelivered announcements to be handled")
+    assert (len(meta.calls), len(google.jobs)) == (meta_calls, google_jobs)
+
+
+def review(stack: LocalStack) -> dict:
+    """Fire ad_audiences' daily schedule (cron(15 4 * * ? *) in the template) now, as the stack would."""
+    (spec,) = [s for s in stack.schedules if s.function == "AdAudiencesFunction"]
+    invocation = stack.fire_schedule(spec.logical_id)
+    assert invocation.ok, invocation.error
+    return invocation.result
+
+
+def test_the_daily_review_moves_customers_by_time_alone(audience_stack, http, vendors):
+    meta, google, _meta_url, _google_url = vendors
+    tag = uuid.uuid4().hex[:8]
+    ida, bea = f"ida.{tag}@example.com", f"bea.{tag}@example.com"
+    base = int(time.time() * 1000) % 10**11 + 900
+    now = datetime.now(UTC).replace(microsecond=0)
+    margin = timedelta(seconds=120)
+    # Ida's order: 30 days ago less 2 minutes (a recent buyer for 2 more minutes). Bea's: 180 days ago
+    # less 2 minutes (neither recent nor lapsed yet: lapsed in 2 minutes).
+    ida_placed, bea_placed = now - timedelta(days=30) + margin, now - timedelta(days=180) + margin
+    for offset, email, placed_at in ((0, ida, ida_placed), (10, bea, bea_placed)):
+        accepted(post(http, audience_stack, "shopify", customer_delivery(base + offset, email, "subscribed", now),
+                      topic="customers/create"))  # fmt: skip
+        accepted(post(http, audience_stack, "shopify", order_delivery(base + offset + 1, base + offset, email, placed_at),
+                      topic="orders/create"))  # fmt: skip
+    wait_for(
+        lambda: (
+            sha(ida) in meta.members.get(META_RECENT, set()) and sha(ida) in google.members.get(GOOGLE_RECENT, set())
+        ),
+        what="Ida in recent_buyers at Meta and Google Ads",
+    )
+    wait_for(lambda: settled(audience_stack), what="crm_upsert and ad_audiences to settle")
+    assert datetime.now(UTC) < ida_placed + timedelta(days=30), "the stack took over two minutes: margin too short"
+    assert sha(bea) not in json.dumps([c.data for c in meta.calls])  # Bea is in no audience yet
+    assert sha(bea) not in meta.members.get(META_LAPSED, set())
+
+    # Nothing is due yet: a review now sends nothing about them.
+    meta_calls, google_jobs = len(meta.calls), len(google.jobs)
+    assert review(audience_stack)["sent"] == {}
+    assert (len(meta.calls), len(google.jobs)) == (meta_calls, google_jobs)
+
+    # Once the 2 minutes have passed, the review (no new event, no profile read) moves them both.
+    wait_for(lambda: datetime.now(UTC) > ida_placed + timedelta(days=30, seconds=1), what="Ida's window to close",
+             seconds=180)  # fmt: skip
+    result = review(audience_stack)
+    assert result["sent"] == {
+        f"meta:{META_RECENT} remove": 1,
+        f"google:{GOOGLE_RECENT} remove": 1,
+        f"meta:{META_LAPSED} add": 1,
+    }
+    assert result["recorded"] == 2
+    assert sha(ida) not in meta.members[META_RECENT] and sha(ida) not in google.members[GOOGLE_RECENT]
+    assert sha(bea) in meta.members[META_LAPSED] and sha(ida) not in meta.members[META_LAPSED]
+    new = meta.calls[meta_calls:]
+    assert [(c.method, c.audience_id) for c in new] == [("DELETE", META_RECENT), ("POST", META_LAPSED)]
+    assert [row[0] for row in new[0].data] == [sha(ida)] and [row[0] for row in new[1].data] == [sha(bea)]
+    (job,) = list(google.jobs.values())[google_jobs:]
+    assert job.user_list == GOOGLE_RECENT and job.ran
+    assert job.operations == [{"remove": {"userIdentifiers": [{"hashedEmail": sha(ida)}]}}]
+
+    # Done: a second run the same day finds nobody due and sends nothing.
+    meta_calls, google_jobs = len(meta.calls), len(google.jobs)
+    assert review(audience_stack)["sent"] == {}
     assert (len(meta.calls), len(google.jobs)) == (meta_calls, google_jobs)

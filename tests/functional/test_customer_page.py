@@ -149,3 +149,4 @@ def test_a_data_request_export_lists_the_marketing_messages_sent_to_the_customer
     assert (message["trigger"], message["outcome"], message["channels"]) == ("post_purchase", "sent", ["email"])
     assert message["subject"] == {"kind": "order", "id": "shopify:1"}
     assert document["customer"]["email"] == ADA and document["customer"]["orders"] == ["shopify:1"]
+    assert document["ad_audiences"] == []  # no ad audience was ever told about her

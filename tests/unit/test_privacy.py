@@ -4,8 +4,10 @@ erasure recorded without personal data, late and replayed events refused, data r
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+from hub.domain.audiences import Audience, Membership
 from hub.domain.customers import erasure_key
 from hub.errors import OrderNotRecordedError
 from hub.events import (
@@ -263,3 +265,44 @@ def test_erasing_a_customer_deletes_their_data_request_exports_and_no_one_elses(
     assert outcome.detail["exports"] == "1"
     assert list(world.exports.objects) == ["privacy/data-requests/ck_someone_else/evt.json"]
     assert world.store.records[(f"customer:{key}", f"ERASURE#{redact(ADA).event_id}")]["exports"] == 1
+
+
+class FakeMemberships:
+    """AudienceMemberships: the memberships kept under each erasure key (hub.adapters.audience_store)."""
+
+    def __init__(self, kept: dict[str, dict[Audience, Membership]]) -> None:
+        self.kept = kept
+        self.read: list[str] = []
+
+    def memberships(self, erasure_key: str) -> dict[Audience, Membership]:
+        self.read.append(erasure_key)
+        return dict(self.kept.get(erasure_key, {}))
+
+
+def test_a_data_request_export_lists_the_ad_audiences_the_customer_was_put_in():
+    key = erasure_key(ADA, "test-salt")
+    joined, left = datetime(2026, 11, 2, 8, 0, tzinfo=UTC), datetime(2026, 11, 30, 4, 15, tzinfo=UTC)
+    audiences = FakeMemberships({
+        key: {
+            Audience("meta", "23850000000000001"): Membership(True, joined, "1 row received"),
+            Audience("google", "7000003"): Membership(False, left, "job customers/1/offlineUserDataJobs/9"),
+        },
+        "ck_someone_else": {Audience("meta", "23850000000000009"): Membership(True, joined, "1 row received")},
+    })  # fmt: skip
+    store, exports = FakeCustomerStore(), FakePayloads()
+    service = CustomerService(
+        store, FakeOrderPrivacy(), FakePublisher(), lambda: CONFIG, exports=exports, audiences=audiences
+    )
+    service.handle(customer(ADA, email_ok=True))
+    request = CustomerDataRequested(
+        **_envelope("data-request", ADA, minutes=50),
+        data=RedactionData(scope="customer", shop="ada-goods.myshopify.com", email=ADA, request_id="9999"),
+    )
+    outcome = service.handle(request)
+    document = json.loads(exports.objects[outcome.detail["object_key"]])
+    assert document["ad_audiences"] == [
+        {"vendor": "google", "audience_id": "7000003", "member": False, "since": "2026-11-30T04:15:00+00:00"},
+        {"vendor": "meta", "audience_id": "23850000000000001", "member": True, "since": "2026-11-02T08:00:00+00:00"},
+    ]
+    assert audiences.read == [key] and outcome.detail["ad_audiences"] == "2"
+    assert store.records[(f"customer:{key}", f"EXPORT#{request.event_id}")]["ad_audiences"] == 2

@@ -381,6 +381,7 @@ class Sandbox:
 
     @cached_property
     def customers(self) -> CustomerService:
+        from hub.adapters.audience_store import DynamoAudienceRecords
         from hub.adapters.order_privacy import DynamoOrderPrivacy
         from hub.services.customers import CustomerService
         from hub.shredding import data_keys
@@ -395,6 +396,7 @@ class Sandbox:
             contacts=self.crm.erase,
             data_keys=data_keys(),
             messages=self.marketing_store,
+            audiences=DynamoAudienceRecords(self.dynamodb, env.table, None),
         )
 
     @cached_property

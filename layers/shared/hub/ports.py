@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from hub.config import ChannelConfig, HubConfig
 from hub.domain.analytics import Purchase, RefundMade, SentMarker
-from hub.domain.audiences import AudienceRecord, Identifiers
+from hub.domain.audiences import Audience, AudienceRecord, Identifiers, Membership
 from hub.domain.catalog import CatalogProduct, Drift, PushState, StoredProduct
 from hub.domain.customers import Contact, CustomerProfile, Fact, OrderSummary
 from hub.domain.deadletters import QueueMessage, StoredFailure
@@ -43,6 +43,7 @@ __all__ = [
     "AnalyticsSink",
     "AppliedEvents",
     "AudienceDestination",
+    "AudienceMemberships",
     "AudienceRecords",
     "BigCommerceApi",
     "CarrierPort",
@@ -1164,3 +1165,11 @@ class AudienceRecords(Protocol):
 
     def due(self, until: datetime, limit: int) -> list[str]:
         """Erasure keys whose review time is at or before `until`, oldest first, at most `limit`."""
+
+
+class AudienceMemberships(Protocol):
+    """What the hub last told each ad audience about a customer (named by erasure key): member or
+    not and since when, never the identifiers sent (a data-request export lists it)."""
+
+    def memberships(self, erasure_key: str) -> dict[Audience, Membership]:
+        """Per audience the customer's last membership; empty when nothing was ever sent."""

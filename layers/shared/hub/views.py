@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hub.domain.audiences import Audience, Membership
 from hub.domain.catalog import CatalogProduct
 from hub.domain.customers import ConsentStatement, CustomerProfile, OrderRef
 from hub.domain.lineage import LineageEntry, Step
@@ -16,6 +17,7 @@ from hub.domain.stock_history import StockChange
 from hub.money import format_minor
 
 __all__ = [
+    "audience_memberships_view",
     "customer_view",
     "inventory_view",
     "lineage_view",
@@ -201,6 +203,21 @@ def message_view(message: SentMessage) -> dict[str, Any]:
         "sku": message.sku,
         "message_key": message.message_key,
     }
+
+
+def audience_memberships_view(memberships: Mapping[Audience, Membership]) -> list[dict[str, Any]]:
+    """The ad audiences the hub put a customer in or took them out of (a data-request export's
+    `ad_audiences`): per audience the vendor, its id, member or not, and since when; never the
+    identifiers sent."""
+    return [
+        {
+            "vendor": audience.destination,
+            "audience_id": audience.audience_id,
+            "member": membership.member,
+            "since": membership.at.isoformat(),
+        }
+        for audience, membership in sorted(memberships.items())
+    ]
 
 
 def customer_view(profile: CustomerProfile, messages: Sequence[SentMessage] | None = None) -> dict[str, Any]:

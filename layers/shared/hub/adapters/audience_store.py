@@ -8,6 +8,8 @@ key of the customer's own for audiences (subject `audience:<keyed hash of the er
 key is deleted once no identifier is kept (the customer left every audience, withdrew consent, or was
 erased), so no copy of them can be read afterwards. `AUDREVIEW#all` / `<review time, µs, 20 digits>#<erasure key>`: the daily
 review's index, one item per customer with a review time, moved when that time changes.
+`memberships` (`AudienceMemberships`, crm_upsert's data-request export) reads the memberships alone,
+projected, opening no data key.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.adapters.keys import AUDIENCE, AUDREVIEW
-from hub.adapters.table import Table, from_micros, micros, typed
+from hub.adapters.table import Table, from_micros, micros, plain, typed
 from hub.domain.audiences import Audience, AudienceRecord, Identifiers, Membership, SegmentInputs
 from hub.errors import StoreError
 from hub.ports import DataKeys
@@ -62,11 +64,15 @@ def _encode(record: AudienceRecord, seal: Any) -> dict[str, Any]:
     return item
 
 
-def _decode(item: Mapping[str, Any], unseal: Any) -> AudienceRecord:
-    members = {
+def _members(item: Mapping[str, Any]) -> dict[Audience, Membership]:
+    return {
         Audience.parse(name): Membership(bool(m["member"]), from_micros(m["at"]), str(m.get("answer", "")))
         for name, m in (item.get("members") or {}).items()
     }
+
+
+def _decode(item: Mapping[str, Any], unseal: Any) -> AudienceRecord:
+    members = _members(item)
     sent = unseal(item[_SENT]) if item.get(_SENT) is not None else None
     inputs = item.get("inputs")
     return AudienceRecord(
@@ -117,6 +123,21 @@ class DynamoAudienceRecords:
             return {}
         found = self._table.batch_get([(AUDIENCE(k), _STATE) for k in wanted], what="read audience records")
         return {item["pk"].removeprefix(AUDIENCE): _decode(item, self._unseal) for item in found.values()}
+
+    def memberships(self, erasure_key: str) -> dict[Audience, Membership]:
+        """The customer's memberships alone (a data-request export): read without the sealed
+        identifiers or the segment inputs, so no data key is opened."""
+        try:
+            item = self._table.client.get_item(
+                TableName=self._table.name,
+                Key=typed({"pk": AUDIENCE(erasure_key), "sk": _STATE}),
+                ProjectionExpression="#m",
+                ExpressionAttributeNames={"#m": "members"},  # MEMBERS is one of DynamoDB's reserved words
+                ConsistentRead=True,
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"could not read the customer's audience memberships: {exc}") from exc
+        return _members(plain(item)) if item else {}
 
     def save(self, records: Sequence[AudienceRecord], previous: Mapping[str, AudienceRecord]) -> None:
         puts: list[dict[str, Any]] = [_encode(r, self._seal) for r in records]

@@ -51,6 +51,7 @@ from hub.events import (
     hub_event,
 )
 from hub.ports import (
+    AudienceMemberships,
     CustomerStore,
     DataKeys,
     Derived,
@@ -179,15 +180,17 @@ class CustomerService:
         contacts: Callable[[CustomerErased], Mapping[str, int]] | None = None,
         data_keys: DataKeys | None = None,
         messages: MessageHistory | None = None,
+        audiences: AudienceMemberships | None = None,
     ) -> None:
         """`contacts` deletes an erased customer's CRM contact (hub.services.crm.CrmSync.erase);
-        `messages` is marketing's history of what was sent to a customer, for data-request exports."""
+        `messages` is marketing's history of what was sent to a customer and `audiences` the ad
+        audiences the hub put them in (hub.adapters.audience_store), for data-request exports."""
         self._store = store
         self._config = config
         self._contacts = contacts
         self._publisher = publisher
         self._clock = clock
-        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys, messages)
+        self.privacy = PrivacyService(self, store, orders, publisher, exports, clock, data_keys, messages, audiences)
         # The erasure marks read by this sandbox: subject -> mark (None: not erased when read).
         self._seen: dict[str, datetime | None] = {}
 

@@ -38,8 +38,17 @@ from hub.events import (
     ShopRedactionRequested,
     hub_event,
 )
-from hub.ports import CustomerStore, DataKeys, EventPublisher, MessageHistory, OrderPrivacy, PayloadStore, Profiles
-from hub.views import customer_view, message_view
+from hub.ports import (
+    AudienceMemberships,
+    CustomerStore,
+    DataKeys,
+    EventPublisher,
+    MessageHistory,
+    OrderPrivacy,
+    PayloadStore,
+    Profiles,
+)
+from hub.views import audience_memberships_view, customer_view, message_view
 
 __all__ = ["EXPORTED_MESSAGES", "Handled", "PrivacyService"]
 
@@ -90,9 +99,11 @@ class PrivacyService:
         clock: Callable[[], datetime],
         data_keys: DataKeys | None = None,
         messages: MessageHistory | None = None,
+        audiences: AudienceMemberships | None = None,
     ) -> None:
         self._profiles = profiles
         self._messages = messages
+        self._audiences = audiences
         self._store = store
         self._orders = orders
         self._publisher = publisher
@@ -227,6 +238,10 @@ class PrivacyService:
         # What marketing sent them is theirs too: kept under the same erasure key, for as long as
         # marketing keeps it (hub.domain.marketing.SentMessage), so every one of them is exported.
         sent = self._messages.sent_messages(key, EXPORTED_MESSAGES) if self._messages and email else []
+        # So is what the hub told ad platforms about them: which audiences it put them in or took them
+        # out of, and since when (never the hashed identifiers it sent). Read whether or not audiences
+        # are configured now: an audience of an earlier configuration was still told about them.
+        audiences = self._audiences.memberships(key) if self._audiences and email else {}
         document = {
             "request_id": data.request_id or event.event_id,
             "channel": event.channel,
@@ -236,6 +251,7 @@ class PrivacyService:
             "customer": customer_view(profile) if profile else None,
             "orders": orders,
             "marketing_messages": [message_view(m) for m in sent],
+            "ad_audiences": audience_memberships_view(audiences),
         }
         object_key = f"{_exports_prefix(key)}{event.event_id}.json"
         bucket = self._exports.put(object_key, json.dumps(document, indent=2, sort_keys=True).encode())
@@ -246,7 +262,7 @@ class PrivacyService:
             "object_key": object_key,
             "exported_at": self._clock().isoformat(),
         }
-        counts = {"orders": len(orders), "marketing_messages": len(sent)}
+        counts = {"orders": len(orders), "marketing_messages": len(sent), "ad_audiences": len(audiences)}
         self._store.record_privacy(f"customer:{key}", f"EXPORT#{event.event_id}", values, counts)
         detail = {"bucket": bucket, "object_key": object_key} | {k: str(v) for k, v in counts.items()}
         return Handled("exported", detail=detail)
