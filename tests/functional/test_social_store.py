@@ -3,7 +3,6 @@ post once-only, and the per-day cap, hold in DynamoDB itself."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
@@ -50,13 +49,16 @@ def test_a_finished_post_is_not_released(store):
     assert store.claim_post(POST, T0 + timedelta(days=1), 900).status == "capped"
 
 
-def test_the_day_admits_at_most_its_cap_even_at_once(store):
+def test_the_day_admits_at_most_its_cap(store):
     keys = [f"new_product:shopify:{n}:new:facebook" for n in range(8)]
     for key in keys:
         store.claim_post(key, T0, 900)
-    with ThreadPoolExecutor(8) as pool:
-        admitted = list(pool.map(lambda key: store.admit_post(key, "facebook", "2026-12-07", 3), keys))
-    assert admitted.count(True) == 3
+    # One after the other: the cap holds because each admission is a transaction conditioned on the
+    # day's count, which DynamoDB evaluates atomically. moto in this process does not serialise
+    # transactions across threads (the local stack's emulator does), so racing them here would test
+    # moto, not the store.
+    admitted = [store.admit_post(key, "facebook", "2026-12-07", 3) for key in keys]
+    assert admitted == [True, True, True, False, False, False, False, False]
     # Another network and another day have their own counts.
     store.claim_post("x:pinterest", T0, 900)
     assert store.admit_post("x:pinterest", "pinterest", "2026-12-07", 3)
