@@ -33,9 +33,10 @@ from httpx_retries import Retry
 from oauthlib.common import generate_nonce
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
+from hub.adapters.bigcommerce import TOKEN_KEY as BIGCOMMERCE_TOKEN_KEY
 from hub.adapters.http import outbound_client
 from hub.config import ChannelConfig
-from hub.errors import CredentialsMissingError, SecretsError
+from hub.errors import CredentialsMissingError, OutboundError, SecretsError
 from hub.secrets import SecretsProvider
 
 __all__ = [
@@ -166,3 +167,35 @@ def magento_client(
     values = [required_secret(secrets, name, channel, purpose) for name in MAGENTO_OAUTH_KEYS]
     signer = MagentoOAuthSigner(*values, **(signer_options or {}))
     return outbound_client(base, transport=transport, retry=retry, sign=signer)
+
+
+class StorefrontClients:
+    """A channel's authenticated API client, whatever its platform: the one place that turns the
+    storefronts secret's keys into credentials for stock pushes and product pushes alike. `purpose`
+    ("pushing stock to") names what a missing key stops, in the error."""
+
+    def __init__(
+        self, secrets: SecretsProvider, transport: httpx.BaseTransport | None = None, retry: Retry | None = None
+    ):
+        self._secrets = secrets
+        self._transport = transport
+        self._retry = retry
+
+    def client(self, channel: str, config: ChannelConfig, base: str, purpose: str) -> httpx.Client:
+        if config.platform == "shopify":
+            token = required_secret(self._secrets, "SHOPIFY_ACCESS_TOKEN", channel, purpose)
+            headers = {"X-Shopify-Access-Token": token}
+            return outbound_client(base, headers=headers, transport=self._transport, retry=self._retry)
+        if config.platform == "woocommerce":
+            return woocommerce_client(
+                channel, config, base, self._secrets, purpose, transport=self._transport, retry=self._retry
+            )
+        if config.platform == "magento":
+            return magento_client(
+                channel, config, base, self._secrets, purpose, transport=self._transport, retry=self._retry
+            )
+        if config.platform == "bigcommerce":
+            token = required_secret(self._secrets, BIGCOMMERCE_TOKEN_KEY, channel, purpose)
+            headers = {"X-Auth-Token": token, "Accept": "application/json"}
+            return outbound_client(base, headers=headers, transport=self._transport, retry=self._retry)
+        raise OutboundError(f"the hub has no API client for {config.platform} ({purpose} channel {channel})")

@@ -35,9 +35,8 @@ from urllib.parse import quote
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.bigcommerce import TOKEN_KEY as BIGCOMMERCE_TOKEN_KEY
-from hub.adapters.http import check, outbound_client, vendor_error
-from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
+from hub.adapters.http import check, vendor_error
+from hub.adapters.storefront_auth import StorefrontClients, magento_client, woocommerce_client
 from hub.adapters.storefront_stock import _throttle_wait
 from hub.config import ChannelConfig
 from hub.domain.catalog import CatalogProduct, CatalogVariant
@@ -413,14 +412,9 @@ class StorefrontCatalog:
         sleep: Callable[[float], None] = time.sleep,
         retry: Retry | None = None,
     ) -> None:
-        self._secrets = secrets
-        self._transport = transport
+        self._clients = StorefrontClients(secrets, transport, retry)
         self._sleep = sleep
-        self._retry = retry
         self._pushers: dict[str, ProductPusher] = {}
-
-    def _client(self, base: str, **kwargs: Any) -> httpx.Client:
-        return outbound_client(base, transport=self._transport, retry=self._retry, **kwargs)
 
     @staticmethod
     def base_url(config: ChannelConfig) -> str | None:
@@ -438,29 +432,19 @@ class StorefrontCatalog:
         base = self.base_url(config)
         if base is None:
             raise OutboundError(f"channel {channel} has no API address to push products to")
+        if config.platform == "bigcommerce" and not config.store_hash:
+            raise OutboundError(f"channel {channel} has no store_hash to push products to")
+        if config.platform not in ("shopify", "woocommerce", "bigcommerce", "magento"):
+            raise OutboundError(f"the hub does not push products to {config.platform}")
+        client = self._clients.client(channel, config, base, _PUSH)
         pusher: ProductPusher
         if config.platform == "shopify":
-            token = required_secret(self._secrets, "SHOPIFY_ACCESS_TOKEN", channel, _PUSH)
-            pusher = ShopifyCatalog(self._client(base, headers={"X-Shopify-Access-Token": token}), sleep=self._sleep)
+            pusher = ShopifyCatalog(client, sleep=self._sleep)
         elif config.platform == "woocommerce":
-            pusher = WooCommerceCatalog(
-                woocommerce_client(
-                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
-                )
-            )
+            pusher = WooCommerceCatalog(client)
         elif config.platform == "bigcommerce":
-            if not config.store_hash:
-                raise OutboundError(f"channel {channel} has no store_hash to push products to")
-            token = required_secret(self._secrets, BIGCOMMERCE_TOKEN_KEY, channel, _PUSH)
-            headers = {"X-Auth-Token": token, "Accept": "application/json"}
-            pusher = BigCommerceCatalog(self._client(base, headers=headers), config.store_hash)
-        elif config.platform == "magento":
-            pusher = MagentoCatalog(
-                magento_client(
-                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
-                )
-            )
+            pusher = BigCommerceCatalog(client, str(config.store_hash))
         else:
-            raise OutboundError(f"the hub does not push products to {config.platform}")
+            pusher = MagentoCatalog(client)
         self._pushers[channel] = pusher
         return pusher

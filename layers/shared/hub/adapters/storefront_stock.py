@@ -34,8 +34,8 @@ from typing import Any
 import httpx
 from httpx_retries import Retry
 
-from hub.adapters.http import check, outbound_client, vendor_error
-from hub.adapters.storefront_auth import magento_client, required_secret, woocommerce_client
+from hub.adapters.http import check, vendor_error
+from hub.adapters.storefront_auth import StorefrontClients
 from hub.config import ChannelConfig
 from hub.domain.platforms import MAGENTO_DEFAULT_SOURCE, PUSH_PLATFORMS
 from hub.domain.sync import StockPush
@@ -225,17 +225,9 @@ class StorefrontStock:
         sleep: Callable[[float], None] = time.sleep,
         retry: Retry | None = None,
     ) -> None:
-        self._secrets = secrets
-        self._transport = transport
+        self._clients = StorefrontClients(secrets, transport, retry)
         self._sleep = sleep
-        self._retry = retry
         self._pushers: dict[str, StockPusher] = {}
-
-    def _client(self, base: str, **kwargs: Any) -> httpx.Client:
-        return outbound_client(base, transport=self._transport, retry=self._retry, **kwargs)
-
-    def _secret(self, name: str, channel: str) -> str:
-        return required_secret(self._secrets, name, channel, _PUSH)
 
     @staticmethod
     def base_url(config: ChannelConfig) -> str | None:
@@ -254,21 +246,13 @@ class StorefrontStock:
         base = self.base_url(config)
         if base is None:
             raise OutboundError(f"channel {channel} has no API address to push stock to")
+        client = self._clients.client(channel, config, base, _PUSH)
         pusher: StockPusher
         if config.platform == "shopify":
-            token = self._secret("SHOPIFY_ACCESS_TOKEN", channel)
-            pusher = ShopifyStock(self._client(base, headers={"X-Shopify-Access-Token": token}), sleep=self._sleep)
+            pusher = ShopifyStock(client, sleep=self._sleep)
         elif config.platform == "woocommerce":
-            pusher = WooCommerceStock(
-                woocommerce_client(
-                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
-                )
-            )
+            pusher = WooCommerceStock(client)
         else:
-            pusher = MagentoStock(
-                magento_client(
-                    channel, config, base, self._secrets, _PUSH, transport=self._transport, retry=self._retry
-                )
-            )
+            pusher = MagentoStock(client)
         self._pushers[channel] = pusher
         return pusher
