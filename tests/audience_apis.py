@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from tests.loopback import Reply, Request, json_transport, serving_json
+from tests.social_apis import graph_error
 
 META_ADS_ACCESS_TOKEN = "local-meta-ads-token"
 META_AD_ACCOUNT = "act_1010101010"
@@ -53,13 +54,6 @@ AUDIENCE_SECRETS = {
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _META_KEYS = {"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "EXTERN_ID", "GEN", "DOBY", "MADID"}
-
-
-def _meta_error(message: str, code: int, subcode: int | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AxYz123"}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return {"error": error}
 
 
 @dataclass
@@ -85,35 +79,35 @@ class FakeMetaAudiences:
     def answer(self, request: Request) -> Reply:
         if self.fail_next:
             self.fail_next -= 1
-            return 500, _meta_error("An unknown error has occurred.", 1)
+            return 500, graph_error("An unknown error has occurred.", 1)
         if self.throttle_next:
             self.throttle_next -= 1
-            return 400, _meta_error("There have been too many calls to this ad-account.", self.throttle_code, 2446079)
+            return 400, graph_error("There have been too many calls to this ad-account.", self.throttle_code, 2446079)
         match = re.fullmatch(rf"/{re.escape(self.version)}/(\d+)/users", request.path)
         if match is None or request.method not in ("POST", "DELETE"):
-            return 400, _meta_error("Unsupported request - method type: get", 100)
+            return 400, graph_error("Unsupported request - method type: get", 100)
         if parse_qs(request.query).get("access_token") != [self.access_token]:
-            return 400, _meta_error("Invalid OAuth access token - Cannot parse access token", 190)
+            return 400, graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         audience = match.group(1)
         if audience not in self.audiences:
-            return 400, _meta_error(f"Unsupported post request. Object with ID '{audience}' does not exist", 100, 33)
+            return 400, graph_error(f"Unsupported post request. Object with ID '{audience}' does not exist", 100, 33)
         form = parse_qs(request.body.decode())
         try:
             payload = json.loads(form["payload"][0])
             session = json.loads(form["session"][0]) if "session" in form else {}
         except (KeyError, ValueError):
-            return 400, _meta_error("(#100) The parameter payload is required", 100)
+            return 400, graph_error("(#100) The parameter payload is required", 100)
         schema, data = payload.get("schema"), payload.get("data")
         if not isinstance(schema, list) or not schema or set(schema) - _META_KEYS:
-            return 400, _meta_error("(#100) Invalid schema", 100)
+            return 400, graph_error("(#100) Invalid schema", 100)
         if not isinstance(data, list) or not data:
-            return 400, _meta_error("(#100) The parameter data is required", 100)
+            return 400, graph_error("(#100) The parameter data is required", 100)
         if len(data) > 10_000:
-            return 400, _meta_error("(#100) The number of users in a request must be at most 10000", 100)
+            return 400, graph_error("(#100) The number of users in a request must be at most 10000", 100)
         invalid = 0
         for row in data:
             if not isinstance(row, list) or len(row) != len(schema):
-                return 400, _meta_error("(#100) Each row must have a value for each key of the schema", 100)
+                return 400, graph_error("(#100) Each row must have a value for each key of the schema", 100)
             if not all(v == "" or _HEX64.match(v) for v in row) or not any(row):
                 invalid += 1
         self.calls.append(MetaCall(request.method, audience, schema, data, session))
