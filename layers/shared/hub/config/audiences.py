@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from hub.config.base import StrictModel, https_or_loopback
+from hub.config.base import ApiUrl, StrictModel
 from hub.money import parse_minor
 from hub.vendor_versions import GOOGLE_ADS_API_VERSION, META_GRAPH_VERSION
 
@@ -29,12 +29,6 @@ __all__ = [
 _DIGITS = r"^[0-9]+$"
 
 
-def _url(value: str) -> str:
-    if not https_or_loopback(value):
-        raise ValueError("must be an https:// URL (or http:// to 127.0.0.1 for a local fake)")
-    return value.rstrip("/")
-
-
 class MetaAudiencesConfig(StrictModel):
     """Meta Marketing API (Custom Audiences). The token is META_ADS_ACCESS_TOKEN: a system user's
     token with the ads_management permission on the ad account."""
@@ -42,12 +36,9 @@ class MetaAudiencesConfig(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
     ad_account_id: str = Field(pattern=r"^(act_)?[0-9]+$", description="the ad account the audiences belong to")
     api_version: str = Field(default=META_GRAPH_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
-    api_url: str = Field(default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)")
-
-    @field_validator("api_url")
-    @classmethod
-    def _https(cls, value: str) -> str:
-        return _url(value)
+    api_url: ApiUrl = Field(
+        default="https://graph.facebook.com", description="the Graph API's base URL (a fake in tests)"
+    )
 
 
 class GoogleAdsAudiencesConfig(StrictModel):
@@ -59,13 +50,12 @@ class GoogleAdsAudiencesConfig(StrictModel):
     customer_id: str = Field(description="the Google Ads account holding the user lists, digits (dashes allowed)")
     login_customer_id: str | None = Field(default=None, description="the manager account the call is made through")
     api_version: str = Field(default=GOOGLE_ADS_API_VERSION, pattern=r"^v[0-9]+$")
-    api_url: str = Field(default="https://googleads.googleapis.com", description="the API's base URL (a fake in tests)")
-    token_url: str = Field(default="https://oauth2.googleapis.com/token", description="Google's OAuth token endpoint")
-
-    @field_validator("api_url", "token_url")
-    @classmethod
-    def _https(cls, value: str) -> str:
-        return _url(value)
+    api_url: ApiUrl = Field(
+        default="https://googleads.googleapis.com", description="the API's base URL (a fake in tests)"
+    )
+    token_url: ApiUrl = Field(
+        default="https://oauth2.googleapis.com/token", description="Google's OAuth token endpoint"
+    )
 
     @field_validator("customer_id", "login_customer_id")
     @classmethod

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from hub.config.base import StrictModel, https_or_loopback
+from hub.config.base import ApiUrl, StrictModel
 from hub.domain.social import DEFAULT_TEMPLATE, NETWORKS, clock_minutes, template_problem
 from hub.vendor_versions import META_GRAPH_VERSION
 
@@ -27,12 +27,6 @@ __all__ = [
 _GRAPH_VERSION = r"^v[0-9]{1,3}\.[0-9]$"
 
 
-def _api_url(value: str) -> str:
-    if not https_or_loopback(value):
-        raise ValueError("must be https:// (plain http only to 127.0.0.1 or localhost): the token is sent there")
-    return value.rstrip("/")
-
-
 def _template(value: str) -> str:
     problem = template_problem(value)
     if problem:
@@ -40,7 +34,6 @@ def _template(value: str) -> str:
     return value
 
 
-ApiUrl = Annotated[str, AfterValidator(_api_url)]
 Template = Annotated[str, AfterValidator(_template)]
 
 
